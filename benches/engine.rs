@@ -1,0 +1,187 @@
+//! Engine throughput: the record codec and the partition log, without the CLI.
+//!
+//! Every record is a 100-byte value with a null key and no headers, all with the same
+//! CreateTime timestamp. Throughput is reported both in records/s and in bytes/s of encoded
+//! batch bytes (what lands on disk: batch headers and record framing included).
+//!
+//! - `batch_encode`: build one uncompressed RecordBatch v2 of 1000 records with
+//!   [`BatchBuilder`], reusing the buffer so that encoding (and the CRC) is measured, not
+//!   allocation.
+//! - `batch_decode`: [`RecordBatch::decode`] of that batch (framing and CRC check) plus a walk
+//!   over all its records.
+//! - `log_append`: 1 M records appended as 125 batches of 8000 (about 0.9 MB each, under the
+//!   default `max.message.bytes`) to a fresh [`Log`] in a temporary directory, default config.
+//!   One batch is built beforehand and appended 125 times (the log patches its base offset
+//!   in place). Opening the log and creating the segment are timed; the final fsync (done
+//!   when the log is dropped) and removing the directory are not, so this is the write path
+//!   into the page cache.
+//! - `log_read`: a [`LogReader`] over the 1 M records written once in setup, from offset 0,
+//!   decoding every batch (CRC included) and walking every record. The data is in the page
+//!   cache, so this measures the read path, not the disk.
+//!
+//! Run it with `cargo bench --bench engine` (about a minute on a 2-core machine); pick one
+//! group with e.g. `cargo bench --bench engine -- log_append`.
+
+use std::hint::black_box;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use klog::format::{BatchBuilder, RecordBatch};
+use klog::storage::{Log, LogConfig, LogReader};
+
+const TIMESTAMP_MS: i64 = 1_700_000_000_000;
+const VALUE_LEN: usize = 100;
+/// Records in the batch of the codec benchmarks.
+const CODEC_RECORDS: usize = 1000;
+/// Records written and read per iteration by the log benchmarks.
+const LOG_RECORDS: usize = 1_000_000;
+/// Records per batch in the log benchmarks.
+const LOG_BATCH_RECORDS: usize = 8000;
+
+const _: () = assert!(LOG_RECORDS.is_multiple_of(LOG_BATCH_RECORDS));
+
+fn value() -> Vec<u8> {
+    (0..VALUE_LEN).map(|i| b'a' + (i % 26) as u8).collect()
+}
+
+/// Builds a batch of `n` records into `buf` (whose capacity is kept) and returns it.
+fn build_batch(buf: Vec<u8>, n: usize, value: &[u8]) -> Vec<u8> {
+    let mut b = BatchBuilder::from_vec(buf);
+    for _ in 0..n {
+        b.append(TIMESTAMP_MS, None, Some(value), &[]);
+    }
+    b.finish()
+}
+
+/// Walks the records of a decoded batch; returns (records, key + value bytes).
+fn walk_batch(batch: &RecordBatch<'_>) -> (usize, usize) {
+    let mut records = 0;
+    let mut payload = 0;
+    for r in batch.records().expect("uncompressed batch") {
+        let r = r.expect("valid record");
+        records += 1;
+        payload += r.key.map_or(0, <[u8]>::len) + r.value.map_or(0, <[u8]>::len);
+    }
+    (records, payload)
+}
+
+/// The batch appended `LOG_RECORDS / LOG_BATCH_RECORDS` times by the log benchmarks, checked
+/// against the default `max.message.bytes`.
+fn log_batch() -> Vec<u8> {
+    let batch = build_batch(Vec::new(), LOG_BATCH_RECORDS, &value());
+    let max = LogConfig::default().max_message_bytes as usize;
+    // The log accepts a batch of up to max.message.bytes plus the 12-byte offset/size prefix.
+    assert!(
+        batch.len() <= max + 12,
+        "batch of {} bytes exceeds max.message.bytes {max}",
+        batch.len()
+    );
+    batch
+}
+
+/// Appends the batch `LOG_RECORDS / LOG_BATCH_RECORDS` times to a new log in `dir`. The log
+/// is returned undropped so the caller decides whether its final fsync is timed.
+fn write_log(dir: &Path, batch: &mut [u8]) -> Log {
+    let mut log = Log::open(dir, LogConfig::default()).expect("open log");
+    for _ in 0..LOG_RECORDS / LOG_BATCH_RECORDS {
+        log.append(batch).expect("append");
+    }
+    log
+}
+
+fn batch_codec(c: &mut Criterion) {
+    let value = value();
+    let batch = build_batch(Vec::new(), CODEC_RECORDS, &value);
+    let throughput = Throughput::ElementsAndBytes {
+        elements: CODEC_RECORDS as u64,
+        bytes: batch.len() as u64,
+    };
+
+    let mut g = c.benchmark_group("batch_encode");
+    g.throughput(throughput.clone());
+    let mut buf = Some(Vec::with_capacity(batch.len()));
+    g.bench_function("1000x100B", |b| {
+        b.iter(|| {
+            let out = build_batch(buf.take().unwrap_or_default(), CODEC_RECORDS, &value);
+            black_box(out.as_slice());
+            buf = Some(out);
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("batch_decode");
+    g.throughput(throughput);
+    g.bench_function("1000x100B", |b| {
+        b.iter(|| {
+            let decoded = RecordBatch::decode(black_box(&batch)).expect("valid batch");
+            black_box(walk_batch(&decoded))
+        })
+    });
+    g.finish();
+}
+
+fn log_append(c: &mut Criterion) {
+    let mut batch = log_batch();
+    let batches = (LOG_RECORDS / LOG_BATCH_RECORDS) as u64;
+    let mut g = c.benchmark_group("log_append");
+    g.sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_secs(2))
+        .measurement_time(Duration::from_secs(10))
+        .throughput(Throughput::ElementsAndBytes {
+            elements: LOG_RECORDS as u64,
+            bytes: batches * batch.len() as u64,
+        });
+    g.bench_function("1M_in_8000_batches", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let tmp = tempfile::tempdir().expect("temp dir");
+                let dir = tmp.path().join("bench-0");
+                let start = Instant::now();
+                let log = write_log(&dir, &mut batch);
+                total += start.elapsed();
+                drop(log);
+            }
+            total
+        })
+    });
+    g.finish();
+}
+
+fn log_read(c: &mut Criterion) {
+    let mut batch = log_batch();
+    let batches = (LOG_RECORDS / LOG_BATCH_RECORDS) as u64;
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path().join("bench-0");
+    drop(write_log(&dir, &mut batch));
+
+    let mut g = c.benchmark_group("log_read");
+    g.sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_secs(2))
+        .measurement_time(Duration::from_secs(5))
+        .throughput(Throughput::ElementsAndBytes {
+            elements: LOG_RECORDS as u64,
+            bytes: batches * batch.len() as u64,
+        });
+    g.bench_function("1M_from_offset_0", |b| {
+        b.iter(|| {
+            let mut reader = LogReader::open(&dir).expect("open reader");
+            reader.seek(0).expect("seek");
+            let (mut records, mut payload) = (0, 0);
+            while let Some(b) = reader.next_batch().expect("read batch") {
+                let (n, p) = walk_batch(&b.batch);
+                records += n;
+                payload += p;
+            }
+            assert_eq!(records, LOG_RECORDS);
+            black_box(payload)
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, batch_codec, log_append, log_read);
+criterion_main!(benches);

@@ -1,0 +1,231 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[klog] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'klog'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'klog'= {
+            cand --dir 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)'
+            cand --color 'When to use colors (honours NO_COLOR)'
+            cand -q 'Print nothing but data and errors'
+            cand --quiet 'Print nothing but data and errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand topics 'Create, list, describe, alter and delete topics'
+            cand produce 'Append records from stdin or files to a topic'
+            cand consume 'Print a topic''s records'
+            cand completions 'Print shell completions for bash, zsh, fish, elvish or powershell'
+            cand man 'Write the man pages to a directory'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'klog;topics'= {
+            cand --dir 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)'
+            cand --color 'When to use colors (honours NO_COLOR)'
+            cand -q 'Print nothing but data and errors'
+            cand --quiet 'Print nothing but data and errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand create 'Create a topic'
+            cand list 'List topics with their size, record count, retention and cleanup policy'
+            cand describe 'Show a topic''s partitions (offsets, size, segments, timestamps) and configs'
+            cand alter 'Add partitions or change configs'
+            cand delete 'Delete topics and all their data'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'klog;topics;create'= {
+            cand -p 'Number of partitions'
+            cand --partitions 'Number of partitions'
+            cand -c 'A topic config, Kafka''s names (repeatable), e.g. -c retention.ms=3600000'
+            cand --config 'A topic config, Kafka''s names (repeatable), e.g. -c retention.ms=3600000'
+            cand --dir 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)'
+            cand --color 'When to use colors (honours NO_COLOR)'
+            cand --if-not-exists 'Succeed without changes if the topic already exists'
+            cand -q 'Print nothing but data and errors'
+            cand --quiet 'Print nothing but data and errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'klog;topics;list'= {
+            cand --dir 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)'
+            cand --color 'When to use colors (honours NO_COLOR)'
+            cand --json 'Print one JSON document instead of a table'
+            cand -q 'Print nothing but data and errors'
+            cand --quiet 'Print nothing but data and errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'klog;topics;describe'= {
+            cand --dir 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)'
+            cand --color 'When to use colors (honours NO_COLOR)'
+            cand --json 'Print one JSON document instead of tables'
+            cand -q 'Print nothing but data and errors'
+            cand --quiet 'Print nothing but data and errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'klog;topics;alter'= {
+            cand -p 'New partition count (partitions can only grow)'
+            cand --partitions 'New partition count (partitions can only grow)'
+            cand -c 'Set a config (repeatable)'
+            cand --config 'Set a config (repeatable)'
+            cand --delete-config 'Remove a config override, back to its default (repeatable)'
+            cand --dir 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)'
+            cand --color 'When to use colors (honours NO_COLOR)'
+            cand -q 'Print nothing but data and errors'
+            cand --quiet 'Print nothing but data and errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'klog;topics;delete'= {
+            cand --dir 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)'
+            cand --color 'When to use colors (honours NO_COLOR)'
+            cand -q 'Print nothing but data and errors'
+            cand --quiet 'Print nothing but data and errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'klog;topics;help'= {
+            cand create 'Create a topic'
+            cand list 'List topics with their size, record count, retention and cleanup policy'
+            cand describe 'Show a topic''s partitions (offsets, size, segments, timestamps) and configs'
+            cand alter 'Add partitions or change configs'
+            cand delete 'Delete topics and all their data'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'klog;topics;help;create'= {
+        }
+        &'klog;topics;help;list'= {
+        }
+        &'klog;topics;help;describe'= {
+        }
+        &'klog;topics;help;alter'= {
+        }
+        &'klog;topics;help;delete'= {
+        }
+        &'klog;topics;help;help'= {
+        }
+        &'klog;produce'= {
+            cand -p 'Write every record to this partition instead of choosing by key'
+            cand --partition 'Write every record to this partition instead of choosing by key'
+            cand -k 'Use this key for every record'
+            cand --key 'Use this key for every record'
+            cand -K 'Split each line at the first SEP into key and value'
+            cand --key-separator 'Split each line at the first SEP into key and value'
+            cand --partitions 'Partitions of a topic created by this command'
+            cand --dir 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)'
+            cand --color 'When to use colors (honours NO_COLOR)'
+            cand --no-create 'Fail instead of creating a missing topic'
+            cand --sync 'fsync every batch before reading more input'
+            cand -v 'Print a summary of what was written on stderr'
+            cand --verbose 'Print a summary of what was written on stderr'
+            cand -q 'Print nothing but data and errors'
+            cand --quiet 'Print nothing but data and errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'klog;consume'= {
+            cand -o 'Where to start: beginning, end, an offset N, or -N (N before the end of each partition)'
+            cand --offset 'Where to start: beginning, end, an offset N, or -N (N before the end of each partition)'
+            cand -p 'Read only this partition (repeatable)'
+            cand --partition 'Read only this partition (repeatable)'
+            cand -n 'Stop after N records'
+            cand --count 'Stop after N records'
+            cand -K 'Print the key, SEP, then the value'
+            cand --key-separator 'Print the key, SEP, then the value'
+            cand --dir 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)'
+            cand --color 'When to use colors (honours NO_COLOR)'
+            cand --from-beginning 'Same as --offset beginning'
+            cand -q 'Print nothing but data and errors'
+            cand --quiet 'Print nothing but data and errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'klog;completions'= {
+            cand --dir 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)'
+            cand --color 'When to use colors (honours NO_COLOR)'
+            cand -q 'Print nothing but data and errors'
+            cand --quiet 'Print nothing but data and errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'klog;man'= {
+            cand --dir 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)'
+            cand --color 'When to use colors (honours NO_COLOR)'
+            cand -q 'Print nothing but data and errors'
+            cand --quiet 'Print nothing but data and errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'klog;help'= {
+            cand topics 'Create, list, describe, alter and delete topics'
+            cand produce 'Append records from stdin or files to a topic'
+            cand consume 'Print a topic''s records'
+            cand completions 'Print shell completions for bash, zsh, fish, elvish or powershell'
+            cand man 'Write the man pages to a directory'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'klog;help;topics'= {
+            cand create 'Create a topic'
+            cand list 'List topics with their size, record count, retention and cleanup policy'
+            cand describe 'Show a topic''s partitions (offsets, size, segments, timestamps) and configs'
+            cand alter 'Add partitions or change configs'
+            cand delete 'Delete topics and all their data'
+        }
+        &'klog;help;topics;create'= {
+        }
+        &'klog;help;topics;list'= {
+        }
+        &'klog;help;topics;describe'= {
+        }
+        &'klog;help;topics;alter'= {
+        }
+        &'klog;help;topics;delete'= {
+        }
+        &'klog;help;produce'= {
+        }
+        &'klog;help;consume'= {
+        }
+        &'klog;help;completions'= {
+        }
+        &'klog;help;man'= {
+        }
+        &'klog;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

@@ -1,0 +1,152 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_klog_global_optspecs
+    string join \n dir= q/quiet color= h/help V/version
+end
+
+function __fish_klog_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_klog_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_klog_using_subcommand
+    set -l cmd (__fish_klog_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c klog -n "__fish_klog_needs_command" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
+complete -c klog -n "__fish_klog_needs_command" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klog -n "__fish_klog_needs_command" -s q -l quiet -d 'Print nothing but data and errors'
+complete -c klog -n "__fish_klog_needs_command" -s h -l help -d 'Print help'
+complete -c klog -n "__fish_klog_needs_command" -s V -l version -d 'Print version'
+complete -c klog -n "__fish_klog_needs_command" -f -a "topics" -d 'Create, list, describe, alter and delete topics'
+complete -c klog -n "__fish_klog_needs_command" -f -a "produce" -d 'Append records from stdin or files to a topic'
+complete -c klog -n "__fish_klog_needs_command" -f -a "consume" -d 'Print a topic\'s records'
+complete -c klog -n "__fish_klog_needs_command" -f -a "completions" -d 'Print shell completions for bash, zsh, fish, elvish or powershell'
+complete -c klog -n "__fish_klog_needs_command" -f -a "man" -d 'Write the man pages to a directory'
+complete -c klog -n "__fish_klog_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c klog -n "__fish_klog_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete help" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
+complete -c klog -n "__fish_klog_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete help" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klog -n "__fish_klog_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete help" -s q -l quiet -d 'Print nothing but data and errors'
+complete -c klog -n "__fish_klog_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete help" -s h -l help -d 'Print help'
+complete -c klog -n "__fish_klog_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete help" -s V -l version -d 'Print version'
+complete -c klog -n "__fish_klog_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete help" -f -a "create" -d 'Create a topic'
+complete -c klog -n "__fish_klog_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete help" -f -a "list" -d 'List topics with their size, record count, retention and cleanup policy'
+complete -c klog -n "__fish_klog_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete help" -f -a "describe" -d 'Show a topic\'s partitions (offsets, size, segments, timestamps) and configs'
+complete -c klog -n "__fish_klog_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete help" -f -a "alter" -d 'Add partitions or change configs'
+complete -c klog -n "__fish_klog_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete help" -f -a "delete" -d 'Delete topics and all their data'
+complete -c klog -n "__fish_klog_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c klog -n "__fish_klog_using_subcommand topics; and __fish_seen_subcommand_from create" -s p -l partitions -d 'Number of partitions' -r
+complete -c klog -n "__fish_klog_using_subcommand topics; and __fish_seen_subcommand_from create" -s c -l config -d 'A topic config, Kafka\'s names (repeatable), e.g. -c retention.ms=3600000' -r
+complete -c klog -n "__fish_klog_using_subcommand topics; and __fish_seen_subcommand_from create" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
+complete -c klog -n "__fish_klog_using_subcommand topics; and __fish_seen_subcommand_from create" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klog -n "__fish_klog_using_subcommand topics; and __fish_seen_subcommand_from create" -l if-not-exists -d 'Succeed without changes if the topic already exists'
+complete -c klog -n "__fish_klog_using_subcommand topics; and __fish_seen_subcommand_from create" -s q -l quiet -d 'Print nothing but data and errors'
+complete -c klog -n "__fish_klog_using_subcommand topics; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
+complete -c klog -n "__fish_klog_using_subcommand topics; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
+complete -c klog -n "__fish_klog_using_subcommand topics; and __fish_seen_subcommand_from list" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
+complete -c klog -n "__fish_klog_using_subcommand topics; and __fish_seen_subcommand_from list" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klog -n "__fish_klog_using_subcommand topics; and __fish_seen_subcommand_from list" -l json -d 'Print one JSON document instead of a table'
+complete -c klog -n "__fish_klog_using_subcommand topics; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print nothing but data and errors'
+complete -c klog -n "__fish_klog_using_subcommand topics; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c klog -n "__fish_klog_using_subcommand topics; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c klog -n "__fish_klog_using_subcommand topics; and __fish_seen_subcommand_from describe" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
+complete -c klog -n "__fish_klog_using_subcommand topics; and __fish_seen_subcommand_from describe" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klog -n "__fish_klog_using_subcommand topics; and __fish_seen_subcommand_from describe" -l json -d 'Print one JSON document instead of tables'
+complete -c klog -n "__fish_klog_using_subcommand topics; and __fish_seen_subcommand_from describe" -s q -l quiet -d 'Print nothing but data and errors'
+complete -c klog -n "__fish_klog_using_subcommand topics; and __fish_seen_subcommand_from describe" -s h -l help -d 'Print help'
+complete -c klog -n "__fish_klog_using_subcommand topics; and __fish_seen_subcommand_from describe" -s V -l version -d 'Print version'
+complete -c klog -n "__fish_klog_using_subcommand topics; and __fish_seen_subcommand_from alter" -s p -l partitions -d 'New partition count (partitions can only grow)' -r
+complete -c klog -n "__fish_klog_using_subcommand topics; and __fish_seen_subcommand_from alter" -s c -l config -d 'Set a config (repeatable)' -r
+complete -c klog -n "__fish_klog_using_subcommand topics; and __fish_seen_subcommand_from alter" -l delete-config -d 'Remove a config override, back to its default (repeatable)' -r
+complete -c klog -n "__fish_klog_using_subcommand topics; and __fish_seen_subcommand_from alter" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
+complete -c klog -n "__fish_klog_using_subcommand topics; and __fish_seen_subcommand_from alter" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klog -n "__fish_klog_using_subcommand topics; and __fish_seen_subcommand_from alter" -s q -l quiet -d 'Print nothing but data and errors'
+complete -c klog -n "__fish_klog_using_subcommand topics; and __fish_seen_subcommand_from alter" -s h -l help -d 'Print help'
+complete -c klog -n "__fish_klog_using_subcommand topics; and __fish_seen_subcommand_from alter" -s V -l version -d 'Print version'
+complete -c klog -n "__fish_klog_using_subcommand topics; and __fish_seen_subcommand_from delete" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
+complete -c klog -n "__fish_klog_using_subcommand topics; and __fish_seen_subcommand_from delete" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klog -n "__fish_klog_using_subcommand topics; and __fish_seen_subcommand_from delete" -s q -l quiet -d 'Print nothing but data and errors'
+complete -c klog -n "__fish_klog_using_subcommand topics; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
+complete -c klog -n "__fish_klog_using_subcommand topics; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
+complete -c klog -n "__fish_klog_using_subcommand topics; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a topic'
+complete -c klog -n "__fish_klog_using_subcommand topics; and __fish_seen_subcommand_from help" -f -a "list" -d 'List topics with their size, record count, retention and cleanup policy'
+complete -c klog -n "__fish_klog_using_subcommand topics; and __fish_seen_subcommand_from help" -f -a "describe" -d 'Show a topic\'s partitions (offsets, size, segments, timestamps) and configs'
+complete -c klog -n "__fish_klog_using_subcommand topics; and __fish_seen_subcommand_from help" -f -a "alter" -d 'Add partitions or change configs'
+complete -c klog -n "__fish_klog_using_subcommand topics; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete topics and all their data'
+complete -c klog -n "__fish_klog_using_subcommand topics; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c klog -n "__fish_klog_using_subcommand produce" -s p -l partition -d 'Write every record to this partition instead of choosing by key' -r
+complete -c klog -n "__fish_klog_using_subcommand produce" -s k -l key -d 'Use this key for every record' -r
+complete -c klog -n "__fish_klog_using_subcommand produce" -s K -l key-separator -d 'Split each line at the first SEP into key and value' -r
+complete -c klog -n "__fish_klog_using_subcommand produce" -l partitions -d 'Partitions of a topic created by this command' -r
+complete -c klog -n "__fish_klog_using_subcommand produce" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
+complete -c klog -n "__fish_klog_using_subcommand produce" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klog -n "__fish_klog_using_subcommand produce" -l no-create -d 'Fail instead of creating a missing topic'
+complete -c klog -n "__fish_klog_using_subcommand produce" -l sync -d 'fsync every batch before reading more input'
+complete -c klog -n "__fish_klog_using_subcommand produce" -s v -l verbose -d 'Print a summary of what was written on stderr'
+complete -c klog -n "__fish_klog_using_subcommand produce" -s q -l quiet -d 'Print nothing but data and errors'
+complete -c klog -n "__fish_klog_using_subcommand produce" -s h -l help -d 'Print help'
+complete -c klog -n "__fish_klog_using_subcommand produce" -s V -l version -d 'Print version'
+complete -c klog -n "__fish_klog_using_subcommand consume" -s o -l offset -d 'Where to start: beginning, end, an offset N, or -N (N before the end of each partition)' -r
+complete -c klog -n "__fish_klog_using_subcommand consume" -s p -l partition -d 'Read only this partition (repeatable)' -r
+complete -c klog -n "__fish_klog_using_subcommand consume" -s n -l count -d 'Stop after N records' -r
+complete -c klog -n "__fish_klog_using_subcommand consume" -s K -l key-separator -d 'Print the key, SEP, then the value' -r
+complete -c klog -n "__fish_klog_using_subcommand consume" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
+complete -c klog -n "__fish_klog_using_subcommand consume" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klog -n "__fish_klog_using_subcommand consume" -l from-beginning -d 'Same as --offset beginning'
+complete -c klog -n "__fish_klog_using_subcommand consume" -s q -l quiet -d 'Print nothing but data and errors'
+complete -c klog -n "__fish_klog_using_subcommand consume" -s h -l help -d 'Print help'
+complete -c klog -n "__fish_klog_using_subcommand consume" -s V -l version -d 'Print version'
+complete -c klog -n "__fish_klog_using_subcommand completions" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
+complete -c klog -n "__fish_klog_using_subcommand completions" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klog -n "__fish_klog_using_subcommand completions" -s q -l quiet -d 'Print nothing but data and errors'
+complete -c klog -n "__fish_klog_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c klog -n "__fish_klog_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c klog -n "__fish_klog_using_subcommand man" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
+complete -c klog -n "__fish_klog_using_subcommand man" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klog -n "__fish_klog_using_subcommand man" -s q -l quiet -d 'Print nothing but data and errors'
+complete -c klog -n "__fish_klog_using_subcommand man" -s h -l help -d 'Print help'
+complete -c klog -n "__fish_klog_using_subcommand man" -s V -l version -d 'Print version'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume completions man help" -f -a "topics" -d 'Create, list, describe, alter and delete topics'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume completions man help" -f -a "produce" -d 'Append records from stdin or files to a topic'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume completions man help" -f -a "consume" -d 'Print a topic\'s records'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume completions man help" -f -a "completions" -d 'Print shell completions for bash, zsh, fish, elvish or powershell'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume completions man help" -f -a "man" -d 'Write the man pages to a directory'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "create" -d 'Create a topic'
+complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "list" -d 'List topics with their size, record count, retention and cleanup policy'
+complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "describe" -d 'Show a topic\'s partitions (offsets, size, segments, timestamps) and configs'
+complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "alter" -d 'Add partitions or change configs'
+complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "delete" -d 'Delete topics and all their data'

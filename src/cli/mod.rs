@@ -1,0 +1,284 @@
+//! The command-line interface: clap definitions, the data directory, error reporting and exit
+//! codes. Everything here is binary-only; the engine lives in the library.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+
+mod consume;
+mod generate;
+mod output;
+mod produce;
+mod topics;
+
+/// Exit statuses, as documented in `--help` and the README.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitCode {
+    Success = 0,
+    Failure = 1,
+    Usage = 2,
+    #[allow(dead_code)]
+    Damage = 3,
+}
+
+/// An error that should exit with status 2 (a value on the command line that does not parse
+/// or make sense), as opposed to a runtime failure.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// A hint printed on its own line after an error.
+#[derive(Debug)]
+pub struct Hint(pub String);
+
+impl std::fmt::Display for Hint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Hint {}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+const AFTER_HELP: &str = "\
+Examples:
+  klog topics create orders --partitions 3
+  seq 1 5 | klog produce orders
+  klog consume orders | head -1
+  klog --dir /var/lib/kafka/data topics list
+
+Exit status: 0 success, 1 runtime error, 2 usage error, 3 damage found by a check.";
+
+/// Apache Kafka's log on a local directory: produce, consume and inspect Kafka segments
+/// without a broker.
+#[derive(Debug, Parser)]
+#[command(name = "klog", version, about, after_help = AFTER_HELP, propagate_version = true)]
+pub struct Cli {
+    /// Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)
+    #[arg(long, global = true, env = "KLOG_DIR", value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// Print nothing but data and errors
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// When to use colors (honours NO_COLOR)
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create, list, describe, alter and delete topics
+    #[command(subcommand)]
+    Topics(topics::TopicsCommand),
+    /// Append records from stdin or files to a topic
+    Produce(produce::ProduceArgs),
+    /// Print a topic's records
+    Consume(consume::ConsumeArgs),
+    /// Print shell completions for bash, zsh, fish, elvish or powershell
+    Completions(generate::CompletionsArgs),
+    /// Write the man pages to a directory
+    #[command(hide = true)]
+    Man(generate::ManArgs),
+}
+
+/// Global settings every command receives.
+pub struct Ctx {
+    pub dir: PathBuf,
+    pub quiet: bool,
+    #[allow(dead_code)]
+    pub color: bool,
+}
+
+impl Ctx {
+    /// Prints a note on stderr unless `--quiet`.
+    pub fn note(&self, msg: impl std::fmt::Display) {
+        if !self.quiet {
+            eprintln!("klog: {msg}");
+        }
+    }
+
+    pub fn topics(&self) -> klog::topic::Topics {
+        klog::topic::Topics::new(&self.dir)
+    }
+}
+
+fn default_dir() -> PathBuf {
+    dirs::data_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("klog")
+}
+
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
+/// Parses the arguments, runs the command and returns the exit status.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            // --help and --version to a closed pipe are not errors either.
+            let _ = e.print();
+            return code;
+        }
+    };
+    let color = match cli.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && io::IsTerminal::is_terminal(&io::stdout())
+        }
+    };
+    let ctx = Ctx {
+        dir: cli.dir.clone().unwrap_or_else(default_dir),
+        quiet: cli.quiet,
+        color,
+    };
+    let result = match cli.command {
+        Command::Topics(c) => topics::run(&ctx, c),
+        Command::Produce(a) => produce::run(&ctx, a),
+        Command::Consume(a) => consume::run(&ctx, a),
+        Command::Completions(a) => generate::completions(a),
+        Command::Man(a) => generate::man(a),
+    };
+    match result {
+        Ok(code) => code as i32,
+        Err(err) => report(&err),
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Prints an error as `klog: error: …` (plus a hint line) and picks the exit status.
+fn report(err: &anyhow::Error) -> i32 {
+    if is_broken_pipe(err) {
+        return ExitCode::Success as i32;
+    }
+    let mut msg = String::new();
+    let mut hint = None;
+    for (i, cause) in err.chain().enumerate() {
+        if let Some(h) = cause.downcast_ref::<Hint>() {
+            hint = Some(h.0.clone());
+            continue;
+        }
+        if i > 0 && !msg.is_empty() {
+            msg.push_str(": ");
+        }
+        msg.push_str(&cause.to_string());
+    }
+    if hint.is_none() {
+        hint = default_hint(err);
+    }
+    let stderr = io::stderr();
+    let mut e = stderr.lock();
+    let _ = writeln!(e, "klog: error: {msg}");
+    if let Some(h) = hint {
+        let _ = writeln!(e, "hint: {h}");
+    }
+    let usage = err.chain().any(|c| {
+        c.downcast_ref::<UsageError>().is_some()
+            || matches!(
+                c.downcast_ref::<klog::Error>(),
+                Some(
+                    klog::Error::InvalidConfig { .. }
+                        | klog::Error::InvalidTopicName { .. }
+                        | klog::Error::PartitionNotFound { .. }
+                        | klog::Error::Invalid(_)
+                )
+            )
+    });
+    if usage {
+        ExitCode::Usage as i32
+    } else {
+        ExitCode::Failure as i32
+    }
+}
+
+fn default_hint(err: &anyhow::Error) -> Option<String> {
+    for c in err.chain() {
+        match c.downcast_ref::<klog::Error>() {
+            Some(klog::Error::TopicNotFound(_)) => {
+                return Some("`klog topics list` shows the topics of this data directory".into());
+            }
+            Some(klog::Error::Corrupt { .. }) => {
+                return Some("the bytes at that position are damaged; a torn tail is cut the next time klog appends to the partition".into());
+            }
+            Some(e) if e.is_no_space() => {
+                return Some("free some space; records written before this one are kept".into());
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// A buffered stdout that turns a closed pipe into a quiet stop.
+pub fn stdout() -> io::BufWriter<io::StdoutLock<'static>> {
+    io::BufWriter::with_capacity(256 * 1024, io::stdout().lock())
+}
+
+/// Parses `KEY=VALUE` config arguments.
+pub fn parse_configs(items: &[String]) -> Result<std::collections::BTreeMap<String, String>> {
+    let mut out = std::collections::BTreeMap::new();
+    for item in items {
+        let Some((k, v)) = item.split_once('=') else {
+            return Err(UsageError(format!(
+                "config '{item}' is not KEY=VALUE (e.g. -c retention.ms=3600000)"
+            ))
+            .into());
+        };
+        out.insert(k.trim().to_string(), v.to_string());
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clap_definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn exit_codes_are_stable() {
+        assert_eq!(ExitCode::Success as i32, 0);
+        assert_eq!(ExitCode::Failure as i32, 1);
+        assert_eq!(ExitCode::Usage as i32, 2);
+        assert_eq!(ExitCode::Damage as i32, 3);
+    }
+
+    #[test]
+    fn broken_pipe_is_success() {
+        let err = anyhow::Error::from(io::Error::from(io::ErrorKind::BrokenPipe));
+        assert_eq!(report(&err), 0);
+    }
+}

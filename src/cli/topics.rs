@@ -1,0 +1,342 @@
+//! `klog topics create|list|describe|alter|delete`.
+
+use std::io::Write;
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use serde::Serialize;
+
+use super::output::{human_bytes, human_ms, print_table, rfc3339_ms, table};
+use super::{Ctx, ExitCode, parse_configs};
+use klog::storage::{CONFIGS, PartitionStats};
+use klog::topic::Topic;
+
+#[derive(Debug, Subcommand)]
+pub enum TopicsCommand {
+    /// Create a topic
+    #[command(after_help = "Examples:
+  klog topics create orders
+  klog topics create clicks -p 6 -c retention.ms=3600000 -c segment.bytes=104857600
+  klog topics create users -c cleanup.policy=compact --if-not-exists")]
+    Create(CreateArgs),
+    /// List topics with their size, record count, retention and cleanup policy
+    #[command(after_help = "Examples:
+  klog topics list
+  klog topics list --json | jq -r '.[].name'")]
+    List(ListArgs),
+    /// Show a topic's partitions (offsets, size, segments, timestamps) and configs
+    #[command(after_help = "Examples:
+  klog topics describe orders
+  klog topics describe orders --json | jq '.partitions[].log_end_offset'")]
+    Describe(DescribeArgs),
+    /// Add partitions or change configs
+    #[command(after_help = "Examples:
+  klog topics alter orders --partitions 6
+  klog topics alter orders -c retention.ms=86400000 --delete-config segment.bytes")]
+    Alter(AlterArgs),
+    /// Delete topics and all their data
+    #[command(after_help = "Examples:
+  klog topics delete scratch
+  klog topics delete a b c")]
+    Delete(DeleteArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// Topic name: ASCII letters, digits, '.', '_' and '-', at most 249 characters
+    pub topic: String,
+    /// Number of partitions
+    #[arg(short, long, default_value_t = 1)]
+    pub partitions: u32,
+    /// A topic config, Kafka's names (repeatable), e.g. -c retention.ms=3600000
+    #[arg(short, long = "config", value_name = "KEY=VALUE")]
+    pub config: Vec<String>,
+    /// Succeed without changes if the topic already exists
+    #[arg(long)]
+    pub if_not_exists: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Print one JSON document instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DescribeArgs {
+    pub topic: String,
+    /// Print one JSON document instead of tables
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AlterArgs {
+    pub topic: String,
+    /// New partition count (partitions can only grow)
+    #[arg(short, long)]
+    pub partitions: Option<u32>,
+    /// Set a config (repeatable)
+    #[arg(short, long = "config", value_name = "KEY=VALUE")]
+    pub config: Vec<String>,
+    /// Remove a config override, back to its default (repeatable)
+    #[arg(long = "delete-config", value_name = "KEY")]
+    pub delete_config: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// Topics to delete
+    #[arg(required = true)]
+    pub topics: Vec<String>,
+}
+
+pub fn run(ctx: &Ctx, cmd: TopicsCommand) -> Result<ExitCode> {
+    match cmd {
+        TopicsCommand::Create(a) => create(ctx, a),
+        TopicsCommand::List(a) => list(ctx, a),
+        TopicsCommand::Describe(a) => describe(ctx, a),
+        TopicsCommand::Alter(a) => alter(ctx, a),
+        TopicsCommand::Delete(a) => delete(ctx, a),
+    }
+}
+
+fn create(ctx: &Ctx, a: CreateArgs) -> Result<ExitCode> {
+    let configs = parse_configs(&a.config)?;
+    match ctx.topics().create(&a.topic, a.partitions, configs) {
+        Ok(t) => {
+            ctx.note(format_args!(
+                "created topic '{}' with {} partition{} in {}",
+                t.name,
+                t.partitions,
+                if t.partitions == 1 { "" } else { "s" },
+                ctx.dir.display()
+            ));
+            Ok(ExitCode::Success)
+        }
+        Err(klog::Error::TopicExists(_)) if a.if_not_exists => Ok(ExitCode::Success),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn partition_stats(t: &Topic) -> Result<Vec<PartitionStats>> {
+    (0..t.partitions)
+        .map(|p| {
+            Ok(match t.open_reader(p)? {
+                Some(mut r) => r
+                    .stats()
+                    .with_context(|| format!("read partition {}-{p}", t.name))?,
+                None => PartitionStats::default(),
+            })
+        })
+        .collect()
+}
+
+#[derive(Serialize)]
+struct TopicSummary {
+    name: String,
+    partitions: u32,
+    records: i64,
+    size_bytes: u64,
+    retention_ms: i64,
+    retention_bytes: i64,
+    cleanup_policy: String,
+}
+
+fn cleanup_policy(t: &Topic) -> String {
+    let p = t.config.cleanup_policy;
+    match (p.compact, p.delete) {
+        (true, true) => "compact,delete",
+        (true, false) => "compact",
+        _ => "delete",
+    }
+    .to_string()
+}
+
+fn list(ctx: &Ctx, a: ListArgs) -> Result<ExitCode> {
+    let topics = ctx.topics();
+    let mut rows = Vec::new();
+    for name in topics.list_names()? {
+        let t = topics.open(&name)?;
+        let stats = partition_stats(&t)?;
+        rows.push(TopicSummary {
+            name: t.name.clone(),
+            partitions: t.partitions,
+            records: stats
+                .iter()
+                .map(|s| s.log_end_offset - s.log_start_offset)
+                .sum(),
+            size_bytes: stats.iter().map(|s| s.size_bytes).sum(),
+            retention_ms: t.config.retention_ms,
+            retention_bytes: t.config.retention_bytes,
+            cleanup_policy: cleanup_policy(&t),
+        });
+    }
+    let mut out = super::stdout();
+    if a.json {
+        serde_json::to_writer_pretty(&mut out, &rows)?;
+        writeln!(out)?;
+    } else if rows.is_empty() {
+        ctx.note(format_args!(
+            "no topics in {} (create one with `klog topics create NAME`)",
+            ctx.dir.display()
+        ));
+    } else {
+        let mut t = table(&[
+            "TOPIC",
+            "PARTITIONS",
+            "RECORDS",
+            "SIZE",
+            "RETENTION",
+            "CLEANUP",
+        ]);
+        for r in &rows {
+            t.add_row(vec![
+                r.name.clone(),
+                r.partitions.to_string(),
+                r.records.to_string(),
+                human_bytes(r.size_bytes),
+                human_ms(r.retention_ms),
+                r.cleanup_policy.clone(),
+            ]);
+        }
+        print_table(&mut out, &mut t)?;
+    }
+    out.flush()?;
+    Ok(ExitCode::Success)
+}
+
+#[derive(Serialize)]
+struct PartitionJson {
+    partition: u32,
+    #[serde(flatten)]
+    stats: PartitionStats,
+    records: i64,
+}
+
+#[derive(Serialize)]
+struct ConfigJson {
+    name: &'static str,
+    value: String,
+    default: bool,
+}
+
+#[derive(Serialize)]
+struct DescribeJson {
+    name: String,
+    partitions: Vec<PartitionJson>,
+    configs: Vec<ConfigJson>,
+}
+
+fn describe(ctx: &Ctx, a: DescribeArgs) -> Result<ExitCode> {
+    let t = ctx.topics().open(&a.topic)?;
+    let stats = partition_stats(&t)?;
+    let doc = DescribeJson {
+        name: t.name.clone(),
+        partitions: stats
+            .into_iter()
+            .enumerate()
+            .map(|(p, s)| PartitionJson {
+                partition: p as u32,
+                records: s.log_end_offset - s.log_start_offset,
+                stats: s,
+            })
+            .collect(),
+        configs: CONFIGS
+            .iter()
+            .map(|c| match t.configs.get(c.name) {
+                Some(v) => ConfigJson {
+                    name: c.name,
+                    value: v.clone(),
+                    default: false,
+                },
+                None => ConfigJson {
+                    name: c.name,
+                    value: c.default.to_string(),
+                    default: true,
+                },
+            })
+            .collect(),
+    };
+    let mut out = super::stdout();
+    if a.json {
+        serde_json::to_writer_pretty(&mut out, &doc)?;
+        writeln!(out)?;
+    } else {
+        writeln!(
+            out,
+            "Topic: {}  Partitions: {}",
+            doc.name,
+            doc.partitions.len()
+        )?;
+        writeln!(out)?;
+        let mut tb = table(&[
+            "PARTITION",
+            "LOG-START",
+            "LOG-END",
+            "RECORDS",
+            "SIZE",
+            "SEGMENTS",
+            "FIRST-TIMESTAMP",
+            "LAST-TIMESTAMP",
+        ]);
+        let ts = |t: Option<i64>| t.map_or_else(|| "-".to_string(), rfc3339_ms);
+        for p in &doc.partitions {
+            tb.add_row(vec![
+                p.partition.to_string(),
+                p.stats.log_start_offset.to_string(),
+                p.stats.log_end_offset.to_string(),
+                p.records.to_string(),
+                human_bytes(p.stats.size_bytes),
+                p.stats.segments.to_string(),
+                ts(p.stats.first_timestamp),
+                ts(p.stats.last_timestamp),
+            ]);
+        }
+        print_table(&mut out, &mut tb)?;
+        writeln!(out)?;
+        let mut tb = table(&["CONFIG", "VALUE", "SOURCE"]);
+        for c in &doc.configs {
+            tb.add_row(vec![
+                c.name.to_string(),
+                c.value.clone(),
+                if c.default { "default" } else { "topic" }.to_string(),
+            ]);
+        }
+        print_table(&mut out, &mut tb)?;
+    }
+    out.flush()?;
+    Ok(ExitCode::Success)
+}
+
+fn alter(ctx: &Ctx, a: AlterArgs) -> Result<ExitCode> {
+    let set = parse_configs(&a.config)?;
+    if a.partitions.is_none() && set.is_empty() && a.delete_config.is_empty() {
+        return Err(super::UsageError(
+            "nothing to change: give --partitions, -c KEY=VALUE or --delete-config KEY".into(),
+        )
+        .into());
+    }
+    let t = ctx
+        .topics()
+        .alter(&a.topic, a.partitions, set, &a.delete_config)?;
+    ctx.note(format_args!(
+        "altered topic '{}' ({} partitions)",
+        t.name, t.partitions
+    ));
+    Ok(ExitCode::Success)
+}
+
+fn delete(ctx: &Ctx, a: DeleteArgs) -> Result<ExitCode> {
+    let topics = ctx.topics();
+    // Check them all first so that a typo deletes nothing.
+    for name in &a.topics {
+        topics.open(name)?;
+    }
+    for name in &a.topics {
+        topics.delete(name)?;
+        ctx.note(format_args!("deleted topic '{name}'"));
+    }
+    Ok(ExitCode::Success)
+}

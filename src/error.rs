@@ -1,0 +1,86 @@
+//! The engine's error type: every I/O error names its path, every decode error its file and
+//! byte position.
+
+use std::io;
+use std::path::PathBuf;
+
+use crate::format::DecodeError;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An error from the storage or topic layer. Display is one lower-case line naming the thing
+/// involved; an I/O error's own text is its `source`, so print the chain (`{:#}` in anyhow).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("{op} {}", path.display())]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("corrupt data in {}: {source}", path.display())]
+    Corrupt {
+        path: PathBuf,
+        /// Byte position of the problem in the file (already included in `source`).
+        position: u64,
+        source: DecodeError,
+    },
+    #[error("topic '{0}' does not exist")]
+    TopicNotFound(String),
+    #[error("topic '{0}' already exists")]
+    TopicExists(String),
+    #[error("invalid topic name '{name}': {reason}")]
+    InvalidTopicName { name: String, reason: String },
+    #[error("invalid config {key}={value}: {reason}")]
+    InvalidConfig {
+        key: String,
+        value: String,
+        reason: String,
+    },
+    #[error("topic '{topic}' has no partition {partition} (it has {partitions})")]
+    PartitionNotFound {
+        topic: String,
+        partition: u32,
+        partitions: u32,
+    },
+    #[error("record batch of {size} bytes is larger than {config} ({max})")]
+    RecordTooLarge {
+        size: usize,
+        max: usize,
+        config: &'static str,
+    },
+    #[error("invalid metadata in {}: {reason}", path.display())]
+    BadMetadata { path: PathBuf, reason: String },
+    /// A request that makes no sense (a bad argument): the caller's mistake.
+    #[error("{0}")]
+    Invalid(String),
+    /// A broken internal invariant: a bug in klog.
+    #[error("internal error: {0}")]
+    Internal(&'static str),
+}
+
+impl Error {
+    pub(crate) fn io(
+        op: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io { op, path, source }
+    }
+
+    pub(crate) fn corrupt(path: impl Into<PathBuf>, file_position: u64, e: DecodeError) -> Error {
+        let source = e.shifted(file_position as usize);
+        Error::Corrupt {
+            path: path.into(),
+            position: source.at() as u64,
+            source,
+        }
+    }
+
+    /// True when the error is the disk being full.
+    pub fn is_no_space(&self) -> bool {
+        matches!(self, Error::Io { source, .. } if source.raw_os_error() == Some(28))
+    }
+}

@@ -1,0 +1,956 @@
+//! RecordBatch v2 (magic 2): the 61-byte header, CRC-32C, and the records it carries.
+//!
+//! # Layout
+//! Offsets are bytes from the start of the batch; every integer is big-endian.
+//!
+//! | off | size | field                  | notes                                             |
+//! |----:|-----:|------------------------|---------------------------------------------------|
+//! |   0 |    8 | base_offset            | offset of the record with offset delta 0          |
+//! |   8 |    4 | batch_length           | bytes after this field; batch size = 12 + this    |
+//! |  12 |    4 | partition_leader_epoch | -1 = unknown; not covered by the CRC              |
+//! |  16 |    1 | magic                  | 2 (byte 16 is the magic in every format)          |
+//! |  17 |    4 | crc                    | CRC-32C of bytes [21, end)                        |
+//! |  21 |    2 | attributes             | codec 0-2, timestamp type 3, txn 4, control 5, delete horizon 6 |
+//! |  23 |    4 | last_offset_delta      |                                                   |
+//! |  27 |    8 | base_timestamp         |                                                   |
+//! |  35 |    8 | max_timestamp          |                                                   |
+//! |  43 |    8 | producer_id            | -1 = none                                         |
+//! |  51 |    2 | producer_epoch         | -1 = none                                         |
+//! |  53 |    4 | base_sequence          | -1 = none                                         |
+//! |  57 |    4 | records_count          |                                                   |
+//! |  61 |    … | records                | `records_count` records, or one compressed stream |
+//!
+//! # Invariants
+//! 1. `decode` checks framing, magic and CRC before handing out a batch; record-level checks
+//!    (count, lengths, no trailing bytes) happen while iterating records.
+//! 2. A writer may patch `base_offset` and `partition_leader_epoch` in place after building a
+//!    batch: the CRC does not cover them.
+
+use super::DecodeError;
+use super::record::{self, Header, Record};
+use super::varint::Cursor;
+
+pub const BASE_OFFSET_OFFSET: usize = 0;
+pub const LENGTH_OFFSET: usize = BASE_OFFSET_OFFSET + 8;
+pub const PARTITION_LEADER_EPOCH_OFFSET: usize = LENGTH_OFFSET + 4;
+pub const MAGIC_OFFSET: usize = PARTITION_LEADER_EPOCH_OFFSET + 4;
+pub const CRC_OFFSET: usize = MAGIC_OFFSET + 1;
+pub const ATTRIBUTES_OFFSET: usize = CRC_OFFSET + 4;
+pub const LAST_OFFSET_DELTA_OFFSET: usize = ATTRIBUTES_OFFSET + 2;
+pub const BASE_TIMESTAMP_OFFSET: usize = LAST_OFFSET_DELTA_OFFSET + 4;
+pub const MAX_TIMESTAMP_OFFSET: usize = BASE_TIMESTAMP_OFFSET + 8;
+pub const PRODUCER_ID_OFFSET: usize = MAX_TIMESTAMP_OFFSET + 8;
+pub const PRODUCER_EPOCH_OFFSET: usize = PRODUCER_ID_OFFSET + 8;
+pub const BASE_SEQUENCE_OFFSET: usize = PRODUCER_EPOCH_OFFSET + 2;
+pub const RECORDS_COUNT_OFFSET: usize = BASE_SEQUENCE_OFFSET + 4;
+pub const RECORDS_OFFSET: usize = RECORDS_COUNT_OFFSET + 4;
+/// Size of the fixed v2 batch header.
+pub const RECORD_BATCH_OVERHEAD: usize = RECORDS_OFFSET;
+/// Offset + size prefix shared by every log entry format (Kafka's `LOG_OVERHEAD`).
+pub const LOG_OVERHEAD: usize = LENGTH_OFFSET + 4;
+/// Bytes needed to see an entry's magic (Kafka's `HEADER_SIZE_UP_TO_MAGIC`).
+pub const HEADER_SIZE_UP_TO_MAGIC: usize = MAGIC_OFFSET + 1;
+/// Smallest size field any entry format accepts (a v0 message: Kafka's `RECORD_OVERHEAD_V0`).
+pub const MIN_ENTRY_SIZE_FIELD: i32 = 14;
+pub const CURRENT_MAGIC: i8 = 2;
+
+const _: () = assert!(RECORD_BATCH_OVERHEAD == 61);
+
+const COMPRESSION_MASK: i16 = 0x07;
+const TIMESTAMP_TYPE_MASK: i16 = 0x08;
+const TRANSACTIONAL_MASK: i16 = 0x10;
+const CONTROL_MASK: i16 = 0x20;
+const DELETE_HORIZON_MASK: i16 = 0x40;
+
+/// Compression codec in attribute bits 0-2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Compression {
+    None,
+    Gzip,
+    Snappy,
+    Lz4,
+    Zstd,
+}
+
+impl Compression {
+    pub fn from_id(id: u8) -> Option<Self> {
+        Some(match id {
+            0 => Compression::None,
+            1 => Compression::Gzip,
+            2 => Compression::Snappy,
+            3 => Compression::Lz4,
+            4 => Compression::Zstd,
+            _ => return None,
+        })
+    }
+
+    pub fn id(self) -> u8 {
+        match self {
+            Compression::None => 0,
+            Compression::Gzip => 1,
+            Compression::Snappy => 2,
+            Compression::Lz4 => 3,
+            Compression::Zstd => 4,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+            Compression::Snappy => "snappy",
+            Compression::Lz4 => "lz4",
+            Compression::Zstd => "zstd",
+        }
+    }
+}
+
+/// Attribute bit 3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum TimestampType {
+    #[default]
+    CreateTime,
+    LogAppendTime,
+}
+
+impl TimestampType {
+    pub fn name(self) -> &'static str {
+        match self {
+            TimestampType::CreateTime => "CreateTime",
+            TimestampType::LogAppendTime => "LogAppendTime",
+        }
+    }
+}
+
+/// The framing every log entry shares: 8-byte offset, 4-byte size, magic at byte 16.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EntryFrame {
+    /// Base offset (v2) or the entry's offset (v0/v1).
+    pub offset: i64,
+    /// Whole entry size: 12 + the size field.
+    pub size: usize,
+    pub magic: i8,
+}
+
+/// What the next bytes of a log hold, by Kafka's `FileLogInputStream` rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Peek {
+    /// Fewer than 17 bytes left: the end of the data.
+    End,
+    /// A well-framed entry whose bytes run past the end of the buffer.
+    Incomplete(EntryFrame),
+    /// A whole entry is available.
+    Entry(EntryFrame),
+}
+
+/// Reads the framing of the entry at the start of `buf` without checking its contents.
+pub fn peek_entry(buf: &[u8]) -> Result<Peek, DecodeError> {
+    if buf.len() < HEADER_SIZE_UP_TO_MAGIC {
+        return Ok(Peek::End);
+    }
+    let mut c = Cursor::new(buf);
+    let offset = c.i64()?;
+    let size_field = c.i32()?;
+    if size_field < MIN_ENTRY_SIZE_FIELD {
+        return Err(DecodeError::BadLength {
+            at: LENGTH_OFFSET,
+            what: "batch length",
+            value: size_field as i64,
+        });
+    }
+    let mut c = Cursor::at(buf, MAGIC_OFFSET);
+    let magic = c.i8()?;
+    let frame = EntryFrame {
+        offset,
+        size: LOG_OVERHEAD + size_field as usize,
+        magic,
+    };
+    Ok(if frame.size > buf.len() {
+        Peek::Incomplete(frame)
+    } else {
+        Peek::Entry(frame)
+    })
+}
+
+/// Every field of the 61-byte v2 header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchHeader {
+    pub base_offset: i64,
+    pub batch_length: i32,
+    pub partition_leader_epoch: i32,
+    pub magic: i8,
+    pub crc: u32,
+    pub attributes: i16,
+    pub last_offset_delta: i32,
+    pub base_timestamp: i64,
+    pub max_timestamp: i64,
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+    pub base_sequence: i32,
+    pub records_count: i32,
+}
+
+impl Default for BatchHeader {
+    fn default() -> Self {
+        BatchHeader {
+            base_offset: 0,
+            batch_length: (RECORD_BATCH_OVERHEAD - LOG_OVERHEAD) as i32,
+            partition_leader_epoch: -1,
+            magic: CURRENT_MAGIC,
+            crc: 0,
+            attributes: 0,
+            last_offset_delta: 0,
+            base_timestamp: -1,
+            max_timestamp: -1,
+            producer_id: -1,
+            producer_epoch: -1,
+            base_sequence: -1,
+            records_count: 0,
+        }
+    }
+}
+
+impl BatchHeader {
+    /// Parses the 61 header bytes at the start of `buf` (no CRC or magic check).
+    pub fn parse(buf: &[u8]) -> Result<BatchHeader, DecodeError> {
+        let mut c = Cursor::new(buf);
+        if c.remaining() < RECORD_BATCH_OVERHEAD {
+            return Err(DecodeError::Truncated {
+                at: 0,
+                needed: RECORD_BATCH_OVERHEAD,
+                available: buf.len(),
+            });
+        }
+        Ok(BatchHeader {
+            base_offset: c.i64()?,
+            batch_length: c.i32()?,
+            partition_leader_epoch: c.i32()?,
+            magic: c.i8()?,
+            crc: c.u32()?,
+            attributes: c.i16()?,
+            last_offset_delta: c.i32()?,
+            base_timestamp: c.i64()?,
+            max_timestamp: c.i64()?,
+            producer_id: c.i64()?,
+            producer_epoch: c.i16()?,
+            base_sequence: c.i32()?,
+            records_count: c.i32()?,
+        })
+    }
+
+    /// Writes the 61 header bytes, fields exactly as they are (CRC included).
+    pub fn write(&self, out: &mut [u8; RECORD_BATCH_OVERHEAD]) {
+        let mut w = Writer(out, 0);
+        w.put(&self.base_offset.to_be_bytes());
+        w.put(&self.batch_length.to_be_bytes());
+        w.put(&self.partition_leader_epoch.to_be_bytes());
+        w.put(&self.magic.to_be_bytes());
+        w.put(&self.crc.to_be_bytes());
+        w.put(&self.attributes.to_be_bytes());
+        w.put(&self.last_offset_delta.to_be_bytes());
+        w.put(&self.base_timestamp.to_be_bytes());
+        w.put(&self.max_timestamp.to_be_bytes());
+        w.put(&self.producer_id.to_be_bytes());
+        w.put(&self.producer_epoch.to_be_bytes());
+        w.put(&self.base_sequence.to_be_bytes());
+        w.put(&self.records_count.to_be_bytes());
+    }
+
+    pub fn size(&self) -> usize {
+        LOG_OVERHEAD + self.batch_length.max(0) as usize
+    }
+    pub fn last_offset(&self) -> i64 {
+        self.base_offset + self.last_offset_delta as i64
+    }
+    pub fn next_offset(&self) -> i64 {
+        self.last_offset() + 1
+    }
+    /// The codec id in bits 0-2 (5-7 are invalid; see [`Compression::from_id`]).
+    pub fn compression_id(&self) -> u8 {
+        (self.attributes & COMPRESSION_MASK) as u8
+    }
+    pub fn compression(&self) -> Option<Compression> {
+        Compression::from_id(self.compression_id())
+    }
+    pub fn timestamp_type(&self) -> TimestampType {
+        if self.attributes & TIMESTAMP_TYPE_MASK != 0 {
+            TimestampType::LogAppendTime
+        } else {
+            TimestampType::CreateTime
+        }
+    }
+    pub fn is_transactional(&self) -> bool {
+        self.attributes & TRANSACTIONAL_MASK != 0
+    }
+    pub fn is_control(&self) -> bool {
+        self.attributes & CONTROL_MASK != 0
+    }
+    pub fn has_delete_horizon(&self) -> bool {
+        self.attributes & DELETE_HORIZON_MASK != 0
+    }
+    /// The delete horizon set by the log cleaner (KIP-534), if any.
+    pub fn delete_horizon_ms(&self) -> Option<i64> {
+        self.has_delete_horizon().then_some(self.base_timestamp)
+    }
+    /// Sequence number of the last record, wrapping as Kafka does.
+    pub fn last_sequence(&self) -> i32 {
+        if self.base_sequence < 0 {
+            return -1;
+        }
+        let s = self.base_sequence as i64 + self.last_offset_delta as i64;
+        if s > i32::MAX as i64 {
+            (s - i32::MAX as i64 - 1) as i32
+        } else {
+            s as i32
+        }
+    }
+}
+
+struct Writer<'a>(&'a mut [u8; RECORD_BATCH_OVERHEAD], usize);
+
+impl Writer<'_> {
+    fn put(&mut self, bytes: &[u8]) {
+        if let Some(dst) = self.0.get_mut(self.1..self.1 + bytes.len()) {
+            dst.copy_from_slice(bytes);
+        }
+        self.1 += bytes.len();
+    }
+}
+
+/// CRC-32C over `batch[21..]`: the range Kafka's `DefaultRecordBatch` checksums.
+pub fn compute_crc(batch: &[u8]) -> u32 {
+    crc32c::crc32c(batch.get(ATTRIBUTES_OFFSET..).unwrap_or(&[]))
+}
+
+/// A validated v2 batch borrowing its bytes: framing, magic and CRC have been checked.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordBatch<'a> {
+    pub header: BatchHeader,
+    bytes: &'a [u8],
+}
+
+impl<'a> RecordBatch<'a> {
+    /// Decodes the v2 batch at the start of `buf`, checking its size, magic and CRC. `buf` may
+    /// hold more bytes after the batch; they are not looked at.
+    pub fn decode(buf: &'a [u8]) -> Result<RecordBatch<'a>, DecodeError> {
+        let frame = match peek_entry(buf)? {
+            Peek::End => {
+                return Err(DecodeError::Truncated {
+                    at: 0,
+                    needed: HEADER_SIZE_UP_TO_MAGIC,
+                    available: buf.len(),
+                });
+            }
+            Peek::Incomplete(f) => {
+                return Err(DecodeError::Truncated {
+                    at: 0,
+                    needed: f.size,
+                    available: buf.len(),
+                });
+            }
+            Peek::Entry(f) => f,
+        };
+        if frame.magic != CURRENT_MAGIC {
+            return Err(DecodeError::UnsupportedMagic {
+                at: MAGIC_OFFSET,
+                magic: frame.magic,
+            });
+        }
+        if frame.size < RECORD_BATCH_OVERHEAD {
+            return Err(DecodeError::BadLength {
+                at: LENGTH_OFFSET,
+                what: "batch length",
+                value: (frame.size - LOG_OVERHEAD) as i64,
+            });
+        }
+        let bytes = buf.get(..frame.size).ok_or(DecodeError::Truncated {
+            at: 0,
+            needed: frame.size,
+            available: buf.len(),
+        })?;
+        let header = BatchHeader::parse(bytes)?;
+        let computed = compute_crc(bytes);
+        if computed != header.crc {
+            return Err(DecodeError::CrcMismatch {
+                at: CRC_OFFSET,
+                stored: header.crc,
+                computed,
+            });
+        }
+        if header.last_offset_delta < 0 {
+            return Err(DecodeError::BadLength {
+                at: LAST_OFFSET_DELTA_OFFSET,
+                what: "last offset delta",
+                value: header.last_offset_delta as i64,
+            });
+        }
+        if header.records_count < 0 {
+            return Err(DecodeError::BadLength {
+                at: RECORDS_COUNT_OFFSET,
+                what: "records count",
+                value: header.records_count as i64,
+            });
+        }
+        Ok(RecordBatch { header, bytes })
+    }
+
+    /// The whole batch, header included.
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    /// The bytes after the header: the records, or their compressed stream.
+    pub fn records_bytes(&self) -> &'a [u8] {
+        self.bytes.get(RECORDS_OFFSET..).unwrap_or(&[])
+    }
+
+    /// Iterates the records of an uncompressed batch, checking each record's framing, the
+    /// record count and that no bytes are left over.
+    pub fn records(&self) -> Result<Records<'a>, DecodeError> {
+        match self.header.compression() {
+            Some(Compression::None) => Ok(Records {
+                cursor: Cursor::new(self.records_bytes()),
+                left: self.header.records_count,
+                done: false,
+            }),
+            _ => Err(DecodeError::UnsupportedCompression {
+                at: ATTRIBUTES_OFFSET,
+                codec: self.header.compression_id(),
+            }),
+        }
+    }
+
+    /// Absolute offset of a record of this batch.
+    pub fn offset_of(&self, r: &Record<'_>) -> i64 {
+        self.header.base_offset + r.offset_delta as i64
+    }
+
+    /// Timestamp of a record of this batch: `max_timestamp` for LogAppendTime batches,
+    /// base timestamp plus delta otherwise.
+    pub fn timestamp_of(&self, r: &Record<'_>) -> i64 {
+        match self.header.timestamp_type() {
+            TimestampType::LogAppendTime => self.header.max_timestamp,
+            TimestampType::CreateTime => self.header.base_timestamp.wrapping_add(r.timestamp_delta),
+        }
+    }
+}
+
+/// Iterator over the records of an uncompressed batch; positions in its errors are relative
+/// to the start of the batch.
+pub struct Records<'a> {
+    cursor: Cursor<'a>,
+    left: i32,
+    done: bool,
+}
+
+impl<'a> Iterator for Records<'a> {
+    type Item = Result<Record<'a>, DecodeError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        if self.left == 0 {
+            self.done = true;
+            if self.cursor.remaining() != 0 {
+                return Some(Err(DecodeError::BadRecord {
+                    at: RECORDS_OFFSET + self.cursor.position(),
+                    reason: "bytes left after the last record",
+                }));
+            }
+            return None;
+        }
+        self.left -= 1;
+        let r = Record::decode(&mut self.cursor).map_err(|e| e.shifted(RECORDS_OFFSET));
+        if r.is_err() {
+            self.done = true;
+        }
+        Some(r)
+    }
+}
+
+/// Sets the base offset of an encoded batch in place (not covered by the CRC).
+pub fn set_base_offset(batch: &mut [u8], base_offset: i64) {
+    if let Some(dst) = batch.get_mut(BASE_OFFSET_OFFSET..BASE_OFFSET_OFFSET + 8) {
+        dst.copy_from_slice(&base_offset.to_be_bytes());
+    }
+}
+
+/// Marks an encoded batch LogAppendTime with `now` as its max timestamp, as a broker does on
+/// append, and recomputes the CRC.
+pub fn set_log_append_time(batch: &mut [u8], now: i64) {
+    if batch.len() < RECORD_BATCH_OVERHEAD {
+        return;
+    }
+    let mut c = Cursor::at(batch, ATTRIBUTES_OFFSET);
+    let attributes = c.i16().unwrap_or(0) | TIMESTAMP_TYPE_MASK;
+    if let Some(dst) = batch.get_mut(ATTRIBUTES_OFFSET..ATTRIBUTES_OFFSET + 2) {
+        dst.copy_from_slice(&attributes.to_be_bytes());
+    }
+    if let Some(dst) = batch.get_mut(MAX_TIMESTAMP_OFFSET..MAX_TIMESTAMP_OFFSET + 8) {
+        dst.copy_from_slice(&now.to_be_bytes());
+    }
+    let crc = compute_crc(batch);
+    if let Some(dst) = batch.get_mut(CRC_OFFSET..CRC_OFFSET + 4) {
+        dst.copy_from_slice(&crc.to_be_bytes());
+    }
+}
+
+/// Encodes a batch with the given header fields and records, recomputing `batch_length`,
+/// `records_count` and the CRC. Re-encoding a decoded uncompressed batch this way reproduces
+/// its bytes.
+pub fn encode_batch(header: &BatchHeader, records: &[Record<'_>]) -> Vec<u8> {
+    let mut out = vec![0u8; RECORD_BATCH_OVERHEAD];
+    for r in records {
+        r.encode(&mut out);
+    }
+    let mut h = *header;
+    h.records_count = records.len() as i32;
+    finish_header(&mut out, h);
+    out
+}
+
+fn finish_header(out: &mut [u8], mut h: BatchHeader) {
+    h.batch_length = (out.len() - LOG_OVERHEAD) as i32;
+    h.crc = 0;
+    let mut head = [0u8; RECORD_BATCH_OVERHEAD];
+    h.write(&mut head);
+    if let Some(dst) = out.get_mut(..RECORD_BATCH_OVERHEAD) {
+        dst.copy_from_slice(&head);
+    }
+    let crc = compute_crc(out);
+    if let Some(dst) = out.get_mut(CRC_OFFSET..CRC_OFFSET + 4) {
+        dst.copy_from_slice(&crc.to_be_bytes());
+    }
+}
+
+/// Builds one uncompressed v2 batch record by record, into a buffer that can be reused.
+///
+/// Offsets are assigned later: the batch is built with base offset 0 and the log patches the
+/// real one in with [`set_base_offset`] when it appends.
+#[derive(Debug)]
+pub struct BatchBuilder {
+    buf: Vec<u8>,
+    count: i32,
+    base_timestamp: i64,
+    max_timestamp: i64,
+}
+
+impl Default for BatchBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl BatchBuilder {
+    pub fn new() -> Self {
+        Self::from_vec(Vec::new())
+    }
+
+    /// A builder writing into `buf` (cleared), keeping its capacity.
+    pub fn from_vec(mut buf: Vec<u8>) -> Self {
+        buf.clear();
+        buf.resize(RECORD_BATCH_OVERHEAD, 0);
+        BatchBuilder {
+            buf,
+            count: 0,
+            base_timestamp: -1,
+            max_timestamp: -1,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+    pub fn count(&self) -> usize {
+        self.count as usize
+    }
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Size of the batch if this record were appended.
+    pub fn size_with(
+        &self,
+        timestamp: i64,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        headers: &[Header<'_>],
+    ) -> usize {
+        let base = if self.count == 0 {
+            timestamp
+        } else {
+            self.base_timestamp
+        };
+        self.buf.len()
+            + record::encoded_size(
+                timestamp.wrapping_sub(base),
+                self.count,
+                key,
+                value,
+                headers,
+            )
+    }
+
+    /// Appends a record with the next offset delta. `timestamp` is its CreateTime in ms.
+    pub fn append(
+        &mut self,
+        timestamp: i64,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        headers: &[Header<'_>],
+    ) {
+        if self.count == 0 {
+            self.base_timestamp = timestamp;
+        }
+        self.max_timestamp = self.max_timestamp.max(timestamp);
+        record::encode_record(
+            &mut self.buf,
+            0,
+            timestamp.wrapping_sub(self.base_timestamp),
+            self.count,
+            key,
+            value,
+            headers,
+        );
+        self.count += 1;
+    }
+
+    /// Finishes the header (base offset 0) and returns the batch bytes.
+    pub fn finish(mut self) -> Vec<u8> {
+        let h = BatchHeader {
+            last_offset_delta: (self.count - 1).max(0),
+            base_timestamp: self.base_timestamp,
+            max_timestamp: self.max_timestamp,
+            records_count: self.count,
+            ..BatchHeader::default()
+        };
+        finish_header(&mut self.buf, h);
+        self.buf
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+
+    /// The 79-byte batch of the format doc's worked example (a real broker-written batch).
+    pub(crate) const GOLDEN: [u8; 79] = [
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // base offset 0
+        0x00, 0x00, 0x00, 0x43, // batch length 67
+        0x00, 0x00, 0x00, 0x00, // partition leader epoch 0
+        0x02, // magic
+        0xe1, 0x15, 0xe1, 0x18, // crc
+        0x00, 0x00, // attributes
+        0x00, 0x00, 0x00, 0x01, // last offset delta
+        0x00, 0x00, 0x01, 0x77, 0x37, 0x83, 0xfc, 0x43, // base timestamp
+        0x00, 0x00, 0x01, 0x77, 0x37, 0x83, 0xfc, 0x43, // max timestamp
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, // producer id
+        0xff, 0xff, // producer epoch
+        0xff, 0xff, 0xff, 0xff, // base sequence
+        0x00, 0x00, 0x00, 0x02, // records count
+        0x10, 0x00, 0x00, 0x00, 0x02, 0x34, 0x02, 0x34, 0x00, // record "4" -> "4"
+        0x10, 0x00, 0x00, 0x02, 0x02, 0x36, 0x02, 0x36, 0x00, // record "6" -> "6"
+    ];
+
+    #[test]
+    fn golden_batch_decodes_field_by_field() {
+        let b = RecordBatch::decode(&GOLDEN).unwrap();
+        let h = b.header;
+        assert_eq!(h.base_offset, 0);
+        assert_eq!(h.batch_length, 67);
+        assert_eq!(h.size(), 79);
+        assert_eq!(h.partition_leader_epoch, 0);
+        assert_eq!(h.magic, 2);
+        assert_eq!(h.crc, 0xE115_E118);
+        assert_eq!(h.compression(), Some(Compression::None));
+        assert_eq!(h.timestamp_type(), TimestampType::CreateTime);
+        assert_eq!(h.last_offset_delta, 1);
+        assert_eq!(h.base_timestamp, 1_611_544_132_675);
+        assert_eq!(h.max_timestamp, 1_611_544_132_675);
+        assert_eq!(
+            (h.producer_id, h.producer_epoch, h.base_sequence),
+            (-1, -1, -1)
+        );
+        assert_eq!(h.records_count, 2);
+        let recs: Vec<_> = b.records().unwrap().map(Result::unwrap).collect();
+        assert_eq!(recs.len(), 2);
+        assert_eq!(
+            (recs[0].key, recs[0].value),
+            (Some(&b"4"[..]), Some(&b"4"[..]))
+        );
+        assert_eq!(b.offset_of(&recs[1]), 1);
+        assert_eq!(b.timestamp_of(&recs[1]), 1_611_544_132_675);
+    }
+
+    #[test]
+    fn golden_batch_re_encodes_byte_for_byte() {
+        let b = RecordBatch::decode(&GOLDEN).unwrap();
+        let recs: Vec<_> = b.records().unwrap().map(Result::unwrap).collect();
+        assert_eq!(encode_batch(&b.header, &recs), GOLDEN);
+        let mut head = [0u8; RECORD_BATCH_OVERHEAD];
+        b.header.write(&mut head);
+        assert_eq!(head[..], GOLDEN[..61]);
+    }
+
+    #[test]
+    fn builder_reproduces_the_golden_batch() {
+        let mut bb = BatchBuilder::new();
+        bb.append(1_611_544_132_675, Some(b"4"), Some(b"4"), &[]);
+        bb.append(1_611_544_132_675, Some(b"6"), Some(b"6"), &[]);
+        let mut bytes = bb.finish();
+        // The broker stamped leader epoch 0; the builder leaves it unknown (-1).
+        bytes[12..16].copy_from_slice(&0i32.to_be_bytes());
+        assert_eq!(bytes, GOLDEN);
+    }
+
+    #[test]
+    fn truncation_at_every_byte_is_a_typed_error() {
+        for cut in 0..GOLDEN.len() {
+            let err = RecordBatch::decode(&GOLDEN[..cut]).unwrap_err();
+            assert!(
+                matches!(err, DecodeError::Truncated { .. }),
+                "cut at {cut}: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_crc_covered_byte_is_checked() {
+        for i in ATTRIBUTES_OFFSET..GOLDEN.len() {
+            let mut bad = GOLDEN;
+            bad[i] ^= 0x01;
+            let err = RecordBatch::decode(&bad).unwrap_err();
+            assert!(
+                matches!(err, DecodeError::CrcMismatch { at: CRC_OFFSET, .. }),
+                "byte {i}: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn corrupt_header_fields_give_their_own_errors() {
+        // Magic.
+        let mut bad = GOLDEN;
+        bad[MAGIC_OFFSET] = 7;
+        assert_eq!(
+            RecordBatch::decode(&bad).unwrap_err(),
+            DecodeError::UnsupportedMagic { at: 16, magic: 7 }
+        );
+        // Length below the smallest entry.
+        let mut bad = GOLDEN;
+        bad[8..12].copy_from_slice(&5i32.to_be_bytes());
+        assert!(matches!(
+            RecordBatch::decode(&bad).unwrap_err(),
+            DecodeError::BadLength { at: 8, .. }
+        ));
+        // Length below the v2 header but above the v0 minimum.
+        let mut bad = GOLDEN;
+        bad[8..12].copy_from_slice(&30i32.to_be_bytes());
+        assert!(matches!(
+            RecordBatch::decode(&bad).unwrap_err(),
+            DecodeError::BadLength { at: 8, .. }
+        ));
+        // Length past the end.
+        let mut bad = GOLDEN;
+        bad[8..12].copy_from_slice(&1000i32.to_be_bytes());
+        assert!(matches!(
+            RecordBatch::decode(&bad).unwrap_err(),
+            DecodeError::Truncated { needed: 1012, .. }
+        ));
+        // CRC itself.
+        let mut bad = GOLDEN;
+        bad[CRC_OFFSET] ^= 0xff;
+        assert!(matches!(
+            RecordBatch::decode(&bad).unwrap_err(),
+            DecodeError::CrcMismatch { .. }
+        ));
+        // Base offset and leader epoch are outside the CRC: still valid.
+        let mut ok = GOLDEN;
+        set_base_offset(&mut ok, 1234);
+        ok[12] = 9;
+        assert_eq!(RecordBatch::decode(&ok).unwrap().header.base_offset, 1234);
+    }
+
+    /// Corrupts a field under the CRC, then fixes the CRC so record-level checks are reached.
+    fn with_fixed_crc(mut b: Vec<u8>) -> Vec<u8> {
+        let crc = compute_crc(&b);
+        b[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&crc.to_be_bytes());
+        b
+    }
+
+    #[test]
+    fn record_level_damage_is_reported_with_its_position() {
+        // Count says 3 but only 2 records follow.
+        let mut b = GOLDEN.to_vec();
+        b[57..61].copy_from_slice(&3i32.to_be_bytes());
+        let b = with_fixed_crc(b);
+        let batch = RecordBatch::decode(&b).unwrap();
+        let errs: Vec<_> = batch.records().unwrap().filter_map(Result::err).collect();
+        assert_eq!(errs.len(), 1);
+        assert!(errs[0].at() >= RECORDS_OFFSET);
+
+        // Count says 1 but 2 records follow: trailing bytes.
+        let mut b = GOLDEN.to_vec();
+        b[57..61].copy_from_slice(&1i32.to_be_bytes());
+        let b = with_fixed_crc(b);
+        let batch = RecordBatch::decode(&b).unwrap();
+        let errs: Vec<_> = batch.records().unwrap().filter_map(Result::err).collect();
+        assert_eq!(
+            errs,
+            vec![DecodeError::BadRecord {
+                at: 70,
+                reason: "bytes left after the last record"
+            }]
+        );
+
+        // A key length pointing past the record.
+        let mut b = GOLDEN.to_vec();
+        b[65] = 0x7e; // key length 63
+        let b = with_fixed_crc(b);
+        let batch = RecordBatch::decode(&b).unwrap();
+        let first = batch.records().unwrap().next().unwrap().unwrap_err();
+        assert!(
+            matches!(first, DecodeError::Truncated { at: 66, .. }),
+            "{first:?}"
+        );
+
+        // Negative record count.
+        let mut b = GOLDEN.to_vec();
+        b[57..61].copy_from_slice(&(-2i32).to_be_bytes());
+        let b = with_fixed_crc(b);
+        assert!(matches!(
+            RecordBatch::decode(&b).unwrap_err(),
+            DecodeError::BadLength { at: 57, .. }
+        ));
+    }
+
+    #[test]
+    fn compressed_batches_are_refused_not_misread() {
+        let mut b = GOLDEN.to_vec();
+        b[22] = 1; // gzip
+        let b = with_fixed_crc(b);
+        let batch = RecordBatch::decode(&b).unwrap();
+        assert!(matches!(
+            batch.records(),
+            Err(DecodeError::UnsupportedCompression { codec: 1, .. })
+        ));
+    }
+
+    use proptest::prelude::*;
+
+    type OwnedHeader = (Vec<u8>, Option<Vec<u8>>);
+    type OwnedRecord = (i64, Option<Vec<u8>>, Option<Vec<u8>>, Vec<OwnedHeader>);
+
+    fn arb_bytes() -> impl Strategy<Value = Option<Vec<u8>>> {
+        proptest::option::of(proptest::collection::vec(any::<u8>(), 0..40))
+    }
+
+    fn arb_record() -> impl Strategy<Value = OwnedRecord> {
+        (
+            0i64..1_000_000_000_000,
+            arb_bytes(),
+            arb_bytes(),
+            proptest::collection::vec(
+                (proptest::collection::vec(any::<u8>(), 0..8), arb_bytes()),
+                0..4,
+            ),
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn builder_round_trips_every_field(
+            records in proptest::collection::vec(arb_record(), 1..30),
+            base_offset in 0i64..i64::MAX / 2,
+        ) {
+            let mut bb = BatchBuilder::new();
+            for (ts, k, v, hs) in &records {
+                let hs: Vec<Header<'_>> = hs.iter().map(|(k, v)| Header { key: k, value: v.as_deref() }).collect();
+                bb.append(*ts, k.as_deref(), v.as_deref(), &hs);
+            }
+            let mut bytes = bb.finish();
+            set_base_offset(&mut bytes, base_offset);
+            let b = RecordBatch::decode(&bytes).unwrap();
+            prop_assert_eq!(b.header.size(), bytes.len());
+            prop_assert_eq!(b.header.records_count as usize, records.len());
+            prop_assert_eq!(b.header.last_offset(), base_offset + records.len() as i64 - 1);
+            prop_assert_eq!(b.header.max_timestamp, records.iter().map(|r| r.0).max().unwrap());
+            let decoded: Vec<_> = b.records().unwrap().map(Result::unwrap).collect();
+            prop_assert_eq!(decoded.len(), records.len());
+            for (i, (d, (ts, k, v, hs))) in decoded.iter().zip(&records).enumerate() {
+                prop_assert_eq!(b.offset_of(d), base_offset + i as i64);
+                prop_assert_eq!(b.timestamp_of(d), *ts);
+                prop_assert_eq!(d.key, k.as_deref());
+                prop_assert_eq!(d.value, v.as_deref());
+                let got: Vec<OwnedHeader> = d.headers.iter().map(|h| (h.key.to_vec(), h.value.map(<[u8]>::to_vec))).collect();
+                prop_assert_eq!(&got, hs);
+            }
+            // Re-encoding the decoded batch reproduces it byte for byte.
+            prop_assert_eq!(encode_batch(&b.header, &decoded), bytes);
+        }
+
+        #[test]
+        fn decoding_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            if let Ok(b) = RecordBatch::decode(&bytes)
+                && let Ok(recs) = b.records() {
+                    for r in recs { let _ = r; }
+                }
+        }
+
+        #[test]
+        fn damaged_batches_give_errors_not_panics(
+            flips in proptest::collection::vec((0usize..200, any::<u8>()), 1..4),
+            cut in 0usize..200,
+        ) {
+            let mut bb = BatchBuilder::new();
+            bb.append(5, Some(b"key"), Some(b"value"), &[Header { key: b"h", value: Some(b"v") }]);
+            bb.append(6, None, None, &[]);
+            let mut bytes = bb.finish();
+            for (i, x) in flips {
+                let n = bytes.len();
+                bytes[i % n] ^= x;
+            }
+            // Also with the CRC made right again, so that record decoding sees the damage.
+            let fixed = with_fixed_crc(bytes.clone());
+            for buf in [&bytes[..], &bytes[..cut.min(bytes.len())], &fixed[..]] {
+                if let Ok(b) = RecordBatch::decode(buf)
+                    && let Ok(recs) = b.records()
+                {
+                    for r in recs {
+                        if let Err(e) = r {
+                            prop_assert!(e.at() <= buf.len());
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn log_append_time_stamps_max_timestamp() {
+        let mut bb = BatchBuilder::new();
+        bb.append(100, None, Some(b"a"), &[]);
+        bb.append(90, None, Some(b"b"), &[]);
+        let mut bytes = bb.finish();
+        let b = RecordBatch::decode(&bytes).unwrap();
+        assert_eq!(b.header.base_timestamp, 100);
+        assert_eq!(b.header.max_timestamp, 100);
+        let ts: Vec<_> = b
+            .records()
+            .unwrap()
+            .map(|r| b.timestamp_of(&r.unwrap()))
+            .collect();
+        assert_eq!(ts, vec![100, 90]);
+        set_log_append_time(&mut bytes, 5000);
+        let b = RecordBatch::decode(&bytes).unwrap();
+        assert_eq!(b.header.timestamp_type(), TimestampType::LogAppendTime);
+        let ts: Vec<_> = b
+            .records()
+            .unwrap()
+            .map(|r| b.timestamp_of(&r.unwrap()))
+            .collect();
+        assert_eq!(ts, vec![5000, 5000]);
+    }
+}

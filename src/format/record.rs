@@ -1,0 +1,279 @@
+//! One record inside a v2 batch (Kafka's `DefaultRecord`).
+//!
+//! # Layout
+//! | field           | encoding | notes                                         |
+//! |-----------------|----------|-----------------------------------------------|
+//! | length          | varint   | bytes after this field                        |
+//! | attributes      | int8     | unused, written 0                             |
+//! | timestamp delta | varlong  | from the batch's base timestamp               |
+//! | offset delta    | varint   | from the batch's base offset                  |
+//! | key length      | varint   | -1 = null key                                 |
+//! | key             | bytes    |                                               |
+//! | value length    | varint   | -1 = null value (a tombstone)                 |
+//! | value           | bytes    |                                               |
+//! | header count    | varint   | >= 0                                          |
+//! | headers         | repeated | key length varint (>= 0), key, value length varint (-1 = null), value |
+//!
+//! # Invariants
+//! The bytes consumed by a record equal its length field; header names are kept as bytes, in
+//! order, duplicates included.
+
+use super::DecodeError;
+use super::varint::{Cursor, put_varint, put_varlong, varint_size, varlong_size};
+
+/// A record header: a name and an optional value. Kafka requires the name to be UTF-8 text; it is
+/// kept as bytes here so that decoding never fails on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header<'a> {
+    pub key: &'a [u8],
+    pub value: Option<&'a [u8]>,
+}
+
+/// A decoded record, borrowing its key, value and headers from the batch bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Record<'a> {
+    pub attributes: i8,
+    pub timestamp_delta: i64,
+    pub offset_delta: i32,
+    pub key: Option<&'a [u8]>,
+    pub value: Option<&'a [u8]>,
+    pub headers: Vec<Header<'a>>,
+}
+
+fn opt_len(b: Option<&[u8]>) -> i32 {
+    b.map_or(-1, |b| b.len() as i32)
+}
+
+fn opt_size(b: Option<&[u8]>) -> usize {
+    varint_size(opt_len(b)) + b.map_or(0, <[u8]>::len)
+}
+
+/// Size of the record body (everything after the length varint).
+pub fn body_size(
+    timestamp_delta: i64,
+    offset_delta: i32,
+    key: Option<&[u8]>,
+    value: Option<&[u8]>,
+    headers: &[Header<'_>],
+) -> usize {
+    let mut size = 1 + varlong_size(timestamp_delta) + varint_size(offset_delta);
+    size += opt_size(key) + opt_size(value);
+    size += varint_size(headers.len() as i32);
+    for h in headers {
+        size += varint_size(h.key.len() as i32) + h.key.len() + opt_size(h.value);
+    }
+    size
+}
+
+/// Size of a whole encoded record, length varint included.
+pub fn encoded_size(
+    timestamp_delta: i64,
+    offset_delta: i32,
+    key: Option<&[u8]>,
+    value: Option<&[u8]>,
+    headers: &[Header<'_>],
+) -> usize {
+    let body = body_size(timestamp_delta, offset_delta, key, value, headers);
+    varint_size(body as i32) + body
+}
+
+fn put_opt(out: &mut Vec<u8>, b: Option<&[u8]>) {
+    put_varint(out, opt_len(b));
+    if let Some(b) = b {
+        out.extend_from_slice(b);
+    }
+}
+
+/// Appends one record in the v2 layout. Lengths must fit in an i32, which the batch builder
+/// guarantees by bounding batch sizes.
+pub fn encode_record(
+    out: &mut Vec<u8>,
+    attributes: i8,
+    timestamp_delta: i64,
+    offset_delta: i32,
+    key: Option<&[u8]>,
+    value: Option<&[u8]>,
+    headers: &[Header<'_>],
+) {
+    let body = body_size(timestamp_delta, offset_delta, key, value, headers);
+    out.reserve(body + 5);
+    put_varint(out, body as i32);
+    out.push(attributes as u8);
+    put_varlong(out, timestamp_delta);
+    put_varint(out, offset_delta);
+    put_opt(out, key);
+    put_opt(out, value);
+    put_varint(out, headers.len() as i32);
+    for h in headers {
+        put_varint(out, h.key.len() as i32);
+        out.extend_from_slice(h.key);
+        put_opt(out, h.value);
+    }
+}
+
+impl<'a> Record<'a> {
+    /// Encodes this record (see [`encode_record`]).
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        encode_record(
+            out,
+            self.attributes,
+            self.timestamp_delta,
+            self.offset_delta,
+            self.key,
+            self.value,
+            &self.headers,
+        );
+    }
+
+    /// Decodes one record at the cursor, checking that it consumes exactly its length field.
+    pub fn decode(c: &mut Cursor<'a>) -> Result<Record<'a>, DecodeError> {
+        let start = c.position();
+        let len = c.varint()?;
+        if len < 0 {
+            return Err(DecodeError::BadLength {
+                at: start,
+                what: "record length",
+                value: len as i64,
+            });
+        }
+        let body_start = c.position();
+        // Bound the record to its declared length: a corrupt inner length cannot read past it.
+        let body = c.bytes(len as usize)?;
+        let mut_base = body_start;
+        let mut r = Cursor::new(body);
+        let shift = |e: DecodeError| e.shifted(mut_base);
+        let attributes = r.i8().map_err(shift)?;
+        let timestamp_delta = r.varlong().map_err(shift)?;
+        let offset_delta = r.varint().map_err(shift)?;
+        let key = read_opt(&mut r, "key length").map_err(shift)?;
+        let value = read_opt(&mut r, "value length").map_err(shift)?;
+        let count_at = r.position();
+        let count = r.varint().map_err(shift)?;
+        if count < 0 {
+            return Err(DecodeError::BadLength {
+                at: mut_base + count_at,
+                what: "header count",
+                value: count as i64,
+            });
+        }
+        // Each header takes at least two bytes; a count larger than that is a lie.
+        if count as usize > r.remaining() / 2 {
+            return Err(DecodeError::BadLength {
+                at: mut_base + count_at,
+                what: "header count",
+                value: count as i64,
+            });
+        }
+        let mut headers = Vec::with_capacity(count as usize);
+        for _ in 0..count {
+            let at = r.position();
+            let klen = r.varint().map_err(shift)?;
+            if klen < 0 {
+                return Err(DecodeError::BadLength {
+                    at: mut_base + at,
+                    what: "header key length",
+                    value: klen as i64,
+                });
+            }
+            let key = r.bytes(klen as usize).map_err(shift)?;
+            let value = read_opt(&mut r, "header value length").map_err(shift)?;
+            headers.push(Header { key, value });
+        }
+        if r.remaining() != 0 {
+            return Err(DecodeError::BadRecord {
+                at: start,
+                reason: "record length does not match its fields",
+            });
+        }
+        Ok(Record {
+            attributes,
+            timestamp_delta,
+            offset_delta,
+            key,
+            value,
+            headers,
+        })
+    }
+}
+
+fn read_opt<'a>(c: &mut Cursor<'a>, what: &'static str) -> Result<Option<&'a [u8]>, DecodeError> {
+    let at = c.position();
+    let len = c.varint()?;
+    match len {
+        -1 => Ok(None),
+        n if n < 0 => Err(DecodeError::BadLength {
+            at,
+            what,
+            value: n as i64,
+        }),
+        n => Ok(Some(c.bytes(n as usize)?)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+
+    #[test]
+    fn golden_record_from_the_format_doc() {
+        // Second record of the worked example: offset delta 1, key "6", value "6", no headers.
+        let bytes = [0x10, 0x00, 0x00, 0x02, 0x02, 0x36, 0x02, 0x36, 0x00];
+        let rec = Record::decode(&mut Cursor::new(&bytes)).unwrap();
+        assert_eq!(rec.offset_delta, 1);
+        assert_eq!(rec.key, Some(&b"6"[..]));
+        assert_eq!(rec.value, Some(&b"6"[..]));
+        let mut out = Vec::new();
+        rec.encode(&mut out);
+        assert_eq!(out, bytes);
+        assert_eq!(encoded_size(0, 1, rec.key, rec.value, &[]), bytes.len());
+    }
+
+    #[test]
+    fn null_empty_and_headers_round_trip() {
+        let headers = [
+            Header {
+                key: b"h",
+                value: None,
+            },
+            Header {
+                key: b"h",
+                value: Some(b""),
+            },
+            Header {
+                key: b"",
+                value: Some(b"x"),
+            },
+        ];
+        for (key, value) in [
+            (None, None),
+            (Some(&b""[..]), Some(&b""[..])),
+            (None, Some(&b"v"[..])),
+        ] {
+            let rec = Record {
+                attributes: 0,
+                timestamp_delta: -5,
+                offset_delta: 7,
+                key,
+                value,
+                headers: headers.to_vec(),
+            };
+            let mut out = Vec::new();
+            rec.encode(&mut out);
+            assert_eq!(out.len(), encoded_size(-5, 7, key, value, &headers));
+            let mut c = Cursor::new(&out);
+            assert_eq!(Record::decode(&mut c).unwrap(), rec);
+            assert_eq!(c.remaining(), 0);
+        }
+    }
+
+    #[test]
+    fn length_mismatch_is_an_error() {
+        let mut bytes = vec![0x10, 0x00, 0x00, 0x02, 0x02, 0x36, 0x02, 0x36, 0x00, 0x00];
+        bytes[0] = 0x12; // length 9, one byte too many
+        assert!(matches!(
+            Record::decode(&mut Cursor::new(&bytes)),
+            Err(DecodeError::BadRecord { at: 0, .. })
+        ));
+    }
+}

@@ -1,0 +1,68 @@
+//! File-system helpers with the crash-safety rules the rest of storage relies on.
+//!
+//! # Crash safety
+//! [`atomic_write`] writes `<name>.tmp`, fsyncs it, renames it over `<name>` and fsyncs the
+//! directory: after a crash the file holds either the old or the new content, never a mix.
+//! [`lock_dir`] takes an exclusive `flock` on a directory; the OS releases it when the process
+//! dies, kill -9 included, so a crashed writer never leaves a partition locked.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// fsyncs a directory so that entries created, renamed or removed in it are durable.
+pub fn fsync_dir(dir: &Path) -> Result<()> {
+    let f = File::open(dir).map_err(Error::io("open directory", dir))?;
+    f.sync_all().map_err(Error::io("fsync directory", dir))
+}
+
+/// Replaces `path` with `contents` atomically and durably.
+pub fn atomic_write(path: &Path, contents: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
+    tmp_name.push(".tmp");
+    let tmp = dir.join(tmp_name);
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&tmp)
+        .map_err(Error::io("create", &tmp))?;
+    f.write_all(contents).map_err(Error::io("write", &tmp))?;
+    f.sync_all().map_err(Error::io("fsync", &tmp))?;
+    drop(f);
+    fs::rename(&tmp, path).map_err(Error::io("rename", &tmp))?;
+    fsync_dir(dir)
+}
+
+/// Writes `path` through a temp file and a rename, without fsync: for hints whose loss or
+/// staleness is harmless (the recovery point), never for data.
+pub fn replace_unsynced(path: &Path, contents: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
+    tmp_name.push(".tmp");
+    let tmp = dir.join(tmp_name);
+    fs::write(&tmp, contents).map_err(Error::io("write", &tmp))?;
+    fs::rename(&tmp, path).map_err(Error::io("rename", &tmp))
+}
+
+/// An exclusive advisory lock on a directory, released on drop or when the process dies.
+#[derive(Debug)]
+pub struct DirLock {
+    file: File,
+}
+
+/// Blocks until this process holds the exclusive lock on `dir`.
+pub fn lock_dir(dir: &Path) -> Result<DirLock> {
+    let file = File::open(dir).map_err(Error::io("open directory", dir))?;
+    file.lock().map_err(Error::io("lock", dir))?;
+    Ok(DirLock { file })
+}
+
+impl Drop for DirLock {
+    fn drop(&mut self) {
+        let _ = self.file.unlock();
+    }
+}

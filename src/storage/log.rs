@@ -1,0 +1,619 @@
+//! `Log`: the writer side of one partition directory — append, roll, flush and recovery.
+//!
+//! # Invariants
+//! 1. Every append happens under the partition lock (an exclusive `flock` on the directory),
+//!    at the end of the active segment's `.log`, after the writer has checked that its view
+//!    of the active segment is still what is on disk.
+//! 2. An offset index entry `(last offset of batch, position of batch)` is added when more
+//!    than `index.interval.bytes` were written since the previous entry's batch (so a
+//!    segment's first batch is never indexed); a time index entry `(max timestamp so far, its
+//!    offset)` goes with it when the timestamp is a new maximum, plus a final one on roll.
+//! 3. The recovery point is only ever written after an fsync of everything below it.
+//!
+//! # Crash safety
+//! - Append: batch bytes first, index entries after. A crash leaves at worst a torn batch at
+//!   the end and index entries for it: both are cut by the next writer's recovery.
+//! - Roll: final time index entry, trim and fsync both indexes, fsync the `.log`, then create
+//!   the new segment's files and fsync the directory, then advance the recovery point. A crash
+//!   before the new `.log` exists leaves the old segment active (trimmed indexes regrow); one
+//!   after leaves an empty new segment, which is valid.
+//! - Recovery (first lock of a process, or when the disk no longer matches the writer's
+//!   view): validate from the last index entry below the recovery point to the end of the
+//!   active segment, truncate at the first invalid byte, rebuild the index entries passed.
+//!
+//! # Kafka
+//! `UnifiedLog`/`LocalLog` (append, `maybeRoll`, `roll`, `flush`), `LogSegment` (append,
+//! `shouldRoll`, `recover`) and `LogLoader` (recovery from the recovery point).
+
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use super::config::LogConfig;
+use super::file_names;
+use super::fs::fsync_dir;
+use super::index::{OffsetIndex, TimeIndex};
+use super::reader::{ChunkReader, list_segments, scan_batches};
+use crate::error::{Error, Result};
+use crate::format::batch::{self as fbatch, RECORD_BATCH_OVERHEAD};
+use crate::format::{BatchHeader, TimestampType};
+
+/// Name of the per-partition recovery point file (klog's own; Kafka ignores it).
+pub const RECOVERY_POINT_FILE: &str = ".klog-recovery-point";
+
+/// Where an appended batch landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendInfo {
+    pub base_offset: i64,
+    pub last_offset: i64,
+    /// Max timestamp of the batch as stored (the append time for LogAppendTime topics).
+    pub max_timestamp: i64,
+    pub segment_base: i64,
+    pub position: u64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct RecoveryPoint {
+    /// Every offset below this is fsynced and valid.
+    recovery_point: i64,
+}
+
+/// The writer's view of the active segment.
+#[derive(Debug)]
+struct ActiveSegment {
+    base_offset: i64,
+    log_path: PathBuf,
+    log: File,
+    size: u64,
+    offset_index: OffsetIndex,
+    time_index: TimeIndex,
+    next_offset: i64,
+    /// Position of the batch the last offset index entry points at (0 when none).
+    last_indexed_position: u64,
+    max_timestamp: i64,
+    offset_of_max_timestamp: i64,
+    /// Max timestamp of the segment's first batch (segment.ms is measured from it).
+    first_batch_timestamp: Option<i64>,
+    /// When this process first saw the segment: segment.ms fallback without timestamps.
+    opened: SystemTime,
+}
+
+/// One partition's log, opened for appending.
+#[derive(Debug)]
+pub struct Log {
+    dir: PathBuf,
+    lock: File,
+    config: LogConfig,
+    active: Option<ActiveSegment>,
+    unflushed_messages: i64,
+    first_unflushed: Option<Instant>,
+    recoveries: Vec<Truncation>,
+    /// Whether this writer has checked the closed segments' indexes (once per `Log`).
+    checked_closed: bool,
+}
+
+/// What recovery cut from the end of a segment, and why.
+#[derive(Debug)]
+pub struct Truncation {
+    pub path: PathBuf,
+    /// Where the file now ends (the first byte that was removed).
+    pub position: u64,
+    pub removed_bytes: u64,
+    /// The problem found at `position`.
+    pub reason: Error,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+impl Log {
+    /// Opens the partition directory `dir` (creating it) for appending. Nothing is read or
+    /// recovered until the first append or flush takes the lock.
+    pub fn open(dir: &Path, config: LogConfig) -> Result<Log> {
+        std::fs::create_dir_all(dir).map_err(Error::io("create directory", dir))?;
+        let lock = File::open(dir).map_err(Error::io("open directory", dir))?;
+        Ok(Log {
+            dir: dir.to_path_buf(),
+            lock,
+            config,
+            active: None,
+            unflushed_messages: 0,
+            first_unflushed: None,
+            recoveries: Vec::new(),
+            checked_closed: false,
+        })
+    }
+
+    /// Tails that recovery truncated since the last call (a torn write of a killed writer, or
+    /// damage after a crash).
+    pub fn take_truncations(&mut self) -> Vec<Truncation> {
+        std::mem::take(&mut self.recoveries)
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn config(&self) -> &LogConfig {
+        &self.config
+    }
+
+    /// Runs `f` holding the partition lock, with the writer's view brought up to date.
+    fn locked<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        self.lock.lock().map_err(Error::io("lock", &self.dir))?;
+        let r = self.refresh().and_then(|()| f(self));
+        let _ = self.lock.unlock();
+        r
+    }
+
+    /// The log end offset, after bringing this writer's view up to date (takes the lock).
+    pub fn log_end_offset(&mut self) -> Result<i64> {
+        self.locked(|log| Ok(log.active.as_ref().map_or(0, |a| a.next_offset)))
+    }
+
+    /// The log start offset (the first segment's base offset).
+    pub fn log_start_offset(&self) -> Result<i64> {
+        Ok(list_segments(&self.dir)?.first().copied().unwrap_or(0))
+    }
+
+    /// Appends one encoded v2 batch (built with base offset 0), assigning its offsets. The
+    /// batch's base offset field is overwritten with the offset it gets.
+    pub fn append(&mut self, batch: &mut [u8]) -> Result<AppendInfo> {
+        let header = BatchHeader::parse(batch).map_err(|e| Error::Invalid(e.to_string()))?;
+        if header.size() != batch.len() || batch.len() < RECORD_BATCH_OVERHEAD {
+            return Err(Error::Invalid(format!(
+                "batch length field says {} bytes, buffer holds {}",
+                header.size(),
+                batch.len()
+            )));
+        }
+        // Kafka's limits: max.message.bytes for a whole batch, and no batch larger than a
+        // segment (RecordBatchTooLargeException).
+        if batch.len() > self.config.max_message_bytes as usize {
+            return Err(Error::RecordTooLarge {
+                size: batch.len(),
+                max: self.config.max_message_bytes as usize,
+                config: "max.message.bytes",
+            });
+        }
+        if batch.len() > self.config.segment_bytes as usize {
+            return Err(Error::RecordTooLarge {
+                size: batch.len(),
+                max: self.config.segment_bytes as usize,
+                config: "segment.bytes",
+            });
+        }
+        self.locked(|log| log.append_locked(batch, &header))
+    }
+
+    fn append_locked(&mut self, batch: &mut [u8], header: &BatchHeader) -> Result<AppendInfo> {
+        let now = now_ms();
+        let mut max_timestamp = header.max_timestamp;
+        if self.config.message_timestamp_type == TimestampType::LogAppendTime {
+            fbatch::set_log_append_time(batch, now);
+            max_timestamp = now;
+        }
+        self.maybe_roll(batch.len() as u64, max_timestamp, header.last_offset_delta)?;
+        let active = self
+            .active
+            .as_mut()
+            .ok_or(Error::Internal("no active segment after refresh"))?;
+        let base_offset = active.next_offset;
+        fbatch::set_base_offset(batch, base_offset);
+        let last_offset = base_offset + header.last_offset_delta as i64;
+        let position = active.size;
+        if let Err(e) = active.log.write_all_at(batch, position) {
+            // Leave no partial batch behind for readers; recovery would cut it anyway.
+            let _ = active.log.set_len(position);
+            return Err(Error::io("write", &active.log_path)(e));
+        }
+        active.size += batch.len() as u64;
+        active.next_offset = last_offset + 1;
+        if active.first_batch_timestamp.is_none() {
+            active.first_batch_timestamp = Some(max_timestamp);
+        }
+        if max_timestamp > active.max_timestamp {
+            active.max_timestamp = max_timestamp;
+            active.offset_of_max_timestamp = last_offset;
+        }
+        if position - active.last_indexed_position > self.config.index_interval_bytes as u64 {
+            active.offset_index.append(last_offset, position as u32)?;
+            active.time_index.maybe_append(
+                active.max_timestamp,
+                active.offset_of_max_timestamp,
+                false,
+            )?;
+            active.last_indexed_position = position;
+        }
+        let info = AppendInfo {
+            base_offset,
+            last_offset,
+            max_timestamp,
+            segment_base: active.base_offset,
+            position,
+        };
+        self.unflushed_messages += header.records_count.max(0) as i64;
+        self.first_unflushed.get_or_insert_with(Instant::now);
+        if self.unflushed_messages >= self.config.flush_messages {
+            self.flush_locked()?;
+        }
+        Ok(info)
+    }
+
+    /// fsyncs when `flush.messages` or `flush.ms` says so. Call it when idle too, so that a
+    /// quiet producer's last records are flushed on time.
+    pub fn maybe_flush(&mut self) -> Result<bool> {
+        let due = self.unflushed_messages >= self.config.flush_messages
+            || self
+                .first_unflushed
+                .is_some_and(|t| t.elapsed().as_millis() as i64 >= self.config.flush_ms);
+        if due {
+            self.flush()?;
+        }
+        Ok(due)
+    }
+
+    /// Time until `flush.ms` makes a flush due, if anything is unflushed.
+    pub fn flush_due_in(&self) -> Option<std::time::Duration> {
+        let t = self.first_unflushed?;
+        let ms = self.config.flush_ms.max(0) as u64;
+        Some(std::time::Duration::from_millis(ms).saturating_sub(t.elapsed()))
+    }
+
+    /// fsyncs the active segment and its indexes, then advances the recovery point.
+    pub fn flush(&mut self) -> Result<()> {
+        if self.first_unflushed.is_none() {
+            return Ok(());
+        }
+        self.locked(Self::flush_locked)
+    }
+
+    fn flush_locked(&mut self) -> Result<()> {
+        if let Some(a) = &self.active {
+            a.log.sync_data().map_err(Error::io("fsync", &a.log_path))?;
+            a.offset_index.flush()?;
+            a.time_index.flush()?;
+            write_recovery_point(&self.dir, a.next_offset)?;
+        }
+        self.unflushed_messages = 0;
+        self.first_unflushed = None;
+        Ok(())
+    }
+
+    /// Closes the active segment now and starts a new one at the log end offset (unless the
+    /// active segment is empty). Returns the new active segment's base offset.
+    pub fn roll(&mut self) -> Result<i64> {
+        self.locked(|log| {
+            if log.active.as_ref().is_some_and(|a| a.size > 0) {
+                log.roll_locked()?;
+            }
+            Ok(log.active.as_ref().map_or(0, |a| a.base_offset))
+        })
+    }
+
+    fn maybe_roll(&mut self, size: u64, max_timestamp: i64, last_delta: i32) -> Result<()> {
+        let Some(a) = &self.active else {
+            return Ok(());
+        };
+        let c = &self.config;
+        let full_size = a.size > 0 && a.size + size > c.segment_bytes as u64;
+        let time_waited = match a.first_batch_timestamp {
+            Some(first) if first >= 0 => max_timestamp - first,
+            _ => SystemTime::now()
+                .duration_since(a.opened)
+                .map_or(0, |d| d.as_millis() as i64),
+        };
+        let jitter = 0; // segment.jitter.ms: deterministic 0 jitter for a single local writer
+        let too_old = a.size > 0 && time_waited > c.segment_ms - jitter;
+        let index_full = a.offset_index.is_full() || a.time_index.is_full();
+        let overflow = a.next_offset + last_delta as i64 - a.base_offset > i32::MAX as i64;
+        if full_size || too_old || index_full || overflow {
+            self.roll_locked()?;
+        }
+        Ok(())
+    }
+
+    fn roll_locked(&mut self) -> Result<()> {
+        let Some(mut a) = self.active.take() else {
+            return Ok(());
+        };
+        a.time_index
+            .maybe_append(a.max_timestamp, a.offset_of_max_timestamp, true)?;
+        let next = a.next_offset;
+        a.log.sync_data().map_err(Error::io("fsync", &a.log_path))?;
+        a.offset_index.trim()?;
+        a.time_index.trim()?;
+        create_segment(&self.dir, next)?;
+        write_recovery_point(&self.dir, next)?;
+        self.unflushed_messages = 0;
+        self.first_unflushed = None;
+        self.active = Some(self.load_active(next, Some(next))?);
+        Ok(())
+    }
+
+    /// Brings the writer's view of the active segment up to date with the disk, recovering
+    /// the segment's tail when loading it. Must hold the lock.
+    fn refresh(&mut self) -> Result<()> {
+        if let Some(a) = &self.active
+            && self.still_current(a)
+        {
+            return Ok(());
+        }
+        self.active = None;
+        let segments = list_segments(&self.dir)?;
+        let base = match segments.last() {
+            Some(&b) => b,
+            None => {
+                create_segment(&self.dir, 0)?;
+                0
+            }
+        };
+        if !self.checked_closed {
+            for &b in segments.iter().rev().skip(1) {
+                rebuild_indexes_if_damaged(&self.dir, b, self.config.index_interval_bytes)?;
+            }
+            self.checked_closed = true;
+        }
+        let rp = read_recovery_point(&self.dir);
+        self.active = Some(self.load_active(base, rp)?);
+        Ok(())
+    }
+
+    /// Cheap check that no other process appended, rolled or recovered since our last look.
+    fn still_current(&self, a: &ActiveSegment) -> bool {
+        let Ok(meta) = a.log.metadata() else {
+            return false;
+        };
+        meta.len() == a.size
+            && meta.nlink() > 0
+            && !file_names::log_file(&self.dir, a.next_offset).exists()
+            && a.offset_index.matches_disk()
+            && a.time_index.matches_disk()
+    }
+
+    /// Opens segment `base` as the active one and recovers its tail from `recovery_point`.
+    fn load_active(&mut self, base: i64, recovery_point: Option<i64>) -> Result<ActiveSegment> {
+        let log_path = file_names::log_file(&self.dir, base);
+        let log = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&log_path)
+            .map_err(Error::io("open", &log_path))?;
+        let max = self.config.segment_index_bytes;
+        let mut offset_index =
+            OffsetIndex::open(&file_names::index_file(&self.dir, base), base, max)?;
+        let mut time_index =
+            TimeIndex::open(&file_names::time_index_file(&self.dir, base), base, max)?;
+
+        // Index entries at or past the recovery point may describe data that never reached
+        // the disk: keep only the ones below it, and only if they point inside the file.
+        let file_len = log.metadata().map_err(Error::io("stat", &log_path))?.len();
+        let trusted_below = recovery_point.filter(|&rp| rp > base).unwrap_or(base);
+        let keep = (0..offset_index.entries())
+            .take_while(|&s| {
+                offset_index.entry(s).is_some_and(|e| {
+                    e.offset < trusted_below && (e.position as u64) < file_len && e.offset > base
+                })
+            })
+            .count();
+        offset_index.truncate_entries(keep)?;
+        let mut reader = ChunkReader::new(
+            log.try_clone().map_err(Error::io("open", &log_path))?,
+            &log_path,
+        );
+        // Drop the last kept entry too if it does not point at the batch it claims.
+        if let Some(last) = offset_index.last_entry()
+            && reader
+                .header_at(last.position as u64)
+                .is_none_or(|h| h.last_offset() != last.offset)
+        {
+            offset_index.truncate_entries(0)?;
+        }
+        let interval = self.config.index_interval_bytes as u64;
+        let mut first_batch_ts = None;
+        // Re-validate from the batch of the last trusted index entry (its base offset is not
+        // known, so the scan only asks it to be at or above the segment base). If that batch
+        // is not whole, the entry is stale and the offset before it unknown: drop the index
+        // and scan the segment from its start.
+        let mut scan_all = false;
+        let (scan, last_indexed, max_ts, max_ts_offset) = loop {
+            if scan_all {
+                offset_index.truncate_entries(0)?;
+            }
+            let start_pos = offset_index.last_entry().map_or(0, |e| e.position as u64);
+            time_index
+                .truncate_to_offset(offset_index.last_entry().map_or(base, |e| e.offset + 1))?;
+            let (mut max_ts, mut max_ts_offset) = time_index
+                .last_entry()
+                .map_or((-1, base), |e| (e.timestamp, e.offset));
+            let mut last_indexed = start_pos;
+            let mut index_error = None;
+            let scan = scan_batches(&mut reader, start_pos, base, |pos, h| {
+                if pos == 0 {
+                    first_batch_ts = Some(h.max_timestamp);
+                }
+                if h.max_timestamp > max_ts {
+                    max_ts = h.max_timestamp;
+                    max_ts_offset = h.last_offset();
+                }
+                if pos > last_indexed && pos - last_indexed > interval && index_error.is_none() {
+                    index_error = offset_index
+                        .append(h.last_offset(), pos as u32)
+                        .and_then(|()| time_index.maybe_append(max_ts, max_ts_offset, false))
+                        .err();
+                    last_indexed = pos;
+                }
+            })?;
+            if let Some(e) = index_error {
+                return Err(e);
+            }
+            if start_pos > 0 && scan.valid_end == start_pos && !scan_all {
+                scan_all = true;
+                continue;
+            }
+            break (scan, last_indexed, max_ts, max_ts_offset);
+        };
+        if scan.valid_end < file_len {
+            // A torn or corrupt tail: everything from the first bad byte goes.
+            log.set_len(scan.valid_end)
+                .map_err(Error::io("truncate", &log_path))?;
+            log.sync_all().map_err(Error::io("fsync", &log_path))?;
+            if let Some(reason) = scan.damage {
+                self.recoveries.push(Truncation {
+                    path: log_path.clone(),
+                    position: scan.valid_end,
+                    removed_bytes: file_len - scan.valid_end,
+                    reason,
+                });
+            }
+        }
+        if first_batch_ts.is_none() && scan.valid_end > 0 {
+            first_batch_ts = reader.header_at(0).map(|h| h.max_timestamp);
+        }
+        let next_offset = if scan.valid_end == 0 {
+            base
+        } else {
+            scan.next_offset
+        };
+        let opened = log
+            .metadata()
+            .and_then(|m| m.created().or_else(|_| m.modified()))
+            .unwrap_or_else(|_| SystemTime::now());
+        Ok(ActiveSegment {
+            base_offset: base,
+            log_path,
+            log,
+            size: scan.valid_end,
+            offset_index,
+            time_index,
+            next_offset,
+            last_indexed_position: last_indexed,
+            max_timestamp: max_ts,
+            offset_of_max_timestamp: max_ts_offset,
+            first_batch_timestamp: first_batch_ts,
+            opened,
+        })
+    }
+}
+
+impl Drop for Log {
+    fn drop(&mut self) {
+        // Best effort: a clean exit leaves everything flushed. Errors are for `flush` callers.
+        let _ = self.flush();
+    }
+}
+
+/// Kafka's index sanity check for a closed segment: whole entries, and a last entry that
+/// lies inside the segment.
+fn indexes_look_sane(dir: &Path, base: i64, log_len: u64) -> bool {
+    use super::index::{
+        FileSource, OFFSET_ENTRY_SIZE, TIME_ENTRY_SIZE, offset_entries, time_entries,
+    };
+    let (Ok(idx), Ok(tidx)) = (
+        FileSource::open(&file_names::index_file(dir, base)),
+        FileSource::open(&file_names::time_index_file(dir, base)),
+    ) else {
+        return false;
+    };
+    let whole = |f: &FileSource, size: usize| {
+        use super::index::IndexSource;
+        f.byte_len().is_multiple_of(size)
+    };
+    if !whole(&idx, OFFSET_ENTRY_SIZE) || !whole(&tidx, TIME_ENTRY_SIZE) {
+        return false;
+    }
+    let offsets = offset_entries(&idx, base);
+    let times = time_entries(&tidx, base);
+    let offsets_ok = offsets
+        .last()
+        .is_none_or(|e| e.offset > base && (e.position as u64) < log_len);
+    let times_ok = match (times.first(), times.last()) {
+        (Some(f), Some(l)) => l.timestamp >= f.timestamp && l.offset >= base,
+        _ => true,
+    };
+    offsets_ok && times_ok
+}
+
+/// Rebuilds a closed segment's `.index` and `.timeindex` from its `.log` when they are missing
+/// or fail the sanity check. New files are written aside and renamed into place, so readers
+/// holding the old ones are not disturbed.
+fn rebuild_indexes_if_damaged(dir: &Path, base: i64, interval: u32) -> Result<()> {
+    let log_path = file_names::log_file(dir, base);
+    let log_len = std::fs::metadata(&log_path)
+        .map_err(Error::io("stat", &log_path))?
+        .len();
+    if indexes_look_sane(dir, base, log_len) {
+        return Ok(());
+    }
+    let mut reader = ChunkReader::open(&log_path)?;
+    let (mut idx, mut tidx) = (Vec::new(), Vec::new());
+    let (mut last_indexed, mut max_ts, mut max_ts_offset, mut last_time) =
+        (0u64, -1i64, base, -1i64);
+    scan_batches(&mut reader, 0, base, |pos, h| {
+        if h.max_timestamp > max_ts {
+            max_ts = h.max_timestamp;
+            max_ts_offset = h.last_offset();
+        }
+        if pos > last_indexed && pos - last_indexed > interval as u64 {
+            idx.extend_from_slice(&((h.last_offset() - base) as u32).to_be_bytes());
+            idx.extend_from_slice(&(pos as u32).to_be_bytes());
+            if max_ts > last_time {
+                tidx.extend_from_slice(&max_ts.to_be_bytes());
+                tidx.extend_from_slice(&((max_ts_offset - base) as u32).to_be_bytes());
+                last_time = max_ts;
+            }
+            last_indexed = pos;
+        }
+    })?;
+    if max_ts > last_time && max_ts >= 0 {
+        tidx.extend_from_slice(&max_ts.to_be_bytes());
+        tidx.extend_from_slice(&((max_ts_offset - base) as u32).to_be_bytes());
+    }
+    for (path, bytes) in [
+        (file_names::index_file(dir, base), idx),
+        (file_names::time_index_file(dir, base), tidx),
+    ] {
+        super::fs::atomic_write(&path, &bytes)?;
+    }
+    Ok(())
+}
+
+/// Creates an empty segment (`.log`, `.index`, `.timeindex`) and fsyncs the directory.
+fn create_segment(dir: &Path, base: i64) -> Result<()> {
+    for path in [
+        file_names::log_file(dir, base),
+        file_names::index_file(dir, base),
+        file_names::time_index_file(dir, base),
+    ] {
+        OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(Error::io("create", &path))?;
+    }
+    fsync_dir(dir)
+}
+
+fn read_recovery_point(dir: &Path) -> Option<i64> {
+    let text = std::fs::read(dir.join(RECOVERY_POINT_FILE)).ok()?;
+    serde_json::from_slice::<RecoveryPoint>(&text)
+        .ok()
+        .map(|r| r.recovery_point)
+}
+
+fn write_recovery_point(dir: &Path, offset: i64) -> Result<()> {
+    let text = serde_json::to_vec(&RecoveryPoint {
+        recovery_point: offset,
+    })
+    .unwrap_or_default();
+    super::fs::replace_unsynced(&dir.join(RECOVERY_POINT_FILE), &text)
+}

@@ -1,0 +1,43 @@
+//! Storage: one partition's log on disk, as Kafka lays it out.
+//!
+//! A partition is a directory `<topic>-<partition>/` holding segments: `<base>.log` (record
+//! batches back to back), `<base>.index` and `<base>.timeindex`, where `<base>` is the first
+//! offset of the segment as 20 zero-padded digits. [`Log`] appends to the last (active)
+//! segment and rolls to a new one; [`LogReader`] reads from any offset or timestamp.
+//!
+//! # Invariants
+//! 1. Offsets are dense and increasing across batches and segments; a segment's base offset is
+//!    ≤ every offset in it and > every offset in earlier segments. An offset never changes.
+//! 2. Only whole batches are written, each with a single positioned write at the end of the
+//!    active `.log`, by a process holding the partition lock.
+//! 3. Closed segments are immutable: their indexes are trimmed, their data fsynced on roll.
+//!
+//! # Crash safety
+//! Append writes the batch, then the index entries. A crash can leave a torn batch at the end
+//! of the active segment (or, after power loss, unflushed garbage anywhere after the last
+//! fsync) and index entries past it. The recovery point (`.klog-recovery-point`, written after
+//! each fsync) bounds what the next writer re-validates: from the last index entry below it to
+//! the end, checking every batch's framing, CRC and offsets, truncating at the first bad byte
+//! and rebuilding the index entries it passes. Nothing before the recovery point is touched,
+//! so flushed data is never lost and no valid batch before the damage is dropped.
+//!
+//! # Concurrency
+//! Writers in any number of processes serialize on an exclusive `flock` of the partition
+//! directory, held for one append. After taking it a writer checks, with a couple of cheap
+//! `stat`s, whether another process appended, rolled or recovered since, and reloads the active
+//! segment if so. Readers take no lock: they read only whole batches within the file size they
+//! see, treating an incomplete last batch as the current end.
+
+pub mod config;
+pub mod file_names;
+pub mod fs;
+pub mod index;
+pub mod log;
+pub mod reader;
+
+pub use config::{CONFIGS, CleanupPolicy, LogConfig};
+pub use log::{AppendInfo, Log};
+pub use reader::{BatchRef, LogReader, PartitionStats, SegmentInfo, list_segments};
+
+#[cfg(test)]
+mod tests;

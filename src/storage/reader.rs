@@ -1,0 +1,595 @@
+//! Reading a partition: segment listing, chunked batch reads, and [`LogReader`], which finds
+//! the first batch for an offset or a timestamp through the indexes and then streams batches
+//! across segments.
+//!
+//! # Invariants
+//! 1. A reader takes no lock and only returns whole batches whose framing and CRC it checked.
+//! 2. A batch running past the end of the active segment is a write in progress (or a torn
+//!    tail awaiting recovery): it is the current end of the log, not an error. The same in a
+//!    closed segment, or a bad CRC anywhere, is corruption, reported with file and position.
+//! 3. Index entries are hints: the reader checks that the batch at an entry's position holds
+//!    the entry's offset before using it, and falls back to the segment start otherwise.
+
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use memmap2::Mmap;
+
+use super::file_names::{self, LOG_SUFFIX};
+use super::index::{self, FileSource, OFFSET_ENTRY_SIZE, TIME_ENTRY_SIZE};
+use crate::error::{Error, Result};
+use crate::format::batch::{Peek, peek_entry};
+use crate::format::{BatchHeader, DecodeError, RecordBatch};
+
+/// Base offsets of the segments in `dir`, ascending (from the `.log` file names).
+pub fn list_segments(dir: &Path) -> Result<Vec<i64>> {
+    let rd = std::fs::read_dir(dir).map_err(Error::io("read directory", dir))?;
+    let mut out = Vec::new();
+    for entry in rd {
+        let entry = entry.map_err(Error::io("read directory", dir))?;
+        if let Some(name) = entry.file_name().to_str()
+            && let Some(base) = file_names::parse_offset(name, LOG_SUFFIX)
+        {
+            out.push(base);
+        }
+    }
+    out.sort_unstable();
+    Ok(out)
+}
+
+/// What the bytes at a position of a `.log` hold.
+pub(crate) enum At<'a> {
+    /// A whole batch (magic 2, CRC checked).
+    Batch(RecordBatch<'a>),
+    /// Fewer than 17 bytes left, or an entry running past the end of the file: `needed` is
+    /// how many bytes from the position a whole entry would take.
+    End { needed: usize },
+}
+
+/// Reads a `.log` file in large chunks, handing out whole batches.
+#[derive(Debug)]
+pub(crate) struct ChunkReader {
+    pub file: File,
+    pub path: PathBuf,
+    buf: Vec<u8>,
+    /// File position of `buf[0]`.
+    buf_pos: u64,
+}
+
+const CHUNK: usize = 256 * 1024;
+
+impl ChunkReader {
+    pub fn open(path: &Path) -> Result<ChunkReader> {
+        let file = File::open(path).map_err(Error::io("open", path))?;
+        Ok(ChunkReader::new(file, path))
+    }
+
+    pub fn new(file: File, path: &Path) -> ChunkReader {
+        ChunkReader {
+            file,
+            path: path.to_path_buf(),
+            buf: Vec::new(),
+            buf_pos: 0,
+        }
+    }
+
+    pub fn file_len(&self) -> Result<u64> {
+        Ok(self
+            .file
+            .metadata()
+            .map_err(Error::io("stat", &self.path))?
+            .len())
+    }
+
+    /// Makes `[pos, pos + len)` available in the buffer, reading at most up to `file_len`.
+    fn fill(&mut self, pos: u64, len: usize, file_len: u64) -> Result<&[u8]> {
+        let end = pos + len as u64;
+        let have = self.buf_pos <= pos && end <= self.buf_pos + self.buf.len() as u64;
+        if !have {
+            let want = (len.max(CHUNK) as u64).min(file_len.saturating_sub(pos)) as usize;
+            let want = want.max(len.min(file_len.saturating_sub(pos) as usize));
+            self.buf.clear();
+            self.buf.resize(want, 0);
+            let mut got = 0;
+            while got < want {
+                match self.file.read_at(&mut self.buf[got..], pos + got as u64) {
+                    Ok(0) => break,
+                    Ok(n) => got += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(Error::io("read", &self.path)(e)),
+                }
+            }
+            self.buf.truncate(got);
+            self.buf_pos = pos;
+        }
+        let from = (pos - self.buf_pos) as usize;
+        let to = (from + len).min(self.buf.len());
+        Ok(&self.buf[from..to])
+    }
+
+    /// The entry at `pos`, for a file currently `file_len` bytes long.
+    pub fn at(&mut self, pos: u64, file_len: u64) -> Result<At<'_>> {
+        let path = self.path.clone();
+        let head = self.fill(pos, 17, file_len)?;
+        let frame = match peek_entry(head) {
+            Ok(Peek::End) => return Ok(At::End { needed: 17 }),
+            Ok(Peek::Entry(f)) | Ok(Peek::Incomplete(f)) => f,
+            Err(e) => return Err(Error::corrupt(&path, pos, e)),
+        };
+        if pos + frame.size as u64 > file_len {
+            return Ok(At::End { needed: frame.size });
+        }
+        let bytes = self.fill(pos, frame.size, file_len)?;
+        if bytes.len() < frame.size {
+            return Ok(At::End { needed: frame.size });
+        }
+        match RecordBatch::decode(bytes) {
+            Ok(b) => Ok(At::Batch(b)),
+            Err(e) => Err(Error::corrupt(&path, pos, e)),
+        }
+    }
+
+    /// Size and last offset of the entry at `pos` from its header alone (no CRC check), or
+    /// `None` at the end of the data. Entries that are not well-formed v2 batches report
+    /// `i64::MAX` as last offset so that [`ChunkReader::at`] gets to report them.
+    pub fn peek(&mut self, pos: u64, file_len: u64) -> Result<Option<(u64, i64)>> {
+        let path = self.path.clone();
+        let head = self.fill(pos, 61, file_len)?;
+        let frame = match peek_entry(head) {
+            Ok(Peek::End) => return Ok(None),
+            Ok(Peek::Entry(f)) | Ok(Peek::Incomplete(f)) => f,
+            Err(e) => return Err(Error::corrupt(&path, pos, e)),
+        };
+        if pos + frame.size as u64 > file_len {
+            return Ok(None);
+        }
+        let last = match BatchHeader::parse(head) {
+            Ok(h) if frame.magic == 2 && h.last_offset_delta >= 0 => h.last_offset(),
+            _ => i64::MAX,
+        };
+        Ok(Some((frame.size as u64, last)))
+    }
+
+    /// Reads the batch header at `pos` without checking the CRC (index checks, timestamps).
+    pub fn header_at(&self, pos: u64) -> Option<BatchHeader> {
+        let mut b = [0u8; 61];
+        self.file.read_exact_at(&mut b, pos).ok()?;
+        BatchHeader::parse(&b).ok()
+    }
+}
+
+/// Outcome of validating batches from a position to the end of a file.
+#[derive(Debug)]
+pub(crate) struct Scan {
+    /// End of the last valid batch.
+    pub valid_end: u64,
+    /// Next offset after the last valid batch (or the expected one if there was none).
+    pub next_offset: i64,
+    /// Why the scan stopped before the end of the file, if it did.
+    pub damage: Option<Error>,
+}
+
+/// Validates batches from `pos` on: framing, CRC, and offsets increasing from `next_offset`.
+/// Calls `on_batch(position, header)` for each valid batch.
+pub(crate) fn scan_batches(
+    r: &mut ChunkReader,
+    mut pos: u64,
+    mut next_offset: i64,
+    mut on_batch: impl FnMut(u64, &BatchHeader),
+) -> Result<Scan> {
+    let file_len = r.file_len()?;
+    loop {
+        let step = match r.at(pos, file_len) {
+            Ok(At::End { needed }) => {
+                if pos < file_len {
+                    Some(Err(Error::corrupt(
+                        &r.path,
+                        pos,
+                        DecodeError::Truncated {
+                            at: 0,
+                            needed,
+                            available: (file_len - pos) as usize,
+                        },
+                    )))
+                } else {
+                    None
+                }
+            }
+            Ok(At::Batch(b)) => {
+                let h = b.header;
+                if h.base_offset < next_offset {
+                    Some(Err(Error::corrupt(
+                        &r.path,
+                        pos,
+                        DecodeError::BadLength {
+                            at: 0,
+                            what: "base offset (not above the previous batch)",
+                            value: h.base_offset,
+                        },
+                    )))
+                } else {
+                    Some(Ok(h))
+                }
+            }
+            Err(e @ Error::Corrupt { .. }) => Some(Err(e)),
+            Err(e) => return Err(e),
+        };
+        match step {
+            None => {
+                return Ok(Scan {
+                    valid_end: pos,
+                    next_offset,
+                    damage: None,
+                });
+            }
+            Some(Err(e)) => {
+                return Ok(Scan {
+                    valid_end: pos,
+                    next_offset,
+                    damage: Some(e),
+                });
+            }
+            Some(Ok(h)) => {
+                on_batch(pos, &h);
+                next_offset = h.next_offset();
+                pos += h.size() as u64;
+            }
+        }
+    }
+}
+
+/// What a partition holds, computed from file sizes, the first batch and the tail of the
+/// last segment (no full scan).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PartitionStats {
+    pub log_start_offset: i64,
+    pub log_end_offset: i64,
+    pub size_bytes: u64,
+    pub segments: usize,
+    /// Timestamp of the first record, if any record has one.
+    pub first_timestamp: Option<i64>,
+    /// Largest timestamp of the last batch.
+    pub last_timestamp: Option<i64>,
+}
+
+/// Scans the last segment from `start` (the position of an index entry's batch) to its end,
+/// falling back to the segment start when the batch at `start` is not whole: then the offset
+/// before it is unknown, and the index entry itself is stale.
+fn scan_tail(
+    r: &mut ChunkReader,
+    start: Option<(i64, u64)>,
+    base: i64,
+    mut on_batch: impl FnMut(u64, &BatchHeader),
+) -> Result<Scan> {
+    if let Some((_, pos)) = start.filter(|&(_, p)| p > 0) {
+        let scan = scan_batches(r, pos, base, &mut on_batch)?;
+        if scan.valid_end > pos {
+            return Ok(scan);
+        }
+    }
+    scan_batches(r, 0, base, on_batch)
+}
+
+/// One segment as seen by a reader.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SegmentInfo {
+    pub base_offset: i64,
+    pub log_path: PathBuf,
+}
+
+/// A batch handed out by [`LogReader`], with where it was found.
+pub struct BatchRef<'a> {
+    pub batch: RecordBatch<'a>,
+    pub segment_base: i64,
+    pub position: u64,
+}
+
+struct Current {
+    base: i64,
+    reader: ChunkReader,
+    pos: u64,
+    /// File size when last looked at; re-read when the reader reaches it.
+    file_len: u64,
+}
+
+/// Streams batches of one partition from an offset or a timestamp, across segments.
+pub struct LogReader {
+    dir: PathBuf,
+    segments: Vec<i64>,
+    cur: Option<Current>,
+    /// Batches whose last offset is below this are skipped.
+    skip_below: i64,
+}
+
+impl LogReader {
+    /// Opens a reader positioned at the log start.
+    pub fn open(dir: &Path) -> Result<LogReader> {
+        let segments = list_segments(dir)?;
+        Ok(LogReader {
+            dir: dir.to_path_buf(),
+            segments,
+            cur: None,
+            skip_below: i64::MIN,
+        })
+    }
+
+    pub fn segments(&self) -> &[i64] {
+        &self.segments
+    }
+
+    /// First offset of the log (the first segment's base offset).
+    pub fn log_start_offset(&self) -> i64 {
+        self.segments.first().copied().unwrap_or(0)
+    }
+
+    /// The log end offset: the offset the next appended record will get.
+    pub fn log_end_offset(&mut self) -> Result<i64> {
+        self.refresh_segments()?;
+        let Some(&base) = self.segments.last() else {
+            return Ok(0);
+        };
+        let log_path = file_names::log_file(&self.dir, base);
+        let mut r = ChunkReader::open(&log_path)?;
+        let start = self.active_index_lookup(base, i64::MAX);
+        Ok(scan_tail(&mut r, start, base, |_, _| {})?.next_offset)
+    }
+
+    /// Offsets, sizes and timestamps of the partition.
+    pub fn stats(&mut self) -> Result<PartitionStats> {
+        self.refresh_segments()?;
+        let mut st = PartitionStats {
+            log_start_offset: self.log_start_offset(),
+            segments: self.segments.len(),
+            ..PartitionStats::default()
+        };
+        for &b in &self.segments {
+            let p = file_names::log_file(&self.dir, b);
+            st.size_bytes += std::fs::metadata(&p).map_or(0, |m| m.len());
+        }
+        let Some(&last_base) = self.segments.last() else {
+            return Ok(st);
+        };
+        // First timestamp: the first batch of the first non-empty segment.
+        for &b in &self.segments {
+            let r = ChunkReader::open(&file_names::log_file(&self.dir, b))?;
+            if let Some(h) = r.header_at(0) {
+                let ts = match h.timestamp_type() {
+                    crate::format::TimestampType::LogAppendTime => h.max_timestamp,
+                    crate::format::TimestampType::CreateTime => h.base_timestamp,
+                };
+                st.first_timestamp = (ts >= 0).then_some(ts);
+                break;
+            }
+        }
+        let mut r = ChunkReader::open(&file_names::log_file(&self.dir, last_base))?;
+        let start = self.active_index_lookup(last_base, i64::MAX);
+        let mut last_ts = None;
+        let scan = scan_tail(&mut r, start, last_base, |_, h| {
+            last_ts = Some(h.max_timestamp).filter(|&t| t >= 0);
+        })?;
+        st.log_end_offset = scan.next_offset;
+        st.last_timestamp = last_ts;
+        if st.last_timestamp.is_none() && self.segments.len() > 1 {
+            // The active segment is empty: the previous one's time index has the answer.
+            let prev = self.segments[self.segments.len() - 2];
+            if let Ok(src) = FileSource::open(&file_names::time_index_file(&self.dir, prev)) {
+                let n = index::valid_entries(&src, TIME_ENTRY_SIZE);
+                st.last_timestamp = index::time_entries_last(&src, n, prev).map(|e| e.timestamp);
+            }
+        }
+        Ok(st)
+    }
+
+    fn refresh_segments(&mut self) -> Result<()> {
+        self.segments = list_segments(&self.dir)?;
+        Ok(())
+    }
+
+    /// Index lookup in segment `base`: (offset, position) of the largest entry ≤ target,
+    /// checked against the log.
+    fn active_index_lookup(&self, base: i64, target: i64) -> Option<(i64, u64)> {
+        let path = file_names::index_file(&self.dir, base);
+        let is_last = self.segments.last() == Some(&base);
+        let found = if is_last {
+            let src = FileSource::open(&path).ok()?;
+            let n = index::valid_entries(&src, OFFSET_ENTRY_SIZE);
+            index::lookup_offset(&src, n, base, target)
+        } else {
+            let f = File::open(&path).ok()?;
+            // SAFETY: closed segments' indexes are never modified in place: they are only
+            // replaced by rename or deleted, which leaves this mapping valid.
+            #[allow(unsafe_code)]
+            let m = unsafe { Mmap::map(&f) }.ok()?;
+            let n = index::valid_entries(&m, OFFSET_ENTRY_SIZE);
+            index::lookup_offset(&m, n, base, target)
+        }?;
+        // Trust the entry only if the batch at its position really ends at its offset.
+        let log = File::open(file_names::log_file(&self.dir, base)).ok()?;
+        let r = ChunkReader::new(log, Path::new(""));
+        let h = r.header_at(found.position as u64)?;
+        (h.last_offset() == found.offset).then_some((found.offset, found.position as u64))
+    }
+
+    /// Positions the reader so that the next batch returned is the one holding `offset` (or
+    /// the first after it). Offsets below the log start go to the log start.
+    pub fn seek(&mut self, offset: i64) -> Result<()> {
+        self.refresh_segments()?;
+        self.skip_below = offset;
+        let idx = match self.segments.partition_point(|&b| b <= offset) {
+            0 => 0,
+            n => n - 1,
+        };
+        self.cur = None;
+        let Some(&base) = self.segments.get(idx) else {
+            return Ok(());
+        };
+        let pos = self.active_index_lookup(base, offset).map_or(0, |(_, p)| p);
+        self.open_segment(idx, pos)
+    }
+
+    fn open_segment(&mut self, idx: usize, pos: u64) -> Result<()> {
+        let base = self.segments[idx];
+        let path = file_names::log_file(&self.dir, base);
+        let reader = ChunkReader::open(&path)?;
+        let file_len = reader.file_len()?;
+        self.cur = Some(Current {
+            base,
+            reader,
+            pos,
+            file_len,
+        });
+        Ok(())
+    }
+
+    /// The offset of the first record with a timestamp ≥ `timestamp`, or `None` when no
+    /// record is that recent. Goes through the time index, then the offset index, then a scan.
+    pub fn offset_for_timestamp(&mut self, timestamp: i64) -> Result<Option<i64>> {
+        self.refresh_segments()?;
+        let segments = self.segments.clone();
+        for (i, &base) in segments.iter().enumerate() {
+            // Skip segments whose largest timestamp is below the target (cheap: the last
+            // time-index entry of a closed segment; the active one is scanned from its hint).
+            let is_last = i + 1 == segments.len();
+            let tpath = file_names::time_index_file(&self.dir, base);
+            let hint = FileSource::open(&tpath).ok().map(|src| {
+                let n = index::valid_entries(&src, TIME_ENTRY_SIZE);
+                let last = index::time_entries_last(&src, n, base);
+                let lb = index::lookup_time(&src, n, base, timestamp);
+                (last, lb)
+            });
+            if !is_last
+                && let Some((Some(last), _)) = hint
+                && last.timestamp < timestamp
+            {
+                continue;
+            }
+            let from_offset = hint.and_then(|(_, lb)| lb).map_or(base, |e| e.offset);
+            let pos = self
+                .active_index_lookup(base, from_offset)
+                .map_or(0, |(_, p)| p);
+            let path = file_names::log_file(&self.dir, base);
+            let mut r = ChunkReader::open(&path)?;
+            let file_len = r.file_len()?;
+            let mut pos = pos;
+            loop {
+                match r.at(pos, file_len)? {
+                    At::End { .. } => break,
+                    At::Batch(b) => {
+                        if b.header.max_timestamp >= timestamp {
+                            for rec in b.records().map_err(|e| Error::corrupt(&path, pos, e))? {
+                                let rec = rec.map_err(|e| Error::corrupt(&path, pos, e))?;
+                                if b.timestamp_of(&rec) >= timestamp {
+                                    return Ok(Some(b.offset_of(&rec)));
+                                }
+                            }
+                        }
+                        pos += b.header.size() as u64;
+                    }
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// The next batch at or after the sought offset, or `None` at the current end of the log.
+    /// Call again later to see batches appended since.
+    pub fn next_batch(&mut self) -> Result<Option<BatchRef<'_>>> {
+        if self.cur.is_none() {
+            self.refresh_segments()?;
+            if self.segments.is_empty() {
+                return Ok(None);
+            }
+            let idx = match self.segments.partition_point(|&b| b <= self.skip_below) {
+                0 => 0,
+                n => n - 1,
+            };
+            self.open_segment(idx, 0)?;
+        }
+        loop {
+            let Some(cur) = self.cur.as_mut() else {
+                return Ok(None);
+            };
+            match cur.reader.peek(cur.pos, cur.file_len)? {
+                Some((size, last_offset)) => {
+                    if last_offset < self.skip_below {
+                        cur.pos += size;
+                        continue;
+                    }
+                    break;
+                }
+                None => {
+                    // Maybe the file grew since we last looked.
+                    let len = cur.reader.file_len()?;
+                    if len != cur.file_len {
+                        cur.file_len = len;
+                        continue;
+                    }
+                    // End of this segment: move to the next one if there is one.
+                    let (base, pos) = (cur.base, cur.pos);
+                    let next = match self.segments.iter().position(|&b| b > base) {
+                        Some(i) => Some(i),
+                        None => {
+                            self.refresh_segments()?;
+                            self.segments.iter().position(|&b| b > base)
+                        }
+                    };
+                    let Some(i) = next else {
+                        return Ok(None);
+                    };
+                    let Some(cur) = self.cur.as_ref() else {
+                        return Ok(None);
+                    };
+                    // Re-check the size: the writer may have finished a batch just before it
+                    // rolled. Anything still incomplete before a later segment is damage.
+                    let len = cur.reader.file_len()?;
+                    if len != cur.file_len {
+                        if let Some(c) = self.cur.as_mut() {
+                            c.file_len = len;
+                        }
+                        continue;
+                    }
+                    if pos + 17 <= len {
+                        return Err(Error::corrupt(
+                            &cur.reader.path,
+                            pos,
+                            DecodeError::Truncated {
+                                at: 0,
+                                needed: 17,
+                                available: (len - pos) as usize,
+                            },
+                        ));
+                    }
+                    self.open_segment(i, 0)?;
+                }
+            }
+        }
+        let Some(cur) = self.cur.as_mut() else {
+            return Ok(None);
+        };
+        let pos = cur.pos;
+        let base = cur.base;
+        match cur.reader.at(pos, cur.file_len)? {
+            At::Batch(batch) => {
+                cur.pos += batch.header.size() as u64;
+                Ok(Some(BatchRef {
+                    batch,
+                    segment_base: base,
+                    position: pos,
+                }))
+            }
+            At::End { .. } => Ok(None),
+        }
+    }
+
+    /// The offset the reader will return next (the sought offset until a batch is read).
+    pub fn segment_info(&self) -> Vec<SegmentInfo> {
+        self.segments
+            .iter()
+            .map(|&b| SegmentInfo {
+                base_offset: b,
+                log_path: file_names::log_file(&self.dir, b),
+            })
+            .collect()
+    }
+}

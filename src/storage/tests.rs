@@ -1,0 +1,293 @@
+//! Engine tests: append, roll, read back, recovery of torn tails, index rebuild.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::*;
+use crate::format::BatchBuilder;
+
+fn config(overrides: &[(&str, &str)]) -> LogConfig {
+    let m: BTreeMap<String, String> = overrides
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    LogConfig::from_overrides(&m).unwrap()
+}
+
+fn batch(values: &[String], ts: i64) -> Vec<u8> {
+    let mut b = BatchBuilder::new();
+    for v in values {
+        b.append(ts, None, Some(v.as_bytes()), &[]);
+    }
+    b.finish()
+}
+
+/// Every (offset, value) in the log, read from the start.
+fn read_all(dir: &Path) -> Vec<(i64, String)> {
+    read_from(dir, 0)
+}
+
+fn read_from(dir: &Path, offset: i64) -> Vec<(i64, String)> {
+    let mut r = LogReader::open(dir).unwrap();
+    r.seek(offset).unwrap();
+    let mut out = Vec::new();
+    while let Some(b) = r.next_batch().unwrap() {
+        for rec in b.batch.records().unwrap() {
+            let rec = rec.unwrap();
+            let off = b.batch.offset_of(&rec);
+            if off >= offset {
+                out.push((off, String::from_utf8(rec.value.unwrap().to_vec()).unwrap()));
+            }
+        }
+    }
+    out
+}
+
+fn values(range: std::ops::Range<usize>) -> Vec<String> {
+    range.map(|i| format!("value-{i:06}")).collect()
+}
+
+#[test]
+fn append_assigns_dense_offsets_and_reads_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = Log::open(dir.path(), config(&[])).unwrap();
+    let a = log.append(&mut batch(&values(0..3), 1000)).unwrap();
+    let b = log.append(&mut batch(&values(3..5), 1001)).unwrap();
+    assert_eq!((a.base_offset, a.last_offset), (0, 2));
+    assert_eq!((b.base_offset, b.last_offset), (3, 4));
+    assert_eq!(log.log_end_offset().unwrap(), 5);
+    let got = read_all(dir.path());
+    assert_eq!(got.len(), 5);
+    assert_eq!(got[4], (4, "value-000004".to_string()));
+}
+
+#[test]
+fn rolls_on_segment_bytes_and_indexes_sparsely() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = Log::open(
+        dir.path(),
+        config(&[("segment.bytes", "20000"), ("index.interval.bytes", "1000")]),
+    )
+    .unwrap();
+    for i in 0..200 {
+        log.append(&mut batch(&values(i * 10..i * 10 + 10), 1000 + i as i64))
+            .unwrap();
+    }
+    drop(log);
+    let segs = list_segments(dir.path()).unwrap();
+    assert!(segs.len() >= 3, "{segs:?}");
+    assert_eq!(segs[0], 0);
+    // Closed segments have trimmed indexes with entries, the active one is preallocated.
+    let idx = std::fs::metadata(file_names::index_file(dir.path(), segs[0])).unwrap();
+    assert!(idx.len() > 0 && idx.len().is_multiple_of(8) && idx.len() < 20000 / 1000 * 8 + 8);
+    let tidx = std::fs::metadata(file_names::time_index_file(dir.path(), segs[0])).unwrap();
+    assert_eq!(tidx.len() % 12, 0);
+    assert!(tidx.len() >= idx.len() / 8 * 12);
+    // Every segment name is its first offset; everything reads back in order.
+    let all = read_all(dir.path());
+    assert_eq!(all.len(), 2000);
+    assert!(all.iter().enumerate().all(|(i, (o, _))| *o == i as i64));
+    // Seeking to any offset lands on it.
+    for target in [0, 1, 9, 10, 777, 1500, 1999] {
+        let got = read_from(dir.path(), target);
+        assert_eq!(got.first().unwrap().0, target);
+        assert_eq!(got.len(), 2000 - target as usize);
+    }
+    assert!(read_from(dir.path(), 2000).is_empty());
+    // Timestamps: batch i has timestamp 1000 + i, so the first record at 1100 is offset 1000.
+    let mut r = LogReader::open(dir.path()).unwrap();
+    assert_eq!(r.offset_for_timestamp(1100).unwrap(), Some(1000));
+    assert_eq!(r.offset_for_timestamp(0).unwrap(), Some(0));
+    assert_eq!(r.offset_for_timestamp(5000).unwrap(), None);
+}
+
+#[test]
+fn a_segment_cut_at_every_byte_of_its_last_batch_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(&[("index.interval.bytes", "100")]);
+    let mut log = Log::open(dir.path(), cfg.clone()).unwrap();
+    for i in 0..20 {
+        log.append(&mut batch(&values(i * 3..i * 3 + 3), 5))
+            .unwrap();
+    }
+    let last = log.append(&mut batch(&values(60..63), 5)).unwrap();
+    drop(log);
+    let log_path = file_names::log_file(dir.path(), 0);
+    let full = std::fs::read(&log_path).unwrap();
+    let index_path = file_names::index_file(dir.path(), 0);
+    let index_bytes = std::fs::read(&index_path).unwrap();
+    for cut in last.position..full.len() as u64 {
+        std::fs::write(&log_path, &full[..cut as usize]).unwrap();
+        std::fs::write(&index_path, &index_bytes).unwrap();
+        // Readers see only the complete batches, without any lock.
+        assert_eq!(read_all(dir.path()).len(), 60, "cut at {cut}");
+        let mut log = Log::open(dir.path(), cfg.clone()).unwrap();
+        assert_eq!(log.log_end_offset().unwrap(), 60, "cut at {cut}");
+        assert_eq!(std::fs::metadata(&log_path).unwrap().len(), last.position);
+        let next = log.append(&mut batch(&values(100..101), 5)).unwrap();
+        assert_eq!(next.base_offset, 60);
+        drop(log);
+        let all = read_all(dir.path());
+        assert_eq!(all.len(), 61);
+        assert_eq!(all[60], (60, "value-000100".to_string()));
+    }
+}
+
+#[test]
+fn garbage_after_the_recovery_point_is_cut_and_indexes_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(&[("index.interval.bytes", "10")]);
+    let mut log = Log::open(dir.path(), cfg.clone()).unwrap();
+    for i in 0..10 {
+        log.append(&mut batch(&values(i..i + 1), 5)).unwrap();
+    }
+    log.flush().unwrap();
+    let end = std::fs::metadata(file_names::log_file(dir.path(), 0))
+        .unwrap()
+        .len();
+    for i in 10..20 {
+        log.append(&mut batch(&values(i..i + 1), 5)).unwrap();
+    }
+    // Simulate lost writes after the flush: zeros over the unflushed tail.
+    std::mem::forget(log);
+    let path = file_names::log_file(dir.path(), 0);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let tail = end as usize + 30;
+    bytes[tail..].fill(0);
+    std::fs::write(&path, &bytes).unwrap();
+    let mut log = Log::open(dir.path(), cfg).unwrap();
+    let leo = log.log_end_offset().unwrap();
+    assert_eq!(leo, 10, "only the flushed batches survive the zeroed tail");
+    let cut = log.take_truncations();
+    assert_eq!(cut.len(), 1);
+    assert_eq!(cut[0].position, end);
+    assert_eq!(
+        log.append(&mut batch(&values(50..51), 5))
+            .unwrap()
+            .base_offset,
+        10
+    );
+}
+
+#[test]
+fn two_writers_in_one_process_keep_offsets_dense() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(&[("segment.bytes", "3000")]);
+    let mut a = Log::open(dir.path(), cfg.clone()).unwrap();
+    let mut b = Log::open(dir.path(), cfg).unwrap();
+    let mut seen = Vec::new();
+    for i in 0..100 {
+        let w = if i % 3 == 0 { &mut a } else { &mut b };
+        let info = w.append(&mut batch(&values(i * 2..i * 2 + 2), 5)).unwrap();
+        seen.push(info.base_offset);
+    }
+    assert_eq!(seen, (0..100).map(|i| i * 2).collect::<Vec<_>>());
+    drop((a, b));
+    let all = read_all(dir.path());
+    assert_eq!(all.len(), 200);
+    assert!(all.iter().enumerate().all(|(i, (o, _))| *o == i as i64));
+}
+
+#[test]
+fn oversized_batches_are_refused_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = Log::open(dir.path(), config(&[("max.message.bytes", "100")])).unwrap();
+    let big = vec!["x".repeat(200)];
+    assert!(matches!(
+        log.append(&mut batch(&big, 5)),
+        Err(crate::Error::RecordTooLarge { .. })
+    ));
+    assert!(read_all(dir.path()).is_empty());
+}
+
+#[test]
+fn log_append_time_is_stamped() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = Log::open(
+        dir.path(),
+        config(&[("message.timestamp.type", "LogAppendTime")]),
+    )
+    .unwrap();
+    let info = log.append(&mut batch(&values(0..2), 5)).unwrap();
+    assert!(info.max_timestamp > 1_600_000_000_000);
+    let mut r = LogReader::open(dir.path()).unwrap();
+    let b = r.next_batch().unwrap().unwrap();
+    assert_eq!(b.batch.header.max_timestamp, info.max_timestamp);
+}
+
+#[test]
+fn missing_or_damaged_closed_indexes_are_rebuilt_identically() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(&[("segment.bytes", "6000"), ("index.interval.bytes", "500")]);
+    let mut log = Log::open(dir.path(), cfg.clone()).unwrap();
+    for i in 0..100 {
+        log.append(&mut batch(&values(i * 4..i * 4 + 4), 100 + i as i64))
+            .unwrap();
+    }
+    drop(log);
+    let segs = list_segments(dir.path()).unwrap();
+    assert!(segs.len() >= 3);
+    let idx0 = file_names::index_file(dir.path(), segs[0]);
+    let tidx1 = file_names::time_index_file(dir.path(), segs[1]);
+    let (orig_idx0, orig_tidx1) = (
+        std::fs::read(&idx0).unwrap(),
+        std::fs::read(&tidx1).unwrap(),
+    );
+    assert!(!orig_idx0.is_empty() && !orig_tidx1.is_empty());
+    std::fs::remove_file(&idx0).unwrap();
+    let mut damaged = orig_tidx1.clone();
+    damaged.truncate(damaged.len() - 5);
+    std::fs::write(&tidx1, &damaged).unwrap();
+    // Readers still find every offset without the index.
+    assert_eq!(read_from(dir.path(), 3).first().unwrap().0, 3);
+    let mut log = Log::open(dir.path(), cfg).unwrap();
+    log.append(&mut batch(&values(0..1), 500)).unwrap();
+    assert_eq!(std::fs::read(&idx0).unwrap(), orig_idx0);
+    assert_eq!(std::fs::read(&tidx1).unwrap(), orig_tidx1);
+}
+
+#[test]
+fn rolls_when_relative_offsets_would_overflow() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = Log::open(dir.path(), config(&[])).unwrap();
+    log.append(&mut batch(&values(0..1), 5)).unwrap();
+    // A batch whose last offset delta would take the segment past i32::MAX relative offsets.
+    let one = batch(&values(1..2), 5);
+    let decoded = crate::format::RecordBatch::decode(&one).unwrap();
+    let mut h = decoded.header;
+    h.last_offset_delta = i32::MAX;
+    let recs: Vec<_> = decoded.records().unwrap().map(Result::unwrap).collect();
+    let mut rebuilt = crate::format::batch::encode_batch(&h, &recs);
+    let info = log.append(&mut rebuilt).unwrap();
+    assert_eq!(info.base_offset, 1);
+    assert_eq!(info.segment_base, 1, "the batch went to a new segment");
+    assert_eq!(list_segments(dir.path()).unwrap(), vec![0, 1]);
+}
+
+#[test]
+fn rolls_on_segment_ms_measured_in_record_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = Log::open(dir.path(), config(&[("segment.ms", "1000")])).unwrap();
+    log.append(&mut batch(&values(0..1), 10_000)).unwrap();
+    log.append(&mut batch(&values(1..2), 10_500)).unwrap();
+    assert_eq!(list_segments(dir.path()).unwrap(), vec![0]);
+    log.append(&mut batch(&values(2..3), 11_001)).unwrap();
+    assert_eq!(list_segments(dir.path()).unwrap(), vec![0, 2]);
+}
+
+#[test]
+fn rolls_when_the_offset_index_is_full() {
+    let dir = tempfile::tempdir().unwrap();
+    // Room for 2 offset index entries (16 bytes) and an entry every batch.
+    let mut log = Log::open(
+        dir.path(),
+        config(&[("segment.index.bytes", "24"), ("index.interval.bytes", "0")]),
+    )
+    .unwrap();
+    for i in 0..4 {
+        log.append(&mut batch(&values(i..i + 1), 5)).unwrap();
+    }
+    let segs = list_segments(dir.path()).unwrap();
+    assert!(segs.len() >= 2, "{segs:?}");
+    assert_eq!(read_all(dir.path()).len(), 4);
+}

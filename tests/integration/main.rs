@@ -1,0 +1,17 @@
+//! End-to-end tests of the `klog` binary on private temporary data directories.
+//!
+//! - `util`: the harness (`TestDir`, commands, on-disk readers).
+//! - `global`: `--dir`/`KLOG_DIR`, usage errors, help, version, `-q`.
+//! - `topics`: create, list, describe, alter, delete; names and configs.
+//! - `produce_consume`: volume, partitioning, keys, offsets, closed pipes.
+//! - `segments`: rolls, file names, indexes, Kafka's batch format on disk.
+//! - `recovery`: torn tails cut at every byte of the last batch.
+//! - `concurrency`: producers and consumers in parallel processes.
+
+mod concurrency;
+mod global;
+mod produce_consume;
+mod recovery;
+mod segments;
+mod topics;
+mod util;
