@@ -8,6 +8,43 @@
 //!
 //! Layering: `format` depends on nothing; `storage` on `format`; `topic` on `storage`. The CLI
 //! depends on all of them and nothing here depends on the CLI.
+//!
+//! # Example
+//!
+//! Create a topic, append a batch to one of its partitions and read it back:
+//!
+//! ```
+//! use std::collections::BTreeMap;
+//! use klog::format::BatchBuilder;
+//! use klog::topic::Topics;
+//!
+//! # fn main() -> klog::Result<()> {
+//! # let tmp = tempfile::tempdir().unwrap();
+//! let topics = Topics::new(tmp.path());
+//! let topic = topics.create("greetings", 1, BTreeMap::new())?;
+//!
+//! let mut batch = BatchBuilder::new();
+//! batch.append(1_700_000_000_000, Some(b"en"), Some(b"hello"), &[]);
+//! batch.append(1_700_000_000_001, Some(b"fr"), Some(b"bonjour"), &[]);
+//! let mut bytes = batch.finish();
+//! let info = topic.open_log(0)?.append(&mut bytes)?;
+//! assert_eq!((info.base_offset, info.last_offset), (0, 1));
+//!
+//! let mut reader = topic.open_reader(0)?.expect("partition directory exists");
+//! reader.seek(1)?;
+//! let found = reader.next_batch()?.expect("one batch");
+//! let values: Vec<Vec<u8>> = found
+//!     .batch
+//!     .records()
+//!     .map_err(|e| klog::Error::Invalid(e.to_string()))?
+//!     .filter_map(|r| r.ok())
+//!     .filter(|r| found.batch.offset_of(r) >= 1)
+//!     .filter_map(|r| r.value.map(<[u8]>::to_vec))
+//!     .collect();
+//! assert_eq!(values, vec![b"bonjour".to_vec()]);
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod error;
 pub mod format;
