@@ -154,7 +154,7 @@ _klog() {
             return 0
             ;;
         klog__subcmd__consume)
-            opts="-o -p -n -K -q -h -V --offset --from-beginning --partition --count --key-separator --dir --quiet --color --help --version"
+            opts="-o -u -n -p -f -K -F -q -h -V --offset --from-beginning --until --count --partition --follow --key-separator --format --json --null-literal --dir --quiet --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -168,11 +168,11 @@ _klog() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --partition)
+                --until)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                -p)
+                -u)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -184,11 +184,31 @@ _klog() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --partition)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --key-separator)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 -K)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -F)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --null-literal)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -398,7 +418,7 @@ _klog() {
             return 0
             ;;
         klog__subcmd__produce)
-            opts="-p -k -K -v -q -h -V --partition --key --key-separator --no-create --partitions --sync --verbose --dir --quiet --color --help --version"
+            opts="-p -k -K -H -D -0 -v -q -h -V --partition --key --key-separator --header --delimiter --null --raw --json --null-marker --skip-invalid --no-create --partitions --sync --verbose --dir --quiet --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -425,6 +445,26 @@ _klog() {
                     return 0
                     ;;
                 -K)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --header)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -H)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --delimiter)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -D)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --null-marker)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

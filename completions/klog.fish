@@ -101,27 +101,39 @@ complete -c klog -n "__fish_klog_using_subcommand topics; and __fish_seen_subcom
 complete -c klog -n "__fish_klog_using_subcommand topics; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c klog -n "__fish_klog_using_subcommand produce" -s p -l partition -d 'Write every record to this partition instead of choosing by key' -r
 complete -c klog -n "__fish_klog_using_subcommand produce" -s k -l key -d 'Use this key for every record' -r
-complete -c klog -n "__fish_klog_using_subcommand produce" -s K -l key-separator -d 'Split each line at the first SEP into key and value' -r
+complete -c klog -n "__fish_klog_using_subcommand produce" -s K -l key-separator -d 'Split each record at the first SEP into key and value (escapes: \\t \\n \\0 \\xNN)' -r
+complete -c klog -n "__fish_klog_using_subcommand produce" -s H -l header -d 'Add this header to every record (repeatable)' -r
+complete -c klog -n "__fish_klog_using_subcommand produce" -s D -l delimiter -d 'Record delimiter instead of newline (escapes: \\t \\n \\0 \\xNN)' -r
+complete -c klog -n "__fish_klog_using_subcommand produce" -l null-marker -d 'A key or value equal to STR is null (a value of null is a tombstone)' -r
 complete -c klog -n "__fish_klog_using_subcommand produce" -l partitions -d 'Partitions of a topic created by this command' -r
 complete -c klog -n "__fish_klog_using_subcommand produce" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
 complete -c klog -n "__fish_klog_using_subcommand produce" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c klog -n "__fish_klog_using_subcommand produce" -s 0 -l null -d 'Records are separated by NUL bytes (like find -print0)'
+complete -c klog -n "__fish_klog_using_subcommand produce" -l raw -d 'Each file (or all of stdin) is one record, byte for byte'
+complete -c klog -n "__fish_klog_using_subcommand produce" -l json -d 'Each line is a JSON object as `klog consume --json` prints it'
+complete -c klog -n "__fish_klog_using_subcommand produce" -l skip-invalid -d 'Report invalid records on stderr and go on instead of stopping'
 complete -c klog -n "__fish_klog_using_subcommand produce" -l no-create -d 'Fail instead of creating a missing topic'
 complete -c klog -n "__fish_klog_using_subcommand produce" -l sync -d 'fsync every batch before reading more input'
 complete -c klog -n "__fish_klog_using_subcommand produce" -s v -l verbose -d 'Print a summary of what was written on stderr'
 complete -c klog -n "__fish_klog_using_subcommand produce" -s q -l quiet -d 'Print nothing but data and errors'
 complete -c klog -n "__fish_klog_using_subcommand produce" -s h -l help -d 'Print help'
 complete -c klog -n "__fish_klog_using_subcommand produce" -s V -l version -d 'Print version'
-complete -c klog -n "__fish_klog_using_subcommand consume" -s o -l offset -d 'Where to start: beginning, end, an offset N, or -N (N before the end of each partition)' -r
+complete -c klog -n "__fish_klog_using_subcommand consume" -s o -l offset -d 'Where to start: beginning, end, an offset N, -N (N records before the end of each partition), or @TIME (first record at or after TIME: RFC 3339, epoch ms, or relative such as @-1h)' -r
+complete -c klog -n "__fish_klog_using_subcommand consume" -s u -l until -d 'Where to stop (exclusive): end, an offset N, or @TIME' -r
+complete -c klog -n "__fish_klog_using_subcommand consume" -s n -l count -d 'Stop after N records in all' -r
 complete -c klog -n "__fish_klog_using_subcommand consume" -s p -l partition -d 'Read only this partition (repeatable)' -r
-complete -c klog -n "__fish_klog_using_subcommand consume" -s n -l count -d 'Stop after N records' -r
-complete -c klog -n "__fish_klog_using_subcommand consume" -s K -l key-separator -d 'Print the key, SEP, then the value' -r
+complete -c klog -n "__fish_klog_using_subcommand consume" -s K -l key-separator -d 'Print the key, SEP, then the value (escapes: \\t \\n \\0 \\xNN)' -r
+complete -c klog -n "__fish_klog_using_subcommand consume" -s F -l format -d 'Output format with kcat\'s tokens: %t topic, %p partition, %o offset, %k key, %s value, %T timestamp (ms), %h headers, %K/%S key/value length, %% a percent sign; escapes \\n \\t' -r
+complete -c klog -n "__fish_klog_using_subcommand consume" -l null-literal -d 'Print null keys and values as STR in text output (default: nothing)' -r
 complete -c klog -n "__fish_klog_using_subcommand consume" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
 complete -c klog -n "__fish_klog_using_subcommand consume" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c klog -n "__fish_klog_using_subcommand consume" -l from-beginning -d 'Same as --offset beginning'
+complete -c klog -n "__fish_klog_using_subcommand consume" -s f -l follow -d 'Keep waiting for new records, like tail -f'
+complete -c klog -n "__fish_klog_using_subcommand consume" -l json -d 'One JSON object per record and line (bytes that are not UTF-8 as {"base64": …})'
 complete -c klog -n "__fish_klog_using_subcommand consume" -s q -l quiet -d 'Print nothing but data and errors'
 complete -c klog -n "__fish_klog_using_subcommand consume" -s h -l help -d 'Print help'
 complete -c klog -n "__fish_klog_using_subcommand consume" -s V -l version -d 'Print version'

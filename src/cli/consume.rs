@@ -1,37 +1,75 @@
-//! `klog consume TOPIC`: print records, one value per line, from an offset to the end offsets
-//! seen at start.
+//! `klog consume TOPIC`: print records from a start position to a stop position, or follow
+//! the log like `tail -f`.
+//!
+//! Without `--follow`, klog stops at the end offsets it saw when it started and exits 0 (like
+//! `cat`), however fast others keep producing. Partitions are read in turn, a batch at a time.
+//! Output is buffered and flushed whenever klog waits for new records. In follow mode klog
+//! sleeps until the file system reports a change in one of the partition directories (no
+//! polling); Ctrl-C or SIGTERM flushes what was read and exits 0.
 
 use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Args;
 
+use super::escape::unescape;
+use super::json::{write_bytes, write_str};
+use super::timespec::{now_ms, parse_time};
 use super::{Ctx, ExitCode, UsageError};
+use klog::format::{Record, RecordBatch};
+use klog::storage::LogReader;
+use klog::storage::file_names::log_file;
+use klog::storage::watch::LogWatcher;
+use klog::topic::Topic;
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
-  klog consume orders
-  klog consume orders -o -10            # the last 10 records of each partition
-  klog consume orders -p 0 -o 1200 -n 5
-  klog consume orders | head -1")]
+  klog consume orders | head -1
+  klog consume orders -o -10                  # the last 10 records of each partition
+  klog consume orders -o @-1h -u @-30m        # what arrived between 1 h and 30 min ago
+  klog consume orders -o @2024-05-01T00:00:00Z -f
+  klog consume orders --json | jq -c 'select(.key == \"alice\")'
+  klog consume orders -F '%p/%o %k=%s\\n' -n 5")]
 pub struct ConsumeArgs {
     /// Topic to read
     pub topic: String,
-    /// Where to start: beginning, end, an offset N, or -N (N before the end of each partition)
+    /// Where to start: beginning, end, an offset N, -N (N records before the end of each
+    /// partition), or @TIME (first record at or after TIME: RFC 3339, epoch ms, or relative
+    /// such as @-1h)
     #[arg(short, long, value_name = "SPEC", allow_hyphen_values = true)]
     pub offset: Option<String>,
     /// Same as --offset beginning
     #[arg(long, conflicts_with = "offset")]
     pub from_beginning: bool,
+    /// Where to stop (exclusive): end, an offset N, or @TIME
+    #[arg(short, long, value_name = "SPEC", allow_hyphen_values = true)]
+    pub until: Option<String>,
+    /// Stop after N records in all
+    #[arg(short = 'n', long, value_name = "N")]
+    pub count: Option<u64>,
     /// Read only this partition (repeatable)
     #[arg(short, long = "partition", value_name = "N")]
     pub partitions: Vec<u32>,
-    /// Stop after N records
-    #[arg(short = 'n', long, value_name = "N")]
-    pub count: Option<u64>,
-    /// Print the key, SEP, then the value
-    #[arg(short = 'K', long, value_name = "SEP")]
+    /// Keep waiting for new records, like tail -f
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Print the key, SEP, then the value (escapes: \t \n \0 \xNN)
+    #[arg(short = 'K', long, value_name = "SEP", conflicts_with_all = ["format", "json"])]
     pub key_separator: Option<String>,
+    /// Output format with kcat's tokens: %t topic, %p partition, %o offset, %k key, %s value,
+    /// %T timestamp (ms), %h headers, %K/%S key/value length, %% a percent sign; escapes \n \t
+    #[arg(short = 'F', long, value_name = "FMT", conflicts_with = "json")]
+    pub format: Option<String>,
+    /// One JSON object per record and line (bytes that are not UTF-8 as {"base64": …})
+    #[arg(long)]
+    pub json: bool,
+    /// Print null keys and values as STR in text output (default: nothing)
+    #[arg(long, value_name = "STR")]
+    pub null_literal: Option<String>,
 }
 
 /// A parsed `--offset`.
@@ -42,39 +80,289 @@ pub enum StartSpec {
     Offset(i64),
     /// N records before the end of each partition.
     Last(i64),
+    /// First record with a timestamp at or after this (ms).
+    Time(i64),
 }
 
-pub fn parse_start(spec: &str) -> Result<StartSpec, UsageError> {
+/// A parsed `--until`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopSpec {
+    End,
+    Offset(i64),
+    Time(i64),
+}
+
+fn parse_offset_number(s: &str) -> Option<i64> {
+    s.parse::<u64>().ok().and_then(|n| i64::try_from(n).ok())
+}
+
+pub fn parse_start(spec: &str, now: i64) -> Result<StartSpec, UsageError> {
+    let bad = || {
+        UsageError(format!(
+            "invalid offset '{spec}': expected beginning, end, an offset N, -N, or @TIME"
+        ))
+    };
     match spec {
         "beginning" | "earliest" => Ok(StartSpec::Beginning),
         "end" | "latest" => Ok(StartSpec::End),
-        s => {
-            let bad = || {
-                UsageError(format!(
-                    "invalid offset '{s}': expected beginning, end, an offset N or -N"
-                ))
-            };
-            if let Some(n) = s.strip_prefix('-') {
-                n.parse::<u64>()
-                    .ok()
-                    .and_then(|n| i64::try_from(n).ok())
-                    .map(StartSpec::Last)
-                    .ok_or_else(bad)
-            } else {
-                s.parse::<u64>()
-                    .ok()
-                    .and_then(|n| i64::try_from(n).ok())
-                    .map(StartSpec::Offset)
-                    .ok_or_else(bad)
+        s if s.starts_with('@') => parse_time(&s[1..], now).map(StartSpec::Time),
+        s => match s.strip_prefix('-') {
+            Some(n) => parse_offset_number(n).map(StartSpec::Last).ok_or_else(bad),
+            None => parse_offset_number(s)
+                .map(StartSpec::Offset)
+                .ok_or_else(bad),
+        },
+    }
+}
+
+pub fn parse_stop(spec: &str, now: i64) -> Result<StopSpec, UsageError> {
+    match spec {
+        "end" | "latest" => Ok(StopSpec::End),
+        s if s.starts_with('@') => parse_time(&s[1..], now).map(StopSpec::Time),
+        s => parse_offset_number(s).map(StopSpec::Offset).ok_or_else(|| {
+            UsageError(format!(
+                "invalid --until '{spec}': expected end, an offset N, or @TIME"
+            ))
+        }),
+    }
+}
+
+/// One piece of a `--format`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Token {
+    Lit(Vec<u8>),
+    Topic,
+    Partition,
+    Offset,
+    Key,
+    Value,
+    Timestamp,
+    Headers,
+    KeyLen,
+    ValueLen,
+}
+
+fn parse_format(fmt: &str) -> Result<Vec<Token>, UsageError> {
+    let bytes = unescape(fmt, "--format")?;
+    let mut out = Vec::new();
+    let mut lit = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'%' {
+            lit.push(bytes[i]);
+            i += 1;
+            continue;
+        }
+        let tok = match bytes.get(i + 1) {
+            Some(b'%') => {
+                lit.push(b'%');
+                i += 2;
+                continue;
+            }
+            Some(b't') => Token::Topic,
+            Some(b'p') => Token::Partition,
+            Some(b'o') => Token::Offset,
+            Some(b'k') => Token::Key,
+            Some(b's') => Token::Value,
+            Some(b'T') => Token::Timestamp,
+            Some(b'h') => Token::Headers,
+            Some(b'K') => Token::KeyLen,
+            Some(b'S') => Token::ValueLen,
+            Some(&c) => {
+                return Err(UsageError(format!(
+                    "unknown token %{} in --format (use %t %p %o %k %s %T %h %K %S %%)",
+                    c as char
+                )));
+            }
+            None => return Err(UsageError("--format ends with a lone %".into())),
+        };
+        if !lit.is_empty() {
+            out.push(Token::Lit(std::mem::take(&mut lit)));
+        }
+        out.push(tok);
+        i += 2;
+    }
+    if !lit.is_empty() {
+        out.push(Token::Lit(lit));
+    }
+    Ok(out)
+}
+
+/// How records are printed.
+enum Printer {
+    Value {
+        key_sep: Option<Vec<u8>>,
+        null: Vec<u8>,
+    },
+    Format {
+        tokens: Vec<Token>,
+        null: Vec<u8>,
+    },
+    Json,
+}
+
+impl Printer {
+    fn print(
+        &self,
+        out: &mut impl Write,
+        topic: &str,
+        partition: u32,
+        batch: &RecordBatch<'_>,
+        rec: &Record<'_>,
+    ) -> std::io::Result<()> {
+        match self {
+            Printer::Value { key_sep, null } => {
+                if let Some(sep) = key_sep {
+                    out.write_all(rec.key.unwrap_or(null))?;
+                    out.write_all(sep)?;
+                }
+                out.write_all(rec.value.unwrap_or(null))?;
+                out.write_all(b"\n")
+            }
+            Printer::Format { tokens, null } => {
+                let mut itoa = itoa_buf();
+                for t in tokens {
+                    match t {
+                        Token::Lit(b) => out.write_all(b)?,
+                        Token::Topic => out.write_all(topic.as_bytes())?,
+                        Token::Partition => out.write_all(itoa.format(partition).as_bytes())?,
+                        Token::Offset => {
+                            out.write_all(itoa.format(batch.offset_of(rec)).as_bytes())?
+                        }
+                        Token::Key => out.write_all(rec.key.unwrap_or(null))?,
+                        Token::Value => out.write_all(rec.value.unwrap_or(null))?,
+                        Token::Timestamp => {
+                            out.write_all(itoa.format(batch.timestamp_of(rec)).as_bytes())?
+                        }
+                        Token::Headers => {
+                            for (i, h) in rec.headers.iter().enumerate() {
+                                if i > 0 {
+                                    out.write_all(b",")?;
+                                }
+                                out.write_all(h.key)?;
+                                out.write_all(b"=")?;
+                                out.write_all(h.value.unwrap_or(null))?;
+                            }
+                        }
+                        Token::KeyLen => out.write_all(
+                            itoa.format(rec.key.map_or(-1, |k| k.len() as i64))
+                                .as_bytes(),
+                        )?,
+                        Token::ValueLen => out.write_all(
+                            itoa.format(rec.value.map_or(-1, |v| v.len() as i64))
+                                .as_bytes(),
+                        )?,
+                    }
+                }
+                Ok(())
+            }
+            Printer::Json => {
+                let mut itoa = itoa_buf();
+                out.write_all(b"{\"topic\":")?;
+                write_str(out, topic)?;
+                out.write_all(b",\"partition\":")?;
+                out.write_all(itoa.format(partition).as_bytes())?;
+                out.write_all(b",\"offset\":")?;
+                out.write_all(itoa.format(batch.offset_of(rec)).as_bytes())?;
+                out.write_all(b",\"timestamp\":")?;
+                out.write_all(itoa.format(batch.timestamp_of(rec)).as_bytes())?;
+                out.write_all(b",\"timestamp_type\":\"")?;
+                out.write_all(batch.header.timestamp_type().name().as_bytes())?;
+                out.write_all(b"\",\"key\":")?;
+                write_bytes(out, rec.key)?;
+                out.write_all(b",\"value\":")?;
+                write_bytes(out, rec.value)?;
+                out.write_all(b",\"headers\":[")?;
+                for (i, h) in rec.headers.iter().enumerate() {
+                    if i > 0 {
+                        out.write_all(b",")?;
+                    }
+                    out.write_all(b"[")?;
+                    match std::str::from_utf8(h.key) {
+                        Ok(k) => write_str(out, k)?,
+                        Err(_) => write_str(out, &String::from_utf8_lossy(h.key))?,
+                    }
+                    out.write_all(b",")?;
+                    write_bytes(out, h.value)?;
+                    out.write_all(b"]")?;
+                }
+                out.write_all(b"]}\n")
             }
         }
     }
 }
 
+/// A small integer formatter without allocation.
+struct Itoa([u8; 24]);
+
+fn itoa_buf() -> Itoa {
+    Itoa([0; 24])
+}
+
+impl Itoa {
+    fn format(&mut self, v: impl Into<i64>) -> &str {
+        let v: i64 = v.into();
+        let mut i = self.0.len();
+        let neg = v < 0;
+        let mut n = v.unsigned_abs();
+        loop {
+            i -= 1;
+            self.0[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        if neg {
+            i -= 1;
+            self.0[i] = b'-';
+        }
+        std::str::from_utf8(&self.0[i..]).unwrap_or("0")
+    }
+}
+
+/// Reading state of one partition.
+struct Part {
+    partition: u32,
+    dir: PathBuf,
+    reader: Option<LogReader>,
+    /// Next offset to print.
+    next: i64,
+    /// Stop before this offset (None: never, in follow mode).
+    stop: Option<i64>,
+    done: bool,
+}
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
 pub fn run(ctx: &Ctx, a: ConsumeArgs) -> Result<ExitCode> {
+    // Arguments first: nothing is read before they all parse.
+    let now = now_ms();
     let start = match (&a.offset, a.from_beginning) {
-        (Some(s), _) => parse_start(s)?,
+        (Some(s), _) => parse_start(s, now)?,
         _ => StartSpec::Beginning,
+    };
+    let until = a.until.as_deref().map(|s| parse_stop(s, now)).transpose()?;
+    let null = match &a.null_literal {
+        Some(s) => unescape(s, "--null-literal")?,
+        None => Vec::new(),
+    };
+    let printer = if a.json {
+        Printer::Json
+    } else if let Some(f) = &a.format {
+        Printer::Format {
+            tokens: parse_format(f)?,
+            null,
+        }
+    } else {
+        Printer::Value {
+            key_sep: a
+                .key_separator
+                .as_deref()
+                .map(|s| unescape(s, "--key-separator"))
+                .transpose()?,
+            null,
+        }
     };
     let topic = ctx.topics().open(&a.topic)?;
     let partitions: Vec<u32> = if a.partitions.is_empty() {
@@ -90,73 +378,192 @@ pub fn run(ctx: &Ctx, a: ConsumeArgs) -> Result<ExitCode> {
                 .into());
             }
         }
-        a.partitions.clone()
+        let mut ps = a.partitions.clone();
+        ps.sort_unstable();
+        ps.dedup();
+        ps
     };
-    let sep = a.key_separator.as_deref().map(str::as_bytes);
+
+    let mut parts = Vec::new();
+    for p in partitions {
+        parts.push(open_part(&topic, p, start, until, a.follow)?);
+    }
+
+    // Ctrl-C and SIGTERM end a follow cleanly: what was read is flushed, status 0.
+    let (wake_tx, wake_rx) = mpsc::channel::<()>();
+    {
+        let tx = wake_tx.clone();
+        let _ = ctrlc::set_handler(move || {
+            STOP.store(true, Ordering::SeqCst);
+            let _ = tx.send(());
+        });
+    }
+    let _watcher = if a.follow {
+        let dirs: Vec<PathBuf> = parts.iter().map(|p| p.dir.clone()).collect();
+        for d in &dirs {
+            std::fs::create_dir_all(d).with_context(|| format!("create {}", d.display()))?;
+        }
+        match LogWatcher::new(&dirs, wake_tx.clone()) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                ctx.note(format_args!("{e:#}; checking for new records every 100 ms"));
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let fallback = _watcher.is_none();
+
     let mut out = super::stdout();
     let mut left = a.count.unwrap_or(u64::MAX);
-    for p in partitions {
-        if left == 0 {
-            break;
-        }
-        let Some(mut reader) = topic.open_reader(p)? else {
-            continue;
-        };
-        let name = format!("{}-{p}", topic.name);
-        // Stop at the end offset seen now, like `cat`.
-        let end = reader
-            .log_end_offset()
-            .with_context(|| format!("read {name}"))?;
-        let log_start = reader.log_start_offset();
-        let from = match start {
-            StartSpec::Beginning => log_start,
-            StartSpec::End => end,
-            StartSpec::Offset(o) => o.max(log_start),
-            StartSpec::Last(n) => (end - n).max(log_start),
-        };
-        if from >= end {
-            continue;
-        }
-        reader.seek(from).with_context(|| format!("read {name}"))?;
-        'batches: while let Some(b) = reader
-            .next_batch()
-            .with_context(|| format!("read {name}"))?
-        {
-            if b.batch.header.is_control() {
+    loop {
+        let mut progressed = false;
+        for part in parts.iter_mut() {
+            if part.done || left == 0 || STOP.load(Ordering::Relaxed) {
                 continue;
             }
-            let corrupt = |e: klog::format::DecodeError| {
-                let source = e.shifted(b.position as usize);
-                klog::Error::Corrupt {
-                    path: klog::storage::file_names::log_file(
-                        &topic.partition_dir(p),
-                        b.segment_base,
-                    ),
-                    position: source.at() as u64,
-                    source,
+            if part.reader.is_none() {
+                // In follow mode a partition directory may appear later.
+                if part.dir.is_dir() {
+                    let mut r = LogReader::open(&part.dir)?;
+                    r.seek(part.next)?;
+                    part.reader = Some(r);
+                } else {
+                    continue;
                 }
+            }
+            let Some(reader) = part.reader.as_mut() else {
+                continue;
+            };
+            let Some(b) = reader
+                .next_batch()
+                .with_context(|| format!("read {}-{}", topic.name, part.partition))?
+            else {
+                if !a.follow {
+                    part.done = true;
+                }
+                continue;
+            };
+            progressed = true;
+            if b.batch.header.is_control() {
+                part.next = part.next.max(b.batch.header.next_offset());
+                continue;
+            }
+            let path = log_file(&part.dir, b.segment_base);
+            let corrupt = |e: klog::format::DecodeError| klog::Error::Corrupt {
+                path: path.clone(),
+                position: e.at() as u64 + b.position,
+                source: e.shifted(b.position as usize),
             };
             for rec in b.batch.records().map_err(corrupt)? {
                 let rec = rec.map_err(corrupt)?;
                 let off = b.batch.offset_of(&rec);
-                if off < from {
+                if off < part.next {
                     continue;
                 }
-                if off >= end || left == 0 {
-                    break 'batches;
+                if part.stop.is_some_and(|s| off >= s) {
+                    part.done = true;
+                    break;
                 }
-                if let Some(sep) = sep {
-                    out.write_all(rec.key.unwrap_or_default())?;
-                    out.write_all(sep)?;
-                }
-                out.write_all(rec.value.unwrap_or_default())?;
-                out.write_all(b"\n")?;
+                printer.print(&mut out, &topic.name, part.partition, &b.batch, &rec)?;
+                part.next = off + 1;
                 left -= 1;
+                if left == 0 {
+                    break;
+                }
             }
+            if !part.done {
+                part.next = part.next.max(b.batch.header.next_offset());
+                if part.stop.is_some_and(|s| part.next >= s) {
+                    part.done = true;
+                }
+            }
+        }
+        if left == 0 || STOP.load(Ordering::Relaxed) || parts.iter().all(|p| p.done) {
+            break;
+        }
+        if !progressed {
+            // Caught up: show what we have, then sleep until something changes.
+            out.flush()?;
+            let wait = if fallback {
+                Duration::from_millis(100)
+            } else {
+                Duration::from_secs(3600)
+            };
+            match wake_rx.recv_timeout(wait) {
+                Ok(()) | Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            while wake_rx.try_recv().is_ok() {}
         }
     }
     out.flush()?;
     Ok(ExitCode::Success)
+}
+
+/// Resolves the start and stop offsets of one partition.
+fn open_part(
+    topic: &Topic,
+    partition: u32,
+    start: StartSpec,
+    until: Option<StopSpec>,
+    follow: bool,
+) -> Result<Part> {
+    let dir = topic.partition_dir(partition);
+    let name = format!("{}-{partition}", topic.name);
+    let Some(mut reader) = topic.open_reader(partition)? else {
+        // No directory yet: an empty partition.
+        let stop = match until {
+            Some(StopSpec::Offset(o)) => Some(o),
+            Some(_) => Some(0),
+            None if follow => None,
+            None => Some(0),
+        };
+        return Ok(Part {
+            partition,
+            dir,
+            reader: None,
+            next: 0,
+            done: stop.is_some_and(|s| s <= 0),
+            stop,
+        });
+    };
+    let end = reader
+        .log_end_offset()
+        .with_context(|| format!("read {name}"))?;
+    let log_start = reader.log_start_offset();
+    let next = match start {
+        StartSpec::Beginning => log_start,
+        StartSpec::End => end,
+        StartSpec::Offset(o) => o.max(log_start),
+        StartSpec::Last(n) => end.saturating_sub(n).max(log_start),
+        StartSpec::Time(t) => reader
+            .offset_for_timestamp(t)
+            .with_context(|| format!("read {name}"))?
+            .unwrap_or(end),
+    };
+    let stop = match until {
+        Some(StopSpec::End) => Some(end),
+        Some(StopSpec::Offset(o)) => Some(o),
+        Some(StopSpec::Time(t)) => Some(
+            reader
+                .offset_for_timestamp(t)
+                .with_context(|| format!("read {name}"))?
+                .unwrap_or(if follow { i64::MAX } else { end }),
+        ),
+        None if follow => None,
+        None => Some(end),
+    };
+    reader.seek(next).with_context(|| format!("read {name}"))?;
+    Ok(Part {
+        partition,
+        dir,
+        reader: Some(reader),
+        next,
+        done: stop.is_some_and(|s| next >= s),
+        stop,
+    })
 }
 
 #[cfg(test)]
@@ -165,12 +572,55 @@ mod tests {
 
     #[test]
     fn start_specs() {
-        assert_eq!(parse_start("beginning").unwrap(), StartSpec::Beginning);
-        assert_eq!(parse_start("end").unwrap(), StartSpec::End);
-        assert_eq!(parse_start("42").unwrap(), StartSpec::Offset(42));
-        assert_eq!(parse_start("-3").unwrap(), StartSpec::Last(3));
-        for bad in ["", "x", "-", "--3", "1.5", "99999999999999999999"] {
-            assert!(parse_start(bad).is_err(), "{bad}");
+        let now = 1_000_000;
+        assert_eq!(parse_start("beginning", now).unwrap(), StartSpec::Beginning);
+        assert_eq!(parse_start("end", now).unwrap(), StartSpec::End);
+        assert_eq!(parse_start("42", now).unwrap(), StartSpec::Offset(42));
+        assert_eq!(parse_start("-3", now).unwrap(), StartSpec::Last(3));
+        assert_eq!(parse_start("@-1s", now).unwrap(), StartSpec::Time(999_000));
+        assert_eq!(parse_start("@123", now).unwrap(), StartSpec::Time(123));
+        for bad in [
+            "",
+            "x",
+            "-",
+            "--3",
+            "1.5",
+            "99999999999999999999",
+            "@",
+            "@soon",
+        ] {
+            assert!(parse_start(bad, now).is_err(), "{bad}");
         }
+        assert_eq!(parse_stop("end", now).unwrap(), StopSpec::End);
+        assert_eq!(parse_stop("7", now).unwrap(), StopSpec::Offset(7));
+        assert!(parse_stop("-7", now).is_err());
+    }
+
+    #[test]
+    fn formats() {
+        assert_eq!(
+            parse_format("%p:%o %k=%s\\n%%").unwrap(),
+            vec![
+                Token::Partition,
+                Token::Lit(b":".to_vec()),
+                Token::Offset,
+                Token::Lit(b" ".to_vec()),
+                Token::Key,
+                Token::Lit(b"=".to_vec()),
+                Token::Value,
+                Token::Lit(b"\n%".to_vec()),
+            ]
+        );
+        assert!(parse_format("%q").is_err());
+        assert!(parse_format("abc%").is_err());
+    }
+
+    #[test]
+    fn itoa() {
+        let mut b = itoa_buf();
+        assert_eq!(b.format(0), "0");
+        assert_eq!(b.format(-1), "-1");
+        assert_eq!(b.format(i64::MAX), "9223372036854775807");
+        assert_eq!(b.format(i64::MIN), "-9223372036854775808");
     }
 }

@@ -48,8 +48,7 @@ mod tests {
 
     use clap_complete::Shell;
 
-    const REGENERATE: &str = "regenerate with: cargo run -- completions SHELL > completions/FILE \
-                              and cargo run -- man man";
+    const REGENERATE: &str = "regenerate with scripts/generate";
 
     #[test]
     fn committed_completions_are_current() {

@@ -8,9 +8,12 @@ use anyhow::Result;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 mod consume;
+mod escape;
 mod generate;
+mod json;
 mod output;
 mod produce;
+mod timespec;
 mod topics;
 
 /// Exit statuses, as documented in `--help` and the README.

@@ -1,16 +1,27 @@
-//! `klog produce TOPIC [FILE…]`: one record per input line, batched, appended to the topic.
+//! `klog produce TOPIC [FILE…]`: records from stdin or files, batched, appended to a topic.
+//!
+//! A reader thread moves input in chunks of up to 1 MiB through a small bounded channel, so
+//! memory stays bounded whatever the input size. The main thread splits chunks into records
+//! and adds them to per-partition batches. It appends whenever the input has nothing more
+//! ready (so a trickle such as `tail -f` reaches readers at once) or a batch is full (so bulk
+//! input goes in batches of up to 1 MiB). While waiting for input it fsyncs when `flush.ms`
+//! says so.
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{self, IsTerminal, Read};
 use std::path::PathBuf;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, sync_channel};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Args;
 
-use super::{Ctx, ExitCode, UsageError};
-use klog::format::{BatchBuilder, RECORD_BATCH_OVERHEAD, partition_for_key};
+use super::escape::unescape;
+use super::json::{JsonRecord, parse_record};
+use super::timespec::now_ms;
+use super::{Ctx, ExitCode, Hint, UsageError};
+use klog::format::{BatchBuilder, Header, RECORD_BATCH_OVERHEAD, partition_for_key};
 use klog::storage::Log;
 use klog::topic::Topic;
 
@@ -18,22 +29,51 @@ use klog::topic::Topic;
 #[command(after_help = "Examples:
   seq 1 1000 | klog produce numbers
   tail -f app.log | klog produce app
-  klog produce orders -K : orders.txt          # lines 'key:value'
-  klog produce audit -p 0 --sync < events.txt")]
+  klog produce users -K : users.txt                 # lines 'key:value'
+  klog produce users -K : --null-marker NULL        # 'alice:NULL' is a tombstone
+  find . -print0 | klog produce files -0
+  klog produce images --raw a.png b.png             # one record per file
+  klog consume a --json | klog produce b --json     # lossless copy, binary included")]
 pub struct ProduceArgs {
     /// Topic to append to (created with default configs if missing, unless --no-create)
     pub topic: String,
     /// Input files; standard input when none is given or for '-'
     pub files: Vec<PathBuf>,
     /// Write every record to this partition instead of choosing by key
-    #[arg(short, long)]
+    #[arg(short, long, value_name = "N")]
     pub partition: Option<u32>,
     /// Use this key for every record
-    #[arg(short, long, conflicts_with = "key_separator")]
+    #[arg(short, long, value_name = "KEY", conflicts_with = "key_separator")]
     pub key: Option<String>,
-    /// Split each line at the first SEP into key and value
+    /// Split each record at the first SEP into key and value (escapes: \t \n \0 \xNN)
     #[arg(short = 'K', long, value_name = "SEP")]
     pub key_separator: Option<String>,
+    /// Add this header to every record (repeatable)
+    #[arg(short = 'H', long = "header", value_name = "NAME=VALUE")]
+    pub headers: Vec<String>,
+    /// Record delimiter instead of newline (escapes: \t \n \0 \xNN)
+    #[arg(
+        short = 'D',
+        long,
+        value_name = "SEP",
+        conflicts_with_all = ["null_delimited", "raw", "json"]
+    )]
+    pub delimiter: Option<String>,
+    /// Records are separated by NUL bytes (like find -print0)
+    #[arg(short = '0', long = "null", conflicts_with_all = ["raw", "json"])]
+    pub null_delimited: bool,
+    /// Each file (or all of stdin) is one record, byte for byte
+    #[arg(long, conflicts_with = "json")]
+    pub raw: bool,
+    /// Each line is a JSON object as `klog consume --json` prints it
+    #[arg(long, conflicts_with_all = ["key", "key_separator", "null_marker"])]
+    pub json: bool,
+    /// A key or value equal to STR is null (a value of null is a tombstone)
+    #[arg(long, value_name = "STR")]
+    pub null_marker: Option<String>,
+    /// Report invalid records on stderr and go on instead of stopping
+    #[arg(long)]
+    pub skip_invalid: bool,
     /// Fail instead of creating a missing topic
     #[arg(long)]
     pub no_create: bool,
@@ -48,17 +88,86 @@ pub struct ProduceArgs {
     pub verbose: bool,
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+const CHUNK: usize = 1 << 20;
+/// Most bytes of batches under construction across partitions before they are appended.
+const MAX_PENDING: usize = 8 << 20;
+
+/// What the reader thread sends.
+enum Input {
+    Chunk(Vec<u8>),
+    /// The current input (file or stdin) ended.
+    End,
+    Failed(String, io::Error),
+}
+
+fn spawn_reader(
+    inputs: Vec<Option<PathBuf>>,
+    tx: SyncSender<Input>,
+    recycle: Receiver<Vec<u8>>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        for input in inputs {
+            let name = input
+                .as_ref()
+                .map_or("stdin".to_string(), |p| p.display().to_string());
+            let mut reader: Box<dyn Read> = match &input {
+                None => Box::new(io::stdin().lock()),
+                Some(p) => match File::open(p) {
+                    Ok(f) => Box::new(f),
+                    Err(e) => {
+                        let _ = tx.send(Input::Failed(format!("open {name}"), e));
+                        return;
+                    }
+                },
+            };
+            loop {
+                let mut buf = recycle.try_recv().unwrap_or_default();
+                buf.clear();
+                buf.resize(CHUNK, 0);
+                match reader.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        buf.truncate(n);
+                        if tx.send(Input::Chunk(buf)).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        let _ = tx.send(Input::Failed(format!("read {name}"), e));
+                        return;
+                    }
+                }
+            }
+            if tx.send(Input::End).is_err() {
+                return;
+            }
+        }
+    })
+}
+
+/// How input bytes become records.
+enum Framing {
+    Delimited(Vec<u8>),
+    Raw,
+}
+
+/// One record as split from the input, before partitioning.
+struct Rec<'a> {
+    key: Option<&'a [u8]>,
+    value: Option<&'a [u8]>,
+    headers: &'a [Header<'a>],
+    partition: Option<u32>,
+    timestamp: i64,
 }
 
 /// Batches records per partition and appends them.
 struct Producer<'a> {
+    ctx: &'a Ctx,
     topic: &'a Topic,
     logs: HashMap<u32, Log>,
     builders: HashMap<u32, BatchBuilder>,
+    pending: usize,
     spare: Vec<Vec<u8>>,
     /// Partition for records without a key; moves on after each batch (Kafka's sticky
     /// partitioner, round-robin).
@@ -67,7 +176,6 @@ struct Producer<'a> {
     sync: bool,
     records: u64,
     bytes: u64,
-    ctx: &'a Ctx,
 }
 
 impl<'a> Producer<'a> {
@@ -75,68 +183,70 @@ impl<'a> Producer<'a> {
         // Batches of up to 1 MiB, never above max.message.bytes nor segment.bytes.
         let c = &topic.config;
         let batch_limit = (c.max_message_bytes.min(c.segment_bytes) as usize)
-            .clamp(RECORD_BATCH_OVERHEAD + 1, 1 << 20);
+            .clamp(RECORD_BATCH_OVERHEAD + 1, CHUNK);
         Producer {
+            ctx,
             topic,
             logs: HashMap::new(),
             builders: HashMap::new(),
+            pending: 0,
             spare: Vec::new(),
             sticky: 0,
             batch_limit,
             sync,
             records: 0,
             bytes: 0,
-            ctx,
         }
     }
 
-    fn add(
-        &mut self,
-        partition: Option<u32>,
-        key: Option<&[u8]>,
-        value: &[u8],
-        ts: i64,
-        line: u64,
-    ) -> Result<()> {
-        let p = match (partition, key) {
+    /// Adds a record; `Err(Ok(msg))` is a problem with this record alone (skippable),
+    /// `Err(Err(e))` a failure to write.
+    fn add(&mut self, r: &Rec<'_>) -> Result<(), Result<String, anyhow::Error>> {
+        let n = self.topic.partitions;
+        let p = match (r.partition, r.key) {
+            (Some(p), _) if p >= n => {
+                return Err(Ok(format!(
+                    "partition {p} does not exist (topic '{}' has {n})",
+                    self.topic.name
+                )));
+            }
             (Some(p), _) => p,
-            (None, Some(k)) => partition_for_key(k, self.topic.partitions),
+            (None, Some(k)) => partition_for_key(k, n),
             (None, None) => self.sticky,
         };
-        let size = {
-            let b = self
-                .builders
-                .entry(p)
-                .or_insert_with(|| BatchBuilder::from_vec(self.spare.pop().unwrap_or_default()));
-            b.size_with(ts, key, Some(value), &[])
+        let size = match self.builders.get(&p) {
+            Some(b) => b.size_with(r.timestamp, r.key, r.value, r.headers),
+            None => BatchBuilder::new().size_with(r.timestamp, r.key, r.value, r.headers),
         };
         if size > self.batch_limit {
-            let single = BatchBuilder::new().size_with(ts, key, Some(value), &[]);
+            let single = BatchBuilder::new().size_with(r.timestamp, r.key, r.value, r.headers);
             let c = &self.topic.config;
-            let limit = [
+            let over = [
                 ("max.message.bytes", c.max_message_bytes),
                 ("segment.bytes", c.segment_bytes),
             ]
             .into_iter()
             .find(|&(_, max)| single > max as usize);
-            if let Some((name, max)) = limit {
-                self.flush_all()?;
-                return Err(anyhow::Error::new(super::Hint(format!(
-                    "raise it with `klog topics alter {} -c {name}=N`",
-                    self.topic.name
-                )))
-                .context(format!(
-                    "line {line}: a record of {single} bytes (as a batch) is larger than {name} ({max}) of topic '{}'",
-                    self.topic.name
+            if let Some((name, max)) = over {
+                return Err(Ok(format!(
+                    "a record of {single} bytes (as a batch) is larger than {name} ({max}) of \
+                     topic '{}'; raise it with `klog topics alter {} -c {name}=N`",
+                    self.topic.name, self.topic.name
                 )));
             }
-            self.append(p)?;
+            self.append(p).map_err(Err)?;
         }
+        let spare = &mut self.spare;
         let b = self
             .builders
             .entry(p)
-            .or_insert_with(|| BatchBuilder::from_vec(self.spare.pop().unwrap_or_default()));
-        b.append(ts, key, Some(value), &[]);
+            .or_insert_with(|| BatchBuilder::from_vec(spare.pop().unwrap_or_default()));
+        let before = b.len();
+        b.append(r.timestamp, r.key, r.value, r.headers);
+        self.pending += b.len() - before;
+        if self.pending > MAX_PENDING {
+            self.append_all().map_err(Err)?;
+        }
         Ok(())
     }
 
@@ -152,6 +262,7 @@ impl<'a> Producer<'a> {
         let Some(b) = self.builders.remove(&p) else {
             return Ok(());
         };
+        self.pending = self.pending.saturating_sub(b.len() - RECORD_BATCH_OVERHEAD);
         if b.is_empty() {
             self.spare.push(b.finish());
             return Ok(());
@@ -159,10 +270,9 @@ impl<'a> Producer<'a> {
         let count = b.count() as u64;
         let mut bytes = b.finish();
         let sync = self.sync;
-        let name = self.topic.name.clone();
+        let name = format!("{}-{p}", self.topic.name);
         let log = self.log(p)?;
-        log.append(&mut bytes)
-            .with_context(|| format!("append to {name}-{p}"))?;
+        let appended = log.append(&mut bytes);
         for t in log.take_truncations() {
             self.ctx.note(format_args!(
                 "recovered {}: removed {} bytes from byte {} ({})",
@@ -172,11 +282,12 @@ impl<'a> Producer<'a> {
                 t.reason
             ));
         }
+        appended.with_context(|| format!("append to {name}"))?;
         let log = self.log(p)?;
         if sync {
-            log.flush()?;
+            log.flush().with_context(|| format!("fsync {name}"))?;
         } else {
-            log.maybe_flush()?;
+            log.maybe_flush().with_context(|| format!("fsync {name}"))?;
         }
         self.records += count;
         self.bytes += bytes.len() as u64;
@@ -187,7 +298,8 @@ impl<'a> Producer<'a> {
         Ok(())
     }
 
-    fn flush_all(&mut self) -> Result<()> {
+    /// Appends every batch under construction.
+    fn append_all(&mut self) -> Result<()> {
         let mut ps: Vec<u32> = self.builders.keys().copied().collect();
         ps.sort_unstable();
         for p in ps {
@@ -196,18 +308,135 @@ impl<'a> Producer<'a> {
         Ok(())
     }
 
+    /// How long until some partition's `flush.ms` is due.
+    fn flush_due_in(&self) -> Option<Duration> {
+        self.logs.values().filter_map(Log::flush_due_in).min()
+    }
+
+    fn maybe_flush(&mut self) -> Result<()> {
+        for (p, log) in &mut self.logs {
+            log.maybe_flush()
+                .with_context(|| format!("fsync {}-{p}", self.topic.name))?;
+        }
+        Ok(())
+    }
+
     /// Appends what is pending and fsyncs every partition written to.
-    fn finish(mut self) -> Result<(u64, u64, usize)> {
-        self.flush_all()?;
+    fn finish(&mut self) -> Result<()> {
+        self.append_all()?;
         for (p, log) in &mut self.logs {
             log.flush()
-                .with_context(|| format!("flush {}-{p}", self.topic.name))?;
+                .with_context(|| format!("fsync {}-{p}", self.topic.name))?;
         }
-        Ok((self.records, self.bytes, self.logs.len()))
+        Ok(())
     }
 }
 
+/// Record-level settings from the command line.
+struct Shape {
+    json: bool,
+    key_sep: Option<Vec<u8>>,
+    fixed_key: Option<Vec<u8>>,
+    null_marker: Option<Vec<u8>>,
+    headers: Vec<(Vec<u8>, Vec<u8>)>,
+    partition: Option<u32>,
+}
+
+impl Shape {
+    fn nullable<'b>(&self, b: &'b [u8]) -> Option<&'b [u8]> {
+        match &self.null_marker {
+            Some(m) if m.as_slice() == b => None,
+            _ => Some(b),
+        }
+    }
+}
+
+/// Turns one input record's bytes into a record and hands it to the producer.
+fn produce_one(
+    producer: &mut Producer<'_>,
+    shape: &Shape,
+    bytes: &[u8],
+    ts: i64,
+) -> Result<(), Result<String, anyhow::Error>> {
+    let extra: Vec<Header<'_>> = shape
+        .headers
+        .iter()
+        .map(|(k, v)| Header {
+            key: k,
+            value: Some(v),
+        })
+        .collect();
+    if shape.json {
+        let JsonRecord {
+            key,
+            value,
+            headers,
+            partition,
+            timestamp,
+        } = parse_record(bytes).map_err(Ok)?;
+        let mut hs: Vec<Header<'_>> = headers
+            .iter()
+            .map(|(k, v)| Header {
+                key: k,
+                value: v.as_deref(),
+            })
+            .collect();
+        hs.extend(extra);
+        return producer.add(&Rec {
+            key: key.as_deref(),
+            value: value.as_deref(),
+            headers: &hs,
+            partition: shape.partition.or(partition),
+            timestamp: timestamp.unwrap_or(ts),
+        });
+    }
+    let (key, value) = match &shape.key_sep {
+        Some(sep) => match memchr::memmem::find(bytes, sep) {
+            Some(i) => (
+                shape.nullable(&bytes[..i]),
+                shape.nullable(&bytes[i + sep.len()..]),
+            ),
+            None => (None, shape.nullable(bytes)),
+        },
+        None => (shape.fixed_key.as_deref(), shape.nullable(bytes)),
+    };
+    producer.add(&Rec {
+        key,
+        value,
+        headers: &extra,
+        partition: shape.partition,
+        timestamp: ts,
+    })
+}
+
 pub fn run(ctx: &Ctx, a: ProduceArgs) -> Result<ExitCode> {
+    // Everything about the arguments is checked before any file is touched.
+    let esc = |s: &Option<String>, what| s.as_deref().map(|s| unescape(s, what)).transpose();
+    let key_sep = esc(&a.key_separator, "--key-separator")?;
+    if key_sep.as_ref().is_some_and(Vec::is_empty) {
+        return Err(UsageError("--key-separator must not be empty".into()).into());
+    }
+    let null_marker = esc(&a.null_marker, "--null-marker")?;
+    let framing = if a.raw {
+        Framing::Raw
+    } else if a.null_delimited {
+        Framing::Delimited(vec![0])
+    } else if let Some(d) = esc(&a.delimiter, "--delimiter")? {
+        if d.is_empty() {
+            return Err(UsageError("--delimiter must not be empty".into()).into());
+        }
+        Framing::Delimited(d)
+    } else {
+        Framing::Delimited(vec![b'\n'])
+    };
+    let mut headers = Vec::new();
+    for h in &a.headers {
+        let Some((k, v)) = h.split_once('=') else {
+            return Err(UsageError(format!("header '{h}' is not NAME=VALUE")).into());
+        };
+        headers.push((k.as_bytes().to_vec(), unescape(v, "--header")?));
+    }
+
     let topics = ctx.topics();
     let topic = match topics.open(&a.topic) {
         Ok(t) => t,
@@ -234,6 +463,12 @@ pub fn run(ctx: &Ctx, a: ProduceArgs) -> Result<ExitCode> {
             }
             t
         }
+        Err(klog::Error::TopicNotFound(name)) => {
+            return Err(anyhow::Error::new(Hint(format!(
+                "create it with `klog topics create {name}`, or leave out --no-create"
+            )))
+            .context(format!("topic '{name}' does not exist")));
+        }
         Err(e) => return Err(e.into()),
     };
     if let Some(p) = a.partition
@@ -246,12 +481,15 @@ pub fn run(ctx: &Ctx, a: ProduceArgs) -> Result<ExitCode> {
         }
         .into());
     }
-    let key_sep = a.key_separator.as_deref().map(str::as_bytes);
-    if key_sep.is_some_and(<[u8]>::is_empty) {
-        return Err(UsageError("--key-separator must not be empty".into()).into());
-    }
-    let fixed_key = a.key.as_deref().map(str::as_bytes);
-    let mut producer = Producer::new(ctx, &topic, a.sync);
+
+    let shape = Shape {
+        json: a.json,
+        key_sep,
+        fixed_key: a.key.as_ref().map(|k| k.as_bytes().to_vec()),
+        null_marker,
+        headers,
+        partition: a.partition,
+    };
     let inputs: Vec<Option<PathBuf>> = if a.files.is_empty() {
         vec![None]
     } else {
@@ -260,76 +498,177 @@ pub fn run(ctx: &Ctx, a: ProduceArgs) -> Result<ExitCode> {
             .map(|f| (f.as_os_str() != "-").then(|| f.clone()))
             .collect()
     };
-    let mut line_no = 0u64;
-    for input in inputs {
-        let reader: Box<dyn Read> = match &input {
-            None => Box::new(std::io::stdin().lock()),
-            Some(path) => {
-                Box::new(File::open(path).with_context(|| format!("open {}", path.display()))?)
+    if inputs.iter().any(Option::is_none) && io::stdin().is_terminal() {
+        ctx.note("reading records from the terminal, one per line; Ctrl-D ends");
+    }
+    let names: Vec<String> = inputs
+        .iter()
+        .map(|i| {
+            i.as_ref()
+                .map_or("stdin".into(), |p| p.display().to_string())
+        })
+        .collect();
+    let (tx, rx) = sync_channel::<Input>(4);
+    let (recycle_tx, recycle_rx) = sync_channel::<Vec<u8>>(4);
+    let reader = spawn_reader(inputs, tx, recycle_rx);
+
+    let mut producer = Producer::new(ctx, &topic, a.sync);
+    let max_raw = topic.config.max_message_bytes as usize;
+    let mut carry: Vec<u8> = Vec::new();
+    let mut input_idx = 0usize;
+    let mut record_no = 0u64;
+    let mut skipped = 0u64;
+    let mut failure: Option<anyhow::Error> = None;
+
+    // Newline-separated input (lines and JSON) names lines; other framings name records.
+    let unit = match &framing {
+        Framing::Delimited(d) if d.as_slice() == b"\n" => "line",
+        _ => "record",
+    };
+    // Reports a skippable problem with record `n`, or stops.
+    let mut on_bad = |n: u64, input: &str, msg: String| -> Result<()> {
+        let what = format!("{input}: {unit} {n}: {msg}");
+        if a.skip_invalid {
+            skipped += 1;
+            eprintln!("klog: skipped {what}");
+            Ok(())
+        } else {
+            Err(anyhow::anyhow!(what))
+        }
+    };
+
+    'input: loop {
+        let msg = match rx.try_recv() {
+            Ok(m) => m,
+            Err(TryRecvError::Disconnected) => break,
+            Err(TryRecvError::Empty) => {
+                // Nothing more is ready: append now, then wait, fsyncing when flush.ms says.
+                if let Err(e) = producer.append_all() {
+                    failure = Some(e);
+                    break;
+                }
+                loop {
+                    let wait = producer.flush_due_in().unwrap_or(Duration::from_secs(3600));
+                    match rx.recv_timeout(wait) {
+                        Ok(m) => break m,
+                        Err(RecvTimeoutError::Timeout) => {
+                            if let Err(e) = producer.maybe_flush() {
+                                failure = Some(e);
+                                break 'input;
+                            }
+                        }
+                        Err(RecvTimeoutError::Disconnected) => break 'input,
+                    }
+                }
             }
         };
-        let mut reader = BufReader::with_capacity(1 << 20, reader);
-        let mut carry: Vec<u8> = Vec::new();
-        loop {
-            let buf = match reader.fill_buf() {
-                Ok(b) => b,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    producer.flush_all()?;
-                    return Err(e).context("read input");
-                }
-            };
-            if buf.is_empty() {
-                break;
-            }
-            let ts = now_ms();
-            let len = buf.len();
-            let mut rest: &[u8] = buf;
-            while let Some(nl) = rest.iter().position(|&b| b == b'\n') {
-                line_no += 1;
-                let line: &[u8] = if carry.is_empty() {
-                    &rest[..nl]
+        let input_name = names.get(input_idx).map_or("input", String::as_str);
+        let ts = now_ms();
+        let step: Result<()> = match (msg, &framing) {
+            (Input::Failed(what, e), _) => Err(anyhow::Error::new(e).context(what)),
+            (Input::Chunk(chunk), Framing::Raw) => {
+                if carry.len() + chunk.len() > max_raw {
+                    record_no += 1;
+                    Err(anyhow::anyhow!(
+                        "{input_name}: record {record_no}: a --raw record of more than {max_raw} \
+                         bytes is larger than max.message.bytes of topic '{}'",
+                        topic.name
+                    ))
                 } else {
-                    carry.extend_from_slice(&rest[..nl]);
-                    &carry
-                };
-                let (key, value) = split(line, key_sep, fixed_key);
-                producer.add(a.partition, key, value, ts, line_no)?;
-                carry.clear();
-                rest = &rest[nl + 1..];
+                    carry.extend_from_slice(&chunk);
+                    let _ = recycle_tx.try_send(chunk);
+                    Ok(())
+                }
             }
-            carry.extend_from_slice(rest);
-            reader.consume(len);
-            // The input has nothing more buffered: append now rather than wait, so that a
-            // trickle of lines reaches readers promptly.
-            producer.flush_all()?;
-        }
-        if !carry.is_empty() {
-            line_no += 1;
-            let (key, value) = split(&carry, key_sep, fixed_key);
-            producer.add(a.partition, key, value, now_ms(), line_no)?;
+            (Input::End, Framing::Raw) => {
+                record_no += 1;
+                let r = produce_one(&mut producer, &shape, &carry, ts);
+                carry.clear();
+                input_idx += 1;
+                match r {
+                    Ok(()) => Ok(()),
+                    Err(Ok(msg)) => on_bad(record_no, input_name, msg),
+                    Err(Err(e)) => Err(e),
+                }
+            }
+            (Input::Chunk(chunk), Framing::Delimited(delim)) => {
+                // A partial record (or delimiter) left from the previous chunk goes first.
+                let data = if carry.is_empty() {
+                    chunk
+                } else {
+                    let mut joined = std::mem::take(&mut carry);
+                    joined.extend_from_slice(&chunk);
+                    let _ = recycle_tx.try_send(chunk);
+                    joined
+                };
+                let mut res = Ok(());
+                let mut start = 0;
+                for i in memchr::memmem::find_iter(&data, delim) {
+                    record_no += 1;
+                    res = match produce_one(&mut producer, &shape, &data[start..i], ts) {
+                        Ok(()) => Ok(()),
+                        Err(Ok(msg)) => on_bad(record_no, input_name, msg),
+                        Err(Err(e)) => Err(e),
+                    };
+                    if res.is_err() {
+                        break;
+                    }
+                    start = i + delim.len();
+                }
+                carry.extend_from_slice(&data[start..]);
+                if res.is_ok() && carry.len() > max_raw + delim.len() {
+                    record_no += 1;
+                    res = Err(anyhow::anyhow!(
+                        "{input_name}: {unit} {record_no}: more than {max_raw} bytes without a \
+                         delimiter: larger than max.message.bytes of topic '{}'",
+                        topic.name
+                    ));
+                }
+                let _ = recycle_tx.try_send(data);
+                res
+            }
+            (Input::End, Framing::Delimited(_)) => {
+                input_idx += 1;
+                if carry.is_empty() {
+                    Ok(())
+                } else {
+                    record_no += 1;
+                    let r = produce_one(&mut producer, &shape, &carry, ts);
+                    carry.clear();
+                    match r {
+                        Ok(()) => Ok(()),
+                        Err(Ok(msg)) => on_bad(record_no, input_name, msg),
+                        Err(Err(e)) => Err(e),
+                    }
+                }
+            }
+        };
+        if let Err(e) = step {
+            failure = Some(e);
+            break;
         }
     }
-    let (records, bytes, partitions) = producer.finish()?;
+    drop(rx);
+    // Whatever happened, records accepted before it are written and fsynced.
+    let finished = producer.finish();
+    let _ = reader;
+    if let Some(e) = failure {
+        finished?;
+        return Err(e);
+    }
+    finished?;
     if a.verbose {
         eprintln!(
-            "klog: wrote {records} records ({bytes} bytes) to {partitions} partition{} of '{}'",
-            if partitions == 1 { "" } else { "s" },
+            "klog: wrote {} records ({} bytes) to {} partition{} of '{}'",
+            producer.records,
+            producer.bytes,
+            producer.logs.len(),
+            if producer.logs.len() == 1 { "" } else { "s" },
             topic.name
         );
     }
-    Ok(ExitCode::Success)
-}
-
-fn split<'a>(
-    line: &'a [u8],
-    sep: Option<&[u8]>,
-    fixed_key: Option<&'a [u8]>,
-) -> (Option<&'a [u8]>, &'a [u8]) {
-    if let Some(sep) = sep
-        && let Some(i) = line.windows(sep.len()).position(|w| w == sep)
-    {
-        return (Some(&line[..i]), &line[i + sep.len()..]);
+    if skipped > 0 {
+        ctx.note(format_args!("skipped {skipped} invalid records"));
     }
-    (fixed_key, line)
+    Ok(ExitCode::Success)
 }

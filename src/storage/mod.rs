@@ -34,6 +34,7 @@ pub mod fs;
 pub mod index;
 pub mod log;
 pub mod reader;
+pub mod watch;
 
 pub use config::{CONFIGS, CleanupPolicy, LogConfig};
 pub use log::{AppendInfo, Log};
