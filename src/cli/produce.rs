@@ -517,6 +517,8 @@ pub fn run(ctx: &Ctx, a: ProduceArgs) -> Result<ExitCode> {
     let mut carry: Vec<u8> = Vec::new();
     let mut input_idx = 0usize;
     let mut record_no = 0u64;
+    // Dropping the rest of a record already reported as too large.
+    let mut discarding = false;
     let mut skipped = 0u64;
     let mut failure: Option<anyhow::Error> = None;
 
@@ -567,27 +569,39 @@ pub fn run(ctx: &Ctx, a: ProduceArgs) -> Result<ExitCode> {
         let step: Result<()> = match (msg, &framing) {
             (Input::Failed(what, e), _) => Err(anyhow::Error::new(e).context(what)),
             (Input::Chunk(chunk), Framing::Raw) => {
-                if carry.len() + chunk.len() > max_raw {
-                    record_no += 1;
-                    Err(anyhow::anyhow!(
-                        "{input_name}: record {record_no}: a --raw record of more than {max_raw} \
-                         bytes is larger than max.message.bytes of topic '{}'",
-                        topic.name
-                    ))
+                let res = if discarding {
+                    Ok(())
+                } else if carry.len() + chunk.len() > max_raw {
+                    // Too large: report it (or stop), and ignore the rest of this input.
+                    discarding = true;
+                    carry.clear();
+                    on_bad(
+                        1,
+                        input_name,
+                        format!(
+                            "a --raw record of more than {max_raw} bytes is larger than \
+                             max.message.bytes of topic '{}'",
+                            topic.name
+                        ),
+                    )
                 } else {
                     carry.extend_from_slice(&chunk);
-                    let _ = recycle_tx.try_send(chunk);
                     Ok(())
-                }
+                };
+                let _ = recycle_tx.try_send(chunk);
+                res
             }
             (Input::End, Framing::Raw) => {
-                record_no += 1;
-                let r = produce_one(&mut producer, &shape, &carry, ts);
-                carry.clear();
                 input_idx += 1;
+                let r = if std::mem::take(&mut discarding) {
+                    Ok(())
+                } else {
+                    produce_one(&mut producer, &shape, &carry, ts)
+                };
+                carry.clear();
                 match r {
                     Ok(()) => Ok(()),
-                    Err(Ok(msg)) => on_bad(record_no, input_name, msg),
+                    Err(Ok(msg)) => on_bad(1, input_name, msg),
                     Err(Err(e)) => Err(e),
                 }
             }
@@ -604,6 +618,11 @@ pub fn run(ctx: &Ctx, a: ProduceArgs) -> Result<ExitCode> {
                 let mut res = Ok(());
                 let mut start = 0;
                 for i in memchr::memmem::find_iter(&data, delim) {
+                    if std::mem::take(&mut discarding) {
+                        // The end of a record already reported as too long.
+                        start = i + delim.len();
+                        continue;
+                    }
                     record_no += 1;
                     res = match produce_one(&mut producer, &shape, &data[start..i], ts) {
                         Ok(()) => Ok(()),
@@ -615,29 +634,42 @@ pub fn run(ctx: &Ctx, a: ProduceArgs) -> Result<ExitCode> {
                     }
                     start = i + delim.len();
                 }
-                carry.extend_from_slice(&data[start..]);
+                if !discarding {
+                    carry.extend_from_slice(&data[start..]);
+                }
                 if res.is_ok() && carry.len() > max_raw + delim.len() {
+                    // No delimiter within max.message.bytes: report it (or stop) and drop
+                    // bytes until the next delimiter.
                     record_no += 1;
-                    res = Err(anyhow::anyhow!(
-                        "{input_name}: {unit} {record_no}: more than {max_raw} bytes without a \
-                         delimiter: larger than max.message.bytes of topic '{}'",
-                        topic.name
-                    ));
+                    carry.clear();
+                    discarding = true;
+                    res = on_bad(
+                        record_no,
+                        input_name,
+                        format!(
+                            "more than {max_raw} bytes without a delimiter: larger than \
+                             max.message.bytes of topic '{}'",
+                            topic.name
+                        ),
+                    );
                 }
                 let _ = recycle_tx.try_send(data);
                 res
             }
             (Input::End, Framing::Delimited(_)) => {
                 input_idx += 1;
-                if carry.is_empty() {
+                let last = record_no + 1;
+                // Numbers count from the start of each input.
+                record_no = 0;
+                if carry.is_empty() || std::mem::take(&mut discarding) {
+                    carry.clear();
                     Ok(())
                 } else {
-                    record_no += 1;
                     let r = produce_one(&mut producer, &shape, &carry, ts);
                     carry.clear();
                     match r {
                         Ok(()) => Ok(()),
-                        Err(Ok(msg)) => on_bad(record_no, input_name, msg),
+                        Err(Ok(msg)) => on_bad(last, input_name, msg),
                         Err(Err(e)) => Err(e),
                     }
                 }

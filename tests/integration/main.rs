@@ -7,9 +7,12 @@
 //! - `segments`: rolls, file names, indexes, Kafka's batch format on disk.
 //! - `recovery`: torn tails cut at every byte of the last batch.
 //! - `concurrency`: producers and consumers in parallel processes.
+//! - `pipelines`: produce/consume pipelines: volume, binary and JSON round trips, partitioner,
+//!   offset forms, live producers and followers, closed pipes, bad input, framing details.
 
 mod concurrency;
 mod global;
+mod pipelines;
 mod produce_consume;
 mod recovery;
 mod segments;
