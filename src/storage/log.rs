@@ -37,6 +37,7 @@ use super::file_names;
 use super::fs::fsync_dir;
 use super::index::{OffsetIndex, TimeIndex};
 use super::reader::{ChunkReader, list_segments, scan_batches};
+use super::retention::{self, DeletedSegment, RetentionRules};
 use crate::error::{Error, Result};
 use crate::format::batch::{self as fbatch, RECORD_BATCH_OVERHEAD};
 use crate::format::{BatchHeader, TimestampType};
@@ -91,6 +92,8 @@ pub struct Log {
     unflushed_messages: i64,
     first_unflushed: Option<Instant>,
     recoveries: Vec<Truncation>,
+    /// Segments retention deleted when this writer rolled, not yet taken by the caller.
+    deleted: Vec<DeletedSegment>,
     /// Whether this writer has checked the closed segments' indexes (once per `Log`).
     checked_closed: bool,
 }
@@ -126,6 +129,7 @@ impl Log {
             unflushed_messages: 0,
             first_unflushed: None,
             recoveries: Vec::new(),
+            deleted: Vec::new(),
             checked_closed: false,
         })
     }
@@ -134,6 +138,11 @@ impl Log {
     /// damage after a crash).
     pub fn take_truncations(&mut self) -> Vec<Truncation> {
         std::mem::take(&mut self.recoveries)
+    }
+
+    /// Segments retention deleted on roll since the last call.
+    pub fn take_deleted(&mut self) -> Vec<DeletedSegment> {
+        std::mem::take(&mut self.deleted)
     }
 
     pub fn dir(&self) -> &Path {
@@ -157,9 +166,70 @@ impl Log {
         self.locked(|log| Ok(log.active.as_ref().map_or(0, |a| a.next_offset)))
     }
 
-    /// The log start offset (the first segment's base offset).
+    /// The log start offset: the first offset readers get.
     pub fn log_start_offset(&self) -> Result<i64> {
-        Ok(list_segments(&self.dir)?.first().copied().unwrap_or(0))
+        Ok(retention::log_start_offset(
+            &self.dir,
+            &list_segments(&self.dir)?,
+        ))
+    }
+
+    /// Moves the log start offset up to `offset` (Kafka's delete-records): records below it
+    /// are no longer read, and segments holding only such records are deleted. An offset past
+    /// the log end offset is refused. Returns the deleted segments.
+    pub fn trim(&mut self, offset: i64) -> Result<Vec<DeletedSegment>> {
+        self.locked(|log| {
+            let (leo, base, size) = match &log.active {
+                Some(a) => (a.next_offset, a.base_offset, a.size),
+                None => return Err(Error::Internal("no active segment after refresh")),
+            };
+            if offset > leo {
+                return Err(Error::Invalid(format!(
+                    "offset {offset} is past the log end offset {leo} of {}",
+                    log.dir.display()
+                )));
+            }
+            let segments = list_segments(&log.dir)?;
+            if offset <= retention::log_start_offset(&log.dir, &segments) {
+                return Ok(Vec::new());
+            }
+            retention::write_log_start(&log.dir, offset)?;
+            // Everything goes: roll so that an empty active segment remains at the end.
+            if offset == leo && offset > base && size > 0 {
+                log.roll_locked()?;
+            }
+            log.delete_old_segments_locked(now_ms())
+        })
+    }
+
+    /// Applies retention (and the log start offset) now: deletes closed segments, oldest
+    /// first, never the active one. Returns what was deleted.
+    pub fn delete_old_segments(&mut self, now: i64) -> Result<Vec<DeletedSegment>> {
+        self.locked(|log| log.delete_old_segments_locked(now))
+    }
+
+    fn delete_old_segments_locked(&mut self, now: i64) -> Result<Vec<DeletedSegment>> {
+        let segments = list_segments(&self.dir)?;
+        let log_start = retention::log_start_offset(&self.dir, &segments);
+        let rules = RetentionRules {
+            delete_policy: self.config.cleanup_policy.delete,
+            retention_ms: self.config.retention_ms,
+            retention_bytes: self.config.retention_bytes,
+        };
+        let doomed = retention::segments_to_delete(&self.dir, &segments, log_start, rules, now);
+        for d in &doomed {
+            retention::delete_segment(&self.dir, d.base_offset)?;
+        }
+        if let Some(last) = doomed.last()
+            && last.end_offset > log_start
+        {
+            // The log start moves up to the first remaining segment.
+            retention::write_log_start(&self.dir, last.end_offset)?;
+        }
+        if !doomed.is_empty() {
+            fsync_dir(&self.dir)?;
+        }
+        Ok(doomed)
     }
 
     /// Appends one encoded v2 batch (built with base offset 0), assigning its offsets. The
@@ -334,6 +404,9 @@ impl Log {
         self.unflushed_messages = 0;
         self.first_unflushed = None;
         self.active = Some(self.load_active(next, Some(next))?);
+        // Retention runs when a segment rolls, as in Kafka.
+        let deleted = self.delete_old_segments_locked(now_ms())?;
+        self.deleted.extend(deleted);
         Ok(())
     }
 
@@ -346,12 +419,17 @@ impl Log {
             return Ok(());
         }
         self.active = None;
+        if !self.checked_closed {
+            // What an interrupted segment deletion left behind.
+            retention::remove_leftovers(&self.dir)?;
+        }
         let segments = list_segments(&self.dir)?;
         let base = match segments.last() {
             Some(&b) => b,
             None => {
-                create_segment(&self.dir, 0)?;
-                0
+                let base = retention::read_log_start(&self.dir).unwrap_or(0).max(0);
+                create_segment(&self.dir, base)?;
+                base
             }
         };
         if !self.checked_closed {

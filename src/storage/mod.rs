@@ -34,11 +34,14 @@ pub mod fs;
 pub mod index;
 pub mod log;
 pub mod reader;
+pub mod retention;
 pub mod watch;
 
 pub use config::{CONFIGS, CleanupPolicy, LogConfig};
 pub use log::{AppendInfo, Log};
-pub use reader::{BatchRef, LogReader, PartitionStats, SegmentInfo, list_segments};
+pub use reader::{
+    BatchRef, ChunkReader, LogReader, PartitionStats, RawAt, SegmentInfo, list_segments,
+};
 
 #[cfg(test)]
 mod tests;

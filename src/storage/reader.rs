@@ -47,11 +47,28 @@ pub(crate) enum At<'a> {
     End { needed: usize },
 }
 
+/// A log entry as framed on disk, before any check of its contents.
+pub enum RawAt<'a> {
+    /// Fewer than 17 bytes left.
+    End,
+    /// A frame whose entry runs past the end of the file.
+    Incomplete {
+        frame: crate::format::batch::EntryFrame,
+        available: u64,
+    },
+    /// A size field no entry format allows: nothing after it can be framed.
+    BadFrame(DecodeError),
+    Entry {
+        frame: crate::format::batch::EntryFrame,
+        bytes: &'a [u8],
+    },
+}
+
 /// Reads a `.log` file in large chunks, handing out whole batches.
 #[derive(Debug)]
-pub(crate) struct ChunkReader {
-    pub file: File,
-    pub path: PathBuf,
+pub struct ChunkReader {
+    pub(crate) file: File,
+    pub(crate) path: PathBuf,
     buf: Vec<u8>,
     /// File position of `buf[0]`.
     buf_pos: u64,
@@ -109,7 +126,7 @@ impl ChunkReader {
     }
 
     /// The entry at `pos`, for a file currently `file_len` bytes long.
-    pub fn at(&mut self, pos: u64, file_len: u64) -> Result<At<'_>> {
+    pub(crate) fn at(&mut self, pos: u64, file_len: u64) -> Result<At<'_>> {
         let path = self.path.clone();
         let head = self.fill(pos, 17, file_len)?;
         let frame = match peek_entry(head) {
@@ -128,6 +145,30 @@ impl ChunkReader {
             Ok(b) => Ok(At::Batch(b)),
             Err(e) => Err(Error::corrupt(&path, pos, e)),
         }
+    }
+
+    /// The raw entry at `pos`, whatever its magic, without checking its contents.
+    pub fn raw_at(&mut self, pos: u64, file_len: u64) -> Result<RawAt<'_>> {
+        let head = self.fill(pos, 17, file_len)?;
+        let frame = match peek_entry(head) {
+            Ok(Peek::End) => return Ok(RawAt::End),
+            Ok(Peek::Entry(f)) | Ok(Peek::Incomplete(f)) => f,
+            Err(e) => return Ok(RawAt::BadFrame(e)),
+        };
+        if pos + frame.size as u64 > file_len {
+            return Ok(RawAt::Incomplete {
+                frame,
+                available: file_len - pos,
+            });
+        }
+        let bytes = self.fill(pos, frame.size, file_len)?;
+        if bytes.len() < frame.size {
+            return Ok(RawAt::Incomplete {
+                frame,
+                available: bytes.len() as u64,
+            });
+        }
+        Ok(RawAt::Entry { frame, bytes })
     }
 
     /// Size and last offset of the entry at `pos` from its header alone (no CRC check), or
@@ -320,7 +361,7 @@ impl LogReader {
 
     /// First offset of the log (the first segment's base offset).
     pub fn log_start_offset(&self) -> i64 {
-        self.segments.first().copied().unwrap_or(0)
+        super::retention::log_start_offset(&self.dir, &self.segments)
     }
 
     /// The log end offset: the offset the next appended record will get.
@@ -415,6 +456,7 @@ impl LogReader {
     /// the first after it). Offsets below the log start go to the log start.
     pub fn seek(&mut self, offset: i64) -> Result<()> {
         self.refresh_segments()?;
+        let offset = offset.max(self.log_start_offset());
         self.skip_below = offset;
         let idx = match self.segments.partition_point(|&b| b <= offset) {
             0 => 0,
@@ -429,9 +471,27 @@ impl LogReader {
     }
 
     fn open_segment(&mut self, idx: usize, pos: u64) -> Result<()> {
-        let base = self.segments[idx];
-        let path = file_names::log_file(&self.dir, base);
-        let reader = ChunkReader::open(&path)?;
+        let mut base = self.segments[idx];
+        let mut pos = pos;
+        let mut path = file_names::log_file(&self.dir, base);
+        let reader = loop {
+            match File::open(&path) {
+                Ok(f) => break ChunkReader::new(f, &path),
+                // Deleted by retention or trimming meanwhile: go on with the next segment.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    self.refresh_segments()?;
+                    match self.segments.iter().find(|&&b| b > base) {
+                        Some(&b) => {
+                            base = b;
+                            pos = 0;
+                            path = file_names::log_file(&self.dir, base);
+                        }
+                        None => return Err(Error::io("open", &path)(e)),
+                    }
+                }
+                Err(e) => return Err(Error::io("open", &path)(e)),
+            }
+        };
         let file_len = reader.file_len()?;
         self.cur = Some(Current {
             base,
@@ -500,6 +560,7 @@ impl LogReader {
             if self.segments.is_empty() {
                 return Ok(None);
             }
+            self.skip_below = self.skip_below.max(self.log_start_offset());
             let idx = match self.segments.partition_point(|&b| b <= self.skip_below) {
                 0 => 0,
                 n => n - 1,

@@ -6,11 +6,16 @@ use std::path::Path;
 use super::*;
 use crate::format::BatchBuilder;
 
+/// A config with these overrides; retention is off unless asked for, since the tests use
+/// small made-up timestamps that retention.ms would find ancient.
 fn config(overrides: &[(&str, &str)]) -> LogConfig {
-    let m: BTreeMap<String, String> = overrides
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+    let mut m = BTreeMap::new();
+    m.insert("retention.ms".to_string(), "-1".to_string());
+    m.extend(
+        overrides
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
     LogConfig::from_overrides(&m).unwrap()
 }
 
@@ -290,4 +295,141 @@ fn rolls_when_the_offset_index_is_full() {
     let segs = list_segments(dir.path()).unwrap();
     assert!(segs.len() >= 2, "{segs:?}");
     assert_eq!(read_all(dir.path()).len(), 4);
+}
+
+/// A log of `n` one-record batches of ~100 bytes, timestamps `ts(i)`, segments of ~1000 bytes.
+fn segmented_log(dir: &Path, n: usize, ts: impl Fn(usize) -> i64, extra: &[(&str, &str)]) -> Log {
+    let mut o = vec![("segment.bytes", "1000")];
+    o.extend_from_slice(extra);
+    let mut log = Log::open(dir, config(&o)).unwrap();
+    for i in 0..n {
+        let v = vec![format!("{i:0>90}")];
+        log.append(&mut batch(&v, ts(i))).unwrap();
+    }
+    log
+}
+
+#[test]
+fn trim_moves_the_log_start_and_deletes_whole_segments_below_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = segmented_log(dir.path(), 50, |_| 5, &[]);
+    let before = list_segments(dir.path()).unwrap();
+    assert!(before.len() > 3);
+    let target = before[2] + 1; // inside the third segment
+    let deleted = log.trim(target).unwrap();
+    assert_eq!(
+        deleted.iter().map(|d| d.base_offset).collect::<Vec<_>>(),
+        before[..2]
+    );
+    assert_eq!(list_segments(dir.path()).unwrap(), before[2..]);
+    assert_eq!(log.log_start_offset().unwrap(), target);
+    let mut r = LogReader::open(dir.path()).unwrap();
+    assert_eq!(r.log_start_offset(), target);
+    assert_eq!(read_from(dir.path(), 0).first().unwrap().0, target);
+    assert_eq!(read_all(dir.path()).len(), 50 - target as usize);
+    assert_eq!(r.log_end_offset().unwrap(), 50);
+    // Trimming lower is a no-op; past the end is refused.
+    assert!(log.trim(1).unwrap().is_empty());
+    assert!(matches!(log.trim(51), Err(crate::Error::Invalid(_))));
+    // Trimming everything leaves an empty active segment at the log end; appends go on.
+    log.trim(50).unwrap();
+    assert_eq!(list_segments(dir.path()).unwrap(), vec![50]);
+    assert!(read_all(dir.path()).is_empty());
+    let info = log.append(&mut batch(&values(0..1), 5)).unwrap();
+    assert_eq!(info.base_offset, 50);
+}
+
+#[test]
+fn retention_bytes_deletes_the_oldest_closed_segments_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = segmented_log(dir.path(), 60, |_| 5, &[]);
+    let segs = list_segments(dir.path()).unwrap();
+    let sizes: std::collections::HashMap<i64, u64> = segs
+        .iter()
+        .map(|&b| {
+            (
+                b,
+                std::fs::metadata(file_names::log_file(dir.path(), b))
+                    .unwrap()
+                    .len(),
+            )
+        })
+        .collect();
+    let size = |b: i64| sizes[&b];
+    let total: u64 = segs.iter().map(|&b| size(b)).sum();
+    // Keep at most half: delete oldest while what remains without it is still >= the limit.
+    let limit = total / 2;
+    let mut c = log.config().clone();
+    c.retention_bytes = limit as i64;
+    let mut log2 = Log::open(dir.path(), c).unwrap();
+    let deleted = log2.delete_old_segments(i64::MAX / 2).unwrap();
+    let mut remaining = total;
+    let mut want = Vec::new();
+    for &b in &segs[..segs.len() - 1] {
+        if remaining - size(b) >= limit {
+            remaining -= size(b);
+            want.push(b);
+        } else {
+            break;
+        }
+    }
+    assert!(!want.is_empty());
+    assert_eq!(
+        deleted.iter().map(|d| d.base_offset).collect::<Vec<_>>(),
+        want
+    );
+    assert_eq!(list_segments(dir.path()).unwrap(), segs[want.len()..]);
+    assert_eq!(
+        LogReader::open(dir.path()).unwrap().log_start_offset(),
+        segs[want.len()]
+    );
+    drop(log);
+}
+
+#[test]
+fn retention_ms_deletes_old_segments_and_runs_on_roll() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = 10_000_000i64;
+    // Records 0..30 are old (timestamp 1000), 30.. are recent.
+    let log = segmented_log(
+        dir.path(),
+        60,
+        |i| if i < 30 { 1000 } else { now },
+        &[("retention.ms", "-1")],
+    );
+    let segs = list_segments(dir.path()).unwrap();
+    let mut c = log.config().clone();
+    c.retention_ms = 60_000;
+    drop(log);
+    let mut log = Log::open(dir.path(), c).unwrap();
+    let deleted = log.delete_old_segments(now).unwrap();
+    assert!(!deleted.is_empty());
+    // Exactly the segments whose newest record is old.
+    for d in &deleted {
+        assert!(d.end_offset <= 30, "{d:?}");
+    }
+    let first_kept = list_segments(dir.path()).unwrap()[0];
+    assert!(first_kept <= 30 && segs.contains(&first_kept));
+    // Every segment with only old records went: the first kept one holds a recent record.
+    let got = read_all(dir.path());
+    assert_eq!(got.first().unwrap().0, first_kept);
+}
+
+#[test]
+fn leftovers_of_an_interrupted_deletion_are_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = segmented_log(dir.path(), 30, |_| 5, &[]);
+    drop(log);
+    let segs = list_segments(dir.path()).unwrap();
+    // Crash after renaming the .log: the index files are orphans, the .deleted file remains.
+    let doomed = file_names::log_file(dir.path(), segs[0]);
+    let mut renamed = doomed.clone().into_os_string();
+    renamed.push(".deleted");
+    std::fs::rename(&doomed, &renamed).unwrap();
+    assert_eq!(read_all(dir.path()).first().unwrap().0, segs[1]);
+    let mut log = Log::open(dir.path(), config(&[("segment.bytes", "1000")])).unwrap();
+    log.append(&mut batch(&values(0..1), 5)).unwrap();
+    assert!(!std::path::Path::new(&renamed).exists());
+    assert!(!file_names::index_file(dir.path(), segs[0]).exists());
+    assert!(!file_names::time_index_file(dir.path(), segs[0]).exists());
 }

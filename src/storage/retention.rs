@@ -1,0 +1,201 @@
+//! The log start offset, segment deletion, and retention (`retention.ms`, `retention.bytes`).
+//!
+//! # Layout
+//! `<partition>/.klog-log-start-offset` holds `{"log_start_offset": N}` once the log start has
+//! been moved past the first segment's base offset (Kafka keeps the same fact in its
+//! `log-start-offset-checkpoint`). The log start offset is the larger of that and the first
+//! segment's base offset.
+//!
+//! # Invariants
+//! 1. Records below the log start offset are never returned to readers; the segments that
+//!    hold only such records are deleted, the active segment never.
+//! 2. Retention considers closed segments oldest first and stops at the first one it must
+//!    keep, so the log stays a contiguous range of offsets.
+//!
+//! # Crash safety
+//! The new log start offset is written (atomically, durably) before any segment goes. A
+//! segment is deleted by renaming its `.log` to `.log.deleted` first, which removes it from
+//! every listing at once; its indexes and the renamed file are removed after. A crash leaves
+//! at most `*.deleted` files and index files without a `.log`, which the next writer removes.
+
+use std::fs;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::file_names::{self, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX};
+use super::index::{FileSource, TIME_ENTRY_SIZE, time_entries_last, valid_entries};
+use crate::error::{Error, Result};
+
+/// Name of the per-partition log start offset file (klog's own; Kafka ignores it).
+pub const LOG_START_FILE: &str = ".klog-log-start-offset";
+/// Suffix a segment's files get while being deleted (Kafka's).
+pub const DELETED_SUFFIX: &str = ".deleted";
+
+#[derive(Debug, Serialize, Deserialize)]
+struct LogStart {
+    log_start_offset: i64,
+}
+
+/// The stored log start offset of a partition, if it was ever moved.
+pub fn read_log_start(dir: &Path) -> Option<i64> {
+    let text = fs::read(dir.join(LOG_START_FILE)).ok()?;
+    serde_json::from_slice::<LogStart>(&text)
+        .ok()
+        .map(|l| l.log_start_offset)
+}
+
+/// Stores the log start offset durably.
+pub fn write_log_start(dir: &Path, offset: i64) -> Result<()> {
+    let text = serde_json::to_vec(&LogStart {
+        log_start_offset: offset,
+    })
+    .unwrap_or_default();
+    super::fs::atomic_write(&dir.join(LOG_START_FILE), &text)
+}
+
+/// The log start offset given the segments' base offsets.
+pub fn log_start_offset(dir: &Path, segments: &[i64]) -> i64 {
+    let first = segments.first().copied().unwrap_or(0);
+    read_log_start(dir).map_or(first, |l| l.max(first))
+}
+
+/// Deletes one segment's files (crash-safe order: the `.log` leaves listings first).
+pub fn delete_segment(dir: &Path, base: i64) -> Result<()> {
+    let log = file_names::log_file(dir, base);
+    let mut doomed = log.clone().into_os_string();
+    doomed.push(DELETED_SUFFIX);
+    fs::rename(&log, &doomed).map_err(Error::io("rename", &log))?;
+    for p in [
+        file_names::index_file(dir, base),
+        file_names::time_index_file(dir, base),
+    ] {
+        match fs::remove_file(&p) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io("delete", &p)(e)),
+        }
+    }
+    fs::remove_file(&doomed).map_err(Error::io("delete", &doomed))?;
+    Ok(())
+}
+
+/// Removes what an interrupted deletion left behind: `*.deleted` files, and index files
+/// whose `.log` is gone. Call with the partition lock held.
+pub fn remove_leftovers(dir: &Path) -> Result<()> {
+    let rd = fs::read_dir(dir).map_err(Error::io("read directory", dir))?;
+    let mut logs = std::collections::HashSet::new();
+    let mut indexes = Vec::new();
+    for e in rd.flatten() {
+        let Some(name) = e.file_name().to_str().map(str::to_string) else {
+            continue;
+        };
+        if name.ends_with(DELETED_SUFFIX) {
+            let _ = fs::remove_file(e.path());
+        } else if let Some(b) = file_names::parse_offset(&name, LOG_SUFFIX) {
+            logs.insert(b);
+        } else if let Some(b) = file_names::parse_offset(&name, INDEX_SUFFIX)
+            .or_else(|| file_names::parse_offset(&name, TIME_INDEX_SUFFIX))
+        {
+            indexes.push((b, e.path()));
+        }
+    }
+    for (b, path) in indexes {
+        if !logs.contains(&b) {
+            let _ = fs::remove_file(path);
+        }
+    }
+    Ok(())
+}
+
+/// The largest timestamp of a closed segment (its last time index entry), or the `.log`'s
+/// modification time when it has none, as Kafka measures a segment's age.
+pub fn largest_timestamp(dir: &Path, base: i64) -> Option<i64> {
+    if let Ok(src) = FileSource::open(&file_names::time_index_file(dir, base)) {
+        let n = valid_entries(&src, TIME_ENTRY_SIZE);
+        if let Some(e) = time_entries_last(&src, n, base) {
+            return Some(e.timestamp);
+        }
+    }
+    let m = fs::metadata(file_names::log_file(dir, base)).ok()?;
+    let t = m.modified().ok()?;
+    t.duration_since(std::time::UNIX_EPOCH)
+        .ok()
+        .map(|d| d.as_millis() as i64)
+}
+
+/// Why a segment was deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeleteReason {
+    LogStartOffset,
+    RetentionMs,
+    RetentionBytes,
+}
+
+/// A segment removed by retention or trimming.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeletedSegment {
+    pub base_offset: i64,
+    /// One past its last offset (the next segment's base offset).
+    pub end_offset: i64,
+    pub size_bytes: u64,
+    pub reason: DeleteReason,
+}
+
+/// Settings retention applies (from the topic config).
+#[derive(Debug, Clone, Copy)]
+pub struct RetentionRules {
+    pub delete_policy: bool,
+    pub retention_ms: i64,
+    pub retention_bytes: i64,
+}
+
+/// Which closed segments to delete, oldest first: those entirely below `log_start`, then (with
+/// the delete policy) those past `retention.ms` or beyond `retention.bytes`. Stops at the first
+/// segment to keep; never picks the last (active) segment.
+pub fn segments_to_delete(
+    dir: &Path,
+    segments: &[i64],
+    log_start: i64,
+    rules: RetentionRules,
+    now: i64,
+) -> Vec<DeletedSegment> {
+    let sizes: Vec<u64> = segments
+        .iter()
+        .map(|&b| {
+            fs::metadata(file_names::log_file(dir, b))
+                .map(|m| m.len())
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut total: u64 = sizes.iter().sum();
+    let mut out = Vec::new();
+    for i in 0..segments.len().saturating_sub(1) {
+        let (base, next) = (segments[i], segments[i + 1]);
+        let reason = if next <= log_start {
+            Some(DeleteReason::LogStartOffset)
+        } else if rules.delete_policy
+            && rules.retention_ms >= 0
+            && largest_timestamp(dir, base).is_some_and(|t| now - t > rules.retention_ms)
+        {
+            Some(DeleteReason::RetentionMs)
+        } else if rules.delete_policy
+            && rules.retention_bytes >= 0
+            && total.saturating_sub(sizes[i]) >= rules.retention_bytes as u64
+        {
+            Some(DeleteReason::RetentionBytes)
+        } else {
+            None
+        };
+        let Some(reason) = reason else { break };
+        total -= sizes[i];
+        out.push(DeletedSegment {
+            base_offset: base,
+            end_offset: next,
+            size_bytes: sizes[i],
+            reason,
+        });
+    }
+    out
+}
