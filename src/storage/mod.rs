@@ -35,6 +35,7 @@ pub mod index;
 pub mod log;
 pub mod reader;
 pub mod retention;
+pub mod verify;
 pub mod watch;
 
 pub use config::{CONFIGS, CleanupPolicy, LogConfig};
