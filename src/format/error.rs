@@ -30,6 +30,20 @@ pub enum DecodeError {
     BadRecord { at: usize, reason: &'static str },
     #[error("unsupported compression codec {codec} at byte {at}")]
     UnsupportedCompression { at: usize, codec: u8 },
+    /// The compressed stream starting at `at` is not valid data for `codec`.
+    #[error("invalid {codec} data at byte {at}: {reason}")]
+    Decompress {
+        at: usize,
+        codec: &'static str,
+        reason: String,
+    },
+    /// The compressed stream starting at `at` decompresses to more than `limit` bytes.
+    #[error("{codec} data at byte {at} decompresses to more than {limit} bytes")]
+    DecompressLimit {
+        at: usize,
+        codec: &'static str,
+        limit: usize,
+    },
 }
 
 impl DecodeError {
@@ -42,7 +56,9 @@ impl DecodeError {
             | DecodeError::BadVarint { at }
             | DecodeError::BadLength { at, .. }
             | DecodeError::BadRecord { at, .. }
-            | DecodeError::UnsupportedCompression { at, .. } => at,
+            | DecodeError::UnsupportedCompression { at, .. }
+            | DecodeError::Decompress { at, .. }
+            | DecodeError::DecompressLimit { at, .. } => at,
         }
     }
 
@@ -56,7 +72,9 @@ impl DecodeError {
             | DecodeError::BadVarint { at }
             | DecodeError::BadLength { at, .. }
             | DecodeError::BadRecord { at, .. }
-            | DecodeError::UnsupportedCompression { at, .. } => *at = at.saturating_add(base),
+            | DecodeError::UnsupportedCompression { at, .. }
+            | DecodeError::Decompress { at, .. }
+            | DecodeError::DecompressLimit { at, .. } => *at = at.saturating_add(base),
         }
         self
     }

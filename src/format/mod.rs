@@ -19,6 +19,7 @@
 #![deny(clippy::indexing_slicing, clippy::unwrap_used)]
 
 pub mod batch;
+pub mod compression;
 pub mod error;
 pub mod murmur2;
 pub mod record;
