@@ -161,6 +161,7 @@ Register-ArgumentCompleter -Native -CommandName 'klog' -ScriptBlock {
             [CompletionResult]::new('--delimiter', '--delimiter', [CompletionResultType]::ParameterName, 'Record delimiter instead of newline (escapes: \t \n \0 \xNN)')
             [CompletionResult]::new('--null-marker', '--null-marker', [CompletionResultType]::ParameterName, 'A key or value equal to STR is null (a value of null is a tombstone)')
             [CompletionResult]::new('--partitions', '--partitions', [CompletionResultType]::ParameterName, 'Partitions of a topic created by this command')
+            [CompletionResult]::new('--compression', '--compression', [CompletionResultType]::ParameterName, 'Compress batches with this codec (default: the topic''s compression.type, else none)')
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (honours NO_COLOR)')
             [CompletionResult]::new('-0', '-0', [CompletionResultType]::ParameterName, 'Records are separated by NUL bytes (like find -print0)')

@@ -418,7 +418,7 @@ _klog() {
             return 0
             ;;
         klog__subcmd__produce)
-            opts="-p -k -K -H -D -0 -v -q -h -V --partition --key --key-separator --header --delimiter --null --raw --json --null-marker --skip-invalid --no-create --partitions --sync --verbose --dir --quiet --color --help --version"
+            opts="-p -k -K -H -D -0 -v -q -h -V --partition --key --key-separator --header --delimiter --null --raw --json --null-marker --skip-invalid --no-create --partitions --compression --sync --verbose --dir --quiet --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -470,6 +470,10 @@ _klog() {
                     ;;
                 --partitions)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compression)
+                    COMPREPLY=($(compgen -W "none gzip snappy lz4 zstd" -- "${cur}"))
                     return 0
                     ;;
                 --dir)

@@ -144,6 +144,7 @@ set edit:completion:arg-completer[klog] = {|@words|
             cand --delimiter 'Record delimiter instead of newline (escapes: \t \n \0 \xNN)'
             cand --null-marker 'A key or value equal to STR is null (a value of null is a tombstone)'
             cand --partitions 'Partitions of a topic created by this command'
+            cand --compression 'Compress batches with this codec (default: the topic''s compression.type, else none)'
             cand --dir 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)'
             cand --color 'When to use colors (honours NO_COLOR)'
             cand -0 'Records are separated by NUL bytes (like find -print0)'

@@ -106,6 +106,11 @@ complete -c klog -n "__fish_klog_using_subcommand produce" -s H -l header -d 'Ad
 complete -c klog -n "__fish_klog_using_subcommand produce" -s D -l delimiter -d 'Record delimiter instead of newline (escapes: \\t \\n \\0 \\xNN)' -r
 complete -c klog -n "__fish_klog_using_subcommand produce" -l null-marker -d 'A key or value equal to STR is null (a value of null is a tombstone)' -r
 complete -c klog -n "__fish_klog_using_subcommand produce" -l partitions -d 'Partitions of a topic created by this command' -r
+complete -c klog -n "__fish_klog_using_subcommand produce" -l compression -d 'Compress batches with this codec (default: the topic\'s compression.type, else none)' -r -f -a "none\t''
+gzip\t''
+snappy\t''
+lz4\t''
+zstd\t''"
 complete -c klog -n "__fish_klog_using_subcommand produce" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
 complete -c klog -n "__fish_klog_using_subcommand produce" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
 always\t''

@@ -21,7 +21,8 @@ use super::escape::unescape;
 use super::json::{JsonRecord, parse_record};
 use super::timespec::now_ms;
 use super::{Ctx, ExitCode, Hint, UsageError};
-use klog::format::{BatchBuilder, Header, RECORD_BATCH_OVERHEAD, partition_for_key};
+use klog::format::batch::compress_batch;
+use klog::format::{BatchBuilder, Compression, Header, RECORD_BATCH_OVERHEAD, partition_for_key};
 use klog::storage::Log;
 use klog::topic::Topic;
 
@@ -80,12 +81,37 @@ pub struct ProduceArgs {
     /// Partitions of a topic created by this command
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub partitions: u32,
+    /// Compress batches with this codec (default: the topic's compression.type, else none)
+    #[arg(long, value_enum, value_name = "CODEC")]
+    pub compression: Option<Codec>,
     /// fsync every batch before reading more input
     #[arg(long)]
     pub sync: bool,
     /// Print a summary of what was written on stderr
     #[arg(short, long)]
     pub verbose: bool,
+}
+
+/// `--compression`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Codec {
+    None,
+    Gzip,
+    Snappy,
+    Lz4,
+    Zstd,
+}
+
+impl From<Codec> for Compression {
+    fn from(c: Codec) -> Compression {
+        match c {
+            Codec::None => Compression::None,
+            Codec::Gzip => Compression::Gzip,
+            Codec::Snappy => Compression::Snappy,
+            Codec::Lz4 => Compression::Lz4,
+            Codec::Zstd => Compression::Zstd,
+        }
+    }
 }
 
 const CHUNK: usize = 1 << 20;
@@ -174,12 +200,14 @@ struct Producer<'a> {
     sticky: u32,
     batch_limit: usize,
     sync: bool,
+    codec: Compression,
+    compressed: Vec<u8>,
     records: u64,
     bytes: u64,
 }
 
 impl<'a> Producer<'a> {
-    fn new(ctx: &'a Ctx, topic: &'a Topic, sync: bool) -> Self {
+    fn new(ctx: &'a Ctx, topic: &'a Topic, sync: bool, codec: Compression) -> Self {
         // Batches of up to 1 MiB, never above max.message.bytes nor segment.bytes.
         let c = &topic.config;
         let batch_limit = (c.max_message_bytes.min(c.segment_bytes) as usize)
@@ -194,6 +222,8 @@ impl<'a> Producer<'a> {
             sticky: 0,
             batch_limit,
             sync,
+            codec,
+            compressed: Vec::new(),
             records: 0,
             bytes: 0,
         }
@@ -271,8 +301,22 @@ impl<'a> Producer<'a> {
         let mut bytes = b.finish();
         let sync = self.sync;
         let name = format!("{}-{p}", self.topic.name);
+        let mut compressed = std::mem::take(&mut self.compressed);
+        let codec = self.codec;
         let log = self.log(p)?;
-        let appended = log.append(&mut bytes);
+        let appended = if codec == Compression::None {
+            log.append(&mut bytes)
+        } else {
+            compress_batch(&bytes, codec, &mut compressed);
+            log.append(&mut compressed)
+        };
+        let written = if codec == Compression::None {
+            bytes.len()
+        } else {
+            compressed.len()
+        };
+        self.compressed = compressed;
+        let log = self.log(p)?;
         for t in log.take_truncations() {
             self.ctx.note(format_args!(
                 "recovered {}: removed {} bytes from byte {} ({})",
@@ -290,7 +334,7 @@ impl<'a> Producer<'a> {
             log.maybe_flush().with_context(|| format!("fsync {name}"))?;
         }
         self.records += count;
-        self.bytes += bytes.len() as u64;
+        self.bytes += written as u64;
         self.spare.push(bytes);
         if p == self.sticky {
             self.sticky = (self.sticky + 1) % self.topic.partitions.max(1);
@@ -512,7 +556,12 @@ pub fn run(ctx: &Ctx, a: ProduceArgs) -> Result<ExitCode> {
     let (recycle_tx, recycle_rx) = sync_channel::<Vec<u8>>(4);
     let reader = spawn_reader(inputs, tx, recycle_rx);
 
-    let mut producer = Producer::new(ctx, &topic, a.sync);
+    let codec = a
+        .compression
+        .map(Compression::from)
+        .or(topic.config.compression_type)
+        .unwrap_or(Compression::None);
+    let mut producer = Producer::new(ctx, &topic, a.sync, codec);
     let max_raw = topic.config.max_message_bytes as usize;
     let mut carry: Vec<u8> = Vec::new();
     let mut input_idx = 0usize;
