@@ -349,6 +349,9 @@ struct Part {
     next: i64,
     /// Stop before this offset (None: never, in follow mode).
     stop: Option<i64>,
+    /// Following with `--until @TIME` before any record that late exists: stop at the first
+    /// record whose timestamp reaches this.
+    stop_time: Option<i64>,
     done: bool,
     /// Next offset as of the last successful flush of stdout: what may be committed.
     flushed_next: i64,
@@ -681,7 +684,11 @@ fn consume_loop(
                 if off < part.next {
                     continue;
                 }
-                if part.stop.is_some_and(|stop| off >= stop) {
+                if part.stop.is_some_and(|stop| off >= stop)
+                    || part
+                        .stop_time
+                        .is_some_and(|t| b.batch.timestamp_of(&rec) >= t)
+                {
                     part.done = true;
                     break;
                 }
@@ -762,9 +769,14 @@ fn open_part(
         // No directory yet: an empty partition.
         let stop = match until {
             Some(StopSpec::Offset(o)) => Some(o),
+            Some(StopSpec::Time(_)) if follow => None,
             Some(_) => Some(0),
             None if follow => None,
             None => Some(0),
+        };
+        let stop_time = match until {
+            Some(StopSpec::Time(t)) if follow => Some(t),
+            _ => None,
         };
         let next = match start {
             StartSpec::Offset(o) => o.max(0),
@@ -777,6 +789,7 @@ fn open_part(
             next,
             done: stop.is_some_and(|s| next >= s),
             stop,
+            stop_time,
             flushed_next: next,
             committed: None,
             lock: None,
@@ -796,15 +809,22 @@ fn open_part(
             .with_context(|| format!("read {name}"))?
             .unwrap_or(end),
     };
+    let mut stop_time = None;
     let stop = match until {
         Some(StopSpec::End) => Some(end),
         Some(StopSpec::Offset(o)) => Some(o),
-        Some(StopSpec::Time(t)) => Some(
-            reader
-                .offset_for_timestamp(t)
-                .with_context(|| format!("read {name}"))?
-                .unwrap_or(if follow { i64::MAX } else { end }),
-        ),
+        Some(StopSpec::Time(t)) => match reader
+            .offset_for_timestamp(t)
+            .with_context(|| format!("read {name}"))?
+        {
+            Some(o) => Some(o),
+            // No record that late yet: a follower stops at the first one to arrive.
+            None if follow => {
+                stop_time = Some(t);
+                None
+            }
+            None => Some(end),
+        },
         None if follow => None,
         None => Some(end),
     };
@@ -816,6 +836,7 @@ fn open_part(
         next,
         done: stop.is_some_and(|s| next >= s),
         stop,
+        stop_time,
         flushed_next: next,
         committed: None,
         lock: None,
