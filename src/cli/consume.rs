@@ -460,12 +460,9 @@ impl Session<'_> {
             let Some(lock) = group::try_own(&self.topic, p, &name)? else {
                 continue;
             };
+            // Kept even when there is nothing to read (its start reaches its stop): the start
+            // position is committed at exit, as Kafka commits a consumer's position.
             let part = self.open_group_part(p, lock)?;
-            // In a run that is not following, a partition someone else already finished
-            // (nothing left before its end) is released again at once.
-            if !self.follow && part.done {
-                continue;
-            }
             self.parts.push(part);
         }
         Ok(())
@@ -711,7 +708,9 @@ fn consume_loop(
         if left == 0 || STOP.load(Ordering::Relaxed) {
             return Ok(());
         }
-        if s.parts.iter().all(|p| p.done) {
+        // A following group member that owns nothing yet waits for partitions to free up.
+        let idle_member = s.follow && s.group.is_some() && s.parts.is_empty();
+        if !idle_member && s.parts.iter().all(|p| p.done) {
             if s.group.is_none() || s.follow {
                 return Ok(());
             }

@@ -7,9 +7,11 @@
 //! - `segments`: rolls, file names, indexes, Kafka's batch format on disk.
 //! - `recovery`: torn tails cut at every byte of the last batch.
 //! - `concurrency`: producers and consumers in parallel processes.
+//! - `groups`: consumer groups: committed offsets, members sharing partitions, `groups` commands.
 
 mod concurrency;
 mod global;
+mod groups;
 mod produce_consume;
 mod recovery;
 mod segments;
