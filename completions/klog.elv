@@ -29,6 +29,7 @@ set edit:completion:arg-completer[klog] = {|@words|
             cand topics 'Create, list, describe, alter and delete topics'
             cand produce 'Append records from stdin or files to a topic'
             cand consume 'Print a topic''s records'
+            cand groups 'List, describe, reset and delete consumer groups'
             cand completions 'Print shell completions for bash, zsh, fish, elvish or powershell'
             cand man 'Write the man pages to a directory'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -177,18 +178,108 @@ set edit:completion:arg-completer[klog] = {|@words|
             cand -F 'Output format with kcat''s tokens: %t topic, %p partition, %o offset, %k key, %s value, %T timestamp (ms), %h headers, %K/%S key/value length, %% a percent sign; escapes \n \t'
             cand --format 'Output format with kcat''s tokens: %t topic, %p partition, %o offset, %k key, %s value, %T timestamp (ms), %h headers, %K/%S key/value length, %% a percent sign; escapes \n \t'
             cand --null-literal 'Print null keys and values as STR in text output (default: nothing)'
+            cand -g 'Consume as a member of this group: start at its committed offsets, commit what was printed, and share the partitions with the group''s other live members'
+            cand --group 'Consume as a member of this group: start at its committed offsets, commit what was printed, and share the partitions with the group''s other live members'
+            cand --reset 'Where a group starts on a partition it has no committed offset for'
             cand --dir 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)'
             cand --color 'When to use colors (honours NO_COLOR)'
             cand --from-beginning 'Same as --offset beginning'
             cand -f 'Keep waiting for new records, like tail -f'
             cand --follow 'Keep waiting for new records, like tail -f'
             cand --json 'One JSON object per record and line (bytes that are not UTF-8 as {"base64": …})'
+            cand --no-commit 'Read with the group''s offsets and partition sharing, but commit nothing'
             cand -q 'Print nothing but data and errors'
             cand --quiet 'Print nothing but data and errors'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
+        }
+        &'klog;groups'= {
+            cand --dir 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)'
+            cand --color 'When to use colors (honours NO_COLOR)'
+            cand -q 'Print nothing but data and errors'
+            cand --quiet 'Print nothing but data and errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand list 'List consumer groups with their topics, live members and total lag'
+            cand describe 'Show a group''s offsets, lag and owning member per partition'
+            cand reset 'Move a group''s committed offsets (refused while a member owns an affected partition)'
+            cand delete 'Delete a group''s committed offsets (refused while it has live members)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'klog;groups;list'= {
+            cand --dir 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)'
+            cand --color 'When to use colors (honours NO_COLOR)'
+            cand --json 'Print one JSON document instead of a table'
+            cand -q 'Print nothing but data and errors'
+            cand --quiet 'Print nothing but data and errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'klog;groups;describe'= {
+            cand --topic 'Only this topic'
+            cand --dir 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)'
+            cand --color 'When to use colors (honours NO_COLOR)'
+            cand --json 'Print one JSON document instead of a table'
+            cand -q 'Print nothing but data and errors'
+            cand --quiet 'Print nothing but data and errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'klog;groups;reset'= {
+            cand --topic 'Topic whose offsets to move'
+            cand -p 'Only this partition (repeatable; default: all)'
+            cand --partition 'Only this partition (repeatable; default: all)'
+            cand --to-offset 'To this offset (must lie between the log start and end)'
+            cand --to-time 'To the first record at or after TIME (RFC 3339, epoch ms, or relative such as -1h)'
+            cand --by-duration 'To the first record at or after now minus DURATION (e.g. 30m, 1h, 2d)'
+            cand --shift-by 'Move by N records (negative: back), kept within the log'
+            cand --dir 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)'
+            cand --color 'When to use colors (honours NO_COLOR)'
+            cand --to-earliest 'To the log start offset'
+            cand --to-latest 'To the log end offset (skip everything there is)'
+            cand --dry-run 'Show the old and new offsets without changing anything'
+            cand --json 'Print one JSON document instead of a table'
+            cand -q 'Print nothing but data and errors'
+            cand --quiet 'Print nothing but data and errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'klog;groups;delete'= {
+            cand --dir 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)'
+            cand --color 'When to use colors (honours NO_COLOR)'
+            cand -q 'Print nothing but data and errors'
+            cand --quiet 'Print nothing but data and errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'klog;groups;help'= {
+            cand list 'List consumer groups with their topics, live members and total lag'
+            cand describe 'Show a group''s offsets, lag and owning member per partition'
+            cand reset 'Move a group''s committed offsets (refused while a member owns an affected partition)'
+            cand delete 'Delete a group''s committed offsets (refused while it has live members)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'klog;groups;help;list'= {
+        }
+        &'klog;groups;help;describe'= {
+        }
+        &'klog;groups;help;reset'= {
+        }
+        &'klog;groups;help;delete'= {
+        }
+        &'klog;groups;help;help'= {
         }
         &'klog;completions'= {
             cand --dir 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)'
@@ -214,6 +305,7 @@ set edit:completion:arg-completer[klog] = {|@words|
             cand topics 'Create, list, describe, alter and delete topics'
             cand produce 'Append records from stdin or files to a topic'
             cand consume 'Print a topic''s records'
+            cand groups 'List, describe, reset and delete consumer groups'
             cand completions 'Print shell completions for bash, zsh, fish, elvish or powershell'
             cand man 'Write the man pages to a directory'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -238,6 +330,20 @@ set edit:completion:arg-completer[klog] = {|@words|
         &'klog;help;produce'= {
         }
         &'klog;help;consume'= {
+        }
+        &'klog;help;groups'= {
+            cand list 'List consumer groups with their topics, live members and total lag'
+            cand describe 'Show a group''s offsets, lag and owning member per partition'
+            cand reset 'Move a group''s committed offsets (refused while a member owns an affected partition)'
+            cand delete 'Delete a group''s committed offsets (refused while it has live members)'
+        }
+        &'klog;help;groups;list'= {
+        }
+        &'klog;help;groups;describe'= {
+        }
+        &'klog;help;groups;reset'= {
+        }
+        &'klog;help;groups;delete'= {
         }
         &'klog;help;completions'= {
         }

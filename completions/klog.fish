@@ -34,6 +34,7 @@ complete -c klog -n "__fish_klog_needs_command" -s V -l version -d 'Print versio
 complete -c klog -n "__fish_klog_needs_command" -f -a "topics" -d 'Create, list, describe, alter and delete topics'
 complete -c klog -n "__fish_klog_needs_command" -f -a "produce" -d 'Append records from stdin or files to a topic'
 complete -c klog -n "__fish_klog_needs_command" -f -a "consume" -d 'Print a topic\'s records'
+complete -c klog -n "__fish_klog_needs_command" -f -a "groups" -d 'List, describe, reset and delete consumer groups'
 complete -c klog -n "__fish_klog_needs_command" -f -a "completions" -d 'Print shell completions for bash, zsh, fish, elvish or powershell'
 complete -c klog -n "__fish_klog_needs_command" -f -a "man" -d 'Write the man pages to a directory'
 complete -c klog -n "__fish_klog_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -132,6 +133,9 @@ complete -c klog -n "__fish_klog_using_subcommand consume" -s p -l partition -d 
 complete -c klog -n "__fish_klog_using_subcommand consume" -s K -l key-separator -d 'Print the key, SEP, then the value (escapes: \\t \\n \\0 \\xNN)' -r
 complete -c klog -n "__fish_klog_using_subcommand consume" -s F -l format -d 'Output format with kcat\'s tokens: %t topic, %p partition, %o offset, %k key, %s value, %T timestamp (ms), %h headers, %K/%S key/value length, %% a percent sign; escapes \\n \\t' -r
 complete -c klog -n "__fish_klog_using_subcommand consume" -l null-literal -d 'Print null keys and values as STR in text output (default: nothing)' -r
+complete -c klog -n "__fish_klog_using_subcommand consume" -s g -l group -d 'Consume as a member of this group: start at its committed offsets, commit what was printed, and share the partitions with the group\'s other live members' -r
+complete -c klog -n "__fish_klog_using_subcommand consume" -l reset -d 'Where a group starts on a partition it has no committed offset for' -r -f -a "earliest\t''
+latest\t''"
 complete -c klog -n "__fish_klog_using_subcommand consume" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
 complete -c klog -n "__fish_klog_using_subcommand consume" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
 always\t''
@@ -139,9 +143,68 @@ never\t''"
 complete -c klog -n "__fish_klog_using_subcommand consume" -l from-beginning -d 'Same as --offset beginning'
 complete -c klog -n "__fish_klog_using_subcommand consume" -s f -l follow -d 'Keep waiting for new records, like tail -f'
 complete -c klog -n "__fish_klog_using_subcommand consume" -l json -d 'One JSON object per record and line (bytes that are not UTF-8 as {"base64": …})'
+complete -c klog -n "__fish_klog_using_subcommand consume" -l no-commit -d 'Read with the group\'s offsets and partition sharing, but commit nothing'
 complete -c klog -n "__fish_klog_using_subcommand consume" -s q -l quiet -d 'Print nothing but data and errors'
 complete -c klog -n "__fish_klog_using_subcommand consume" -s h -l help -d 'Print help'
 complete -c klog -n "__fish_klog_using_subcommand consume" -s V -l version -d 'Print version'
+complete -c klog -n "__fish_klog_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset delete help" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
+complete -c klog -n "__fish_klog_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset delete help" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klog -n "__fish_klog_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset delete help" -s q -l quiet -d 'Print nothing but data and errors'
+complete -c klog -n "__fish_klog_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset delete help" -s h -l help -d 'Print help'
+complete -c klog -n "__fish_klog_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset delete help" -s V -l version -d 'Print version'
+complete -c klog -n "__fish_klog_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset delete help" -f -a "list" -d 'List consumer groups with their topics, live members and total lag'
+complete -c klog -n "__fish_klog_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset delete help" -f -a "describe" -d 'Show a group\'s offsets, lag and owning member per partition'
+complete -c klog -n "__fish_klog_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset delete help" -f -a "reset" -d 'Move a group\'s committed offsets (refused while a member owns an affected partition)'
+complete -c klog -n "__fish_klog_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset delete help" -f -a "delete" -d 'Delete a group\'s committed offsets (refused while it has live members)'
+complete -c klog -n "__fish_klog_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset delete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from list" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
+complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from list" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from list" -l json -d 'Print one JSON document instead of a table'
+complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print nothing but data and errors'
+complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from describe" -l topic -d 'Only this topic' -r
+complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from describe" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
+complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from describe" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from describe" -l json -d 'Print one JSON document instead of a table'
+complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from describe" -s q -l quiet -d 'Print nothing but data and errors'
+complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from describe" -s h -l help -d 'Print help'
+complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from describe" -s V -l version -d 'Print version'
+complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from reset" -l topic -d 'Topic whose offsets to move' -r
+complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from reset" -s p -l partition -d 'Only this partition (repeatable; default: all)' -r
+complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from reset" -l to-offset -d 'To this offset (must lie between the log start and end)' -r
+complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from reset" -l to-time -d 'To the first record at or after TIME (RFC 3339, epoch ms, or relative such as -1h)' -r
+complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from reset" -l by-duration -d 'To the first record at or after now minus DURATION (e.g. 30m, 1h, 2d)' -r
+complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from reset" -l shift-by -d 'Move by N records (negative: back), kept within the log' -r
+complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from reset" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
+complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from reset" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from reset" -l to-earliest -d 'To the log start offset'
+complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from reset" -l to-latest -d 'To the log end offset (skip everything there is)'
+complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from reset" -l dry-run -d 'Show the old and new offsets without changing anything'
+complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from reset" -l json -d 'Print one JSON document instead of a table'
+complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from reset" -s q -l quiet -d 'Print nothing but data and errors'
+complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from reset" -s h -l help -d 'Print help'
+complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from reset" -s V -l version -d 'Print version'
+complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from delete" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
+complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from delete" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from delete" -s q -l quiet -d 'Print nothing but data and errors'
+complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
+complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
+complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "list" -d 'List consumer groups with their topics, live members and total lag'
+complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "describe" -d 'Show a group\'s offsets, lag and owning member per partition'
+complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "reset" -d 'Move a group\'s committed offsets (refused while a member owns an affected partition)'
+complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a group\'s committed offsets (refused while it has live members)'
+complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c klog -n "__fish_klog_using_subcommand completions" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
 complete -c klog -n "__fish_klog_using_subcommand completions" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
 always\t''
@@ -156,14 +219,19 @@ never\t''"
 complete -c klog -n "__fish_klog_using_subcommand man" -s q -l quiet -d 'Print nothing but data and errors'
 complete -c klog -n "__fish_klog_using_subcommand man" -s h -l help -d 'Print help'
 complete -c klog -n "__fish_klog_using_subcommand man" -s V -l version -d 'Print version'
-complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume completions man help" -f -a "topics" -d 'Create, list, describe, alter and delete topics'
-complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume completions man help" -f -a "produce" -d 'Append records from stdin or files to a topic'
-complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume completions man help" -f -a "consume" -d 'Print a topic\'s records'
-complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume completions man help" -f -a "completions" -d 'Print shell completions for bash, zsh, fish, elvish or powershell'
-complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume completions man help" -f -a "man" -d 'Write the man pages to a directory'
-complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man help" -f -a "topics" -d 'Create, list, describe, alter and delete topics'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man help" -f -a "produce" -d 'Append records from stdin or files to a topic'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man help" -f -a "consume" -d 'Print a topic\'s records'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man help" -f -a "groups" -d 'List, describe, reset and delete consumer groups'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man help" -f -a "completions" -d 'Print shell completions for bash, zsh, fish, elvish or powershell'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man help" -f -a "man" -d 'Write the man pages to a directory'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "create" -d 'Create a topic'
 complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "list" -d 'List topics with their size, record count, retention and cleanup policy'
 complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "describe" -d 'Show a topic\'s partitions (offsets, size, segments, timestamps) and configs'
 complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "alter" -d 'Add partitions or change configs'
 complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "delete" -d 'Delete topics and all their data'
+complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from groups" -f -a "list" -d 'List consumer groups with their topics, live members and total lag'
+complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from groups" -f -a "describe" -d 'Show a group\'s offsets, lag and owning member per partition'
+complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from groups" -f -a "reset" -d 'Move a group\'s committed offsets (refused while a member owns an affected partition)'
+complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from groups" -f -a "delete" -d 'Delete a group\'s committed offsets (refused while it has live members)'

@@ -33,6 +33,8 @@ pub enum Error {
     TopicExists(String),
     #[error("invalid topic name '{name}': {reason}")]
     InvalidTopicName { name: String, reason: String },
+    #[error("invalid group name '{name}': {reason}")]
+    InvalidGroupName { name: String, reason: String },
     #[error("invalid config {key}={value}: {reason}")]
     InvalidConfig {
         key: String,

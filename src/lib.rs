@@ -5,8 +5,10 @@
 //! - [`format`]: pure codecs for Kafka's on-disk record format (RecordBatch v2).
 //! - [`storage`]: segments, offset and time indexes, the partition [`storage::Log`], recovery.
 //! - [`topic`]: topics as sets of partition logs, their configs and metadata.
+//! - [`group`]: consumer groups: committed offsets and partition ownership.
 //!
-//! Layering: `format` depends on nothing; `storage` on `format`; `topic` on `storage`. The CLI
+//! Layering: `format` depends on nothing; `storage` on `format`; `topic` on `storage`; `group`
+//! on `topic`. The CLI
 //! depends on all of them and nothing here depends on the CLI.
 //!
 //! # Example
@@ -48,6 +50,7 @@
 
 pub mod error;
 pub mod format;
+pub mod group;
 pub mod storage;
 pub mod topic;
 

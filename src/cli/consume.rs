@@ -11,7 +11,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::Args;
@@ -21,6 +21,7 @@ use super::json::{write_bytes, write_str};
 use super::timespec::{now_ms, parse_time};
 use super::{Ctx, ExitCode, UsageError};
 use klog::format::{Record, RecordBatch};
+use klog::group;
 use klog::storage::LogReader;
 use klog::storage::file_names::log_file;
 use klog::storage::watch::LogWatcher;
@@ -33,7 +34,8 @@ use klog::topic::Topic;
   klog consume orders -o @-1h -u @-30m        # what arrived between 1 h and 30 min ago
   klog consume orders -o @2024-05-01T00:00:00Z -f
   klog consume orders --json | jq -c 'select(.key == \"alice\")'
-  klog consume orders -F '%p/%o %k=%s\\n' -n 5")]
+  klog consume orders -F '%p/%o %k=%s\\n' -n 5
+  klog consume orders -g etl -f | ./load.sh     # a group member; run more to share partitions")]
 pub struct ConsumeArgs {
     /// Topic to read
     pub topic: String,
@@ -70,6 +72,23 @@ pub struct ConsumeArgs {
     /// Print null keys and values as STR in text output (default: nothing)
     #[arg(long, value_name = "STR")]
     pub null_literal: Option<String>,
+    /// Consume as a member of this group: start at its committed offsets, commit what was
+    /// printed, and share the partitions with the group's other live members
+    #[arg(short, long, value_name = "GROUP")]
+    pub group: Option<String>,
+    /// Where a group starts on a partition it has no committed offset for
+    #[arg(long, value_enum, default_value_t = ResetPolicy::Earliest, requires = "group")]
+    pub reset: ResetPolicy,
+    /// Read with the group's offsets and partition sharing, but commit nothing
+    #[arg(long, requires = "group")]
+    pub no_commit: bool,
+}
+
+/// `--reset`: where a group starts without a committed offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ResetPolicy {
+    Earliest,
+    Latest,
 }
 
 /// A parsed `--offset`.
@@ -330,14 +349,156 @@ struct Part {
     next: i64,
     /// Stop before this offset (None: never, in follow mode).
     stop: Option<i64>,
+    /// Following with `--until @TIME` before any record that late exists: stop at the first
+    /// record whose timestamp reaches this.
+    stop_time: Option<i64>,
     done: bool,
+    /// Next offset as of the last successful flush of stdout: what may be committed.
+    flushed_next: i64,
+    /// What the group has committed for this partition (or what it started from).
+    committed: Option<i64>,
+    /// Ownership of the partition in the group, if consuming with one.
+    lock: Option<group::PartitionLock>,
 }
 
 static STOP: AtomicBool = AtomicBool::new(false);
 
+/// How often a following group member commits and looks for partitions to take or give.
+const GROUP_TICK: Duration = Duration::from_millis(250);
+const COMMIT_EVERY: Duration = Duration::from_secs(1);
+
+/// Consumer-group settings of a consume run.
+struct GroupCtx {
+    name: String,
+    member: group::Member,
+    reset_latest: bool,
+    commit: bool,
+    /// Partitions this run may read (all, or those given with -p).
+    wanted: Vec<u32>,
+}
+
+/// Everything a consume run needs, shared by its loop and its exit paths.
+struct Session<'a> {
+    ctx: &'a Ctx,
+    topic: Topic,
+    start: StartSpec,
+    /// Whether --offset was given (with a group it overrides the committed offset).
+    explicit_start: bool,
+    until: Option<StopSpec>,
+    follow: bool,
+    parts: Vec<Part>,
+    group: Option<GroupCtx>,
+}
+
+impl Session<'_> {
+    /// Marks everything printed so far as flushed (call after a successful flush).
+    fn flushed(&mut self) {
+        for p in &mut self.parts {
+            p.flushed_next = p.next;
+        }
+    }
+
+    /// Commits the flushed position of every owned partition that moved.
+    fn commit(&mut self) -> Result<()> {
+        let Some(g) = &self.group else {
+            return Ok(());
+        };
+        if !g.commit {
+            return Ok(());
+        }
+        for p in &mut self.parts {
+            if p.lock.is_some() && p.committed != Some(p.flushed_next) {
+                group::commit(&self.topic, p.partition, &g.name, p.flushed_next)
+                    .with_context(|| format!("commit {}-{}", self.topic.name, p.partition))?;
+                p.committed = Some(p.flushed_next);
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes free partitions up to a fair share (or every free one with records left, when
+    /// not following and the owned ones are done) and gives back partitions beyond the
+    /// share. `out` is flushed and offsets committed before a partition is given back.
+    fn rebalance(&mut self, out: &mut impl Write) -> Result<()> {
+        let Some(g) = &self.group else {
+            return Ok(());
+        };
+        let members = group::live_members(&self.topic, &g.name)?;
+        let share = group::fair_share(g.wanted.len(), members);
+        let owned = self.parts.len();
+        if owned > share {
+            out.flush()?;
+            self.flushed();
+            self.commit()?;
+            // Give back the partitions that are furthest behind the share: the last taken.
+            let extra = owned - share;
+            for _ in 0..extra {
+                self.parts.pop();
+            }
+            return Ok(());
+        }
+        let all_done = self.parts.iter().all(|p| p.done);
+        let limit = if !self.follow && all_done {
+            g.wanted.len()
+        } else {
+            share
+        };
+        if owned >= limit {
+            return Ok(());
+        }
+        let n = g.wanted.len();
+        let first = (g.member.slot * share.max(1)) % n.max(1);
+        let name = g.name.clone();
+        for i in 0..n {
+            if self.parts.len() >= limit {
+                break;
+            }
+            let p = g.wanted[(first + i) % n];
+            if self.parts.iter().any(|x| x.partition == p) {
+                continue;
+            }
+            let Some(lock) = group::try_own(&self.topic, p, &name)? else {
+                continue;
+            };
+            // Kept even when there is nothing to read (its start reaches its stop): the start
+            // position is committed at exit, as Kafka commits a consumer's position.
+            let part = self.open_group_part(p, lock)?;
+            self.parts.push(part);
+        }
+        Ok(())
+    }
+
+    fn open_group_part(&self, partition: u32, lock: group::PartitionLock) -> Result<Part> {
+        let Some(g) = &self.group else {
+            return open_part(&self.topic, partition, self.start, self.until, self.follow);
+        };
+        let committed = group::committed(&self.topic, partition, &g.name)?.map(|c| c.offset);
+        let start = match (self.explicit_start, committed) {
+            (true, _) => self.start,
+            (false, Some(c)) => StartSpec::Offset(c),
+            (false, None) if g.reset_latest => StartSpec::End,
+            (false, None) => StartSpec::Beginning,
+        };
+        let mut part = open_part(&self.topic, partition, start, self.until, self.follow)?;
+        if let (false, Some(c)) = (self.explicit_start, committed)
+            && c < part.next
+        {
+            self.ctx.note(format_args!(
+                "warning: group '{}' committed offset {c} of {}-{partition} is below the log \
+                 start; starting at {}",
+                g.name, self.topic.name, part.next
+            ));
+        }
+        part.committed = committed;
+        part.lock = Some(lock);
+        Ok(part)
+    }
+}
+
 pub fn run(ctx: &Ctx, a: ConsumeArgs) -> Result<ExitCode> {
     // Arguments first: nothing is read before they all parse.
     let now = now_ms();
+    let explicit_start = a.offset.is_some() || a.from_beginning;
     let start = match (&a.offset, a.from_beginning) {
         (Some(s), _) => parse_start(s, now)?,
         _ => StartSpec::Beginning,
@@ -364,6 +525,9 @@ pub fn run(ctx: &Ctx, a: ConsumeArgs) -> Result<ExitCode> {
             null,
         }
     };
+    if let Some(g) = &a.group {
+        group::validate_group_name(g)?;
+    }
     let topic = ctx.topics().open(&a.topic)?;
     let partitions: Vec<u32> = if a.partitions.is_empty() {
         (0..topic.partitions).collect()
@@ -384,12 +548,34 @@ pub fn run(ctx: &Ctx, a: ConsumeArgs) -> Result<ExitCode> {
         ps
     };
 
-    let mut parts = Vec::new();
-    for p in partitions {
-        parts.push(open_part(&topic, p, start, until, a.follow)?);
+    let group = match &a.group {
+        Some(name) => Some(GroupCtx {
+            name: name.clone(),
+            member: group::Member::join(&topic, name)?,
+            reset_latest: a.reset == ResetPolicy::Latest,
+            commit: !a.no_commit,
+            wanted: partitions.clone(),
+        }),
+        None => None,
+    };
+    let mut session = Session {
+        ctx,
+        topic,
+        start,
+        explicit_start,
+        until,
+        follow: a.follow,
+        parts: Vec::new(),
+        group,
+    };
+    if session.group.is_none() {
+        for p in partitions {
+            let part = open_part(&session.topic, p, start, until, a.follow)?;
+            session.parts.push(part);
+        }
     }
 
-    // Ctrl-C and SIGTERM end a follow cleanly: what was read is flushed, status 0.
+    // Ctrl-C and SIGTERM end a run cleanly: what was read is flushed (and committed), status 0.
     let (wake_tx, wake_rx) = mpsc::channel::<()>();
     {
         let tx = wake_tx.clone();
@@ -398,8 +584,10 @@ pub fn run(ctx: &Ctx, a: ConsumeArgs) -> Result<ExitCode> {
             let _ = tx.send(());
         });
     }
-    let _watcher = if a.follow {
-        let dirs: Vec<PathBuf> = parts.iter().map(|p| p.dir.clone()).collect();
+    let watcher = if a.follow {
+        let dirs: Vec<PathBuf> = (0..session.topic.partitions)
+            .map(|p| session.topic.partition_dir(p))
+            .collect();
         for d in &dirs {
             std::fs::create_dir_all(d).with_context(|| format!("create {}", d.display()))?;
         }
@@ -413,13 +601,44 @@ pub fn run(ctx: &Ctx, a: ConsumeArgs) -> Result<ExitCode> {
     } else {
         None
     };
-    let fallback = _watcher.is_none();
 
     let mut out = super::stdout();
-    let mut left = a.count.unwrap_or(u64::MAX);
+    let result = consume_loop(
+        &mut session,
+        &printer,
+        &mut out,
+        a.count,
+        &wake_rx,
+        watcher.is_none(),
+    );
+    // Every exit path commits what was written out, and only that.
+    let flushed = out.flush();
+    if flushed.is_ok() {
+        session.flushed();
+    }
+    let committed = session.commit();
+    result?;
+    flushed?;
+    committed?;
+    Ok(ExitCode::Success)
+}
+
+fn consume_loop(
+    s: &mut Session<'_>,
+    printer: &Printer,
+    out: &mut impl Write,
+    count: Option<u64>,
+    wake_rx: &mpsc::Receiver<()>,
+    poll: bool,
+) -> Result<()> {
+    let mut left = count.unwrap_or(u64::MAX);
+    let mut last_commit = Instant::now();
+    let mut last_tick = Instant::now();
+    s.rebalance(out)?;
     loop {
         let mut progressed = false;
-        for part in parts.iter_mut() {
+        let topic_name = s.topic.name.clone();
+        for part in s.parts.iter_mut() {
             if part.done || left == 0 || STOP.load(Ordering::Relaxed) {
                 continue;
             }
@@ -438,9 +657,9 @@ pub fn run(ctx: &Ctx, a: ConsumeArgs) -> Result<ExitCode> {
             };
             let Some(b) = reader
                 .next_batch()
-                .with_context(|| format!("read {}-{}", topic.name, part.partition))?
+                .with_context(|| format!("read {topic_name}-{}", part.partition))?
             else {
-                if !a.follow {
+                if !s.follow {
                     part.done = true;
                 }
                 continue;
@@ -462,44 +681,77 @@ pub fn run(ctx: &Ctx, a: ConsumeArgs) -> Result<ExitCode> {
                 if off < part.next {
                     continue;
                 }
-                if part.stop.is_some_and(|s| off >= s) {
+                if part.stop.is_some_and(|stop| off >= stop)
+                    || part
+                        .stop_time
+                        .is_some_and(|t| b.batch.timestamp_of(&rec) >= t)
+                {
                     part.done = true;
                     break;
                 }
-                printer.print(&mut out, &topic.name, part.partition, &b.batch, &rec)?;
+                printer.print(out, &topic_name, part.partition, &b.batch, &rec)?;
                 part.next = off + 1;
                 left -= 1;
                 if left == 0 {
                     break;
                 }
             }
-            if !part.done {
+            // Past the batch's last record (offsets may have gaps after compaction), unless
+            // the count ran out inside it.
+            if !part.done && left > 0 {
                 part.next = part.next.max(b.batch.header.next_offset());
-                if part.stop.is_some_and(|s| part.next >= s) {
+                if part.stop.is_some_and(|stop| part.next >= stop) {
                     part.done = true;
                 }
             }
         }
-        if left == 0 || STOP.load(Ordering::Relaxed) || parts.iter().all(|p| p.done) {
-            break;
+        if left == 0 || STOP.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        // A following group member that owns nothing yet waits for partitions to free up.
+        let idle_member = s.follow && s.group.is_some() && s.parts.is_empty();
+        if !idle_member && s.parts.iter().all(|p| p.done) {
+            if s.group.is_none() || s.follow {
+                return Ok(());
+            }
+            // A group member that is not following finishes its partitions, then any free
+            // ones with records left; it stops when none is left.
+            let before = s.parts.len();
+            s.rebalance(out)?;
+            if s.parts.len() == before {
+                return Ok(());
+            }
+            continue;
+        }
+        let group_due = s.group.is_some() && last_tick.elapsed() >= GROUP_TICK;
+        if !progressed || group_due {
+            // Caught up (or time to look around): show what we have, commit, rebalance.
+            out.flush()?;
+            s.flushed();
+            if s.group.is_some() && (last_commit.elapsed() >= COMMIT_EVERY || !progressed) {
+                s.commit()?;
+                last_commit = Instant::now();
+            }
+            if group_due || !progressed {
+                s.rebalance(out)?;
+                last_tick = Instant::now();
+            }
         }
         if !progressed {
-            // Caught up: show what we have, then sleep until something changes.
-            out.flush()?;
-            let wait = if fallback {
+            let wait = if poll {
                 Duration::from_millis(100)
+            } else if s.group.is_some() {
+                GROUP_TICK
             } else {
                 Duration::from_secs(3600)
             };
             match wake_rx.recv_timeout(wait) {
                 Ok(()) | Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Disconnected) => return Ok(()),
             }
             while wake_rx.try_recv().is_ok() {}
         }
     }
-    out.flush()?;
-    Ok(ExitCode::Success)
 }
 
 /// Resolves the start and stop offsets of one partition.
@@ -516,17 +768,30 @@ fn open_part(
         // No directory yet: an empty partition.
         let stop = match until {
             Some(StopSpec::Offset(o)) => Some(o),
+            Some(StopSpec::Time(_)) if follow => None,
             Some(_) => Some(0),
             None if follow => None,
             None => Some(0),
+        };
+        let stop_time = match until {
+            Some(StopSpec::Time(t)) if follow => Some(t),
+            _ => None,
+        };
+        let next = match start {
+            StartSpec::Offset(o) => o.max(0),
+            _ => 0,
         };
         return Ok(Part {
             partition,
             dir,
             reader: None,
-            next: 0,
-            done: stop.is_some_and(|s| s <= 0),
+            next,
+            done: stop.is_some_and(|s| next >= s),
             stop,
+            stop_time,
+            flushed_next: next,
+            committed: None,
+            lock: None,
         });
     };
     let end = reader
@@ -543,15 +808,22 @@ fn open_part(
             .with_context(|| format!("read {name}"))?
             .unwrap_or(end),
     };
+    let mut stop_time = None;
     let stop = match until {
         Some(StopSpec::End) => Some(end),
         Some(StopSpec::Offset(o)) => Some(o),
-        Some(StopSpec::Time(t)) => Some(
-            reader
-                .offset_for_timestamp(t)
-                .with_context(|| format!("read {name}"))?
-                .unwrap_or(if follow { i64::MAX } else { end }),
-        ),
+        Some(StopSpec::Time(t)) => match reader
+            .offset_for_timestamp(t)
+            .with_context(|| format!("read {name}"))?
+        {
+            Some(o) => Some(o),
+            // No record that late yet: a follower stops at the first one to arrive.
+            None if follow => {
+                stop_time = Some(t);
+                None
+            }
+            None => Some(end),
+        },
         None if follow => None,
         None => Some(end),
     };
@@ -563,6 +835,10 @@ fn open_part(
         next,
         done: stop.is_some_and(|s| next >= s),
         stop,
+        stop_time,
+        flushed_next: next,
+        committed: None,
+        lock: None,
     })
 }
 

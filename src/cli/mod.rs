@@ -10,6 +10,7 @@ use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 mod consume;
 mod escape;
 mod generate;
+mod groups;
 mod json;
 mod output;
 mod produce;
@@ -97,6 +98,9 @@ pub enum Command {
     Produce(produce::ProduceArgs),
     /// Print a topic's records
     Consume(consume::ConsumeArgs),
+    /// List, describe, reset and delete consumer groups
+    #[command(subcommand)]
+    Groups(groups::GroupsCommand),
     /// Print shell completions for bash, zsh, fish, elvish or powershell
     Completions(generate::CompletionsArgs),
     /// Write the man pages to a directory
@@ -163,6 +167,7 @@ pub fn main() -> i32 {
         Command::Topics(c) => topics::run(&ctx, c),
         Command::Produce(a) => produce::run(&ctx, a),
         Command::Consume(a) => consume::run(&ctx, a),
+        Command::Groups(c) => groups::run(&ctx, c),
         Command::Completions(a) => generate::completions(a),
         Command::Man(a) => generate::man(a),
     };
@@ -212,6 +217,7 @@ fn report(err: &anyhow::Error) -> i32 {
                 Some(
                     klog::Error::InvalidConfig { .. }
                         | klog::Error::InvalidTopicName { .. }
+                        | klog::Error::InvalidGroupName { .. }
                         | klog::Error::PartitionNotFound { .. }
                         | klog::Error::Invalid(_)
                 )

@@ -9,9 +9,11 @@
 //! - `concurrency`: producers and consumers in parallel processes.
 //! - `pipelines`: produce/consume pipelines: volume, binary and JSON round trips, partitioner,
 //!   offset forms, live producers and followers, closed pipes, bad input, framing details.
+//! - `groups`: consumer groups: committed offsets, members sharing partitions, `groups` commands.
 
 mod concurrency;
 mod global;
+mod groups;
 mod pipelines;
 mod produce_consume;
 mod recovery;

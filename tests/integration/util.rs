@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use serde_json::Value;
@@ -382,4 +382,29 @@ pub fn meta_entry(data: &Path, topic: &str) -> Option<Value> {
 /// Whether klog's metadata lists `topic`.
 pub fn has_meta(data: &Path, topic: &str) -> bool {
     meta_entry(data, topic).is_some()
+}
+
+/// How long a test waits for a condition that other processes bring about.
+pub const DEADLINE: Duration = Duration::from_secs(20);
+
+/// Polls `cond` every 20 ms until it holds; fails the test naming `what` after [`DEADLINE`].
+pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "timed out after {DEADLINE:?} waiting until {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Sends a signal (`"TERM"`, `"KILL"`, …) to a process with kill(1).
+pub fn send_signal(pid: u32, signal: &str) {
+    let st = std::process::Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .expect("run kill");
+    assert!(st.success(), "kill -{signal} {pid} failed: {st:?}");
 }

@@ -1,0 +1,417 @@
+//! `klog groups list|describe|reset|delete`: consumer groups' committed offsets and members.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use serde::Serialize;
+
+use super::output::{print_table, table};
+use super::timespec::{now_ms, parse_duration_ms, parse_time};
+use super::{Ctx, ExitCode, Hint, UsageError};
+use klog::group::{self, GroupPartition};
+use klog::topic::Topic;
+
+#[derive(Debug, Subcommand)]
+pub enum GroupsCommand {
+    /// List consumer groups with their topics, live members and total lag
+    #[command(after_help = "Examples:
+  klog groups list
+  klog groups list --json | jq -r '.[] | select(.lag > 0) | .group'")]
+    List(ListArgs),
+    /// Show a group's offsets, lag and owning member per partition
+    #[command(after_help = "Examples:
+  klog groups describe etl
+  klog groups describe etl --json | jq '[.[].lag] | add'")]
+    Describe(DescribeArgs),
+    /// Move a group's committed offsets (refused while a member owns an affected partition)
+    #[command(after_help = "Examples:
+  klog groups reset etl --topic orders --to-earliest --dry-run
+  klog groups reset etl --topic orders -p 0 --to-offset 1200
+  klog groups reset etl --topic orders --to-time 2026-11-26T08:00:00Z
+  klog groups reset etl --topic orders --by-duration 1h     # back to one hour ago
+  klog groups reset etl --topic orders --shift-by -100")]
+    Reset(ResetArgs),
+    /// Delete a group's committed offsets (refused while it has live members)
+    #[command(after_help = "Examples:
+  klog groups delete etl")]
+    Delete(DeleteArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Print one JSON document instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DescribeArgs {
+    pub group: String,
+    /// Only this topic
+    #[arg(long, value_name = "TOPIC")]
+    pub topic: Option<String>,
+    /// Print one JSON document instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).args([
+    "to_earliest", "to_latest", "to_offset", "to_time", "by_duration", "shift_by"
+])))]
+pub struct ResetArgs {
+    pub group: String,
+    /// Topic whose offsets to move
+    #[arg(long, value_name = "TOPIC")]
+    pub topic: String,
+    /// Only this partition (repeatable; default: all)
+    #[arg(short, long = "partition", value_name = "N")]
+    pub partitions: Vec<u32>,
+    /// To the log start offset
+    #[arg(long)]
+    pub to_earliest: bool,
+    /// To the log end offset (skip everything there is)
+    #[arg(long)]
+    pub to_latest: bool,
+    /// To this offset (must lie between the log start and end)
+    #[arg(long, value_name = "N")]
+    pub to_offset: Option<i64>,
+    /// To the first record at or after TIME (RFC 3339, epoch ms, or relative such as -1h)
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    pub to_time: Option<String>,
+    /// To the first record at or after now minus DURATION (e.g. 30m, 1h, 2d)
+    #[arg(long, value_name = "DURATION")]
+    pub by_duration: Option<String>,
+    /// Move by N records (negative: back), kept within the log
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub shift_by: Option<i64>,
+    /// Show the old and new offsets without changing anything
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print one JSON document instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    pub group: String,
+}
+
+pub fn run(ctx: &Ctx, cmd: GroupsCommand) -> Result<ExitCode> {
+    match cmd {
+        GroupsCommand::List(a) => list(ctx, a),
+        GroupsCommand::Describe(a) => describe(ctx, a),
+        GroupsCommand::Reset(a) => reset(ctx, a),
+        GroupsCommand::Delete(a) => delete(ctx, a),
+    }
+}
+
+/// The topics a group has offsets or members in; an error naming the group if none.
+fn group_topics(ctx: &Ctx, name: &str) -> Result<Vec<Topic>> {
+    group::validate_group_name(name)?;
+    let topics = ctx.topics();
+    let all = group::list_groups(&topics)?;
+    let Some((_, names)) = all.iter().find(|(g, _)| g == name) else {
+        let known: Vec<&str> = all.iter().map(|(g, _)| g.as_str()).collect();
+        let hint = if known.is_empty() {
+            "no group has committed offsets here yet; `klog consume TOPIC --group G` creates one"
+                .to_string()
+        } else {
+            format!("known groups: {}", known.join(", "))
+        };
+        return Err(
+            anyhow::Error::new(Hint(hint)).context(format!("group '{name}' does not exist"))
+        );
+    };
+    names
+        .iter()
+        .map(|t| topics.open(t).map_err(Into::into))
+        .collect()
+}
+
+#[derive(Serialize)]
+struct GroupSummary {
+    group: String,
+    topics: Vec<String>,
+    partitions: usize,
+    members: usize,
+    lag: i64,
+}
+
+fn list(ctx: &Ctx, a: ListArgs) -> Result<ExitCode> {
+    let topics = ctx.topics();
+    let mut rows = Vec::new();
+    for (g, names) in group::list_groups(&topics)? {
+        let mut partitions = 0;
+        let mut lag = 0;
+        let mut members = std::collections::BTreeSet::new();
+        for t in &names {
+            let topic = topics.open(t)?;
+            for r in group::describe_topic(&topic, &g)? {
+                if r.current_offset.is_some() {
+                    partitions += 1;
+                }
+                lag += r.lag.unwrap_or(0);
+                if let Some(pid) = r.member {
+                    members.insert(pid);
+                }
+            }
+        }
+        rows.push(GroupSummary {
+            group: g,
+            topics: names,
+            partitions,
+            members: members.len(),
+            lag,
+        });
+    }
+    let mut out = super::stdout();
+    if a.json {
+        serde_json::to_writer_pretty(&mut out, &rows)?;
+        writeln!(out)?;
+    } else if rows.is_empty() {
+        ctx.note("no consumer groups (consume with `--group G` to create one)");
+    } else {
+        let mut t = table(&["GROUP", "TOPICS", "PARTITIONS", "MEMBERS", "LAG"]);
+        for r in &rows {
+            t.add_row(vec![
+                r.group.clone(),
+                r.topics.join(","),
+                r.partitions.to_string(),
+                r.members.to_string(),
+                r.lag.to_string(),
+            ]);
+        }
+        print_table(&mut out, &mut t)?;
+    }
+    out.flush()?;
+    Ok(ExitCode::Success)
+}
+
+fn opt(v: Option<impl ToString>) -> String {
+    v.map_or_else(|| "-".to_string(), |v| v.to_string())
+}
+
+fn describe(ctx: &Ctx, a: DescribeArgs) -> Result<ExitCode> {
+    let mut topics = group_topics(ctx, &a.group)?;
+    if let Some(t) = &a.topic {
+        topics.retain(|x| &x.name == t);
+        if topics.is_empty() {
+            ctx.topics().open(t)?;
+            return Err(
+                UsageError(format!("group '{}' has no offsets in topic '{t}'", a.group)).into(),
+            );
+        }
+    }
+    let mut rows: Vec<GroupPartition> = Vec::new();
+    for t in &topics {
+        rows.extend(group::describe_topic(t, &a.group)?);
+    }
+    let mut out = super::stdout();
+    if a.json {
+        serde_json::to_writer_pretty(&mut out, &rows)?;
+        writeln!(out)?;
+    } else {
+        let mut t = table(&[
+            "GROUP",
+            "TOPIC",
+            "PARTITION",
+            "CURRENT-OFFSET",
+            "LOG-END-OFFSET",
+            "LAG",
+            "MEMBER",
+        ]);
+        for r in &rows {
+            t.add_row(vec![
+                r.group.clone(),
+                r.topic.clone(),
+                r.partition.to_string(),
+                opt(r.current_offset),
+                r.log_end_offset.to_string(),
+                opt(r.lag),
+                r.member
+                    .map_or_else(|| "-".to_string(), |p| format!("pid {p}")),
+            ]);
+        }
+        print_table(&mut out, &mut t)?;
+    }
+    out.flush()?;
+    Ok(ExitCode::Success)
+}
+
+#[derive(Serialize)]
+struct ResetRow {
+    group: String,
+    topic: String,
+    partition: u32,
+    old_offset: Option<i64>,
+    new_offset: i64,
+}
+
+fn reset(ctx: &Ctx, a: ResetArgs) -> Result<ExitCode> {
+    group::validate_group_name(&a.group)?;
+    let now = now_ms();
+    // Parse every target before touching anything.
+    let to_time = a
+        .to_time
+        .as_deref()
+        .map(|t| parse_time(t, now))
+        .transpose()?;
+    let by_duration = match &a.by_duration {
+        Some(d) => Some(now.saturating_sub(parse_duration_ms(d).ok_or_else(|| {
+            UsageError(format!(
+                "invalid --by-duration '{d}': expected a duration such as 30m, 1h, 2d"
+            ))
+        })?)),
+        None => None,
+    };
+    let topic = ctx.topics().open(&a.topic)?;
+    let partitions: Vec<u32> = if a.partitions.is_empty() {
+        (0..topic.partitions).collect()
+    } else {
+        for &p in &a.partitions {
+            if p >= topic.partitions {
+                return Err(klog::Error::PartitionNotFound {
+                    topic: topic.name.clone(),
+                    partition: p,
+                    partitions: topic.partitions,
+                }
+                .into());
+            }
+        }
+        let mut ps = a.partitions.clone();
+        ps.sort_unstable();
+        ps.dedup();
+        ps
+    };
+    let known = group::list_groups(&ctx.topics())?
+        .iter()
+        .any(|(g, _)| g == &a.group);
+    // Own every affected partition for the duration of the reset: no member can start
+    // reading from the old offsets meanwhile, and a live member makes the reset fail.
+    let mut locks = Vec::new();
+    for &p in &partitions {
+        match group::try_own(&topic, p, &a.group)? {
+            Some(l) => locks.push(l),
+            None => {
+                let pid = group::owner(&topic, p, &a.group)?.unwrap_or(0);
+                return Err(anyhow::Error::new(Hint(format!(
+                    "stop the consumer (pid {pid}) first, or reset other partitions with -p"
+                )))
+                .context(format!(
+                    "partition {}-{p} is owned by a live member of group '{}' (pid {pid})",
+                    topic.name, a.group
+                )));
+            }
+        }
+    }
+    let mut rows = Vec::new();
+    for &p in &partitions {
+        let (start, end, mut reader) = match topic.open_reader(p)? {
+            Some(mut r) => (r.log_start_offset(), r.log_end_offset()?, Some(r)),
+            None => (0, 0, None),
+        };
+        let old = group::committed(&topic, p, &a.group)?.map(|c| c.offset);
+        let mut at_time = |t: i64| -> Result<i64> {
+            Ok(match reader.as_mut() {
+                Some(r) => r.offset_for_timestamp(t)?.unwrap_or(end),
+                None => end,
+            })
+        };
+        let new = if a.to_earliest {
+            start
+        } else if a.to_latest {
+            end
+        } else if let Some(o) = a.to_offset {
+            if o < start || o > end {
+                return Err(UsageError(format!(
+                    "offset {o} is outside the log of {}-{p} (log start {start}, log end {end})",
+                    topic.name
+                ))
+                .into());
+            }
+            o
+        } else if let Some(t) = to_time {
+            at_time(t)?
+        } else if let Some(t) = by_duration {
+            at_time(t)?
+        } else if let Some(n) = a.shift_by {
+            old.unwrap_or(start).saturating_add(n).clamp(start, end)
+        } else {
+            return Err(UsageError("give a reset target".into()).into());
+        };
+        rows.push(ResetRow {
+            group: a.group.clone(),
+            topic: topic.name.clone(),
+            partition: p,
+            old_offset: old,
+            new_offset: new,
+        });
+    }
+    if !a.dry_run {
+        if !known {
+            ctx.note(format_args!("group '{}' is new", a.group));
+        }
+        for r in &rows {
+            group::commit(&topic, r.partition, &a.group, r.new_offset)
+                .with_context(|| format!("commit {}-{}", topic.name, r.partition))?;
+        }
+    }
+    drop(locks);
+    let mut out = super::stdout();
+    if a.json {
+        serde_json::to_writer_pretty(&mut out, &rows)?;
+        writeln!(out)?;
+    } else {
+        let mut t = table(&["GROUP", "TOPIC", "PARTITION", "OLD-OFFSET", "NEW-OFFSET"]);
+        for r in &rows {
+            t.add_row(vec![
+                r.group.clone(),
+                r.topic.clone(),
+                r.partition.to_string(),
+                opt(r.old_offset),
+                r.new_offset.to_string(),
+            ]);
+        }
+        print_table(&mut out, &mut t)?;
+    }
+    out.flush()?;
+    if a.dry_run {
+        ctx.note("dry run: nothing changed");
+    }
+    Ok(ExitCode::Success)
+}
+
+fn delete(ctx: &Ctx, a: DeleteArgs) -> Result<ExitCode> {
+    let topics = group_topics(ctx, &a.group)?;
+    // Own every partition first: a live member makes the delete fail before anything goes.
+    let mut locks = BTreeMap::new();
+    for t in &topics {
+        for p in 0..t.partitions {
+            match group::try_own(t, p, &a.group)? {
+                Some(l) => {
+                    locks.insert((t.name.clone(), p), l);
+                }
+                None => {
+                    let pid = group::owner(t, p, &a.group)?.unwrap_or(0);
+                    return Err(anyhow::anyhow!(
+                        "group '{}' has a live member (pid {pid}) on {}-{p}; stop it first",
+                        a.group,
+                        t.name
+                    ));
+                }
+            }
+        }
+    }
+    for t in &topics {
+        for p in 0..t.partitions {
+            group::forget(t, p, &a.group)?;
+        }
+    }
+    drop(locks);
+    ctx.note(format_args!("deleted group '{}'", a.group));
+    Ok(ExitCode::Success)
+}
