@@ -632,6 +632,8 @@ fn consume_loop(
     poll: bool,
 ) -> Result<()> {
     let mut left = count.unwrap_or(u64::MAX);
+    // Decompressed records of the current batch, reused from batch to batch.
+    let mut scratch = Vec::new();
     let mut last_commit = Instant::now();
     let mut last_tick = Instant::now();
     s.rebalance(out)?;
@@ -675,7 +677,7 @@ fn consume_loop(
                 position: e.at() as u64 + b.position,
                 source: e.shifted(b.position as usize),
             };
-            for rec in b.batch.records().map_err(corrupt)? {
+            for rec in b.batch.records_in(&mut scratch).map_err(corrupt)? {
                 let rec = rec.map_err(corrupt)?;
                 let off = b.batch.offset_of(&rec);
                 if off < part.next {

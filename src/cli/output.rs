@@ -100,3 +100,44 @@ mod tests {
         assert_eq!(human_ms(1500), "1500ms");
     }
 }
+
+/// Bytes for a terminal or a text line: printable text as is (UTF-8 included), control
+/// characters and invalid UTF-8 escaped (`\n`, `\t`, `\r`, `\\`, `\xNN`), so that a dump
+/// line is always one line and never a terminal control sequence.
+pub fn escape_bytes(b: &[u8]) -> String {
+    let mut s = String::with_capacity(b.len());
+    for chunk in b.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\n' => s.push_str("\\n"),
+                '\t' => s.push_str("\\t"),
+                '\r' => s.push_str("\\r"),
+                '\\' => s.push_str("\\\\"),
+                c if c.is_control() => {
+                    let mut buf = [0u8; 4];
+                    for byte in c.encode_utf8(&mut buf).bytes() {
+                        s.push_str(&format!("\\x{byte:02x}"));
+                    }
+                }
+                c => s.push(c),
+            }
+        }
+        for byte in chunk.invalid() {
+            s.push_str(&format!("\\x{byte:02x}"));
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod escape_tests {
+    use super::escape_bytes;
+
+    #[test]
+    fn escapes_what_a_terminal_would_misread() {
+        assert_eq!(escape_bytes(b"plain text"), "plain text");
+        assert_eq!(escape_bytes("naïve".as_bytes()), "naïve");
+        assert_eq!(escape_bytes(b"a\nb\tc\\"), "a\\nb\\tc\\\\");
+        assert_eq!(escape_bytes(b"\x1b[31m\xff\x00"), "\\x1b[31m\\xff\\x00");
+    }
+}

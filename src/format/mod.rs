@@ -21,6 +21,7 @@
 pub mod batch;
 pub mod compression;
 pub mod error;
+pub mod legacy;
 pub mod murmur2;
 pub mod record;
 pub mod varint;

@@ -41,7 +41,8 @@ pub mod watch;
 pub use config::{CONFIGS, CleanupPolicy, LogConfig};
 pub use log::{AppendInfo, Log};
 pub use reader::{
-    BatchRef, ChunkReader, LogReader, PartitionStats, RawAt, SegmentInfo, list_segments,
+    BatchRef, ChunkReader, LogReader, PartitionStats, RawAt, SegmentInfo, SegmentSummary,
+    list_segments, summarize_segment,
 };
 
 #[cfg(test)]

@@ -192,6 +192,18 @@ impl ChunkReader {
         Ok(Some((frame.size as u64, last)))
     }
 
+    /// The framing of the entry at `pos`, if a whole one is there.
+    pub fn frame_at(
+        &mut self,
+        pos: u64,
+        file_len: u64,
+    ) -> Result<Option<crate::format::batch::EntryFrame>> {
+        Ok(match self.raw_at(pos, file_len)? {
+            RawAt::Entry { frame, .. } => Some(frame),
+            _ => None,
+        })
+    }
+
     /// Reads the batch header at `pos` without checking the CRC (index checks, timestamps).
     pub fn header_at(&self, pos: u64) -> Option<BatchHeader> {
         let mut b = [0u8; 61];
@@ -310,6 +322,64 @@ fn scan_tail(
         }
     }
     scan_batches(r, 0, base, on_batch)
+}
+
+/// What one segment holds, from its batch headers and index sizes (no record decoding).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SegmentSummary {
+    pub base_offset: i64,
+    /// Last offset of the last whole batch, if any.
+    pub last_offset: Option<i64>,
+    pub batches: u64,
+    pub records: u64,
+    pub size_bytes: u64,
+    pub first_timestamp: Option<i64>,
+    pub last_timestamp: Option<i64>,
+    pub index_entries: usize,
+    pub time_index_entries: usize,
+}
+
+/// Summarizes segment `base` of partition `dir` by walking its batch headers.
+pub fn summarize_segment(dir: &Path, base: i64) -> Result<SegmentSummary> {
+    let path = file_names::log_file(dir, base);
+    let mut r = ChunkReader::open(&path)?;
+    let len = r.file_len()?;
+    let mut s = SegmentSummary {
+        base_offset: base,
+        size_bytes: len,
+        ..SegmentSummary::default()
+    };
+    let mut pos = 0;
+    while let Some((size, _)) = r.peek(pos, len)? {
+        if let Some(h) = r.header_at(pos).filter(|h| h.magic == 2) {
+            s.batches += 1;
+            s.records += h.records_count.max(0) as u64;
+            s.last_offset = Some(h.last_offset());
+            if s.first_timestamp.is_none() {
+                let ts = match h.timestamp_type() {
+                    crate::format::TimestampType::LogAppendTime => h.max_timestamp,
+                    crate::format::TimestampType::CreateTime => h.base_timestamp,
+                };
+                s.first_timestamp = (ts >= 0).then_some(ts);
+            }
+            if h.max_timestamp >= 0 {
+                s.last_timestamp = Some(s.last_timestamp.unwrap_or(i64::MIN).max(h.max_timestamp));
+            }
+        } else if let Some(f) = r.frame_at(pos, len)? {
+            // A legacy (magic 0/1) entry: one message.
+            s.batches += 1;
+            s.records += 1;
+            s.last_offset = Some(f.offset);
+        }
+        pos += size;
+    }
+    if let Ok(src) = FileSource::open(&file_names::index_file(dir, base)) {
+        s.index_entries = index::valid_entries(&src, OFFSET_ENTRY_SIZE);
+    }
+    if let Ok(src) = FileSource::open(&file_names::time_index_file(dir, base)) {
+        s.time_index_entries = index::valid_entries(&src, TIME_ENTRY_SIZE);
+    }
+    Ok(s)
 }
 
 /// One segment as seen by a reader.
@@ -537,7 +607,11 @@ impl LogReader {
                     At::End { .. } => break,
                     At::Batch(b) => {
                         if b.header.max_timestamp >= timestamp {
-                            for rec in b.records().map_err(|e| Error::corrupt(&path, pos, e))? {
+                            let mut scratch = Vec::new();
+                            for rec in b
+                                .records_in(&mut scratch)
+                                .map_err(|e| Error::corrupt(&path, pos, e))?
+                            {
                                 let rec = rec.map_err(|e| Error::corrupt(&path, pos, e))?;
                                 if b.timestamp_of(&rec) >= timestamp {
                                     return Ok(Some(b.offset_of(&rec)));

@@ -157,7 +157,15 @@ fn check_log(
                         Ok(b) => {
                             let h = b.header;
                             let mut bad = None;
-                            if let Ok(records) = b.records() {
+                            let mut scratch = Vec::new();
+                            let decoded = b.records_in(&mut scratch);
+                            if let Err(e) = &decoded {
+                                bad = Some((
+                                    ProblemKind::Records,
+                                    e.clone().shifted(pos as usize).to_string(),
+                                ));
+                            }
+                            if let Ok(records) = decoded {
                                 let mut n = 0u64;
                                 for rec in records {
                                     if let Err(e) = rec {
