@@ -35,6 +35,9 @@ Register-ArgumentCompleter -Native -CommandName 'klog' -ScriptBlock {
             [CompletionResult]::new('groups', 'groups', [CompletionResultType]::ParameterValue, 'List, describe, reset and delete consumer groups')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions for bash, zsh, fish, elvish or powershell')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Write the man pages to a directory')
+            [CompletionResult]::new('segments', 'segments', [CompletionResultType]::ParameterValue, 'List, dump, roll and verify segments (klog''s or a Kafka broker''s)')
+            [CompletionResult]::new('trim', 'trim', [CompletionResultType]::ParameterValue, 'Move a topic''s log start offset up (Kafka''s delete-records)')
+            [CompletionResult]::new('clean', 'clean', [CompletionResultType]::ParameterValue, 'Apply retention (retention.ms, retention.bytes) and compaction now')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -333,6 +336,133 @@ Register-ArgumentCompleter -Native -CommandName 'klog' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'klog;segments' {
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (honours NO_COLOR)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but data and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but data and errors')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'One row per segment: offsets, records, bytes, timestamps, index entries, active or closed')
+            [CompletionResult]::new('dump', 'dump', [CompletionResultType]::ParameterValue, 'Print batches (and with --records, records) of segments, like kafka-dump-log')
+            [CompletionResult]::new('roll', 'roll', [CompletionResultType]::ParameterValue, 'Close the active segment now and start a new one')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check every batch, offset and index entry; --repair cuts damage without moving offsets')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'klog;segments;list' {
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Only this partition (repeatable)')
+            [CompletionResult]::new('--partition', '--partition', [CompletionResultType]::ParameterName, 'Only this partition (repeatable)')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (honours NO_COLOR)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document instead of a table')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but data and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but data and errors')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'klog;segments;dump' {
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Only this partition of a topic (repeatable)')
+            [CompletionResult]::new('--partition', '--partition', [CompletionResultType]::ParameterName, 'Only this partition of a topic (repeatable)')
+            [CompletionResult]::new('--offset', '--offset', [CompletionResultType]::ParameterName, 'Start at the batch holding this offset (found through the offset index)')
+            [CompletionResult]::new('--max-bytes', '--max-bytes', [CompletionResultType]::ParameterName, 'Read at most this many bytes of each log file')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (honours NO_COLOR)')
+            [CompletionResult]::new('--records', '--records', [CompletionResultType]::ParameterName, 'Also print every record (key, value, headers)')
+            [CompletionResult]::new('--print-data-log', '--print-data-log', [CompletionResultType]::ParameterName, 'Also print every record (key, value, headers)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'One JSON object per batch (or index entry) and line')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but data and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but data and errors')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'klog;segments;roll' {
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Only this partition (repeatable)')
+            [CompletionResult]::new('--partition', '--partition', [CompletionResultType]::ParameterName, 'Only this partition (repeatable)')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (honours NO_COLOR)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but data and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but data and errors')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'klog;segments;verify' {
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Only this partition of a topic (repeatable)')
+            [CompletionResult]::new('--partition', '--partition', [CompletionResultType]::ParameterName, 'Only this partition of a topic (repeatable)')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (honours NO_COLOR)')
+            [CompletionResult]::new('--repair', '--repair', [CompletionResultType]::ParameterName, 'Cut damaged tails and regions (valid batches after them keep their offsets in a new segment) and rebuild damaged indexes')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but data and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but data and errors')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'klog;segments;help' {
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'One row per segment: offsets, records, bytes, timestamps, index entries, active or closed')
+            [CompletionResult]::new('dump', 'dump', [CompletionResultType]::ParameterValue, 'Print batches (and with --records, records) of segments, like kafka-dump-log')
+            [CompletionResult]::new('roll', 'roll', [CompletionResultType]::ParameterValue, 'Close the active segment now and start a new one')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check every batch, offset and index entry; --repair cuts damage without moving offsets')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'klog;segments;help;list' {
+            break
+        }
+        'klog;segments;help;dump' {
+            break
+        }
+        'klog;segments;help;roll' {
+            break
+        }
+        'klog;segments;help;verify' {
+            break
+        }
+        'klog;segments;help;help' {
+            break
+        }
+        'klog;trim' {
+            [CompletionResult]::new('--before', '--before', [CompletionResultType]::ParameterName, 'New log start offset: an offset, or @TIME (the first record at or after TIME)')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Only this partition (repeatable)')
+            [CompletionResult]::new('--partition', '--partition', [CompletionResultType]::ParameterName, 'Only this partition (repeatable)')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (honours NO_COLOR)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but data and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but data and errors')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'klog;clean' {
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (honours NO_COLOR)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Show what would be deleted without deleting anything')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but data and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but data and errors')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'klog;help' {
             [CompletionResult]::new('topics', 'topics', [CompletionResultType]::ParameterValue, 'Create, list, describe, alter and delete topics')
             [CompletionResult]::new('produce', 'produce', [CompletionResultType]::ParameterValue, 'Append records from stdin or files to a topic')
@@ -340,6 +470,9 @@ Register-ArgumentCompleter -Native -CommandName 'klog' -ScriptBlock {
             [CompletionResult]::new('groups', 'groups', [CompletionResultType]::ParameterValue, 'List, describe, reset and delete consumer groups')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions for bash, zsh, fish, elvish or powershell')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Write the man pages to a directory')
+            [CompletionResult]::new('segments', 'segments', [CompletionResultType]::ParameterValue, 'List, dump, roll and verify segments (klog''s or a Kafka broker''s)')
+            [CompletionResult]::new('trim', 'trim', [CompletionResultType]::ParameterValue, 'Move a topic''s log start offset up (Kafka''s delete-records)')
+            [CompletionResult]::new('clean', 'clean', [CompletionResultType]::ParameterValue, 'Apply retention (retention.ms, retention.bytes) and compaction now')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -395,6 +528,31 @@ Register-ArgumentCompleter -Native -CommandName 'klog' -ScriptBlock {
             break
         }
         'klog;help;man' {
+            break
+        }
+        'klog;help;segments' {
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'One row per segment: offsets, records, bytes, timestamps, index entries, active or closed')
+            [CompletionResult]::new('dump', 'dump', [CompletionResultType]::ParameterValue, 'Print batches (and with --records, records) of segments, like kafka-dump-log')
+            [CompletionResult]::new('roll', 'roll', [CompletionResultType]::ParameterValue, 'Close the active segment now and start a new one')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check every batch, offset and index entry; --repair cuts damage without moving offsets')
+            break
+        }
+        'klog;help;segments;list' {
+            break
+        }
+        'klog;help;segments;dump' {
+            break
+        }
+        'klog;help;segments;roll' {
+            break
+        }
+        'klog;help;segments;verify' {
+            break
+        }
+        'klog;help;trim' {
+            break
+        }
+        'klog;help;clean' {
             break
         }
         'klog;help;help' {

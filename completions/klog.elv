@@ -32,6 +32,9 @@ set edit:completion:arg-completer[klog] = {|@words|
             cand groups 'List, describe, reset and delete consumer groups'
             cand completions 'Print shell completions for bash, zsh, fish, elvish or powershell'
             cand man 'Write the man pages to a directory'
+            cand segments 'List, dump, roll and verify segments (klog''s or a Kafka broker''s)'
+            cand trim 'Move a topic''s log start offset up (Kafka''s delete-records)'
+            cand clean 'Apply retention (retention.ms, retention.bytes) and compaction now'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'klog;topics'= {
@@ -301,6 +304,120 @@ set edit:completion:arg-completer[klog] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'klog;segments'= {
+            cand --dir 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)'
+            cand --color 'When to use colors (honours NO_COLOR)'
+            cand -q 'Print nothing but data and errors'
+            cand --quiet 'Print nothing but data and errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand list 'One row per segment: offsets, records, bytes, timestamps, index entries, active or closed'
+            cand dump 'Print batches (and with --records, records) of segments, like kafka-dump-log'
+            cand roll 'Close the active segment now and start a new one'
+            cand verify 'Check every batch, offset and index entry; --repair cuts damage without moving offsets'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'klog;segments;list'= {
+            cand -p 'Only this partition (repeatable)'
+            cand --partition 'Only this partition (repeatable)'
+            cand --dir 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)'
+            cand --color 'When to use colors (honours NO_COLOR)'
+            cand --json 'Print one JSON document instead of a table'
+            cand -q 'Print nothing but data and errors'
+            cand --quiet 'Print nothing but data and errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'klog;segments;dump'= {
+            cand -p 'Only this partition of a topic (repeatable)'
+            cand --partition 'Only this partition of a topic (repeatable)'
+            cand --offset 'Start at the batch holding this offset (found through the offset index)'
+            cand --max-bytes 'Read at most this many bytes of each log file'
+            cand --dir 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)'
+            cand --color 'When to use colors (honours NO_COLOR)'
+            cand --records 'Also print every record (key, value, headers)'
+            cand --print-data-log 'Also print every record (key, value, headers)'
+            cand --json 'One JSON object per batch (or index entry) and line'
+            cand -q 'Print nothing but data and errors'
+            cand --quiet 'Print nothing but data and errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'klog;segments;roll'= {
+            cand -p 'Only this partition (repeatable)'
+            cand --partition 'Only this partition (repeatable)'
+            cand --dir 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)'
+            cand --color 'When to use colors (honours NO_COLOR)'
+            cand -q 'Print nothing but data and errors'
+            cand --quiet 'Print nothing but data and errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'klog;segments;verify'= {
+            cand -p 'Only this partition of a topic (repeatable)'
+            cand --partition 'Only this partition of a topic (repeatable)'
+            cand --dir 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)'
+            cand --color 'When to use colors (honours NO_COLOR)'
+            cand --repair 'Cut damaged tails and regions (valid batches after them keep their offsets in a new segment) and rebuild damaged indexes'
+            cand --json 'Print one JSON document'
+            cand -q 'Print nothing but data and errors'
+            cand --quiet 'Print nothing but data and errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'klog;segments;help'= {
+            cand list 'One row per segment: offsets, records, bytes, timestamps, index entries, active or closed'
+            cand dump 'Print batches (and with --records, records) of segments, like kafka-dump-log'
+            cand roll 'Close the active segment now and start a new one'
+            cand verify 'Check every batch, offset and index entry; --repair cuts damage without moving offsets'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'klog;segments;help;list'= {
+        }
+        &'klog;segments;help;dump'= {
+        }
+        &'klog;segments;help;roll'= {
+        }
+        &'klog;segments;help;verify'= {
+        }
+        &'klog;segments;help;help'= {
+        }
+        &'klog;trim'= {
+            cand --before 'New log start offset: an offset, or @TIME (the first record at or after TIME)'
+            cand -p 'Only this partition (repeatable)'
+            cand --partition 'Only this partition (repeatable)'
+            cand --dir 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)'
+            cand --color 'When to use colors (honours NO_COLOR)'
+            cand --json 'Print one JSON document'
+            cand -q 'Print nothing but data and errors'
+            cand --quiet 'Print nothing but data and errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'klog;clean'= {
+            cand --dir 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)'
+            cand --color 'When to use colors (honours NO_COLOR)'
+            cand --dry-run 'Show what would be deleted without deleting anything'
+            cand --json 'Print one JSON document'
+            cand -q 'Print nothing but data and errors'
+            cand --quiet 'Print nothing but data and errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'klog;help'= {
             cand topics 'Create, list, describe, alter and delete topics'
             cand produce 'Append records from stdin or files to a topic'
@@ -308,6 +425,9 @@ set edit:completion:arg-completer[klog] = {|@words|
             cand groups 'List, describe, reset and delete consumer groups'
             cand completions 'Print shell completions for bash, zsh, fish, elvish or powershell'
             cand man 'Write the man pages to a directory'
+            cand segments 'List, dump, roll and verify segments (klog''s or a Kafka broker''s)'
+            cand trim 'Move a topic''s log start offset up (Kafka''s delete-records)'
+            cand clean 'Apply retention (retention.ms, retention.bytes) and compaction now'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'klog;help;topics'= {
@@ -348,6 +468,24 @@ set edit:completion:arg-completer[klog] = {|@words|
         &'klog;help;completions'= {
         }
         &'klog;help;man'= {
+        }
+        &'klog;help;segments'= {
+            cand list 'One row per segment: offsets, records, bytes, timestamps, index entries, active or closed'
+            cand dump 'Print batches (and with --records, records) of segments, like kafka-dump-log'
+            cand roll 'Close the active segment now and start a new one'
+            cand verify 'Check every batch, offset and index entry; --repair cuts damage without moving offsets'
+        }
+        &'klog;help;segments;list'= {
+        }
+        &'klog;help;segments;dump'= {
+        }
+        &'klog;help;segments;roll'= {
+        }
+        &'klog;help;segments;verify'= {
+        }
+        &'klog;help;trim'= {
+        }
+        &'klog;help;clean'= {
         }
         &'klog;help;help'= {
         }

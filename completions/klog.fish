@@ -37,6 +37,9 @@ complete -c klog -n "__fish_klog_needs_command" -f -a "consume" -d 'Print a topi
 complete -c klog -n "__fish_klog_needs_command" -f -a "groups" -d 'List, describe, reset and delete consumer groups'
 complete -c klog -n "__fish_klog_needs_command" -f -a "completions" -d 'Print shell completions for bash, zsh, fish, elvish or powershell'
 complete -c klog -n "__fish_klog_needs_command" -f -a "man" -d 'Write the man pages to a directory'
+complete -c klog -n "__fish_klog_needs_command" -f -a "segments" -d 'List, dump, roll and verify segments (klog\'s or a Kafka broker\'s)'
+complete -c klog -n "__fish_klog_needs_command" -f -a "trim" -d 'Move a topic\'s log start offset up (Kafka\'s delete-records)'
+complete -c klog -n "__fish_klog_needs_command" -f -a "clean" -d 'Apply retention (retention.ms, retention.bytes) and compaction now'
 complete -c klog -n "__fish_klog_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c klog -n "__fish_klog_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete help" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
 complete -c klog -n "__fish_klog_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete help" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
@@ -219,13 +222,91 @@ never\t''"
 complete -c klog -n "__fish_klog_using_subcommand man" -s q -l quiet -d 'Print nothing but data and errors'
 complete -c klog -n "__fish_klog_using_subcommand man" -s h -l help -d 'Print help'
 complete -c klog -n "__fish_klog_using_subcommand man" -s V -l version -d 'Print version'
-complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man help" -f -a "topics" -d 'Create, list, describe, alter and delete topics'
-complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man help" -f -a "produce" -d 'Append records from stdin or files to a topic'
-complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man help" -f -a "consume" -d 'Print a topic\'s records'
-complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man help" -f -a "groups" -d 'List, describe, reset and delete consumer groups'
-complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man help" -f -a "completions" -d 'Print shell completions for bash, zsh, fish, elvish or powershell'
-complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man help" -f -a "man" -d 'Write the man pages to a directory'
-complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c klog -n "__fish_klog_using_subcommand segments; and not __fish_seen_subcommand_from list dump roll verify help" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
+complete -c klog -n "__fish_klog_using_subcommand segments; and not __fish_seen_subcommand_from list dump roll verify help" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klog -n "__fish_klog_using_subcommand segments; and not __fish_seen_subcommand_from list dump roll verify help" -s q -l quiet -d 'Print nothing but data and errors'
+complete -c klog -n "__fish_klog_using_subcommand segments; and not __fish_seen_subcommand_from list dump roll verify help" -s h -l help -d 'Print help'
+complete -c klog -n "__fish_klog_using_subcommand segments; and not __fish_seen_subcommand_from list dump roll verify help" -s V -l version -d 'Print version'
+complete -c klog -n "__fish_klog_using_subcommand segments; and not __fish_seen_subcommand_from list dump roll verify help" -f -a "list" -d 'One row per segment: offsets, records, bytes, timestamps, index entries, active or closed'
+complete -c klog -n "__fish_klog_using_subcommand segments; and not __fish_seen_subcommand_from list dump roll verify help" -f -a "dump" -d 'Print batches (and with --records, records) of segments, like kafka-dump-log'
+complete -c klog -n "__fish_klog_using_subcommand segments; and not __fish_seen_subcommand_from list dump roll verify help" -f -a "roll" -d 'Close the active segment now and start a new one'
+complete -c klog -n "__fish_klog_using_subcommand segments; and not __fish_seen_subcommand_from list dump roll verify help" -f -a "verify" -d 'Check every batch, offset and index entry; --repair cuts damage without moving offsets'
+complete -c klog -n "__fish_klog_using_subcommand segments; and not __fish_seen_subcommand_from list dump roll verify help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c klog -n "__fish_klog_using_subcommand segments; and __fish_seen_subcommand_from list" -s p -l partition -d 'Only this partition (repeatable)' -r
+complete -c klog -n "__fish_klog_using_subcommand segments; and __fish_seen_subcommand_from list" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
+complete -c klog -n "__fish_klog_using_subcommand segments; and __fish_seen_subcommand_from list" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klog -n "__fish_klog_using_subcommand segments; and __fish_seen_subcommand_from list" -l json -d 'Print one JSON document instead of a table'
+complete -c klog -n "__fish_klog_using_subcommand segments; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print nothing but data and errors'
+complete -c klog -n "__fish_klog_using_subcommand segments; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c klog -n "__fish_klog_using_subcommand segments; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c klog -n "__fish_klog_using_subcommand segments; and __fish_seen_subcommand_from dump" -s p -l partition -d 'Only this partition of a topic (repeatable)' -r
+complete -c klog -n "__fish_klog_using_subcommand segments; and __fish_seen_subcommand_from dump" -l offset -d 'Start at the batch holding this offset (found through the offset index)' -r
+complete -c klog -n "__fish_klog_using_subcommand segments; and __fish_seen_subcommand_from dump" -l max-bytes -d 'Read at most this many bytes of each log file' -r
+complete -c klog -n "__fish_klog_using_subcommand segments; and __fish_seen_subcommand_from dump" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
+complete -c klog -n "__fish_klog_using_subcommand segments; and __fish_seen_subcommand_from dump" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klog -n "__fish_klog_using_subcommand segments; and __fish_seen_subcommand_from dump" -l records -l print-data-log -d 'Also print every record (key, value, headers)'
+complete -c klog -n "__fish_klog_using_subcommand segments; and __fish_seen_subcommand_from dump" -l json -d 'One JSON object per batch (or index entry) and line'
+complete -c klog -n "__fish_klog_using_subcommand segments; and __fish_seen_subcommand_from dump" -s q -l quiet -d 'Print nothing but data and errors'
+complete -c klog -n "__fish_klog_using_subcommand segments; and __fish_seen_subcommand_from dump" -s h -l help -d 'Print help'
+complete -c klog -n "__fish_klog_using_subcommand segments; and __fish_seen_subcommand_from dump" -s V -l version -d 'Print version'
+complete -c klog -n "__fish_klog_using_subcommand segments; and __fish_seen_subcommand_from roll" -s p -l partition -d 'Only this partition (repeatable)' -r
+complete -c klog -n "__fish_klog_using_subcommand segments; and __fish_seen_subcommand_from roll" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
+complete -c klog -n "__fish_klog_using_subcommand segments; and __fish_seen_subcommand_from roll" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klog -n "__fish_klog_using_subcommand segments; and __fish_seen_subcommand_from roll" -s q -l quiet -d 'Print nothing but data and errors'
+complete -c klog -n "__fish_klog_using_subcommand segments; and __fish_seen_subcommand_from roll" -s h -l help -d 'Print help'
+complete -c klog -n "__fish_klog_using_subcommand segments; and __fish_seen_subcommand_from roll" -s V -l version -d 'Print version'
+complete -c klog -n "__fish_klog_using_subcommand segments; and __fish_seen_subcommand_from verify" -s p -l partition -d 'Only this partition of a topic (repeatable)' -r
+complete -c klog -n "__fish_klog_using_subcommand segments; and __fish_seen_subcommand_from verify" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
+complete -c klog -n "__fish_klog_using_subcommand segments; and __fish_seen_subcommand_from verify" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klog -n "__fish_klog_using_subcommand segments; and __fish_seen_subcommand_from verify" -l repair -d 'Cut damaged tails and regions (valid batches after them keep their offsets in a new segment) and rebuild damaged indexes'
+complete -c klog -n "__fish_klog_using_subcommand segments; and __fish_seen_subcommand_from verify" -l json -d 'Print one JSON document'
+complete -c klog -n "__fish_klog_using_subcommand segments; and __fish_seen_subcommand_from verify" -s q -l quiet -d 'Print nothing but data and errors'
+complete -c klog -n "__fish_klog_using_subcommand segments; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help'
+complete -c klog -n "__fish_klog_using_subcommand segments; and __fish_seen_subcommand_from verify" -s V -l version -d 'Print version'
+complete -c klog -n "__fish_klog_using_subcommand segments; and __fish_seen_subcommand_from help" -f -a "list" -d 'One row per segment: offsets, records, bytes, timestamps, index entries, active or closed'
+complete -c klog -n "__fish_klog_using_subcommand segments; and __fish_seen_subcommand_from help" -f -a "dump" -d 'Print batches (and with --records, records) of segments, like kafka-dump-log'
+complete -c klog -n "__fish_klog_using_subcommand segments; and __fish_seen_subcommand_from help" -f -a "roll" -d 'Close the active segment now and start a new one'
+complete -c klog -n "__fish_klog_using_subcommand segments; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Check every batch, offset and index entry; --repair cuts damage without moving offsets'
+complete -c klog -n "__fish_klog_using_subcommand segments; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c klog -n "__fish_klog_using_subcommand trim" -l before -d 'New log start offset: an offset, or @TIME (the first record at or after TIME)' -r
+complete -c klog -n "__fish_klog_using_subcommand trim" -s p -l partition -d 'Only this partition (repeatable)' -r
+complete -c klog -n "__fish_klog_using_subcommand trim" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
+complete -c klog -n "__fish_klog_using_subcommand trim" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klog -n "__fish_klog_using_subcommand trim" -l json -d 'Print one JSON document'
+complete -c klog -n "__fish_klog_using_subcommand trim" -s q -l quiet -d 'Print nothing but data and errors'
+complete -c klog -n "__fish_klog_using_subcommand trim" -s h -l help -d 'Print help'
+complete -c klog -n "__fish_klog_using_subcommand trim" -s V -l version -d 'Print version'
+complete -c klog -n "__fish_klog_using_subcommand clean" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
+complete -c klog -n "__fish_klog_using_subcommand clean" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klog -n "__fish_klog_using_subcommand clean" -l dry-run -d 'Show what would be deleted without deleting anything'
+complete -c klog -n "__fish_klog_using_subcommand clean" -l json -d 'Print one JSON document'
+complete -c klog -n "__fish_klog_using_subcommand clean" -s q -l quiet -d 'Print nothing but data and errors'
+complete -c klog -n "__fish_klog_using_subcommand clean" -s h -l help -d 'Print help'
+complete -c klog -n "__fish_klog_using_subcommand clean" -s V -l version -d 'Print version'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man segments trim clean help" -f -a "topics" -d 'Create, list, describe, alter and delete topics'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man segments trim clean help" -f -a "produce" -d 'Append records from stdin or files to a topic'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man segments trim clean help" -f -a "consume" -d 'Print a topic\'s records'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man segments trim clean help" -f -a "groups" -d 'List, describe, reset and delete consumer groups'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man segments trim clean help" -f -a "completions" -d 'Print shell completions for bash, zsh, fish, elvish or powershell'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man segments trim clean help" -f -a "man" -d 'Write the man pages to a directory'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man segments trim clean help" -f -a "segments" -d 'List, dump, roll and verify segments (klog\'s or a Kafka broker\'s)'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man segments trim clean help" -f -a "trim" -d 'Move a topic\'s log start offset up (Kafka\'s delete-records)'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man segments trim clean help" -f -a "clean" -d 'Apply retention (retention.ms, retention.bytes) and compaction now'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man segments trim clean help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "create" -d 'Create a topic'
 complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "list" -d 'List topics with their size, record count, retention and cleanup policy'
 complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "describe" -d 'Show a topic\'s partitions (offsets, size, segments, timestamps) and configs'
@@ -235,3 +316,7 @@ complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcomma
 complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from groups" -f -a "describe" -d 'Show a group\'s offsets, lag and owning member per partition'
 complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from groups" -f -a "reset" -d 'Move a group\'s committed offsets (refused while a member owns an affected partition)'
 complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from groups" -f -a "delete" -d 'Delete a group\'s committed offsets (refused while it has live members)'
+complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from segments" -f -a "list" -d 'One row per segment: offsets, records, bytes, timestamps, index entries, active or closed'
+complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from segments" -f -a "dump" -d 'Print batches (and with --records, records) of segments, like kafka-dump-log'
+complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from segments" -f -a "roll" -d 'Close the active segment now and start a new one'
+complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from segments" -f -a "verify" -d 'Check every batch, offset and index entry; --repair cuts damage without moving offsets'

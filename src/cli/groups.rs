@@ -269,24 +269,7 @@ fn reset(ctx: &Ctx, a: ResetArgs) -> Result<ExitCode> {
         None => None,
     };
     let topic = ctx.topics().open(&a.topic)?;
-    let partitions: Vec<u32> = if a.partitions.is_empty() {
-        (0..topic.partitions).collect()
-    } else {
-        for &p in &a.partitions {
-            if p >= topic.partitions {
-                return Err(klog::Error::PartitionNotFound {
-                    topic: topic.name.clone(),
-                    partition: p,
-                    partitions: topic.partitions,
-                }
-                .into());
-            }
-        }
-        let mut ps = a.partitions.clone();
-        ps.sort_unstable();
-        ps.dedup();
-        ps
-    };
+    let partitions = super::segments_partitions(&topic, &a.partitions)?;
     let known = group::list_groups(&ctx.topics())?
         .iter()
         .any(|(g, _)| g == &a.group);

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
+mod clean;
 mod consume;
 mod escape;
 mod generate;
@@ -14,6 +15,7 @@ mod groups;
 mod json;
 mod output;
 mod produce;
+mod segments;
 mod timespec;
 mod topics;
 
@@ -23,7 +25,6 @@ pub enum ExitCode {
     Success = 0,
     Failure = 1,
     Usage = 2,
-    #[allow(dead_code)]
     Damage = 3,
 }
 
@@ -106,6 +107,13 @@ pub enum Command {
     /// Write the man pages to a directory
     #[command(hide = true)]
     Man(generate::ManArgs),
+    /// List, dump, roll and verify segments (klog's or a Kafka broker's)
+    #[command(subcommand)]
+    Segments(segments::SegmentsCommand),
+    /// Move a topic's log start offset up (Kafka's delete-records)
+    Trim(clean::TrimArgs),
+    /// Apply retention (retention.ms, retention.bytes) and compaction now
+    Clean(clean::CleanArgs),
 }
 
 /// Global settings every command receives.
@@ -170,6 +178,9 @@ pub fn main() -> i32 {
         Command::Groups(c) => groups::run(&ctx, c),
         Command::Completions(a) => generate::completions(a),
         Command::Man(a) => generate::man(a),
+        Command::Segments(c) => segments::run(&ctx, c),
+        Command::Trim(a) => clean::trim(&ctx, a),
+        Command::Clean(a) => clean::clean(&ctx, a),
     };
     match result {
         Ok(code) => code as i32,
@@ -251,6 +262,27 @@ fn default_hint(err: &anyhow::Error) -> Option<String> {
 /// A buffered stdout that turns a closed pipe into a quiet stop.
 pub fn stdout() -> io::BufWriter<io::StdoutLock<'static>> {
     io::BufWriter::with_capacity(256 * 1024, io::stdout().lock())
+}
+
+/// A topic's partitions, all or the ones asked for (checked).
+pub fn segments_partitions(topic: &klog::topic::Topic, asked: &[u32]) -> Result<Vec<u32>> {
+    if asked.is_empty() {
+        return Ok((0..topic.partitions).collect());
+    }
+    for &p in asked {
+        if p >= topic.partitions {
+            return Err(klog::Error::PartitionNotFound {
+                topic: topic.name.clone(),
+                partition: p,
+                partitions: topic.partitions,
+            }
+            .into());
+        }
+    }
+    let mut v = asked.to_vec();
+    v.sort_unstable();
+    v.dedup();
+    Ok(v)
 }
 
 /// Parses `KEY=VALUE` config arguments.

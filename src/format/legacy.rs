@@ -202,7 +202,7 @@ pub fn records(m: &LegacyMessage<'_>, limit: usize) -> Result<Vec<LegacyRecord>,
         // Relative inner offsets (KIP-31): the wrapper's offset is the last inner one.
         let last_rel = out.last().map_or(0, |r| r.offset);
         for r in &mut out {
-            r.offset = m.offset - last_rel + r.offset;
+            r.offset += m.offset - last_rel;
         }
     }
     Ok(out)

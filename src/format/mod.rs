@@ -27,8 +27,8 @@ pub mod record;
 pub mod varint;
 
 pub use batch::{
-    BatchBuilder, BatchHeader, Compression, RECORD_BATCH_OVERHEAD, RecordBatch, TimestampType,
-    peek_entry,
+    BatchBuilder, BatchHeader, Compression, DECOMPRESS_LIMIT, RECORD_BATCH_OVERHEAD, RecordBatch,
+    TimestampType, peek_entry,
 };
 pub use error::DecodeError;
 pub use murmur2::{murmur2, partition_for_key};

@@ -1047,7 +1047,6 @@ fn follow_until_an_offset_stops_there() {
 }
 
 #[test]
-#[ignore = "bug: consume -f -u @TIME prints records at or after TIME that arrive later, and never stops"]
 fn follow_until_a_time_stops_at_the_first_later_record() {
     let t = TestDir::new();
     let line = |ts: i64, v: &str| json!({"value": v, "timestamp": ts}).to_string() + "\n";

@@ -1,0 +1,203 @@
+//! `klog trim` (move the log start offset, Kafka's delete-records) and `klog clean` (apply
+//! retention and compaction now).
+
+use std::io::Write;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use serde::Serialize;
+
+use super::output::{human_bytes, print_table, table};
+use super::timespec::{now_ms, parse_time};
+use super::{Ctx, ExitCode, UsageError};
+use klog::storage::list_segments;
+use klog::storage::retention::{self, DeletedSegment, RetentionRules};
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  klog trim orders --before 120000           # offsets below 120000 are gone for readers
+  klog trim orders --before @-7d -p 0        # everything older than a week in partition 0
+Consumer groups whose committed offset is below the new log start resume at it, with a
+warning.")]
+pub struct TrimArgs {
+    pub topic: String,
+    /// New log start offset: an offset, or @TIME (the first record at or after TIME)
+    #[arg(long, value_name = "OFFSET|@TIME", allow_hyphen_values = true)]
+    pub before: String,
+    /// Only this partition (repeatable)
+    #[arg(short, long = "partition", value_name = "N")]
+    pub partitions: Vec<u32>,
+    /// Print one JSON document
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  klog clean                     # every topic
+  klog clean orders --dry-run    # what retention would delete now")]
+pub struct CleanArgs {
+    /// Topics to clean (default: all)
+    pub topics: Vec<String>,
+    /// Show what would be deleted without deleting anything
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print one JSON document
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct TrimRow {
+    partition: u32,
+    old_log_start_offset: i64,
+    new_log_start_offset: i64,
+    deleted_segments: Vec<DeletedSegment>,
+}
+
+pub fn trim(ctx: &Ctx, a: TrimArgs) -> Result<ExitCode> {
+    let spec = a.before.trim();
+    let target = if let Some(t) = spec.strip_prefix('@') {
+        Err(parse_time(t, now_ms())?)
+    } else {
+        Ok(spec
+            .parse::<i64>()
+            .ok()
+            .filter(|o| *o >= 0)
+            .ok_or_else(|| {
+                UsageError(format!(
+                    "invalid --before '{spec}': expected an offset or @TIME"
+                ))
+            })?)
+    };
+    let topic = ctx.topics().open(&a.topic)?;
+    let parts = super::segments_partitions(&topic, &a.partitions)?;
+    let mut rows = Vec::new();
+    for p in parts {
+        let Some(mut reader) = topic.open_reader(p)? else {
+            continue;
+        };
+        let old = reader.log_start_offset();
+        let end = reader.log_end_offset()?;
+        let offset = match target {
+            Ok(o) => o,
+            Err(t) => reader.offset_for_timestamp(t)?.unwrap_or(end),
+        };
+        if offset > end {
+            return Err(UsageError(format!(
+                "offset {offset} is past the log end offset {end} of {}-{p}",
+                topic.name
+            ))
+            .into());
+        }
+        let mut log = topic.open_log(p)?;
+        let deleted = log
+            .trim(offset)
+            .with_context(|| format!("trim {}-{p}", topic.name))?;
+        rows.push(TrimRow {
+            partition: p,
+            old_log_start_offset: old,
+            new_log_start_offset: log.log_start_offset()?,
+            deleted_segments: deleted,
+        });
+    }
+    let mut out = super::stdout();
+    if a.json {
+        serde_json::to_writer_pretty(&mut out, &rows)?;
+        writeln!(out)?;
+    } else {
+        let mut t = table(&[
+            "PARTITION",
+            "OLD-LOG-START",
+            "NEW-LOG-START",
+            "SEGMENTS-DELETED",
+        ]);
+        for r in &rows {
+            t.add_row(vec![
+                r.partition.to_string(),
+                r.old_log_start_offset.to_string(),
+                r.new_log_start_offset.to_string(),
+                r.deleted_segments.len().to_string(),
+            ]);
+        }
+        print_table(&mut out, &mut t)?;
+    }
+    out.flush()?;
+    Ok(ExitCode::Success)
+}
+
+#[derive(Serialize)]
+struct CleanRow {
+    topic: String,
+    partition: u32,
+    #[serde(flatten)]
+    segment: DeletedSegment,
+}
+
+pub fn clean(ctx: &Ctx, a: CleanArgs) -> Result<ExitCode> {
+    let topics = ctx.topics();
+    let names = if a.topics.is_empty() {
+        topics.list_names()?
+    } else {
+        a.topics.clone()
+    };
+    let now = now_ms();
+    let mut rows = Vec::new();
+    for name in names {
+        let topic = topics.open(&name)?;
+        for p in 0..topic.partitions {
+            let dir = topic.partition_dir(p);
+            if !dir.is_dir() {
+                continue;
+            }
+            let deleted = if a.dry_run {
+                let segments = list_segments(&dir)?;
+                let rules = RetentionRules {
+                    delete_policy: topic.config.cleanup_policy.delete,
+                    retention_ms: topic.config.retention_ms,
+                    retention_bytes: topic.config.retention_bytes,
+                };
+                let start = retention::log_start_offset(&dir, &segments);
+                retention::segments_to_delete(&dir, &segments, start, rules, now)
+            } else {
+                topic
+                    .open_log(p)?
+                    .delete_old_segments(now)
+                    .with_context(|| format!("clean {}-{p}", topic.name))?
+            };
+            rows.extend(deleted.into_iter().map(|segment| CleanRow {
+                topic: topic.name.clone(),
+                partition: p,
+                segment,
+            }));
+        }
+    }
+    let mut out = super::stdout();
+    if a.json {
+        serde_json::to_writer_pretty(&mut out, &rows)?;
+        writeln!(out)?;
+    } else if rows.is_empty() {
+        ctx.note("nothing to delete");
+    } else {
+        let mut t = table(&["TOPIC", "PARTITION", "SEGMENT", "OFFSETS", "SIZE", "REASON"]);
+        for r in &rows {
+            t.add_row(vec![
+                r.topic.clone(),
+                r.partition.to_string(),
+                klog::storage::file_names::offset_name(r.segment.base_offset),
+                format!("{}..{}", r.segment.base_offset, r.segment.end_offset),
+                human_bytes(r.segment.size_bytes),
+                serde_json::to_value(r.segment.reason)?
+                    .as_str()
+                    .unwrap_or("")
+                    .replace('_', "."),
+            ]);
+        }
+        print_table(&mut out, &mut t)?;
+        if a.dry_run {
+            ctx.note("dry run: nothing deleted");
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::Success)
+}

@@ -1,0 +1,900 @@
+//! `klog segments list|dump|roll|verify`: looking inside segment files, klog's or a Kafka
+//! broker's, and checking or repairing them.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use serde::Serialize;
+
+use super::json::{write_bytes, write_str};
+use super::output::{escape_bytes, human_bytes, print_table, rfc3339_ms, table};
+use super::{Ctx, ExitCode, UsageError};
+use klog::format::batch::{BatchHeader, RECORD_BATCH_OVERHEAD, compute_crc};
+use klog::format::legacy::{self, LegacyMessage};
+use klog::format::{Compression, DECOMPRESS_LIMIT, Record, RecordBatch, TimestampType};
+use klog::storage::file_names::{self, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX};
+use klog::storage::index::{self, FileSource, IndexSource};
+use klog::storage::verify::{Repair, repair_partition, verify_partition};
+use klog::storage::{ChunkReader, RawAt, list_segments, summarize_segment};
+
+#[derive(Debug, Subcommand)]
+pub enum SegmentsCommand {
+    /// One row per segment: offsets, records, bytes, timestamps, index entries, active or closed
+    #[command(after_help = "Examples:
+  klog segments list orders
+  klog segments list orders -p 0 --json | jq '.[] | select(.active)'")]
+    List(ListArgs),
+    /// Print batches (and with --records, records) of segments, like kafka-dump-log
+    #[command(after_help = "Examples:
+  klog segments dump orders -p 0 --records
+  klog segments dump /var/lib/kafka/data/orders-0/00000000000000000000.log --max-bytes 100000
+  klog segments dump orders-0/00000000000000000000.index
+  klog segments dump orders --offset 120000 --records --json | jq -c '.records[]'")]
+    Dump(DumpArgs),
+    /// Close the active segment now and start a new one
+    #[command(after_help = "Examples:
+  klog segments roll orders
+  klog segments roll orders -p 2")]
+    Roll(RollArgs),
+    /// Check every batch, offset and index entry; --repair cuts damage without moving offsets
+    #[command(after_help = "Examples:
+  klog segments verify orders
+  klog segments verify /var/lib/kafka/data/orders-0 --json
+  klog segments verify orders -p 1 --repair
+
+Exit status: 0 clean (or repaired), 3 damage found.")]
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    pub topic: String,
+    /// Only this partition (repeatable)
+    #[arg(short, long = "partition", value_name = "N")]
+    pub partitions: Vec<u32>,
+    /// Print one JSON document instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DumpArgs {
+    /// Topics, partition directories, or .log, .index, .timeindex files
+    #[arg(required = true, value_name = "PATH|TOPIC")]
+    pub targets: Vec<String>,
+    /// Only this partition of a topic (repeatable)
+    #[arg(short, long = "partition", value_name = "N")]
+    pub partitions: Vec<u32>,
+    /// Also print every record (key, value, headers)
+    #[arg(long, visible_alias = "print-data-log")]
+    pub records: bool,
+    /// Start at the batch holding this offset (found through the offset index)
+    #[arg(long, value_name = "N")]
+    pub offset: Option<i64>,
+    /// Read at most this many bytes of each log file
+    #[arg(long, value_name = "N")]
+    pub max_bytes: Option<u64>,
+    /// One JSON object per batch (or index entry) and line
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RollArgs {
+    pub topic: String,
+    /// Only this partition (repeatable)
+    #[arg(short, long = "partition", value_name = "N")]
+    pub partitions: Vec<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Topics or partition directories
+    #[arg(required = true, value_name = "TOPIC|PATH")]
+    pub targets: Vec<String>,
+    /// Only this partition of a topic (repeatable)
+    #[arg(short, long = "partition", value_name = "N")]
+    pub partitions: Vec<u32>,
+    /// Cut damaged tails and regions (valid batches after them keep their offsets in a new
+    /// segment) and rebuild damaged indexes
+    #[arg(long)]
+    pub repair: bool,
+    /// Print one JSON document
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(ctx: &Ctx, cmd: SegmentsCommand) -> Result<ExitCode> {
+    match cmd {
+        SegmentsCommand::List(a) => list(ctx, a),
+        SegmentsCommand::Dump(a) => dump(ctx, a),
+        SegmentsCommand::Roll(a) => roll(ctx, a),
+        SegmentsCommand::Verify(a) => verify(ctx, a),
+    }
+}
+
+use super::segments_partitions as partitions_of;
+
+/// What a PATH|TOPIC argument names.
+enum Target {
+    /// A partition directory, with a label (topic-partition).
+    Dir(PathBuf),
+    Log(PathBuf),
+    Index(PathBuf),
+    TimeIndex(PathBuf),
+}
+
+fn resolve(ctx: &Ctx, item: &str, partitions: &[u32]) -> Result<Vec<Target>> {
+    let path = Path::new(item);
+    if path.exists() {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        return Ok(vec![if path.is_dir() {
+            Target::Dir(path.to_path_buf())
+        } else if name.ends_with(LOG_SUFFIX) {
+            Target::Log(path.to_path_buf())
+        } else if name.ends_with(INDEX_SUFFIX) {
+            Target::Index(path.to_path_buf())
+        } else if name.ends_with(TIME_INDEX_SUFFIX) {
+            Target::TimeIndex(path.to_path_buf())
+        } else {
+            return Err(UsageError(format!(
+                "{item}: not a .log, .index or .timeindex file, nor a partition directory"
+            ))
+            .into());
+        }]);
+    }
+    let topic = ctx.topics().open(item).map_err(|e| match e {
+        klog::Error::TopicNotFound(_) | klog::Error::InvalidTopicName { .. } => {
+            anyhow::Error::new(super::Hint(
+                "give a topic of the data directory, a partition directory, or a segment file"
+                    .into(),
+            ))
+            .context(format!("no topic or file named '{item}'"))
+        }
+        e => e.into(),
+    })?;
+    Ok(partitions_of(&topic, partitions)?
+        .into_iter()
+        .map(|p| Target::Dir(topic.partition_dir(p)))
+        .collect())
+}
+
+#[derive(Serialize)]
+struct SegmentRow {
+    partition: u32,
+    #[serde(flatten)]
+    summary: klog::storage::SegmentSummary,
+    active: bool,
+}
+
+fn list(ctx: &Ctx, a: ListArgs) -> Result<ExitCode> {
+    let topic = ctx.topics().open(&a.topic)?;
+    let mut rows = Vec::new();
+    for p in partitions_of(&topic, &a.partitions)? {
+        let dir = topic.partition_dir(p);
+        if !dir.is_dir() {
+            continue;
+        }
+        let segs = list_segments(&dir)?;
+        for (i, &b) in segs.iter().enumerate() {
+            rows.push(SegmentRow {
+                partition: p,
+                summary: summarize_segment(&dir, b)
+                    .with_context(|| format!("read {}", dir.display()))?,
+                active: i + 1 == segs.len(),
+            });
+        }
+    }
+    let mut out = super::stdout();
+    if a.json {
+        serde_json::to_writer_pretty(&mut out, &rows)?;
+        writeln!(out)?;
+    } else {
+        let ts = |t: Option<i64>| t.map_or_else(|| "-".to_string(), rfc3339_ms);
+        let mut t = table(&[
+            "PARTITION",
+            "BASE-OFFSET",
+            "LAST-OFFSET",
+            "RECORDS",
+            "SIZE",
+            "FIRST-TIMESTAMP",
+            "LAST-TIMESTAMP",
+            "INDEX",
+            "STATE",
+        ]);
+        for r in &rows {
+            let s = &r.summary;
+            t.add_row(vec![
+                r.partition.to_string(),
+                s.base_offset.to_string(),
+                s.last_offset
+                    .map_or_else(|| "-".to_string(), |o| o.to_string()),
+                s.records.to_string(),
+                human_bytes(s.size_bytes),
+                ts(s.first_timestamp),
+                ts(s.last_timestamp),
+                format!("{}/{}", s.index_entries, s.time_index_entries),
+                if r.active { "active" } else { "closed" }.to_string(),
+            ]);
+        }
+        print_table(&mut out, &mut t)?;
+    }
+    out.flush()?;
+    Ok(ExitCode::Success)
+}
+
+fn roll(ctx: &Ctx, a: RollArgs) -> Result<ExitCode> {
+    let topic = ctx.topics().open(&a.topic)?;
+    for p in partitions_of(&topic, &a.partitions)? {
+        let mut log = topic.open_log(p)?;
+        let base = log
+            .roll()
+            .with_context(|| format!("roll {}-{p}", topic.name))?;
+        ctx.note(format_args!(
+            "{}-{p}: active segment is now {}",
+            topic.name,
+            file_names::offset_name(base)
+        ));
+    }
+    Ok(ExitCode::Success)
+}
+
+/// Base offset of a segment file from its name (0 when the name is not Kafka's).
+fn base_of(path: &Path) -> i64 {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let stem = name.split('.').next().unwrap_or("");
+    stem.parse().unwrap_or(0)
+}
+
+fn dump(ctx: &Ctx, a: DumpArgs) -> Result<ExitCode> {
+    let mut targets = Vec::new();
+    for item in &a.targets {
+        targets.extend(resolve(ctx, item, &a.partitions)?);
+    }
+    let mut out = super::stdout();
+    for t in targets {
+        match t {
+            Target::Dir(dir) => {
+                for b in list_segments(&dir)? {
+                    dump_log(&mut out, &file_names::log_file(&dir, b), &a)?;
+                }
+            }
+            Target::Log(p) => dump_log(&mut out, &p, &a)?,
+            Target::Index(p) => dump_index(&mut out, &p, a.json)?,
+            Target::TimeIndex(p) => dump_time_index(&mut out, &p, a.json)?,
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::Success)
+}
+
+/// Where to start in a `.log` for `--offset`: the offset index entry at or below it.
+fn start_position(path: &Path, base: i64, offset: Option<i64>) -> u64 {
+    let Some(target) = offset else { return 0 };
+    let idx = path.with_extension("index");
+    let Ok(src) = FileSource::open(&idx) else {
+        return 0;
+    };
+    let n = index::valid_entries(&src, index::OFFSET_ENTRY_SIZE);
+    index::lookup_offset(&src, n, base, target).map_or(0, |e| e.position as u64)
+}
+
+fn control_type(rec: &Record<'_>) -> Option<(i16, &'static str)> {
+    let k = rec.key?;
+    let t = i16::from_be_bytes([*k.get(2)?, *k.get(3)?]);
+    let name = match t {
+        0 => "ABORT",
+        1 => "COMMIT",
+        2 => "LEADER_CHANGE",
+        3 => "SNAPSHOT_HEADER",
+        4 => "SNAPSHOT_FOOTER",
+        5 => "KRAFT_VERSION",
+        6 => "KRAFT_VOTERS",
+        _ => "UNKNOWN",
+    };
+    Some((t, name))
+}
+
+fn dump_log(out: &mut impl Write, path: &Path, a: &DumpArgs) -> Result<()> {
+    let base = base_of(path);
+    let mut r = ChunkReader::open(path)?;
+    let len = r.file_len()?;
+    let mut pos = start_position(path, base, a.offset);
+    let stop = a.max_bytes.map_or(len, |m| len.min(pos.saturating_add(m)));
+    if !a.json {
+        writeln!(out, "Dumping {}", path.display())?;
+        writeln!(out, "Log starting offset: {base}")?;
+    }
+    let mut scratch = Vec::new();
+    while pos < stop {
+        let (size, frame_magic) = match r.raw_at(pos, len)? {
+            RawAt::End => {
+                trailing(out, path, pos, len - pos, a.json)?;
+                break;
+            }
+            RawAt::Incomplete { .. } => {
+                trailing(out, path, pos, len - pos, a.json)?;
+                break;
+            }
+            RawAt::BadFrame(e) => {
+                if a.json {
+                    writeln!(
+                        out,
+                        "{{\"file\":{},\"position\":{pos},\"error\":{}}}",
+                        serde_json::to_string(&path.display().to_string())?,
+                        serde_json::to_string(&e.to_string())?
+                    )?;
+                } else {
+                    writeln!(out, "Invalid entry at position {pos}: {e}")?;
+                    writeln!(
+                        out,
+                        "Found {} invalid bytes at the end of {}",
+                        len - pos,
+                        file_name(path)
+                    )?;
+                }
+                break;
+            }
+            RawAt::Entry { frame, bytes } => {
+                let last = match frame.magic {
+                    2 => BatchHeader::parse(bytes).map_or(i64::MAX, |h| h.last_offset()),
+                    _ => frame.offset,
+                };
+                if a.offset.is_some_and(|o| last < o) {
+                    pos += frame.size as u64;
+                    continue;
+                }
+                if frame.magic == 2 {
+                    dump_batch(out, path, pos, bytes, a, &mut scratch)?;
+                } else {
+                    dump_legacy(out, path, pos, bytes, a)?;
+                }
+                (frame.size as u64, frame.magic)
+            }
+        };
+        let _ = frame_magic;
+        pos += size;
+    }
+    Ok(())
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
+fn trailing(out: &mut impl Write, path: &Path, pos: u64, n: u64, json: bool) -> Result<()> {
+    if n == 0 {
+        return Ok(());
+    }
+    if json {
+        writeln!(
+            out,
+            "{{\"file\":{},\"position\":{pos},\"invalid_bytes\":{n}}}",
+            serde_json::to_string(&path.display().to_string())?
+        )?;
+    } else {
+        writeln!(
+            out,
+            "Found {n} invalid bytes at the end of {}",
+            file_name(path)
+        )?;
+    }
+    Ok(())
+}
+
+fn dump_batch(
+    out: &mut impl Write,
+    path: &Path,
+    pos: u64,
+    bytes: &[u8],
+    a: &DumpArgs,
+    scratch: &mut Vec<u8>,
+) -> Result<()> {
+    let Ok(h) = BatchHeader::parse(bytes) else {
+        writeln!(
+            out,
+            "Invalid batch at position {pos}: shorter than {RECORD_BATCH_OVERHEAD} bytes"
+        )?;
+        return Ok(());
+    };
+    let computed = compute_crc(bytes);
+    let valid = computed == h.crc && RecordBatch::decode(bytes).is_ok();
+    let codec = h.compression().map_or("invalid", Compression::name);
+    let ts_type = h.timestamp_type().name();
+    if a.json {
+        write!(
+            out,
+            "{{\"file\":{},\"position\":{pos},\"base_offset\":{},\"last_offset\":{},\"count\":{},\
+             \"size\":{},\"magic\":2,\"compression\":\"{codec}\",\"crc\":{},\"crc_valid\":{},\
+             \"timestamp_type\":\"{ts_type}\",\"base_timestamp\":{},\"max_timestamp\":{},\
+             \"producer_id\":{},\"producer_epoch\":{},\"base_sequence\":{},\"last_sequence\":{},\
+             \"partition_leader_epoch\":{},\"is_transactional\":{},\"is_control\":{},\
+             \"delete_horizon_ms\":{}",
+            serde_json::to_string(&path.display().to_string())?,
+            h.base_offset,
+            h.last_offset(),
+            h.records_count,
+            h.size(),
+            h.crc,
+            valid,
+            h.base_timestamp,
+            h.max_timestamp,
+            h.producer_id,
+            h.producer_epoch,
+            h.base_sequence,
+            h.last_sequence(),
+            h.partition_leader_epoch,
+            h.is_transactional(),
+            h.is_control(),
+            h.delete_horizon_ms()
+                .map_or_else(|| "null".to_string(), |t| t.to_string()),
+        )?;
+    } else {
+        writeln!(
+            out,
+            "baseOffset: {:<10} lastOffset: {:<10} count: {:<6} position: {:<10} {ts_type}: {:<13} \
+             size: {:<8} magic: 2 compresscodec: {:<6} crc: {:<10} isvalid: {:<5} \
+             baseSequence: {} lastSequence: {} producerId: {} producerEpoch: {} \
+             partitionLeaderEpoch: {} isTransactional: {} isControl: {} deleteHorizonMs: {}",
+            h.base_offset,
+            h.last_offset(),
+            h.records_count,
+            pos,
+            h.max_timestamp,
+            h.size(),
+            codec,
+            h.crc,
+            valid,
+            h.base_sequence,
+            h.last_sequence(),
+            h.producer_id,
+            h.producer_epoch,
+            h.partition_leader_epoch,
+            h.is_transactional(),
+            h.is_control(),
+            h.delete_horizon_ms().map_or_else(
+                || "OptionalLong.empty".to_string(),
+                |t| format!("OptionalLong[{t}]")
+            ),
+        )?;
+    }
+    let batch = if a.records {
+        RecordBatch::decode(bytes).ok()
+    } else {
+        None
+    };
+    if a.json {
+        if a.records {
+            out.write_all(b",\"records\":[")?;
+            if let Some(b) = &batch
+                && let Ok(records) = b.records_in(scratch)
+            {
+                for (i, rec) in records.enumerate() {
+                    let Ok(rec) = rec else { break };
+                    if i > 0 {
+                        out.write_all(b",")?;
+                    }
+                    write!(
+                        out,
+                        "{{\"offset\":{},\"timestamp\":{},\"key\":",
+                        b.offset_of(&rec),
+                        b.timestamp_of(&rec)
+                    )?;
+                    write_bytes(out, rec.key)?;
+                    out.write_all(b",\"value\":")?;
+                    write_bytes(out, rec.value)?;
+                    out.write_all(b",\"headers\":[")?;
+                    for (j, hd) in rec.headers.iter().enumerate() {
+                        if j > 0 {
+                            out.write_all(b",")?;
+                        }
+                        out.write_all(b"[")?;
+                        write_str(out, &String::from_utf8_lossy(hd.key))?;
+                        out.write_all(b",")?;
+                        write_bytes(out, hd.value)?;
+                        out.write_all(b"]")?;
+                    }
+                    out.write_all(b"]")?;
+                    if h.is_control()
+                        && let Some((t, name)) = control_type(&rec)
+                    {
+                        write!(out, ",\"control_type\":{t},\"control\":\"{name}\"")?;
+                    }
+                    out.write_all(b"}")?;
+                }
+            }
+            out.write_all(b"]")?;
+        }
+        out.write_all(b"}\n")?;
+        return Ok(());
+    }
+    let Some(b) = batch else {
+        if a.records && !valid {
+            writeln!(out, "| (records not shown: the batch is not valid)")?;
+        }
+        return Ok(());
+    };
+    let records = match b.records_in(scratch) {
+        Ok(r) => r,
+        Err(e) => {
+            writeln!(out, "| (records not readable: {})", e.shifted(pos as usize))?;
+            return Ok(());
+        }
+    };
+    for rec in records {
+        let rec = match rec {
+            Ok(r) => r,
+            Err(e) => {
+                writeln!(out, "| (record not readable: {})", e.shifted(pos as usize))?;
+                break;
+            }
+        };
+        let seq = if h.base_sequence < 0 {
+            -1
+        } else {
+            h.base_sequence.wrapping_add(rec.offset_delta)
+        };
+        let keys: Vec<String> = rec.headers.iter().map(|x| escape_bytes(x.key)).collect();
+        write!(
+            out,
+            "| offset: {:<10} {ts_type}: {:<13} keySize: {:<4} valueSize: {:<6} sequence: {} headerKeys: [{}]",
+            b.offset_of(&rec),
+            b.timestamp_of(&rec),
+            rec.key.map_or(-1, |k| k.len() as i64),
+            rec.value.map_or(-1, |v| v.len() as i64),
+            seq,
+            keys.join(","),
+        )?;
+        if h.is_control() {
+            match control_type(&rec) {
+                Some((t, name @ ("ABORT" | "COMMIT"))) => {
+                    let v = rec.value.unwrap_or(&[]);
+                    let epoch = v
+                        .get(2..6)
+                        .map_or(-1, |e| i32::from_be_bytes([e[0], e[1], e[2], e[3]]));
+                    let _ = t;
+                    write!(out, " endTxnMarker: {name} coordinatorEpoch: {epoch}")?;
+                }
+                Some((t, name)) => write!(out, " controlType: {name}({t})")?,
+                None => {}
+            }
+        } else {
+            if let Some(k) = rec.key {
+                write!(out, " key: {}", escape_bytes(k))?;
+            }
+            if let Some(v) = rec.value {
+                write!(out, " payload: {}", escape_bytes(v))?;
+            }
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+fn dump_legacy(
+    out: &mut impl Write,
+    path: &Path,
+    pos: u64,
+    bytes: &[u8],
+    a: &DumpArgs,
+) -> Result<()> {
+    let crc_stored = bytes
+        .get(12..16)
+        .map_or(0, |c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]));
+    let decoded = LegacyMessage::decode(bytes);
+    let valid = decoded.is_ok();
+    let magic = bytes.get(16).copied().unwrap_or(0) as i8;
+    let offset = bytes
+        .get(..8)
+        .map_or(0, |o| i64::from_be_bytes(o.try_into().unwrap_or([0; 8])));
+    let (ts_type, ts, codec) = match &decoded {
+        Ok(m) => (
+            m.timestamp_type()
+                .map_or("NoTimestampType", TimestampType::name),
+            m.timestamp,
+            m.compression().map_or("invalid", Compression::name),
+        ),
+        Err(_) => ("NoTimestampType", -1, "unknown"),
+    };
+    if a.json {
+        write!(
+            out,
+            "{{\"file\":{},\"position\":{pos},\"offset\":{offset},\"size\":{},\"magic\":{magic},\
+             \"compression\":\"{codec}\",\"crc\":{crc_stored},\"crc_valid\":{valid},\
+             \"timestamp_type\":\"{ts_type}\",\"timestamp\":{ts}",
+            serde_json::to_string(&path.display().to_string())?,
+            bytes.len(),
+        )?;
+    } else {
+        writeln!(
+            out,
+            "offset: {offset:<10} position: {pos:<10} {ts_type}: {ts:<13} size: {:<8} magic: {magic} \
+             compresscodec: {codec:<6} crc: {crc_stored:<10} isvalid: {valid}",
+            bytes.len()
+        )?;
+    }
+    let recs = match (&decoded, a.records) {
+        (Ok(m), true) => legacy::records(m, DECOMPRESS_LIMIT).ok(),
+        _ => None,
+    };
+    if a.json {
+        if a.records {
+            out.write_all(b",\"records\":[")?;
+            for (i, r) in recs.iter().flatten().enumerate() {
+                if i > 0 {
+                    out.write_all(b",")?;
+                }
+                write!(
+                    out,
+                    "{{\"offset\":{},\"timestamp\":{},\"key\":",
+                    r.offset, r.timestamp
+                )?;
+                write_bytes(out, r.key.as_deref())?;
+                out.write_all(b",\"value\":")?;
+                write_bytes(out, r.value.as_deref())?;
+                out.write_all(b",\"headers\":[]}")?;
+            }
+            out.write_all(b"]")?;
+        }
+        out.write_all(b"}\n")?;
+        return Ok(());
+    }
+    for r in recs.iter().flatten() {
+        write!(
+            out,
+            "| offset: {:<10} {ts_type}: {:<13} keySize: {:<4} valueSize: {:<6}",
+            r.offset,
+            r.timestamp,
+            r.key.as_ref().map_or(-1, |k| k.len() as i64),
+            r.value.as_ref().map_or(-1, |v| v.len() as i64),
+        )?;
+        if let Some(k) = &r.key {
+            write!(out, " key: {}", escape_bytes(k))?;
+        }
+        if let Some(v) = &r.value {
+            write!(out, " payload: {}", escape_bytes(v))?;
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+fn dump_index(out: &mut impl Write, path: &Path, json: bool) -> Result<()> {
+    let base = base_of(path);
+    let src = FileSource::open(path).with_context(|| format!("open {}", path.display()))?;
+    let entries = index::offset_entries(&src, base);
+    let log_path = path.with_extension("log");
+    let mut log = ChunkReader::open(&log_path).ok();
+    if !json {
+        writeln!(out, "Dumping {}", path.display())?;
+        if entries.is_empty() {
+            writeln!(out, "{} is empty.", file_name(path))?;
+        }
+    }
+    let mut mismatches = 0;
+    for e in &entries {
+        // Check the entry against the log: the batch at its position must end at its offset.
+        let found = log
+            .as_mut()
+            .and_then(|r| r.header_at(e.position as u64))
+            .map(|h| h.last_offset());
+        let ok = found.is_none_or(|o| o == e.offset) || log.is_none();
+        let ok = ok && (log.is_none() || found.is_some());
+        if !ok {
+            mismatches += 1;
+        }
+        if json {
+            writeln!(
+                out,
+                "{{\"file\":{},\"offset\":{},\"position\":{},\"matches_log\":{}}}",
+                serde_json::to_string(&path.display().to_string())?,
+                e.offset,
+                e.position,
+                if log.is_some() {
+                    ok.to_string()
+                } else {
+                    "null".into()
+                }
+            )?;
+        } else if ok {
+            writeln!(out, "offset: {} position: {}", e.offset, e.position)?;
+        } else {
+            writeln!(
+                out,
+                "offset: {} position: {}  MISMATCH: the log has {} there",
+                e.offset,
+                e.position,
+                found.map_or_else(
+                    || "no batch".to_string(),
+                    |o| format!("a batch ending at offset {o}")
+                )
+            )?;
+        }
+    }
+    if !json && mismatches > 0 {
+        writeln!(
+            out,
+            "{mismatches} entries do not match {}",
+            file_name(&log_path)
+        )?;
+    }
+    let _ = src.byte_len();
+    Ok(())
+}
+
+fn dump_time_index(out: &mut impl Write, path: &Path, json: bool) -> Result<()> {
+    let base = base_of(path);
+    let src = FileSource::open(path).with_context(|| format!("open {}", path.display()))?;
+    let entries = index::time_entries(&src, base);
+    if !json {
+        writeln!(out, "Dumping {}", path.display())?;
+        if entries.is_empty() {
+            writeln!(out, "{} is empty.", file_name(path))?;
+        }
+    }
+    let mut prev = i64::MIN;
+    for e in &entries {
+        let in_order = e.timestamp >= prev;
+        prev = prev.max(e.timestamp);
+        if json {
+            writeln!(
+                out,
+                "{{\"file\":{},\"timestamp\":{},\"offset\":{},\"in_order\":{in_order}}}",
+                serde_json::to_string(&path.display().to_string())?,
+                e.timestamp,
+                e.offset
+            )?;
+        } else {
+            writeln!(
+                out,
+                "timestamp: {} offset: {}{}",
+                e.timestamp,
+                e.offset,
+                if in_order { "" } else { "  OUT OF ORDER" }
+            )?;
+        }
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct VerifyJson {
+    path: PathBuf,
+    segments: usize,
+    batches: u64,
+    records: u64,
+    bytes: u64,
+    problems: Vec<klog::storage::verify::Problem>,
+    repairs: Vec<Repair>,
+}
+
+fn verify(ctx: &Ctx, a: VerifyArgs) -> Result<ExitCode> {
+    let mut dirs = Vec::new();
+    for item in &a.targets {
+        for t in resolve(ctx, item, &a.partitions)? {
+            match t {
+                Target::Dir(d) => dirs.push(d),
+                Target::Log(p) | Target::Index(p) | Target::TimeIndex(p) => dirs.push(
+                    p.parent()
+                        .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
+                ),
+            }
+        }
+    }
+    let mut damaged = false;
+    let mut docs = Vec::new();
+    let mut out = super::stdout();
+    for dir in dirs {
+        if !dir.is_dir() {
+            continue;
+        }
+        let before = verify_partition(&dir).with_context(|| format!("verify {}", dir.display()))?;
+        let mut repairs = Vec::new();
+        let mut after = None;
+        if a.repair && !before.problems.is_empty() {
+            let interval = 4096;
+            repairs = repair_partition(&dir, interval)
+                .with_context(|| format!("repair {}", dir.display()))?;
+            after = Some(verify_partition(&dir)?);
+        }
+        let remaining = after.as_ref().unwrap_or(&before);
+        damaged |= !remaining.problems.is_empty();
+        if a.json {
+            docs.push(VerifyJson {
+                path: dir.clone(),
+                segments: before.segments,
+                batches: before.batches,
+                records: before.records,
+                bytes: before.bytes,
+                problems: before.problems.clone(),
+                repairs,
+            });
+            continue;
+        }
+        let status = if before.problems.is_empty() {
+            "ok".to_string()
+        } else {
+            format!(
+                "{} problem{}",
+                before.problems.len(),
+                if before.problems.len() == 1 { "" } else { "s" }
+            )
+        };
+        writeln!(
+            out,
+            "{}: {} segments, {} batches, {} records, {}: {status}",
+            dir.display(),
+            before.segments,
+            before.batches,
+            before.records,
+            human_bytes(before.bytes)
+        )?;
+        for p in &before.problems {
+            writeln!(
+                out,
+                "  {}:{}: {}: {}",
+                p.path.display(),
+                p.position,
+                serde_json::to_value(p.kind)?.as_str().unwrap_or("problem"),
+                p.detail
+            )?;
+        }
+        for r in &repairs {
+            match r {
+                Repair::Removed {
+                    path,
+                    position,
+                    bytes,
+                } => writeln!(
+                    out,
+                    "  repaired: removed {bytes} bytes at {}:{position}",
+                    path.display()
+                )?,
+                Repair::Moved {
+                    from,
+                    position,
+                    bytes,
+                    to,
+                    first_offset,
+                    last_offset,
+                } => writeln!(
+                    out,
+                    "  repaired: moved {bytes} bytes of valid batches (offsets {first_offset}..={last_offset}) from {}:{position} to {}",
+                    from.display(),
+                    to.display()
+                )?,
+                Repair::RebuiltIndex { path } => {
+                    writeln!(out, "  repaired: rebuilt {}", path.display())?
+                }
+            }
+        }
+        if let Some(after) = &after {
+            if after.problems.is_empty() {
+                writeln!(out, "  now clean")?;
+            } else {
+                writeln!(
+                    out,
+                    "  still {} problems after repair",
+                    after.problems.len()
+                )?;
+            }
+        }
+    }
+    if a.json {
+        serde_json::to_writer_pretty(&mut out, &docs)?;
+        writeln!(out)?;
+    }
+    out.flush()?;
+    if damaged {
+        if !a.repair {
+            ctx.note("damage found; `--repair` cuts it without changing any offset");
+        }
+        return Ok(ExitCode::Damage);
+    }
+    Ok(ExitCode::Success)
+}
