@@ -172,7 +172,7 @@ fn log_read(c: &mut Criterion) {
             reader.seek(0).expect("seek");
             let (mut records, mut payload) = (0, 0);
             while let Some(b) = reader.next_batch().expect("read batch") {
-                let (n, p) = walk_batch(&b.batch);
+                let (n, p) = walk_batch(b.batch.as_batch().expect("a v2 batch"));
                 records += n;
                 payload += p;
             }

@@ -35,12 +35,12 @@
 //! let mut reader = topic.open_reader(0)?.expect("partition directory exists");
 //! reader.seek(1)?;
 //! let found = reader.next_batch()?.expect("one batch");
-//! let values: Vec<Vec<u8>> = found
-//!     .batch
+//! let batch = found.batch.as_batch().expect("a v2 batch");
+//! let values: Vec<Vec<u8>> = batch
 //!     .records()
 //!     .map_err(|e| klog::Error::Invalid(e.to_string()))?
 //!     .filter_map(|r| r.ok())
-//!     .filter(|r| found.batch.offset_of(r) >= 1)
+//!     .filter(|r| batch.offset_of(r) >= 1)
 //!     .filter_map(|r| r.value.map(<[u8]>::to_vec))
 //!     .collect();
 //! assert_eq!(values, vec![b"bonjour".to_vec()]);

@@ -992,7 +992,7 @@ fn read_records(reader: &mut LogReader, from: i64, limit: usize) -> Vec<Located>
             break;
         };
         let what = format!("segment {} position {}", b.segment_base, b.position);
-        for rec in batch_records(&b.batch, &what) {
+        for rec in batch_records(b.batch.as_batch().expect("a v2 batch"), &what) {
             if rec.offset >= from {
                 out.push(Located {
                     rec,
@@ -1144,6 +1144,14 @@ fn seek_to_i64_min_goes_to_the_log_start() {
     let mut reader = LogReader::open(tmp.path()).unwrap();
     reader.seek(i64::MIN).unwrap();
     let first = reader.next_batch().unwrap().expect("a batch");
-    assert_eq!(first.batch.header.base_offset, RONEM_METADATA_BASE);
+    assert_eq!(
+        first
+            .batch
+            .as_batch()
+            .expect("a v2 batch")
+            .header
+            .base_offset,
+        RONEM_METADATA_BASE
+    );
     assert_eq!(first.position, 0);
 }

@@ -20,8 +20,10 @@ use super::escape::unescape;
 use super::json::{write_bytes, write_str};
 use super::timespec::{now_ms, parse_time};
 use super::{Ctx, ExitCode, UsageError};
-use klog::format::{Record, RecordBatch};
+use klog::format::legacy;
+use klog::format::{DECOMPRESS_LIMIT, Header, TimestampType};
 use klog::group;
+use klog::storage::Entry;
 use klog::storage::LogReader;
 use klog::storage::file_names::log_file;
 use klog::storage::watch::LogWatcher;
@@ -207,6 +209,16 @@ fn parse_format(fmt: &str) -> Result<Vec<Token>, UsageError> {
     Ok(out)
 }
 
+/// A record to print, from a v2 batch or a legacy message.
+struct RecordView<'r> {
+    offset: i64,
+    timestamp: i64,
+    timestamp_type: &'static str,
+    key: Option<&'r [u8]>,
+    value: Option<&'r [u8]>,
+    headers: &'r [Header<'r>],
+}
+
 /// How records are printed.
 enum Printer {
     Value {
@@ -226,8 +238,7 @@ impl Printer {
         out: &mut impl Write,
         topic: &str,
         partition: u32,
-        batch: &RecordBatch<'_>,
-        rec: &Record<'_>,
+        rec: &RecordView<'_>,
     ) -> std::io::Result<()> {
         match self {
             Printer::Value { key_sep, null } => {
@@ -245,14 +256,10 @@ impl Printer {
                         Token::Lit(b) => out.write_all(b)?,
                         Token::Topic => out.write_all(topic.as_bytes())?,
                         Token::Partition => out.write_all(itoa.format(partition).as_bytes())?,
-                        Token::Offset => {
-                            out.write_all(itoa.format(batch.offset_of(rec)).as_bytes())?
-                        }
+                        Token::Offset => out.write_all(itoa.format(rec.offset).as_bytes())?,
                         Token::Key => out.write_all(rec.key.unwrap_or(null))?,
                         Token::Value => out.write_all(rec.value.unwrap_or(null))?,
-                        Token::Timestamp => {
-                            out.write_all(itoa.format(batch.timestamp_of(rec)).as_bytes())?
-                        }
+                        Token::Timestamp => out.write_all(itoa.format(rec.timestamp).as_bytes())?,
                         Token::Headers => {
                             for (i, h) in rec.headers.iter().enumerate() {
                                 if i > 0 {
@@ -282,11 +289,11 @@ impl Printer {
                 out.write_all(b",\"partition\":")?;
                 out.write_all(itoa.format(partition).as_bytes())?;
                 out.write_all(b",\"offset\":")?;
-                out.write_all(itoa.format(batch.offset_of(rec)).as_bytes())?;
+                out.write_all(itoa.format(rec.offset).as_bytes())?;
                 out.write_all(b",\"timestamp\":")?;
-                out.write_all(itoa.format(batch.timestamp_of(rec)).as_bytes())?;
+                out.write_all(itoa.format(rec.timestamp).as_bytes())?;
                 out.write_all(b",\"timestamp_type\":\"")?;
-                out.write_all(batch.header.timestamp_type().name().as_bytes())?;
+                out.write_all(rec.timestamp_type.as_bytes())?;
                 out.write_all(b"\",\"key\":")?;
                 write_bytes(out, rec.key)?;
                 out.write_all(b",\"value\":")?;
@@ -606,10 +613,10 @@ pub fn run(ctx: &Ctx, a: ConsumeArgs) -> Result<ExitCode> {
     Ok(ExitCode::Success)
 }
 
-fn consume_loop(
+fn consume_loop<W: Write>(
     s: &mut Session<'_>,
     printer: &Printer,
-    out: &mut impl Write,
+    out: &mut W,
     count: Option<u64>,
     wake_rx: &mpsc::Receiver<()>,
     poll: bool,
@@ -650,41 +657,70 @@ fn consume_loop(
                 continue;
             };
             progressed = true;
-            if b.batch.header.is_control() {
-                part.next = part.next.max(b.batch.header.next_offset());
-                continue;
-            }
             let path = log_file(&part.dir, b.segment_base);
             let corrupt = |e: klog::format::DecodeError| klog::Error::Corrupt {
                 path: path.clone(),
                 position: e.at() as u64 + b.position,
                 source: e.shifted(b.position as usize),
             };
-            for rec in b.batch.records_in(&mut scratch).map_err(corrupt)? {
-                let rec = rec.map_err(corrupt)?;
-                let off = b.batch.offset_of(&rec);
-                if off < part.next {
-                    continue;
+            // Prints one record if it is in range; false once the partition is done.
+            let mut take = |view: &RecordView<'_>, out: &mut W| -> Result<bool> {
+                if view.offset < part.next {
+                    return Ok(true);
                 }
-                if part.stop.is_some_and(|stop| off >= stop)
-                    || part
-                        .stop_time
-                        .is_some_and(|t| b.batch.timestamp_of(&rec) >= t)
+                if part.stop.is_some_and(|stop| view.offset >= stop)
+                    || part.stop_time.is_some_and(|t| view.timestamp >= t)
                 {
                     part.done = true;
-                    break;
+                    return Ok(false);
                 }
-                printer.print(out, &topic_name, part.partition, &b.batch, &rec)?;
-                part.next = off + 1;
+                printer.print(out, &topic_name, part.partition, view)?;
+                part.next = view.offset + 1;
                 left -= 1;
-                if left == 0 {
-                    break;
+                Ok(left > 0)
+            };
+            match &b.batch {
+                // Control batches (transaction markers) are not records for consumers.
+                Entry::Batch(batch) if batch.header.is_control() => {}
+                Entry::Batch(batch) => {
+                    let ts_type = batch.header.timestamp_type().name();
+                    for rec in batch.records_in(&mut scratch).map_err(corrupt)? {
+                        let rec = rec.map_err(corrupt)?;
+                        let view = RecordView {
+                            offset: batch.offset_of(&rec),
+                            timestamp: batch.timestamp_of(&rec),
+                            timestamp_type: ts_type,
+                            key: rec.key,
+                            value: rec.value,
+                            headers: &rec.headers,
+                        };
+                        if !take(&view, out)? {
+                            break;
+                        }
+                    }
+                }
+                Entry::Legacy(m) => {
+                    for r in legacy::records(m, DECOMPRESS_LIMIT).map_err(corrupt)? {
+                        let view = RecordView {
+                            offset: r.offset,
+                            timestamp: r.timestamp,
+                            timestamp_type: r
+                                .timestamp_type
+                                .map_or("NoTimestampType", TimestampType::name),
+                            key: r.key.as_deref(),
+                            value: r.value.as_deref(),
+                            headers: &[],
+                        };
+                        if !take(&view, out)? {
+                            break;
+                        }
+                    }
                 }
             }
             // Past the batch's last record (offsets may have gaps after compaction), unless
             // the count ran out inside it.
             if !part.done && left > 0 {
-                part.next = part.next.max(b.batch.header.next_offset());
+                part.next = part.next.max(b.batch.next_offset());
                 if part.stop.is_some_and(|stop| part.next >= stop) {
                     part.done = true;
                 }

@@ -41,7 +41,7 @@ pub mod watch;
 pub use config::{CONFIGS, CleanupPolicy, LogConfig};
 pub use log::{AppendInfo, Log};
 pub use reader::{
-    BatchRef, ChunkReader, LogReader, PartitionStats, RawAt, SegmentInfo, SegmentSummary,
+    BatchRef, ChunkReader, Entry, LogReader, PartitionStats, RawAt, SegmentInfo, SegmentSummary,
     list_segments, summarize_segment,
 };
 

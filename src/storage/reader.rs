@@ -20,7 +20,8 @@ use super::file_names::{self, LOG_SUFFIX};
 use super::index::{self, FileSource, OFFSET_ENTRY_SIZE, TIME_ENTRY_SIZE};
 use crate::error::{Error, Result};
 use crate::format::batch::{Peek, peek_entry};
-use crate::format::{BatchHeader, DecodeError, RecordBatch};
+use crate::format::legacy::LegacyMessage;
+use crate::format::{BatchHeader, DECOMPRESS_LIMIT, DecodeError, RecordBatch};
 
 /// Base offsets of the segments in `dir`, ascending (from the `.log` file names).
 pub fn list_segments(dir: &Path) -> Result<Vec<i64>> {
@@ -42,6 +43,8 @@ pub fn list_segments(dir: &Path) -> Result<Vec<i64>> {
 pub(crate) enum At<'a> {
     /// A whole batch (magic 2, CRC checked).
     Batch(RecordBatch<'a>),
+    /// A whole legacy message (magic 0 or 1, CRC checked).
+    Legacy(LegacyMessage<'a>),
     /// Fewer than 17 bytes left, or an entry running past the end of the file: `needed` is
     /// how many bytes from the position a whole entry would take.
     End { needed: usize },
@@ -141,6 +144,12 @@ impl ChunkReader {
         if bytes.len() < frame.size {
             return Ok(At::End { needed: frame.size });
         }
+        if frame.magic == 0 || frame.magic == 1 {
+            return match LegacyMessage::decode(bytes) {
+                Ok(m) => Ok(At::Legacy(m)),
+                Err(e) => Err(Error::corrupt(&path, pos, e)),
+            };
+        }
         match RecordBatch::decode(bytes) {
             Ok(b) => Ok(At::Batch(b)),
             Err(e) => Err(Error::corrupt(&path, pos, e)),
@@ -186,6 +195,7 @@ impl ChunkReader {
             return Ok(None);
         }
         let last = match BatchHeader::parse(head) {
+            _ if frame.magic == 0 || frame.magic == 1 => frame.offset,
             Ok(h) if frame.magic == 2 && h.last_offset_delta >= 0 => h.last_offset(),
             _ => i64::MAX,
         };
@@ -249,8 +259,12 @@ pub(crate) fn scan_batches(
                     None
                 }
             }
-            Ok(At::Batch(b)) => {
-                let h = b.header;
+            Ok(entry @ (At::Batch(_) | At::Legacy(_))) => {
+                let h = match entry {
+                    At::Batch(b) => b.header,
+                    At::Legacy(m) => legacy_header(&m),
+                    At::End { .. } => BatchHeader::default(),
+                };
                 if h.base_offset < next_offset {
                     Some(Err(Error::corrupt(
                         &r.path,
@@ -389,11 +403,49 @@ pub struct SegmentInfo {
     pub log_path: PathBuf,
 }
 
-/// A batch handed out by [`LogReader`], with where it was found.
+/// A log entry: a v2 record batch, or a legacy (magic 0/1) message.
+pub enum Entry<'a> {
+    Batch(RecordBatch<'a>),
+    Legacy(LegacyMessage<'a>),
+}
+
+impl<'a> Entry<'a> {
+    /// The v2 batch, if this entry is one.
+    pub fn as_batch(&self) -> Option<&RecordBatch<'a>> {
+        match self {
+            Entry::Batch(b) => Some(b),
+            Entry::Legacy(_) => None,
+        }
+    }
+
+    /// Offset after this entry's last record.
+    pub fn next_offset(&self) -> i64 {
+        match self {
+            Entry::Batch(b) => b.header.next_offset(),
+            Entry::Legacy(m) => m.offset + 1,
+        }
+    }
+}
+
+/// A log entry handed out by [`LogReader`], with where it was found.
 pub struct BatchRef<'a> {
-    pub batch: RecordBatch<'a>,
+    pub batch: Entry<'a>,
     pub segment_base: i64,
     pub position: u64,
+}
+
+/// The header fields a legacy message has, as a v2 header: its offset as base and last
+/// offset (a compressed wrapper carries the offset of its last inner message), its timestamp.
+fn legacy_header(m: &LegacyMessage<'_>) -> BatchHeader {
+    BatchHeader {
+        base_offset: m.offset,
+        batch_length: (m.size - crate::format::batch::LOG_OVERHEAD) as i32,
+        magic: m.magic,
+        max_timestamp: m.timestamp,
+        base_timestamp: m.timestamp,
+        records_count: 1,
+        ..BatchHeader::default()
+    }
 }
 
 struct Current {
@@ -605,6 +657,14 @@ impl LogReader {
             loop {
                 match r.at(pos, file_len)? {
                     At::End { .. } => break,
+                    At::Legacy(m) => {
+                        let recs = crate::format::legacy::records(&m, DECOMPRESS_LIMIT)
+                            .map_err(|e| Error::corrupt(&path, pos, e))?;
+                        if let Some(r) = recs.iter().find(|r| r.timestamp >= timestamp) {
+                            return Ok(Some(r.offset));
+                        }
+                        pos += m.size as u64;
+                    }
                     At::Batch(b) => {
                         if b.header.max_timestamp >= timestamp {
                             let mut scratch = Vec::new();
@@ -708,7 +768,15 @@ impl LogReader {
             At::Batch(batch) => {
                 cur.pos += batch.header.size() as u64;
                 Ok(Some(BatchRef {
-                    batch,
+                    batch: Entry::Batch(batch),
+                    segment_base: base,
+                    position: pos,
+                }))
+            }
+            At::Legacy(m) => {
+                cur.pos += m.size as u64;
+                Ok(Some(BatchRef {
+                    batch: Entry::Legacy(m),
                     segment_base: base,
                     position: pos,
                 }))

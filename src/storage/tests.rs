@@ -37,9 +37,10 @@ fn read_from(dir: &Path, offset: i64) -> Vec<(i64, String)> {
     r.seek(offset).unwrap();
     let mut out = Vec::new();
     while let Some(b) = r.next_batch().unwrap() {
-        for rec in b.batch.records().unwrap() {
+        let batch = b.batch.as_batch().unwrap();
+        for rec in batch.records().unwrap() {
             let rec = rec.unwrap();
-            let off = b.batch.offset_of(&rec);
+            let off = batch.offset_of(&rec);
             if off >= offset {
                 out.push((off, String::from_utf8(rec.value.unwrap().to_vec()).unwrap()));
             }
@@ -217,7 +218,10 @@ fn log_append_time_is_stamped() {
     assert!(info.max_timestamp > 1_600_000_000_000);
     let mut r = LogReader::open(dir.path()).unwrap();
     let b = r.next_batch().unwrap().unwrap();
-    assert_eq!(b.batch.header.max_timestamp, info.max_timestamp);
+    assert_eq!(
+        b.batch.as_batch().unwrap().header.max_timestamp,
+        info.max_timestamp
+    );
 }
 
 #[test]
