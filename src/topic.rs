@@ -28,6 +28,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::storage::checkpoint;
 use crate::storage::file_names::{parse_partition_dir, partition_dir_name};
 use crate::storage::fs::{atomic_write, fsync_dir};
 use crate::storage::{Log, LogConfig, LogReader};
@@ -79,6 +80,44 @@ pub struct TopicMeta {
     pub configs: BTreeMap<String, String>,
     #[serde(default)]
     pub created_ms: i64,
+    /// Kafka's topic id (22 characters of base64url), written to `partition.metadata`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic_id: Option<String>,
+}
+
+/// A new random topic id: a version-4 UUID in Kafka's base64url form, without padding.
+pub fn new_topic_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut bytes = [0u8; 16];
+    for (i, chunk) in bytes.chunks_mut(8).enumerate() {
+        // RandomState is seeded from the OS; mix in time, pid and the chunk number.
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
+        h.write_u32(std::process::id());
+        h.write_usize(i);
+        chunk.copy_from_slice(&h.finish().to_be_bytes());
+    }
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Writes Kafka's `partition.metadata` (`version: 0`, `topic_id: …`, no trailing newline)
+/// unless it is there already.
+fn write_partition_metadata(dir: &Path, topic_id: &str) -> Result<()> {
+    let path = dir.join("partition.metadata");
+    if path.exists() {
+        return Ok(());
+    }
+    atomic_write(
+        &path,
+        format!("version: 0\ntopic_id: {topic_id}").as_bytes(),
+    )
 }
 
 /// The whole of `klog-topics.json`.
@@ -121,6 +160,41 @@ impl Topic {
     pub fn open_log(&self, partition: u32) -> Result<Log> {
         self.check_partition(partition)?;
         Log::open(&self.partition_dir(partition), self.config.clone())
+    }
+
+    /// Brings Kafka's checkpoint files up to date for these partitions, so that the data
+    /// directory looks like one a broker left: the recovery point (what klog has fsynced),
+    /// the high watermark (the log end offset: one local replica), the log start offset where
+    /// it is above the first segment, and an empty `leader-epoch-checkpoint` (klog writes no
+    /// leader epochs).
+    pub fn sync_checkpoints(&self, partitions: &[u32]) -> Result<()> {
+        let (mut rps, mut hws, mut lsos) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
+        let mut no_lso = Vec::new();
+        for &p in partitions {
+            let dir = self.partition_dir(p);
+            let Some(mut r) = self.open_reader(p)? else {
+                continue;
+            };
+            let st = r.stats()?;
+            let key = (self.name.clone(), p);
+            let rp = crate::storage::log::read_recovery_point(&dir)
+                .unwrap_or(0)
+                .min(st.log_end_offset);
+            rps.insert(key.clone(), rp);
+            hws.insert(key.clone(), st.log_end_offset);
+            if r.segments()
+                .first()
+                .is_some_and(|&b| st.log_start_offset > b)
+            {
+                lsos.insert(key, st.log_start_offset);
+            } else {
+                no_lso.push(key);
+            }
+            checkpoint::write_leader_epochs(&dir, &[])?;
+        }
+        checkpoint::update_offsets(&self.dir, checkpoint::RECOVERY_POINT, &rps, &[])?;
+        checkpoint::update_offsets(&self.dir, checkpoint::REPLICATION_OFFSET, &hws, &[])?;
+        checkpoint::update_offsets(&self.dir, checkpoint::LOG_START_OFFSET, &lsos, &no_lso)
     }
 
     /// Opens a partition for reading (a missing directory reads as an empty log).
@@ -243,10 +317,12 @@ impl Topics {
                 )));
             }
         }
+        let topic_id = new_topic_id();
         let entry = TopicMeta {
             partitions,
             configs: clean.clone(),
             created_ms: now_ms(),
+            topic_id: Some(topic_id.clone()),
         };
         self.update(|meta| {
             // Checked again under the lock: another process may have just created it.
@@ -267,6 +343,7 @@ impl Topics {
         for p in 0..partitions {
             let d = topic.partition_dir(p);
             fs::create_dir_all(&d).map_err(Error::io("create directory", &d))?;
+            write_partition_metadata(&d, &topic_id)?;
         }
         fsync_dir(&self.dir)?;
         Ok(topic)
@@ -389,6 +466,7 @@ impl Topics {
                     partitions: topic.partitions,
                     configs: topic.configs.clone(),
                     created_ms: now_ms(),
+                    topic_id: None,
                 });
             if let Some(p) = partitions {
                 entry.partitions = entry.partitions.max(p);
@@ -400,9 +478,17 @@ impl Topics {
             LogConfig::from_overrides(&entry.configs)?;
             Ok(entry.partitions)
         })?;
+        let topic_id = self
+            .read_meta()?
+            .topics
+            .get(name)
+            .and_then(|m| m.topic_id.clone());
         for p in topic.partitions..new_partitions {
             let d = self.dir.join(partition_dir_name(name, p));
             fs::create_dir_all(&d).map_err(Error::io("create directory", &d))?;
+            if let Some(id) = &topic_id {
+                write_partition_metadata(&d, id)?;
+            }
         }
         fsync_dir(&self.dir)?;
         self.open(name)
@@ -425,6 +511,19 @@ impl Topics {
             meta.topics.remove(name);
             Ok(())
         })?;
+        let gone: Vec<(String, u32)> = (0..topic.partitions)
+            .map(|p| (name.to_string(), p))
+            .collect();
+        for file in [
+            checkpoint::RECOVERY_POINT,
+            checkpoint::LOG_START_OFFSET,
+            checkpoint::REPLICATION_OFFSET,
+            checkpoint::CLEANER_OFFSET,
+        ] {
+            if self.dir.join(file).exists() {
+                checkpoint::update_offsets(&self.dir, file, &BTreeMap::new(), &gone)?;
+            }
+        }
         fsync_dir(&self.dir)
     }
 }

@@ -101,6 +101,8 @@ pub fn trim(ctx: &Ctx, a: TrimArgs) -> Result<ExitCode> {
             deleted_segments: deleted,
         });
     }
+    let trimmed: Vec<u32> = rows.iter().map(|r| r.partition).collect();
+    topic.sync_checkpoints(&trimmed)?;
     let mut out = super::stdout();
     if a.json {
         serde_json::to_writer_pretty(&mut out, &rows)?;
@@ -165,6 +167,9 @@ pub fn clean(ctx: &Ctx, a: CleanArgs) -> Result<ExitCode> {
                     .delete_old_segments(now)
                     .with_context(|| format!("clean {}-{p}", topic.name))?
             };
+            if !a.dry_run && !deleted.is_empty() {
+                topic.sync_checkpoints(&[p])?;
+            }
             rows.extend(deleted.into_iter().map(|segment| CleanRow {
                 topic: topic.name.clone(),
                 partition: p,

@@ -232,6 +232,8 @@ fn roll(ctx: &Ctx, a: RollArgs) -> Result<ExitCode> {
         let base = log
             .roll()
             .with_context(|| format!("roll {}-{p}", topic.name))?;
+        drop(log);
+        topic.sync_checkpoints(&[p])?;
         ctx.note(format_args!(
             "{}-{p}: active segment is now {}",
             topic.name,

@@ -681,7 +681,8 @@ fn create_segment(dir: &Path, base: i64) -> Result<()> {
     fsync_dir(dir)
 }
 
-fn read_recovery_point(dir: &Path) -> Option<i64> {
+/// The partition's recovery point: every offset below it is fsynced and valid.
+pub fn read_recovery_point(dir: &Path) -> Option<i64> {
     let text = std::fs::read(dir.join(RECOVERY_POINT_FILE)).ok()?;
     serde_json::from_slice::<RecoveryPoint>(&text)
         .ok()

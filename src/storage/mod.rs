@@ -28,6 +28,7 @@
 //! segment if so. Readers take no lock: they read only whole batches within the file size they
 //! see, treating an incomplete last batch as the current end.
 
+pub mod checkpoint;
 pub mod config;
 pub mod file_names;
 pub mod fs;

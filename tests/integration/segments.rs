@@ -172,8 +172,21 @@ fn data_dir_looks_like_a_kafka_log_dir() {
     top.sort();
     let mut want: Vec<String> = (0..3).map(|p| format!("{topic}-{p}")).collect();
     want.extend(["indexed-0".to_string(), "klog-topics.json".to_string()]);
+    // The checkpoint files a broker keeps next to its partitions.
+    want.extend(
+        [
+            "log-start-offset-checkpoint",
+            "recovery-point-offset-checkpoint",
+            "replication-offset-checkpoint",
+        ]
+        .map(String::from),
+    );
     want.sort();
     assert_eq!(top, want);
+    let hw = fs::read_to_string(t.data().join("replication-offset-checkpoint")).expect("hw");
+    let lines: Vec<&str> = hw.lines().collect();
+    assert_eq!(lines[0], "0", "version");
+    assert_eq!(lines[1], "4", "one entry per partition written: {hw}");
 
     let d = t.describe(topic);
     let mut total = 0;
@@ -181,7 +194,8 @@ fn data_dir_looks_like_a_kafka_log_dir() {
         let dir = t.partition_dir(topic, p);
         assert!(dir.is_dir());
         let bases = segment_bases(&dir);
-        // Only segment files (all three per segment) and klog's recovery point.
+        // Segment files (all three per segment), klog's recovery point, and the two small
+        // files a broker keeps in a partition directory.
         let names: BTreeSet<String> = fs::read_dir(&dir)
             .expect("partition dir")
             .map(|e| e.expect("entry").file_name().into_string().expect("UTF-8"))
@@ -191,7 +205,16 @@ fn data_dir_looks_like_a_kafka_log_dir() {
             .flat_map(|b| ["log", "index", "timeindex"].map(|s| format!("{b:020}.{s}")))
             .collect();
         expected.insert(".klog-recovery-point".to_string());
+        expected.insert("leader-epoch-checkpoint".to_string());
+        expected.insert("partition.metadata".to_string());
         assert_eq!(names, expected, "files of {}", dir.display());
+        let meta = fs::read_to_string(dir.join("partition.metadata")).expect("partition.metadata");
+        assert!(meta.starts_with("version: 0\ntopic_id: "), "{meta:?}");
+        assert_eq!(
+            meta.len(),
+            43,
+            "Kafka's 43-byte partition.metadata: {meta:?}"
+        );
 
         // Every .log is valid v2 batches back to back, offsets dense from 0.
         let mut next = 0;
