@@ -1050,7 +1050,7 @@ _klog() {
             return 0
             ;;
         klog__subcmd__segments__subcmd__dump)
-            opts="-p -q -h -V --partition --print-data-log --records --offset --max-bytes --json --dir --quiet --color --help --version"
+            opts="-p -q -h -V --partition --print-data-log --records --offset --max-bytes --json --offsets-decoder --dir --quiet --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -342,6 +342,7 @@ set edit:completion:arg-completer[klog] = {|@words|
             cand --records 'Also print every record (key, value, headers)'
             cand --print-data-log 'Also print every record (key, value, headers)'
             cand --json 'One JSON object per batch (or index entry) and line'
+            cand --offsets-decoder 'Decode records as the group coordinator''s (__consumer_offsets) offset commits and group metadata (automatic for __consumer_offsets partitions)'
             cand -q 'Print nothing but data and errors'
             cand --quiet 'Print nothing but data and errors'
             cand -h 'Print help'

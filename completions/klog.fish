@@ -252,6 +252,7 @@ always\t''
 never\t''"
 complete -c klog -n "__fish_klog_using_subcommand segments; and __fish_seen_subcommand_from dump" -l records -l print-data-log -d 'Also print every record (key, value, headers)'
 complete -c klog -n "__fish_klog_using_subcommand segments; and __fish_seen_subcommand_from dump" -l json -d 'One JSON object per batch (or index entry) and line'
+complete -c klog -n "__fish_klog_using_subcommand segments; and __fish_seen_subcommand_from dump" -l offsets-decoder -d 'Decode records as the group coordinator\'s (__consumer_offsets) offset commits and group metadata (automatic for __consumer_offsets partitions)'
 complete -c klog -n "__fish_klog_using_subcommand segments; and __fish_seen_subcommand_from dump" -s q -l quiet -d 'Print nothing but data and errors'
 complete -c klog -n "__fish_klog_using_subcommand segments; and __fish_seen_subcommand_from dump" -s h -l help -d 'Print help'
 complete -c klog -n "__fish_klog_using_subcommand segments; and __fish_seen_subcommand_from dump" -s V -l version -d 'Print version'

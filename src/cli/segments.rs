@@ -14,6 +14,7 @@ use super::{Ctx, ExitCode, UsageError};
 use klog::format::batch::{BatchHeader, RECORD_BATCH_OVERHEAD, compute_crc};
 use klog::format::legacy::{self, LegacyMessage};
 use klog::format::{Compression, DECOMPRESS_LIMIT, Record, RecordBatch, TimestampType};
+use klog::format::{group_metadata, producer_snapshot};
 use klog::storage::file_names::{self, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX};
 use klog::storage::index::{self, FileSource, IndexSource};
 use klog::storage::verify::{Repair, repair_partition, verify_partition};
@@ -79,6 +80,10 @@ pub struct DumpArgs {
     /// One JSON object per batch (or index entry) and line
     #[arg(long)]
     pub json: bool,
+    /// Decode records as the group coordinator's (__consumer_offsets) offset commits and
+    /// group metadata (automatic for __consumer_offsets partitions)
+    #[arg(long)]
+    pub offsets_decoder: bool,
 }
 
 #[derive(Debug, Args)]
@@ -119,11 +124,12 @@ use super::segments_partitions as partitions_of;
 
 /// What a PATH|TOPIC argument names.
 enum Target {
-    /// A partition directory, with a label (topic-partition).
+    /// A partition directory.
     Dir(PathBuf),
     Log(PathBuf),
     Index(PathBuf),
     TimeIndex(PathBuf),
+    Snapshot(PathBuf),
 }
 
 fn resolve(ctx: &Ctx, item: &str, partitions: &[u32]) -> Result<Vec<Target>> {
@@ -138,6 +144,8 @@ fn resolve(ctx: &Ctx, item: &str, partitions: &[u32]) -> Result<Vec<Target>> {
             Target::Index(path.to_path_buf())
         } else if name.ends_with(TIME_INDEX_SUFFIX) {
             Target::TimeIndex(path.to_path_buf())
+        } else if name.ends_with(".snapshot") {
+            Target::Snapshot(path.to_path_buf())
         } else {
             return Err(UsageError(format!(
                 "{item}: not a .log, .index or .timeindex file, nor a partition directory"
@@ -266,6 +274,7 @@ fn dump(ctx: &Ctx, a: DumpArgs) -> Result<ExitCode> {
             Target::Log(p) => dump_log(&mut out, &p, &a)?,
             Target::Index(p) => dump_index(&mut out, &p, a.json)?,
             Target::TimeIndex(p) => dump_time_index(&mut out, &p, a.json)?,
+            Target::Snapshot(p) => dump_snapshot(&mut out, &p, a.json)?,
         }
     }
     out.flush()?;
@@ -565,6 +574,12 @@ fn dump_batch(
                 Some((t, name)) => write!(out, " controlType: {name}({t})")?,
                 None => {}
             }
+        } else if offsets_decoder(path, a) {
+            let key = rec.key.unwrap_or(&[]);
+            let k = group_metadata::describe_key(key).unwrap_or_else(|e| format!("<{e}>"));
+            let v =
+                group_metadata::describe_value(key, rec.value).unwrap_or_else(|e| format!("<{e}>"));
+            write!(out, " key: {k} payload: {v}")?;
         } else {
             if let Some(k) = rec.key {
                 write!(out, " key: {}", escape_bytes(k))?;
@@ -574,6 +589,53 @@ fn dump_batch(
             }
         }
         writeln!(out)?;
+    }
+    Ok(())
+}
+
+/// Whether records of this file are the group coordinator's.
+fn offsets_decoder(path: &Path, a: &DumpArgs) -> bool {
+    a.offsets_decoder
+        || path
+            .parent()
+            .and_then(|d| d.file_name())
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("__consumer_offsets-"))
+}
+
+fn dump_snapshot(out: &mut impl Write, path: &Path, json: bool) -> Result<()> {
+    let bytes = std::fs::read(path).with_context(|| format!("read {}", path.display()))?;
+    let entries = producer_snapshot::decode(&bytes)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    if !json {
+        writeln!(out, "Dumping {}", path.display())?;
+    }
+    for e in entries {
+        if json {
+            serde_json::to_writer(&mut *out, &e)?;
+            writeln!(out)?;
+        } else {
+            writeln!(
+                out,
+                "producerId: {} producerEpoch: {} coordinatorEpoch: {} currentTxnFirstOffset: {} \
+                 lastTimestamp: {} firstSequence: {} lastSequence: {} lastOffset: {} \
+                 offsetDelta: {} timestamp: {}",
+                e.producer_id,
+                e.producer_epoch,
+                e.coordinator_epoch,
+                if e.current_txn_first_offset < 0 {
+                    "None".to_string()
+                } else {
+                    e.current_txn_first_offset.to_string()
+                },
+                e.timestamp,
+                e.last_sequence.wrapping_sub(e.offset_delta),
+                e.last_sequence,
+                e.last_offset,
+                e.offset_delta,
+                e.timestamp
+            )?;
+        }
     }
     Ok(())
 }
@@ -655,6 +717,14 @@ fn dump_legacy(
             r.key.as_ref().map_or(-1, |k| k.len() as i64),
             r.value.as_ref().map_or(-1, |v| v.len() as i64),
         )?;
+        if offsets_decoder(path, a) {
+            let key = r.key.as_deref().unwrap_or(&[]);
+            let k = group_metadata::describe_key(key).unwrap_or_else(|e| format!("<{e}>"));
+            let v = group_metadata::describe_value(key, r.value.as_deref())
+                .unwrap_or_else(|e| format!("<{e}>"));
+            writeln!(out, " key: {k} payload: {v}")?;
+            continue;
+        }
         if let Some(k) = &r.key {
             write!(out, " key: {}", escape_bytes(k))?;
         }
@@ -781,10 +851,12 @@ fn verify(ctx: &Ctx, a: VerifyArgs) -> Result<ExitCode> {
         for t in resolve(ctx, item, &a.partitions)? {
             match t {
                 Target::Dir(d) => dirs.push(d),
-                Target::Log(p) | Target::Index(p) | Target::TimeIndex(p) => dirs.push(
-                    p.parent()
-                        .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
-                ),
+                Target::Log(p) | Target::Index(p) | Target::TimeIndex(p) | Target::Snapshot(p) => {
+                    dirs.push(
+                        p.parent()
+                            .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
+                    )
+                }
             }
         }
     }

@@ -21,8 +21,10 @@
 pub mod batch;
 pub mod compression;
 pub mod error;
+pub mod group_metadata;
 pub mod legacy;
 pub mod murmur2;
+pub mod producer_snapshot;
 pub mod record;
 pub mod varint;
 
