@@ -313,7 +313,9 @@ fn dump_log(out: &mut impl Write, path: &Path, a: &DumpArgs) -> Result<()> {
     let mut r = ChunkReader::open(path)?;
     let len = r.file_len()?;
     let mut pos = start_position(path, base, a.offset);
-    let stop = a.max_bytes.map_or(len, |m| len.min(pos.saturating_add(m)));
+    // --max-bytes counts from the first batch shown (after --offset's skipping).
+    let mut stop = len;
+    let mut started = false;
     if !a.json {
         writeln!(out, "Dumping {}", path.display())?;
         writeln!(out, "Log starting offset: {base}")?;
@@ -356,6 +358,13 @@ fn dump_log(out: &mut impl Write, path: &Path, a: &DumpArgs) -> Result<()> {
                 if a.offset.is_some_and(|o| last < o) {
                     pos += frame.size as u64;
                     continue;
+                }
+                if !started {
+                    started = true;
+                    stop = a.max_bytes.map_or(len, |m| len.min(pos.saturating_add(m)));
+                    if pos >= stop {
+                        break;
+                    }
                 }
                 if frame.magic == 2 {
                     dump_batch(out, path, pos, bytes, a, &mut scratch)?;
@@ -871,7 +880,13 @@ fn verify(ctx: &Ctx, a: VerifyArgs) -> Result<ExitCode> {
         let mut repairs = Vec::new();
         let mut after = None;
         if a.repair && !before.problems.is_empty() {
-            let interval = 4096;
+            // Rebuilt indexes use the topic's index.interval.bytes when the topic is known.
+            let interval = dir
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(file_names::parse_partition_dir)
+                .and_then(|(t, _)| ctx.topics().open(t).ok())
+                .map_or(4096, |t| t.config.index_interval_bytes);
             repairs = repair_partition(&dir, interval)
                 .with_context(|| format!("repair {}", dir.display()))?;
             after = Some(verify_partition(&dir)?);

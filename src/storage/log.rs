@@ -217,14 +217,15 @@ impl Log {
             retention_bytes: self.config.retention_bytes,
         };
         let doomed = retention::segments_to_delete(&self.dir, &segments, log_start, rules, now);
-        for d in &doomed {
-            retention::delete_segment(&self.dir, d.base_offset)?;
-        }
         if let Some(last) = doomed.last()
             && last.end_offset > log_start
         {
-            // The log start moves up to the first remaining segment.
+            // The log start moves up to the first remaining segment, durably, before any
+            // segment goes.
             retention::write_log_start(&self.dir, last.end_offset)?;
+        }
+        for d in &doomed {
+            retention::delete_segment(&self.dir, d.base_offset)?;
         }
         if !doomed.is_empty() {
             fsync_dir(&self.dir)?;

@@ -28,8 +28,9 @@ use super::index::{
 };
 use super::reader::{ChunkReader, RawAt, list_segments};
 use crate::error::{Error, Result};
-use crate::format::RecordBatch;
 use crate::format::batch::{BatchHeader, CURRENT_MAGIC, RECORD_BATCH_OVERHEAD};
+use crate::format::legacy::{self, LegacyMessage};
+use crate::format::{DECOMPRESS_LIMIT, RecordBatch};
 
 /// One thing wrong, where it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -86,6 +87,7 @@ fn check_log(
     path: &Path,
     base: i64,
     mut next_offset: i64,
+    before: i64,
     v: &mut Verification,
 ) -> Result<LogCheck> {
     let mut r = ChunkReader::open(path)?;
@@ -106,8 +108,11 @@ fn check_log(
             detail,
         });
     };
-    let mut counted = (0u64, 0u64);
+    let (mut batches, mut records) = (0u64, 0u64);
+    // The last good entry: (position, first offset, record count, last offset before it).
+    let mut prev: Option<(u64, i64, u64, i64)> = None;
     loop {
+        // (size, first offset, last offset, records, problem)
         let step = match r.raw_at(pos, len)? {
             RawAt::End => {
                 if pos < len {
@@ -141,67 +146,110 @@ fn check_log(
                 );
                 break;
             }
-            RawAt::Entry { frame, bytes } => {
-                if frame.magic != CURRENT_MAGIC {
-                    // Legacy entries: framed, offsets checked, contents not (yet) decoded.
-                    Some((frame.size as u64, frame.offset, frame.offset, 1u64, None))
-                } else {
-                    match RecordBatch::decode(bytes) {
-                        Err(e) => Some((
-                            frame.size as u64,
-                            frame.offset,
-                            frame.offset,
+            RawAt::Entry { frame, bytes } if frame.magic != CURRENT_MAGIC => {
+                let size = frame.size as u64;
+                match LegacyMessage::decode(bytes) {
+                    Err(e) => (
+                        size,
+                        frame.offset,
+                        frame.offset,
+                        0,
+                        Some((ProblemKind::Corrupt, e.shifted(pos as usize).to_string())),
+                    ),
+                    Ok(m) => match legacy::records(&m, DECOMPRESS_LIMIT) {
+                        Ok(rs) => (
+                            size,
+                            rs.first().map_or(m.offset, |r| r.offset),
+                            m.offset,
+                            rs.len() as u64,
+                            None,
+                        ),
+                        Err(e) => (
+                            size,
+                            m.offset,
+                            m.offset,
                             0,
-                            Some((ProblemKind::Corrupt, e.shifted(pos as usize).to_string())),
-                        )),
-                        Ok(b) => {
-                            let h = b.header;
-                            let mut bad = None;
-                            let mut scratch = Vec::new();
-                            let decoded = b.records_in(&mut scratch);
-                            if let Err(e) = &decoded {
-                                bad = Some((
-                                    ProblemKind::Records,
-                                    e.clone().shifted(pos as usize).to_string(),
-                                ));
-                            }
-                            if let Ok(records) = decoded {
-                                let mut n = 0u64;
-                                for rec in records {
-                                    if let Err(e) = rec {
-                                        bad = Some((
-                                            ProblemKind::Records,
-                                            e.shifted(pos as usize).to_string(),
-                                        ));
-                                        break;
-                                    }
-                                    n += 1;
-                                }
-                                counted.1 += n;
-                            } else {
-                                counted.1 += h.records_count.max(0) as u64;
-                            }
-                            Some((frame.size as u64, h.base_offset, h.last_offset(), 0, bad))
-                        }
-                    }
+                            Some((ProblemKind::Records, e.shifted(pos as usize).to_string())),
+                        ),
+                    },
                 }
             }
+            RawAt::Entry { frame, bytes } => match RecordBatch::decode(bytes) {
+                Err(e) => (
+                    frame.size as u64,
+                    frame.offset,
+                    frame.offset,
+                    0,
+                    Some((ProblemKind::Corrupt, e.shifted(pos as usize).to_string())),
+                ),
+                Ok(b) => {
+                    let h = b.header;
+                    let mut scratch = Vec::new();
+                    let mut n = 0u64;
+                    let mut bad = None;
+                    match b.records_in(&mut scratch) {
+                        Err(e) => {
+                            bad = Some((ProblemKind::Records, e.shifted(pos as usize).to_string()))
+                        }
+                        Ok(rs) => {
+                            for rec in rs {
+                                if let Err(e) = rec {
+                                    bad = Some((
+                                        ProblemKind::Records,
+                                        e.shifted(pos as usize).to_string(),
+                                    ));
+                                    break;
+                                }
+                                n += 1;
+                            }
+                        }
+                    }
+                    (frame.size as u64, h.base_offset, h.last_offset(), n, bad)
+                }
+            },
         };
-        let Some((size, first, last, _legacy, bad)) = step else {
-            break;
-        };
+        let (size, first, last, n, bad) = step;
         if let Some((kind, detail)) = bad {
             problem(&mut out, pos, kind, detail);
-        } else if first < next_offset || (out.batches.is_empty() && first < base) {
+        } else if last >= before {
             problem(
                 &mut out,
                 pos,
                 ProblemKind::OffsetOrder,
-                format!("batch at offset {first} after offset {}", next_offset - 1),
+                format!("batch reaches offset {last}, at or past the next segment's base {before}"),
             );
+        } else if first < next_offset || (out.batches.is_empty() && first < base) {
+            // Either this batch goes back, or the one before it jumped ahead (a damaged base
+            // offset, which the CRC does not cover): blame the one out of line.
+            match prev {
+                Some((ppos, pfirst, pn, before_prev))
+                    if out.first_damage.is_none() && first > before_prev && pfirst > first =>
+                {
+                    out.batches.pop();
+                    out.last_offset_before_damage = before_prev;
+                    batches -= 1;
+                    records -= pn;
+                    problem(
+                        &mut out,
+                        ppos,
+                        ProblemKind::OffsetOrder,
+                        format!(
+                            "batch at offset {pfirst} jumps ahead of the next batch, at offset {first}"
+                        ),
+                    );
+                }
+                _ => problem(
+                    &mut out,
+                    pos,
+                    ProblemKind::OffsetOrder,
+                    format!("batch at offset {first} after offset {}", next_offset - 1),
+                ),
+            }
         } else {
-            counted.0 += 1;
+            batches += 1;
+            records += n;
             if out.first_damage.is_none() {
+                prev = Some((pos, first, n, out.last_offset_before_damage));
                 out.batches.push((pos, last));
                 out.last_offset_before_damage = last;
             }
@@ -209,8 +257,8 @@ fn check_log(
         }
         pos += size;
     }
-    v.batches += counted.0;
-    v.records += counted.1;
+    v.batches += batches;
+    v.records += records;
     Ok(out)
 }
 
@@ -327,7 +375,8 @@ pub fn verify_partition(dir: &Path) -> Result<Verification> {
                 ),
             });
         }
-        let check = check_log(&path, base, next_offset.max(base), &mut v)?;
+        let before = segments.get(i + 1).copied().unwrap_or(i64::MAX);
+        let check = check_log(&path, base, next_offset.max(base), before, &mut v)?;
         check_indexes(dir, base, i + 1 == segments.len(), &check, &mut v);
         next_offset = check.last_offset_before_damage + 1;
     }
@@ -399,7 +448,8 @@ pub fn repair_partition(dir: &Path, index_interval: u32) -> Result<Vec<Repair>> 
         let mut scratch = Verification::default();
         for (i, &base) in segments.iter().enumerate() {
             let path = file_names::log_file(dir, base);
-            let check = check_log(&path, base, next_offset.max(base), &mut scratch)?;
+            let before = segments.get(i + 1).copied().unwrap_or(i64::MAX);
+            let check = check_log(&path, base, next_offset.max(base), before, &mut scratch)?;
             if let Some(damage) = check.first_damage {
                 let mut r = ChunkReader::open(&path)?;
                 let len = r.file_len()?;
@@ -452,6 +502,8 @@ pub fn repair_partition(dir: &Path, index_interval: u32) -> Result<Vec<Repair>> 
                         first_offset: first,
                         last_offset: last,
                     });
+                    // The new segment gets its indexes at once (retention reads its age there).
+                    rebuild_indexes(dir, first, index_interval, &mut repairs)?;
                 }
                 let f = OpenOptions::new()
                     .write(true)

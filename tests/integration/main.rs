@@ -10,6 +10,8 @@
 //! - `pipelines`: produce/consume pipelines: volume, binary and JSON round trips, partitioner,
 //!   offset forms, live producers and followers, closed pipes, bad input, framing details.
 //! - `groups`: consumer groups: committed offsets, members sharing partitions, `groups` commands.
+//! - `segment_tools`: `segments list|dump|roll|verify`, `trim`, `clean` (retention): dumps of
+//!   broker-written and kafka-python fixtures, damage found and repaired, segments deleted.
 
 mod concurrency;
 mod global;
@@ -17,6 +19,7 @@ mod groups;
 mod pipelines;
 mod produce_consume;
 mod recovery;
+mod segment_tools;
 mod segments;
 mod topics;
 mod util;
