@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::output::{human_bytes, print_table, table};
 use super::timespec::{now_ms, parse_time};
 use super::{Ctx, ExitCode, UsageError};
+use klog::storage::cleaner;
 use klog::storage::list_segments;
 use klog::storage::retention::{self, DeletedSegment, RetentionRules};
 
@@ -128,12 +129,24 @@ pub fn trim(ctx: &Ctx, a: TrimArgs) -> Result<ExitCode> {
     Ok(ExitCode::Success)
 }
 
+/// One thing `clean` did (or, with --dry-run, would do).
 #[derive(Serialize)]
-struct CleanRow {
-    topic: String,
-    partition: u32,
-    #[serde(flatten)]
-    segment: DeletedSegment,
+#[serde(tag = "action", rename_all = "snake_case")]
+enum CleanRow {
+    /// A segment deleted by retention or the log start offset.
+    DeletedSegment {
+        topic: String,
+        partition: u32,
+        #[serde(flatten)]
+        segment: DeletedSegment,
+    },
+    /// A partition compacted.
+    Compacted {
+        topic: String,
+        partition: u32,
+        #[serde(flatten)]
+        report: cleaner::CleanReport,
+    },
 }
 
 pub fn clean(ctx: &Ctx, a: CleanArgs) -> Result<ExitCode> {
@@ -145,62 +158,111 @@ pub fn clean(ctx: &Ctx, a: CleanArgs) -> Result<ExitCode> {
     };
     let now = now_ms();
     let mut rows = Vec::new();
+    let mut work = Vec::new();
     for name in names {
         let topic = topics.open(&name)?;
         for p in 0..topic.partitions {
-            let dir = topic.partition_dir(p);
-            if !dir.is_dir() {
-                continue;
+            if topic.partition_dir(p).is_dir() {
+                work.push((topic.clone(), p));
             }
-            let deleted = if a.dry_run {
-                let segments = list_segments(&dir)?;
-                let rules = RetentionRules {
-                    delete_policy: topic.config.cleanup_policy.delete,
-                    retention_ms: topic.config.retention_ms,
-                    retention_bytes: topic.config.retention_bytes,
-                };
-                let start = retention::log_start_offset(&dir, &segments);
-                retention::segments_to_delete(&dir, &segments, start, rules, now)
-            } else {
-                topic
-                    .open_log(p)?
-                    .delete_old_segments(now)
-                    .with_context(|| format!("clean {}-{p}", topic.name))?
-            };
-            if !a.dry_run && !deleted.is_empty() {
-                topic.sync_checkpoints(&[p])?;
-            }
-            rows.extend(deleted.into_iter().map(|segment| CleanRow {
-                topic: topic.name.clone(),
-                partition: p,
-                segment,
-            }));
         }
     }
+    let bar = super::progress::bar(ctx, work.len() as u64, "cleaning");
+    for (topic, p) in work {
+        let dir = topic.partition_dir(p);
+        bar.set_message(format!("{}-{p}", topic.name));
+        let deleted = if a.dry_run {
+            let segments = list_segments(&dir)?;
+            let rules = RetentionRules {
+                delete_policy: topic.config.cleanup_policy.delete,
+                retention_ms: topic.config.retention_ms,
+                retention_bytes: topic.config.retention_bytes,
+            };
+            let start = retention::log_start_offset(&dir, &segments);
+            retention::segments_to_delete(&dir, &segments, start, rules, now)
+        } else {
+            topic
+                .open_log(p)?
+                .delete_old_segments(now)
+                .with_context(|| format!("clean {}-{p}", topic.name))?
+        };
+        let changed = !deleted.is_empty();
+        rows.extend(deleted.into_iter().map(|segment| CleanRow::DeletedSegment {
+            topic: topic.name.clone(),
+            partition: p,
+            segment,
+        }));
+        let mut compacted = false;
+        if topic.config.cleanup_policy.compact {
+            let report = cleaner::clean_partition(&dir, &topic.config, now, false, a.dry_run)
+                .with_context(|| format!("compact {}-{p}", topic.name))?;
+            if report.cleaned {
+                compacted = true;
+                rows.push(CleanRow::Compacted {
+                    topic: topic.name.clone(),
+                    partition: p,
+                    report,
+                });
+            }
+        }
+        if !a.dry_run && (changed || compacted) {
+            topic.sync_checkpoints(&[p])?;
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
     let mut out = super::stdout();
     if a.json {
         serde_json::to_writer_pretty(&mut out, &rows)?;
         writeln!(out)?;
     } else if rows.is_empty() {
-        ctx.note("nothing to delete");
+        ctx.note("nothing to delete or compact");
     } else {
-        let mut t = table(&["TOPIC", "PARTITION", "SEGMENT", "OFFSETS", "SIZE", "REASON"]);
+        let mut t = table(&["TOPIC", "PARTITION", "ACTION", "OFFSETS", "SIZE", "DETAIL"]);
         for r in &rows {
-            t.add_row(vec![
-                r.topic.clone(),
-                r.partition.to_string(),
-                klog::storage::file_names::offset_name(r.segment.base_offset),
-                format!("{}..{}", r.segment.base_offset, r.segment.end_offset),
-                human_bytes(r.segment.size_bytes),
-                serde_json::to_value(r.segment.reason)?
-                    .as_str()
-                    .unwrap_or("")
-                    .replace('_', "."),
-            ]);
+            match r {
+                CleanRow::DeletedSegment {
+                    topic,
+                    partition,
+                    segment,
+                } => t.add_row(vec![
+                    topic.clone(),
+                    partition.to_string(),
+                    format!(
+                        "deleted segment {}",
+                        klog::storage::file_names::offset_name(segment.base_offset)
+                    ),
+                    format!("{}..{}", segment.base_offset, segment.end_offset),
+                    human_bytes(segment.size_bytes),
+                    serde_json::to_value(segment.reason)?
+                        .as_str()
+                        .unwrap_or("")
+                        .replace('_', "."),
+                ]),
+                CleanRow::Compacted {
+                    topic,
+                    partition,
+                    report,
+                } => t.add_row(vec![
+                    topic.clone(),
+                    partition.to_string(),
+                    "compacted".to_string(),
+                    format!("{}..{}", report.first_dirty_offset, report.cleaned_up_to),
+                    format!(
+                        "{} -> {}",
+                        human_bytes(report.bytes_before),
+                        human_bytes(report.bytes_after)
+                    ),
+                    format!(
+                        "dirty ratio {:.2}, {} records removed ({} tombstones)",
+                        report.dirty_ratio, report.records_removed, report.tombstones_removed
+                    ),
+                ]),
+            };
         }
         print_table(&mut out, &mut t)?;
         if a.dry_run {
-            ctx.note("dry run: nothing deleted");
+            ctx.note("dry run: nothing changed");
         }
     }
     out.flush()?;

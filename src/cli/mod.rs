@@ -15,6 +15,7 @@ mod groups;
 mod json;
 mod output;
 mod produce;
+mod progress;
 mod segments;
 mod timespec;
 mod topics;

@@ -421,7 +421,8 @@ impl Log {
         }
         self.active = None;
         if !self.checked_closed {
-            // What an interrupted segment deletion left behind.
+            // What an interrupted compaction swap or segment deletion left behind.
+            super::cleaner::recover_cleaner_leftovers(&self.dir)?;
             retention::remove_leftovers(&self.dir)?;
         }
         let segments = list_segments(&self.dir)?;

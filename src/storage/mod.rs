@@ -29,6 +29,7 @@
 //! see, treating an incomplete last batch as the current end.
 
 pub mod checkpoint;
+pub mod cleaner;
 pub mod config;
 pub mod file_names;
 pub mod fs;

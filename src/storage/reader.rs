@@ -549,6 +549,12 @@ impl LogReader {
         Ok(())
     }
 
+    /// The lowest base offset a compacted-away segment may have been merged into: the segment
+    /// being read (or the log start before any was read).
+    fn cur_base_floor(&self) -> i64 {
+        self.cur.as_ref().map_or(i64::MIN, |c| c.base)
+    }
+
     /// Index lookup in segment `base`: (offset, position) of the largest entry ≤ target,
     /// checked against the log.
     fn active_index_lookup(&self, base: i64, target: i64) -> Option<(i64, u64)> {
@@ -596,14 +602,26 @@ impl LogReader {
         let mut base = self.segments[idx];
         let mut pos = pos;
         let mut path = file_names::log_file(&self.dir, base);
+        let mut tries = 0;
         let reader = loop {
             match File::open(&path) {
                 Ok(f) => break ChunkReader::new(f, &path),
-                // Deleted by retention or trimming meanwhile: go on with the next segment.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // Gone meanwhile: deleted by retention or trimming (go on with the next
+                // segment), or merged into an earlier one by compaction (read that one again:
+                // the batches already returned are skipped, offsets never change).
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && tries < 16 => {
+                    tries += 1;
                     self.refresh_segments()?;
-                    match self.segments.iter().find(|&&b| b > base) {
-                        Some(&b) => {
+                    let missing = base;
+                    let merged_into = self.segments.iter().rev().find(|&&b| b < missing);
+                    let next = self.segments.iter().find(|&&b| b > missing);
+                    let pick = match (merged_into, next) {
+                        (Some(&b), _) if b >= self.cur_base_floor() => Some(b),
+                        (_, Some(&b)) => Some(b),
+                        _ => None,
+                    };
+                    match pick {
+                        Some(b) => {
                             base = b;
                             pos = 0;
                             path = file_names::log_file(&self.dir, base);
@@ -767,6 +785,8 @@ impl LogReader {
         match cur.reader.at(pos, cur.file_len)? {
             At::Batch(batch) => {
                 cur.pos += batch.header.size() as u64;
+                // Never hand out an older batch again (a segment re-read after compaction).
+                self.skip_below = self.skip_below.max(batch.header.next_offset());
                 Ok(Some(BatchRef {
                     batch: Entry::Batch(batch),
                     segment_base: base,
@@ -775,6 +795,7 @@ impl LogReader {
             }
             At::Legacy(m) => {
                 cur.pos += m.size as u64;
+                self.skip_below = self.skip_below.max(m.offset + 1);
                 Ok(Some(BatchRef {
                     batch: Entry::Legacy(m),
                     segment_base: base,
