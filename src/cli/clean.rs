@@ -74,7 +74,9 @@ pub fn trim(ctx: &Ctx, a: TrimArgs) -> Result<ExitCode> {
     let topic = ctx.topics().open(&a.topic)?;
     let parts = super::segments_partitions(&topic, &a.partitions)?;
     let mut rows = Vec::new();
+    let bar = super::progress::bar(ctx, parts.len() as u64, "trimming");
     for p in parts {
+        bar.inc(1);
         let Some(mut reader) = topic.open_reader(p)? else {
             continue;
         };
@@ -102,6 +104,7 @@ pub fn trim(ctx: &Ctx, a: TrimArgs) -> Result<ExitCode> {
             deleted_segments: deleted,
         });
     }
+    bar.finish_and_clear();
     let trimmed: Vec<u32> = rows.iter().map(|r| r.partition).collect();
     topic.sync_checkpoints(&trimmed)?;
     let mut out = super::stdout();
@@ -261,6 +264,7 @@ pub fn clean(ctx: &Ctx, a: CleanArgs) -> Result<ExitCode> {
             };
         }
         print_table(&mut out, &mut t)?;
+        out.flush()?;
         if a.dry_run {
             ctx.note("dry run: nothing changed");
         }

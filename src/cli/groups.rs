@@ -120,7 +120,18 @@ fn group_topics(ctx: &Ctx, name: &str) -> Result<Vec<Topic>> {
             "no group has committed offsets here yet; `klog consume TOPIC --group G` creates one"
                 .to_string()
         } else {
-            format!("known groups: {}", known.join(", "))
+            let near = super::nearest(name, known.iter().copied());
+            if near.is_empty() {
+                format!("known groups: {}", known.join(", "))
+            } else {
+                format!(
+                    "did you mean {}? (`klog groups list` shows them all)",
+                    near.iter()
+                        .map(|n| format!("'{n}'"))
+                        .collect::<Vec<_>>()
+                        .join(" or ")
+                )
+            }
         };
         return Err(
             anyhow::Error::new(Hint(hint)).context(format!("group '{name}' does not exist"))

@@ -121,8 +121,8 @@ pub enum Command {
 pub struct Ctx {
     pub dir: PathBuf,
     pub quiet: bool,
-    #[allow(dead_code)]
-    pub color: bool,
+    /// Colors on stderr (errors): `--color`, `NO_COLOR` and whether stderr is a terminal.
+    pub color_stderr: bool,
 }
 
 impl Ctx {
@@ -150,7 +150,29 @@ pub fn command() -> clap::Command {
 
 /// Parses the arguments, runs the command and returns the exit status.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    // Help and usage errors follow --color and NO_COLOR too (clap colors them).
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let never = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+        || args
+            .windows(2)
+            .any(|w| w[0] == "--color" && w[1] == "never")
+        || args.iter().any(|a| a == "--color=never");
+    let always = args
+        .windows(2)
+        .any(|w| w[0] == "--color" && w[1] == "always")
+        || args.iter().any(|a| a == "--color=always");
+    let choice = if always {
+        clap::ColorChoice::Always
+    } else if never {
+        clap::ColorChoice::Never
+    } else {
+        clap::ColorChoice::Auto
+    };
+    let parsed = Cli::command()
+        .color(choice)
+        .try_get_matches_from(args)
+        .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
@@ -159,18 +181,18 @@ pub fn main() -> i32 {
             return code;
         }
     };
-    let color = match cli.color {
+    let color_stderr = match cli.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
         ColorChoice::Auto => {
             std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                && io::IsTerminal::is_terminal(&io::stdout())
+                && io::IsTerminal::is_terminal(&io::stderr())
         }
     };
     let ctx = Ctx {
         dir: cli.dir.clone().unwrap_or_else(default_dir),
         quiet: cli.quiet,
-        color,
+        color_stderr,
     };
     let result = match cli.command {
         Command::Topics(c) => topics::run(&ctx, c),
@@ -185,7 +207,7 @@ pub fn main() -> i32 {
     };
     match result {
         Ok(code) => code as i32,
-        Err(err) => report(&err),
+        Err(err) => report(&err, Some(&ctx)),
     }
 }
 
@@ -197,7 +219,7 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 }
 
 /// Prints an error as `klog: error: …` (plus a hint line) and picks the exit status.
-fn report(err: &anyhow::Error) -> i32 {
+fn report(err: &anyhow::Error, ctx: Option<&Ctx>) -> i32 {
     if is_broken_pipe(err) {
         return ExitCode::Success as i32;
     }
@@ -214,11 +236,15 @@ fn report(err: &anyhow::Error) -> i32 {
         msg.push_str(&cause.to_string());
     }
     if hint.is_none() {
-        hint = default_hint(err);
+        hint = default_hint(err, ctx);
     }
     let stderr = io::stderr();
     let mut e = stderr.lock();
-    let _ = writeln!(e, "klog: error: {msg}");
+    if ctx.is_some_and(|c| c.color_stderr) {
+        let _ = writeln!(e, "klog: \x1b[1;31merror:\x1b[0m {msg}");
+    } else {
+        let _ = writeln!(e, "klog: error: {msg}");
+    }
     if let Some(h) = hint {
         let _ = writeln!(e, "hint: {h}");
     }
@@ -242,10 +268,49 @@ fn report(err: &anyhow::Error) -> i32 {
     }
 }
 
-fn default_hint(err: &anyhow::Error) -> Option<String> {
+/// Names within a small edit distance of `name`, closest first (at most three).
+pub fn nearest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+    fn distance(a: &str, b: &str) -> usize {
+        let b: Vec<char> = b.chars().collect();
+        let mut row: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut prev = row[0];
+            row[0] = i + 1;
+            for (j, &cb) in b.iter().enumerate() {
+                let cur = row[j + 1];
+                row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(cur + 1);
+                prev = cur;
+            }
+        }
+        row[b.len()]
+    }
+    let limit = (name.chars().count() / 3).max(2);
+    let mut scored: Vec<(usize, &str)> = candidates
+        .into_iter()
+        .map(|c| (distance(name, c), c))
+        .filter(|&(d, c)| d <= limit || c.contains(name) || name.contains(c))
+        .collect();
+    scored.sort();
+    scored.into_iter().take(3).map(|(_, c)| c).collect()
+}
+
+fn default_hint(err: &anyhow::Error, ctx: Option<&Ctx>) -> Option<String> {
     for c in err.chain() {
         match c.downcast_ref::<klog::Error>() {
-            Some(klog::Error::TopicNotFound(_)) => {
+            Some(klog::Error::TopicNotFound(name)) => {
+                let names = ctx
+                    .and_then(|c| c.topics().list_names().ok())
+                    .unwrap_or_default();
+                let near = nearest(name, names.iter().map(String::as_str));
+                if !near.is_empty() {
+                    return Some(format!(
+                        "did you mean {}? (`klog topics list` shows them all)",
+                        near.iter()
+                            .map(|n| format!("'{n}'"))
+                            .collect::<Vec<_>>()
+                            .join(" or ")
+                    ));
+                }
                 return Some("`klog topics list` shows the topics of this data directory".into());
             }
             Some(klog::Error::Corrupt { .. }) => {
@@ -321,6 +386,15 @@ mod tests {
     #[test]
     fn broken_pipe_is_success() {
         let err = anyhow::Error::from(io::Error::from(io::ErrorKind::BrokenPipe));
-        assert_eq!(report(&err), 0);
+        assert_eq!(report(&err, None), 0);
+    }
+
+    #[test]
+    fn nearest_names() {
+        let names = ["orders", "orders-v2", "payments", "audit"];
+        assert_eq!(nearest("ordres", names), vec!["orders"]);
+        assert_eq!(nearest("orders-v", names), vec!["orders-v2", "orders"]);
+        assert_eq!(nearest("payment", names), vec!["payments"]);
+        assert!(nearest("zzzzzzzz", names).is_empty());
     }
 }

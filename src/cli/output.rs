@@ -2,12 +2,16 @@
 
 use comfy_table::{ContentArrangement, Table, presets};
 
-/// A table fitted to the terminal width, without borders (like `kubectl get`).
+/// A table fitted to the terminal width, without borders (like `kubectl get`). A terminal
+/// that reports no usable width (a pseudo-terminal with no size set) gets natural widths.
 pub fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
     t.load_style(presets::NOTHING)
         .set_content_arrangement(ContentArrangement::Dynamic)
         .set_header(header.iter().map(|h| h.to_string()));
+    if t.width().is_none_or(|w| w < 40) {
+        t.set_content_arrangement(ContentArrangement::Disabled);
+    }
     t
 }
 

@@ -552,6 +552,19 @@ pub fn run(ctx: &Ctx, a: ProduceArgs) -> Result<ExitCode> {
                 .map_or("stdin".into(), |p| p.display().to_string())
         })
         .collect();
+    // A progress bar when every input is a file (their total size is known).
+    let total: Option<u64> = inputs
+        .iter()
+        .map(|i| {
+            i.as_ref()
+                .and_then(|p| std::fs::metadata(p).ok())
+                .map(|m| m.len())
+        })
+        .sum();
+    let bar = match total {
+        Some(t) => super::progress::bytes_bar(ctx, t, "producing", false),
+        None => indicatif::ProgressBar::hidden(),
+    };
     let (tx, rx) = sync_channel::<Input>(4);
     let (recycle_tx, recycle_rx) = sync_channel::<Vec<u8>>(4);
     let reader = spawn_reader(inputs, tx, recycle_rx);
@@ -613,6 +626,9 @@ pub fn run(ctx: &Ctx, a: ProduceArgs) -> Result<ExitCode> {
                 }
             }
         };
+        if let Input::Chunk(c) = &msg {
+            bar.inc(c.len() as u64);
+        }
         let input_name = names.get(input_idx).map_or("input", String::as_str);
         let ts = now_ms();
         let step: Result<()> = match (msg, &framing) {
@@ -730,6 +746,7 @@ pub fn run(ctx: &Ctx, a: ProduceArgs) -> Result<ExitCode> {
         }
     }
     drop(rx);
+    bar.finish_and_clear();
     // Whatever happened, records accepted before it are written and fsynced.
     let finished = producer.finish();
     let _ = reader;

@@ -20,3 +20,25 @@ pub fn bar(ctx: &Ctx, len: u64, what: &str) -> ProgressBar {
     bar.set_prefix(what.to_string());
     bar
 }
+
+/// A bar counting bytes out of `total`, with the rate, on the same conditions as [`bar`].
+/// With `also_stdout_free`, it is hidden when stdout is the terminal too (the output would
+/// interleave with the bar).
+pub fn bytes_bar(ctx: &Ctx, total: u64, what: &str, also_stdout_free: bool) -> ProgressBar {
+    if ctx.quiet
+        || !std::io::stderr().is_terminal()
+        || (also_stdout_free && std::io::stdout().is_terminal())
+    {
+        return ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
+    }
+    let bar = ProgressBar::new(total);
+    if let Ok(style) = ProgressStyle::with_template(
+        "{prefix} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} {msg}",
+    )
+    .map(|s| s.progress_chars("=> "))
+    {
+        bar.set_style(style);
+    }
+    bar.set_prefix(what.to_string());
+    bar
+}

@@ -264,19 +264,39 @@ fn dump(ctx: &Ctx, a: DumpArgs) -> Result<ExitCode> {
         targets.extend(resolve(ctx, item, &a.partitions)?);
     }
     let mut out = super::stdout();
+    let mut logs_total = 0u64;
+    for t in &targets {
+        match t {
+            Target::Dir(dir) => {
+                for b in list_segments(dir)? {
+                    logs_total +=
+                        std::fs::metadata(file_names::log_file(dir, b)).map_or(0, |m| m.len());
+                }
+            }
+            Target::Log(p) => logs_total += std::fs::metadata(p).map_or(0, |m| m.len()),
+            _ => {}
+        }
+    }
+    let bar = super::progress::bytes_bar(ctx, logs_total, "dumping", true);
     for t in targets {
         match t {
             Target::Dir(dir) => {
                 for b in list_segments(&dir)? {
-                    dump_log(&mut out, &file_names::log_file(&dir, b), &a)?;
+                    let path = file_names::log_file(&dir, b);
+                    dump_log(&mut out, &path, &a)?;
+                    bar.inc(std::fs::metadata(&path).map_or(0, |m| m.len()));
                 }
             }
-            Target::Log(p) => dump_log(&mut out, &p, &a)?,
+            Target::Log(p) => {
+                dump_log(&mut out, &p, &a)?;
+                bar.inc(std::fs::metadata(&p).map_or(0, |m| m.len()));
+            }
             Target::Index(p) => dump_index(&mut out, &p, a.json)?,
             Target::TimeIndex(p) => dump_time_index(&mut out, &p, a.json)?,
             Target::Snapshot(p) => dump_snapshot(&mut out, &p, a.json)?,
         }
     }
+    bar.finish_and_clear();
     out.flush()?;
     Ok(ExitCode::Success)
 }
@@ -872,7 +892,10 @@ fn verify(ctx: &Ctx, a: VerifyArgs) -> Result<ExitCode> {
     let mut damaged = false;
     let mut docs = Vec::new();
     let mut out = super::stdout();
+    let bar = super::progress::bar(ctx, dirs.len() as u64, "verifying");
     for dir in dirs {
+        bar.inc(1);
+        bar.set_message(dir.display().to_string());
         if !dir.is_dir() {
             continue;
         }
@@ -974,6 +997,7 @@ fn verify(ctx: &Ctx, a: VerifyArgs) -> Result<ExitCode> {
             }
         }
     }
+    bar.finish_and_clear();
     if a.json {
         serde_json::to_writer_pretty(&mut out, &docs)?;
         writeln!(out)?;

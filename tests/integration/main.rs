@@ -6,6 +6,7 @@
 //! - `produce_consume`: volume, partitioning, keys, offsets, closed pipes.
 //! - `segments`: rolls, file names, indexes, Kafka's batch format on disk.
 //! - `recovery`: torn tails cut at every byte of the last batch.
+//! - `terminal`: progress bars, tables and colors in a pseudo-terminal, never in a pipe.
 //! - `concurrency`: producers and consumers in parallel processes.
 //! - `pipelines`: produce/consume pipelines: volume, binary and JSON round trips, partitioner,
 //!   offset forms, live producers and followers, closed pipes, bad input, framing details.
@@ -21,5 +22,6 @@ mod produce_consume;
 mod recovery;
 mod segment_tools;
 mod segments;
+mod terminal;
 mod topics;
 mod util;
