@@ -633,37 +633,7 @@ fn rebuild_indexes_if_damaged(dir: &Path, base: i64, interval: u32) -> Result<()
     if indexes_look_sane(dir, base, log_len) {
         return Ok(());
     }
-    let mut reader = ChunkReader::open(&log_path)?;
-    let (mut idx, mut tidx) = (Vec::new(), Vec::new());
-    let (mut last_indexed, mut max_ts, mut max_ts_offset, mut last_time) =
-        (0u64, -1i64, base, -1i64);
-    scan_batches(&mut reader, 0, base, |pos, h| {
-        if h.max_timestamp > max_ts {
-            max_ts = h.max_timestamp;
-            max_ts_offset = h.last_offset();
-        }
-        if pos > last_indexed && pos - last_indexed > interval as u64 {
-            idx.extend_from_slice(&((h.last_offset() - base) as u32).to_be_bytes());
-            idx.extend_from_slice(&(pos as u32).to_be_bytes());
-            if max_ts > last_time {
-                tidx.extend_from_slice(&max_ts.to_be_bytes());
-                tidx.extend_from_slice(&((max_ts_offset - base) as u32).to_be_bytes());
-                last_time = max_ts;
-            }
-            last_indexed = pos;
-        }
-    })?;
-    if max_ts > last_time && max_ts >= 0 {
-        tidx.extend_from_slice(&max_ts.to_be_bytes());
-        tidx.extend_from_slice(&((max_ts_offset - base) as u32).to_be_bytes());
-    }
-    for (path, bytes) in [
-        (file_names::index_file(dir, base), idx),
-        (file_names::time_index_file(dir, base), tidx),
-    ] {
-        super::fs::atomic_write(&path, &bytes)?;
-    }
-    Ok(())
+    super::verify::rebuild_indexes(dir, base, interval, &mut Vec::new())
 }
 
 /// Creates an empty segment (`.log`, `.index`, `.timeindex`) and fsyncs the directory.

@@ -549,7 +549,12 @@ pub fn repair_partition(dir: &Path, index_interval: u32) -> Result<Vec<Repair>> 
 }
 
 /// Rebuilds both indexes of a segment from its `.log`, written aside and renamed into place.
-fn rebuild_indexes(dir: &Path, base: i64, interval: u32, repairs: &mut Vec<Repair>) -> Result<()> {
+pub(crate) fn rebuild_indexes(
+    dir: &Path,
+    base: i64,
+    interval: u32,
+    repairs: &mut Vec<Repair>,
+) -> Result<()> {
     let log_path = file_names::log_file(dir, base);
     let mut reader = ChunkReader::open(&log_path)?;
     let (mut idx, mut tidx) = (Vec::new(), Vec::new());
