@@ -346,6 +346,8 @@ impl Topics {
             write_partition_metadata(&d, &topic_id)?;
         }
         fsync_dir(&self.dir)?;
+        // A broker lists every partition of a new topic in its checkpoints: so does klog.
+        topic.sync_checkpoints(&(0..partitions).collect::<Vec<_>>())?;
         Ok(topic)
     }
 

@@ -14,19 +14,34 @@
 //!    pass the CRC check and are refused with `UnsupportedCompression`;
 //! 6. broker-written `.index`/`.timeindex` entries agree with the batches they point at;
 //! 7. `LogReader` reads, seeks, finds offsets by timestamp and the log end offset on copies of
-//!    broker-written partition directories.
+//!    broker-written partition directories;
+//! 8. the `klog` binary on the same data: kafka-python's segments (every codec) consume to
+//!    exactly `expected.json`; every broker partition directory (magic 1 included) consumes to
+//!    the offsets of its records and `segments dump --records` prints one line per record;
+//!    `__consumer_offsets` partitions dump as readable offset commits, each agreeing with an
+//!    independent decoding of its key and value;
+//! 9. what klog writes is what Kafka writes: its compressed batches (every codec, text and
+//!    binary records with headers) read back, carry the codec bits, and frame their streams as
+//!    kafka-python does (xerial header and <= 32 KiB blocks, LZ4 frame descriptor, gzip and zstd
+//!    magic); a directory it wrote verifies clean and has a broker's checkpoint files,
+//!    `partition.metadata` and `leader-epoch-checkpoint`.
 //!
 //! The fixtures live outside the crate: when `../shared/fixtures` is absent every test prints a
 //! note to stderr and passes.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
+use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
 
 use klog::format::batch::{Peek, encode_batch, peek_entry};
+use klog::format::compression::{LZ4_FRAME_MAGIC, XERIAL_BLOCK_SIZE, XERIAL_MAGIC, decompress};
+use klog::format::legacy::{self, LegacyMessage};
 use klog::format::{
-    BatchHeader, Compression, DecodeError, RecordBatch, TimestampType, partition_for_key,
+    BatchHeader, Compression, DECOMPRESS_LIMIT, DecodeError, RecordBatch, TimestampType,
+    partition_for_key,
 };
 use klog::storage::LogReader;
 use klog::storage::file_names::{self, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX};
@@ -1154,4 +1169,923 @@ fn seek_to_i64_min_goes_to_the_log_start() {
         RONEM_METADATA_BASE
     );
     assert_eq!(first.position, 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 8. The klog CLI on Kafka data, and Kafka-shaped data from klog
+// ---------------------------------------------------------------------------------------------
+
+/// Runs `klog --dir <dir> <args>` (with `stdin` piped in when given) and returns its output.
+fn klog_run(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_klog"));
+    cmd.env_remove("KLOG_DIR")
+        .arg("--dir")
+        .arg(dir)
+        .args(args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("run klog");
+    if let Some(input) = stdin {
+        child.stdin.take().unwrap().write_all(input).unwrap();
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// [`klog_run`], asserting exit status 0; returns stdout.
+fn klog_ok(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Vec<u8> {
+    let out = klog_run(dir, args, stdin);
+    assert!(
+        out.status.success(),
+        "klog {}: {}\n{}",
+        args.join(" "),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// The JSON bytes shape of `consume --json`: null, a UTF-8 string, or `{"base64": …}`.
+fn json_bytes(v: &serde_json::Value) -> Option<Vec<u8>> {
+    match v {
+        serde_json::Value::Null => None,
+        serde_json::Value::String(s) => Some(s.as_bytes().to_vec()),
+        serde_json::Value::Object(m) if m.len() == 1 => {
+            let b = base64(m["base64"].as_str().expect("base64 string"));
+            assert!(
+                std::str::from_utf8(&b).is_err(),
+                "valid UTF-8 printed as base64: {v}"
+            );
+            Some(b)
+        }
+        other => panic!("not the JSON bytes shape: {other}"),
+    }
+}
+
+/// `klog consume <topic> --json`, parsed: (partition, timestamp type, record) per line.
+fn consume_json(dir: &Path, topic: &str, extra: &[&str]) -> Vec<(u32, String, Rec)> {
+    let mut args = vec!["consume", topic, "--json"];
+    args.extend_from_slice(extra);
+    let out = klog_ok(dir, &args, None);
+    out.split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|line| {
+            let v: serde_json::Value = serde_json::from_slice(line)
+                .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(line)));
+            assert_eq!(v["topic"], topic, "{v}");
+            let rec = Rec {
+                offset: v["offset"].as_i64().unwrap(),
+                timestamp: v["timestamp"].as_i64().unwrap(),
+                key: json_bytes(&v["key"]),
+                value: json_bytes(&v["value"]),
+                headers: v["headers"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|h| {
+                        (
+                            h[0].as_str().unwrap().as_bytes().to_vec(),
+                            json_bytes(&h[1]),
+                        )
+                    })
+                    .collect(),
+            };
+            (
+                v["partition"].as_u64().unwrap() as u32,
+                v["timestamp_type"].as_str().unwrap().to_string(),
+                rec,
+            )
+        })
+        .collect()
+}
+
+/// The `.log` files of a partition directory, by base offset.
+fn log_files(dir: &Path) -> Vec<PathBuf> {
+    let mut logs: Vec<(i64, PathBuf)> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter_map(|p| {
+            let base = file_names::parse_offset(p.file_name()?.to_str()?, LOG_SUFFIX)?;
+            Some((base, p))
+        })
+        .collect();
+    logs.sort();
+    logs.into_iter().map(|(_, p)| p).collect()
+}
+
+/// Every v2 batch of a partition directory's `.log` files (headers and records, decompressed
+/// with the library's `records_in`).
+fn batches_of_partition(dir: &Path) -> Vec<(BatchHeader, Vec<u8>, Vec<Rec>)> {
+    let mut out = Vec::new();
+    for path in log_files(dir) {
+        let data = read(&path);
+        let what = path.display().to_string();
+        walk_batches(&data, &what, |_, batch| {
+            let mut scratch = Vec::new();
+            let recs = batch
+                .records_in(&mut scratch)
+                .unwrap_or_else(|e| panic!("{what}: {e}"))
+                .map(|r| {
+                    let r = r.unwrap_or_else(|e| panic!("{what}: {e}"));
+                    Rec {
+                        offset: batch.offset_of(&r),
+                        timestamp: batch.timestamp_of(&r),
+                        key: r.key.map(<[u8]>::to_vec),
+                        value: r.value.map(<[u8]>::to_vec),
+                        headers: r
+                            .headers
+                            .iter()
+                            .map(|h| (h.key.to_vec(), h.value.map(<[u8]>::to_vec)))
+                            .collect(),
+                    }
+                })
+                .collect();
+            out.push((batch.header, batch.records_bytes().to_vec(), recs));
+        });
+    }
+    out
+}
+
+const CODECS: [Compression; 4] = [
+    Compression::Gzip,
+    Compression::Snappy,
+    Compression::Lz4,
+    Compression::Zstd,
+];
+
+/// Item 1: kafka-python's segments, dropped into a data directory as a broker's partition
+/// directory would be (no klog metadata), consume to exactly `expected.json`.
+#[test]
+fn cli_consumes_kafka_python_segments_to_expected_json() {
+    let Some(fx) = fixtures() else { return };
+    for codec in ["none", "gzip", "snappy", "lz4", "zstd"] {
+        let src = fx.join("kafka-python").join(codec);
+        let want = expected_records(&src);
+        let tmp = tempfile::tempdir().unwrap();
+        let topic = format!("kp-{codec}");
+        let part = tmp.path().join(format!("{topic}-0"));
+        fs::create_dir(&part).unwrap();
+        fs::copy(
+            src.join("00000000000000000000.log"),
+            part.join("00000000000000000000.log"),
+        )
+        .unwrap();
+        let got = consume_json(tmp.path(), &topic, &[]);
+        assert_eq!(got.len(), want.len(), "{codec}: records");
+        for ((partition, ts_type, got), want) in got.iter().zip(&want) {
+            assert_eq!(*partition, 0, "{codec}");
+            assert_eq!(ts_type, "CreateTime", "{codec}: offset {}", want.offset);
+            assert_eq!(got, want, "{codec}: offset {}", want.offset);
+        }
+        // Nothing klog-specific was written next to the broker-style directory.
+        assert!(
+            !tmp.path().join("klog-topics.json").exists(),
+            "{codec}: consume wrote metadata"
+        );
+    }
+}
+
+/// Item 2: klog's own compressed output decodes back, through the CLI and the library, and
+/// every batch carries its codec in attribute bits 0-2.
+#[test]
+fn klog_compressed_output_reads_back_for_every_codec() {
+    let lines: Vec<String> = (0..300)
+        .map(|i| format!("line {i}: {}", "abc ".repeat(i % 37)))
+        .collect();
+    let text = lines.join("\n") + "\n";
+    // JSON input: null, UTF-8 and binary keys and values, headers with null, text and binary
+    // values, explicit timestamps.
+    let json_records: Vec<Rec> = (0..60)
+        .map(|i: i64| Rec {
+            offset: i,
+            timestamp: 1_700_000_000_000 + i * 7,
+            key: match i % 3 {
+                0 => None,
+                1 => Some(format!("key-{i}").into_bytes()),
+                _ => Some(vec![0xFF, 0xFE, i as u8]),
+            },
+            value: match i % 5 {
+                0 => None,
+                1 => Some(Vec::new()),
+                2 => Some(format!("välue {i} ✓").into_bytes()),
+                _ => Some(
+                    [&[0x80u8, 0x00, 0xC3][..], &[i as u8; 40]]
+                        .concat()
+                        .repeat(1 + i as usize % 4),
+                ),
+            },
+            headers: match i % 4 {
+                0 => Vec::new(),
+                1 => vec![(b"trace".to_vec(), Some(format!("t{i}").into_bytes()))],
+                2 => vec![
+                    (b"n".to_vec(), None),
+                    (b"bin".to_vec(), Some(vec![0xC0, 0xAF])),
+                ],
+                _ => vec![(b"e".to_vec(), Some(Vec::new()))],
+            },
+        })
+        .collect();
+    let bytes_json = |b: &Option<Vec<u8>>| match b {
+        None => serde_json::Value::Null,
+        Some(b) => match std::str::from_utf8(b) {
+            Ok(s) => serde_json::Value::String(s.into()),
+            Err(_) => {
+                use base64::Engine as _;
+                serde_json::json!({"base64": base64::engine::general_purpose::STANDARD.encode(b)})
+            }
+        },
+    };
+    let json_input: String = json_records
+        .iter()
+        .map(|r| {
+            let headers: Vec<serde_json::Value> = r
+                .headers
+                .iter()
+                .map(|(k, v)| {
+                    serde_json::json!([String::from_utf8(k.clone()).unwrap(), bytes_json(v)])
+                })
+                .collect();
+            serde_json::json!({
+                "key": bytes_json(&r.key),
+                "value": bytes_json(&r.value),
+                "headers": headers,
+                "timestamp": r.timestamp,
+            })
+            .to_string()
+                + "\n"
+        })
+        .collect();
+
+    for codec in [Compression::None].into_iter().chain(CODECS) {
+        let name = codec.name();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        klog_ok(
+            dir,
+            &["produce", "lines", "--compression", name],
+            Some(text.as_bytes()),
+        );
+        klog_ok(
+            dir,
+            &["produce", "bin", "--json", "--compression", name],
+            Some(json_input.as_bytes()),
+        );
+
+        let got = consume_json(dir, "lines", &[]);
+        assert_eq!(got.len(), lines.len(), "{name}: lines");
+        for (i, (_, _, r)) in got.iter().enumerate() {
+            assert_eq!(r.offset, i as i64, "{name}");
+            assert_eq!(r.key, None, "{name}");
+            assert_eq!(
+                r.value.as_deref(),
+                Some(lines[i].as_bytes()),
+                "{name}: line {i}"
+            );
+        }
+        let got: Vec<Rec> = consume_json(dir, "bin", &[])
+            .into_iter()
+            .map(|(_, _, r)| r)
+            .collect();
+        assert_eq!(got, json_records, "{name}: --json records");
+
+        // The library sees the codec in every batch and the same records.
+        for (topic, want) in [("lines", lines.len()), ("bin", json_records.len())] {
+            let batches = batches_of_partition(&dir.join(format!("{topic}-0")));
+            assert!(!batches.is_empty(), "{name}: {topic}: no batches");
+            let mut n = 0;
+            for (h, section, recs) in &batches {
+                assert_eq!(h.compression(), Some(codec), "{name}: {topic}: codec");
+                assert_eq!(
+                    h.attributes & 0x07,
+                    i16::from(codec.id()),
+                    "{name}: {topic}: attribute bits"
+                );
+                assert_eq!(recs.len(), h.records_count as usize, "{name}: {topic}");
+                if codec != Compression::None {
+                    let mut plain = Vec::new();
+                    decompress(codec, section, &mut plain, DECOMPRESS_LIMIT).unwrap();
+                    assert!(plain.len() > section.len() / 2, "{name}: {topic}: section");
+                }
+                n += recs.len();
+            }
+            assert_eq!(n, want, "{name}: {topic}: records in the files");
+        }
+        let lib: Vec<Rec> = batches_of_partition(&dir.join("bin-0"))
+            .into_iter()
+            .flat_map(|(_, _, r)| r)
+            .collect();
+        assert_eq!(lib, json_records, "{name}: records decoded by the library");
+    }
+}
+
+/// The `[int32 length][raw snappy block]` blocks after a xerial header: the uncompressed length
+/// of each (from the block's preamble), checking that they fill the section exactly.
+fn xerial_blocks(section: &[u8], what: &str) -> Vec<usize> {
+    let mut pos = 16;
+    let mut sizes = Vec::new();
+    while pos < section.len() {
+        let len = i32::from_be_bytes(section[pos..pos + 4].try_into().unwrap());
+        assert!(len > 0, "{what}: block length {len} at {pos}");
+        let block = &section[pos + 4..pos + 4 + len as usize];
+        let n = snap::raw::decompress_len(block).unwrap();
+        assert_eq!(
+            snap::raw::Decoder::new()
+                .decompress_vec(block)
+                .unwrap()
+                .len(),
+            n,
+            "{what}: block at {pos}"
+        );
+        sizes.push(n);
+        pos += 4 + len as usize;
+    }
+    assert_eq!(pos, section.len(), "{what}: blocks do not end the section");
+    sizes
+}
+
+/// The data blocks of an LZ4 frame without content size or checksums: (stored?, size) each,
+/// checking the end mark ends the section.
+fn lz4_blocks(section: &[u8], what: &str) -> Vec<(bool, usize)> {
+    let mut pos = 7;
+    let mut blocks = Vec::new();
+    loop {
+        let word = u32::from_le_bytes(section[pos..pos + 4].try_into().unwrap());
+        pos += 4;
+        if word == 0 {
+            break;
+        }
+        let size = (word & 0x7FFF_FFFF) as usize;
+        blocks.push((word & 0x8000_0000 != 0, size));
+        pos += size;
+    }
+    assert_eq!(
+        pos,
+        section.len(),
+        "{what}: end mark does not end the section"
+    );
+    blocks
+}
+
+/// Item 3: the stream framing klog writes is the framing kafka-python (and Java Kafka) write.
+#[test]
+fn compressed_framing_matches_kafka_python() {
+    let Some(fx) = fixtures() else { return };
+    // ~150 KiB of compressible values: one batch, several snappy and lz4 blocks.
+    let text: String = (0..300)
+        .map(|i| format!("record {i:05} {}\n", "payload-payload ".repeat(30)))
+        .collect();
+    assert!(text.len() > 140 * 1024);
+    let tmp = tempfile::tempdir().unwrap();
+    // From a file, so that the input arrives at once and goes into one batch.
+    let input = tmp.path().join("input.txt");
+    fs::write(&input, &text).unwrap();
+    for codec in CODECS {
+        let name = codec.name();
+        klog_ok(
+            tmp.path(),
+            &[
+                "produce",
+                name,
+                "--compression",
+                name,
+                input.to_str().unwrap(),
+            ],
+            None,
+        );
+        let batches = batches_of_partition(&tmp.path().join(format!("{name}-0")));
+        assert_eq!(
+            batches.iter().map(|b| b.2.len()).sum::<usize>(),
+            300,
+            "{name}: records"
+        );
+        let (_, ours, _) = batches.iter().max_by_key(|b| b.2.len()).unwrap();
+        let mut plain = Vec::new();
+        decompress(codec, ours, &mut plain, DECOMPRESS_LIMIT).unwrap();
+        assert!(plain.len() > 100 * 1024, "{name}: {} bytes", plain.len());
+
+        let fixture = read(&fx.join(format!("kafka-python/{name}/00000000000000000000.log")));
+        let theirs = RecordBatch::decode(&fixture)
+            .unwrap()
+            .records_bytes()
+            .to_vec();
+        match codec {
+            Compression::Gzip => {
+                // RFC 1952 magic and deflate.
+                assert_eq!(ours[..3], [0x1f, 0x8b, 8], "{name}");
+                assert_eq!(theirs[..3], ours[..3], "{name}: fixture");
+            }
+            Compression::Zstd => {
+                assert_eq!(ours[..4], [0x28, 0xb5, 0x2f, 0xfd], "{name}");
+                assert_eq!(theirs[..4], ours[..4], "{name}: fixture");
+            }
+            Compression::Snappy => {
+                let mut header = XERIAL_MAGIC.to_vec();
+                header.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 1]);
+                assert_eq!(ours[..16], header[..], "{name}: xerial header");
+                assert_eq!(theirs[..16], header[..], "{name}: fixture's xerial header");
+                let sizes = xerial_blocks(ours, name);
+                assert!(sizes.len() >= 4, "{name}: {} blocks", sizes.len());
+                assert!(sizes.iter().all(|&n| n <= XERIAL_BLOCK_SIZE), "{sizes:?}");
+                // snappy-java fills each block before starting the next.
+                let (last, full) = sizes.split_last().unwrap();
+                assert!(full.iter().all(|&n| n == XERIAL_BLOCK_SIZE), "{sizes:?}");
+                assert!(*last > 0);
+                assert_eq!(sizes.iter().sum::<usize>(), plain.len(), "{name}");
+                // Every fixture batch walks the same way.
+                let mut pos = 0;
+                while pos < fixture.len() {
+                    let b = RecordBatch::decode(&fixture[pos..]).unwrap();
+                    let s = xerial_blocks(b.records_bytes(), "fixture");
+                    assert!(s.iter().all(|&n| n <= XERIAL_BLOCK_SIZE), "fixture {s:?}");
+                    pos += b.header.size();
+                }
+            }
+            Compression::Lz4 => {
+                assert_eq!(ours[..4], LZ4_FRAME_MAGIC.to_le_bytes(), "{name}");
+                assert_eq!(theirs[..4], ours[..4], "{name}: fixture");
+                // BD: 64 KiB maximum block size, as Java Kafka and kafka-python write.
+                assert_eq!(ours[5], 0x40, "{name}: BD");
+                assert_eq!(theirs[5], ours[5], "{name}: BD vs fixture");
+                // FLG: version 01, independent blocks, no checksums, no dictionary. Java Kafka's
+                // KafkaLZ4BlockOutputStream writes 0x60; kafka-python's writer also sets the
+                // content-size bit (0x08, FLG 0x68) and stores the size: identical otherwise.
+                assert_eq!(ours[4], 0x60, "{name}: FLG");
+                assert_eq!(theirs[4] & !0x08, ours[4], "{name}: FLG vs fixture");
+                let blocks = lz4_blocks(ours, name);
+                assert!(blocks.len() >= 2, "{name}: {blocks:?}");
+                assert!(blocks.iter().all(|&(_, n)| n <= 64 * 1024), "{blocks:?}");
+            }
+            Compression::None => unreachable!(),
+        }
+    }
+}
+
+/// (record offsets of non-control batches, records of every batch) of a partition directory
+/// as the library reads it: v2 batches, and magic 0/1 messages entry by entry.
+fn library_offsets(dir: &Path) -> (Vec<i64>, usize) {
+    let (mut offsets, mut all) = (Vec::new(), 0);
+    for path in log_files(dir) {
+        let data = read(&path);
+        let mut pos = 0;
+        while let Ok(Peek::Entry(frame)) = peek_entry(&data[pos..]) {
+            let entry = &data[pos..pos + frame.size];
+            if frame.magic == 2 {
+                let b = RecordBatch::decode(entry).unwrap();
+                let recs = batch_records(&b, &path.display().to_string());
+                all += recs.len();
+                if !b.header.is_control() {
+                    offsets.extend(recs.iter().map(|r| r.offset));
+                }
+            } else {
+                let m = LegacyMessage::decode(entry).unwrap();
+                for r in legacy::records(&m, DECOMPRESS_LIMIT).unwrap() {
+                    all += 1;
+                    offsets.push(r.offset);
+                }
+            }
+            pos += frame.size;
+        }
+        assert_eq!(pos, data.len(), "{}: entries", path.display());
+    }
+    (offsets, all)
+}
+
+/// Item 4: every broker-written partition directory consumes, through the CLI, to exactly the
+/// offsets of its records; `segments dump --records` prints one line per record.
+#[test]
+fn cli_consumes_every_broker_partition_with_the_documented_offsets() {
+    let Some(fx) = fixtures() else { return };
+    let kafka = fx.join("kafka");
+    let dirs: BTreeSet<PathBuf> = files_with_suffix(&kafka, LOG_SUFFIX)
+        .into_iter()
+        .filter(|p| fs::metadata(p).unwrap().len() > 0)
+        .map(|p| p.parent().unwrap().to_path_buf())
+        .collect();
+    let (mut consumed, mut stored, mut checked_dirs, mut magic1_dirs) = (0, 0, 0, 0);
+    for src in &dirs {
+        let name = rel(&kafka, src);
+        let dir_name = src.file_name().unwrap().to_str().unwrap();
+        let (topic, partition) = dir_name.rsplit_once('-').unwrap();
+        // What SOURCES.md says this directory's logs hold.
+        let documented: Vec<(usize, i64, i64)> = MAGIC2_LOGS
+            .iter()
+            .map(|e| (e.0, e.3, e.4, e.5))
+            .chain(MAGIC1_LOGS.iter().map(|e| (e.0, e.2, e.3, e.4)))
+            .filter(|e| Path::new(e.0).parent() == Some(Path::new(&name)))
+            .map(|e| (e.1, e.2, e.3))
+            .collect();
+        assert!(!documented.is_empty(), "{name}: not in SOURCES.md");
+        let (want, all) = library_offsets(src);
+        assert_eq!(
+            all,
+            documented.iter().map(|d| d.0).sum::<usize>(),
+            "{name}: records vs SOURCES.md"
+        );
+        assert_eq!(
+            want.first().copied(),
+            documented.iter().map(|d| d.1).min(),
+            "{name}: first offset vs SOURCES.md"
+        );
+        assert_eq!(
+            want.last().copied(),
+            documented.iter().map(|d| d.2).max(),
+            "{name}: last offset vs SOURCES.md"
+        );
+
+        let tmp = tempfile::tempdir().unwrap();
+        let dst = tmp.path().join(dir_name);
+        fs::create_dir(&dst).unwrap();
+        copy_partition_dir(src, &dst);
+        let out = klog_ok(
+            tmp.path(),
+            &["consume", topic, "-p", partition, "-F", "%o\\n"],
+            None,
+        );
+        let got: Vec<i64> = String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| l.parse().unwrap())
+            .collect();
+        assert!(
+            got == want,
+            "{name}: consumed offsets differ ({} vs {})",
+            got.len(),
+            want.len()
+        );
+
+        let dump = klog_ok(
+            tmp.path(),
+            &["segments", "dump", topic, "-p", partition, "--records"],
+            None,
+        );
+        let dump = String::from_utf8_lossy(&dump);
+        let record_lines = dump.lines().filter(|l| l.starts_with("| offset: ")).count();
+        assert_eq!(record_lines, all, "{name}: dump --records lines");
+        consumed += got.len();
+        stored += all;
+        checked_dirs += 1;
+        if MAGIC1_LOGS
+            .iter()
+            .any(|e| Path::new(e.0).parent() == Some(Path::new(&name)))
+        {
+            magic1_dirs += 1;
+        }
+    }
+    let total: usize = MAGIC2_LOGS.iter().map(|e| e.3).sum::<usize>()
+        + MAGIC1_LOGS.iter().map(|e| e.2).sum::<usize>();
+    assert_eq!(checked_dirs, 24, "partition directories with data");
+    assert_eq!(magic1_dirs, 4, "magic-1 partition directories");
+    assert_eq!(stored, total, "records in all .log files");
+    // The .log files hold no control batches (the KRaft ones are in the snapshots), so every
+    // record is a consumer's record.
+    assert_eq!(consumed, total, "records consumed");
+}
+
+/// `len` bytes at `*pos`, advancing it.
+fn take<'a>(b: &'a [u8], pos: &mut usize, len: usize) -> &'a [u8] {
+    let s = &b[*pos..*pos + len];
+    *pos += len;
+    s
+}
+
+/// An int16-length string at `*pos`.
+fn kafka_string(b: &[u8], pos: &mut usize) -> String {
+    let len = i16::from_be_bytes(take(b, pos, 2).try_into().unwrap()) as usize;
+    String::from_utf8(take(b, pos, len).to_vec()).unwrap()
+}
+
+/// What a `__consumer_offsets` record says, decoded here independently of klog (key versions
+/// 0-2; every value version starts with int16 version, int64 offset).
+fn expected_dump_parts(key: &[u8], value: Option<&[u8]>) -> Vec<String> {
+    let mut pos = 0;
+    let version = i16::from_be_bytes(take(key, &mut pos, 2).try_into().unwrap());
+    let group = kafka_string(key, &mut pos);
+    let mut parts = Vec::new();
+    if version <= 1 {
+        let topic = kafka_string(key, &mut pos);
+        let partition = i32::from_be_bytes(take(key, &mut pos, 4).try_into().unwrap());
+        parts.push(format!(
+            "key: offset_commit::group={group},topic={topic},partition={partition} payload: "
+        ));
+        match value {
+            Some(v) => {
+                let offset = i64::from_be_bytes(v[2..10].try_into().unwrap());
+                parts.push(format!("payload: offset={offset},"));
+            }
+            None => parts.push("payload: <DELETE>".into()),
+        }
+    } else {
+        assert_eq!(version, 2, "key version");
+        parts.push(format!("key: group_metadata::group={group} payload: "));
+    }
+    parts
+}
+
+/// Item 5: `segments dump` of broker `__consumer_offsets` partitions prints readable offset
+/// commits, each agreeing with an independent decoding of its key and value.
+#[test]
+fn consumer_offsets_dump_as_readable_commits() {
+    let Some(fx) = fixtures() else { return };
+    let kafka = fx.join("kafka");
+    // (partition directory, a known record: offset, text the dump line must contain)
+    let cases = [
+        (
+            "DonaldY__kafka-2.7.1/kafka-logs/__consumer_offsets-39",
+            16,
+            "key: offset_commit::group=console-consumer-65070,topic=test_topic_0603,partition=0 \
+             payload: offset=9,leader_epoch=-1,metadata=,commit_timestamp=1685814551579",
+        ),
+        (
+            "cobyforrester__kafka/data/kafka/__consumer_offsets-21",
+            52,
+            "key: offset_commit::group=APP-NAME,topic=first_topic,partition=0 payload: offset=4,",
+        ),
+        (
+            "cobyforrester__kafka/history/32ed774168/data/kafka/__consumer_offsets-21",
+            2,
+            "key: offset_commit::group=APP-NAME,topic=first_topic,partition=1 payload: offset=3,",
+        ),
+        (
+            "xpxwo100__bullShit/tmp/kafka-logs/__consumer_offsets-40",
+            1,
+            "key: offset_commit::group=GroupA,topic=foo,partition=0 payload: offset=2,metadata=,\
+             commit_timestamp=1479457455691,expire_timestamp=1479543855691",
+        ),
+        (
+            "ronem123__rupia-transaction-service/kafka-logs/__consumer_offsets-44",
+            6,
+            "key: offset_commit::group=rupia-transaction-group,topic=topic_transactions,\
+             partition=0 payload: offset=5,",
+        ),
+    ];
+    let tmp = tempfile::tempdir().unwrap();
+    let mut commits = BTreeMap::new();
+    for (rel_dir, known_offset, known) in cases {
+        let src = kafka.join(rel_dir);
+        let dump = klog_ok(
+            tmp.path(),
+            &["segments", "dump", src.to_str().unwrap(), "--records"],
+            None,
+        );
+        let dump = String::from_utf8(dump).unwrap();
+        let lines: Vec<&str> = dump
+            .lines()
+            .filter(|l| l.starts_with("| offset: "))
+            .collect();
+        // The records as stored, decoded by the library, in file order.
+        let mut stored: Vec<(i64, Vec<u8>, Option<Vec<u8>>)> = Vec::new();
+        for path in log_files(&src) {
+            let data = read(&path);
+            let mut pos = 0;
+            while let Ok(Peek::Entry(frame)) = peek_entry(&data[pos..]) {
+                let entry = &data[pos..pos + frame.size];
+                if frame.magic == 2 {
+                    let b = RecordBatch::decode(entry).unwrap();
+                    for r in batch_records(&b, rel_dir) {
+                        stored.push((r.offset, r.key.unwrap(), r.value));
+                    }
+                } else {
+                    let m = LegacyMessage::decode(entry).unwrap();
+                    stored.push((
+                        m.offset,
+                        m.key.unwrap().to_vec(),
+                        m.value.map(<[u8]>::to_vec),
+                    ));
+                }
+                pos += frame.size;
+            }
+        }
+        assert_eq!(lines.len(), stored.len(), "{rel_dir}: record lines");
+        let mut n_commits = 0;
+        for (line, (offset, key, value)) in lines.iter().zip(&stored) {
+            assert!(
+                line.starts_with(&format!("| offset: {offset} ")),
+                "{rel_dir}: {line}"
+            );
+            for part in expected_dump_parts(key, value.as_deref()) {
+                assert!(line.contains(&part), "{rel_dir}: {line:?} lacks {part:?}");
+            }
+            if line.contains("key: offset_commit::") && !line.ends_with("<DELETE>") {
+                n_commits += 1;
+            }
+        }
+        let line = lines
+            .iter()
+            .find(|l| l.starts_with(&format!("| offset: {known_offset} ")))
+            .unwrap_or_else(|| panic!("{rel_dir}: no record at {known_offset}"));
+        assert!(line.contains(known), "{rel_dir}: {line:?} lacks {known:?}");
+        commits.insert(rel_dir, n_commits);
+    }
+    // Commits (not tombstones) per partition directory.
+    let want: BTreeMap<&str, usize> = [
+        ("DonaldY__kafka-2.7.1/kafka-logs/__consumer_offsets-39", 1),
+        ("cobyforrester__kafka/data/kafka/__consumer_offsets-21", 3),
+        (
+            "cobyforrester__kafka/history/32ed774168/data/kafka/__consumer_offsets-21",
+            54,
+        ),
+        (
+            "xpxwo100__bullShit/tmp/kafka-logs/__consumer_offsets-40",
+            855,
+        ),
+        (
+            "ronem123__rupia-transaction-service/kafka-logs/__consumer_offsets-44",
+            1,
+        ),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(commits, want);
+}
+
+/// A Kafka text checkpoint file (`0\n<count>\n<topic> <partition> <offset>\n…`).
+fn parse_offset_checkpoint(text: &str, what: &str) -> BTreeMap<(String, u32), i64> {
+    assert!(text.ends_with('\n'), "{what}: no final newline");
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("0"), "{what}: version");
+    let count: usize = lines.next().unwrap().parse().unwrap();
+    let entries: BTreeMap<(String, u32), i64> = lines
+        .map(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            assert_eq!(f.len(), 3, "{what}: {l:?}");
+            (
+                (f[0].to_string(), f[1].parse().unwrap()),
+                f[2].parse().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(entries.len(), count, "{what}: count");
+    entries
+}
+
+/// A `leader-epoch-checkpoint` (`0\n<count>\n<epoch> <start offset>\n…`).
+fn parse_leader_epochs(text: &str, what: &str) -> Vec<(i32, i64)> {
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("0"), "{what}: version");
+    let count: usize = lines.next().unwrap().parse().unwrap();
+    let entries: Vec<(i32, i64)> = lines
+        .map(|l| {
+            let (e, o) = l.split_once(' ').unwrap();
+            (e.parse().unwrap(), o.parse().unwrap())
+        })
+        .collect();
+    assert_eq!(entries.len(), count, "{what}: count");
+    entries
+}
+
+/// `version: 0\ntopic_id: <22 chars of base64url>`, no newline: the topic id.
+fn parse_partition_metadata(data: &[u8], what: &str) -> String {
+    assert_eq!(data.len(), 43, "{what}: size");
+    let text = std::str::from_utf8(data).unwrap();
+    let id = text
+        .strip_prefix("version: 0\ntopic_id: ")
+        .unwrap_or_else(|| panic!("{what}: {text:?}"));
+    assert_eq!(id.len(), 22, "{what}");
+    assert!(
+        id.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+        "{what}: {id:?}"
+    );
+    id.to_string()
+}
+
+/// The same parsers accept what real brokers wrote.
+#[test]
+fn checkpoint_parsers_accept_broker_files() {
+    let Some(fx) = fixtures() else { return };
+    let donald = fx.join("kafka/DonaldY__kafka-2.7.1/kafka-logs");
+    for f in [
+        "recovery-point-offset-checkpoint",
+        "replication-offset-checkpoint",
+    ] {
+        let text = fs::read_to_string(donald.join(f)).unwrap();
+        let entries = parse_offset_checkpoint(&text, f);
+        assert_eq!(entries.len(), 53, "{f}");
+        // The high watermark is the log end offset (20); the recovery point lags behind.
+        let want = if f.starts_with("recovery") { 18 } else { 20 };
+        assert_eq!(
+            entries[&("__consumer_offsets".to_string(), 39)],
+            want,
+            "{f}"
+        );
+    }
+    let lso = fs::read_to_string(donald.join("log-start-offset-checkpoint")).unwrap();
+    assert_eq!(lso, "0\n0\n");
+    let epochs = fs::read_to_string(donald.join("__consumer_offsets-39/leader-epoch-checkpoint"));
+    assert_eq!(parse_leader_epochs(&epochs.unwrap(), "epochs"), [(0, 0)]);
+    let patient = fx.join("kafka/andrei755006__patient-management-system/kafka/data/patient-0");
+    parse_partition_metadata(
+        &read(&patient.join("partition.metadata")),
+        "partition.metadata",
+    );
+}
+
+/// Item 6: a directory klog wrote verifies clean and has the files a broker would leave:
+/// the three offset checkpoints with each partition's log end offset, and in every partition
+/// directory `partition.metadata` (one topic id per topic) and `leader-epoch-checkpoint`.
+#[test]
+fn klog_written_directory_verifies_with_broker_checkpoints() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    klog_ok(
+        dir,
+        &[
+            "topics",
+            "create",
+            "t3",
+            "-p",
+            "3",
+            "-c",
+            "segment.bytes=2048",
+        ],
+        None,
+    );
+    let keyed: String = (0..600).map(|i| format!("key-{i}:value {i}\n")).collect();
+    klog_ok(dir, &["produce", "t3", "-K", ":"], Some(keyed.as_bytes()));
+    let more: String = (600..900).map(|i| format!("key-{i}:value {i}\n")).collect();
+    klog_ok(
+        dir,
+        &["produce", "t3", "-K", ":", "--compression", "lz4"],
+        Some(more.as_bytes()),
+    );
+    let out = klog_run(dir, &["segments", "verify", "t3"], None);
+    assert!(
+        out.status.success(),
+        "verify: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Each key went where Kafka's partitioner puts it.
+    let consumed = consume_json(dir, "t3", &[]);
+    assert_eq!(consumed.len(), 900);
+    for (p, _, r) in &consumed {
+        assert_eq!(partition_for_key(r.key.as_deref().unwrap(), 3), *p);
+    }
+
+    let mut ends = BTreeMap::new();
+    let mut ids = BTreeSet::new();
+    for p in 0..3u32 {
+        let pdir = dir.join(format!("t3-{p}"));
+        let what = format!("t3-{p}");
+        assert!(log_files(&pdir).len() >= 2, "{what}: segments");
+        let batches = batches_of_partition(&pdir);
+        let end = batches.last().map_or(0, |(h, _, _)| h.next_offset());
+        let count: usize = batches.iter().map(|(_, _, r)| r.len()).sum();
+        assert_eq!(end, count as i64, "{what}: dense offsets");
+        ends.insert(("t3".to_string(), p), end);
+        ids.insert(parse_partition_metadata(
+            &read(&pdir.join("partition.metadata")),
+            &what,
+        ));
+        let epochs = fs::read_to_string(pdir.join("leader-epoch-checkpoint"))
+            .unwrap_or_else(|e| panic!("{what}: leader-epoch-checkpoint: {e}"));
+        parse_leader_epochs(&epochs, &what);
+    }
+    assert_eq!(ends.values().sum::<i64>(), 900);
+    assert_eq!(ids.len(), 1, "one topic id for every partition: {ids:?}");
+
+    for f in [
+        "recovery-point-offset-checkpoint",
+        "replication-offset-checkpoint",
+    ] {
+        let text = fs::read_to_string(dir.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+        assert_eq!(parse_offset_checkpoint(&text, f), ends, "{f}");
+    }
+    // No partition's log start is above its first segment's base: no entries.
+    let lso = fs::read_to_string(dir.join("log-start-offset-checkpoint")).unwrap();
+    assert!(parse_offset_checkpoint(&lso, "log-start-offset-checkpoint").is_empty());
+}
+
+/// A broker creates every partition of a new topic with its `leader-epoch-checkpoint`, and its
+/// offset checkpoints list every partition of the log directory (with 0 for an empty one).
+#[test]
+fn empty_partitions_have_broker_files_too() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    klog_ok(dir, &["topics", "create", "e3", "-p", "3"], None);
+    klog_ok(dir, &["produce", "e3", "-p", "1"], Some(b"a\nb\n"));
+    for p in 0..3 {
+        assert!(
+            dir.join(format!("e3-{p}/leader-epoch-checkpoint"))
+                .is_file(),
+            "e3-{p}: no leader-epoch-checkpoint"
+        );
+    }
+    let want: BTreeMap<(String, u32), i64> = [0, 2, 0]
+        .into_iter()
+        .enumerate()
+        .map(|(p, o)| (("e3".to_string(), p as u32), o))
+        .collect();
+    for f in [
+        "recovery-point-offset-checkpoint",
+        "replication-offset-checkpoint",
+    ] {
+        let text = fs::read_to_string(dir.join(f)).unwrap();
+        assert_eq!(parse_offset_checkpoint(&text, f), want, "{f}");
+    }
 }

@@ -260,10 +260,11 @@ impl BatchHeader {
         LOG_OVERHEAD + self.batch_length.max(0) as usize
     }
     pub fn last_offset(&self) -> i64 {
-        self.base_offset + self.last_offset_delta as i64
+        self.base_offset
+            .saturating_add(self.last_offset_delta as i64)
     }
     pub fn next_offset(&self) -> i64 {
-        self.last_offset() + 1
+        self.last_offset().saturating_add(1)
     }
     /// The codec id in bits 0-2 (5-7 are invalid; see [`Compression::from_id`]).
     pub fn compression_id(&self) -> u8 {
@@ -391,6 +392,19 @@ impl<'a> RecordBatch<'a> {
                 value: header.records_count as i64,
             });
         }
+        // The base offset is outside the CRC: a damaged one must not make offsets overflow.
+        if header.base_offset < 0
+            || header
+                .base_offset
+                .checked_add(header.last_offset_delta as i64 + 1)
+                .is_none()
+        {
+            return Err(DecodeError::BadLength {
+                at: BASE_OFFSET_OFFSET,
+                what: "base offset",
+                value: header.base_offset,
+            });
+        }
         Ok(RecordBatch { header, bytes })
     }
 
@@ -453,7 +467,9 @@ impl<'a> RecordBatch<'a> {
 
     /// Absolute offset of a record of this batch.
     pub fn offset_of(&self, r: &Record<'_>) -> i64 {
-        self.header.base_offset + r.offset_delta as i64
+        self.header
+            .base_offset
+            .saturating_add(r.offset_delta as i64)
     }
 
     /// Timestamp of a record of this batch: `max_timestamp` for LogAppendTime batches,

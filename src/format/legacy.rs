@@ -89,6 +89,14 @@ impl<'a> LegacyMessage<'a> {
                 computed,
             });
         }
+        // The offset is outside the CRC: a damaged one must not make offsets overflow.
+        if offset < 0 || offset == i64::MAX {
+            return Err(DecodeError::BadLength {
+                at: 0,
+                what: "offset",
+                value: offset,
+            });
+        }
         let attributes = c.i8()?;
         let timestamp = if magic == 1 { c.i64()? } else { -1 };
         let key = opt_bytes(&mut c, "key length")?;
@@ -201,8 +209,22 @@ pub fn records(m: &LegacyMessage<'_>, limit: usize) -> Result<Vec<LegacyRecord>,
     if m.magic == 1 {
         // Relative inner offsets (KIP-31): the wrapper's offset is the last inner one.
         let last_rel = out.last().map_or(0, |r| r.offset);
+        let shift = m
+            .offset
+            .checked_sub(last_rel)
+            .ok_or(DecodeError::BadRecord {
+                at: 0,
+                reason: "inner offsets do not fit below the wrapper's offset",
+            })?;
         for r in &mut out {
-            r.offset += m.offset - last_rel;
+            r.offset =
+                r.offset
+                    .checked_add(shift)
+                    .filter(|&o| o >= 0)
+                    .ok_or(DecodeError::BadRecord {
+                        at: 0,
+                        reason: "inner offsets do not fit below the wrapper's offset",
+                    })?;
         }
     }
     Ok(out)

@@ -422,7 +422,7 @@ impl<'a> Entry<'a> {
     pub fn next_offset(&self) -> i64 {
         match self {
             Entry::Batch(b) => b.header.next_offset(),
-            Entry::Legacy(m) => m.offset + 1,
+            Entry::Legacy(m) => m.offset.saturating_add(1),
         }
     }
 }
@@ -795,7 +795,7 @@ impl LogReader {
             }
             At::Legacy(m) => {
                 cur.pos += m.size as u64;
-                self.skip_below = self.skip_below.max(m.offset + 1);
+                self.skip_below = self.skip_below.max(m.offset.saturating_add(1));
                 Ok(Some(BatchRef {
                     batch: Entry::Legacy(m),
                     segment_base: base,
