@@ -165,10 +165,11 @@ impl Topic {
     /// Brings Kafka's checkpoint files up to date for these partitions, so that the data
     /// directory looks like one a broker left: the recovery point (what klog has fsynced),
     /// the high watermark (the log end offset: one local replica), the log start offset where
-    /// it is above the first segment, and an empty `leader-epoch-checkpoint` (klog writes no
-    /// leader epochs).
+    /// it is above the first segment, the first uncompacted offset where compaction ran, and
+    /// an empty `leader-epoch-checkpoint` (klog writes no leader epochs).
     pub fn sync_checkpoints(&self, partitions: &[u32]) -> Result<()> {
         let (mut rps, mut hws, mut lsos) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
+        let mut cleaned = BTreeMap::new();
         let mut no_lso = Vec::new();
         for &p in partitions {
             let dir = self.partition_dir(p);
@@ -190,7 +191,13 @@ impl Topic {
             } else {
                 no_lso.push(key);
             }
+            if let Some(o) = crate::storage::cleaner::read_cleaner_offset(&dir) {
+                cleaned.insert((self.name.clone(), p), o);
+            }
             checkpoint::write_leader_epochs(&dir, &[])?;
+        }
+        if !cleaned.is_empty() {
+            checkpoint::update_offsets(&self.dir, checkpoint::CLEANER_OFFSET, &cleaned, &[])?;
         }
         checkpoint::update_offsets(&self.dir, checkpoint::RECOVERY_POINT, &rps, &[])?;
         checkpoint::update_offsets(&self.dir, checkpoint::REPLICATION_OFFSET, &hws, &[])?;

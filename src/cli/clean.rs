@@ -74,7 +74,7 @@ pub fn trim(ctx: &Ctx, a: TrimArgs) -> Result<ExitCode> {
     let topic = ctx.topics().open(&a.topic)?;
     let parts = super::segments_partitions(&topic, &a.partitions)?;
     let mut rows = Vec::new();
-    let bar = super::progress::bar(ctx, parts.len() as u64, "trimming");
+    let bar = super::progress::bar(ctx, parts.len() as u64, "trimming", false);
     for p in parts {
         bar.inc(1);
         let Some(mut reader) = topic.open_reader(p)? else {
@@ -170,7 +170,7 @@ pub fn clean(ctx: &Ctx, a: CleanArgs) -> Result<ExitCode> {
             }
         }
     }
-    let bar = super::progress::bar(ctx, work.len() as u64, "cleaning");
+    let bar = super::progress::bar(ctx, work.len() as u64, "cleaning", false);
     for (topic, p) in work {
         let dir = topic.partition_dir(p);
         bar.set_message(format!("{}-{p}", topic.name));

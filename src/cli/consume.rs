@@ -592,6 +592,18 @@ pub fn run(ctx: &Ctx, a: ConsumeArgs) -> Result<ExitCode> {
         None
     };
 
+    // A progress bar for a bounded read into a file or pipe (not for groups: their
+    // partitions come and go).
+    let bar = if a.until.is_some() && !a.follow && session.group.is_none() {
+        let total: i64 = session
+            .parts
+            .iter()
+            .map(|p| p.stop.map_or(0, |s| (s - p.next).max(0)))
+            .sum();
+        super::progress::bar(ctx, total as u64, "consuming", true)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
     let mut out = super::stdout();
     let result = consume_loop(
         &mut session,
@@ -600,7 +612,9 @@ pub fn run(ctx: &Ctx, a: ConsumeArgs) -> Result<ExitCode> {
         a.count,
         &wake_rx,
         watcher.is_none(),
+        &bar,
     );
+    bar.finish_and_clear();
     // Every exit path commits what was written out, and only that.
     let flushed = out.flush();
     if flushed.is_ok() {
@@ -620,6 +634,7 @@ fn consume_loop<W: Write>(
     count: Option<u64>,
     wake_rx: &mpsc::Receiver<()>,
     poll: bool,
+    bar: &indicatif::ProgressBar,
 ) -> Result<()> {
     let mut left = count.unwrap_or(u64::MAX);
     // Decompressed records of the current batch, reused from batch to batch.
@@ -657,6 +672,7 @@ fn consume_loop<W: Write>(
                 continue;
             };
             progressed = true;
+            let before = part.next;
             let path = log_file(&part.dir, b.segment_base);
             let corrupt = |e: klog::format::DecodeError| klog::Error::Corrupt {
                 path: path.clone(),
@@ -717,6 +733,7 @@ fn consume_loop<W: Write>(
                     }
                 }
             }
+            bar.inc((part.next - before).max(0) as u64);
             // Past the batch's last record (offsets may have gaps after compaction), unless
             // the count ran out inside it.
             if !part.done && left > 0 {

@@ -6,9 +6,13 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::Ctx;
 
-/// A bar counting `len` steps, hidden unless stderr is a terminal and output is not quiet.
-pub fn bar(ctx: &Ctx, len: u64, what: &str) -> ProgressBar {
-    if ctx.quiet || !std::io::stderr().is_terminal() {
+/// A bar counting `len` steps, hidden unless stderr is a terminal and output is not quiet
+/// (and, with `also_stdout_free`, unless stdout is a terminal too: output would interleave).
+pub fn bar(ctx: &Ctx, len: u64, what: &str, also_stdout_free: bool) -> ProgressBar {
+    if ctx.quiet
+        || !std::io::stderr().is_terminal()
+        || (also_stdout_free && std::io::stdout().is_terminal())
+    {
         return ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::hidden());
     }
     let bar = ProgressBar::new(len);

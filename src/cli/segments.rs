@@ -892,7 +892,7 @@ fn verify(ctx: &Ctx, a: VerifyArgs) -> Result<ExitCode> {
     let mut damaged = false;
     let mut docs = Vec::new();
     let mut out = super::stdout();
-    let bar = super::progress::bar(ctx, dirs.len() as u64, "verifying");
+    let bar = super::progress::bar(ctx, dirs.len() as u64, "verifying", false);
     for dir in dirs {
         bar.inc(1);
         bar.set_message(dir.display().to_string());
