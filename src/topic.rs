@@ -176,18 +176,16 @@ impl Topic {
             let Some(mut r) = self.open_reader(p)? else {
                 continue;
             };
-            let st = r.stats()?;
+            let leo = r.log_end_offset()?;
+            let lso = r.log_start_offset();
             let key = (self.name.clone(), p);
             let rp = crate::storage::log::read_recovery_point(&dir)
                 .unwrap_or(0)
-                .min(st.log_end_offset);
+                .min(leo);
             rps.insert(key.clone(), rp);
-            hws.insert(key.clone(), st.log_end_offset);
-            if r.segments()
-                .first()
-                .is_some_and(|&b| st.log_start_offset > b)
-            {
-                lsos.insert(key, st.log_start_offset);
+            hws.insert(key.clone(), leo);
+            if r.segments().first().is_some_and(|&b| lso > b) {
+                lsos.insert(key, lso);
             } else {
                 no_lso.push(key);
             }

@@ -1,8 +1,9 @@
 //! File-system helpers with the crash-safety rules the rest of storage relies on.
 //!
 //! # Crash safety
-//! [`atomic_write`] writes `<name>.tmp`, fsyncs it, renames it over `<name>` and fsyncs the
-//! directory: after a crash the file holds either the old or the new content, never a mix.
+//! [`atomic_write`] writes a temp file unique to the writer (`.<name>.<pid>.<n>.tmp`), fsyncs
+//! it, renames it over `<name>` and fsyncs the directory: after a crash the file holds either
+//! the old or the new content, never a mix, and concurrent writers never share a temp file.
 //! [`lock_dir`] takes an exclusive `flock` on a directory; the OS releases it when the process
 //! dies, kill -9 included, so a crashed writer never leaves a partition locked.
 
@@ -18,21 +19,41 @@ pub fn fsync_dir(dir: &Path) -> Result<()> {
     f.sync_all().map_err(Error::io("fsync directory", dir))
 }
 
+/// A temp file name next to `path`, unique to this process and call: two processes (or
+/// threads) replacing the same file never write the same temp file.
+fn temp_path(path: &Path) -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut name = std::ffi::OsString::from(".");
+    name.push(path.file_name().unwrap_or_default());
+    name.push(format!(
+        ".{}.{}.tmp",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    dir.join(name)
+}
+
 /// Replaces `path` with `contents` atomically and durably.
 pub fn atomic_write(path: &Path, contents: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
-    tmp_name.push(".tmp");
-    let tmp = dir.join(tmp_name);
+    let tmp = temp_path(path);
     let mut f = OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .open(&tmp)
         .map_err(Error::io("create", &tmp))?;
-    f.write_all(contents).map_err(Error::io("write", &tmp))?;
-    f.sync_all().map_err(Error::io("fsync", &tmp))?;
+    let written = f
+        .write_all(contents)
+        .map_err(Error::io("write", &tmp))
+        .and_then(|()| f.sync_all().map_err(Error::io("fsync", &tmp)));
     drop(f);
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
     fs::rename(&tmp, path).map_err(Error::io("rename", &tmp))?;
     fsync_dir(dir)
 }
@@ -40,11 +61,11 @@ pub fn atomic_write(path: &Path, contents: &[u8]) -> Result<()> {
 /// Writes `path` through a temp file and a rename, without fsync: for hints whose loss or
 /// staleness is harmless (the recovery point), never for data.
 pub fn replace_unsynced(path: &Path, contents: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
-    tmp_name.push(".tmp");
-    let tmp = dir.join(tmp_name);
-    fs::write(&tmp, contents).map_err(Error::io("write", &tmp))?;
+    let tmp = temp_path(path);
+    if let Err(e) = fs::write(&tmp, contents) {
+        let _ = fs::remove_file(&tmp);
+        return Err(Error::io("write", &tmp)(e));
+    }
     fs::rename(&tmp, path).map_err(Error::io("rename", &tmp))
 }
 

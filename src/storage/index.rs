@@ -278,7 +278,12 @@ impl MmapIndex {
         // mapping is touched again, then the mapping is dropped unread.
         #[allow(unsafe_code)]
         let mmap = unsafe { Mmap::map(&file) }.map_err(Error::io("map index", path))?;
-        let entries = valid_entries(&mmap, entry_size);
+        // Entries can only be in what the file held before it was grown: searching the
+        // zero-filled rest would only make the kernel read and zero pages of a sparse file.
+        let old_len = (len.min(mmap.len() as u64) as usize) / entry_size * entry_size;
+        let entries = mmap
+            .get(..old_len)
+            .map_or(0, |prefix| valid_entries(prefix, entry_size));
         Ok(MmapIndex {
             path: path.to_path_buf(),
             file,

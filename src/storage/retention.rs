@@ -161,12 +161,19 @@ pub fn segments_to_delete(
     rules: RetentionRules,
     now: i64,
 ) -> Vec<DeletedSegment> {
+    // Sizes are only needed for retention.bytes: without it, nothing is stat'ed, so a roll
+    // costs the same with ten or ten thousand segments.
+    let by_bytes = rules.delete_policy && rules.retention_bytes >= 0;
     let sizes: Vec<u64> = segments
         .iter()
         .map(|&b| {
-            fs::metadata(file_names::log_file(dir, b))
-                .map(|m| m.len())
-                .unwrap_or(0)
+            if by_bytes {
+                fs::metadata(file_names::log_file(dir, b))
+                    .map(|m| m.len())
+                    .unwrap_or(0)
+            } else {
+                0
+            }
         })
         .collect();
     let mut total: u64 = sizes.iter().sum();
@@ -190,10 +197,15 @@ pub fn segments_to_delete(
         };
         let Some(reason) = reason else { break };
         total -= sizes[i];
+        let size_bytes = if by_bytes {
+            sizes[i]
+        } else {
+            fs::metadata(file_names::log_file(dir, base)).map_or(0, |m| m.len())
+        };
         out.push(DeletedSegment {
             base_offset: base,
             end_offset: next,
-            size_bytes: sizes[i],
+            size_bytes,
             reason,
         });
     }

@@ -265,6 +265,17 @@ fn check_log(
 /// Checks the offset and time index of one segment against its log.
 fn check_indexes(dir: &Path, base: i64, is_active: bool, log: &LogCheck, v: &mut Verification) {
     let idx_path = file_names::index_file(dir, base);
+    let tidx_path = file_names::time_index_file(dir, base);
+    for p in [&idx_path, &tidx_path] {
+        if !is_active && !p.exists() {
+            v.problems.push(Problem {
+                path: p.clone(),
+                position: 0,
+                kind: ProblemKind::IndexSize,
+                detail: "missing".to_string(),
+            });
+        }
+    }
     if let Ok(src) = FileSource::open(&idx_path) {
         if src.byte_len() % OFFSET_ENTRY_SIZE != 0 && !is_active {
             v.problems.push(Problem {
@@ -314,7 +325,6 @@ fn check_indexes(dir: &Path, base: i64, is_active: bool, log: &LogCheck, v: &mut
             prev = Some((e.offset, e.position));
         }
     }
-    let tidx_path = file_names::time_index_file(dir, base);
     if let Ok(src) = FileSource::open(&tidx_path) {
         if src.byte_len() % TIME_ENTRY_SIZE != 0 && !is_active {
             v.problems.push(Problem {
