@@ -92,3 +92,32 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod man_render {
+    use std::path::Path;
+    use std::process::Command;
+
+    #[test]
+    fn the_man_pages_render_with_man() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("man");
+        let Ok(out) = Command::new("man")
+            .arg("-l")
+            .arg(root.join("klog.1"))
+            .env("MANPAGER", "cat")
+            .env("MANWIDTH", "80")
+            .output()
+        else {
+            eprintln!("skipping: man is not installed");
+            return;
+        };
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("NAME") && text.contains("klog"), "{text}");
+        assert!(text.contains("consume"), "subcommands are listed: {text}");
+    }
+}
