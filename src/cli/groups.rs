@@ -35,7 +35,8 @@ pub enum GroupsCommand {
     Reset(ResetArgs),
     /// Delete a group's committed offsets (refused while it has live members)
     #[command(after_help = "Examples:
-  klog groups delete etl")]
+  klog groups delete etl
+  klog groups list --json | jq -r '.[] | select(.lag == 0) | .group' | xargs -n1 klog groups delete")]
     Delete(DeleteArgs),
 }
 
