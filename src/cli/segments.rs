@@ -136,7 +136,18 @@ fn resolve(ctx: &Ctx, item: &str, partitions: &[u32]) -> Result<Vec<Target>> {
     let path = Path::new(item);
     if path.exists() {
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let is_partition = |d: &Path| {
+            file_names::parse_partition_dir(name).is_some()
+                || list_segments(d).is_ok_and(|s| !s.is_empty())
+        };
         return Ok(vec![if path.is_dir() {
+            if !is_partition(path) {
+                return Err(UsageError(format!(
+                    "{}: not a partition directory (no <topic>-<n> name and no .log files)",
+                    item.escape_debug()
+                ))
+                .into());
+            }
             Target::Dir(path.to_path_buf())
         } else if name.ends_with(LOG_SUFFIX) {
             Target::Log(path.to_path_buf())
@@ -148,7 +159,8 @@ fn resolve(ctx: &Ctx, item: &str, partitions: &[u32]) -> Result<Vec<Target>> {
             Target::Snapshot(path.to_path_buf())
         } else {
             return Err(UsageError(format!(
-                "{item}: not a .log, .index or .timeindex file, nor a partition directory"
+                "{}: not a .log, .index, .timeindex or .snapshot file, nor a partition directory",
+                item.escape_debug()
             ))
             .into());
         }]);
@@ -159,7 +171,7 @@ fn resolve(ctx: &Ctx, item: &str, partitions: &[u32]) -> Result<Vec<Target>> {
                 "give a topic of the data directory, a partition directory, or a segment file"
                     .into(),
             ))
-            .context(format!("no topic or file named '{item}'"))
+            .context(format!("no topic or file named '{}'", item.escape_debug()))
         }
         e => e.into(),
     })?;

@@ -278,12 +278,17 @@ impl MmapIndex {
         // mapping is touched again, then the mapping is dropped unread.
         #[allow(unsafe_code)]
         let mmap = unsafe { Mmap::map(&file) }.map_err(Error::io("map index", path))?;
-        // Entries can only be in what the file held before it was grown: searching the
-        // zero-filled rest would only make the kernel read and zero pages of a sparse file.
+        // Entries can only be in what the file held before it was grown. They are counted
+        // with positioned reads: probing holes of the sparse file through the mapping makes
+        // the kernel read and zero pages (and faults with SIGBUS on a full tmpfs).
         let old_len = (len.min(mmap.len() as u64) as usize) / entry_size * entry_size;
-        let entries = mmap
-            .get(..old_len)
-            .map_or(0, |prefix| valid_entries(prefix, entry_size));
+        let entries = valid_entries(
+            &FileSource {
+                file: file.try_clone().map_err(Error::io("open index", path))?,
+                len: old_len,
+            },
+            entry_size,
+        );
         Ok(MmapIndex {
             path: path.to_path_buf(),
             file,
@@ -309,10 +314,14 @@ impl MmapIndex {
     /// True when the slot after the last entry is still unused and the last entry is set:
     /// the file holds exactly the entries this writer believes it does.
     pub fn matches_disk(&self) -> bool {
+        // Positioned reads, not the mapping: the slot after the last entry is usually a hole
+        // of the sparse file, and faulting it in through a mapping on a full tmpfs is SIGBUS.
         let zero = |slot: usize| {
-            self.mmap
-                .get(slot * self.entry_size..(slot + 1) * self.entry_size)
-                .is_none_or(|b| b.iter().all(|&x| x == 0))
+            let mut b = [0u8; TIME_ENTRY_SIZE];
+            let b = &mut b[..self.entry_size];
+            self.file
+                .read_exact_at(b, (slot * self.entry_size) as u64)
+                .map_or(true, |()| b.iter().all(|&x| x == 0))
         };
         zero(self.entries) && (self.entries == 0 || !zero(self.entries - 1))
     }

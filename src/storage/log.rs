@@ -351,7 +351,8 @@ impl Log {
             // the log and rebuilds past the recovery point, so they need no fsync of their own
             // (they are fsynced when the segment rolls).
             a.log.sync_data().map_err(Error::io("fsync", &a.log_path))?;
-            write_recovery_point(&self.dir, a.next_offset)?;
+            // A hint: when it cannot be written (a full disk), recovery just scans more.
+            let _ = write_recovery_point(&self.dir, a.next_offset);
         }
         self.unflushed_messages = 0;
         self.first_unflushed = None;

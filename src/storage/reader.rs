@@ -94,6 +94,11 @@ impl ChunkReader {
         }
     }
 
+    /// Forgets buffered bytes, so that the next read goes to the file.
+    pub fn invalidate(&mut self) {
+        self.buf.clear();
+    }
+
     pub fn file_len(&self) -> Result<u64> {
         Ok(self
             .file
@@ -732,7 +737,9 @@ impl LogReader {
                     break;
                 }
                 None => {
-                    // Maybe the file grew since we last looked.
+                    // Maybe the file grew since we last looked. Buffered bytes past this point
+                    // may be stale: a writer's recovery can cut a torn tail and write anew.
+                    cur.reader.invalidate();
                     let len = cur.reader.file_len()?;
                     if len != cur.file_len {
                         cur.file_len = len;

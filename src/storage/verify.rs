@@ -223,7 +223,9 @@ fn check_log(
             // offset, which the CRC does not cover): blame the one out of line.
             match prev {
                 Some((ppos, pfirst, pn, before_prev))
-                    if out.first_damage.is_none() && first > before_prev && pfirst > first =>
+                    if out.first_damage.is_none()
+                        && first > before_prev
+                        && (pfirst > first || pfirst != before_prev + 1) =>
                 {
                     out.batches.pop();
                     out.last_offset_before_damage = before_prev;
