@@ -21,6 +21,7 @@ use klog::storage::retention::{self, DeletedSegment, RetentionRules};
 Consumer groups whose committed offset is below the new log start resume at it, with a
 warning.")]
 pub struct TrimArgs {
+    /// Topic name
     pub topic: String,
     /// New log start offset: an offset, or @TIME (the first record at or after TIME)
     #[arg(long, value_name = "OFFSET|@TIME", allow_hyphen_values = true)]

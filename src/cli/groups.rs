@@ -49,6 +49,7 @@ pub struct ListArgs {
 
 #[derive(Debug, Args)]
 pub struct DescribeArgs {
+    /// Consumer group name
     pub group: String,
     /// Only this topic
     #[arg(long, value_name = "TOPIC")]
@@ -63,6 +64,7 @@ pub struct DescribeArgs {
     "to_earliest", "to_latest", "to_offset", "to_time", "by_duration", "shift_by"
 ])))]
 pub struct ResetArgs {
+    /// Consumer group name
     pub group: String,
     /// Topic whose offsets to move
     #[arg(long, value_name = "TOPIC")]
@@ -98,6 +100,7 @@ pub struct ResetArgs {
 
 #[derive(Debug, Args)]
 pub struct DeleteArgs {
+    /// Consumer group name
     pub group: String,
 }
 

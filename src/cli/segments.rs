@@ -51,6 +51,7 @@ Exit status: 0 clean (or repaired), 3 damage found.")]
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
+    /// Topic name
     pub topic: String,
     /// Only this partition (repeatable)
     #[arg(short, long = "partition", value_name = "N")]
@@ -88,6 +89,7 @@ pub struct DumpArgs {
 
 #[derive(Debug, Args)]
 pub struct RollArgs {
+    /// Topic name
     pub topic: String,
     /// Only this partition (repeatable)
     #[arg(short, long = "partition", value_name = "N")]

@@ -65,6 +65,7 @@ pub struct ListArgs {
 
 #[derive(Debug, Args)]
 pub struct DescribeArgs {
+    /// Topic name
     pub topic: String,
     /// Print one JSON document instead of tables
     #[arg(long)]
@@ -73,6 +74,7 @@ pub struct DescribeArgs {
 
 #[derive(Debug, Args)]
 pub struct AlterArgs {
+    /// Topic name
     pub topic: String,
     /// New partition count (partitions can only grow)
     #[arg(short, long)]
