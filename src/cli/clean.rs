@@ -107,7 +107,7 @@ pub fn trim(ctx: &Ctx, a: TrimArgs) -> Result<ExitCode> {
     }
     bar.finish_and_clear();
     let trimmed: Vec<u32> = rows.iter().map(|r| r.partition).collect();
-    topic.sync_checkpoints(&trimmed)?;
+    ctx.sync_checkpoints(&topic, &trimmed);
     let mut out = super::stdout();
     if a.json {
         serde_json::to_writer_pretty(&mut out, &rows)?;
@@ -210,7 +210,7 @@ pub fn clean(ctx: &Ctx, a: CleanArgs) -> Result<ExitCode> {
             }
         }
         if !a.dry_run && (changed || compacted) {
-            topic.sync_checkpoints(&[p])?;
+            ctx.sync_checkpoints(&topic, &[p]);
         }
         bar.inc(1);
     }

@@ -133,6 +133,18 @@ impl Ctx {
         }
     }
 
+    /// Updates Kafka's checkpoint files for these partitions. They are hints for a broker that
+    /// may read the directory later: failing to write them (a full disk) is a warning, never
+    /// a failure of a command whose data is already written.
+    pub fn sync_checkpoints(&self, topic: &klog::topic::Topic, partitions: &[u32]) {
+        if let Err(e) = topic.sync_checkpoints(partitions) {
+            let e = anyhow::Error::new(e);
+            self.note(format_args!(
+                "warning: Kafka's checkpoint files were not updated: {e:#}"
+            ));
+        }
+    }
+
     pub fn topics(&self) -> klog::topic::Topics {
         klog::topic::Topics::new(&self.dir)
     }

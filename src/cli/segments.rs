@@ -255,7 +255,7 @@ fn roll(ctx: &Ctx, a: RollArgs) -> Result<ExitCode> {
             .roll()
             .with_context(|| format!("roll {}-{p}", topic.name))?;
         drop(log);
-        topic.sync_checkpoints(&[p])?;
+        ctx.sync_checkpoints(&topic, &[p]);
         ctx.note(format_args!(
             "{}-{p}: active segment is now {}",
             topic.name,
