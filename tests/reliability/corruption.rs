@@ -703,7 +703,7 @@ fn base_offset_flip_into_the_next_batch_is_blamed_on_the_right_batch() {
 /// against the next segment's base; `consume_loop` (src/cli/consume.rs) prints
 /// `batch.offset_of(&rec)`.
 #[test]
-#[ignore = "known limit (the CRC does not cover the base offset): consume prints records at the offsets a damaged (jumped-ahead) base offset claims (src/storage/reader.rs next_batch)"]
+#[ignore = "known limit (the CRC does not cover the base offset): consume prints records at the offsets a damaged (jumped-ahead) base offset claims; a reader cannot refuse a batch reaching the next segment's base, since a compaction swap in progress shows exactly that"]
 fn bug_consume_prints_records_at_a_damaged_base_offset() {
     let mut s = Summary::new("bug_reader_base_offset");
     let k = Klog::new();
