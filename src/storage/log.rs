@@ -92,8 +92,6 @@ pub struct Log {
     unflushed_messages: i64,
     first_unflushed: Option<Instant>,
     recoveries: Vec<Truncation>,
-    /// Segments retention deleted when this writer rolled, not yet taken by the caller.
-    deleted: Vec<DeletedSegment>,
     /// Whether this writer has checked the closed segments' indexes (once per `Log`).
     checked_closed: bool,
 }
@@ -129,7 +127,6 @@ impl Log {
             unflushed_messages: 0,
             first_unflushed: None,
             recoveries: Vec::new(),
-            deleted: Vec::new(),
             checked_closed: false,
         })
     }
@@ -138,11 +135,6 @@ impl Log {
     /// damage after a crash).
     pub fn take_truncations(&mut self) -> Vec<Truncation> {
         std::mem::take(&mut self.recoveries)
-    }
-
-    /// Segments retention deleted on roll since the last call.
-    pub fn take_deleted(&mut self) -> Vec<DeletedSegment> {
-        std::mem::take(&mut self.deleted)
     }
 
     pub fn dir(&self) -> &Path {
@@ -408,8 +400,7 @@ impl Log {
         self.first_unflushed = None;
         self.active = Some(self.load_active(next, Some(next))?);
         // Retention runs when a segment rolls, as in Kafka.
-        let deleted = self.delete_old_segments_locked(now_ms())?;
-        self.deleted.extend(deleted);
+        self.delete_old_segments_locked(now_ms())?;
         Ok(())
     }
 

@@ -43,8 +43,8 @@ pub mod watch;
 pub use config::{CONFIGS, CleanupPolicy, LogConfig};
 pub use log::{AppendInfo, Log};
 pub use reader::{
-    BatchRef, ChunkReader, Entry, LogReader, PartitionStats, RawAt, SegmentInfo, SegmentSummary,
-    list_segments, summarize_segment,
+    BatchRef, ChunkReader, Entry, LogReader, PartitionStats, RawAt, SegmentSummary, list_segments,
+    summarize_segment,
 };
 
 #[cfg(test)]

@@ -401,13 +401,6 @@ pub fn summarize_segment(dir: &Path, base: i64) -> Result<SegmentSummary> {
     Ok(s)
 }
 
-/// One segment as seen by a reader.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SegmentInfo {
-    pub base_offset: i64,
-    pub log_path: PathBuf,
-}
-
 /// A log entry: a v2 record batch, or a legacy (magic 0/1) message.
 pub enum Entry<'a> {
     Batch(RecordBatch<'a>),
@@ -811,16 +804,5 @@ impl LogReader {
             }
             At::End { .. } => Ok(None),
         }
-    }
-
-    /// The offset the reader will return next (the sought offset until a batch is read).
-    pub fn segment_info(&self) -> Vec<SegmentInfo> {
-        self.segments
-            .iter()
-            .map(|&b| SegmentInfo {
-                base_offset: b,
-                log_path: file_names::log_file(&self.dir, b),
-            })
-            .collect()
     }
 }
