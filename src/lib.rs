@@ -6,6 +6,7 @@
 //! - [`storage`]: segments, offset and time indexes, the partition [`storage::Log`], recovery.
 //! - [`topic`]: topics as sets of partition logs, their configs and metadata.
 //! - [`group`]: consumer groups: committed offsets and partition ownership.
+//! - [`render`]: records as text (value, kcat's format tokens, JSON), as `consume` prints them.
 //!
 //! Layering: `format` depends on nothing; `storage` on `format`; `topic` on `storage`; `group`
 //! on `topic`. The CLI
@@ -51,6 +52,7 @@
 pub mod error;
 pub mod format;
 pub mod group;
+pub mod render;
 pub mod storage;
 pub mod topic;
 

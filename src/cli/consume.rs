@@ -17,12 +17,12 @@ use anyhow::{Context, Result};
 use clap::Args;
 
 use super::escape::unescape;
-use super::json::{write_bytes, write_str};
 use super::timespec::{now_ms, parse_time};
 use super::{Ctx, ExitCode, UsageError};
 use klog::format::legacy;
-use klog::format::{DECOMPRESS_LIMIT, Header, TimestampType};
+use klog::format::{DECOMPRESS_LIMIT, TimestampType};
 use klog::group;
+use klog::render::{RecordView, Render, parse_format};
 use klog::storage::Entry;
 use klog::storage::LogReader;
 use klog::storage::file_names::log_file;
@@ -145,205 +145,6 @@ pub fn parse_stop(spec: &str, now: i64) -> Result<StopSpec, UsageError> {
                 "invalid --until '{spec}': expected end, an offset N, or @TIME"
             ))
         }),
-    }
-}
-
-/// One piece of a `--format`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Token {
-    Lit(Vec<u8>),
-    Topic,
-    Partition,
-    Offset,
-    Key,
-    Value,
-    Timestamp,
-    Headers,
-    KeyLen,
-    ValueLen,
-}
-
-fn parse_format(fmt: &str) -> Result<Vec<Token>, UsageError> {
-    let bytes = unescape(fmt, "--format")?;
-    let mut out = Vec::new();
-    let mut lit = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] != b'%' {
-            lit.push(bytes[i]);
-            i += 1;
-            continue;
-        }
-        let tok = match bytes.get(i + 1) {
-            Some(b'%') => {
-                lit.push(b'%');
-                i += 2;
-                continue;
-            }
-            Some(b't') => Token::Topic,
-            Some(b'p') => Token::Partition,
-            Some(b'o') => Token::Offset,
-            Some(b'k') => Token::Key,
-            Some(b's') => Token::Value,
-            Some(b'T') => Token::Timestamp,
-            Some(b'h') => Token::Headers,
-            Some(b'K') => Token::KeyLen,
-            Some(b'S') => Token::ValueLen,
-            Some(&c) => {
-                return Err(UsageError(format!(
-                    "unknown token %{} in --format (use %t %p %o %k %s %T %h %K %S %%)",
-                    c as char
-                )));
-            }
-            None => return Err(UsageError("--format ends with a lone %".into())),
-        };
-        if !lit.is_empty() {
-            out.push(Token::Lit(std::mem::take(&mut lit)));
-        }
-        out.push(tok);
-        i += 2;
-    }
-    if !lit.is_empty() {
-        out.push(Token::Lit(lit));
-    }
-    Ok(out)
-}
-
-/// A record to print, from a v2 batch or a legacy message.
-struct RecordView<'r> {
-    offset: i64,
-    timestamp: i64,
-    timestamp_type: &'static str,
-    key: Option<&'r [u8]>,
-    value: Option<&'r [u8]>,
-    headers: &'r [Header<'r>],
-}
-
-/// How records are printed.
-enum Printer {
-    Value {
-        key_sep: Option<Vec<u8>>,
-        null: Vec<u8>,
-    },
-    Format {
-        tokens: Vec<Token>,
-        null: Vec<u8>,
-    },
-    Json,
-}
-
-impl Printer {
-    fn print(
-        &self,
-        out: &mut impl Write,
-        topic: &str,
-        partition: u32,
-        rec: &RecordView<'_>,
-    ) -> std::io::Result<()> {
-        match self {
-            Printer::Value { key_sep, null } => {
-                if let Some(sep) = key_sep {
-                    out.write_all(rec.key.unwrap_or(null))?;
-                    out.write_all(sep)?;
-                }
-                out.write_all(rec.value.unwrap_or(null))?;
-                out.write_all(b"\n")
-            }
-            Printer::Format { tokens, null } => {
-                let mut itoa = itoa_buf();
-                for t in tokens {
-                    match t {
-                        Token::Lit(b) => out.write_all(b)?,
-                        Token::Topic => out.write_all(topic.as_bytes())?,
-                        Token::Partition => out.write_all(itoa.format(partition).as_bytes())?,
-                        Token::Offset => out.write_all(itoa.format(rec.offset).as_bytes())?,
-                        Token::Key => out.write_all(rec.key.unwrap_or(null))?,
-                        Token::Value => out.write_all(rec.value.unwrap_or(null))?,
-                        Token::Timestamp => out.write_all(itoa.format(rec.timestamp).as_bytes())?,
-                        Token::Headers => {
-                            for (i, h) in rec.headers.iter().enumerate() {
-                                if i > 0 {
-                                    out.write_all(b",")?;
-                                }
-                                out.write_all(h.key)?;
-                                out.write_all(b"=")?;
-                                out.write_all(h.value.unwrap_or(null))?;
-                            }
-                        }
-                        Token::KeyLen => out.write_all(
-                            itoa.format(rec.key.map_or(-1, |k| k.len() as i64))
-                                .as_bytes(),
-                        )?,
-                        Token::ValueLen => out.write_all(
-                            itoa.format(rec.value.map_or(-1, |v| v.len() as i64))
-                                .as_bytes(),
-                        )?,
-                    }
-                }
-                Ok(())
-            }
-            Printer::Json => {
-                let mut itoa = itoa_buf();
-                out.write_all(b"{\"topic\":")?;
-                write_str(out, topic)?;
-                out.write_all(b",\"partition\":")?;
-                out.write_all(itoa.format(partition).as_bytes())?;
-                out.write_all(b",\"offset\":")?;
-                out.write_all(itoa.format(rec.offset).as_bytes())?;
-                out.write_all(b",\"timestamp\":")?;
-                out.write_all(itoa.format(rec.timestamp).as_bytes())?;
-                out.write_all(b",\"timestamp_type\":\"")?;
-                out.write_all(rec.timestamp_type.as_bytes())?;
-                out.write_all(b"\",\"key\":")?;
-                write_bytes(out, rec.key)?;
-                out.write_all(b",\"value\":")?;
-                write_bytes(out, rec.value)?;
-                out.write_all(b",\"headers\":[")?;
-                for (i, h) in rec.headers.iter().enumerate() {
-                    if i > 0 {
-                        out.write_all(b",")?;
-                    }
-                    out.write_all(b"[")?;
-                    match std::str::from_utf8(h.key) {
-                        Ok(k) => write_str(out, k)?,
-                        Err(_) => write_str(out, &String::from_utf8_lossy(h.key))?,
-                    }
-                    out.write_all(b",")?;
-                    write_bytes(out, h.value)?;
-                    out.write_all(b"]")?;
-                }
-                out.write_all(b"]}\n")
-            }
-        }
-    }
-}
-
-/// A small integer formatter without allocation.
-struct Itoa([u8; 24]);
-
-fn itoa_buf() -> Itoa {
-    Itoa([0; 24])
-}
-
-impl Itoa {
-    fn format(&mut self, v: impl Into<i64>) -> &str {
-        let v: i64 = v.into();
-        let mut i = self.0.len();
-        let neg = v < 0;
-        let mut n = v.unsigned_abs();
-        loop {
-            i -= 1;
-            self.0[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        if neg {
-            i -= 1;
-            self.0[i] = b'-';
-        }
-        std::str::from_utf8(&self.0[i..]).unwrap_or("0")
     }
 }
 
@@ -516,14 +317,14 @@ pub fn run(ctx: &Ctx, a: ConsumeArgs) -> Result<ExitCode> {
         None => Vec::new(),
     };
     let printer = if a.json {
-        Printer::Json
+        Render::Json
     } else if let Some(f) = &a.format {
-        Printer::Format {
-            tokens: parse_format(f)?,
+        Render::Format {
+            tokens: parse_format(&unescape(f, "--format")?).map_err(UsageError)?,
             null,
         }
     } else {
-        Printer::Value {
+        Render::Value {
             key_sep: a
                 .key_separator
                 .as_deref()
@@ -604,7 +405,7 @@ pub fn run(ctx: &Ctx, a: ConsumeArgs) -> Result<ExitCode> {
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let mut out = super::stdout();
+    let mut out = RecordOut::new(std::io::stdout().lock());
     let result = consume_loop(
         &mut session,
         &printer,
@@ -629,8 +430,8 @@ pub fn run(ctx: &Ctx, a: ConsumeArgs) -> Result<ExitCode> {
 
 fn consume_loop<W: Write>(
     s: &mut Session<'_>,
-    printer: &Printer,
-    out: &mut W,
+    printer: &Render,
+    out: &mut RecordOut<W>,
     count: Option<u64>,
     wake_rx: &mpsc::Receiver<()>,
     poll: bool,
@@ -680,20 +481,15 @@ fn consume_loop<W: Write>(
                 source: e.shifted(b.position as usize),
             };
             // Prints one record if it is in range; false once the partition is done.
-            let mut take = |view: &RecordView<'_>, out: &mut W| -> Result<bool> {
-                if view.offset < part.next {
-                    return Ok(true);
-                }
-                if part.stop.is_some_and(|stop| view.offset >= stop)
-                    || part.stop_time.is_some_and(|t| view.timestamp >= t)
-                {
-                    part.done = true;
-                    return Ok(false);
-                }
-                printer.print(out, &topic_name, part.partition, view)?;
-                part.next = view.offset + 1;
-                left -= 1;
-                Ok(left > 0)
+            let mut range = PartRange {
+                partition: part.partition,
+                next: &mut part.next,
+                stop: part.stop,
+                stop_time: part.stop_time,
+                done: &mut part.done,
+            };
+            let mut take = |view: &RecordView<'_>, out: &mut RecordOut<W>| {
+                take_record(&mut range, &mut left, printer, &topic_name, view, out)
             };
             match &b.batch {
                 // Control batches (transaction markers) are not records for consumers.
@@ -790,6 +586,99 @@ fn consume_loop<W: Write>(
             while wake_rx.try_recv().is_ok() {}
         }
     }
+}
+
+/// Buffered output that records are rendered into directly (no per-field write calls); it
+/// goes to `inner` in large writes.
+struct RecordOut<W: Write> {
+    buf: Vec<u8>,
+    inner: W,
+    /// A write to `inner` failed: nothing after it reached the reader, so every later flush
+    /// fails too (what was rendered must not count as written, nor be committed).
+    failed: Option<std::io::ErrorKind>,
+}
+
+const OUT_BUF: usize = 256 * 1024;
+
+impl<W: Write> RecordOut<W> {
+    fn new(inner: W) -> Self {
+        RecordOut {
+            buf: Vec::with_capacity(OUT_BUF + 4096),
+            inner,
+            failed: None,
+        }
+    }
+
+    fn spill(&mut self) -> std::io::Result<()> {
+        if let Some(kind) = self.failed {
+            return Err(kind.into());
+        }
+        let r = self.inner.write_all(&self.buf);
+        self.buf.clear();
+        if let Err(e) = &r {
+            self.failed = Some(e.kind());
+        }
+        r
+    }
+
+    #[inline(always)]
+    fn spill_if_full(&mut self) -> std::io::Result<()> {
+        if self.buf.len() >= OUT_BUF {
+            self.spill()?;
+        }
+        Ok(())
+    }
+}
+
+impl<W: Write> Write for RecordOut<W> {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(b);
+        self.spill_if_full()?;
+        Ok(b.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if !self.buf.is_empty() || self.failed.is_some() {
+            self.spill()?;
+        }
+        self.inner.flush()
+    }
+}
+
+/// What [`take_record`] needs of a [`Part`].
+struct PartRange<'p> {
+    partition: u32,
+    next: &'p mut i64,
+    stop: Option<i64>,
+    stop_time: Option<i64>,
+    done: &'p mut bool,
+}
+
+/// Prints one record if it is in the partition's range; false once the partition is done or
+/// the count has run out. The per-record step of [`consume_loop`], kept inline.
+#[inline(always)]
+fn take_record<W: Write>(
+    part: &mut PartRange<'_>,
+    left: &mut u64,
+    printer: &Render,
+    topic_name: &str,
+    view: &RecordView<'_>,
+    out: &mut RecordOut<W>,
+) -> Result<bool> {
+    if view.offset < *part.next {
+        return Ok(true);
+    }
+    if part.stop.is_some_and(|stop| view.offset >= stop)
+        || part.stop_time.is_some_and(|t| view.timestamp >= t)
+    {
+        *part.done = true;
+        return Ok(false);
+    }
+    printer.render(&mut out.buf, topic_name, part.partition, view);
+    out.spill_if_full()?;
+    *part.next = view.offset + 1;
+    *left -= 1;
+    Ok(*left > 0)
 }
 
 /// Resolves the start and stop offsets of one partition.
@@ -910,31 +799,28 @@ mod tests {
         assert!(parse_stop("-7", now).is_err());
     }
 
+    /// A failed write to stdout must not let a later flush succeed: the group would then
+    /// commit records the reader never got (found by `closed_pipe_commits_nothing_unread`).
     #[test]
-    fn formats() {
+    fn regression_record_out_failure_is_sticky() {
+        struct Closed;
+        impl Write for Closed {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                Err(std::io::ErrorKind::BrokenPipe.into())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut out = RecordOut::new(Closed);
+        out.buf.resize(OUT_BUF, b'x');
+        assert!(out.spill_if_full().is_err());
+        assert!(out.buf.is_empty());
         assert_eq!(
-            parse_format("%p:%o %k=%s\\n%%").unwrap(),
-            vec![
-                Token::Partition,
-                Token::Lit(b":".to_vec()),
-                Token::Offset,
-                Token::Lit(b" ".to_vec()),
-                Token::Key,
-                Token::Lit(b"=".to_vec()),
-                Token::Value,
-                Token::Lit(b"\n%".to_vec()),
-            ]
+            out.flush().map_err(|e| e.kind()),
+            Err(std::io::ErrorKind::BrokenPipe)
         );
-        assert!(parse_format("%q").is_err());
-        assert!(parse_format("abc%").is_err());
-    }
-
-    #[test]
-    fn itoa() {
-        let mut b = itoa_buf();
-        assert_eq!(b.format(0), "0");
-        assert_eq!(b.format(-1), "-1");
-        assert_eq!(b.format(i64::MAX), "9223372036854775807");
-        assert_eq!(b.format(i64::MIN), "-9223372036854775808");
+        out.write_all(b"more").unwrap_or(());
+        assert!(out.flush().is_err());
     }
 }

@@ -14,49 +14,18 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
 
-/// Writes bytes in the JSON bytes shape.
+/// Writes bytes in the JSON bytes shape (see [`klog::render`]).
 pub fn write_bytes(out: &mut impl Write, b: Option<&[u8]>) -> io::Result<()> {
-    match b {
-        None => out.write_all(b"null"),
-        Some(b) => match std::str::from_utf8(b) {
-            Ok(s) => write_str(out, s),
-            Err(_) => {
-                out.write_all(b"{\"base64\":\"")?;
-                out.write_all(STANDARD.encode(b).as_bytes())?;
-                out.write_all(b"\"}")
-            }
-        },
-    }
+    let mut buf = Vec::new();
+    klog::render::json_bytes(&mut buf, b);
+    out.write_all(&buf)
 }
 
 /// Writes a JSON string literal.
 pub fn write_str(out: &mut impl Write, s: &str) -> io::Result<()> {
-    // Fast path: nothing to escape.
-    if !needs_escape(s.as_bytes()) {
-        out.write_all(b"\"")?;
-        out.write_all(s.as_bytes())?;
-        return out.write_all(b"\"");
-    }
-    serde_json::to_writer(out, s).map_err(io::Error::other)
-}
-
-/// Whether a string has a byte JSON must escape (a control character, `"` or `\\`). Checks 16
-/// bytes at a time without an early exit inside a block, so the compiler can vectorize it.
-fn needs_escape(b: &[u8]) -> bool {
-    let mut chunks = b.chunks_exact(16);
-    for c in &mut chunks {
-        let mut bad = false;
-        for &x in c {
-            bad |= (x < 0x20) | (x == b'"') | (x == b'\\');
-        }
-        if bad {
-            return true;
-        }
-    }
-    chunks
-        .remainder()
-        .iter()
-        .any(|&x| x < 0x20 || x == b'"' || x == b'\\')
+    let mut buf = Vec::new();
+    klog::render::json_str(&mut buf, s);
+    out.write_all(&buf)
 }
 
 /// Reads the JSON bytes shape back: `null`, a string, or `{"base64": "…"}`.

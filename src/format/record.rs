@@ -19,7 +19,9 @@
 //! order, duplicates included.
 
 use super::DecodeError;
-use super::varint::{Cursor, put_varint, put_varlong, varint_size, varlong_size};
+use super::varint::{
+    Cursor, put_varint, put_varlong, uvarint, varint_size, varlong_size, zigzag32, zigzag64,
+};
 
 /// A record header: a name and an optional value. Kafka requires the name to be UTF-8 text; it is
 /// kept as bytes here so that decoding never fails on it.
@@ -126,7 +128,62 @@ impl<'a> Record<'a> {
     }
 
     /// Decodes one record at the cursor, checking that it consumes exactly its length field.
+    #[inline]
     pub fn decode(c: &mut Cursor<'a>) -> Result<Record<'a>, DecodeError> {
+        match Record::decode_fast(c) {
+            Some(r) => Ok(r),
+            None => Record::decode_checked(c),
+        }
+    }
+
+    /// The hot path of [`Record::decode`]: the same checks, but a failure is only `None` (the
+    /// cursor does not move) and [`Record::decode_checked`] then says what is wrong and where.
+    #[inline(always)]
+    fn decode_fast(c: &mut Cursor<'a>) -> Option<Record<'a>> {
+        let (buf, mut p) = c.parts();
+        let len = zigzag32(uvarint(buf, &mut p, 5)?)?;
+        let end = p.checked_add(usize::try_from(len).ok()?)?;
+        let body = buf.get(..end)?;
+        let attributes = *body.get(p)? as i8;
+        p += 1;
+        let timestamp_delta = zigzag64(uvarint(body, &mut p, 10)?);
+        let offset_delta = zigzag32(uvarint(body, &mut p, 5)?)?;
+        let key = fast_opt(body, &mut p)?;
+        let value = fast_opt(body, &mut p)?;
+        let count = zigzag32(uvarint(body, &mut p, 5)?)?;
+        let mut headers = Vec::new();
+        if count != 0 {
+            let count = usize::try_from(count).ok()?;
+            if count > (end - p) / 2 {
+                return None;
+            }
+            headers.reserve_exact(count);
+            for _ in 0..count {
+                let klen = zigzag32(uvarint(body, &mut p, 5)?)?;
+                let kend = p.checked_add(usize::try_from(klen).ok()?)?;
+                let key = body.get(p..kend)?;
+                p = kend;
+                let value = fast_opt(body, &mut p)?;
+                headers.push(Header { key, value });
+            }
+        }
+        if p != end {
+            return None;
+        }
+        c.set_position(end);
+        Some(Record {
+            attributes,
+            timestamp_delta,
+            offset_delta,
+            key,
+            value,
+            headers,
+        })
+    }
+
+    /// Decodes one record with a precise error for whatever is wrong with it.
+    #[cold]
+    fn decode_checked(c: &mut Cursor<'a>) -> Result<Record<'a>, DecodeError> {
         let start = c.position();
         let len = c.varint()?;
         if len < 0 {
@@ -164,7 +221,12 @@ impl<'a> Record<'a> {
                 value: count as i64,
             });
         }
-        let mut headers = Vec::with_capacity(count as usize);
+        // Most records have no headers: no call into the allocator for them.
+        let mut headers = if count == 0 {
+            Vec::new()
+        } else {
+            Vec::with_capacity(count as usize)
+        };
         for _ in 0..count {
             let at = r.position();
             let klen = r.varint().map_err(shift)?;
@@ -193,6 +255,20 @@ impl<'a> Record<'a> {
             value,
             headers,
         })
+    }
+}
+
+/// A nullable length-prefixed field for [`Record::decode_fast`]: `Some(None)` is null.
+#[inline(always)]
+fn fast_opt<'a>(body: &'a [u8], p: &mut usize) -> Option<Option<&'a [u8]>> {
+    match zigzag32(uvarint(body, p, 5)?)? {
+        -1 => Some(None),
+        n => {
+            let end = p.checked_add(usize::try_from(n).ok()?)?;
+            let b = body.get(*p..end)?;
+            *p = end;
+            Some(Some(b))
+        }
     }
 }
 

@@ -66,6 +66,18 @@ impl<'a> Cursor<'a> {
         self.pos
     }
 
+    /// The whole buffer and the current position, for decoders that parse ahead and then
+    /// [`Cursor::set_position`].
+    #[inline]
+    pub(crate) fn parts(&self) -> (&'a [u8], usize) {
+        (self.buf, self.pos)
+    }
+
+    #[inline]
+    pub(crate) fn set_position(&mut self, pos: usize) {
+        self.pos = pos;
+    }
+
     pub fn remaining(&self) -> usize {
         self.buf.len().saturating_sub(self.pos)
     }
@@ -176,6 +188,52 @@ impl<'a> Cursor<'a> {
         }
         Ok(((z >> 1) as i64) ^ -((z & 1) as i64))
     }
+}
+
+/// Reads an unsigned varint of at most `max_bytes` bytes at `*pos`, advancing it; `None` when
+/// the bytes end first or the varint is longer. The fast path of record decoding: it builds
+/// no error, and [`Cursor`] explains any failure afterwards.
+#[inline(always)]
+pub(crate) fn uvarint(buf: &[u8], pos: &mut usize, max_bytes: u32) -> Option<u64> {
+    let b = *buf.get(*pos)?;
+    if b < 0x80 {
+        *pos += 1;
+        return Some(b as u64);
+    }
+    let b1 = *buf.get(*pos + 1)?;
+    let mut z = (b & 0x7f) as u64 | ((b1 & 0x7f) as u64) << 7;
+    if b1 < 0x80 {
+        *pos += 2;
+        return Some(z);
+    }
+    let mut shift = 14u32;
+    let mut p = *pos + 2;
+    loop {
+        let b = *buf.get(p)?;
+        p += 1;
+        z |= ((b & 0x7f) as u64) << shift;
+        if b < 0x80 {
+            *pos = p;
+            return Some(z);
+        }
+        shift += 7;
+        if shift >= 7 * max_bytes {
+            return None;
+        }
+    }
+}
+
+/// Zigzag-decodes a 32-bit varint read by [`uvarint`] (5 bytes at most); `None` when it does
+/// not fit in 32 bits.
+#[inline(always)]
+pub(crate) fn zigzag32(z: u64) -> Option<i32> {
+    let z = u32::try_from(z).ok()?;
+    Some(((z >> 1) as i32) ^ -((z & 1) as i32))
+}
+
+#[inline(always)]
+pub(crate) fn zigzag64(z: u64) -> i64 {
+    ((z >> 1) as i64) ^ -((z & 1) as i64)
 }
 
 #[cfg(test)]

@@ -72,12 +72,56 @@ pub enum RawAt<'a> {
 pub struct ChunkReader {
     pub(crate) file: File,
     pub(crate) path: PathBuf,
-    buf: Vec<u8>,
-    /// File position of `buf[0]`.
-    buf_pos: u64,
+    buf: ReadBuf,
+}
+
+/// A window of a file's bytes: `data[..filled]` holds the file from `pos`. The vector is
+/// zeroed once when it grows, never before each read.
+#[derive(Debug, Default)]
+struct ReadBuf {
+    data: Vec<u8>,
+    filled: usize,
+    pos: u64,
 }
 
 const CHUNK: usize = 256 * 1024;
+
+impl ReadBuf {
+    /// Makes `[pos, pos + len)` available, reading at most up to `file_len`.
+    fn fill(
+        &mut self,
+        file: &File,
+        path: &Path,
+        pos: u64,
+        len: usize,
+        file_len: u64,
+    ) -> Result<&[u8]> {
+        let end = pos + len as u64;
+        let have = self.pos <= pos && end <= self.pos + self.filled as u64;
+        if !have {
+            let want = (len.max(CHUNK) as u64).min(file_len.saturating_sub(pos)) as usize;
+            let want = want.max(len.min(file_len.saturating_sub(pos) as usize));
+            if self.data.len() < want {
+                self.data.resize(want, 0);
+            }
+            self.filled = 0;
+            let mut got = 0;
+            while got < want {
+                match file.read_at(&mut self.data[got..want], pos + got as u64) {
+                    Ok(0) => break,
+                    Ok(n) => got += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(Error::io("read", path)(e)),
+                }
+            }
+            self.filled = got;
+            self.pos = pos;
+        }
+        let from = (pos - self.pos) as usize;
+        let to = (from + len).min(self.filled);
+        Ok(&self.data[from..to])
+    }
+}
 
 impl ChunkReader {
     pub fn open(path: &Path) -> Result<ChunkReader> {
@@ -89,14 +133,13 @@ impl ChunkReader {
         ChunkReader {
             file,
             path: path.to_path_buf(),
-            buf: Vec::new(),
-            buf_pos: 0,
+            buf: ReadBuf::default(),
         }
     }
 
     /// Forgets buffered bytes, so that the next read goes to the file.
     pub fn invalidate(&mut self) {
-        self.buf.clear();
+        self.buf.filled = 0;
     }
 
     pub fn file_len(&self) -> Result<u64> {
@@ -107,57 +150,35 @@ impl ChunkReader {
             .len())
     }
 
-    /// Makes `[pos, pos + len)` available in the buffer, reading at most up to `file_len`.
     fn fill(&mut self, pos: u64, len: usize, file_len: u64) -> Result<&[u8]> {
-        let end = pos + len as u64;
-        let have = self.buf_pos <= pos && end <= self.buf_pos + self.buf.len() as u64;
-        if !have {
-            let want = (len.max(CHUNK) as u64).min(file_len.saturating_sub(pos)) as usize;
-            let want = want.max(len.min(file_len.saturating_sub(pos) as usize));
-            self.buf.clear();
-            self.buf.resize(want, 0);
-            let mut got = 0;
-            while got < want {
-                match self.file.read_at(&mut self.buf[got..], pos + got as u64) {
-                    Ok(0) => break,
-                    Ok(n) => got += n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(Error::io("read", &self.path)(e)),
-                }
-            }
-            self.buf.truncate(got);
-            self.buf_pos = pos;
-        }
-        let from = (pos - self.buf_pos) as usize;
-        let to = (from + len).min(self.buf.len());
-        Ok(&self.buf[from..to])
+        self.buf.fill(&self.file, &self.path, pos, len, file_len)
     }
 
     /// The entry at `pos`, for a file currently `file_len` bytes long.
     pub(crate) fn at(&mut self, pos: u64, file_len: u64) -> Result<At<'_>> {
-        let path = self.path.clone();
-        let head = self.fill(pos, 17, file_len)?;
+        let path = &self.path;
+        let head = self.buf.fill(&self.file, path, pos, 17, file_len)?;
         let frame = match peek_entry(head) {
             Ok(Peek::End) => return Ok(At::End { needed: 17 }),
             Ok(Peek::Entry(f)) | Ok(Peek::Incomplete(f)) => f,
-            Err(e) => return Err(Error::corrupt(&path, pos, e)),
+            Err(e) => return Err(Error::corrupt(path, pos, e)),
         };
         if pos + frame.size as u64 > file_len {
             return Ok(At::End { needed: frame.size });
         }
-        let bytes = self.fill(pos, frame.size, file_len)?;
+        let bytes = self.buf.fill(&self.file, path, pos, frame.size, file_len)?;
         if bytes.len() < frame.size {
             return Ok(At::End { needed: frame.size });
         }
         if frame.magic == 0 || frame.magic == 1 {
             return match LegacyMessage::decode(bytes) {
                 Ok(m) => Ok(At::Legacy(m)),
-                Err(e) => Err(Error::corrupt(&path, pos, e)),
+                Err(e) => Err(Error::corrupt(path, pos, e)),
             };
         }
         match RecordBatch::decode(bytes) {
             Ok(b) => Ok(At::Batch(b)),
-            Err(e) => Err(Error::corrupt(&path, pos, e)),
+            Err(e) => Err(Error::corrupt(path, pos, e)),
         }
     }
 
@@ -189,12 +210,12 @@ impl ChunkReader {
     /// `None` at the end of the data. Entries that are not well-formed v2 batches report
     /// `i64::MAX` as last offset so that [`ChunkReader::at`] gets to report them.
     pub fn peek(&mut self, pos: u64, file_len: u64) -> Result<Option<(u64, i64)>> {
-        let path = self.path.clone();
-        let head = self.fill(pos, 61, file_len)?;
+        let path = &self.path;
+        let head = self.buf.fill(&self.file, path, pos, 61, file_len)?;
         let frame = match peek_entry(head) {
             Ok(Peek::End) => return Ok(None),
             Ok(Peek::Entry(f)) | Ok(Peek::Incomplete(f)) => f,
-            Err(e) => return Err(Error::corrupt(&path, pos, e)),
+            Err(e) => return Err(Error::corrupt(path, pos, e)),
         };
         if pos + frame.size as u64 > file_len {
             return Ok(None);

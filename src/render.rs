@@ -1,0 +1,414 @@
+//! Records as text: what `klog consume` prints. The value alone (optionally the key and a
+//! separator first), kcat's `--format` tokens, or one JSON object per record.
+//!
+//! Everything here appends to a `Vec<u8>` and does no I/O, so that the formatting cost is
+//! measured on its own (`cargo bench --bench engine -- render`) and the caller writes each
+//! record with one call. It reads records; it never changes anything on disk.
+//!
+//! # The JSON shape
+//! ```text
+//! {"topic":"t","partition":0,"offset":42,"timestamp":1714564800000,"timestamp_type":"CreateTime",
+//!  "key":"k","value":{"base64":"AP8="},"headers":[["h","v"],["h",null]]}
+//! ```
+//! Bytes (key, value, header values) are `null` when absent, a JSON string when they are valid
+//! UTF-8, otherwise `{"base64": "…"}` (standard alphabet, padded). Header names are strings
+//! (invalid UTF-8 in a name is replaced by U+FFFD). `produce --json` reads the same shape back.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use crate::format::Header;
+
+/// A record to print, from a v2 batch or a legacy message.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordView<'r> {
+    pub offset: i64,
+    pub timestamp: i64,
+    /// `CreateTime`, `LogAppendTime` or `NoTimestampType`.
+    pub timestamp_type: &'static str,
+    pub key: Option<&'r [u8]>,
+    pub value: Option<&'r [u8]>,
+    pub headers: &'r [Header<'r>],
+}
+
+/// One piece of a `--format`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Token {
+    Lit(Vec<u8>),
+    Topic,
+    Partition,
+    Offset,
+    Key,
+    Value,
+    Timestamp,
+    Headers,
+    KeyLen,
+    ValueLen,
+}
+
+/// Parses kcat's format tokens (`%t %p %o %k %s %T %h %K %S %%`) in a format whose escapes
+/// (`\n`, `\t`, …) are already resolved.
+pub fn parse_format(bytes: &[u8]) -> Result<Vec<Token>, String> {
+    let mut out = Vec::new();
+    let mut lit = Vec::new();
+    let mut rest = bytes;
+    while let Some((&b, tail)) = rest.split_first() {
+        if b != b'%' {
+            lit.push(b);
+            rest = tail;
+            continue;
+        }
+        let tok = match tail.first() {
+            Some(b'%') => {
+                lit.push(b'%');
+                rest = tail.get(1..).unwrap_or_default();
+                continue;
+            }
+            Some(b't') => Token::Topic,
+            Some(b'p') => Token::Partition,
+            Some(b'o') => Token::Offset,
+            Some(b'k') => Token::Key,
+            Some(b's') => Token::Value,
+            Some(b'T') => Token::Timestamp,
+            Some(b'h') => Token::Headers,
+            Some(b'K') => Token::KeyLen,
+            Some(b'S') => Token::ValueLen,
+            Some(&c) => {
+                return Err(format!(
+                    "unknown token %{} in --format (use %t %p %o %k %s %T %h %K %S %%)",
+                    c as char
+                ));
+            }
+            None => return Err("--format ends with a lone %".into()),
+        };
+        if !lit.is_empty() {
+            out.push(Token::Lit(std::mem::take(&mut lit)));
+        }
+        out.push(tok);
+        rest = tail.get(1..).unwrap_or_default();
+    }
+    if !lit.is_empty() {
+        out.push(Token::Lit(lit));
+    }
+    Ok(out)
+}
+
+/// How records are printed.
+#[derive(Debug, Clone)]
+pub enum Render {
+    /// The value and a newline; with `key_sep`, the key and the separator first. `null` stands
+    /// for an absent key or value.
+    Value {
+        key_sep: Option<Vec<u8>>,
+        null: Vec<u8>,
+    },
+    /// kcat's `--format`.
+    Format { tokens: Vec<Token>, null: Vec<u8> },
+    /// One JSON object and a newline.
+    Json,
+}
+
+impl Render {
+    /// Appends one record to `out`.
+    #[inline(always)]
+    pub fn render(&self, out: &mut Vec<u8>, topic: &str, partition: u32, rec: &RecordView<'_>) {
+        match self {
+            Render::Value { key_sep, null } => {
+                if let Some(sep) = key_sep {
+                    out.extend_from_slice(rec.key.unwrap_or(null));
+                    out.extend_from_slice(sep);
+                }
+                out.extend_from_slice(rec.value.unwrap_or(null));
+                out.push(b'\n');
+            }
+            Render::Format { tokens, null } => {
+                render_format(out, tokens, null, topic, partition, rec)
+            }
+            Render::Json => render_json(out, topic, partition, rec),
+        }
+    }
+}
+
+fn int(out: &mut Vec<u8>, v: impl itoa::Integer) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}
+
+#[inline(never)]
+fn render_format(
+    out: &mut Vec<u8>,
+    tokens: &[Token],
+    null: &[u8],
+    topic: &str,
+    partition: u32,
+    rec: &RecordView<'_>,
+) {
+    for t in tokens {
+        match t {
+            Token::Lit(b) => out.extend_from_slice(b),
+            Token::Topic => out.extend_from_slice(topic.as_bytes()),
+            Token::Partition => int(out, partition),
+            Token::Offset => int(out, rec.offset),
+            Token::Key => out.extend_from_slice(rec.key.unwrap_or(null)),
+            Token::Value => out.extend_from_slice(rec.value.unwrap_or(null)),
+            Token::Timestamp => int(out, rec.timestamp),
+            Token::Headers => {
+                for (i, h) in rec.headers.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    out.extend_from_slice(h.key);
+                    out.push(b'=');
+                    out.extend_from_slice(h.value.unwrap_or(null));
+                }
+            }
+            Token::KeyLen => int(out, rec.key.map_or(-1, |k| k.len() as i64)),
+            Token::ValueLen => int(out, rec.value.map_or(-1, |v| v.len() as i64)),
+        }
+    }
+}
+
+#[inline(never)]
+fn render_json(out: &mut Vec<u8>, topic: &str, partition: u32, rec: &RecordView<'_>) {
+    out.extend_from_slice(b"{\"topic\":");
+    json_str(out, topic);
+    out.extend_from_slice(b",\"partition\":");
+    int(out, partition);
+    out.extend_from_slice(b",\"offset\":");
+    int(out, rec.offset);
+    out.extend_from_slice(b",\"timestamp\":");
+    int(out, rec.timestamp);
+    out.extend_from_slice(b",\"timestamp_type\":\"");
+    out.extend_from_slice(rec.timestamp_type.as_bytes());
+    out.extend_from_slice(b"\",\"key\":");
+    json_bytes(out, rec.key);
+    out.extend_from_slice(b",\"value\":");
+    json_bytes(out, rec.value);
+    out.extend_from_slice(b",\"headers\":[");
+    for (i, h) in rec.headers.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.push(b'[');
+        match std::str::from_utf8(h.key) {
+            Ok(k) => json_str(out, k),
+            Err(_) => json_str(out, &String::from_utf8_lossy(h.key)),
+        }
+        out.push(b',');
+        json_bytes(out, h.value);
+        out.push(b']');
+    }
+    out.extend_from_slice(b"]}\n");
+}
+
+/// Appends bytes in the JSON bytes shape: `null`, a string, or `{"base64":"…"}`.
+pub fn json_bytes(out: &mut Vec<u8>, b: Option<&[u8]>) {
+    let Some(b) = b else {
+        out.extend_from_slice(b"null");
+        return;
+    };
+    // Fast path, one pass: printable ASCII without `"` or `\` is valid UTF-8 and needs no
+    // escaping.
+    if plain_ascii(b) {
+        out.push(b'"');
+        out.extend_from_slice(b);
+        out.push(b'"');
+        return;
+    }
+    match std::str::from_utf8(b) {
+        Ok(s) => json_str(out, s),
+        Err(_) => {
+            out.extend_from_slice(b"{\"base64\":\"");
+            let start = out.len();
+            out.resize(start + base64::encoded_len(b.len(), true).unwrap_or(0), 0);
+            if let Some(dst) = out.get_mut(start..) {
+                let n = STANDARD.encode_slice(b, dst).unwrap_or(0);
+                out.truncate(start + n);
+            }
+            out.extend_from_slice(b"\"}");
+        }
+    }
+}
+
+/// Appends a JSON string literal.
+pub fn json_str(out: &mut Vec<u8>, s: &str) {
+    if plain_ascii(s.as_bytes()) {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+        return;
+    }
+    out.push(b'"');
+    for c in s.chars() {
+        match c {
+            '"' => out.extend_from_slice(b"\\\""),
+            '\\' => out.extend_from_slice(b"\\\\"),
+            '\n' => out.extend_from_slice(b"\\n"),
+            '\r' => out.extend_from_slice(b"\\r"),
+            '\t' => out.extend_from_slice(b"\\t"),
+            '\u{08}' => out.extend_from_slice(b"\\b"),
+            '\u{0c}' => out.extend_from_slice(b"\\f"),
+            c if (c as u32) < 0x20 => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                let n = c as usize;
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[n >> 4]);
+                out.push(HEX[n & 15]);
+            }
+            c => {
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            }
+        }
+    }
+    out.push(b'"');
+}
+
+/// Whether every byte is ASCII, not a control character, `"` nor `\\`: valid UTF-8 that a
+/// JSON string holds as it is. Checks 16 bytes at a time with byte-wide arithmetic and no
+/// early exit inside a block, so that the compiler vectorizes it.
+#[inline]
+fn plain_ascii(b: &[u8]) -> bool {
+    #[inline(always)]
+    fn bad(x: u8) -> u8 {
+        // x < 0x20 or x >= 0x80 in one comparison.
+        u8::from(x.wrapping_sub(0x20) > 0x5f) | u8::from(x == b'"') | u8::from(x == b'\\')
+    }
+    let mut chunks = b.chunks_exact(16);
+    for c in &mut chunks {
+        let mut any = 0u8;
+        for &x in c {
+            any |= bad(x);
+        }
+        if any != 0 {
+            return false;
+        }
+    }
+    chunks.remainder().iter().all(|&x| bad(x) == 0)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn view<'r>(
+        key: Option<&'r [u8]>,
+        value: Option<&'r [u8]>,
+        headers: &'r [Header<'r>],
+    ) -> RecordView<'r> {
+        RecordView {
+            offset: 42,
+            timestamp: -1,
+            timestamp_type: "CreateTime",
+            key,
+            value,
+            headers,
+        }
+    }
+
+    fn json_of(b: Option<&[u8]>) -> String {
+        let mut out = Vec::new();
+        json_bytes(&mut out, b);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn json_bytes_agrees_with_serde_json() {
+        let cases: &[&[u8]] = &[
+            b"",
+            b"plain ascii value that is longer than sixteen bytes",
+            b"quote \" and backslash \\ and \x7f delete",
+            b"tab\tnewline\ncr\rbell\x07nul\x00",
+            "h\u{e9}llo w\u{f6}rld \u{1f600} \u{2028}".as_bytes(),
+        ];
+        for &c in cases {
+            let got = json_of(Some(c));
+            let parsed: serde_json::Value = serde_json::from_str(&got).unwrap();
+            assert_eq!(parsed.as_str().unwrap().as_bytes(), c, "{got}");
+        }
+        assert_eq!(json_of(None), "null");
+        assert_eq!(json_of(Some(b"\xff\x00")), r#"{"base64":"/wA="}"#);
+        assert_eq!(json_of(Some(b"\xc3")), r#"{"base64":"ww=="}"#);
+        // Every single byte, and each byte inside a longer plain run (the 16-byte blocks).
+        for x in 0..=255u8 {
+            for len in [1, 17, 40] {
+                let mut b = vec![b'a'; len];
+                b[len / 2] = x;
+                let got = json_of(Some(&b));
+                match std::str::from_utf8(&b) {
+                    Ok(s) => assert_eq!(got, serde_json::to_string(s).unwrap(), "byte {x:#x}"),
+                    Err(_) => assert!(got.starts_with(r#"{"base64":"#), "byte {x:#x}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn json_record_shape() {
+        let headers = [
+            Header {
+                key: b"h",
+                value: Some(b"v"),
+            },
+            Header {
+                key: b"n",
+                value: None,
+            },
+        ];
+        let mut out = Vec::new();
+        Render::Json.render(&mut out, "t\"x", 7, &view(None, Some(b"\x01"), &headers));
+        let line = String::from_utf8(out).unwrap();
+        assert!(line.ends_with('\n'));
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["topic"], "t\"x");
+        assert_eq!(v["partition"], 7);
+        assert_eq!(v["offset"], 42);
+        assert_eq!(v["timestamp"], -1);
+        assert_eq!(v["timestamp_type"], "CreateTime");
+        assert!(v["key"].is_null());
+        assert_eq!(v["value"], "\u{1}");
+        assert_eq!(v["headers"], serde_json::json!([["h", "v"], ["n", null]]));
+    }
+
+    #[test]
+    fn formats() {
+        assert_eq!(
+            parse_format(b"%p:%o %k=%s\n%%").unwrap(),
+            vec![
+                Token::Partition,
+                Token::Lit(b":".to_vec()),
+                Token::Offset,
+                Token::Lit(b" ".to_vec()),
+                Token::Key,
+                Token::Lit(b"=".to_vec()),
+                Token::Value,
+                Token::Lit(b"\n%".to_vec()),
+            ]
+        );
+        assert!(parse_format(b"%q").is_err());
+        assert!(parse_format(b"abc%").is_err());
+        let r = Render::Format {
+            tokens: parse_format(b"%t/%p/%o %T %K:%k %S:%s [%h]").unwrap(),
+            null: b"-".to_vec(),
+        };
+        let headers = [Header {
+            key: b"a",
+            value: None,
+        }];
+        let mut out = Vec::new();
+        r.render(&mut out, "t", 3, &view(None, Some(b"v"), &headers));
+        assert_eq!(out, b"t/3/42 -1 -1:- 1:v [a=-]");
+    }
+
+    #[test]
+    fn value_and_key_separator() {
+        let r = Render::Value {
+            key_sep: Some(b"\t".to_vec()),
+            null: b"NULL".to_vec(),
+        };
+        let mut out = Vec::new();
+        r.render(&mut out, "t", 0, &view(None, Some(b"v"), &[]));
+        r.render(&mut out, "t", 0, &view(Some(b"k"), None, &[]));
+        assert_eq!(out, b"NULL\tv\nk\tNULL\n");
+    }
+}
