@@ -31,6 +31,7 @@
 pub mod checkpoint;
 pub mod cleaner;
 pub mod config;
+pub mod failpoint;
 pub mod file_names;
 pub mod fs;
 pub mod index;
