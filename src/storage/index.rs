@@ -512,10 +512,19 @@ impl TimeIndex {
         b[8..].copy_from_slice(&rel.to_be_bytes());
         self.inner.put(&b, "timeindex.append")
     }
-    /// Keeps only the entries whose offset is below `offset`.
+    /// Keeps only the entries whose offset is below `offset`, and stops at the first one that
+    /// does not follow its predecessor (a later timestamp, an offset not going back): what a
+    /// torn write of an entry leaves (12-byte entries straddle sectors and pages).
     pub fn truncate_to_offset(&mut self, offset: i64) -> Result<()> {
+        let mut prev: Option<TimestampOffset> = None;
         let keep = (0..self.inner.entries)
-            .take_while(|&s| self.entry(s).is_some_and(|e| e.offset < offset))
+            .map_while(|s| {
+                let e = self.entry(s)?;
+                let follows =
+                    prev.is_none_or(|p| e.timestamp > p.timestamp && e.offset >= p.offset);
+                prev = Some(e);
+                (e.offset < offset && e.timestamp >= 0 && follows).then_some(())
+            })
             .count();
         self.inner.truncate_entries(keep)
     }

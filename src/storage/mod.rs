@@ -49,4 +49,6 @@ pub use reader::{
 };
 
 #[cfg(test)]
+mod power_loss_tests;
+#[cfg(test)]
 mod tests;
