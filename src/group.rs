@@ -37,6 +37,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::storage::failpoint as fp;
 use crate::storage::file_names::parse_partition_dir;
 use crate::topic::{Topic, Topics};
 
@@ -137,17 +138,22 @@ pub fn commit(topic: &Topic, partition: u32, group: &str, offset: i64) -> Result
         ".klog-group.{group}.json.{}.tmp",
         std::process::id()
     ));
-    let mut f = File::create(&tmp).map_err(Error::io("create", &tmp))?;
-    f.write_all(&text).map_err(Error::io("write", &tmp))?;
-    f.sync_data().map_err(Error::io("fsync", &tmp))?;
+    let mut f = fp::open(
+        OpenOptions::new().write(true).create(true).truncate(true),
+        &tmp,
+        "group.create",
+    )
+    .map_err(Error::io("create", &tmp))?;
+    fp::write_all(&mut f, &text, "group.write").map_err(Error::io("write", &tmp))?;
+    fp::sync_data(&f, "group.fsync").map_err(Error::io("fsync", &tmp))?;
     drop(f);
-    fs::rename(&tmp, &path).map_err(Error::io("rename", &tmp))
+    fp::rename(&tmp, &path, "group.rename").map_err(Error::io("rename", &tmp))
 }
 
 /// Removes the committed offset of `group` for one partition.
 pub fn forget(topic: &Topic, partition: u32, group: &str) -> Result<()> {
     let path = offset_file(&topic.partition_dir(partition), group);
-    match fs::remove_file(&path) {
+    match fp::remove_file(&path, "group.forget") {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(Error::io("delete", &path)(e)),

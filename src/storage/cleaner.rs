@@ -103,8 +103,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::config::LogConfig;
+use super::failpoint as fp;
 use super::file_names::{self, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX};
-use super::fs::{atomic_write, fsync_dir, lock_dir};
+use super::fs::{atomic_write, fsync_dir_at, lock_dir};
 use super::reader::{ChunkReader, RawAt, list_segments};
 use super::retention::{self, DELETED_SUFFIX};
 use crate::error::{Error, Result};
@@ -612,7 +613,7 @@ impl IndexBuilder {
 
 /// Where a group's cleaned batches go: `<base>.log.cleaned`, or nowhere for a dry run.
 struct Output {
-    file: Option<(BufWriter<File>, PathBuf)>,
+    file: Option<(BufWriter<fp::Writer<File>>, PathBuf)>,
     pos: u64,
     index: IndexBuilder,
 }
@@ -733,12 +734,13 @@ impl Cleaner {
         let base = group.first().map_or(0, |s| s.base);
         let file = if write {
             let path = with_suffix(&file_names::log_file(dir, base), CLEANED_SUFFIX);
-            let f = OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .open(&path)
-                .map_err(Error::io("create", &path))?;
+            let f = fp::open(
+                OpenOptions::new().write(true).create(true).truncate(true),
+                &path,
+                "clean.create",
+            )
+            .map_err(Error::io("create", &path))?;
+            let f = fp::Writer::new(f, "clean.write");
             Some((BufWriter::with_capacity(1 << 20, f), path))
         } else {
             None
@@ -756,8 +758,9 @@ impl Cleaner {
             if let Some((w, path)) = out.file.take() {
                 let f = w
                     .into_inner()
-                    .map_err(|e| Error::io("write", &path)(e.into_error()))?;
-                f.sync_all().map_err(Error::io("fsync", &path))?;
+                    .map_err(|e| Error::io("write", &path)(e.into_error()))?
+                    .into_inner();
+                fp::sync_all(&f, "clean.fsync").map_err(Error::io("fsync", &path))?;
                 for (suffix, bytes) in [(INDEX_SUFFIX, index), (TIME_INDEX_SUFFIX, time_index)] {
                     let p = with_suffix(&segment_file(dir, base, suffix), CLEANED_SUFFIX);
                     write_synced(&p, &bytes)?;
@@ -833,25 +836,28 @@ impl Cleaner {
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(path)
-        .map_err(Error::io("create", path))?;
-    f.write_all(bytes).map_err(Error::io("write", path))?;
-    f.sync_all().map_err(Error::io("fsync", path))
+    let mut f = fp::open(
+        OpenOptions::new().write(true).create(true).truncate(true),
+        path,
+        "clean.index_create",
+    )
+    .map_err(Error::io("create", path))?;
+    fp::write_all(&mut f, bytes, "clean.index_write").map_err(Error::io("write", path))?;
+    fp::sync_all(&f, "clean.index_fsync").map_err(Error::io("fsync", path))
 }
 
 /// Best-effort removal of `<base>.{log,index,timeindex}<suffix>`.
 fn remove_group_files(dir: &Path, base: i64, suffix: &str) {
     for s in SEGMENT_SUFFIXES {
-        let _ = fs::remove_file(with_suffix(&segment_file(dir, base, s), suffix));
+        let _ = fp::remove_file(
+            &with_suffix(&segment_file(dir, base, s), suffix),
+            "clean.remove_cleaned",
+        );
     }
 }
 
-fn rename(from: &Path, to: &Path) -> Result<()> {
-    fs::rename(from, to).map_err(Error::io("rename", from))
+fn rename(from: &Path, to: &Path, point: &'static str) -> Result<()> {
+    fp::rename(from, to, point).map_err(Error::io("rename", from))
 }
 
 /// Steps 2 to 6 for the group `[base, end)` whose `.cleaned` files are complete. Returns
@@ -866,9 +872,10 @@ fn swap_in(dir: &Path, base: i64, end: i64, stop: Option<Step>) -> Result<bool> 
         rename(
             &with_suffix(&name, CLEANED_SUFFIX),
             &with_suffix(&name, SWAP_SUFFIX),
+            "swap.rename_cleaned",
         )?;
     }
-    fsync_dir(dir)?;
+    fsync_dir_at(dir, "swap.dir_fsync")?;
     if stop == Some(Step::Swapped) {
         return Ok(true);
     }
@@ -900,7 +907,7 @@ fn finish_swap(dir: &Path, base: i64, end: Option<i64>, stop: Option<Step>) -> R
         let name = segment_file(dir, base, suffix);
         let swap = with_suffix(&name, SWAP_SUFFIX);
         if swap.exists() {
-            rename(&swap, &name)?;
+            rename(&swap, &name, "swap.install")?;
         }
     }
     if stop == Some(Step::Installed) {
@@ -931,10 +938,10 @@ fn finish_swap(dir: &Path, base: i64, end: Option<i64>, stop: Option<Step>) -> R
     let mut doomed = Vec::new();
     for (_, _, path) in old {
         let to = with_suffix(&path, DELETED_SUFFIX);
-        rename(&path, &to)?;
+        rename(&path, &to, "swap.rename_deleted")?;
         doomed.push(to);
     }
-    fsync_dir(dir)?;
+    fsync_dir_at(dir, "swap.deleted_dir_fsync")?;
     if stop == Some(Step::OldDeleted) {
         return Ok(true);
     }
@@ -942,15 +949,15 @@ fn finish_swap(dir: &Path, base: i64, end: Option<i64>, stop: Option<Step>) -> R
     let index = segment_file(dir, base, INDEX_SUFFIX);
     let swap = with_suffix(&index, SWAP_SUFFIX);
     if swap.exists() {
-        rename(&swap, &index)?;
-        fsync_dir(dir)?;
+        rename(&swap, &index, "swap.finalize")?;
+        fsync_dir_at(dir, "swap.finalize_dir_fsync")?;
     }
     if stop == Some(Step::Finalized) {
         return Ok(true);
     }
     // 6.
     for p in doomed {
-        match fs::remove_file(&p) {
+        match fp::remove_file(&p, "swap.remove_deleted") {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(Error::io("delete", &p)(e)),
@@ -999,20 +1006,20 @@ pub fn recover_cleaner_leftovers(dir: &Path) -> Result<()> {
         if cleaned.contains_key(base) {
             // Interrupted before the commit point: the old segments are whole.
             for f in files {
-                let _ = fs::remove_file(f);
+                let _ = fp::remove_file(f, "clean.recover_remove");
             }
         } else {
             finish_swap(dir, *base, None, None)?;
         }
     }
     for f in cleaned.values().flatten().chain(&deleted) {
-        match fs::remove_file(f) {
+        match fp::remove_file(f, "clean.recover_remove") {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(Error::io("delete", f)(e)),
         }
     }
-    fsync_dir(dir)
+    fsync_dir_at(dir, "clean.recover_dir_fsync")
 }
 
 #[cfg(test)]

@@ -7,16 +7,21 @@
 //! [`lock_dir`] takes an exclusive `flock` on a directory; the OS releases it when the process
 //! dies, kill -9 included, so a crashed writer never leaves a partition locked.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::fs::{File, OpenOptions};
 use std::path::Path;
 
+use super::failpoint as fp;
 use crate::error::{Error, Result};
 
 /// fsyncs a directory so that entries created, renamed or removed in it are durable.
 pub fn fsync_dir(dir: &Path) -> Result<()> {
+    fsync_dir_at(dir, "atomic.dir_fsync")
+}
+
+/// [`fsync_dir`] under a named fail point.
+pub fn fsync_dir_at(dir: &Path, point: &'static str) -> Result<()> {
     let f = File::open(dir).map_err(Error::io("open directory", dir))?;
-    f.sync_all().map_err(Error::io("fsync directory", dir))
+    fp::sync_dir(&f, dir, point).map_err(Error::io("fsync directory", dir))
 }
 
 /// A temp file name next to `path`, unique to this process and call: two processes (or
@@ -39,34 +44,39 @@ fn temp_path(path: &Path) -> std::path::PathBuf {
 pub fn atomic_write(path: &Path, contents: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let tmp = temp_path(path);
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&tmp)
-        .map_err(Error::io("create", &tmp))?;
-    let written = f
-        .write_all(contents)
+    let mut f = fp::open(
+        OpenOptions::new().write(true).create(true).truncate(true),
+        &tmp,
+        "atomic.create",
+    )
+    .map_err(Error::io("create", &tmp))?;
+    let written = fp::write_all(&mut f, contents, "atomic.write")
         .map_err(Error::io("write", &tmp))
-        .and_then(|()| f.sync_all().map_err(Error::io("fsync", &tmp)));
+        .and_then(|()| fp::sync_all(&f, "atomic.fsync").map_err(Error::io("fsync", &tmp)));
     drop(f);
     if let Err(e) = written {
-        let _ = fs::remove_file(&tmp);
+        let _ = fp::remove_file(&tmp, "atomic.cleanup");
         return Err(e);
     }
-    fs::rename(&tmp, path).map_err(Error::io("rename", &tmp))?;
-    fsync_dir(dir)
+    fp::rename(&tmp, path, "atomic.rename").map_err(Error::io("rename", &tmp))?;
+    fsync_dir_at(dir, "atomic.dir_fsync")
 }
 
 /// Writes `path` through a temp file and a rename, without fsync: for hints whose loss or
 /// staleness is harmless (the recovery point), never for data.
 pub fn replace_unsynced(path: &Path, contents: &[u8]) -> Result<()> {
     let tmp = temp_path(path);
-    if let Err(e) = fs::write(&tmp, contents) {
-        let _ = fs::remove_file(&tmp);
+    let written = fp::open(
+        OpenOptions::new().write(true).create(true).truncate(true),
+        &tmp,
+        "recovery_point.create",
+    )
+    .and_then(|mut f| fp::write_all(&mut f, contents, "recovery_point.write"));
+    if let Err(e) = written {
+        let _ = fp::remove_file(&tmp, "recovery_point.cleanup");
         return Err(Error::io("write", &tmp)(e));
     }
-    fs::rename(&tmp, path).map_err(Error::io("rename", &tmp))
+    fp::rename(&tmp, path, "recovery_point.rename").map_err(Error::io("rename", &tmp))
 }
 
 /// An exclusive advisory lock on a directory, released on drop or when the process dies.

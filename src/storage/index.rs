@@ -34,6 +34,7 @@ use std::path::{Path, PathBuf};
 
 use memmap2::Mmap;
 
+use super::failpoint as fp;
 use crate::error::{Error, Result};
 
 pub const OFFSET_ENTRY_SIZE: usize = 8;
@@ -257,20 +258,23 @@ impl MmapIndex {
     /// Opens (creating if needed) an index for writing and grows it to `max_bytes` rounded
     /// down to whole entries. Valid entries are counted from the existing contents.
     pub fn open(path: &Path, max_bytes: u32, entry_size: usize) -> Result<MmapIndex> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .map_err(Error::io("open index", path))?;
+        let file = fp::open(
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false),
+            path,
+            "index.open",
+        )
+        .map_err(Error::io("open index", path))?;
         let len = file
             .metadata()
             .map_err(Error::io("stat index", path))?
             .len();
         let want = (max_bytes as u64 / entry_size as u64).max(2) * entry_size as u64;
         if len < want {
-            file.set_len(want).map_err(Error::io("grow index", path))?;
+            fp::set_len(&file, want, "index.grow").map_err(Error::io("grow index", path))?;
         }
         // SAFETY: the mapping is only read, by the writer holding the partition lock. The file
         // is trimmed only on roll, by a lock holder: this one drops the mapping first (`trim`),
@@ -326,13 +330,12 @@ impl MmapIndex {
         zero(self.entries) && (self.entries == 0 || !zero(self.entries - 1))
     }
 
-    fn put(&mut self, bytes: &[u8]) -> Result<()> {
+    fn put(&mut self, bytes: &[u8], point: &'static str) -> Result<()> {
         if self.entries >= self.max_entries() {
             return Ok(());
         }
         let at = (self.entries * self.entry_size) as u64;
-        self.file
-            .write_all_at(bytes, at)
+        fp::write_all_at(&self.file, bytes, at, point)
             .map_err(Error::io("write index", &self.path))?;
         self.entries += 1;
         Ok(())
@@ -343,8 +346,7 @@ impl MmapIndex {
         if n < self.entries {
             let from = n * self.entry_size;
             let zeros = vec![0u8; (self.entries - n) * self.entry_size];
-            self.file
-                .write_all_at(&zeros, from as u64)
+            fp::write_all_at(&self.file, &zeros, from as u64, "index.zero")
                 .map_err(Error::io("write index", &self.path))?;
             self.entries = n;
         }
@@ -353,9 +355,7 @@ impl MmapIndex {
 
     /// Makes the entries durable.
     pub fn flush(&self) -> Result<()> {
-        self.file
-            .sync_data()
-            .map_err(Error::io("fsync index", &self.path))
+        fp::sync_data(&self.file, "index.trim_fsync").map_err(Error::io("fsync index", &self.path))
     }
 
     /// Unmaps the index and trims the file to its entries (`trimToValidSize`), durably.
@@ -368,9 +368,9 @@ impl MmapIndex {
             entries,
         } = self;
         drop(mmap);
-        file.set_len((entries * entry_size) as u64)
+        fp::set_len(&file, (entries * entry_size) as u64, "index.trim")
             .map_err(Error::io("trim index", &path))?;
-        file.sync_all().map_err(Error::io("fsync index", &path))
+        fp::sync_all(&file, "index.trim_fsync").map_err(Error::io("fsync index", &path))
     }
 }
 
@@ -429,7 +429,7 @@ impl OffsetIndex {
         let mut b = [0u8; OFFSET_ENTRY_SIZE];
         b[..4].copy_from_slice(&rel.to_be_bytes());
         b[4..].copy_from_slice(&position.to_be_bytes());
-        self.inner.put(&b)
+        self.inner.put(&b, "index.append")
     }
     pub fn truncate_entries(&mut self, n: usize) -> Result<()> {
         self.inner.truncate_entries(n)
@@ -510,12 +510,21 @@ impl TimeIndex {
         let mut b = [0u8; TIME_ENTRY_SIZE];
         b[..8].copy_from_slice(&timestamp.to_be_bytes());
         b[8..].copy_from_slice(&rel.to_be_bytes());
-        self.inner.put(&b)
+        self.inner.put(&b, "timeindex.append")
     }
-    /// Keeps only the entries whose offset is below `offset`.
+    /// Keeps only the entries whose offset is below `offset`, and stops at the first one that
+    /// does not follow its predecessor (a later timestamp, an offset not going back): what a
+    /// torn write of an entry leaves (12-byte entries straddle sectors and pages).
     pub fn truncate_to_offset(&mut self, offset: i64) -> Result<()> {
+        let mut prev: Option<TimestampOffset> = None;
         let keep = (0..self.inner.entries)
-            .take_while(|&s| self.entry(s).is_some_and(|e| e.offset < offset))
+            .map_while(|s| {
+                let e = self.entry(s)?;
+                let follows =
+                    prev.is_none_or(|p| e.timestamp > p.timestamp && e.offset >= p.offset);
+                prev = Some(e);
+                (e.offset < offset && e.timestamp >= 0 && follows).then_some(())
+            })
             .count();
         self.inner.truncate_entries(keep)
     }

@@ -26,15 +26,16 @@
 //! `shouldRoll`, `recover`) and `LogLoader` (recovery from the recovery point).
 
 use std::fs::{File, OpenOptions};
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
 use super::config::LogConfig;
+use super::failpoint as fp;
 use super::file_names;
-use super::fs::fsync_dir;
+use super::fs::fsync_dir_at;
 use super::index::{OffsetIndex, TimeIndex};
 use super::reader::{ChunkReader, list_segments, scan_batches};
 use super::retention::{self, DeletedSegment, RetentionRules};
@@ -220,7 +221,7 @@ impl Log {
             retention::delete_segment(&self.dir, d.base_offset)?;
         }
         if !doomed.is_empty() {
-            fsync_dir(&self.dir)?;
+            fsync_dir_at(&self.dir, "retention.dir_fsync")?;
         }
         Ok(doomed)
     }
@@ -271,9 +272,9 @@ impl Log {
         fbatch::set_base_offset(batch, base_offset);
         let last_offset = base_offset + header.last_offset_delta as i64;
         let position = active.size;
-        if let Err(e) = active.log.write_all_at(batch, position) {
+        if let Err(e) = fp::write_all_at(&active.log, batch, position, "append.write") {
             // Leave no partial batch behind for readers; recovery would cut it anyway.
-            let _ = active.log.set_len(position);
+            let _ = fp::set_len(&active.log, position, "append.truncate_failed");
             return Err(Error::io("write", &active.log_path)(e));
         }
         active.size += batch.len() as u64;
@@ -342,7 +343,7 @@ impl Log {
             // Only the log is fsynced: index entries are hints that recovery checks against
             // the log and rebuilds past the recovery point, so they need no fsync of their own
             // (they are fsynced when the segment rolls).
-            a.log.sync_data().map_err(Error::io("fsync", &a.log_path))?;
+            fp::sync_data(&a.log, "log.fsync").map_err(Error::io("fsync", &a.log_path))?;
             // A hint: when it cannot be written (a full disk), recovery just scans more.
             let _ = write_recovery_point(&self.dir, a.next_offset);
         }
@@ -391,7 +392,7 @@ impl Log {
         a.time_index
             .maybe_append(a.max_timestamp, a.offset_of_max_timestamp, true)?;
         let next = a.next_offset;
-        a.log.sync_data().map_err(Error::io("fsync", &a.log_path))?;
+        fp::sync_data(&a.log, "log.fsync").map_err(Error::io("fsync", &a.log_path))?;
         a.offset_index.trim()?;
         a.time_index.trim()?;
         create_segment(&self.dir, next)?;
@@ -457,13 +458,16 @@ impl Log {
     /// Opens segment `base` as the active one and recovers its tail from `recovery_point`.
     fn load_active(&mut self, base: i64, recovery_point: Option<i64>) -> Result<ActiveSegment> {
         let log_path = file_names::log_file(&self.dir, base);
-        let log = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&log_path)
-            .map_err(Error::io("open", &log_path))?;
+        let log = fp::open(
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false),
+            &log_path,
+            "segment.open",
+        )
+        .map_err(Error::io("open", &log_path))?;
         let max = self.config.segment_index_bytes;
         let mut offset_index =
             OffsetIndex::open(&file_names::index_file(&self.dir, base), base, max)?;
@@ -540,9 +544,9 @@ impl Log {
         };
         if scan.valid_end < file_len {
             // A torn or corrupt tail: everything from the first bad byte goes.
-            log.set_len(scan.valid_end)
+            fp::set_len(&log, scan.valid_end, "recovery.truncate")
                 .map_err(Error::io("truncate", &log_path))?;
-            log.sync_all().map_err(Error::io("fsync", &log_path))?;
+            fp::sync_all(&log, "recovery.fsync").map_err(Error::io("fsync", &log_path))?;
             if let Some(reason) = scan.damage {
                 self.recoveries.push(Truncation {
                     path: log_path.clone(),
@@ -640,14 +644,14 @@ fn create_segment(dir: &Path, base: i64) -> Result<()> {
         file_names::index_file(dir, base),
         file_names::time_index_file(dir, base),
     ] {
-        OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(Error::io("create", &path))?;
+        fp::open(
+            OpenOptions::new().write(true).create(true).truncate(false),
+            &path,
+            "segment.create",
+        )
+        .map_err(Error::io("create", &path))?;
     }
-    fsync_dir(dir)
+    fsync_dir_at(dir, "segment.dir_fsync")
 }
 
 /// The partition's recovery point: every offset below it is fsynced and valid.

@@ -31,6 +31,7 @@
 pub mod checkpoint;
 pub mod cleaner;
 pub mod config;
+pub mod failpoint;
 pub mod file_names;
 pub mod fs;
 pub mod index;
@@ -47,5 +48,7 @@ pub use reader::{
     summarize_segment,
 };
 
+#[cfg(test)]
+mod power_loss_tests;
 #[cfg(test)]
 mod tests;

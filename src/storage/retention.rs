@@ -23,6 +23,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::failpoint as fp;
 use super::file_names::{self, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX};
 use super::index::{FileSource, TIME_ENTRY_SIZE, time_entries_last, valid_entries};
 use crate::error::{Error, Result};
@@ -65,18 +66,20 @@ pub fn delete_segment(dir: &Path, base: i64) -> Result<()> {
     let log = file_names::log_file(dir, base);
     let mut doomed = log.clone().into_os_string();
     doomed.push(DELETED_SUFFIX);
-    fs::rename(&log, &doomed).map_err(Error::io("rename", &log))?;
+    fp::rename(&log, doomed.as_ref(), "retention.rename_deleted")
+        .map_err(Error::io("rename", &log))?;
     for p in [
         file_names::index_file(dir, base),
         file_names::time_index_file(dir, base),
     ] {
-        match fs::remove_file(&p) {
+        match fp::remove_file(&p, "retention.remove_index") {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(Error::io("delete", &p)(e)),
         }
     }
-    fs::remove_file(&doomed).map_err(Error::io("delete", &doomed))?;
+    fp::remove_file(doomed.as_ref(), "retention.remove_deleted")
+        .map_err(Error::io("delete", &doomed))?;
     Ok(())
 }
 
@@ -91,7 +94,7 @@ pub fn remove_leftovers(dir: &Path) -> Result<()> {
             continue;
         };
         if name.ends_with(DELETED_SUFFIX) {
-            let _ = fs::remove_file(e.path());
+            let _ = fp::remove_file(&e.path(), "retention.remove_leftover");
         } else if let Some(b) = file_names::parse_offset(&name, LOG_SUFFIX) {
             logs.insert(b);
         } else if let Some(b) = file_names::parse_offset(&name, INDEX_SUFFIX)
@@ -102,7 +105,7 @@ pub fn remove_leftovers(dir: &Path) -> Result<()> {
     }
     for (b, path) in indexes {
         if !logs.contains(&b) {
-            let _ = fs::remove_file(path);
+            let _ = fp::remove_file(&path, "retention.remove_leftover");
         }
     }
     Ok(())
