@@ -7,7 +7,6 @@
 //! input goes in batches of up to 1 MiB). While waiting for input it fsyncs when `flush.ms`
 //! says so.
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, IsTerminal, Read};
 use std::path::PathBuf;
@@ -132,6 +131,7 @@ fn spawn_reader(
     recycle: Receiver<Vec<u8>>,
 ) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
+        let mut read_buf = vec![0u8; CHUNK];
         for input in inputs {
             let name = input
                 .as_ref()
@@ -147,13 +147,15 @@ fn spawn_reader(
                 },
             };
             loop {
-                let mut buf = recycle.try_recv().unwrap_or_default();
-                buf.clear();
-                buf.resize(CHUNK, 0);
-                match reader.read(&mut buf) {
+                match reader.read(&mut read_buf) {
                     Ok(0) => break,
                     Ok(n) => {
-                        buf.truncate(n);
+                        // Handing over a copy of what was read keeps the read buffer zeroed
+                        // once for good (a pipe fills 64 KiB at a time; zeroing a whole
+                        // chunk for each read cost more than the copy).
+                        let mut buf = recycle.try_recv().unwrap_or_default();
+                        buf.clear();
+                        buf.extend_from_slice(read_buf.get(..n).unwrap_or_default());
                         if tx.send(Input::Chunk(buf)).is_err() {
                             return;
                         }
@@ -191,8 +193,9 @@ struct Rec<'a> {
 struct Producer<'a> {
     ctx: &'a Ctx,
     topic: &'a Topic,
-    logs: HashMap<u32, Log>,
-    builders: HashMap<u32, BatchBuilder>,
+    /// Open logs and batches under construction, indexed by partition.
+    logs: Vec<Option<Log>>,
+    builders: Vec<Option<BatchBuilder>>,
     pending: usize,
     spare: Vec<Vec<u8>>,
     /// Partition for records without a key; moves on after each batch (Kafka's sticky
@@ -215,8 +218,8 @@ impl<'a> Producer<'a> {
         Producer {
             ctx,
             topic,
-            logs: HashMap::new(),
-            builders: HashMap::new(),
+            logs: (0..topic.partitions).map(|_| None).collect(),
+            builders: (0..topic.partitions).map(|_| None).collect(),
             pending: 0,
             spare: Vec::new(),
             sticky: 0,
@@ -244,9 +247,18 @@ impl<'a> Producer<'a> {
             (None, Some(k)) => partition_for_key(k, n),
             (None, None) => self.sticky,
         };
-        let size = match self.builders.get(&p) {
-            Some(b) => b.size_with(r.timestamp, r.key, r.value, r.headers),
-            None => BatchBuilder::new().size_with(r.timestamp, r.key, r.value, r.headers),
+        let slot = p as usize;
+        let current = match self.builders.get(slot) {
+            Some(Some(b)) => b.len(),
+            _ => RECORD_BATCH_OVERHEAD,
+        };
+        // The exact size only matters near the limit.
+        let fits = current + BatchBuilder::record_size_bound(r.key, r.value, r.headers)
+            <= self.batch_limit;
+        let size = match self.builders.get(slot) {
+            _ if fits => 0,
+            Some(Some(b)) => b.size_with(r.timestamp, r.key, r.value, r.headers),
+            _ => BatchBuilder::new().size_with(r.timestamp, r.key, r.value, r.headers),
         };
         if size > self.batch_limit {
             let single = BatchBuilder::new().size_with(r.timestamp, r.key, r.value, r.headers);
@@ -269,8 +281,10 @@ impl<'a> Producer<'a> {
         let spare = &mut self.spare;
         let b = self
             .builders
-            .entry(p)
-            .or_insert_with(|| BatchBuilder::from_vec(spare.pop().unwrap_or_default()));
+            .get_mut(slot)
+            .context("partition batch")
+            .map_err(Err)?
+            .get_or_insert_with(|| BatchBuilder::from_vec(spare.pop().unwrap_or_default()));
         let before = b.len();
         b.append(r.timestamp, r.key, r.value, r.headers);
         self.pending += b.len() - before;
@@ -281,15 +295,15 @@ impl<'a> Producer<'a> {
     }
 
     fn log(&mut self, p: u32) -> Result<&mut Log> {
-        if !self.logs.contains_key(&p) {
-            let log = self.topic.open_log(p)?;
-            self.logs.insert(p, log);
+        let slot = self.logs.get_mut(p as usize).context("partition log")?;
+        if slot.is_none() {
+            *slot = Some(self.topic.open_log(p)?);
         }
-        self.logs.get_mut(&p).context("partition log")
+        slot.as_mut().context("partition log")
     }
 
     fn append(&mut self, p: u32) -> Result<()> {
-        let Some(b) = self.builders.remove(&p) else {
+        let Some(b) = self.builders.get_mut(p as usize).and_then(Option::take) else {
             return Ok(());
         };
         self.pending = self.pending.saturating_sub(b.len() - RECORD_BATCH_OVERHEAD);
@@ -342,11 +356,24 @@ impl<'a> Producer<'a> {
         Ok(())
     }
 
+    /// The partitions written to, with their logs.
+    fn written_mut(&mut self) -> impl Iterator<Item = (u32, &mut Log)> {
+        (0u32..)
+            .zip(&mut self.logs)
+            .filter_map(|(p, log)| Some((p, log.as_mut()?)))
+    }
+
+    /// Partitions written to, in order.
+    fn written(&self) -> Vec<u32> {
+        (0u32..)
+            .zip(&self.logs)
+            .filter_map(|(p, log)| log.as_ref().map(|_| p))
+            .collect()
+    }
+
     /// Appends every batch under construction.
     fn append_all(&mut self) -> Result<()> {
-        let mut ps: Vec<u32> = self.builders.keys().copied().collect();
-        ps.sort_unstable();
-        for p in ps {
+        for p in 0..self.topic.partitions {
             self.append(p)?;
         }
         Ok(())
@@ -354,13 +381,18 @@ impl<'a> Producer<'a> {
 
     /// How long until some partition's `flush.ms` is due.
     fn flush_due_in(&self) -> Option<Duration> {
-        self.logs.values().filter_map(Log::flush_due_in).min()
+        self.logs
+            .iter()
+            .flatten()
+            .filter_map(Log::flush_due_in)
+            .min()
     }
 
     fn maybe_flush(&mut self) -> Result<()> {
-        for (p, log) in &mut self.logs {
+        let topic = self.topic;
+        for (p, log) in self.written_mut() {
             log.maybe_flush()
-                .with_context(|| format!("fsync {}-{p}", self.topic.name))?;
+                .with_context(|| format!("fsync {}-{p}", topic.name))?;
         }
         Ok(())
     }
@@ -368,9 +400,10 @@ impl<'a> Producer<'a> {
     /// Appends what is pending and fsyncs every partition written to.
     fn finish(&mut self) -> Result<()> {
         self.append_all()?;
-        for (p, log) in &mut self.logs {
+        let topic = self.topic;
+        for (p, log) in self.written_mut() {
             log.flush()
-                .with_context(|| format!("fsync {}-{p}", self.topic.name))?;
+                .with_context(|| format!("fsync {}-{p}", topic.name))?;
         }
         Ok(())
     }
@@ -756,16 +789,15 @@ pub fn run(ctx: &Ctx, a: ProduceArgs) -> Result<ExitCode> {
     }
     finished?;
     // Kafka's checkpoint files, so that the directory looks like one a broker left.
-    let mut written: Vec<u32> = producer.logs.keys().copied().collect();
-    written.sort_unstable();
+    let written = producer.written();
     ctx.sync_checkpoints(&topic, &written);
     if a.verbose {
         eprintln!(
             "klog: wrote {} records ({} bytes) to {} partition{} of '{}'",
             producer.records,
             producer.bytes,
-            producer.logs.len(),
-            if producer.logs.len() == 1 { "" } else { "s" },
+            written.len(),
+            if written.len() == 1 { "" } else { "s" },
             topic.name
         );
     }

@@ -663,6 +663,25 @@ impl BatchBuilder {
         self.count == 0
     }
 
+    /// At least what a record adds to a batch (varints at their longest), without computing
+    /// any varint: a batch whose length plus this stays under a limit needs no
+    /// [`BatchBuilder::size_with`].
+    #[inline]
+    pub fn record_size_bound(
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        headers: &[Header<'_>],
+    ) -> usize {
+        // Length, attributes, timestamp delta, offset delta, key and value lengths, header
+        // count; then per header its two lengths.
+        let mut n = 5 + 1 + 10 + 5 + 5 + 5 + 5;
+        n += key.map_or(0, <[u8]>::len) + value.map_or(0, <[u8]>::len);
+        for h in headers {
+            n += 10 + h.key.len() + h.value.map_or(0, <[u8]>::len);
+        }
+        n
+    }
+
     /// Size of the batch if this record were appended.
     pub fn size_with(
         &self,
