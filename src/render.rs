@@ -169,6 +169,18 @@ fn render_format(
 
 #[inline(never)]
 fn render_json(out: &mut Vec<u8>, topic: &str, partition: u32, rec: &RecordView<'_>) {
+    // Enough for a record without escapes, so that the appends below do not grow `out`.
+    let len = |b: Option<&[u8]>| b.map_or(4, <[u8]>::len);
+    out.reserve(
+        160 + topic.len()
+            + len(rec.key)
+            + len(rec.value)
+            + rec
+                .headers
+                .iter()
+                .map(|h| 8 + h.key.len() + len(h.value))
+                .sum::<usize>(),
+    );
     out.extend_from_slice(b"{\"topic\":");
     json_str(out, topic);
     out.extend_from_slice(b",\"partition\":");

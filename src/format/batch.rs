@@ -509,7 +509,24 @@ impl Records<'_> {
 impl<'a> Iterator for Records<'a> {
     type Item = Result<Record<'a>, DecodeError>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
+        if self.left > 0
+            && !self.done
+            && let Some(r) = Record::decode_fast(&mut self.cursor)
+        {
+            self.left -= 1;
+            return Some(Ok(r));
+        }
+        self.next_checked()
+    }
+}
+
+impl<'a> Records<'a> {
+    /// [`Iterator::next`] past the fast path: the end of the records, or a record that the
+    /// fast path refused, decoded again to say what is wrong with it.
+    #[cold]
+    fn next_checked(&mut self) -> Option<Result<Record<'a>, DecodeError>> {
         if self.done {
             return None;
         }

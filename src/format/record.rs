@@ -139,7 +139,7 @@ impl<'a> Record<'a> {
     /// The hot path of [`Record::decode`]: the same checks, but a failure is only `None` (the
     /// cursor does not move) and [`Record::decode_checked`] then says what is wrong and where.
     #[inline(always)]
-    fn decode_fast(c: &mut Cursor<'a>) -> Option<Record<'a>> {
+    pub(crate) fn decode_fast(c: &mut Cursor<'a>) -> Option<Record<'a>> {
         let (buf, mut p) = c.parts();
         let len = zigzag32(uvarint(buf, &mut p, 5)?)?;
         let end = p.checked_add(usize::try_from(len).ok()?)?;
@@ -351,5 +351,57 @@ mod tests {
             Record::decode(&mut Cursor::new(&bytes)),
             Err(DecodeError::BadRecord { at: 0, .. })
         ));
+    }
+
+    /// The fast path accepts exactly what the checked decoder accepts, with the same result
+    /// and the same bytes consumed; when it refuses, the checked decoder explains why.
+    fn fast_and_checked_agree(bytes: &[u8]) {
+        let mut fast = Cursor::new(bytes);
+        let mut checked = Cursor::new(bytes);
+        let slow = Record::decode_checked(&mut checked);
+        match Record::decode_fast(&mut fast) {
+            Some(r) => {
+                assert_eq!(Ok(&r), slow.as_ref(), "{bytes:?}");
+                assert_eq!(fast.position(), checked.position());
+            }
+            None => {
+                assert_eq!(fast.position(), 0);
+                // Refused by the fast path: only varints the checked decoder truncates
+                // (a 5-byte varint above 32 bits) may still decode there.
+                if let Ok(r) = slow {
+                    let mut again = Vec::new();
+                    r.encode(&mut again);
+                    assert_ne!(&again[..], &bytes[..checked.position()], "{bytes:?}");
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_path_agrees_on_any_bytes(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64)) {
+            fast_and_checked_agree(&bytes);
+        }
+
+        #[test]
+        fn fast_path_agrees_on_damaged_records(
+            key in proptest::option::of(proptest::collection::vec(proptest::prelude::any::<u8>(), 0..20)),
+            value in proptest::option::of(proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)),
+            headers in proptest::collection::vec((proptest::collection::vec(proptest::prelude::any::<u8>(), 0..6), proptest::option::of(proptest::collection::vec(proptest::prelude::any::<u8>(), 0..6))), 0..3),
+            ts in proptest::prelude::any::<i64>(),
+            delta in proptest::prelude::any::<i32>(),
+            flip in proptest::prelude::any::<(usize, u8)>(),
+            cut in proptest::prelude::any::<usize>(),
+        ) {
+            let hs: Vec<Header<'_>> = headers.iter().map(|(k, v)| Header { key: k, value: v.as_deref() }).collect();
+            let mut out = Vec::new();
+            encode_record(&mut out, 0, ts, delta, key.as_deref(), value.as_deref(), &hs);
+            fast_and_checked_agree(&out);
+            let mut damaged = out.clone();
+            let i = flip.0 % damaged.len();
+            damaged[i] ^= flip.1;
+            fast_and_checked_agree(&damaged);
+            fast_and_checked_agree(&out[..cut % (out.len() + 1)]);
+        }
     }
 }
