@@ -20,6 +20,9 @@
 //! - Recovery (first lock of a process, or when the disk no longer matches the writer's
 //!   view): validate from the last index entry below the recovery point to the end of the
 //!   active segment, truncate at the first invalid byte, rebuild the index entries passed.
+//!   Batches from the recovery point on were appended by this code at consecutive offsets, so
+//!   a base offset there (outside the CRC) that does not continue the log is damage too; a
+//!   recovery point left above the log's end is lowered to it.
 //!
 //! # Kafka
 //! `UnifiedLog`/`LocalLog` (append, `maybeRoll`, `roll`, `flush`), `LogSegment` (append,
@@ -37,11 +40,11 @@ use super::failpoint as fp;
 use super::file_names;
 use super::fs::fsync_dir_at;
 use super::index::{OffsetIndex, TimeIndex};
-use super::reader::{ChunkReader, list_segments, scan_batches};
+use super::reader::{ChunkReader, Scan, list_segments, scan_batches};
 use super::retention::{self, DeletedSegment, RetentionRules};
 use crate::error::{Error, Result};
 use crate::format::batch::{self as fbatch, RECORD_BATCH_OVERHEAD};
-use crate::format::{BatchHeader, TimestampType};
+use crate::format::{BatchHeader, DecodeError, TimestampType};
 
 /// Name of the per-partition recovery point file (klog's own; Kafka ignores it).
 pub const RECOVERY_POINT_FILE: &str = ".klog-recovery-point";
@@ -505,7 +508,7 @@ impl Log {
         // is not whole, the entry is stale and the offset before it unknown: drop the index
         // and scan the segment from its start.
         let mut scan_all = false;
-        let (scan, last_indexed, max_ts, max_ts_offset) = loop {
+        let (scan, last_indexed, max_ts, max_ts_offset, contiguous) = loop {
             if scan_all {
                 offset_index.truncate_entries(0)?;
             }
@@ -517,7 +520,11 @@ impl Log {
                 .map_or((-1, base), |e| (e.timestamp, e.offset));
             let mut last_indexed = start_pos;
             let mut index_error = None;
+            let mut contiguous = Contiguous::from(recovery_point, base);
             let scan = scan_batches(&mut reader, start_pos, base, |pos, h| {
+                if !contiguous.accept(pos, h) {
+                    return;
+                }
                 if pos == 0 {
                     first_batch_ts = Some(h.max_timestamp);
                 }
@@ -540,8 +547,9 @@ impl Log {
                 scan_all = true;
                 continue;
             }
-            break (scan, last_indexed, max_ts, max_ts_offset);
+            break (scan, last_indexed, max_ts, max_ts_offset, contiguous);
         };
+        let scan = contiguous.apply(scan, &log_path);
         if scan.valid_end < file_len {
             // A torn or corrupt tail: everything from the first bad byte goes.
             fp::set_len(&log, scan.valid_end, "recovery.truncate")
@@ -564,6 +572,12 @@ impl Log {
         } else {
             scan.next_offset
         };
+        if recovery_point.is_some_and(|rp| rp >= base && rp > next_offset) {
+            // The log now ends below its recovery point (cut here or before): lower the point,
+            // or the batches appended from here on would straddle it. Everything below
+            // `next_offset` is fsynced: below the old point, or by the truncation above.
+            let _ = write_recovery_point(&self.dir, next_offset);
+        }
         let opened = log
             .metadata()
             .and_then(|m| m.created().or_else(|_| m.modified()))
@@ -582,6 +596,72 @@ impl Log {
             first_batch_timestamp: first_batch_ts,
             opened,
         })
+    }
+}
+
+/// Recovery's check of the active segment's base offsets, which the CRC does not cover: the
+/// batches from klog's recovery point on are klog's appends since its last flush, so the first
+/// one reaching the point starts exactly at it and each next one right after the previous
+/// (gaps elsewhere are legal: compaction, or a broker replicating a compacted partition, leave
+/// them). The scan goes on past a batch that breaks this, but recovery truncates there.
+struct Contiguous {
+    /// The offset the next batch reaching the recovery point must start at (`None`: no check).
+    want: Option<i64>,
+    /// Next offset after the last batch accepted.
+    next_offset: i64,
+    /// The first batch that broke the rule: (position, its base offset).
+    broken: Option<(u64, i64)>,
+}
+
+impl Contiguous {
+    fn from(recovery_point: Option<i64>, base: i64) -> Contiguous {
+        Contiguous {
+            want: recovery_point.filter(|&rp| rp >= base),
+            next_offset: base,
+            broken: None,
+        }
+    }
+
+    /// Whether the batch at `pos` is still part of the valid log.
+    fn accept(&mut self, pos: u64, h: &BatchHeader) -> bool {
+        if self.broken.is_some() {
+            return false;
+        }
+        if let Some(want) = self.want
+            && h.last_offset() >= want
+        {
+            if h.magic != fbatch::CURRENT_MAGIC {
+                // Legacy entries are never klog's: stop checking at one.
+                self.want = None;
+            } else if h.base_offset != want {
+                self.broken = Some((pos, h.base_offset));
+                return false;
+            } else {
+                self.want = Some(h.next_offset());
+            }
+        }
+        self.next_offset = h.next_offset();
+        true
+    }
+
+    /// The scan, ending at the first batch that broke the rule.
+    fn apply(self, scan: Scan, path: &Path) -> Scan {
+        match self.broken {
+            None => scan,
+            Some((pos, got)) => Scan {
+                valid_end: pos,
+                next_offset: self.next_offset,
+                damage: Some(Error::corrupt(
+                    path,
+                    pos,
+                    DecodeError::BadLength {
+                        at: 0,
+                        what: "base offset (the batches after the recovery point are contiguous)",
+                        value: got,
+                    },
+                )),
+            },
+        }
     }
 }
 

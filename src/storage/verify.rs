@@ -5,12 +5,34 @@
 //! the batch it points at, and the time index's order. Every problem carries the file and the
 //! byte position where it is.
 //!
+//! # Base offsets
+//! A batch's base offset is outside its CRC, so a damaged one is only seen through the
+//! invariants offsets keep. The ones checked hold for every log, klog's or a broker's:
+//! 1. offsets strictly increase, batch after batch and segment after segment;
+//! 2. every batch of a segment lies in `[segment base, next segment's base)`;
+//! 3. from klog's recovery point on (`.klog-recovery-point`, in the last segment), offsets are
+//!    contiguous: those batches are klog's own appends since its last flush, and klog gives
+//!    each batch the offset right after the previous one. The first batch reaching the
+//!    recovery point starts exactly at it.
+//!
+//! Offsets elsewhere may have gaps: compaction leaves them, and a broker replicating a
+//! compacted partition as a follower writes them into its active segment too, so "the active
+//! segment is dense" is not an invariant of Kafka's logs (only of what klog appended). In
+//! segments where compaction left no trace, a base offset moved into a gap is not detected.
+//!
 //! [`repair_partition`] fixes what can be fixed without changing any offset, holding the
 //! partition lock:
-//! - a damaged or torn region in a `.log` is cut; the valid batches after the damage (found
-//!   by looking for the next well-formed batch whose CRC holds and whose offsets follow) are
+//! - a damaged or torn region in a `.log` is cut; the valid batches after the damage are
 //!   moved, byte for byte, into a new segment named by their first offset, so they keep their
-//!   offsets and nothing before the damage is touched;
+//!   offsets and nothing before the damage is touched. Valid data resumes at the next
+//!   well-formed batch whose CRC holds, whose offsets lie between the last good offset and the
+//!   next segment's base, do not overlap the batch after it, and are confirmed by a neighbour:
+//!   the batch after it starts right after it, or it ends right before the next segment's
+//!   base, or it starts or ends at klog's recovery point. Only in a segment that shows
+//!   compaction (a gap between good batches before the damage, a batch holding fewer records
+//!   than its offset range, or a base below the cleaner offset) is an unconfirmed batch kept,
+//!   since gaps are normal there. An unconfirmed batch is cut rather than kept at offsets that
+//!   may not be its own;
 //! - indexes with any problem are rebuilt from the log.
 //!
 //! Every change is reported, with what it removed.
@@ -79,8 +101,11 @@ struct LogCheck {
     first_damage: Option<u64>,
     /// Last offset of the last valid batch before the damage (or the expected offset - 1).
     last_offset_before_damage: i64,
-    /// (position, last offset) of every valid batch before the damage.
-    batches: Vec<(u64, i64)>,
+    /// (position, first offset, last offset) of every valid batch before the damage.
+    batches: Vec<(u64, i64, i64)>,
+    /// Whether the file shows compaction: a gap between valid batches before the damage (or
+    /// before the first one), or a v2 batch with fewer records than its offset range.
+    compacted: bool,
 }
 
 fn check_log(
@@ -88,6 +113,7 @@ fn check_log(
     base: i64,
     mut next_offset: i64,
     before: i64,
+    contiguous_from: Option<i64>,
     v: &mut Verification,
 ) -> Result<LogCheck> {
     let mut r = ChunkReader::open(path)?;
@@ -98,7 +124,11 @@ fn check_log(
         first_damage: None,
         last_offset_before_damage: next_offset - 1,
         batches: Vec::new(),
+        compacted: false,
     };
+    // Invariant 3 of the module doc: the offset the next batch reaching klog's recovery point
+    // must start at.
+    let mut contiguous_next = contiguous_from;
     let mut problem = |out: &mut LogCheck, position: u64, kind, detail: String| {
         out.first_damage.get_or_insert(position);
         v.problems.push(Problem {
@@ -112,7 +142,7 @@ fn check_log(
     // The last good entry: (position, first offset, record count, last offset before it).
     let mut prev: Option<(u64, i64, u64, i64)> = None;
     loop {
-        // (size, first offset, last offset, records, problem)
+        // (size, first offset, last offset, records, problem, v2 batch)
         let step = match r.raw_at(pos, len)? {
             RawAt::End => {
                 if pos < len {
@@ -155,6 +185,7 @@ fn check_log(
                         frame.offset,
                         0,
                         Some((ProblemKind::Corrupt, e.shifted(pos as usize).to_string())),
+                        false,
                     ),
                     Ok(m) => match legacy::records(&m, DECOMPRESS_LIMIT) {
                         Ok(rs) => (
@@ -163,6 +194,7 @@ fn check_log(
                             m.offset,
                             rs.len() as u64,
                             None,
+                            false,
                         ),
                         Err(e) => (
                             size,
@@ -170,6 +202,7 @@ fn check_log(
                             m.offset,
                             0,
                             Some((ProblemKind::Records, e.shifted(pos as usize).to_string())),
+                            false,
                         ),
                     },
                 }
@@ -181,6 +214,7 @@ fn check_log(
                     frame.offset,
                     0,
                     Some((ProblemKind::Corrupt, e.shifted(pos as usize).to_string())),
+                    false,
                 ),
                 Ok(b) => {
                     let h = b.header;
@@ -204,11 +238,23 @@ fn check_log(
                             }
                         }
                     }
-                    (frame.size as u64, h.base_offset, h.last_offset(), n, bad)
+                    (
+                        frame.size as u64,
+                        h.base_offset,
+                        h.last_offset(),
+                        n,
+                        bad,
+                        true,
+                    )
                 }
             },
         };
-        let (size, first, last, n, bad) = step;
+        let (size, first, last, n, bad, v2) = step;
+        // Only compaction leaves a v2 batch with fewer records than offsets (both are under
+        // the CRC, so this cannot be damage).
+        if bad.is_none() && v2 && last.checked_sub(first) != (n as i64).checked_sub(1) {
+            out.compacted = true;
+        }
         if let Some((kind, detail)) = bad {
             problem(&mut out, pos, kind, detail);
         } else if last >= before {
@@ -247,18 +293,42 @@ fn check_log(
                     format!("batch at offset {first} after offset {}", next_offset - 1),
                 ),
             }
+        } else if let Some(want) = contiguous_next.filter(|&w| v2 && last >= w && first != w)
+            && out.first_damage.is_none()
+        {
+            // A batch klog appended after its last flush, not where the log continued: its base
+            // offset was damaged (it is outside the CRC).
+            problem(
+                &mut out,
+                pos,
+                ProblemKind::OffsetOrder,
+                format!(
+                    "batch at offsets {first}..={last} is not where the log continues: offsets \
+                     from the recovery point {} on are contiguous, so the batch reaching offset \
+                     {want} starts at it",
+                    contiguous_from.unwrap_or(want)
+                ),
+            );
+            contiguous_next = None;
         } else {
             batches += 1;
             records += n;
             if out.first_damage.is_none() {
+                if contiguous_next.is_some_and(|w| last >= w) {
+                    contiguous_next = if v2 { Some(last + 1) } else { None };
+                }
                 prev = Some((pos, first, n, out.last_offset_before_damage));
-                out.batches.push((pos, last));
+                out.batches.push((pos, first, last));
                 out.last_offset_before_damage = last;
             }
             next_offset = last + 1;
         }
         pos += size;
     }
+    // A gap between good batches (or before the first one) is what compaction leaves.
+    let start = out.batches.first().map(|b| b.1);
+    out.compacted |=
+        start.is_some_and(|f| f > base) || out.batches.windows(2).any(|w| w[1].1 > w[0].2 + 1);
     v.batches += batches;
     v.records += records;
     Ok(out)
@@ -300,10 +370,10 @@ fn check_indexes(dir: &Path, base: i64, is_active: bool, log: &LogCheck, v: &mut
                 _ if prev.is_some_and(|(o, p)| e.offset <= o || e.position <= p) => {
                     Some("not above the previous entry".to_string())
                 }
-                Ok(i) if log.batches[i].1 == e.offset => None,
+                Ok(i) if log.batches[i].2 == e.offset => None,
                 Ok(i) => Some(format!(
                     "says offset {} but the batch at byte {} ends at offset {}",
-                    e.offset, e.position, log.batches[i].1
+                    e.offset, e.position, log.batches[i].2
                 )),
                 Err(_) if log.first_damage.is_some_and(|d| e.position as u64 >= d) => {
                     Some(format!("points at byte {}, past the damage", e.position))
@@ -366,6 +436,33 @@ fn check_indexes(dir: &Path, base: i64, is_active: bool, log: &LogCheck, v: &mut
     }
 }
 
+/// Where offsets must be contiguous from in segment `i` (invariant 3 of the module doc): klog's
+/// recovery point, for the last segment when the point lies in it. A recovery point below the
+/// last segment's base (a roll interrupted before it was written) says nothing about it.
+fn contiguous_from(recovery_point: Option<i64>, segments: &[i64], i: usize) -> Option<i64> {
+    let base = *segments.get(i)?;
+    recovery_point.filter(|&rp| i + 1 == segments.len() && rp >= base)
+}
+
+/// Whether segment `base` of `dir` lies below the cleaner offset: klog's
+/// `.klog-cleaner-offset` or the partition's line in the data directory's
+/// `cleaner-offset-checkpoint`.
+fn below_cleaner_offset(dir: &Path, base: i64) -> bool {
+    let kafka = || {
+        let name = dir.file_name()?.to_str()?;
+        let (topic, partition) = name.rsplit_once('-')?;
+        let path = dir.parent()?.join(super::checkpoint::CLEANER_OFFSET);
+        let offsets = super::checkpoint::read_offsets(&path).ok()?;
+        offsets
+            .get(&(topic.to_string(), partition.parse().ok()?))
+            .copied()
+    };
+    super::cleaner::read_cleaner_offset(dir)
+        .into_iter()
+        .chain(kafka())
+        .any(|c| base < c)
+}
+
 /// Verifies every segment of a partition directory.
 pub fn verify_partition(dir: &Path) -> Result<Verification> {
     let segments = list_segments(dir)?;
@@ -373,6 +470,7 @@ pub fn verify_partition(dir: &Path) -> Result<Verification> {
         segments: segments.len(),
         ..Verification::default()
     };
+    let recovery_point = super::log::read_recovery_point(dir);
     let mut next_offset = i64::MIN;
     for (i, &base) in segments.iter().enumerate() {
         let path = file_names::log_file(dir, base);
@@ -388,7 +486,15 @@ pub fn verify_partition(dir: &Path) -> Result<Verification> {
             });
         }
         let before = segments.get(i + 1).copied().unwrap_or(i64::MAX);
-        let check = check_log(&path, base, next_offset.max(base), before, &mut v)?;
+        let contiguous_from = contiguous_from(recovery_point, &segments, i);
+        let check = check_log(
+            &path,
+            base,
+            next_offset.max(base),
+            before,
+            contiguous_from,
+            &mut v,
+        )?;
         check_indexes(dir, base, i + 1 == segments.len(), &check, &mut v);
         next_offset = check.last_offset_before_damage + 1;
     }
@@ -418,26 +524,62 @@ pub enum Repair {
     RebuiltIndex { path: PathBuf },
 }
 
-/// Finds the next well-formed v2 batch after `from` whose base offset is above `after` and
-/// below `before`: where valid data resumes after damage.
-fn resync(
-    r: &mut ChunkReader,
-    from: u64,
-    len: u64,
+/// What a batch found after damage must agree with to be where valid data resumes.
+struct Resume {
+    /// Last offset of the last good batch before the damage.
     after: i64,
+    /// The next segment's base (`i64::MAX` for the last segment).
     before: i64,
-) -> Result<Option<u64>> {
+    /// klog's recovery point, when it lies in this (last) segment.
+    contiguous_from: Option<i64>,
+    /// Whether gaps between batches are normal in this segment (it shows compaction).
+    gaps_normal: bool,
+}
+
+/// `(size, first offset, last offset)` of the well-formed v2 batch at `pos` whose CRC holds.
+fn good_batch_at(r: &mut ChunkReader, pos: u64, len: u64) -> Result<Option<(u64, i64, i64)>> {
+    Ok(match r.raw_at(pos, len)? {
+        RawAt::Entry { frame, bytes } if frame.magic == CURRENT_MAGIC => {
+            RecordBatch::decode(bytes).ok().map(|b| {
+                (
+                    frame.size as u64,
+                    b.header.base_offset,
+                    b.header.last_offset(),
+                )
+            })
+        }
+        _ => None,
+    })
+}
+
+/// Finds where valid data resumes after damage at `from`: the next well-formed v2 batch whose
+/// CRC holds, whose offsets lie in `(after, before)` and do not overlap the batch after it, and
+/// which is confirmed by a neighbour (see the module doc), unless gaps are normal here.
+fn resync(r: &mut ChunkReader, from: u64, len: u64, rules: &Resume) -> Result<Option<u64>> {
     let mut pos = from;
     while pos + RECORD_BATCH_OVERHEAD as u64 <= len {
-        if let RawAt::Entry { frame, bytes } = r.raw_at(pos, len)?
-            && frame.magic == CURRENT_MAGIC
-            && frame.offset > after
-            && frame.offset < before
-            && RecordBatch::decode(bytes).is_ok()
-        {
+        let Some((size, first, last)) = good_batch_at(r, pos, len)? else {
+            pos += 1;
+            continue;
+        };
+        let end = pos + size;
+        let next = good_batch_at(r, end, len)?;
+        let in_range = first > rules.after && last < rules.before;
+        // Two batches claiming the same offsets: one of them has a damaged base offset.
+        let overlaps_next = next.is_some_and(|(_, nf, _)| nf <= last);
+        let straddles_rp = rules
+            .contiguous_from
+            .is_some_and(|rp| first < rp && rp <= last);
+        let confirmed = next.is_some_and(|(_, nf, _)| nf == last + 1)
+            || (end == len && last + 1 == rules.before)
+            || rules
+                .contiguous_from
+                .is_some_and(|rp| first == rp || last + 1 == rp);
+        if in_range && !overlaps_next && !straddles_rp && (confirmed || rules.gaps_normal) {
             return Ok(Some(pos));
         }
-        pos += 1;
+        // A batch whose CRC holds is whole: nothing valid starts inside it.
+        pos = end;
     }
     Ok(None)
 }
@@ -458,21 +600,29 @@ pub fn repair_partition(dir: &Path, index_interval: u32) -> Result<Vec<Repair>> 
         let mut log_fixed = false;
         let mut next_offset = i64::MIN;
         let mut scratch = Verification::default();
+        let recovery_point = super::log::read_recovery_point(dir);
         for (i, &base) in segments.iter().enumerate() {
             let path = file_names::log_file(dir, base);
             let before = segments.get(i + 1).copied().unwrap_or(i64::MAX);
-            let check = check_log(&path, base, next_offset.max(base), before, &mut scratch)?;
+            let contiguous_from = contiguous_from(recovery_point, &segments, i);
+            let check = check_log(
+                &path,
+                base,
+                next_offset.max(base),
+                before,
+                contiguous_from,
+                &mut scratch,
+            )?;
             if let Some(damage) = check.first_damage {
                 let mut r = ChunkReader::open(&path)?;
                 let len = r.file_len()?;
-                let before = segments.get(i + 1).copied().unwrap_or(i64::MAX);
-                let resume = resync(
-                    &mut r,
-                    damage + 1,
-                    len,
-                    check.last_offset_before_damage,
+                let rules = Resume {
+                    after: check.last_offset_before_damage,
                     before,
-                )?;
+                    contiguous_from,
+                    gaps_normal: check.compacted || below_cleaner_offset(dir, base),
+                };
+                let resume = resync(&mut r, damage + 1, len, &rules)?;
                 let cut_end = resume.unwrap_or(len);
                 if let Some(start) = resume {
                     let first = r.header_at(start).map_or(0, |h| h.base_offset);
@@ -600,4 +750,113 @@ pub(crate) fn rebuild_indexes(
         repairs.push(Repair::RebuiltIndex { path });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::BatchBuilder;
+    use crate::format::batch::set_base_offset;
+    use crate::storage::{Log, LogConfig};
+
+    /// A batch of `n` records at offsets `base..base + n`.
+    fn batch_at(base: i64, n: usize) -> Vec<u8> {
+        let mut b = BatchBuilder::new();
+        for i in 0..n {
+            b.append(1000, None, Some(format!("v{i}").as_bytes()), &[]);
+        }
+        let mut bytes = b.finish();
+        set_base_offset(&mut bytes, base);
+        bytes
+    }
+
+    fn write_rp(dir: &Path, rp: i64) {
+        let text = format!("{{\"recovery_point\":{rp}}}");
+        fs::write(dir.join(super::super::log::RECOVERY_POINT_FILE), text).unwrap();
+    }
+
+    fn offset_problems(dir: &Path) -> Vec<(u64, String)> {
+        verify_partition(dir)
+            .unwrap()
+            .problems
+            .into_iter()
+            .filter(|p| p.kind == ProblemKind::OffsetOrder)
+            .map(|p| (p.position, p.detail))
+            .collect()
+    }
+
+    #[test]
+    fn gaps_are_legal_below_the_recovery_point_and_damage_from_it_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (batch_at(0, 5), batch_at(10, 5));
+        fs::write(file_names::log_file(dir.path(), 0), [a.clone(), b].concat()).unwrap();
+        // Offsets 5..9 missing, as a broker replicating a compacted partition leaves them.
+        assert_eq!(offset_problems(dir.path()), vec![]);
+        write_rp(dir.path(), 15);
+        assert_eq!(offset_problems(dir.path()), vec![]);
+        // klog flushed at offset 5: what follows is its own appends, which start at 5.
+        write_rp(dir.path(), 5);
+        let p = offset_problems(dir.path());
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].0, a.len() as u64, "{p:?}");
+        assert!(p[0].1.contains("recovery point 5"), "{p:?}");
+    }
+
+    #[test]
+    fn a_recovery_point_above_a_cut_log_is_lowered_before_new_appends() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = Log::open(dir.path(), LogConfig::default()).unwrap();
+        for n in 0..3 {
+            log.append(&mut batch_at(0, 10)).unwrap();
+            assert_eq!(log.log_end_offset().unwrap(), 10 * (n + 1));
+        }
+        log.flush().unwrap();
+        drop(log);
+        // The third batch (20..29) is damaged although it was flushed: recovery cuts it.
+        let path = file_names::log_file(dir.path(), 0);
+        let len = fs::metadata(&path).unwrap().len();
+        let f = OpenOptions::new().write(true).open(&path).unwrap();
+        f.set_len(len - 3).unwrap();
+        let mut log = Log::open(dir.path(), LogConfig::default()).unwrap();
+        assert_eq!(log.log_end_offset().unwrap(), 20);
+        assert_eq!(log.take_truncations().len(), 1);
+        // An append across the old recovery point (30), then a kill before any flush.
+        log.append(&mut batch_at(0, 15)).unwrap();
+        std::mem::forget(log);
+        assert_eq!(offset_problems(dir.path()), vec![]);
+        let mut log = Log::open(dir.path(), LogConfig::default()).unwrap();
+        assert_eq!(log.log_end_offset().unwrap(), 35);
+        assert!(log.take_truncations().is_empty());
+    }
+
+    /// Damage in segment 0 (next segment at 100), then a good batch with a gap before it and
+    /// nothing after it that confirms it: kept where the segment shows compaction, cut where it
+    /// does not (its base offset could be damaged too).
+    #[test]
+    fn repair_keeps_an_unconfirmed_batch_only_where_gaps_are_normal() {
+        for first in [0, 2] {
+            let dir = tempfile::tempdir().unwrap();
+            let a = batch_at(first, 5 - first as usize);
+            let mut damaged = batch_at(5, 5);
+            let last = damaged.len() - 1;
+            damaged[last] ^= 0x01;
+            let c = batch_at(12, 3);
+            let log0 = [a.clone(), damaged.clone(), c].concat();
+            fs::write(file_names::log_file(dir.path(), 0), log0).unwrap();
+            fs::write(file_names::log_file(dir.path(), 100), b"").unwrap();
+            let repairs = repair_partition(dir.path(), 4096).unwrap();
+            let moved = repairs.iter().any(|r| {
+                matches!(
+                    r,
+                    Repair::Moved {
+                        first_offset: 12,
+                        ..
+                    }
+                )
+            });
+            // A segment starting with a gap (first = 2) shows compaction.
+            assert_eq!(moved, first == 2, "first batch at {first}: {repairs:?}");
+            assert!(verify_partition(dir.path()).unwrap().problems.is_empty());
+        }
+    }
 }
