@@ -6,9 +6,10 @@
 //! - [`storage`]: segments, offset and time indexes, the partition [`storage::Log`], recovery.
 //! - [`topic`]: topics as sets of partition logs, their configs and metadata.
 //! - [`group`]: consumer groups: committed offsets and partition ownership.
+//! - [`input`]: parsers of records to produce: delimiter framing, escapes, the JSON shape.
 //!
 //! Layering: `format` depends on nothing; `storage` on `format`; `topic` on `storage`; `group`
-//! on `topic`. The CLI
+//! on `topic`; `input` on nothing. The CLI
 //! depends on all of them and nothing here depends on the CLI.
 //!
 //! # Example
@@ -51,6 +52,7 @@
 pub mod error;
 pub mod format;
 pub mod group;
+pub mod input;
 pub mod storage;
 pub mod topic;
 
