@@ -138,6 +138,15 @@ fn absolute(base_offset: i64, rel: u32) -> Option<i64> {
     base_offset.checked_add(i64::from(rel))
 }
 
+/// The relative offset an index entry stores for `offset` in the segment at `base_offset`:
+/// `None` when it is not in `0..=i32::MAX` (Kafka's range for relative offsets). A batch out of
+/// that range (its base offset, which the CRC does not cover, damaged) is not indexed: its
+/// offset truncated to 32 bits would name another one.
+pub fn relative_offset(base_offset: i64, offset: i64) -> Option<u32> {
+    let rel = i32::try_from(offset.checked_sub(base_offset)?).ok()?;
+    u32::try_from(rel).ok()
+}
+
 /// Number of valid entries: those before the first all-zero entry (binary search; valid entries
 /// are a prefix, see the module invariants).
 pub fn valid_entries<S: IndexSource + ?Sized>(src: &S, entry_size: usize) -> usize {
@@ -434,9 +443,12 @@ impl OffsetIndex {
             position,
         })
     }
-    /// Appends an entry; the caller keeps offsets and positions increasing.
+    /// Appends an entry; the caller keeps offsets and positions increasing. An offset out of
+    /// the segment's range (see [`relative_offset`]) is not indexed.
     pub fn append(&mut self, offset: i64, position: u32) -> Result<()> {
-        let rel = (offset - self.base_offset) as u32;
+        let Some(rel) = relative_offset(self.base_offset, offset) else {
+            return Ok(());
+        };
         let mut b = [0u8; OFFSET_ENTRY_SIZE];
         b[..4].copy_from_slice(&rel.to_be_bytes());
         b[4..].copy_from_slice(&position.to_be_bytes());
@@ -501,8 +513,9 @@ impl TimeIndex {
             timestamp,
         )
     }
-    /// Appends `(timestamp, offset)` if the timestamp is a new maximum (Kafka's `maybeAppend`).
-    /// `allow_last_slot` is set for the final entry on roll.
+    /// Appends `(timestamp, offset)` if the timestamp is a new maximum (Kafka's `maybeAppend`)
+    /// and the offset is in the segment's range. `allow_last_slot` is set for the final entry
+    /// on roll.
     pub fn maybe_append(
         &mut self,
         timestamp: i64,
@@ -517,7 +530,9 @@ impl TimeIndex {
         {
             return Ok(());
         }
-        let rel = (offset - self.base_offset) as u32;
+        let Some(rel) = relative_offset(self.base_offset, offset) else {
+            return Ok(());
+        };
         let mut b = [0u8; TIME_ENTRY_SIZE];
         b[..8].copy_from_slice(&timestamp.to_be_bytes());
         b[8..].copy_from_slice(&rel.to_be_bytes());

@@ -24,7 +24,8 @@ use serde::Serialize;
 
 use super::file_names;
 use super::index::{
-    FileSource, IndexSource, OFFSET_ENTRY_SIZE, TIME_ENTRY_SIZE, offset_entries, time_entries,
+    FileSource, IndexSource, OFFSET_ENTRY_SIZE, TIME_ENTRY_SIZE, offset_entries, relative_offset,
+    time_entries,
 };
 use super::reader::{ChunkReader, RawAt, list_segments};
 use crate::error::{Error, Result};
@@ -572,25 +573,33 @@ pub(crate) fn rebuild_indexes(
     let (mut idx, mut tidx) = (Vec::new(), Vec::new());
     let (mut last_indexed, mut max_ts, mut max_ts_offset, mut last_time) =
         (0u64, -1i64, base, -1i64);
+    // Offsets out of the segment's range are not indexed (see `relative_offset`).
     super::reader::scan_batches(&mut reader, 0, base, |pos, h| {
         if h.max_timestamp > max_ts {
             max_ts = h.max_timestamp;
             max_ts_offset = h.last_offset();
         }
         if pos > last_indexed && pos - last_indexed > interval as u64 {
-            idx.extend_from_slice(&((h.last_offset() - base) as u32).to_be_bytes());
-            idx.extend_from_slice(&(pos as u32).to_be_bytes());
-            if max_ts > last_time {
+            if let Some(rel) = relative_offset(base, h.last_offset()) {
+                idx.extend_from_slice(&rel.to_be_bytes());
+                idx.extend_from_slice(&(pos as u32).to_be_bytes());
+            }
+            if max_ts > last_time
+                && let Some(rel) = relative_offset(base, max_ts_offset)
+            {
                 tidx.extend_from_slice(&max_ts.to_be_bytes());
-                tidx.extend_from_slice(&((max_ts_offset - base) as u32).to_be_bytes());
+                tidx.extend_from_slice(&rel.to_be_bytes());
                 last_time = max_ts;
             }
             last_indexed = pos;
         }
     })?;
-    if max_ts > last_time && max_ts >= 0 {
+    if max_ts > last_time
+        && max_ts >= 0
+        && let Some(rel) = relative_offset(base, max_ts_offset)
+    {
         tidx.extend_from_slice(&max_ts.to_be_bytes());
-        tidx.extend_from_slice(&((max_ts_offset - base) as u32).to_be_bytes());
+        tidx.extend_from_slice(&rel.to_be_bytes());
     }
     for (path, bytes) in [
         (file_names::index_file(dir, base), idx),
