@@ -614,4 +614,46 @@ mod verify_and_repair {
         let info = log.append(&mut batch(&values(4..5), 103)).unwrap();
         assert_eq!((info.base_offset, info.segment_base), (far + 1, far + 1));
     }
+
+    /// Found by the `segment_recovery` fuzz target: garbage at the start of a segment, then
+    /// valid batches from the segment's base offset. Repair wanted to move them into a new
+    /// segment named by their first offset, the damaged segment's own name, and failed
+    /// ("… exists"). They stay where they are; only the garbage is cut.
+    #[test]
+    fn regression_segment_recovery_repair_of_garbage_before_the_first_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = file_names::log_file(dir.path(), 0);
+        let garbage = b"not a batch \xff\xff\xff\xff\xff\xff\xff at all";
+        let mut second = batch(&values(1..3), 101);
+        second[..8].copy_from_slice(&1i64.to_be_bytes());
+        let bytes = [&garbage[..], &batch(&values(0..1), 100), &second].concat();
+        std::fs::write(&path, &bytes).unwrap();
+        let v = verify_partition(dir.path()).unwrap();
+        assert_eq!(v.problems.first().map(|p| p.position), Some(0));
+
+        let repairs = repair_partition(dir.path(), 0).unwrap();
+        assert!(repairs.contains(&Repair::Removed {
+            path: path.clone(),
+            position: 0,
+            bytes: garbage.len() as u64,
+        }));
+        let v = verify_partition(dir.path()).unwrap();
+        assert!(v.problems.is_empty(), "{:?}", v.problems);
+        assert_eq!(std::fs::read(&path).unwrap(), bytes[garbage.len()..]);
+        assert_eq!(
+            read_all(dir.path()),
+            [
+                (0, values(0..1)[0].clone()),
+                (1, values(1..2)[0].clone()),
+                (2, values(2..3)[0].clone())
+            ]
+        );
+        let mut log = Log::open(dir.path(), config(&[])).unwrap();
+        assert_eq!(
+            log.append(&mut batch(&values(3..4), 102))
+                .unwrap()
+                .base_offset,
+            3
+        );
+    }
 }

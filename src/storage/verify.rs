@@ -475,6 +475,27 @@ pub fn repair_partition(dir: &Path, index_interval: u32) -> Result<Vec<Repair>> 
                     before,
                 )?;
                 let cut_end = resume.unwrap_or(len);
+                if let Some(start) = resume
+                    && r.header_at(start).is_some_and(|h| h.base_offset == base)
+                {
+                    // Nothing valid before the damage, and the batches after it start at this
+                    // segment's own base offset: they stay in this segment, the damaged bytes
+                    // are cut out of it (written aside and renamed into place).
+                    let mut bytes = vec![0u8; len as usize];
+                    r.file
+                        .read_exact_at(&mut bytes, 0)
+                        .map_err(Error::io("read", &path))?;
+                    bytes.drain(damage as usize..start as usize);
+                    super::fs::atomic_write(&path, &bytes)?;
+                    repairs.push(Repair::Removed {
+                        path: path.clone(),
+                        position: damage,
+                        bytes: start - damage,
+                    });
+                    rebuild_indexes(dir, base, index_interval, &mut repairs)?;
+                    log_fixed = true;
+                    break;
+                }
                 if let Some(start) = resume {
                     let first = r.header_at(start).map_or(0, |h| h.base_offset);
                     let target = file_names::log_file(dir, first);
