@@ -1,4 +1,5 @@
-//! Engine throughput: the record codec and the partition log, without the CLI.
+//! Engine throughput: the record codec, the partition log, the produce input splitter and index
+//! lookups, without the CLI.
 //!
 //! Every record is a 100-byte value with a null key and no headers, all with the same
 //! CreateTime timestamp. Throughput is reported both in records/s and in bytes/s of encoded
@@ -19,8 +20,17 @@
 //!   decoding every batch (CRC included) and walking every record. The data is in the page
 //!   cache, so this measures the read path, not the disk.
 //!
-//! Run it with `cargo bench --bench engine` (about a minute on a 2-core machine); pick one
-//! group with e.g. `cargo bench --bench engine -- log_append`.
+//! - `line_split`: [`Splitter`] over 16 MiB of 100-byte newline-terminated lines, pushed in
+//!   1 MiB chunks as `klog produce` reads them (so lines straddle chunk ends), counting the
+//!   records handed out. Throughput in input bytes/s.
+//! - `index_lookup`: lookups of random targets in full 10 MiB indexes (the default
+//!   `segment.index.bytes`: 1,310,720 offset entries, 873,813 time entries), 1024 lookups per
+//!   iteration: through the memory mapping the writer uses ([`OffsetIndex`], [`TimeIndex`])
+//!   and through the positioned reads a reader uses on the active segment ([`FileSource`]).
+//!   The files are in the page cache.
+//!
+//! Run it with `cargo bench --bench engine` (about a minute and a half on a 2-core machine);
+//! pick one group with e.g. `cargo bench --bench engine -- log_append`.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -28,6 +38,10 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use klog::format::{BatchBuilder, RecordBatch};
+use klog::input::{Piece, Splitter};
+use klog::storage::index::{
+    self, FileSource, OFFSET_ENTRY_SIZE, OffsetIndex, TIME_ENTRY_SIZE, TimeIndex,
+};
 use klog::storage::{Log, LogConfig, LogReader};
 
 const TIMESTAMP_MS: i64 = 1_700_000_000_000;
@@ -183,5 +197,153 @@ fn log_read(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, batch_codec, log_append, log_read);
+/// Input bytes of the splitter benchmark, and its read chunk size.
+const SPLIT_BYTES: usize = 16 << 20;
+const SPLIT_CHUNK: usize = 1 << 20;
+const LINE_LEN: usize = 100;
+
+fn line_split(c: &mut Criterion) {
+    let line: Vec<u8> = (0..LINE_LEN - 1).map(|i| b'a' + (i % 26) as u8).collect();
+    let mut input = Vec::with_capacity(SPLIT_BYTES);
+    while input.len() + LINE_LEN <= SPLIT_BYTES {
+        input.extend_from_slice(&line);
+        input.push(b'\n');
+    }
+    let lines = input.len() / LINE_LEN;
+    let max = LogConfig::default().max_message_bytes as usize;
+    let mut g = c.benchmark_group("line_split");
+    g.throughput(Throughput::Bytes(input.len() as u64));
+    g.bench_function("16MiB_100B_lines_1MiB_chunks", |b| {
+        let mut splitter = Splitter::new(b"\n", max);
+        b.iter(|| {
+            let (mut records, mut bytes) = (0usize, 0usize);
+            let mut count = |p: Piece<'_>| {
+                if let Piece::Record(r) = p {
+                    records += 1;
+                    bytes += r.len();
+                }
+                Ok::<_, ()>(())
+            };
+            for chunk in black_box(&input).chunks(SPLIT_CHUNK) {
+                splitter.push(chunk, &mut count).expect("push");
+            }
+            splitter.finish(&mut count).expect("finish");
+            assert_eq!(records, lines);
+            black_box(bytes)
+        })
+    });
+    g.finish();
+}
+
+/// Bytes of each index: the default `segment.index.bytes`.
+const INDEX_BYTES: usize = 10 << 20;
+/// Lookups per iteration of the index benchmarks.
+const LOOKUPS: usize = 1024;
+const INDEX_BASE: i64 = 1_000_000;
+
+/// `n` targets spread over `0..span` by a fixed xorshift sequence (the same every run).
+fn random_targets(n: usize, span: u64) -> Vec<i64> {
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % span) as i64
+        })
+        .collect()
+}
+
+fn index_lookup(c: &mut Criterion) {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let offsets = INDEX_BYTES / OFFSET_ENTRY_SIZE;
+    let times = INDEX_BYTES / TIME_ENTRY_SIZE;
+    // Entry i: relative offset 4i + 1 at position 64i + 1; timestamp T + 10i.
+    let mut idx = Vec::with_capacity(INDEX_BYTES);
+    for i in 0..offsets as u32 {
+        idx.extend_from_slice(&(4 * i + 1).to_be_bytes());
+        idx.extend_from_slice(&(64 * i + 1).to_be_bytes());
+    }
+    let mut tidx = Vec::with_capacity(INDEX_BYTES);
+    for i in 0..times as u32 {
+        tidx.extend_from_slice(&(TIMESTAMP_MS + 10 * i64::from(i)).to_be_bytes());
+        tidx.extend_from_slice(&(4 * i + 1).to_be_bytes());
+    }
+    let idx_path = tmp.path().join("00000000000001000000.index");
+    let tidx_path = tmp.path().join("00000000000001000000.timeindex");
+    std::fs::write(&idx_path, &idx).expect("write index");
+    std::fs::write(&tidx_path, &tidx).expect("write time index");
+    let offset_index =
+        OffsetIndex::open(&idx_path, INDEX_BASE, INDEX_BYTES as u32).expect("open index");
+    let time_index =
+        TimeIndex::open(&tidx_path, INDEX_BASE, INDEX_BYTES as u32).expect("open time index");
+    assert_eq!(
+        (offset_index.entries(), time_index.entries()),
+        (offsets, times)
+    );
+    let file_source = FileSource::open(&idx_path).expect("open index file");
+    let n = index::valid_entries(&file_source, OFFSET_ENTRY_SIZE);
+    assert_eq!(n, offsets);
+
+    let offset_targets: Vec<i64> = random_targets(LOOKUPS, 4 * offsets as u64)
+        .into_iter()
+        .map(|t| INDEX_BASE + t)
+        .collect();
+    let time_targets: Vec<i64> = random_targets(LOOKUPS, 10 * times as u64)
+        .into_iter()
+        .map(|t| TIMESTAMP_MS + t)
+        .collect();
+
+    let mut g = c.benchmark_group("index_lookup");
+    g.throughput(Throughput::Elements(LOOKUPS as u64));
+    g.bench_function("offset_mmap_10MiB", |b| {
+        b.iter(|| {
+            let mut sum = 0u64;
+            for &t in &offset_targets {
+                sum += offset_index
+                    .lookup(black_box(t))
+                    .map_or(0, |e| u64::from(e.position));
+            }
+            black_box(sum)
+        })
+    });
+    g.bench_function("time_mmap_10MiB", |b| {
+        b.iter(|| {
+            let mut sum = 0i64;
+            for &t in &time_targets {
+                sum += time_index.lookup(black_box(t)).map_or(0, |e| e.offset);
+            }
+            black_box(sum)
+        })
+    });
+    g.bench_function("offset_pread_10MiB", |b| {
+        b.iter(|| {
+            let mut sum = 0u64;
+            for &t in &offset_targets {
+                sum += index::lookup_offset(&file_source, n, INDEX_BASE, black_box(t))
+                    .map_or(0, |e| u64::from(e.position));
+            }
+            black_box(sum)
+        })
+    });
+    g.finish();
+    // Lookups agree with the layout: the entry at or below each target.
+    for &t in offset_targets.iter().filter(|&&t| t > INDEX_BASE) {
+        let e = offset_index.lookup(t).expect("an entry");
+        assert!(e.offset <= t && t - e.offset < 4, "{t}: {e:?}");
+    }
+    for &t in &time_targets {
+        let e = time_index.lookup(t).expect("an entry");
+        assert!(e.timestamp <= t && t - e.timestamp < 10, "{t}: {e:?}");
+    }
+}
+
+criterion_group!(
+    benches,
+    batch_codec,
+    log_append,
+    log_read,
+    line_split,
+    index_lookup
+);
 criterion_main!(benches);

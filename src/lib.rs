@@ -6,10 +6,11 @@
 //! - [`storage`]: segments, offset and time indexes, the partition [`storage::Log`], recovery.
 //! - [`topic`]: topics as sets of partition logs, their configs and metadata.
 //! - [`group`]: consumer groups: committed offsets and partition ownership.
+//! - [`input`]: parsers of records to produce: delimiter framing, escapes, the JSON shape.
 //! - [`render`]: records as text (value, kcat's format tokens, JSON), as `consume` prints them.
 //!
 //! Layering: `format` depends on nothing; `storage` on `format`; `topic` on `storage`; `group`
-//! on `topic`. The CLI
+//! on `topic`; `input` on nothing; `render` on `format`. The CLI
 //! depends on all of them and nothing here depends on the CLI.
 //!
 //! # Example
@@ -52,6 +53,7 @@
 pub mod error;
 pub mod format;
 pub mod group;
+pub mod input;
 pub mod render;
 pub mod storage;
 pub mod topic;

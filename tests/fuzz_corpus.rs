@@ -114,7 +114,7 @@ fn peak_allocation<R>(f: impl FnOnce() -> R) -> (R, usize) {
 /// legacy records copy keys and values), never anything a forged length asks for.
 fn allocation_bound(target: &str, input_len: usize) -> usize {
     let base = match target {
-        "decode_batch" => DECOMPRESS_LIMIT + 4 * LIMIT,
+        "decode_batch" | "segment_recovery" => DECOMPRESS_LIMIT + 4 * LIMIT,
         "decode_legacy" => 8 * LIMIT,
         _ => 4 * LIMIT,
     };
@@ -289,6 +289,44 @@ fn seed_corpus_replays_without_panics_and_with_the_named_outcome() {
     }
     assert!(replayed >= 50, "only {replayed} seeds");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Replays one target's seeds with the named verdicts (the test above does every target at
+/// once; these name the target that fails).
+fn replay_target(target: &str) {
+    let files = files_in(&fuzz_dir().join("corpus").join(target));
+    assert!(files.len() >= 4, "{target}: {} seeds", files.len());
+    for (name, data) in files {
+        match run(target, &data) {
+            Err(msg) => panic!("fuzz/corpus/{target}/{name}: panicked: {msg}"),
+            Ok((ok, _)) => assert_eq!(ok, name.starts_with("ok-"), "fuzz/corpus/{target}/{name}"),
+        }
+    }
+}
+
+#[test]
+fn replay_index_lookup() {
+    replay_target("index_lookup");
+}
+
+#[test]
+fn replay_segment_recovery() {
+    replay_target("segment_recovery");
+}
+
+#[test]
+fn replay_produce_split() {
+    replay_target("produce_split");
+}
+
+#[test]
+fn replay_produce_json() {
+    replay_target("produce_json");
+}
+
+#[test]
+fn replay_unescape() {
+    replay_target("unescape");
 }
 
 #[test]
@@ -906,7 +944,272 @@ fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
     let mut empty = legacy_message(1, 1, 1, 5, None, Some(&[]));
     empty = fix_legacy(empty);
     add(t, "err-wrapper-empty-value", empty);
+
+    index_seeds(&mut add);
+    segment_seeds(&mut add);
+    produce_seeds(&mut add);
     s
+}
+
+/// `index_lookup` input: base selector, split point (little-endian u16), `.index`, `.timeindex`.
+fn index_input(base_sel: u8, idx: &[u8], tidx: &[u8]) -> Vec<u8> {
+    let split = idx.len() as u16;
+    [&[base_sel][..], &split.to_le_bytes(), idx, tidx].concat()
+}
+
+/// Offset index bytes: `(relative offset, position)` entries, then `zeros` empty slots.
+fn offset_index(entries: &[(u32, u32)], zeros: usize) -> Vec<u8> {
+    let mut b: Vec<u8> = entries
+        .iter()
+        .flat_map(|&(r, p)| [r.to_be_bytes(), p.to_be_bytes()].concat())
+        .collect();
+    b.resize(b.len() + 8 * zeros, 0);
+    b
+}
+
+/// Time index bytes: `(timestamp, relative offset)` entries, then `zeros` empty slots.
+fn time_index(entries: &[(i64, u32)], zeros: usize) -> Vec<u8> {
+    let mut b: Vec<u8> = entries
+        .iter()
+        .flat_map(|&(t, r)| [&t.to_be_bytes()[..], &r.to_be_bytes()].concat())
+        .collect();
+    b.resize(b.len() + 12 * zeros, 0);
+    b
+}
+
+fn index_seeds(add: &mut impl FnMut(&'static str, &str, Vec<u8>)) {
+    let t = "index_lookup";
+    let offsets = offset_index(&[(5, 4100), (9, 8200), (20, 12300), (31, 16400)], 3);
+    let times = time_index(
+        &[
+            (1_700_000_000_005, 5),
+            (1_700_000_000_009, 9),
+            (1_700_000_000_020, 20),
+        ],
+        2,
+    );
+    add(
+        t,
+        "ok-sorted-preallocated",
+        index_input(0, &offsets, &times),
+    );
+    add(
+        t,
+        "ok-sorted-trimmed",
+        index_input(1, &offsets[..32], &times[..36]),
+    );
+    add(t, "ok-empty", index_input(0, &[], &[]));
+    add(t, "ok-base-near-i64-max", index_input(2, &offsets, &times));
+    let broker = "andrei755006__patient-management-system/history/0f61f348c1/kafka/data/\
+                  __consumer_offsets-0/00000000000000000039";
+    if let (Some(i), Some(ti)) = (
+        fixture_file(&format!("{broker}.index")),
+        fixture_file(&format!("{broker}.timeindex")),
+    ) {
+        add(t, "ok-broker-consumer-offsets", index_input(1, &i, &ti));
+    }
+    add(
+        t,
+        "err-offsets-decrease",
+        index_input(
+            0,
+            &offset_index(&[(20, 12300), (9, 8200), (5, 4100)], 1),
+            &times,
+        ),
+    );
+    add(
+        t,
+        "err-timestamps-decrease",
+        index_input(
+            0,
+            &offsets,
+            &time_index(&[(30, 9), (20, 10), (-5, 11), (i64::MIN, 12)], 0),
+        ),
+    );
+    add(
+        t,
+        "ok-entries-end-at-the-first-zero-slot",
+        index_input(0, &offset_index(&[(5, 4100), (0, 0), (9, 8200)], 0), &[]),
+    );
+    add(
+        t,
+        "err-partial-entries",
+        index_input(0, &offsets[..13], &times[..17]),
+    );
+    // Relative offsets past i64::MAX when added to the segment's base offset.
+    add(
+        t,
+        "err-base-i64-max",
+        index_input(
+            3,
+            &offset_index(&[(1, 100), (u32::MAX, 200)], 1),
+            &time_index(&[(10, 1), (20, u32::MAX)], 1),
+        ),
+    );
+}
+
+/// A v2 batch of `n` small records at base offset `base`.
+fn batch_at(base: i64, n: usize) -> Vec<u8> {
+    let mut b = built_batch(n);
+    b[..8].copy_from_slice(&base.to_be_bytes());
+    b
+}
+
+/// `segment_recovery` input: flags (klog batches first: `min(flags & 3, 2)`; bit 2: repair
+/// before recovery), index interval / 16, then the bytes after those batches.
+fn segment_input(flags: u8, interval: u8, rest: &[u8]) -> Vec<u8> {
+    [&[flags, interval][..], rest].concat()
+}
+
+fn segment_seeds(add: &mut impl FnMut(&'static str, &str, Vec<u8>)) {
+    let t = "segment_recovery";
+    // With `flags & 3 == 2` the target writes batches of 1 and 2 records: offsets 0..3.
+    add(t, "ok-two-batches", segment_input(2, 0, &[]));
+    add(t, "ok-empty", segment_input(0, 0, &[]));
+    add(
+        t,
+        "ok-three-batches-small-index-interval",
+        segment_input(6, 1, &batch_at(3, 4)),
+    );
+    if let Some(f) =
+        fixture_file("cobyforrester__kafka/data/kafka/TOPIC_NAME-1/00000000000000000000.log")
+    {
+        add(t, "ok-broker-segment", segment_input(0, 0, &f));
+    }
+    let next = batch_at(3, 4);
+    add(
+        t,
+        "err-torn-tail",
+        segment_input(2, 0, &next[..next.len() - 7]),
+    );
+    let mut flipped = next.clone();
+    flipped[70] ^= 0x40;
+    add(t, "err-crc-mismatch", segment_input(2, 0, &flipped));
+    add(t, "err-zeros", segment_input(1, 0, &[0; 64]));
+    // Garbage, then a valid batch: repair moves it to a segment of its own, recovery cuts it.
+    let garbage_then_batch = [&b"not a batch at all"[..], &batch_at(10, 2)].concat();
+    // Repair once failed on garbage before batches from the segment's own base offset.
+    add(
+        t,
+        "err-garbage-then-batch-at-the-segment-base",
+        segment_input(
+            4,
+            0,
+            &[&b"not a batch at all"[..], &batch_at(0, 2)].concat(),
+        ),
+    );
+    add(
+        t,
+        "err-garbage-then-batch-repair-first",
+        segment_input(6, 1, &garbage_then_batch),
+    );
+    add(
+        t,
+        "err-garbage-then-batch-recover-first",
+        segment_input(2, 1, &garbage_then_batch),
+    );
+    // Batches whose base offsets (not under the CRC) are far from the segment base.
+    add(
+        t,
+        "ok-batch-2pow40-past-the-base",
+        segment_input(2, 0, &batch_at((1 << 40) + 3, 2)),
+    );
+    add(
+        t,
+        "ok-batch-near-i64-max",
+        segment_input(2, 0, &batch_at(i64::MAX - 10, 2)),
+    );
+    add(
+        t,
+        "err-offsets-go-back",
+        segment_input(2, 0, &batch_at(1, 1)),
+    );
+}
+
+/// `produce_split` input: delimiter, max record length, 4 chunk sizes, the input.
+fn split_input(delim: &[u8], max: u8, sizes: [u8; 4], input: &[u8]) -> Vec<u8> {
+    assert!((1..=4).contains(&delim.len()));
+    [&[(delim.len() - 1) as u8][..], delim, &[max], &sizes, input].concat()
+}
+
+fn produce_seeds(add: &mut impl FnMut(&'static str, &str, Vec<u8>)) {
+    let t = "produce_split";
+    add(
+        t,
+        "ok-lines",
+        split_input(b"\n", 255, [7, 64, 3, 200], b"one\ntwo\n\nthree\nlast"),
+    );
+    add(
+        t,
+        "ok-crlf-straddling",
+        split_input(b"\r\n", 100, [1, 2, 3, 4], b"a\r\nb\n\r\n\r\nc\r"),
+    );
+    add(
+        t,
+        "ok-overlapping-delimiter",
+        split_input(b"||", 100, [2, 1, 5, 3], b"||x|y||||||z|||"),
+    );
+    add(
+        t,
+        "ok-nul",
+        split_input(b"\0", 10, [9, 9, 9, 9], b"./a\0./b/c\0./d e\0"),
+    );
+    add(
+        t,
+        "err-too-long-line",
+        split_input(b"\n", 4, [3, 3, 3, 3], b"ok\nxxxxxxxxxxxxxxxxxxxx\nafter\n"),
+    );
+    add(
+        t,
+        "err-too-long-delimiter-straddles-while-skipping",
+        split_input(b"END!", 8, [14, 3, 64, 64], b"xxxxxxxxxxxxxxxxEND!nextEND!"),
+    );
+    add(
+        t,
+        "err-too-long-last-record",
+        split_input(b"\n", 2, [2, 2, 2, 2], b"a\nbbbbbbbb"),
+    );
+    add(t, "err-no-chunk-sizes", vec![3, b'a', b'b']);
+
+    let t = "produce_json";
+    add(
+        t,
+        "ok-consume-line",
+        br#"{"topic":"t","partition":0,"offset":42,"timestamp":1714564800000,"timestamp_type":"CreateTime","key":"k","value":{"base64":"AP8="},"headers":[["h","v"],["h",null]]}"#.to_vec(),
+    );
+    add(t, "ok-empty-object", b"{}".to_vec());
+    add(
+        t,
+        "ok-escapes-and-nulls",
+        br#"{"key":null,"value":"\u00e9\ud83e\udd80 \"q\" \n","headers":null,"partition":null,"timestamp":null}"#.to_vec(),
+    );
+    add(t, "err-not-an-object", b"[1]".to_vec());
+    add(
+        t,
+        "err-bad-base64",
+        br#"{"value":{"base64":"%%"}}"#.to_vec(),
+    );
+    add(t, "err-negative-partition", br#"{"partition":-1}"#.to_vec());
+    add(
+        t,
+        "err-header-without-value",
+        br#"{"headers":[["h"]]}"#.to_vec(),
+    );
+    add(t, "err-truncated", br#"{"value":"abc"#.to_vec());
+
+    let t = "unescape";
+    add(
+        t,
+        "ok-every-escape",
+        br"\n\t\r\0\\\x00\xff\xAb plain".to_vec(),
+    );
+    add(t, "ok-non-ascii", "é::🦀".as_bytes().to_vec());
+    add(t, "ok-invalid-utf8", vec![b'a', 0xff, 0xfe, b'b']);
+    add(t, "err-unknown-escape", br"ab\q".to_vec());
+    add(t, "err-short-hex", br"\x1".to_vec());
+    add(t, "err-sign-in-hex", br"\x+1".to_vec());
+    add(t, "err-lone-backslash", b"tab\\".to_vec());
+    add(t, "err-escaped-non-ascii", "\\é".as_bytes().to_vec());
 }
 
 /// Inputs that still make a target panic (see the ignored `regression_*` tests).

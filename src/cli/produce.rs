@@ -17,11 +17,11 @@ use anyhow::{Context, Result};
 use clap::Args;
 
 use super::escape::unescape;
-use super::json::{JsonRecord, parse_record};
 use super::timespec::now_ms;
 use super::{Ctx, ExitCode, Hint, UsageError};
 use klog::format::batch::compress_batch;
 use klog::format::{BatchBuilder, Compression, Header, RECORD_BATCH_OVERHEAD, partition_for_key};
+use klog::input::{JsonRecord, Piece, Splitter, parse_record};
 use klog::storage::Log;
 use klog::topic::Topic;
 
@@ -176,7 +176,7 @@ fn spawn_reader(
 
 /// How input bytes become records.
 enum Framing {
-    Delimited(Vec<u8>),
+    Delimited(Splitter),
     Raw,
 }
 
@@ -450,7 +450,7 @@ fn produce_one(
             headers,
             partition,
             timestamp,
-        } = parse_record(bytes).map_err(Ok)?;
+        } = parse_record(bytes).map_err(|e| Ok(e.to_string()))?;
         let mut hs: Vec<Header<'_>> = headers
             .iter()
             .map(|(k, v)| Header {
@@ -494,17 +494,17 @@ pub fn run(ctx: &Ctx, a: ProduceArgs) -> Result<ExitCode> {
         return Err(UsageError("--key-separator must not be empty".into()).into());
     }
     let null_marker = esc(&a.null_marker, "--null-marker")?;
-    let framing = if a.raw {
-        Framing::Raw
+    let delimiter = if a.raw {
+        None
     } else if a.null_delimited {
-        Framing::Delimited(vec![0])
+        Some(vec![0])
     } else if let Some(d) = esc(&a.delimiter, "--delimiter")? {
         if d.is_empty() {
             return Err(UsageError("--delimiter must not be empty".into()).into());
         }
-        Framing::Delimited(d)
+        Some(d)
     } else {
-        Framing::Delimited(vec![b'\n'])
+        Some(vec![b'\n'])
     };
     let mut headers = Vec::new();
     for h in &a.headers {
@@ -609,19 +609,25 @@ pub fn run(ctx: &Ctx, a: ProduceArgs) -> Result<ExitCode> {
         .unwrap_or(Compression::None);
     let mut producer = Producer::new(ctx, &topic, a.sync, codec);
     let max_raw = topic.config.max_message_bytes as usize;
+    // Newline-separated input (lines and JSON) names lines; other framings name records.
+    let unit = match &delimiter {
+        Some(d) if d.as_slice() == b"\n" => "line",
+        _ => "record",
+    };
+    // A delimited record is buffered up to max.message.bytes: a longer one is refused anyway.
+    let mut framing = match delimiter {
+        Some(d) => Framing::Delimited(Splitter::new(&d, max_raw)),
+        None => Framing::Raw,
+    };
+    // --raw: the current input so far.
     let mut carry: Vec<u8> = Vec::new();
     let mut input_idx = 0usize;
     let mut record_no = 0u64;
-    // Dropping the rest of a record already reported as too large.
+    // --raw: dropping the rest of an input already reported as too large.
     let mut discarding = false;
     let mut skipped = 0u64;
     let mut failure: Option<anyhow::Error> = None;
 
-    // Newline-separated input (lines and JSON) names lines; other framings name records.
-    let unit = match &framing {
-        Framing::Delimited(d) if d.as_slice() == b"\n" => "line",
-        _ => "record",
-    };
     // Reports a skippable problem with record `n`, or stops.
     let mut on_bad = |n: u64, input: &str, msg: String| -> Result<()> {
         let what = format!("{input}: {unit} {n}: {msg}");
@@ -664,7 +670,7 @@ pub fn run(ctx: &Ctx, a: ProduceArgs) -> Result<ExitCode> {
         }
         let input_name = names.get(input_idx).map_or("input", String::as_str);
         let ts = now_ms();
-        let step: Result<()> = match (msg, &framing) {
+        let step: Result<()> = match (msg, &mut framing) {
             (Input::Failed(what, e), _) => Err(anyhow::Error::new(e).context(what)),
             (Input::Chunk(chunk), Framing::Raw) => {
                 let res = if discarding {
@@ -703,74 +709,46 @@ pub fn run(ctx: &Ctx, a: ProduceArgs) -> Result<ExitCode> {
                     Err(Err(e)) => Err(e),
                 }
             }
-            (Input::Chunk(chunk), Framing::Delimited(delim)) => {
-                // A partial record (or delimiter) left from the previous chunk goes first.
-                let data = if carry.is_empty() {
-                    chunk
-                } else {
-                    let mut joined = std::mem::take(&mut carry);
-                    joined.extend_from_slice(&chunk);
-                    let _ = recycle_tx.try_send(chunk);
-                    joined
-                };
-                let mut res = Ok(());
-                let mut start = 0;
-                for i in memchr::memmem::find_iter(&data, delim) {
-                    if std::mem::take(&mut discarding) {
-                        // The end of a record already reported as too long.
-                        start = i + delim.len();
-                        continue;
-                    }
+            (Input::Chunk(chunk), Framing::Delimited(splitter)) => {
+                let res = splitter.push(&chunk, |piece| {
                     record_no += 1;
-                    res = match produce_one(&mut producer, &shape, &data[start..i], ts) {
-                        Ok(()) => Ok(()),
-                        Err(Ok(msg)) => on_bad(record_no, input_name, msg),
-                        Err(Err(e)) => Err(e),
-                    };
-                    if res.is_err() {
-                        break;
-                    }
-                    start = i + delim.len();
-                }
-                if !discarding {
-                    carry.extend_from_slice(&data[start..]);
-                }
-                if res.is_ok() && carry.len() > max_raw + delim.len() {
-                    // No delimiter within max.message.bytes: report it (or stop) and drop
-                    // bytes until the next delimiter.
-                    record_no += 1;
-                    carry.clear();
-                    discarding = true;
-                    res = on_bad(
-                        record_no,
-                        input_name,
-                        format!(
-                            "more than {max_raw} bytes without a delimiter: larger than \
-                             max.message.bytes of topic '{}'",
-                            topic.name
+                    match piece {
+                        Piece::Record(bytes) => {
+                            match produce_one(&mut producer, &shape, bytes, ts) {
+                                Ok(()) => Ok(()),
+                                Err(Ok(msg)) => on_bad(record_no, input_name, msg),
+                                Err(Err(e)) => Err(e),
+                            }
+                        }
+                        // No delimiter within max.message.bytes: report it (or stop); the
+                        // splitter drops bytes until the next delimiter.
+                        Piece::TooLong => on_bad(
+                            record_no,
+                            input_name,
+                            format!(
+                                "more than {max_raw} bytes without a delimiter: larger than \
+                                 max.message.bytes of topic '{}'",
+                                topic.name
+                            ),
                         ),
-                    );
-                }
-                let _ = recycle_tx.try_send(data);
+                    }
+                });
+                let _ = recycle_tx.try_send(chunk);
                 res
             }
-            (Input::End, Framing::Delimited(_)) => {
+            (Input::End, Framing::Delimited(splitter)) => {
                 input_idx += 1;
                 let last = record_no + 1;
                 // Numbers count from the start of each input.
                 record_no = 0;
-                if carry.is_empty() || std::mem::take(&mut discarding) {
-                    carry.clear();
-                    Ok(())
-                } else {
-                    let r = produce_one(&mut producer, &shape, &carry, ts);
-                    carry.clear();
-                    match r {
+                splitter.finish(|piece| match piece {
+                    Piece::Record(bytes) => match produce_one(&mut producer, &shape, bytes, ts) {
                         Ok(()) => Ok(()),
                         Err(Ok(msg)) => on_bad(last, input_name, msg),
                         Err(Err(e)) => Err(e),
-                    }
-                }
+                    },
+                    Piece::TooLong => Ok(()),
+                })
             }
         };
         if let Err(e) = step {

@@ -133,6 +133,21 @@ fn time_entry<S: IndexSource + ?Sized>(src: &S, slot: usize) -> Option<(i64, u32
     ))
 }
 
+/// The absolute offset of an entry: `None` when it is past `i64::MAX` (a segment whose base
+/// offset, taken from its file name, is near `i64::MAX` cannot hold it: the entry is garbage).
+fn absolute(base_offset: i64, rel: u32) -> Option<i64> {
+    base_offset.checked_add(i64::from(rel))
+}
+
+/// The relative offset an index entry stores for `offset` in the segment at `base_offset`:
+/// `None` when it is not in `0..=i32::MAX` (Kafka's range for relative offsets). A batch out of
+/// that range (its base offset, which the CRC does not cover, damaged) is not indexed: its
+/// offset truncated to 32 bits would name another one.
+pub fn relative_offset(base_offset: i64, offset: i64) -> Option<u32> {
+    let rel = i32::try_from(offset.checked_sub(base_offset)?).ok()?;
+    u32::try_from(rel).ok()
+}
+
 /// Number of valid entries: those before the first all-zero entry (binary search; valid entries
 /// are a prefix, see the module invariants).
 pub fn valid_entries<S: IndexSource + ?Sized>(src: &S, entry_size: usize) -> usize {
@@ -169,7 +184,7 @@ pub fn lookup_offset<S: IndexSource + ?Sized>(
     })?;
     let (r, position) = offset_entry(src, slot)?;
     Some(OffsetPosition {
-        offset: base_offset + r as i64,
+        offset: absolute(base_offset, r)?,
         position,
     })
 }
@@ -187,7 +202,7 @@ pub fn lookup_time<S: IndexSource + ?Sized>(
     let (ts, r) = time_entry(src, slot)?;
     Some(TimestampOffset {
         timestamp: ts,
-        offset: base_offset + r as i64,
+        offset: absolute(base_offset, r)?,
     })
 }
 
@@ -215,30 +230,35 @@ pub fn time_entries_last<S: IndexSource + ?Sized>(
     let (timestamp, r) = time_entry(src, entries.checked_sub(1)?)?;
     Some(TimestampOffset {
         timestamp,
-        offset: base_offset + r as i64,
+        offset: absolute(base_offset, r)?,
     })
 }
 
-/// Reads every offset index entry (for dumps and checks).
+/// Reads every offset index entry (for dumps and checks), up to the first whose offset is
+/// past `i64::MAX`.
 pub fn offset_entries<S: IndexSource + ?Sized>(src: &S, base_offset: i64) -> Vec<OffsetPosition> {
     let n = valid_entries(src, OFFSET_ENTRY_SIZE);
     (0..n)
         .filter_map(|slot| offset_entry(src, slot))
-        .map(|(r, position)| OffsetPosition {
-            offset: base_offset + r as i64,
-            position,
+        .map_while(|(r, position)| {
+            Some(OffsetPosition {
+                offset: absolute(base_offset, r)?,
+                position,
+            })
         })
         .collect()
 }
 
-/// Reads every time index entry.
+/// Reads every time index entry, up to the first whose offset is past `i64::MAX`.
 pub fn time_entries<S: IndexSource + ?Sized>(src: &S, base_offset: i64) -> Vec<TimestampOffset> {
     let n = valid_entries(src, TIME_ENTRY_SIZE);
     (0..n)
         .filter_map(|slot| time_entry(src, slot))
-        .map(|(timestamp, r)| TimestampOffset {
-            timestamp,
-            offset: base_offset + r as i64,
+        .map_while(|(timestamp, r)| {
+            Some(TimestampOffset {
+                timestamp,
+                offset: absolute(base_offset, r)?,
+            })
         })
         .collect()
 }
@@ -401,7 +421,7 @@ impl OffsetIndex {
         let slot = self.inner.entries.checked_sub(1)?;
         let (r, position) = offset_entry(self.inner.source(), slot)?;
         Some(OffsetPosition {
-            offset: self.base_offset + r as i64,
+            offset: absolute(self.base_offset, r)?,
             position,
         })
     }
@@ -419,13 +439,16 @@ impl OffsetIndex {
         }
         let (r, position) = offset_entry(self.inner.source(), slot)?;
         Some(OffsetPosition {
-            offset: self.base_offset + r as i64,
+            offset: absolute(self.base_offset, r)?,
             position,
         })
     }
-    /// Appends an entry; the caller keeps offsets and positions increasing.
+    /// Appends an entry; the caller keeps offsets and positions increasing. An offset out of
+    /// the segment's range (see [`relative_offset`]) is not indexed.
     pub fn append(&mut self, offset: i64, position: u32) -> Result<()> {
-        let rel = (offset - self.base_offset) as u32;
+        let Some(rel) = relative_offset(self.base_offset, offset) else {
+            return Ok(());
+        };
         let mut b = [0u8; OFFSET_ENTRY_SIZE];
         b[..4].copy_from_slice(&rel.to_be_bytes());
         b[4..].copy_from_slice(&position.to_be_bytes());
@@ -476,7 +499,7 @@ impl TimeIndex {
         let (timestamp, r) = time_entry(self.inner.source(), slot)?;
         Some(TimestampOffset {
             timestamp,
-            offset: self.base_offset + r as i64,
+            offset: absolute(self.base_offset, r)?,
         })
     }
     pub fn last_entry(&self) -> Option<TimestampOffset> {
@@ -490,8 +513,9 @@ impl TimeIndex {
             timestamp,
         )
     }
-    /// Appends `(timestamp, offset)` if the timestamp is a new maximum (Kafka's `maybeAppend`).
-    /// `allow_last_slot` is set for the final entry on roll.
+    /// Appends `(timestamp, offset)` if the timestamp is a new maximum (Kafka's `maybeAppend`)
+    /// and the offset is in the segment's range. `allow_last_slot` is set for the final entry
+    /// on roll.
     pub fn maybe_append(
         &mut self,
         timestamp: i64,
@@ -506,7 +530,9 @@ impl TimeIndex {
         {
             return Ok(());
         }
-        let rel = (offset - self.base_offset) as u32;
+        let Some(rel) = relative_offset(self.base_offset, offset) else {
+            return Ok(());
+        };
         let mut b = [0u8; TIME_ENTRY_SIZE];
         b[..8].copy_from_slice(&timestamp.to_be_bytes());
         b[8..].copy_from_slice(&rel.to_be_bytes());
@@ -618,6 +644,54 @@ mod tests {
                 .map(|&(t, r)| TimestampOffset { timestamp: t, offset: 7 + r as i64 });
             prop_assert_eq!(lookup_time(&b[..], n, 7, target), linear);
         }
+    }
+
+    /// Found by the `index_lookup` fuzz target: a segment named `09223372036854775807` (a
+    /// valid 20-digit name) whose index holds entries made `base + relative offset` overflow.
+    #[test]
+    fn regression_index_of_a_segment_at_i64_max_with_entries_does_not_overflow() {
+        let base = i64::MAX;
+        let b = offset_bytes(&[(1, 100), (u32::MAX, 200)], 1);
+        let n = valid_entries(&b[..], OFFSET_ENTRY_SIZE);
+        assert_eq!(n, 2);
+        assert_eq!(offset_entries(&b[..], base), vec![]);
+        assert_eq!(lookup_offset(&b[..], n, base, i64::MAX), None);
+        let mut t = Vec::new();
+        for (ts, r) in [(10i64, 0u32), (20, 1)] {
+            t.extend_from_slice(&ts.to_be_bytes());
+            t.extend_from_slice(&r.to_be_bytes());
+        }
+        let entries = time_entries(&t[..], base);
+        assert_eq!(
+            entries,
+            vec![TimestampOffset {
+                timestamp: 10,
+                offset: i64::MAX
+            }]
+        );
+        assert_eq!(
+            lookup_time(&t[..], 2, base, 15).map(|e| e.offset),
+            Some(i64::MAX)
+        );
+        assert_eq!(lookup_time(&t[..], 2, base, 25), None);
+        assert_eq!(time_entries_last(&t[..], 2, base), None);
+
+        // The same through the files of an active segment.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("09223372036854775807.index");
+        std::fs::write(&path, &b).unwrap();
+        let idx = OffsetIndex::open(&path, base, 80).unwrap();
+        assert_eq!(
+            (idx.entries(), idx.last_entry(), idx.entry(0)),
+            (2, None, None)
+        );
+        assert_eq!(idx.lookup(i64::MAX), None);
+        let tpath = dir.path().join("09223372036854775807.timeindex");
+        std::fs::write(&tpath, &t).unwrap();
+        let mut ti = TimeIndex::open(&tpath, base, 120).unwrap();
+        assert_eq!(ti.last_entry(), None);
+        ti.truncate_to_offset(i64::MAX).unwrap();
+        assert_eq!(ti.entries(), 0);
     }
 
     #[test]

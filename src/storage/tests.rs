@@ -574,4 +574,86 @@ mod verify_and_repair {
         assert!(verify_partition(dir.path()).unwrap().problems.is_empty());
         assert_eq!(read_all(dir.path()).len(), 20);
     }
+
+    /// Found by the `segment_recovery` fuzz target: a CRC-valid batch whose base offset (not
+    /// covered by the CRC) is 2^40 past the segment base. Recovery and index rebuilds wrote its
+    /// relative offset truncated to 32 bits, an index entry that verify then reported as out of
+    /// order and repair rebuilt the same way, forever. Such a batch is read but not indexed.
+    #[test]
+    fn regression_segment_recovery_batch_beyond_the_relative_offset_range_is_not_indexed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut bytes = batch(&values(0..1), 100);
+        let mut second = batch(&values(1..3), 101);
+        second[..8].copy_from_slice(&1i64.to_be_bytes());
+        let far = (1i64 << 40) + 3;
+        let mut third = batch(&values(3..4), 102);
+        third[..8].copy_from_slice(&far.to_be_bytes());
+        bytes.extend_from_slice(&second);
+        bytes.extend_from_slice(&third);
+        std::fs::create_dir_all(dir.path()).unwrap();
+        std::fs::write(file_names::log_file(dir.path(), 0), &bytes).unwrap();
+
+        let mut log = Log::open(dir.path(), config(&[("index.interval.bytes", "0")])).unwrap();
+        assert_eq!(log.log_end_offset().unwrap(), far + 1);
+        assert!(log.take_truncations().is_empty());
+        drop(log);
+        let v = verify_partition(dir.path()).unwrap();
+        assert!(v.problems.is_empty(), "{:?}", v.problems);
+        assert!(repair_partition(dir.path(), 0).unwrap().is_empty());
+        // Rebuilt from scratch, the indexes verify too.
+        std::fs::remove_file(file_names::index_file(dir.path(), 0)).unwrap();
+        std::fs::remove_file(file_names::time_index_file(dir.path(), 0)).unwrap();
+        repair_partition(dir.path(), 0).unwrap();
+        let v = verify_partition(dir.path()).unwrap();
+        assert!(v.problems.is_empty(), "{:?}", v.problems);
+        let offsets: Vec<i64> = read_all(dir.path()).iter().map(|r| r.0).collect();
+        assert_eq!(offsets, [0, 1, 2, far]);
+        assert_eq!(read_from(dir.path(), far).len(), 1);
+        // The next append rolls to a segment of its own (its relative offset would not fit).
+        let mut log = Log::open(dir.path(), config(&[])).unwrap();
+        let info = log.append(&mut batch(&values(4..5), 103)).unwrap();
+        assert_eq!((info.base_offset, info.segment_base), (far + 1, far + 1));
+    }
+
+    /// Found by the `segment_recovery` fuzz target: garbage at the start of a segment, then
+    /// valid batches from the segment's base offset. Repair wanted to move them into a new
+    /// segment named by their first offset, the damaged segment's own name, and failed
+    /// ("… exists"). They stay where they are; only the garbage is cut.
+    #[test]
+    fn regression_segment_recovery_repair_of_garbage_before_the_first_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = file_names::log_file(dir.path(), 0);
+        let garbage = b"not a batch \xff\xff\xff\xff\xff\xff\xff at all";
+        let mut second = batch(&values(1..3), 101);
+        second[..8].copy_from_slice(&1i64.to_be_bytes());
+        let bytes = [&garbage[..], &batch(&values(0..1), 100), &second].concat();
+        std::fs::write(&path, &bytes).unwrap();
+        let v = verify_partition(dir.path()).unwrap();
+        assert_eq!(v.problems.first().map(|p| p.position), Some(0));
+
+        let repairs = repair_partition(dir.path(), 0).unwrap();
+        assert!(repairs.contains(&Repair::Removed {
+            path: path.clone(),
+            position: 0,
+            bytes: garbage.len() as u64,
+        }));
+        let v = verify_partition(dir.path()).unwrap();
+        assert!(v.problems.is_empty(), "{:?}", v.problems);
+        assert_eq!(std::fs::read(&path).unwrap(), bytes[garbage.len()..]);
+        assert_eq!(
+            read_all(dir.path()),
+            [
+                (0, values(0..1)[0].clone()),
+                (1, values(1..2)[0].clone()),
+                (2, values(2..3)[0].clone())
+            ]
+        );
+        let mut log = Log::open(dir.path(), config(&[])).unwrap();
+        assert_eq!(
+            log.append(&mut batch(&values(3..4), 102))
+                .unwrap()
+                .base_offset,
+            3
+        );
+    }
 }

@@ -46,7 +46,8 @@ use serde::Serialize;
 
 use super::file_names;
 use super::index::{
-    FileSource, IndexSource, OFFSET_ENTRY_SIZE, TIME_ENTRY_SIZE, offset_entries, time_entries,
+    FileSource, IndexSource, OFFSET_ENTRY_SIZE, TIME_ENTRY_SIZE, offset_entries, relative_offset,
+    time_entries,
 };
 use super::reader::{ChunkReader, RawAt, list_segments};
 use crate::error::{Error, Result};
@@ -624,6 +625,27 @@ pub fn repair_partition(dir: &Path, index_interval: u32) -> Result<Vec<Repair>> 
                 };
                 let resume = resync(&mut r, damage + 1, len, &rules)?;
                 let cut_end = resume.unwrap_or(len);
+                if let Some(start) = resume
+                    && r.header_at(start).is_some_and(|h| h.base_offset == base)
+                {
+                    // Nothing valid before the damage, and the batches after it start at this
+                    // segment's own base offset: they stay in this segment, the damaged bytes
+                    // are cut out of it (written aside and renamed into place).
+                    let mut bytes = vec![0u8; len as usize];
+                    r.file
+                        .read_exact_at(&mut bytes, 0)
+                        .map_err(Error::io("read", &path))?;
+                    bytes.drain(damage as usize..start as usize);
+                    super::fs::atomic_write(&path, &bytes)?;
+                    repairs.push(Repair::Removed {
+                        path: path.clone(),
+                        position: damage,
+                        bytes: start - damage,
+                    });
+                    rebuild_indexes(dir, base, index_interval, &mut repairs)?;
+                    log_fixed = true;
+                    break;
+                }
                 if let Some(start) = resume {
                     let first = r.header_at(start).map_or(0, |h| h.base_offset);
                     let target = file_names::log_file(dir, first);
@@ -722,25 +744,33 @@ pub(crate) fn rebuild_indexes(
     let (mut idx, mut tidx) = (Vec::new(), Vec::new());
     let (mut last_indexed, mut max_ts, mut max_ts_offset, mut last_time) =
         (0u64, -1i64, base, -1i64);
+    // Offsets out of the segment's range are not indexed (see `relative_offset`).
     super::reader::scan_batches(&mut reader, 0, base, |pos, h| {
         if h.max_timestamp > max_ts {
             max_ts = h.max_timestamp;
             max_ts_offset = h.last_offset();
         }
         if pos > last_indexed && pos - last_indexed > interval as u64 {
-            idx.extend_from_slice(&((h.last_offset() - base) as u32).to_be_bytes());
-            idx.extend_from_slice(&(pos as u32).to_be_bytes());
-            if max_ts > last_time {
+            if let Some(rel) = relative_offset(base, h.last_offset()) {
+                idx.extend_from_slice(&rel.to_be_bytes());
+                idx.extend_from_slice(&(pos as u32).to_be_bytes());
+            }
+            if max_ts > last_time
+                && let Some(rel) = relative_offset(base, max_ts_offset)
+            {
                 tidx.extend_from_slice(&max_ts.to_be_bytes());
-                tidx.extend_from_slice(&((max_ts_offset - base) as u32).to_be_bytes());
+                tidx.extend_from_slice(&rel.to_be_bytes());
                 last_time = max_ts;
             }
             last_indexed = pos;
         }
     })?;
-    if max_ts > last_time && max_ts >= 0 {
+    if max_ts > last_time
+        && max_ts >= 0
+        && let Some(rel) = relative_offset(base, max_ts_offset)
+    {
         tidx.extend_from_slice(&max_ts.to_be_bytes());
-        tidx.extend_from_slice(&((max_ts_offset - base) as u32).to_be_bytes());
+        tidx.extend_from_slice(&rel.to_be_bytes());
     }
     for (path, bytes) in [
         (file_names::index_file(dir, base), idx),

@@ -1,0 +1,566 @@
+//! Parsers of `klog produce` input: delimiter framing, backslash escapes and the JSON record
+//! shape. Pure functions of bytes, no I/O: the command line reads the input and appends what
+//! these return.
+//!
+//! - [`Splitter`]: cuts a stream that arrives in chunks into records at a delimiter (a partial
+//!   record, or a delimiter that straddles two chunks, is carried to the next chunk), with a
+//!   bound on how much of one record it buffers.
+//! - [`unescape`]: the escapes accepted in delimiters, separators and markers.
+//! - [`parse_record`]: one line of `klog consume --json` output read back as a record.
+//!
+//! # Invariants
+//! 1. The splitter's records are exactly the input split at the leftmost non-overlapping
+//!    occurrences of the delimiter, whatever the chunking, except that a record it had to
+//!    buffer more than its maximum of is reported once as [`Piece::TooLong`] instead. A final
+//!    record without a delimiter is a record; an empty one is not.
+//! 2. It never buffers more than one record's maximum plus the delimiter's length (plus the
+//!    chunk being split), and allocates nothing per record.
+//! 3. Bytes written by `consume --json` parse back to the same record, binary included.
+
+use std::fmt;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use memchr::memmem;
+use serde_json::Value;
+
+// ---------------------------------------------------------------------------------------------
+// Delimiter framing
+// ---------------------------------------------------------------------------------------------
+
+/// What [`Splitter`] hands out, in input order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Piece<'a> {
+    /// One record, without its delimiter.
+    Record(&'a [u8]),
+    /// A record of which more than the maximum had to be buffered: it is dropped, up to and
+    /// including its delimiter. Reported once per record, in the record's place.
+    TooLong,
+}
+
+/// Splits a stream of chunks into delimited records.
+///
+/// Each [`push`](Splitter::push) hands out the records that end in the chunk (the first one
+/// may have begun in earlier chunks) and keeps the rest for the next; [`finish`](Splitter::finish)
+/// hands out the last record when the input does not end with a delimiter, and readies the
+/// splitter for another input.
+///
+/// A record is only buffered across chunks up to `max_len` bytes: when more than `max_len`
+/// bytes of a record not yet delimited are pending at the end of a chunk, it is reported as
+/// [`Piece::TooLong`] and the rest of it skipped. A longer record that lies within the chunk
+/// it began in is handed out whole (it costs no buffering); the caller checks sizes itself.
+#[derive(Debug)]
+pub struct Splitter {
+    delim: Vec<u8>,
+    max_len: usize,
+    /// The pending part of a record (and maybe the start of a delimiter) from earlier chunks;
+    /// while `discarding`, only the last `delim.len() - 1` bytes, which may start a delimiter.
+    carry: Vec<u8>,
+    /// Skipping a record already reported as too long, up to its delimiter.
+    discarding: bool,
+}
+
+impl Splitter {
+    /// A splitter at `delim`, which must not be empty.
+    ///
+    /// # Panics
+    /// If `delim` is empty.
+    pub fn new(delim: &[u8], max_len: usize) -> Splitter {
+        assert!(!delim.is_empty(), "an empty delimiter");
+        Splitter {
+            delim: delim.to_vec(),
+            max_len,
+            carry: Vec::new(),
+            discarding: false,
+        }
+    }
+
+    pub fn delimiter(&self) -> &[u8] {
+        &self.delim
+    }
+
+    /// Splits the next chunk of the input, calling `f` with every record (or too-long report)
+    /// completed by it. Stops at the first error `f` returns; the splitter must then be
+    /// [`reset`](Splitter::reset) before it is used again.
+    pub fn push<E>(
+        &mut self,
+        chunk: &[u8],
+        mut f: impl FnMut(Piece<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let dlen = self.delim.len();
+        // Records are searched from their start, so what is pending goes in front.
+        let mut carry = std::mem::take(&mut self.carry);
+        let joined = !carry.is_empty();
+        if joined {
+            carry.extend_from_slice(chunk);
+        }
+        let data: &[u8] = if joined { &carry } else { chunk };
+        let mut start = 0;
+        let mut result = Ok(());
+        for i in memmem::find_iter(data, &self.delim) {
+            if std::mem::take(&mut self.discarding) {
+                // The end of a record already reported as too long.
+            } else if let Some(record) = data.get(start..i) {
+                result = f(Piece::Record(record));
+            }
+            start = i + dlen;
+            if result.is_err() {
+                break;
+            }
+        }
+        let rest = data.get(start..).unwrap_or_default();
+        // Keep what is pending: the record so far, or while discarding what may start the
+        // delimiter that ends it.
+        let keep = if self.discarding {
+            rest.len().min(dlen - 1)
+        } else {
+            rest.len()
+        };
+        let pending = rest.get(rest.len() - keep..).unwrap_or_default();
+        let mut next = Vec::new();
+        if joined {
+            let from = data.len() - pending.len();
+            carry.drain(..from);
+            next = carry;
+        } else {
+            next.extend_from_slice(pending);
+        }
+        self.carry = next;
+        result?;
+        // More than `max_len` bytes that are surely the record's (the last `dlen - 1` may be
+        // the start of its delimiter): report it and skip to its delimiter.
+        if !self.discarding && self.carry.len() > self.max_len.saturating_add(dlen - 1) {
+            self.discarding = true;
+            let tail = self.carry.len() - (dlen - 1);
+            self.carry.drain(..tail);
+            return f(Piece::TooLong);
+        }
+        Ok(())
+    }
+
+    /// Ends the input: calls `f` with its last record if it did not end with a delimiter (and
+    /// is not empty, nor being skipped as too long), then resets the splitter for the next one.
+    pub fn finish<E>(&mut self, mut f: impl FnMut(Piece<'_>) -> Result<(), E>) -> Result<(), E> {
+        let last = !self.discarding && !self.carry.is_empty();
+        let result = if last {
+            f(Piece::Record(&self.carry))
+        } else {
+            Ok(())
+        };
+        self.reset();
+        result
+    }
+
+    /// Forgets anything pending (after an error, or to start a new input).
+    pub fn reset(&mut self) {
+        self.carry.clear();
+        self.discarding = false;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Escapes
+// ---------------------------------------------------------------------------------------------
+
+/// An invalid backslash escape; displays what is wrong and which escapes exist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EscapeError {
+    /// What is wrong, e.g. `unknown escape \q`.
+    pub detail: String,
+}
+
+impl fmt::Display for EscapeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (use \\n \\t \\r \\0 \\\\ or \\xNN)", self.detail)
+    }
+}
+
+impl std::error::Error for EscapeError {}
+
+/// Decodes the backslash escapes of `s` into bytes: `\n \t \r \0 \\ \xNN`; every other byte
+/// stands for itself.
+pub fn unescape(s: &str) -> Result<Vec<u8>, EscapeError> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut rest = s.as_bytes();
+    let bad = |detail: &str| EscapeError {
+        detail: detail.to_string(),
+    };
+    while let Some((&c, tail)) = rest.split_first() {
+        rest = tail;
+        if c != b'\\' {
+            out.push(c);
+            continue;
+        }
+        let Some((&e, tail)) = rest.split_first() else {
+            return Err(bad("a lone backslash at the end"));
+        };
+        rest = tail;
+        match e {
+            b'n' => out.push(b'\n'),
+            b't' => out.push(b'\t'),
+            b'r' => out.push(b'\r'),
+            b'0' => out.push(0),
+            b'\\' => out.push(b'\\'),
+            b'x' => {
+                let hex = rest
+                    .get(..2)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    .ok_or_else(|| bad("\\x needs two hex digits"))?;
+                out.push(hex);
+                rest = rest.get(2..).unwrap_or_default();
+            }
+            _ => {
+                // The whole (maybe multi-byte) character after the backslash.
+                let at = s.len() - rest.len() - 1;
+                let ch = s.get(at..).and_then(|t| t.chars().next()).unwrap_or('?');
+                return Err(bad(&format!("unknown escape \\{ch}")));
+            }
+        }
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON records
+// ---------------------------------------------------------------------------------------------
+
+/// A `produce --json` line that is not a valid record; displays why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonRecordError(pub String);
+
+impl fmt::Display for JsonRecordError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for JsonRecordError {}
+
+impl From<String> for JsonRecordError {
+    fn from(s: String) -> Self {
+        JsonRecordError(s)
+    }
+}
+
+impl From<&str> for JsonRecordError {
+    fn from(s: &str) -> Self {
+        JsonRecordError(s.to_string())
+    }
+}
+
+/// Reads the JSON bytes shape: `null`, a string (its UTF-8 bytes), or `{"base64": "…"}`
+/// (standard alphabet, padded). `what` names the field in errors.
+pub fn read_bytes(v: &Value, what: &str) -> Result<Option<Vec<u8>>, JsonRecordError> {
+    match v {
+        Value::Null => Ok(None),
+        Value::String(s) => Ok(Some(s.as_bytes().to_vec())),
+        Value::Object(m) if m.len() == 1 => match m.get("base64") {
+            Some(Value::String(s)) => STANDARD
+                .decode(s)
+                .map(Some)
+                .map_err(|e| format!("{what}: invalid base64: {e}").into()),
+            Some(_) => Err(format!("{what}: \"base64\" must be a string").into()),
+            None => Err(not_bytes(what)),
+        },
+        _ => Err(not_bytes(what)),
+    }
+}
+
+fn not_bytes(what: &str) -> JsonRecordError {
+    format!("{what} must be null, a string, or {{\"base64\": \"...\"}}").into()
+}
+
+/// A record read from a `produce --json` line.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct JsonRecord {
+    pub key: Option<Vec<u8>>,
+    pub value: Option<Vec<u8>>,
+    /// Name and value of each header, in order (names may repeat).
+    pub headers: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    pub partition: Option<u32>,
+    pub timestamp: Option<i64>,
+}
+
+/// Parses one `produce --json` line: a JSON object with optional `key`, `value`, `headers`
+/// (`[[name, value], …]`), `partition` and `timestamp` (ms, not negative). Other fields
+/// (`topic`, `offset`, `timestamp_type`) are ignored.
+pub fn parse_record(line: &[u8]) -> Result<JsonRecord, JsonRecordError> {
+    let v: Value = serde_json::from_slice(line).map_err(|e| format!("invalid JSON: {e}"))?;
+    let Value::Object(m) = v else {
+        return Err("expected a JSON object".into());
+    };
+    let mut r = JsonRecord::default();
+    if let Some(k) = m.get("key") {
+        r.key = read_bytes(k, "key")?;
+    }
+    if let Some(val) = m.get("value") {
+        r.value = read_bytes(val, "value")?;
+    }
+    match m.get("headers") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(hs)) => {
+            for h in hs {
+                match h.as_array().map(Vec::as_slice) {
+                    Some([name, value]) => {
+                        let Value::String(name) = name else {
+                            return Err("a header name must be a string".into());
+                        };
+                        let value = read_bytes(value, "header value")?;
+                        r.headers.push((name.as_bytes().to_vec(), value));
+                    }
+                    _ => return Err("headers must be [[name, value], ...]".into()),
+                }
+            }
+        }
+        Some(_) => return Err("headers must be [[name, value], ...]".into()),
+    }
+    match m.get("partition") {
+        None | Some(Value::Null) => {}
+        Some(p) => {
+            r.partition = Some(
+                p.as_u64()
+                    .and_then(|p| u32::try_from(p).ok())
+                    .ok_or("partition must be a non-negative integer")?,
+            )
+        }
+    }
+    match m.get("timestamp") {
+        None | Some(Value::Null) => {}
+        Some(t) => {
+            r.timestamp = Some(
+                t.as_i64()
+                    .filter(|&t| t >= 0)
+                    .ok_or("timestamp must be a non-negative integer (ms)")?,
+            )
+        }
+    }
+    Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Runs `input`, cut into chunks of the given sizes (cycled), through a splitter.
+    fn split(input: &[u8], delim: &[u8], max_len: usize, sizes: &[usize]) -> Vec<Option<Vec<u8>>> {
+        let mut s = Splitter::new(delim, max_len);
+        let mut out = Vec::new();
+        let mut collect = |p: Piece<'_>| -> Result<(), ()> {
+            out.push(match p {
+                Piece::Record(r) => Some(r.to_vec()),
+                Piece::TooLong => None,
+            });
+            Ok(())
+        };
+        let mut rest = input;
+        for &n in sizes.iter().cycle() {
+            if rest.is_empty() {
+                break;
+            }
+            let (chunk, tail) = rest.split_at(n.clamp(1, rest.len()));
+            s.push(chunk, &mut collect).unwrap();
+            rest = tail;
+        }
+        s.finish(&mut collect).unwrap();
+        out
+    }
+
+    /// The reference: records at the leftmost non-overlapping delimiters, a last one if not
+    /// empty; a record is too long when, at the end of some chunk, more than `max_len + dlen
+    /// - 1` of its bytes (the record and maybe part of its delimiter) are not yet delimited.
+    fn reference(
+        input: &[u8],
+        delim: &[u8],
+        max_len: usize,
+        sizes: &[usize],
+    ) -> Vec<Option<Vec<u8>>> {
+        // Chunk ends.
+        let mut ends = Vec::new();
+        let mut at = 0;
+        for &n in sizes.iter().cycle() {
+            if at >= input.len() {
+                break;
+            }
+            at += n.clamp(1, input.len() - at);
+            ends.push(at);
+        }
+        let d = delim.len();
+        let mut out = Vec::new();
+        let mut start = 0;
+        let mut i = 0;
+        let mut record = |s: usize, e: usize, done: usize| {
+            let too_long = ends
+                .iter()
+                .any(|&b| b >= s && b < done && b - s > max_len.saturating_add(d - 1));
+            out.push((!too_long).then(|| input[s..e].to_vec()));
+        };
+        while i + d <= input.len() {
+            if &input[i..i + d] == delim {
+                record(start, i, i + d);
+                i += d;
+                start = i;
+            } else {
+                i += 1;
+            }
+        }
+        if start < input.len() {
+            record(start, input.len(), usize::MAX);
+        }
+        out
+    }
+
+    #[test]
+    fn splits_at_delimiters_across_chunks() {
+        let all = |input: &[u8], d: &[u8], sizes: &[usize]| split(input, d, 100, sizes);
+        let recs = |v: &[&str]| -> Vec<Option<Vec<u8>>> {
+            v.iter().map(|r| Some(r.as_bytes().to_vec())).collect()
+        };
+        for sizes in [&[1usize][..], &[2], &[3, 1], &[1000]] {
+            assert_eq!(all(b"a||b||||c", b"||", sizes), recs(&["a", "b", "", "c"]));
+            assert_eq!(all(b"||x|y||", b"||", sizes), recs(&["", "x|y"]));
+            assert_eq!(all(b"|||", b"||", sizes), recs(&["", "|"]));
+            assert_eq!(
+                all(b"\n\na\n\nb", b"\n", sizes),
+                recs(&["", "", "a", "", "b"])
+            );
+            assert_eq!(
+                all(b"one<END>two<EN", b"<END>", sizes),
+                recs(&["one", "two<EN"])
+            );
+            assert_eq!(all(b"", b"\n", sizes), recs(&[]));
+        }
+    }
+
+    #[test]
+    fn a_record_buffered_past_the_maximum_is_reported_once_and_skipped() {
+        // 10 bytes max; a 25-byte line cut into chunks of 4: too long once, then the next.
+        let input = b"ok\nxxxxxxxxxxxxxxxxxxxxxxxxx\nafter\n";
+        assert_eq!(
+            split(input, b"\n", 10, &[4]),
+            vec![Some(b"ok".to_vec()), None, Some(b"after".to_vec())]
+        );
+        // In one chunk it costs no buffering: handed out whole.
+        assert_eq!(
+            split(input, b"\n", 10, &[1000])[1].as_ref().map(Vec::len),
+            Some(25)
+        );
+        // A delimiter straddling two chunks while skipping still ends the skipped record.
+        let input = b"xxxxxxxxxxxxxxxx<END>next<END>";
+        for n in 1..input.len() {
+            assert_eq!(
+                split(input, b"<END>", 8, &[n, 64]),
+                reference(input, b"<END>", 8, &[n, 64]),
+                "first chunk {n}"
+            );
+        }
+        assert_eq!(
+            split(input, b"<END>", 8, &[14, 64]),
+            vec![None, Some(b"next".to_vec())]
+        );
+        // A last record without delimiter that is too long is not handed out at the end.
+        assert_eq!(
+            split(b"a\nbbbbbbbb", b"\n", 3, &[5]),
+            vec![Some(b"a".to_vec()), None]
+        );
+    }
+
+    #[test]
+    fn errors_from_the_callback_stop_the_split() {
+        let mut s = Splitter::new(b"\n", 100);
+        let mut seen = 0;
+        let r = s.push(b"a\nb\nc\n", |_| {
+            seen += 1;
+            if seen == 2 { Err("stop") } else { Ok(()) }
+        });
+        assert_eq!((r, seen), (Err("stop"), 2));
+        s.reset();
+        let mut got = Vec::new();
+        s.push(b"d\ne", |p| {
+            got.push(p == Piece::Record(b"d"));
+            Ok::<_, ()>(())
+        })
+        .unwrap();
+        assert_eq!(got, [true]);
+    }
+
+    proptest! {
+        #[test]
+        fn splitting_matches_the_reference_for_any_chunking(
+            input in proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'b'), Just(b'\n'), any::<u8>()], 0..400),
+            delim in proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'b'), Just(b'\n')], 1..=4),
+            max_len in 0usize..40,
+            sizes in proptest::collection::vec(1usize..64, 1..8),
+        ) {
+            prop_assert_eq!(
+                split(&input, &delim, max_len, &sizes),
+                reference(&input, &delim, max_len, &sizes)
+            );
+        }
+
+        #[test]
+        fn without_a_maximum_records_ignore_the_chunking(
+            input in proptest::collection::vec(prop_oneof![Just(b'x'), Just(b'|'), any::<u8>()], 0..400),
+            delim in proptest::collection::vec(prop_oneof![Just(b'x'), Just(b'|')], 1..=4),
+            sizes in proptest::collection::vec(1usize..64, 1..8),
+        ) {
+            let whole = split(&input, &delim, usize::MAX, &[usize::MAX]);
+            prop_assert!(whole.iter().all(Option::is_some));
+            prop_assert_eq!(split(&input, &delim, usize::MAX, &sizes), whole);
+        }
+    }
+
+    #[test]
+    fn escapes() {
+        assert_eq!(unescape(r"a\tb\n").unwrap(), b"a\tb\n");
+        assert_eq!(
+            unescape(r"\0\x00\xff\\\r").unwrap(),
+            vec![0, 0, 255, b'\\', b'\r']
+        );
+        assert_eq!(unescape("::").unwrap(), b"::");
+        assert_eq!(unescape("é").unwrap(), "é".as_bytes());
+        assert_eq!(unescape(r"\xAb").unwrap(), vec![0xab]);
+        for (bad, detail) in [
+            (r"\q", r"unknown escape \q"),
+            (r"\é", r"unknown escape \é"),
+            (r"\x1", r"\x needs two hex digits"),
+            (r"\xzz", r"\x needs two hex digits"),
+            (r"\x+1", r"\x needs two hex digits"),
+            (r"\x1é", r"\x needs two hex digits"),
+            ("\\", "a lone backslash at the end"),
+        ] {
+            assert_eq!(unescape(bad).unwrap_err().detail, detail, "{bad}");
+        }
+    }
+
+    #[test]
+    fn records() {
+        let r = parse_record(
+            br#"{"topic":"t","offset":3,"key":null,"value":{"base64":"AAE="},"headers":[["h","v"],["h",null]],"partition":2,"timestamp":5}"#,
+        )
+        .unwrap();
+        assert_eq!(r.key, None);
+        assert_eq!(r.value, Some(vec![0, 1]));
+        assert_eq!(r.headers.len(), 2);
+        assert_eq!(r.headers[1], (b"h".to_vec(), None));
+        assert_eq!((r.partition, r.timestamp), (Some(2), Some(5)));
+        for bad in [
+            &b"{"[..],
+            b"[1]",
+            br#"{"value":1}"#,
+            br#"{"value":{"base64":"!!"}}"#,
+            br#"{"value":{"b64":"AA=="}}"#,
+            br#"{"headers":[["h"]]}"#,
+            br#"{"partition":-1}"#,
+            br#"{"timestamp":1.5}"#,
+        ] {
+            assert!(
+                parse_record(bad).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+}
