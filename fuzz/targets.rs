@@ -422,7 +422,10 @@ fn check_time_file(dir: &Path, bytes: &[u8], base: i64, entries: &[TimestampOffs
             assert_eq!(t.lookup(ts).map(|e| e.offset), Some(offset));
         }
     }
+    // Truncation keeps a first entry below the offset unless it is garbage (a negative
+    // timestamp: what a torn entry can leave).
     if let Some(first) = t.entry(0)
+        && first.timestamp >= 0
         && let Some(after) = first.offset.checked_add(1)
     {
         t.truncate_to_offset(after).expect("truncate");

@@ -82,60 +82,87 @@ impl Splitter {
     /// Splits the next chunk of the input, calling `f` with every record (or too-long report)
     /// completed by it. Stops at the first error `f` returns; the splitter must then be
     /// [`reset`](Splitter::reset) before it is used again.
+    ///
+    /// Records that lie inside the chunk are handed out as slices of it; only the record that
+    /// spans chunks is copied, and only its own bytes.
     pub fn push<E>(
         &mut self,
         chunk: &[u8],
         mut f: impl FnMut(Piece<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
         let dlen = self.delim.len();
-        // Records are searched from their start, so what is pending goes in front.
-        let mut carry = std::mem::take(&mut self.carry);
-        let joined = !carry.is_empty();
-        if joined {
-            carry.extend_from_slice(chunk);
+        let mut rest = chunk;
+        if !self.carry.is_empty() {
+            // Complete the pending record first. Its delimiter may start in the pending bytes
+            // (their last `dlen - 1`) and end in this chunk.
+            let k = self.carry.len().min(dlen - 1);
+            let mut bridge = self
+                .carry
+                .get(self.carry.len() - k..)
+                .unwrap_or_default()
+                .to_vec();
+            bridge.extend_from_slice(chunk.get(..chunk.len().min(dlen - 1)).unwrap_or_default());
+            let after = match memmem::find(&bridge, &self.delim) {
+                Some(j) if j < k => {
+                    self.carry.truncate(self.carry.len() - k + j);
+                    Some(j + dlen - k)
+                }
+                _ => memmem::find(chunk, &self.delim).map(|i| {
+                    if !self.discarding {
+                        self.carry
+                            .extend_from_slice(chunk.get(..i).unwrap_or_default());
+                    }
+                    i + dlen
+                }),
+            };
+            let Some(after) = after else {
+                // No delimiter yet: all of the chunk is pending.
+                self.carry.extend_from_slice(chunk);
+                return self.check_pending(f);
+            };
+            let result = if std::mem::take(&mut self.discarding) {
+                Ok(())
+            } else {
+                f(Piece::Record(&self.carry))
+            };
+            self.carry.clear();
+            result?;
+            rest = chunk.get(after..).unwrap_or_default();
         }
-        let data: &[u8] = if joined { &carry } else { chunk };
         let mut start = 0;
-        let mut result = Ok(());
-        for i in memmem::find_iter(data, &self.delim) {
+        for i in memmem::find_iter(rest, &self.delim) {
             if std::mem::take(&mut self.discarding) {
                 // The end of a record already reported as too long.
-            } else if let Some(record) = data.get(start..i) {
-                result = f(Piece::Record(record));
+            } else if let Some(record) = rest.get(start..i) {
+                f(Piece::Record(record))?;
             }
             start = i + dlen;
-            if result.is_err() {
-                break;
-            }
         }
-        let rest = data.get(start..).unwrap_or_default();
-        // Keep what is pending: the record so far, or while discarding what may start the
-        // delimiter that ends it.
-        let keep = if self.discarding {
-            rest.len().min(dlen - 1)
-        } else {
-            rest.len()
-        };
-        let pending = rest.get(rest.len() - keep..).unwrap_or_default();
-        let mut next = Vec::new();
-        if joined {
-            let from = data.len() - pending.len();
-            carry.drain(..from);
-            next = carry;
-        } else {
-            next.extend_from_slice(pending);
-        }
-        self.carry = next;
-        result?;
-        // More than `max_len` bytes that are surely the record's (the last `dlen - 1` may be
-        // the start of its delimiter): report it and skip to its delimiter.
+        self.carry
+            .extend_from_slice(rest.get(start..).unwrap_or_default());
+        self.check_pending(f)
+    }
+
+    /// Bounds what is pending: while skipping a record, only what may start its delimiter is
+    /// kept; more than `max_len` bytes that are surely a record's (the last `dlen - 1` may be
+    /// the start of its delimiter) are reported as too long, and the record is skipped up to
+    /// its delimiter.
+    fn check_pending<E>(&mut self, mut f: impl FnMut(Piece<'_>) -> Result<(), E>) -> Result<(), E> {
+        let dlen = self.delim.len();
         if !self.discarding && self.carry.len() > self.max_len.saturating_add(dlen - 1) {
             self.discarding = true;
-            let tail = self.carry.len() - (dlen - 1);
-            self.carry.drain(..tail);
+            self.trim_to_delimiter_start();
             return f(Piece::TooLong);
         }
+        if self.discarding {
+            self.trim_to_delimiter_start();
+        }
         Ok(())
+    }
+
+    fn trim_to_delimiter_start(&mut self) {
+        let keep = self.carry.len().min(self.delim.len() - 1);
+        self.carry.drain(..self.carry.len() - keep);
     }
 
     /// Ends the input: calls `f` with its last record if it did not end with a delimiter (and
