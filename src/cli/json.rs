@@ -4,7 +4,6 @@
 
 use std::io::{self, Write};
 
-
 /// Writes bytes in the JSON bytes shape (see [`klog::render`]).
 pub fn write_bytes(out: &mut impl Write, b: Option<&[u8]>) -> io::Result<()> {
     let mut buf = Vec::new();

@@ -520,7 +520,7 @@ impl Log {
                 .map_or((-1, base), |e| (e.timestamp, e.offset));
             let mut last_indexed = start_pos;
             let mut index_error = None;
-            let mut contiguous = Contiguous::from(recovery_point, base);
+            let mut contiguous = Contiguous::from(recovery_point, base, start_pos);
             let scan = scan_batches(&mut reader, start_pos, base, |pos, h| {
                 if !contiguous.accept(pos, h) {
                     return;
@@ -607,17 +607,21 @@ impl Log {
 struct Contiguous {
     /// The offset the next batch reaching the recovery point must start at (`None`: no check).
     want: Option<i64>,
-    /// Next offset after the last batch accepted.
-    next_offset: i64,
+    /// Whether a batch reached the recovery point already (from then on, strictly contiguous).
+    passed: bool,
+    /// Next offset after the last batch accepted (`None`: the scan started after a batch it
+    /// did not see).
+    next_offset: Option<i64>,
     /// The first batch that broke the rule: (position, its base offset).
     broken: Option<(u64, i64)>,
 }
 
 impl Contiguous {
-    fn from(recovery_point: Option<i64>, base: i64) -> Contiguous {
+    fn from(recovery_point: Option<i64>, base: i64, start_pos: u64) -> Contiguous {
         Contiguous {
             want: recovery_point.filter(|&rp| rp >= base),
-            next_offset: base,
+            passed: false,
+            next_offset: (start_pos == 0).then_some(base),
             broken: None,
         }
     }
@@ -633,14 +637,19 @@ impl Contiguous {
             if h.magic != fbatch::CURRENT_MAGIC {
                 // Legacy entries are never klog's: stop checking at one.
                 self.want = None;
-            } else if h.base_offset != want {
+            } else if h.base_offset == want
+                || (!self.passed && self.next_offset.is_none_or(|n| h.base_offset == n))
+            {
+                // At the point, or (the first batch reaching it) continuing the batch before
+                // it: then the point is off a batch boundary, stale or damaged, not this batch.
+                self.want = Some(h.next_offset());
+                self.passed = true;
+            } else {
                 self.broken = Some((pos, h.base_offset));
                 return false;
-            } else {
-                self.want = Some(h.next_offset());
             }
         }
-        self.next_offset = h.next_offset();
+        self.next_offset = Some(h.next_offset());
         true
     }
 
@@ -650,7 +659,7 @@ impl Contiguous {
             None => scan,
             Some((pos, got)) => Scan {
                 valid_end: pos,
-                next_offset: self.next_offset,
+                next_offset: self.next_offset.unwrap_or(scan.next_offset),
                 damage: Some(Error::corrupt(
                     path,
                     pos,

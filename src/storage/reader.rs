@@ -86,6 +86,25 @@ struct ReadBuf {
 
 const CHUNK: usize = 256 * 1024;
 
+const REACHES_NEXT_SEGMENT: &str = "batch reaching the next segment's base offset";
+
+/// Whether an interrupted compaction swap left its files (`.cleaned`, `.swap`) in `dir`: until
+/// the next writer finishes or undoes it, a merged segment may overlap the ones it replaces,
+/// which readers then read past (their position only goes up: nothing is handed out twice).
+fn swap_left_over(dir: &Path) -> bool {
+    use super::cleaner::{CLEANED_SUFFIX, SWAP_SUFFIX};
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries.flatten().any(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.ends_with(SWAP_SUFFIX) || name.ends_with(CLEANED_SUFFIX)
+        })
+    })
+}
+
+/// Bytes of a v2 batch header (up to the records count).
+const BATCH_HEADER_LEN: usize = 61;
+
 impl ReadBuf {
     /// Makes `[pos, pos + len)` available, reading at most up to `file_len`.
     fn fill(
@@ -180,6 +199,42 @@ impl ChunkReader {
             Ok(b) => Ok(At::Batch(b)),
             Err(e) => Err(Error::corrupt(path, pos, e)),
         }
+    }
+
+    /// The headers of the whole v2 batch at `pos` and of the v2 batch after it (when the file
+    /// holds that one's header), unchecked; the buffer then holds both, so that [`ChunkReader::at`]
+    /// reads nothing more. `None` when no whole v2 batch is at `pos`.
+    pub(crate) fn headers_at(
+        &mut self,
+        pos: u64,
+        file_len: u64,
+    ) -> Result<Option<(BatchHeader, Option<BatchHeader>)>> {
+        let path = &self.path;
+        let head = self.buf.fill(&self.file, path, pos, 17, file_len)?;
+        let frame = match peek_entry(head) {
+            Ok(Peek::Entry(f)) | Ok(Peek::Incomplete(f)) => f,
+            _ => return Ok(None),
+        };
+        if frame.magic != crate::format::batch::CURRENT_MAGIC || pos + frame.size as u64 > file_len
+        {
+            return Ok(None);
+        }
+        let bytes = self.buf.fill(
+            &self.file,
+            path,
+            pos,
+            frame.size + BATCH_HEADER_LEN,
+            file_len,
+        )?;
+        let Some(h) = BatchHeader::parse(bytes).ok() else {
+            return Ok(None);
+        };
+        let next = bytes
+            .get(frame.size..)
+            .filter(|b| b.len() >= BATCH_HEADER_LEN)
+            .and_then(|b| BatchHeader::parse(b).ok())
+            .filter(|n| n.magic == crate::format::batch::CURRENT_MAGIC);
+        Ok(Some((h, next)))
     }
 
     /// The raw entry at `pos`, whatever its magic, without checking its contents.
@@ -482,6 +537,14 @@ pub struct LogReader {
     cur: Option<Current>,
     /// Batches whose last offset is below this are skipped.
     skip_below: i64,
+    /// Next offset after the last v2 batch handed out from the current segment: the next
+    /// one must start at or after it.
+    prev_next: Option<i64>,
+    /// klog's recovery point, read when the last segment is opened: from it on, batches are
+    /// contiguous (see [`LogReader::offset_anomaly`]).
+    recovery_point: Option<i64>,
+    /// Re-reading under the partition lock to confirm an anomaly: a second one is damage.
+    confirming: bool,
 }
 
 impl LogReader {
@@ -493,6 +556,9 @@ impl LogReader {
             segments,
             cur: None,
             skip_below: i64::MIN,
+            prev_next: None,
+            recovery_point: None,
+            confirming: false,
         })
     }
 
@@ -658,7 +724,88 @@ impl LogReader {
             pos,
             file_len,
         });
+        // A segment's batches start at or after its base offset.
+        self.prev_next = (pos == 0).then_some(base);
+        self.recovery_point = if self.segments.last() == Some(&base) {
+            super::log::read_recovery_point(&self.dir).filter(|&rp| rp >= base)
+        } else {
+            None
+        };
         Ok(())
+    }
+
+    /// Why the v2 batch `h` at `pos` of segment `base`, followed by `next` (the header after
+    /// it, when the file holds one), cannot have the base offset it claims; `None` when it
+    /// can. A base offset is outside the batch's CRC, so damage to it shows only against the
+    /// offsets' invariants, the ones Kafka keeps too: base offsets go up within a segment, a
+    /// segment's batches end below the next segment's base, and klog's appends since its
+    /// last fsync (from its recovery point on, in the last segment) are contiguous.
+    fn offset_anomaly(
+        &self,
+        base: i64,
+        h: &BatchHeader,
+        next: Option<&BatchHeader>,
+    ) -> Option<&'static str> {
+        self.offset_anomaly_in(base, h, next).filter(|&why| {
+            !(why == REACHES_NEXT_SEGMENT && self.confirming && swap_left_over(&self.dir))
+        })
+    }
+
+    fn offset_anomaly_in(
+        &self,
+        base: i64,
+        h: &BatchHeader,
+        next: Option<&BatchHeader>,
+    ) -> Option<&'static str> {
+        let last = h.last_offset();
+        if self.prev_next.is_some_and(|p| h.base_offset < p) {
+            return Some("base offset below the end of the batch before it");
+        }
+        if next.is_some_and(|n| n.base_offset <= last) {
+            return Some("batch reaching the base offset of the batch after it");
+        }
+        if let Some(&next_base) = self.segments.iter().find(|&&b| b > base)
+            && last >= next_base
+        {
+            return Some(REACHES_NEXT_SEGMENT);
+        }
+        if let Some(rp) = self.recovery_point
+            && last >= rp
+        {
+            let continues = match self.prev_next {
+                // Past the recovery point: klog's appends, contiguous.
+                Some(p) if p > rp => h.base_offset == p,
+                // The first batch reaching the point starts at it, or continues the batch
+                // before it (then the point is off a batch boundary: stale or damaged).
+                Some(p) => h.base_offset == rp || h.base_offset == p,
+                None => true,
+            };
+            if !continues {
+                return Some("base offset that does not continue the log after its recovery point");
+            }
+        }
+        None
+    }
+
+    /// An offset anomaly may be a compaction swap or a writer's recovery caught half way
+    /// (readers take no lock): wait for the partition lock (shared, so only writers and the
+    /// cleaner are waited for), look at the directory again and re-read from where the
+    /// caller is; the same anomaly then is damage.
+    fn confirm_anomaly(&mut self) -> Result<Option<BatchRef<'_>>> {
+        let lock = File::open(&self.dir).map_err(Error::io("open directory", &self.dir))?;
+        lock.lock_shared().map_err(Error::io("lock", &self.dir))?;
+        let prev_next = self.prev_next;
+        let next = self.skip_below;
+        self.confirming = true;
+        let reread = self.seek(next).map(|()| {
+            self.prev_next = prev_next;
+        });
+        // The lock is released when `lock` goes out of scope, after the batch is read: a swap
+        // that starts later replaces files by rename, which leaves what was read intact.
+        match reread {
+            Ok(()) => self.next_batch_inner(),
+            Err(e) => Err(e),
+        }
     }
 
     /// The offset of the first record with a timestamp ≥ `timestamp`, or `None` when no
@@ -726,6 +873,11 @@ impl LogReader {
     /// The next batch at or after the sought offset, or `None` at the current end of the log.
     /// Call again later to see batches appended since.
     pub fn next_batch(&mut self) -> Result<Option<BatchRef<'_>>> {
+        self.confirming = false;
+        self.next_batch_inner()
+    }
+
+    fn next_batch_inner(&mut self) -> Result<Option<BatchRef<'_>>> {
         if self.cur.is_none() {
             self.refresh_segments()?;
             if self.segments.is_empty() {
@@ -746,6 +898,8 @@ impl LogReader {
                 Some((size, last_offset)) => {
                     if last_offset < self.skip_below {
                         cur.pos += size;
+                        // Base offsets go up from here on, skipped batches included.
+                        self.prev_next = last_offset.checked_add(1);
                         continue;
                     }
                     break;
@@ -803,8 +957,31 @@ impl LogReader {
         };
         let pos = cur.pos;
         let base = cur.base;
+        // Check the batch's offsets first (from its header, and the next one's, in the
+        // buffer), so that a batch at offsets that are not its own is never handed out.
+        if let Some((h, next)) = cur.reader.headers_at(pos, cur.file_len)?
+            && let Some(why) = self.offset_anomaly(base, &h, next.as_ref())
+        {
+            if !self.confirming {
+                return self.confirm_anomaly();
+            }
+            let path = file_names::log_file(&self.dir, base);
+            return Err(Error::corrupt(
+                &path,
+                pos,
+                DecodeError::BadLength {
+                    at: 0,
+                    what: why,
+                    value: h.base_offset,
+                },
+            ));
+        }
+        let Some(cur) = self.cur.as_mut() else {
+            return Ok(None);
+        };
         match cur.reader.at(pos, cur.file_len)? {
             At::Batch(batch) => {
+                self.prev_next = Some(batch.header.next_offset());
                 cur.pos += batch.header.size() as u64;
                 // Never hand out an older batch again (a segment re-read after compaction).
                 self.skip_below = self.skip_below.max(batch.header.next_offset());

@@ -296,6 +296,11 @@ fn check_log(
             }
         } else if let Some(want) = contiguous_next.filter(|&w| v2 && last >= w && first != w)
             && out.first_damage.is_none()
+            // The first batch reaching the recovery point may instead continue the batch
+            // before it (or start the segment): then the point is not at a batch boundary,
+            // so it is damaged or stale, not this batch.
+            && !(contiguous_next == contiguous_from
+                && first == if out.batches.is_empty() { base } else { next_offset })
         {
             // A batch klog appended after its last flush, not where the log continued: its base
             // offset was damaged (it is outside the CRC).
@@ -857,6 +862,62 @@ mod tests {
         let mut log = Log::open(dir.path(), LogConfig::default()).unwrap();
         assert_eq!(log.log_end_offset().unwrap(), 35);
         assert!(log.take_truncations().is_empty());
+    }
+
+    /// Regression test for a bug the corruption suite found: a recovery point damaged (or
+    /// stale) to a value inside a batch (45, in the batch 40..49) made recovery cut that
+    /// batch, acknowledged records included, as if its base offset were damaged. A batch that
+    /// continues the one before it is not damaged: the point is, and nothing is cut.
+    #[test]
+    fn regression_a_recovery_point_inside_a_batch_cuts_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = Log::open(dir.path(), LogConfig::default()).unwrap();
+        for _ in 0..5 {
+            log.append(&mut batch_at(0, 10)).unwrap();
+        }
+        log.flush().unwrap();
+        drop(log);
+        write_rp(dir.path(), 45);
+        assert_eq!(offset_problems(dir.path()), vec![]);
+        let mut reader = crate::storage::LogReader::open(dir.path()).unwrap();
+        reader.seek(0).unwrap();
+        let mut next = 0;
+        while let Some(b) = reader.next_batch().unwrap() {
+            let h = &b.batch.as_batch().unwrap().header;
+            assert_eq!(h.base_offset, next);
+            next = h.next_offset();
+        }
+        assert_eq!(next, 50);
+        // (The log is loaded, and recovered, on its first use.)
+        let mut log = Log::open(dir.path(), LogConfig::default()).unwrap();
+        assert_eq!(log.log_end_offset().unwrap(), 50);
+        assert!(log.take_truncations().is_empty());
+        // A base offset that neither starts at the point nor continues the log still is
+        // damage: the last batch 40..49 moved to 60..69.
+        drop(log);
+        write_rp(dir.path(), 50);
+        let path = file_names::log_file(dir.path(), 0);
+        let mut bytes = fs::read(&path).unwrap();
+        let last = bytes.len() - batch_at(0, 10).len();
+        set_base_offset(&mut bytes[last..], 60);
+        fs::write(&path, &bytes).unwrap();
+        assert_eq!(offset_problems(dir.path()).len(), 1);
+        let mut reader = crate::storage::LogReader::open(dir.path()).unwrap();
+        reader.seek(0).unwrap();
+        let mut seen = 0;
+        let err = loop {
+            match reader.next_batch() {
+                Ok(Some(_)) => seen += 1,
+                Ok(None) => panic!("read past the damaged batch"),
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(seen, 4);
+        assert!(matches!(err, crate::Error::Corrupt { position, .. } if position == last as u64));
+        let mut log = Log::open(dir.path(), LogConfig::default()).unwrap();
+        let leo = log.log_end_offset().unwrap();
+        assert_eq!(log.take_truncations().len(), 1, "log end offset {leo}");
+        assert_eq!(leo, 40);
     }
 
     /// Damage in segment 0 (next segment at 100), then a good batch with a gap before it and

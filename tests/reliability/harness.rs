@@ -521,8 +521,8 @@ impl Summary {
         }
     }
 
-    /// A summary that counts without printing a seed, for checks whose verdicts are known
-    /// not to hold (a known bug); drop it with [`Summary::discard`].
+    /// A summary that counts without printing a seed, for checks whose verdicts cannot hold
+    /// (damage nothing can detect); drop it with [`Summary::discard`].
     pub fn quiet(name: &'static str) -> Summary {
         Summary {
             name,

@@ -9,17 +9,13 @@
 //! `scripts/reliability` tabulates.
 //!
 //! Known limits are kept as `#[ignore = "known limit: …"]` tests next to the test that found
-//! them (`cargo test --test reliability -- --ignored` shows them failing). One is left: a
-//! batch's base offset is outside its CRC, and a reader, which takes no lock, prints a batch's
-//! records at the offsets its base offset claims (it cannot refuse a batch reaching the next
-//! segment's base: a compaction swap in progress shows exactly that). `segments verify`,
-//! `--repair` and a writer's recovery do catch such damage where an invariant of the offsets
-//! tells (offsets increase, stay inside their segment, and are contiguous from klog's recovery
-//! point on); a base offset moved into a gap of a compacted segment stays undetectable. The
-//! randomized tests count the known cases (`known_bug_…=N` on the summary line) instead of
-//! failing on them, and check everything else. Bugs that were fixed since are kept as
-//! regression tests, named `regression_…` or after what they check (their doc comments say
-//! what the bug was).
+//! them (`cargo test --test reliability -- --ignored` shows them failing); none is left. A
+//! batch's base offset is outside its CRC: readers, `segments verify`, `--repair` and a
+//! writer's recovery catch damage to it through the invariants of the offsets (they increase,
+//! stay inside their segment, and are contiguous from klog's recovery point on); a base offset
+//! moved into a gap of a compacted segment stays undetectable, as it is for Kafka. Bugs that
+//! were fixed are kept as regression tests, named `regression_…` or after what they check
+//! (their doc comments say what the bug was).
 
 mod concurrency;
 mod corruption;
