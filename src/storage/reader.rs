@@ -3,7 +3,9 @@
 //! across segments.
 //!
 //! # Invariants
-//! 1. A reader takes no lock and only returns whole batches whose framing and CRC it checked.
+//! 1. A reader takes no lock and only returns whole batches whose framing and CRC it checked,
+//!    at offsets that keep the log's invariants (see [`LogReader::next_batch`]); only to
+//!    confirm that an offset anomaly is damage does it wait for the partition lock, shared.
 //! 2. A batch running past the end of the active segment is a write in progress (or a torn
 //!    tail awaiting recovery): it is the current end of the log, not an error. The same in a
 //!    closed segment, or a bad CRC anywhere, is corruption, reported with file and position.
@@ -872,6 +874,10 @@ impl LogReader {
 
     /// The next batch at or after the sought offset, or `None` at the current end of the log.
     /// Call again later to see batches appended since.
+    ///
+    /// A v2 batch is handed out only if its base offset (which its CRC does not cover) keeps
+    /// the offsets' invariants; otherwise this returns [`Error::Corrupt`] with the file and
+    /// position, before any of its records is seen.
     pub fn next_batch(&mut self) -> Result<Option<BatchRef<'_>>> {
         self.confirming = false;
         self.next_batch_inner()
