@@ -481,6 +481,32 @@ fn consume_loop<W: Write>(
                 source: e.shifted(b.position as usize),
             };
             // Prints one record if it is in range; false once the partition is done.
+            // The common case on its own: values alone, and every record of the batch wanted
+            // (none below the position, none at or past a stop, the count not running out).
+            if let Entry::Batch(batch) = &b.batch
+                && !batch.header.is_control()
+                && let Render::Value { key_sep: None, null } = printer
+                && part.stop_time.is_none()
+                && batch.header.base_offset >= part.next
+                && part.stop.is_none_or(|s| batch.header.last_offset() < s)
+                && left > batch.header.records_count.max(0) as u64
+            {
+                let mut n = 0u64;
+                for rec in batch.records_in(&mut scratch).map_err(corrupt)? {
+                    let rec = rec.map_err(corrupt)?;
+                    out.buf.extend_from_slice(rec.value.unwrap_or(null));
+                    out.buf.push(b'\n');
+                    n += 1;
+                }
+                out.spill_if_full()?;
+                left -= n;
+                part.next = batch.header.next_offset();
+                if part.stop.is_some_and(|stop| part.next >= stop) {
+                    part.done = true;
+                }
+                bar.inc(n);
+                continue;
+            }
             let mut range = PartRange {
                 partition: part.partition,
                 next: &mut part.next,
