@@ -485,7 +485,10 @@ fn consume_loop<W: Write>(
             // (none below the position, none at or past a stop, the count not running out).
             if let Entry::Batch(batch) = &b.batch
                 && !batch.header.is_control()
-                && let Render::Value { key_sep: None, null } = printer
+                && let Render::Value {
+                    key_sep: None,
+                    null,
+                } = printer
                 && part.stop_time.is_none()
                 && batch.header.base_offset >= part.next
                 && part.stop.is_none_or(|s| batch.header.last_offset() < s)
