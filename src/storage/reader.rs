@@ -530,6 +530,8 @@ struct Current {
     pos: u64,
     /// File size when last looked at; re-read when the reader reaches it.
     file_len: u64,
+    /// Base offset of the segment after this one when it was opened (its batches end below).
+    next_base: Option<i64>,
 }
 
 /// Streams batches of one partition from an offset or a timestamp, across segments.
@@ -720,11 +722,15 @@ impl LogReader {
             }
         };
         let file_len = reader.file_len()?;
+        let next_base = self
+            .segments
+            .get(self.segments.partition_point(|&b| b <= base));
         self.cur = Some(Current {
             base,
             reader,
             pos,
             file_len,
+            next_base: next_base.copied(),
         });
         // A segment's batches start at or after its base offset.
         self.prev_next = (pos == 0).then_some(base);
@@ -736,26 +742,20 @@ impl LogReader {
         Ok(())
     }
 
-    /// Why the v2 batch `h` at `pos` of segment `base`, followed by `next` (the header after
-    /// it, when the file holds one), cannot have the base offset it claims; `None` when it
+    /// Why the v2 batch `h` of the current segment, followed by `next` (the header after it,
+    /// when the file holds one), cannot have the base offset it claims; `None` when it
     /// can. A base offset is outside the batch's CRC, so damage to it shows only against the
     /// offsets' invariants, the ones Kafka keeps too: base offsets go up within a segment, a
     /// segment's batches end below the next segment's base, and klog's appends since its
     /// last fsync (from its recovery point on, in the last segment) are contiguous.
-    fn offset_anomaly(
-        &self,
-        base: i64,
-        h: &BatchHeader,
-        next: Option<&BatchHeader>,
-    ) -> Option<&'static str> {
-        self.offset_anomaly_in(base, h, next).filter(|&why| {
+    fn offset_anomaly(&self, h: &BatchHeader, next: Option<&BatchHeader>) -> Option<&'static str> {
+        self.offset_anomaly_in(h, next).filter(|&why| {
             !(why == REACHES_NEXT_SEGMENT && self.confirming && swap_left_over(&self.dir))
         })
     }
 
     fn offset_anomaly_in(
         &self,
-        base: i64,
         h: &BatchHeader,
         next: Option<&BatchHeader>,
     ) -> Option<&'static str> {
@@ -766,7 +766,7 @@ impl LogReader {
         if next.is_some_and(|n| n.base_offset <= last) {
             return Some("batch reaching the base offset of the batch after it");
         }
-        if let Some(&next_base) = self.segments.iter().find(|&&b| b > base)
+        if let Some(next_base) = self.cur.as_ref().and_then(|c| c.next_base)
             && last >= next_base
         {
             return Some(REACHES_NEXT_SEGMENT);
@@ -966,7 +966,7 @@ impl LogReader {
         // Check the batch's offsets first (from its header, and the next one's, in the
         // buffer), so that a batch at offsets that are not its own is never handed out.
         if let Some((h, next)) = cur.reader.headers_at(pos, cur.file_len)?
-            && let Some(why) = self.offset_anomaly(base, &h, next.as_ref())
+            && let Some(why) = self.offset_anomaly(&h, next.as_ref())
         {
             if !self.confirming {
                 return self.confirm_anomaly();
