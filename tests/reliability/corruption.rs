@@ -665,6 +665,14 @@ fn regression_base_offset_flip_in_last_batch_is_caught() {
     s.finish();
 }
 
+/// Appends records `value_at(10 r)..value_at(10 r + 9)` to topic `t` as one batch.
+fn produce_ten(k: &Klog, r: i64) {
+    let input: String = (r * 10..r * 10 + 10)
+        .map(|i| format!("{}\n", value_at(i)))
+        .collect();
+    k.ok_in(&["produce", "t", "-q"], input.as_bytes());
+}
+
 /// Regression test for a bug this suite found (fixed in 6ada664): a base offset flipped
 /// upwards by less than its batch's record count, in a batch with a successor in its segment
 /// (offsets 10..19 become 14..23, overlapping the next batch, 20..29), made `segments verify`
@@ -676,10 +684,7 @@ fn base_offset_flip_into_the_next_batch_is_blamed_on_the_right_batch() {
     let mut s = Summary::new("base_offset_blame");
     let k = Klog::new();
     for r in 0..4 {
-        let input: String = (r * 10..r * 10 + 10)
-            .map(|i| format!("{}\n", value_at(i)))
-            .collect();
-        k.ok_in(&["produce", "t", "-q"], input.as_bytes());
+        produce_ten(&k, r);
     }
     let log = segment_file(&k.partition_dir("t", 0), 0, ".log");
     let mut bytes = fs::read(&log).expect("read log");
@@ -742,10 +747,7 @@ fn regression_consume_refuses_a_batch_at_offsets_not_its_own() {
         if r == 2 {
             k.ok(&["segments", "roll", "t", "-q"]);
         }
-        let input: String = (r * 10..r * 10 + 10)
-            .map(|i| format!("{}\n", value_at(i)))
-            .collect();
-        k.ok_in(&["produce", "t", "-q"], input.as_bytes());
+        produce_ten(&k, r);
     }
     let log = segment_file(&k.partition_dir("t", 0), 0, ".log");
     let mut bytes = fs::read(&log).expect("read log");
@@ -784,10 +786,7 @@ fn regression_repair_does_not_resume_at_a_batch_with_a_damaged_base_offset() {
     let mut s = Summary::new("regression_repair_resume");
     let k = Klog::new();
     for r in 0..4 {
-        let input: String = (r * 10..r * 10 + 10)
-            .map(|i| format!("{}\n", value_at(i)))
-            .collect();
-        k.ok_in(&["produce", "t", "-q"], input.as_bytes());
+        produce_ten(&k, r);
     }
     let log = segment_file(&k.partition_dir("t", 0), 0, ".log");
     let mut bytes = fs::read(&log).expect("read log");
