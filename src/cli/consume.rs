@@ -495,12 +495,16 @@ fn consume_loop<W: Write>(
                 && left > batch.header.records_count.max(0) as u64
             {
                 let mut n = 0u64;
-                for rec in batch.records_in(&mut scratch).map_err(corrupt)? {
-                    let rec = rec.map_err(corrupt)?;
-                    out.buf.extend_from_slice(rec.value.unwrap_or(null));
-                    out.buf.push(b'\n');
-                    n += 1;
-                }
+                let buf = &mut out.buf;
+                batch
+                    .records_in(&mut scratch)
+                    .map_err(corrupt)?
+                    .try_for_each_value(|value| {
+                        buf.extend_from_slice(value.unwrap_or(null));
+                        buf.push(b'\n');
+                        n += 1;
+                    })
+                    .map_err(corrupt)?;
                 out.spill_if_full()?;
                 left -= n;
                 part.next = batch.header.next_offset();

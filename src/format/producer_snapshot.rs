@@ -34,7 +34,7 @@ pub fn decode(buf: &[u8]) -> Result<Vec<ProducerEntry>, DecodeError> {
         });
     }
     let stored = c.u32()?;
-    let computed = crc32c::crc32c(buf.get(6..).unwrap_or(&[]));
+    let computed = super::batch::crc32c(buf.get(6..).unwrap_or(&[]));
     if stored != computed {
         return Err(DecodeError::CrcMismatch {
             at: 2,
@@ -74,7 +74,7 @@ mod tests {
     #[test]
     fn the_empty_snapshot_is_ten_bytes() {
         let mut b = vec![0, 1];
-        b.extend_from_slice(&crc32c::crc32c(&0i32.to_be_bytes()).to_be_bytes());
+        b.extend_from_slice(&crate::format::batch::crc32c(&0i32.to_be_bytes()).to_be_bytes());
         b.extend_from_slice(&0i32.to_be_bytes());
         assert_eq!(b.len(), 10);
         assert!(decode(&b).unwrap().is_empty());

@@ -181,6 +181,34 @@ impl<'a> Record<'a> {
         })
     }
 
+    /// The value of the record at `*p` in `buf`, for readers that want nothing else, with the
+    /// same checks as [`Record::decode_fast`]. `None` (and `*p` unmoved) for a record with
+    /// headers or one that does not decode: the caller decodes it in full then.
+    #[inline(always)]
+    pub(crate) fn value_fast(buf: &'a [u8], p: &mut usize) -> Option<Option<&'a [u8]>> {
+        if let Some(w) = buf.get(*p..).and_then(<[u8]>::first_chunk::<16>)
+            && let Some(value) = value_short(buf, w, p)
+        {
+            return Some(value);
+        }
+        let mut q = *p;
+        let len = zigzag32(uvarint(buf, &mut q, 5)?)?;
+        let end = q.checked_add(usize::try_from(len).ok()?)?;
+        let body = buf.get(..end)?;
+        // Attributes, then the timestamp and offset deltas: checked, not kept.
+        q += 1;
+        uvarint(body, &mut q, 10)?;
+        zigzag32(uvarint(body, &mut q, 5)?)?;
+        fast_opt(body, &mut q)?;
+        let value = fast_opt(body, &mut q)?;
+        // No headers (a header count of zero is the single byte 0), and nothing left over.
+        if body.get(q) != Some(&0) || q + 1 != end {
+            return None;
+        }
+        *p = end;
+        Some(value)
+    }
+
     /// Decodes one record with a precise error for whatever is wrong with it.
     #[cold]
     fn decode_checked(c: &mut Cursor<'a>) -> Result<Record<'a>, DecodeError> {
@@ -256,6 +284,60 @@ impl<'a> Record<'a> {
             headers,
         })
     }
+}
+
+/// [`Record::value_fast`] for the usual record, whose varints before the key are one to three
+/// bytes long: they are read from `w`, the 16 bytes at `*p`, with no bounds checks. `None`
+/// for any other record (the general path then decides).
+#[inline(always)]
+fn value_short<'a>(buf: &'a [u8], w: &[u8; 16], p: &mut usize) -> Option<Option<&'a [u8]>> {
+    // Length, attributes, timestamp delta, offset delta and key length: at most 13 bytes, so
+    // every read below stays inside `w` (the masks only tell the compiler so).
+    let mut q = 0;
+    let len = short_uvarint(w, &mut q)?;
+    if len & 1 != 0 {
+        return None; // negative
+    }
+    let end = *p + q + (len >> 1) as usize;
+    q += 1;
+    short_uvarint(w, &mut q)?;
+    short_uvarint(w, &mut q)?;
+    let klen = short_uvarint(w, &mut q)?;
+    let mut at = *p + q;
+    match klen {
+        1 => {} // -1: no key
+        k if k & 1 == 0 => at += (k >> 1) as usize,
+        _ => return None,
+    }
+    let value = fast_opt(buf, &mut at)?;
+    // No headers (a count of zero is the byte 0), and the fields fill the length exactly.
+    if buf.get(at) != Some(&0) || at + 1 != end {
+        return None;
+    }
+    *p = end;
+    Some(value)
+}
+
+/// A varint of one to three bytes at `w[*q]`, not zigzag-decoded; `None` if it is longer.
+#[inline(always)]
+fn short_uvarint(w: &[u8; 16], q: &mut usize) -> Option<u64> {
+    let b0 = *w.get(*q & 15)?;
+    if b0 < 0x80 {
+        *q += 1;
+        return Some(b0 as u64);
+    }
+    let b1 = *w.get((*q + 1) & 15)?;
+    let z = (b0 & 0x7f) as u64 | ((b1 & 0x7f) as u64) << 7;
+    if b1 < 0x80 {
+        *q += 2;
+        return Some(z);
+    }
+    let b2 = *w.get((*q + 2) & 15)?;
+    if b2 < 0x80 {
+        *q += 3;
+        return Some(z | (b2 as u64) << 14);
+    }
+    None
 }
 
 /// A nullable length-prefixed field for [`Record::decode_fast`]: `Some(None)` is null.
