@@ -119,7 +119,11 @@ const MAX_PENDING: usize = 8 << 20;
 
 /// What the reader thread sends.
 enum Input {
-    Chunk(Vec<u8>),
+    /// Bytes read, `buf[..len]`; `buf` goes back to the reader for reuse.
+    Chunk {
+        buf: Vec<u8>,
+        len: usize,
+    },
     /// The current input (file or stdin) ended.
     End,
     Failed(String, io::Error),
@@ -131,7 +135,6 @@ fn spawn_reader(
     recycle: Receiver<Vec<u8>>,
 ) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
-        let mut read_buf = vec![0u8; CHUNK];
         for input in inputs {
             let name = input
                 .as_ref()
@@ -147,16 +150,13 @@ fn spawn_reader(
                 },
             };
             loop {
-                match reader.read(&mut read_buf) {
+                // Buffers keep their full length from one use to the next, so each is zeroed
+                // once, when first allocated; a few are in flight at a time.
+                let mut buf = recycle.try_recv().unwrap_or_else(|_| vec![0u8; CHUNK]);
+                match reader.read(&mut buf) {
                     Ok(0) => break,
-                    Ok(n) => {
-                        // Handing over a copy of what was read keeps the read buffer zeroed
-                        // once for good (a pipe fills 64 KiB at a time; zeroing a whole
-                        // chunk for each read cost more than the copy).
-                        let mut buf = recycle.try_recv().unwrap_or_default();
-                        buf.clear();
-                        buf.extend_from_slice(read_buf.get(..n).unwrap_or_default());
-                        if tx.send(Input::Chunk(buf)).is_err() {
+                    Ok(len) => {
+                        if tx.send(Input::Chunk { buf, len }).is_err() {
                             return;
                         }
                     }
@@ -432,17 +432,10 @@ impl Shape {
 fn produce_one(
     producer: &mut Producer<'_>,
     shape: &Shape,
+    extra: &[Header<'_>],
     bytes: &[u8],
     ts: i64,
 ) -> Result<(), Result<String, anyhow::Error>> {
-    let extra: Vec<Header<'_>> = shape
-        .headers
-        .iter()
-        .map(|(k, v)| Header {
-            key: k,
-            value: Some(v),
-        })
-        .collect();
     if shape.json {
         let JsonRecord {
             key,
@@ -458,7 +451,7 @@ fn produce_one(
                 value: v.as_deref(),
             })
             .collect();
-        hs.extend(extra);
+        hs.extend_from_slice(extra);
         return producer.add(&Rec {
             key: key.as_deref(),
             value: value.as_deref(),
@@ -480,7 +473,7 @@ fn produce_one(
     producer.add(&Rec {
         key,
         value,
-        headers: &extra,
+        headers: extra,
         partition: shape.partition,
         timestamp: ts,
     })
@@ -567,6 +560,15 @@ pub fn run(ctx: &Ctx, a: ProduceArgs) -> Result<ExitCode> {
         headers,
         partition: a.partition,
     };
+    // --header: the same headers on every record.
+    let extra: Vec<Header<'_>> = shape
+        .headers
+        .iter()
+        .map(|(k, v)| Header {
+            key: k,
+            value: Some(v),
+        })
+        .collect();
     let inputs: Vec<Option<PathBuf>> = if a.files.is_empty() {
         vec![None]
     } else {
@@ -665,14 +667,15 @@ pub fn run(ctx: &Ctx, a: ProduceArgs) -> Result<ExitCode> {
                 }
             }
         };
-        if let Input::Chunk(c) = &msg {
-            bar.inc(c.len() as u64);
+        if let Input::Chunk { len, .. } = &msg {
+            bar.inc(*len as u64);
         }
         let input_name = names.get(input_idx).map_or("input", String::as_str);
         let ts = now_ms();
         let step: Result<()> = match (msg, &mut framing) {
             (Input::Failed(what, e), _) => Err(anyhow::Error::new(e).context(what)),
-            (Input::Chunk(chunk), Framing::Raw) => {
+            (Input::Chunk { buf, len }, Framing::Raw) => {
+                let chunk = buf.get(..len).unwrap_or_default();
                 let res = if discarding {
                     Ok(())
                 } else if carry.len() + chunk.len() > max_raw {
@@ -689,10 +692,10 @@ pub fn run(ctx: &Ctx, a: ProduceArgs) -> Result<ExitCode> {
                         ),
                     )
                 } else {
-                    carry.extend_from_slice(&chunk);
+                    carry.extend_from_slice(chunk);
                     Ok(())
                 };
-                let _ = recycle_tx.try_send(chunk);
+                let _ = recycle_tx.try_send(buf);
                 res
             }
             (Input::End, Framing::Raw) => {
@@ -700,7 +703,7 @@ pub fn run(ctx: &Ctx, a: ProduceArgs) -> Result<ExitCode> {
                 let r = if std::mem::take(&mut discarding) {
                     Ok(())
                 } else {
-                    produce_one(&mut producer, &shape, &carry, ts)
+                    produce_one(&mut producer, &shape, &extra, &carry, ts)
                 };
                 carry.clear();
                 match r {
@@ -709,12 +712,12 @@ pub fn run(ctx: &Ctx, a: ProduceArgs) -> Result<ExitCode> {
                     Err(Err(e)) => Err(e),
                 }
             }
-            (Input::Chunk(chunk), Framing::Delimited(splitter)) => {
-                let res = splitter.push(&chunk, |piece| {
+            (Input::Chunk { buf, len }, Framing::Delimited(splitter)) => {
+                let res = splitter.push(buf.get(..len).unwrap_or_default(), |piece| {
                     record_no += 1;
                     match piece {
                         Piece::Record(bytes) => {
-                            match produce_one(&mut producer, &shape, bytes, ts) {
+                            match produce_one(&mut producer, &shape, &extra, bytes, ts) {
                                 Ok(()) => Ok(()),
                                 Err(Ok(msg)) => on_bad(record_no, input_name, msg),
                                 Err(Err(e)) => Err(e),
@@ -733,7 +736,7 @@ pub fn run(ctx: &Ctx, a: ProduceArgs) -> Result<ExitCode> {
                         ),
                     }
                 });
-                let _ = recycle_tx.try_send(chunk);
+                let _ = recycle_tx.try_send(buf);
                 res
             }
             (Input::End, Framing::Delimited(splitter)) => {
@@ -742,11 +745,13 @@ pub fn run(ctx: &Ctx, a: ProduceArgs) -> Result<ExitCode> {
                 // Numbers count from the start of each input.
                 record_no = 0;
                 splitter.finish(|piece| match piece {
-                    Piece::Record(bytes) => match produce_one(&mut producer, &shape, bytes, ts) {
-                        Ok(()) => Ok(()),
-                        Err(Ok(msg)) => on_bad(last, input_name, msg),
-                        Err(Err(e)) => Err(e),
-                    },
+                    Piece::Record(bytes) => {
+                        match produce_one(&mut producer, &shape, &extra, bytes, ts) {
+                            Ok(()) => Ok(()),
+                            Err(Ok(msg)) => on_bad(last, input_name, msg),
+                            Err(Err(e)) => Err(e),
+                        }
+                    }
                     Piece::TooLong => Ok(()),
                 })
             }

@@ -657,3 +657,41 @@ mod verify_and_repair {
         );
     }
 }
+
+#[test]
+fn early_writeback_starts_after_writeback_bytes_and_changes_nothing_read() {
+    use super::log::{WRITEBACK_BYTES, read_recovery_point};
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = Log::open(dir.path(), config(&[])).unwrap();
+    let value = "x".repeat(64 * 1024);
+    let mut appended = 0u64;
+    let mut n = 0usize;
+    while appended < WRITEBACK_BYTES - 128 * 1024 {
+        let mut b = batch(std::slice::from_ref(&value), 1000 + n as i64);
+        appended += b.len() as u64;
+        log.append(&mut b).unwrap();
+        n += 1;
+    }
+    assert!(
+        log.writeback.is_none(),
+        "no writeback before {WRITEBACK_BYTES} bytes"
+    );
+    while appended < WRITEBACK_BYTES {
+        let mut b = batch(std::slice::from_ref(&value), 1000 + n as i64);
+        appended += b.len() as u64;
+        log.append(&mut b).unwrap();
+        n += 1;
+    }
+    assert!(
+        log.writeback.is_some(),
+        "a writeback after {WRITEBACK_BYTES} bytes"
+    );
+    assert_eq!(log.unwritten_back, 0);
+    // Only a flush moves the recovery point.
+    assert_eq!(read_recovery_point(dir.path()), None);
+    log.flush().unwrap();
+    assert_eq!(read_recovery_point(dir.path()), Some(n as i64));
+    let got = read_all(dir.path());
+    assert_eq!(got.len(), n);
+    assert!(got.iter().all(|(_, v)| *v == value));
+}
