@@ -2,10 +2,13 @@
 //!
 //! A reader thread moves input in chunks of up to 1 MiB through a small bounded channel, so
 //! memory stays bounded whatever the input size. The main thread splits chunks into records
-//! and adds them to per-partition batches. It appends whenever the input has nothing more
-//! ready (so a trickle such as `tail -f` reaches readers at once) or a batch is full (so bulk
-//! input goes in batches of up to 1 MiB). While waiting for input it fsyncs when `flush.ms`
-//! says so.
+//! and adds them to per-partition batches. It hands a batch to the writer thread whenever the
+//! input has nothing more ready (so a trickle such as `tail -f` reaches readers at once) or
+//! the batch is full (so bulk input goes in batches of up to 1 MiB); two batches at most wait
+//! for the writer. The writer owns the partition logs: it appends, fsyncs when `--sync`,
+//! `flush.messages` or `flush.ms` say so, and at the end. It stops at its first error, which
+//! the main thread sees at its next hand-over (or within a second when idle) and reports; the
+//! command succeeds only once the writer has fsynced everything handed to it.
 
 use std::fs::File;
 use std::io::{self, IsTerminal, Read};
@@ -189,12 +192,22 @@ struct Rec<'a> {
     timestamp: i64,
 }
 
-/// Batches records per partition and appends them.
+/// What the main thread hands to the writer thread.
+enum Job {
+    Append {
+        partition: u32,
+        batch: Vec<u8>,
+        records: u64,
+    },
+    /// Append nothing more: fsync every partition written to, then stop.
+    Finish,
+}
+
+/// Batches records per partition; a batch that is full, or complete because the input has
+/// nothing more ready, goes to the writer thread.
 struct Producer<'a> {
-    ctx: &'a Ctx,
     topic: &'a Topic,
-    /// Open logs and batches under construction, indexed by partition.
-    logs: Vec<Option<Log>>,
+    /// Batches under construction, indexed by partition.
     builders: Vec<Option<BatchBuilder>>,
     pending: usize,
     spare: Vec<Vec<u8>>,
@@ -202,33 +215,45 @@ struct Producer<'a> {
     /// partitioner, round-robin).
     sticky: u32,
     batch_limit: usize,
-    sync: bool,
     codec: Compression,
-    compressed: Vec<u8>,
-    records: u64,
-    bytes: u64,
+    jobs: SyncSender<Job>,
+    /// Buffers the writer is done with, for reuse.
+    returned: Receiver<Vec<u8>>,
 }
 
+/// The writer thread stopped on an error; `Writer::run` returns it.
+#[derive(Debug)]
+struct WriterStopped;
+
+impl std::fmt::Display for WriterStopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the writer stopped")
+    }
+}
+
+impl std::error::Error for WriterStopped {}
+
 impl<'a> Producer<'a> {
-    fn new(ctx: &'a Ctx, topic: &'a Topic, sync: bool, codec: Compression) -> Self {
+    fn new(
+        topic: &'a Topic,
+        codec: Compression,
+        jobs: SyncSender<Job>,
+        returned: Receiver<Vec<u8>>,
+    ) -> Self {
         // Batches of up to 1 MiB, never above max.message.bytes nor segment.bytes.
         let c = &topic.config;
         let batch_limit = (c.max_message_bytes.min(c.segment_bytes) as usize)
             .clamp(RECORD_BATCH_OVERHEAD + 1, CHUNK);
         Producer {
-            ctx,
             topic,
-            logs: (0..topic.partitions).map(|_| None).collect(),
             builders: (0..topic.partitions).map(|_| None).collect(),
             pending: 0,
             spare: Vec::new(),
             sticky: 0,
             batch_limit,
-            sync,
             codec,
-            compressed: Vec::new(),
-            records: 0,
-            bytes: 0,
+            jobs,
+            returned,
         }
     }
 
@@ -278,6 +303,9 @@ impl<'a> Producer<'a> {
             }
             self.append(p).map_err(Err)?;
         }
+        if self.spare.is_empty() {
+            self.spare.extend(self.returned.try_iter());
+        }
         let spare = &mut self.spare;
         let b = self
             .builders
@@ -294,14 +322,7 @@ impl<'a> Producer<'a> {
         Ok(())
     }
 
-    fn log(&mut self, p: u32) -> Result<&mut Log> {
-        let slot = self.logs.get_mut(p as usize).context("partition log")?;
-        if slot.is_none() {
-            *slot = Some(self.topic.open_log(p)?);
-        }
-        slot.as_mut().context("partition log")
-    }
-
+    /// Hands partition `p`'s batch to the writer.
     fn append(&mut self, p: u32) -> Result<()> {
         let Some(b) = self.builders.get_mut(p as usize).and_then(Option::take) else {
             return Ok(());
@@ -311,26 +332,116 @@ impl<'a> Producer<'a> {
             self.spare.push(b.finish());
             return Ok(());
         }
-        let count = b.count() as u64;
-        let mut bytes = b.finish();
+        let records = b.count() as u64;
+        let mut batch = b.finish();
+        if self.codec != Compression::None {
+            let mut compressed = self.spare.pop().unwrap_or_default();
+            compress_batch(&batch, self.codec, &mut compressed);
+            self.spare.push(std::mem::replace(&mut batch, compressed));
+        }
+        let job = Job::Append {
+            partition: p,
+            batch,
+            records,
+        };
+        // A closed channel: the writer stopped on an error, which `Writer::run` returns.
+        self.jobs.send(job).map_err(|_| WriterStopped)?;
+        if p == self.sticky {
+            self.sticky = (self.sticky + 1) % self.topic.partitions.max(1);
+        }
+        Ok(())
+    }
+
+    /// Hands every batch under construction to the writer.
+    fn append_all(&mut self) -> Result<()> {
+        for p in 0..self.topic.partitions {
+            self.append(p)?;
+        }
+        Ok(())
+    }
+
+    /// Hands over what is pending and asks the writer to fsync and stop.
+    fn finish(&mut self) -> Result<()> {
+        self.append_all()?;
+        self.jobs.send(Job::Finish).map_err(|_| WriterStopped)?;
+        Ok(())
+    }
+}
+
+/// The writer thread's side: appends batches to the partition logs, fsyncs when `flush.ms`,
+/// `flush.messages` or `--sync` say so, and at the end. Writing on a thread of its own lets
+/// the main thread encode the next batch while this one goes to the page cache and the disk.
+struct Writer<'a> {
+    ctx: &'a Ctx,
+    topic: &'a Topic,
+    /// Open logs, indexed by partition.
+    logs: Vec<Option<Log>>,
+    sync: bool,
+    records: u64,
+    bytes: u64,
+}
+
+impl<'a> Writer<'a> {
+    fn new(ctx: &'a Ctx, topic: &'a Topic, sync: bool) -> Self {
+        Writer {
+            ctx,
+            topic,
+            logs: (0..topic.partitions).map(|_| None).collect(),
+            sync,
+            records: 0,
+            bytes: 0,
+        }
+    }
+
+    /// Takes jobs until `Job::Finish` (or until the producer is gone), fsyncing on time in
+    /// between; stops at the first error. Buffers it is done with go back by `returned`.
+    fn run(
+        &mut self,
+        jobs: Receiver<Job>,
+        returned: std::sync::mpsc::Sender<Vec<u8>>,
+    ) -> Result<()> {
+        loop {
+            let job = match self.flush_due_in() {
+                Some(wait) => match jobs.recv_timeout(wait) {
+                    Ok(job) => job,
+                    Err(RecvTimeoutError::Timeout) => {
+                        self.maybe_flush()?;
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => return self.finish(),
+                },
+                None => match jobs.recv() {
+                    Ok(job) => job,
+                    Err(_) => return self.finish(),
+                },
+            };
+            match job {
+                Job::Append {
+                    partition,
+                    mut batch,
+                    records,
+                } => {
+                    self.append(partition, &mut batch, records)?;
+                    let _ = returned.send(batch);
+                }
+                Job::Finish => return self.finish(),
+            }
+        }
+    }
+
+    fn log(&mut self, p: u32) -> Result<&mut Log> {
+        let slot = self.logs.get_mut(p as usize).context("partition log")?;
+        if slot.is_none() {
+            *slot = Some(self.topic.open_log(p)?);
+        }
+        slot.as_mut().context("partition log")
+    }
+
+    fn append(&mut self, p: u32, batch: &mut [u8], records: u64) -> Result<()> {
         let sync = self.sync;
         let name = format!("{}-{p}", self.topic.name);
-        let mut compressed = std::mem::take(&mut self.compressed);
-        let codec = self.codec;
         let log = self.log(p)?;
-        let appended = if codec == Compression::None {
-            log.append(&mut bytes)
-        } else {
-            compress_batch(&bytes, codec, &mut compressed);
-            log.append(&mut compressed)
-        };
-        let written = if codec == Compression::None {
-            bytes.len()
-        } else {
-            compressed.len()
-        };
-        self.compressed = compressed;
-        let log = self.log(p)?;
+        let appended = log.append(batch);
         for t in log.take_truncations() {
             self.ctx.note(format_args!(
                 "recovered {}: removed {} bytes from byte {} ({})",
@@ -347,12 +458,8 @@ impl<'a> Producer<'a> {
         } else {
             log.maybe_flush().with_context(|| format!("fsync {name}"))?;
         }
-        self.records += count;
-        self.bytes += written as u64;
-        self.spare.push(bytes);
-        if p == self.sticky {
-            self.sticky = (self.sticky + 1) % self.topic.partitions.max(1);
-        }
+        self.records += records;
+        self.bytes += batch.len() as u64;
         Ok(())
     }
 
@@ -369,14 +476,6 @@ impl<'a> Producer<'a> {
             .zip(&self.logs)
             .filter_map(|(p, log)| log.as_ref().map(|_| p))
             .collect()
-    }
-
-    /// Appends every batch under construction.
-    fn append_all(&mut self) -> Result<()> {
-        for p in 0..self.topic.partitions {
-            self.append(p)?;
-        }
-        Ok(())
     }
 
     /// How long until some partition's `flush.ms` is due.
@@ -397,9 +496,8 @@ impl<'a> Producer<'a> {
         Ok(())
     }
 
-    /// Appends what is pending and fsyncs every partition written to.
+    /// fsyncs every partition written to.
     fn finish(&mut self) -> Result<()> {
-        self.append_all()?;
         let topic = self.topic;
         for (p, log) in self.written_mut() {
             log.flush()
@@ -609,183 +707,194 @@ pub fn run(ctx: &Ctx, a: ProduceArgs) -> Result<ExitCode> {
         .map(Compression::from)
         .or(topic.config.compression_type)
         .unwrap_or(Compression::None);
-    let mut producer = Producer::new(ctx, &topic, a.sync, codec);
-    let max_raw = topic.config.max_message_bytes as usize;
-    // Newline-separated input (lines and JSON) names lines; other framings name records.
-    let unit = match &delimiter {
-        Some(d) if d.as_slice() == b"\n" => "line",
-        _ => "record",
-    };
-    // A delimited record is buffered up to max.message.bytes: a longer one is refused anyway.
-    let mut framing = match delimiter {
-        Some(d) => Framing::Delimited(Splitter::new(&d, max_raw)),
-        None => Framing::Raw,
-    };
-    // --raw: the current input so far.
-    let mut carry: Vec<u8> = Vec::new();
-    let mut input_idx = 0usize;
-    let mut record_no = 0u64;
-    // --raw: dropping the rest of an input already reported as too large.
-    let mut discarding = false;
-    let mut skipped = 0u64;
-    let mut failure: Option<anyhow::Error> = None;
+    let (job_tx, job_rx) = sync_channel::<Job>(2);
+    let (returned_tx, returned_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    let topic = &topic;
+    let sync = a.sync;
+    std::thread::scope(|scope| -> Result<ExitCode> {
+        let writer = scope.spawn(move || {
+            let mut w = Writer::new(ctx, topic, sync);
+            let r = w.run(job_rx, returned_tx);
+            (r, w.records, w.bytes, w.written())
+        });
+        let mut producer = Producer::new(topic, codec, job_tx, returned_rx);
+        let max_raw = topic.config.max_message_bytes as usize;
+        // Newline-separated input (lines and JSON) names lines; other framings name records.
+        let unit = match &delimiter {
+            Some(d) if d.as_slice() == b"\n" => "line",
+            _ => "record",
+        };
+        // A delimited record is buffered up to max.message.bytes: a longer one is refused anyway.
+        let mut framing = match delimiter {
+            Some(d) => Framing::Delimited(Splitter::new(&d, max_raw)),
+            None => Framing::Raw,
+        };
+        // --raw: the current input so far.
+        let mut carry: Vec<u8> = Vec::new();
+        let mut input_idx = 0usize;
+        let mut record_no = 0u64;
+        // --raw: dropping the rest of an input already reported as too large.
+        let mut discarding = false;
+        let mut skipped = 0u64;
+        let mut failure: Option<anyhow::Error> = None;
 
-    // Reports a skippable problem with record `n`, or stops.
-    let mut on_bad = |n: u64, input: &str, msg: String| -> Result<()> {
-        let what = format!("{input}: {unit} {n}: {msg}");
-        if a.skip_invalid {
-            skipped += 1;
-            eprintln!("klog: skipped {what}");
-            Ok(())
-        } else {
-            Err(anyhow::anyhow!(what))
-        }
-    };
-
-    'input: loop {
-        let msg = match rx.try_recv() {
-            Ok(m) => m,
-            Err(TryRecvError::Disconnected) => break,
-            Err(TryRecvError::Empty) => {
-                // Nothing more is ready: append now, then wait, fsyncing when flush.ms says.
-                if let Err(e) = producer.append_all() {
-                    failure = Some(e);
-                    break;
-                }
-                loop {
-                    let wait = producer.flush_due_in().unwrap_or(Duration::from_secs(3600));
-                    match rx.recv_timeout(wait) {
-                        Ok(m) => break m,
-                        Err(RecvTimeoutError::Timeout) => {
-                            if let Err(e) = producer.maybe_flush() {
-                                failure = Some(e);
-                                break 'input;
-                            }
-                        }
-                        Err(RecvTimeoutError::Disconnected) => break 'input,
-                    }
-                }
+        // Reports a skippable problem with record `n`, or stops.
+        let mut on_bad = |n: u64, input: &str, msg: String| -> Result<()> {
+            let what = format!("{input}: {unit} {n}: {msg}");
+            if a.skip_invalid {
+                skipped += 1;
+                eprintln!("klog: skipped {what}");
+                Ok(())
+            } else {
+                Err(anyhow::anyhow!(what))
             }
         };
-        if let Input::Chunk { len, .. } = &msg {
-            bar.inc(*len as u64);
-        }
-        let input_name = names.get(input_idx).map_or("input", String::as_str);
-        let ts = now_ms();
-        let step: Result<()> = match (msg, &mut framing) {
-            (Input::Failed(what, e), _) => Err(anyhow::Error::new(e).context(what)),
-            (Input::Chunk { buf, len }, Framing::Raw) => {
-                let chunk = buf.get(..len).unwrap_or_default();
-                let res = if discarding {
-                    Ok(())
-                } else if carry.len() + chunk.len() > max_raw {
-                    // Too large: report it (or stop), and ignore the rest of this input.
-                    discarding = true;
-                    carry.clear();
-                    on_bad(
-                        1,
-                        input_name,
-                        format!(
-                            "a --raw record of more than {max_raw} bytes is larger than \
-                             max.message.bytes of topic '{}'",
-                            topic.name
-                        ),
-                    )
-                } else {
-                    carry.extend_from_slice(chunk);
-                    Ok(())
-                };
-                let _ = recycle_tx.try_send(buf);
-                res
-            }
-            (Input::End, Framing::Raw) => {
-                input_idx += 1;
-                let r = if std::mem::take(&mut discarding) {
-                    Ok(())
-                } else {
-                    produce_one(&mut producer, &shape, &extra, &carry, ts)
-                };
-                carry.clear();
-                match r {
-                    Ok(()) => Ok(()),
-                    Err(Ok(msg)) => on_bad(1, input_name, msg),
-                    Err(Err(e)) => Err(e),
+
+        'input: loop {
+            let msg = match rx.try_recv() {
+                Ok(m) => m,
+                Err(TryRecvError::Disconnected) => break,
+                Err(TryRecvError::Empty) => {
+                    // Nothing more is ready: hand the batches to the writer now, then wait (the
+                    // writer fsyncs when flush.ms says so).
+                    if let Err(e) = producer.append_all() {
+                        failure = Some(e);
+                        break;
+                    }
+                    loop {
+                        match rx.recv_timeout(Duration::from_secs(1)) {
+                            Ok(m) => break m,
+                            // The writer stopped on an error (it is reported below).
+                            Err(RecvTimeoutError::Timeout) if writer.is_finished() => break 'input,
+                            Err(RecvTimeoutError::Timeout) => {}
+                            Err(RecvTimeoutError::Disconnected) => break 'input,
+                        }
+                    }
                 }
+            };
+            if let Input::Chunk { len, .. } = &msg {
+                bar.inc(*len as u64);
             }
-            (Input::Chunk { buf, len }, Framing::Delimited(splitter)) => {
-                let res = splitter.push(buf.get(..len).unwrap_or_default(), |piece| {
-                    record_no += 1;
-                    match piece {
+            let input_name = names.get(input_idx).map_or("input", String::as_str);
+            let ts = now_ms();
+            let step: Result<()> = match (msg, &mut framing) {
+                (Input::Failed(what, e), _) => Err(anyhow::Error::new(e).context(what)),
+                (Input::Chunk { buf, len }, Framing::Raw) => {
+                    let chunk = buf.get(..len).unwrap_or_default();
+                    let res = if discarding {
+                        Ok(())
+                    } else if carry.len() + chunk.len() > max_raw {
+                        // Too large: report it (or stop), and ignore the rest of this input.
+                        discarding = true;
+                        carry.clear();
+                        on_bad(
+                            1,
+                            input_name,
+                            format!(
+                                "a --raw record of more than {max_raw} bytes is larger than \
+                             max.message.bytes of topic '{}'",
+                                topic.name
+                            ),
+                        )
+                    } else {
+                        carry.extend_from_slice(chunk);
+                        Ok(())
+                    };
+                    let _ = recycle_tx.try_send(buf);
+                    res
+                }
+                (Input::End, Framing::Raw) => {
+                    input_idx += 1;
+                    let r = if std::mem::take(&mut discarding) {
+                        Ok(())
+                    } else {
+                        produce_one(&mut producer, &shape, &extra, &carry, ts)
+                    };
+                    carry.clear();
+                    match r {
+                        Ok(()) => Ok(()),
+                        Err(Ok(msg)) => on_bad(1, input_name, msg),
+                        Err(Err(e)) => Err(e),
+                    }
+                }
+                (Input::Chunk { buf, len }, Framing::Delimited(splitter)) => {
+                    let res = splitter.push(buf.get(..len).unwrap_or_default(), |piece| {
+                        record_no += 1;
+                        match piece {
+                            Piece::Record(bytes) => {
+                                match produce_one(&mut producer, &shape, &extra, bytes, ts) {
+                                    Ok(()) => Ok(()),
+                                    Err(Ok(msg)) => on_bad(record_no, input_name, msg),
+                                    Err(Err(e)) => Err(e),
+                                }
+                            }
+                            // No delimiter within max.message.bytes: report it (or stop); the
+                            // splitter drops bytes until the next delimiter.
+                            Piece::TooLong => on_bad(
+                                record_no,
+                                input_name,
+                                format!(
+                                    "more than {max_raw} bytes without a delimiter: larger than \
+                                 max.message.bytes of topic '{}'",
+                                    topic.name
+                                ),
+                            ),
+                        }
+                    });
+                    let _ = recycle_tx.try_send(buf);
+                    res
+                }
+                (Input::End, Framing::Delimited(splitter)) => {
+                    input_idx += 1;
+                    let last = record_no + 1;
+                    // Numbers count from the start of each input.
+                    record_no = 0;
+                    splitter.finish(|piece| match piece {
                         Piece::Record(bytes) => {
                             match produce_one(&mut producer, &shape, &extra, bytes, ts) {
                                 Ok(()) => Ok(()),
-                                Err(Ok(msg)) => on_bad(record_no, input_name, msg),
+                                Err(Ok(msg)) => on_bad(last, input_name, msg),
                                 Err(Err(e)) => Err(e),
                             }
                         }
-                        // No delimiter within max.message.bytes: report it (or stop); the
-                        // splitter drops bytes until the next delimiter.
-                        Piece::TooLong => on_bad(
-                            record_no,
-                            input_name,
-                            format!(
-                                "more than {max_raw} bytes without a delimiter: larger than \
-                                 max.message.bytes of topic '{}'",
-                                topic.name
-                            ),
-                        ),
-                    }
-                });
-                let _ = recycle_tx.try_send(buf);
-                res
+                        Piece::TooLong => Ok(()),
+                    })
+                }
+            };
+            if let Err(e) = step {
+                failure = Some(e);
+                break;
             }
-            (Input::End, Framing::Delimited(splitter)) => {
-                input_idx += 1;
-                let last = record_no + 1;
-                // Numbers count from the start of each input.
-                record_no = 0;
-                splitter.finish(|piece| match piece {
-                    Piece::Record(bytes) => {
-                        match produce_one(&mut producer, &shape, &extra, bytes, ts) {
-                            Ok(()) => Ok(()),
-                            Err(Ok(msg)) => on_bad(last, input_name, msg),
-                            Err(Err(e)) => Err(e),
-                        }
-                    }
-                    Piece::TooLong => Ok(()),
-                })
-            }
-        };
-        if let Err(e) = step {
-            failure = Some(e);
-            break;
         }
-    }
-    drop(rx);
-    bar.finish_and_clear();
-    // Whatever happened, records accepted before it are written and fsynced.
-    let finished = producer.finish();
-    let _ = reader;
-    if let Some(e) = failure {
+        drop(rx);
+        bar.finish_and_clear();
+        // Whatever happened, records accepted before it are written and fsynced.
+        let handed_over = producer.finish();
+        drop(producer);
+        let _ = reader;
+        let (written_ok, records, bytes, written) = writer
+            .join()
+            .map_err(|_| anyhow::anyhow!("the writer thread panicked"))?;
+        // The writer's own error first: the producer only sees that it stopped.
+        let finished = written_ok.and(handed_over);
+        if let Some(e) = failure {
+            finished?;
+            return Err(e);
+        }
         finished?;
-        return Err(e);
-    }
-    finished?;
-    // Kafka's checkpoint files, so that the directory looks like one a broker left.
-    let written = producer.written();
-    ctx.sync_checkpoints(&topic, &written);
-    if a.verbose {
-        eprintln!(
-            "klog: wrote {} records ({} bytes) to {} partition{} of '{}'",
-            producer.records,
-            producer.bytes,
-            written.len(),
-            if written.len() == 1 { "" } else { "s" },
-            topic.name
-        );
-    }
-    if skipped > 0 {
-        ctx.note(format_args!("skipped {skipped} invalid records"));
-    }
-    Ok(ExitCode::Success)
+        // Kafka's checkpoint files, so that the directory looks like one a broker left.
+        ctx.sync_checkpoints(topic, &written);
+        if a.verbose {
+            eprintln!(
+                "klog: wrote {records} records ({bytes} bytes) to {} partition{} of '{}'",
+                written.len(),
+                if written.len() == 1 { "" } else { "s" },
+                topic.name
+            );
+        }
+        if skipped > 0 {
+            ctx.note(format_args!("skipped {skipped} invalid records"));
+        }
+        Ok(ExitCode::Success)
+    })
 }
