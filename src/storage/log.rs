@@ -17,9 +17,9 @@
 //!   the new segment's files and fsync the directory, then advance the recovery point. A crash
 //!   before the new `.log` exists leaves the old segment active (trimmed indexes regrow); one
 //!   after leaves an empty new segment, which is valid.
-//! - Early writeback: every [`WRITEBACK_BYTES`] appended, a helper thread fdatasyncs the
-//!   active segment through a descriptor of its own, so that the disk works while the writer
-//!   encodes and a flush finds little left to write. It is only a head start: nothing counts
+//! - Early writeback: every [`WRITEBACK_BYTES`] appended without a flush, a helper thread
+//!   fdatasyncs the active segment through a descriptor of its own, so that the disk works
+//!   while the writer encodes and a flush finds little left to write. It is only a head start: nothing counts
 //!   as flushed, and the recovery point does not move, until `flush` itself has fsynced. A
 //!   write error it meets is still reported to the writer's own fsync (Linux reports it to
 //!   every descriptor open at the time).
@@ -402,6 +402,8 @@ impl Log {
             // A hint: when it cannot be written (a full disk), recovery just scans more.
             let _ = write_recovery_point(&self.dir, a.next_offset);
         }
+        // Early writeback is for what no flush is about to cover (not for `--sync`).
+        self.unwritten_back = 0;
         self.unflushed_messages = 0;
         self.first_unflushed = None;
         Ok(())
