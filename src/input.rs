@@ -75,10 +75,6 @@ impl Splitter {
         }
     }
 
-    pub fn delimiter(&self) -> &[u8] {
-        &self.delim
-    }
-
     /// Splits the next chunk of the input, calling `f` with every record (or too-long report)
     /// completed by it. Stops at the first error `f` returns; the splitter must then be
     /// [`reset`](Splitter::reset) before it is used again.
@@ -279,10 +275,11 @@ impl From<&str> for JsonRecordError {
 
 /// Reads the JSON bytes shape: `null`, a string (its UTF-8 bytes), or `{"base64": "…"}`
 /// (standard alphabet, padded). `what` names the field in errors.
-pub fn read_bytes(v: &Value, what: &str) -> Result<Option<Vec<u8>>, JsonRecordError> {
+/// It takes the value, so a string's bytes are moved, not copied.
+pub fn read_bytes(v: Value, what: &str) -> Result<Option<Vec<u8>>, JsonRecordError> {
     match v {
         Value::Null => Ok(None),
-        Value::String(s) => Ok(Some(s.as_bytes().to_vec())),
+        Value::String(s) => Ok(Some(s.into_bytes())),
         Value::Object(m) if m.len() == 1 => match m.get("base64") {
             Some(Value::String(s)) => STANDARD
                 .decode(s)
@@ -315,30 +312,31 @@ pub struct JsonRecord {
 /// (`topic`, `offset`, `timestamp_type`) are ignored.
 pub fn parse_record(line: &[u8]) -> Result<JsonRecord, JsonRecordError> {
     let v: Value = serde_json::from_slice(line).map_err(|e| format!("invalid JSON: {e}"))?;
-    let Value::Object(m) = v else {
+    let Value::Object(mut m) = v else {
         return Err("expected a JSON object".into());
     };
     let mut r = JsonRecord::default();
-    if let Some(k) = m.get("key") {
+    if let Some(k) = m.remove("key") {
         r.key = read_bytes(k, "key")?;
     }
-    if let Some(val) = m.get("value") {
+    if let Some(val) = m.remove("value") {
         r.value = read_bytes(val, "value")?;
     }
-    match m.get("headers") {
+    match m.remove("headers") {
         None | Some(Value::Null) => {}
         Some(Value::Array(hs)) => {
             for h in hs {
-                match h.as_array().map(Vec::as_slice) {
-                    Some([name, value]) => {
-                        let Value::String(name) = name else {
-                            return Err("a header name must be a string".into());
-                        };
-                        let value = read_bytes(value, "header value")?;
-                        r.headers.push((name.as_bytes().to_vec(), value));
-                    }
-                    _ => return Err("headers must be [[name, value], ...]".into()),
-                }
+                let Value::Array(pair) = h else {
+                    return Err("headers must be [[name, value], ...]".into());
+                };
+                let Ok([name, value]) = <[Value; 2]>::try_from(pair) else {
+                    return Err("headers must be [[name, value], ...]".into());
+                };
+                let Value::String(name) = name else {
+                    return Err("a header name must be a string".into());
+                };
+                let value = read_bytes(value, "header value")?;
+                r.headers.push((name.into_bytes(), value));
             }
         }
         Some(_) => return Err("headers must be [[name, value], ...]".into()),

@@ -42,7 +42,7 @@ mod tests {
         ] {
             let text = bytes_json(b);
             let v: Value = serde_json::from_str(&text).unwrap();
-            assert_eq!(read_bytes(&v, "x").unwrap().as_deref(), b, "{text}");
+            assert_eq!(read_bytes(v, "x").unwrap().as_deref(), b, "{text}");
         }
         assert_eq!(bytes_json(Some(b"\xff")), r#"{"base64":"/w=="}"#);
     }

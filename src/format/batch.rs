@@ -21,8 +21,9 @@
 //! |  61 |    … | records                | `records_count` records, or one compressed stream |
 //!
 //! # Invariants
-//! 1. `decode` checks framing, magic and CRC before handing out a batch; record-level checks
-//!    (count, lengths, no trailing bytes) happen while iterating records.
+//! 1. `decode` checks framing, magic, CRC, non-negative counts (last offset delta, records)
+//!    and a base offset whose last offset does not overflow before handing out a batch;
+//!    record-level checks (count, lengths, no trailing bytes) happen while iterating records.
 //! 2. A writer may patch `base_offset` and `partition_leader_epoch` in place after building a
 //!    batch: the CRC does not cover them.
 
@@ -280,6 +281,16 @@ impl BatchHeader {
             TimestampType::CreateTime
         }
     }
+    /// Timestamp of the batch's first record: the append time for LogAppendTime batches,
+    /// the base timestamp otherwise; `None` when there is none (-1).
+    pub fn first_timestamp(&self) -> Option<i64> {
+        let ts = match self.timestamp_type() {
+            TimestampType::LogAppendTime => self.max_timestamp,
+            TimestampType::CreateTime => self.base_timestamp,
+        };
+        (ts >= 0).then_some(ts)
+    }
+
     pub fn is_transactional(&self) -> bool {
         self.attributes & TRANSACTIONAL_MASK != 0
     }
@@ -447,7 +458,6 @@ impl<'a> RecordBatch<'a> {
             cursor: Cursor::new(scratch),
             left: self.header.records_count,
             done: false,
-            base: RECORDS_OFFSET,
             compressed: true,
         })
     }
@@ -461,7 +471,6 @@ impl<'a> RecordBatch<'a> {
                 cursor: Cursor::new(self.records_bytes()),
                 left: self.header.records_count,
                 done: false,
-                base: RECORDS_OFFSET,
                 compressed: false,
             }),
             _ => Err(DecodeError::UnsupportedCompression {
@@ -498,18 +507,7 @@ pub struct Records<'a> {
     cursor: Cursor<'a>,
     left: i32,
     done: bool,
-    base: usize,
     compressed: bool,
-}
-
-impl Records<'_> {
-    fn at(&self, pos: usize) -> usize {
-        if self.compressed {
-            self.base
-        } else {
-            self.base + pos
-        }
-    }
 }
 
 impl<'a> Iterator for Records<'a> {
@@ -559,9 +557,7 @@ impl<'a> Records<'a> {
         }
         Ok(())
     }
-}
 
-impl<'a> Records<'a> {
     /// [`Iterator::next`] past the fast path: the end of the records, or a record that the
     /// fast path refused, decoded again to say what is wrong with it.
     #[cold]
@@ -573,7 +569,11 @@ impl<'a> Records<'a> {
             self.done = true;
             if self.cursor.remaining() != 0 {
                 return Some(Err(DecodeError::BadRecord {
-                    at: self.at(self.cursor.position()),
+                    at: if self.compressed {
+                        RECORDS_OFFSET
+                    } else {
+                        RECORDS_OFFSET + self.cursor.position()
+                    },
                     reason: "bytes left after the last record",
                 }));
             }
@@ -583,11 +583,11 @@ impl<'a> Records<'a> {
         let r = Record::decode(&mut self.cursor).map_err(|e| {
             if self.compressed {
                 DecodeError::BadRecord {
-                    at: self.base,
+                    at: RECORDS_OFFSET,
                     reason: "a record inside the compressed stream does not decode",
                 }
             } else {
-                e.shifted(self.base)
+                e.shifted(RECORDS_OFFSET)
             }
         });
         if r.is_err() {
@@ -1028,6 +1028,30 @@ mod tests {
         )
     }
 
+    /// `try_for_each_value` hands out what the record iterator does, up to the same error.
+    fn value_scan_agrees(b: &RecordBatch<'_>) -> Result<(), TestCaseError> {
+        let mut want = Vec::new();
+        let mut want_err = None;
+        for r in b.records().unwrap() {
+            match r {
+                Ok(r) => want.push(r.value),
+                Err(e) => {
+                    want_err = Some(e);
+                    break;
+                }
+            }
+        }
+        let mut got = Vec::new();
+        let got_err = b
+            .records()
+            .unwrap()
+            .try_for_each_value(|v| got.push(v))
+            .err();
+        prop_assert_eq!(got, want);
+        prop_assert_eq!(got_err, want_err);
+        Ok(())
+    }
+
     proptest! {
         #[test]
         fn builder_round_trips_every_field(
@@ -1078,21 +1102,16 @@ mod tests {
             for (i, x) in &flips {
                 bytes[RECORDS_OFFSET + i % n] ^= x;
             }
-            let bytes = with_fixed_crc(bytes);
-            for buf in [&bytes[..], &bytes[..RECORDS_OFFSET + cut % (n + 1)]] {
-                let Ok(b) = RecordBatch::decode(buf) else { continue };
-                let mut want = Vec::new();
-                let mut want_err = None;
-                for r in b.records().unwrap() {
-                    match r {
-                        Ok(r) => want.push(r.value),
-                        Err(e) => { want_err = Some(e); break; }
-                    }
+            // Also cut short inside the records, with the length field and the CRC made to
+            // agree, so that the batch decodes and its records run out early.
+            let mut short = bytes[..RECORDS_OFFSET + cut % (n + 1)].to_vec();
+            let len = (short.len() - LOG_OVERHEAD) as i32;
+            short[LENGTH_OFFSET..LOG_OVERHEAD].copy_from_slice(&len.to_be_bytes());
+            for buf in [with_fixed_crc(bytes), with_fixed_crc(short)] {
+                // Damage before the records can make the header itself undecodable.
+                if let Ok(b) = RecordBatch::decode(&buf) {
+                    value_scan_agrees(&b)?;
                 }
-                let mut got = Vec::new();
-                let got_err = b.records().unwrap().try_for_each_value(|v| got.push(v)).err();
-                prop_assert_eq!(got, want);
-                prop_assert_eq!(got_err, want_err);
             }
         }
 
@@ -1117,19 +1136,7 @@ mod tests {
                 bytes[RECORDS_OFFSET + i % n] ^= x;
             }
             let bytes = with_fixed_crc(bytes);
-            let b = RecordBatch::decode(&bytes).unwrap();
-            let mut want = Vec::new();
-            let mut want_err = None;
-            for r in b.records().unwrap() {
-                match r {
-                    Ok(r) => want.push(r.value),
-                    Err(e) => { want_err = Some(e); break; }
-                }
-            }
-            let mut got = Vec::new();
-            let got_err = b.records().unwrap().try_for_each_value(|v| got.push(v)).err();
-            prop_assert_eq!(got, want);
-            prop_assert_eq!(got_err, want_err);
+            value_scan_agrees(&RecordBatch::decode(&bytes).unwrap())?;
         }
 
         #[test]

@@ -595,9 +595,38 @@ fn zstd_error(code: usize) -> Fail {
     corrupt(zstd::zstd_safe::get_error_name(code))
 }
 
+thread_local! {
+    /// One streaming zstd decoder per thread, reset for each frame: its buffers are allocated
+    /// once, not once per batch.
+    static ZSTD_DCTX: std::cell::RefCell<Option<zstd::zstd_safe::DCtx<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
 fn zstd_decompress(data: &[u8], out: &mut Vec<u8>, limit: usize) -> Result<(), Fail> {
-    use zstd::zstd_safe::{DCtx, DParameter, InBuffer, OutBuffer, is_error_kind, zstd_sys};
-    let mut dctx = DCtx::try_create().ok_or_else(|| corrupt("cannot create a zstd context"))?;
+    ZSTD_DCTX.with_borrow_mut(|slot| {
+        let dctx = match slot {
+            Some(dctx) => dctx,
+            None => slot.insert(
+                zstd::zstd_safe::DCtx::try_create()
+                    .ok_or_else(|| corrupt("cannot create a zstd context"))?,
+            ),
+        };
+        zstd_decompress_with(dctx, data, out, limit)
+    })
+}
+
+fn zstd_decompress_with(
+    dctx: &mut zstd::zstd_safe::DCtx<'static>,
+    data: &[u8],
+    out: &mut Vec<u8>,
+    limit: usize,
+) -> Result<(), Fail> {
+    use zstd::zstd_safe::{
+        DParameter, InBuffer, OutBuffer, ResetDirective, is_error_kind, zstd_sys,
+    };
+    // Whatever the last frame left (an error half way included) goes.
+    dctx.reset(ResetDirective::SessionAndParameters)
+        .map_err(zstd_error)?;
     dctx.set_parameter(DParameter::WindowLogMax(zstd_window_log_max(limit)))
         .map_err(zstd_error)?;
     let mut input = InBuffer::around(data);

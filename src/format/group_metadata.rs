@@ -34,21 +34,8 @@ fn nullable_string(c: &mut Cursor<'_>) -> Result<Option<String>, DecodeError> {
     ))
 }
 
-fn uvarint(c: &mut Cursor<'_>) -> Result<u64, DecodeError> {
-    let at = c.position();
-    let mut v = 0u64;
-    for shift in (0..35).step_by(7) {
-        let b = c.i8()? as u8;
-        v |= ((b & 0x7f) as u64) << shift;
-        if b < 0x80 {
-            return Ok(v);
-        }
-    }
-    Err(DecodeError::BadVarint { at })
-}
-
 fn compact_string(c: &mut Cursor<'_>) -> Result<String, DecodeError> {
-    let n = uvarint(c)?;
+    let n = c.uvarint()?;
     if n == 0 {
         return Ok(String::new());
     }

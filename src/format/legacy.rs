@@ -175,7 +175,15 @@ pub fn records(m: &LegacyMessage<'_>, limit: usize) -> Result<Vec<LegacyRecord>,
     )?;
     let mut out = Vec::new();
     let mut pos = 0;
-    while pos < inner.len() && out.len() < MAX_INNER {
+    while pos < inner.len() {
+        if out.len() == MAX_INNER {
+            // Refused, not cut short: what follows would be lost without a word, and a magic 1
+            // wrapper's offsets are relative to its last inner message.
+            return Err(DecodeError::BadRecord {
+                at: 0,
+                reason: "a compressed wrapper with more than 2^20 inner messages",
+            });
+        }
         let rest = inner.get(pos..).unwrap_or(&[]);
         let im = LegacyMessage::decode(rest).map_err(|_| DecodeError::BadRecord {
             at: 0,
@@ -332,6 +340,33 @@ mod tests {
             assert_eq!(rs[2].value.as_deref(), Some(&b"v2"[..]));
             if magic == 1 {
                 assert_eq!(rs[0].timestamp, 5000);
+            }
+        }
+    }
+
+    #[test]
+    fn a_wrapper_past_the_inner_message_cap_is_refused_not_cut() {
+        let one = message(0, 0, 0, -1, None, None);
+        for (n, ok) in [(MAX_INNER, true), (MAX_INNER + 1, false)] {
+            let set = one.repeat(n);
+            let mut compressed = Vec::new();
+            super::super::compression::compress(Compression::Zstd, &set, &mut compressed);
+            let w = message(
+                0,
+                0,
+                Compression::Zstd.id() as i8,
+                -1,
+                None,
+                Some(&compressed),
+            );
+            let d = LegacyMessage::decode(&w).unwrap();
+            match records(&d, 64 << 20) {
+                Ok(rs) => assert!(
+                    ok && rs.len() == n,
+                    "{n} inner messages: {} records",
+                    rs.len()
+                ),
+                Err(e) => assert!(!ok, "{n} inner messages: {e}"),
             }
         }
     }

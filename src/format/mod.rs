@@ -1,7 +1,9 @@
 //! Kafka's on-disk record format, as pure codecs over byte slices.
 //!
-//! This module owns the byte layout of RecordBatch v2 (magic 2) and of the records inside it.
-//! It does no I/O, reads no clock and holds no `unsafe`: everything here takes `&[u8]` and
+//! This module owns the byte layout of RecordBatch v2 (magic 2) and of the records inside it,
+//! and what a reader of Kafka's files meets besides: legacy v0/v1 messages, the compression
+//! codecs, Kafka's murmur2 partitioner, `__consumer_offsets` records and producer state
+//! snapshots. It does no I/O, reads no clock and holds no `unsafe`: everything here takes `&[u8]` and
 //! returns values or a [`DecodeError`] carrying the byte position (relative to the slice it was
 //! given) of what was wrong. The storage layer adds the file name and the slice's position in
 //! the file.

@@ -20,7 +20,8 @@
 
 use super::DecodeError;
 use super::varint::{
-    Cursor, put_varint, put_varlong, uvarint, varint_size, varlong_size, zigzag32, zigzag64,
+    Cursor, put_varint, put_varlong, uvarint, varint_size, varlong_size, zigzag_encode32,
+    zigzag_encode64, zigzag32, zigzag64,
 };
 
 /// A record header: a name and an optional value. Kafka requires the name to be UTF-8 text; it is
@@ -51,6 +52,7 @@ fn opt_size(b: Option<&[u8]>) -> usize {
 }
 
 /// Size of the record body (everything after the length varint).
+#[inline]
 pub fn body_size(
     timestamp_delta: i64,
     offset_delta: i32,
@@ -151,32 +153,25 @@ fn encode_plain(
     value: Option<&[u8]>,
 ) {
     let (klen, vlen) = (opt_len(key), opt_len(value));
-    let body = 1
-        + varlong_size(timestamp_delta)
-        + varint_size(offset_delta)
-        + varint_size(klen)
-        + key.map_or(0, <[u8]>::len)
-        + varint_size(vlen)
-        + value.map_or(0, <[u8]>::len)
-        + 1;
+    let body = body_size(timestamp_delta, offset_delta, key, value, &[]);
     out.reserve(body + HEAD + 5);
     // Length, attributes, timestamp delta, offset delta, key length: at most 26 bytes; with
     // no key the value length follows at once (31 at most).
     let mut head = [0u8; HEAD];
-    let mut n = put_zigzag(&mut head, 0, zz32(body as i32));
+    let mut n = put_zigzag(&mut head, 0, zigzag_encode32(body as i32));
     if let Some(b) = head.get_mut(n) {
         *b = attributes as u8;
     }
-    n = put_zigzag(&mut head, n + 1, zz64(timestamp_delta));
-    n = put_zigzag(&mut head, n, zz32(offset_delta));
-    n = put_zigzag(&mut head, n, zz32(klen));
+    n = put_zigzag(&mut head, n + 1, zigzag_encode64(timestamp_delta));
+    n = put_zigzag(&mut head, n, zigzag_encode32(offset_delta));
+    n = put_zigzag(&mut head, n, zigzag_encode32(klen));
     if let Some(k) = key {
         put_head(out, &head, n);
         out.extend_from_slice(k);
         head = [0u8; HEAD];
         n = 0;
     }
-    n = put_zigzag(&mut head, n, zz32(vlen));
+    n = put_zigzag(&mut head, n, zigzag_encode32(vlen));
     put_head(out, &head, n);
     if let Some(v) = value {
         out.extend_from_slice(v);
@@ -186,16 +181,6 @@ fn encode_plain(
 
 /// Size of the scratch array [`encode_plain`] builds varints in.
 const HEAD: usize = 32;
-
-#[inline(always)]
-fn zz32(v: i32) -> u64 {
-    ((v << 1) ^ (v >> 31)) as u32 as u64
-}
-
-#[inline(always)]
-fn zz64(v: i64) -> u64 {
-    ((v << 1) ^ (v >> 63)) as u64
-}
 
 /// Writes `z` as a varint at `head[n..]`, returning the position after it. Callers stay
 /// below [`HEAD`]; the mask only lets the compiler drop the bounds checks.
@@ -290,28 +275,35 @@ impl<'a> Record<'a> {
         })
     }
 
-    /// The value of the record at `*p` in `buf`, for readers that want nothing else, with the
-    /// same checks as [`Record::decode_fast`]. `None` (and `*p` unmoved) for a record with
-    /// headers or one that does not decode: the caller decodes it in full then.
+    /// The value of the record at `*p` in `buf`, for readers that want nothing else, when the
+    /// record is the usual kind: no headers, and its varints before the key one to three bytes
+    /// long. Those are read from the 16 bytes at `*p` with no bounds check per byte. It
+    /// accepts nothing that [`Record::decode_fast`] refuses; `None` (and `*p` unmoved) for any
+    /// other record, which the caller then decodes in full.
     #[inline(always)]
     pub(crate) fn value_fast(buf: &'a [u8], p: &mut usize) -> Option<Option<&'a [u8]>> {
-        if let Some(w) = buf.get(*p..).and_then(<[u8]>::first_chunk::<16>)
-            && let Some(value) = value_short(buf, w, p)
-        {
-            return Some(value);
+        let w = buf.get(*p..)?.first_chunk::<16>()?;
+        // Length, attributes, timestamp delta, offset delta and key length: at most 13 bytes,
+        // so every read below stays inside `w` (the masks only tell the compiler so).
+        let mut q = 0;
+        let len = short_uvarint(w, &mut q)?;
+        if len & 1 != 0 {
+            return None; // negative
         }
-        let mut q = *p;
-        let len = zigzag32(uvarint(buf, &mut q, 5)?)?;
-        let end = q.checked_add(usize::try_from(len).ok()?)?;
-        let body = buf.get(..end)?;
-        // Attributes, then the timestamp and offset deltas: checked, not kept.
+        let end = *p + q + (len >> 1) as usize;
         q += 1;
-        uvarint(body, &mut q, 10)?;
-        zigzag32(uvarint(body, &mut q, 5)?)?;
-        fast_opt(body, &mut q)?;
-        let value = fast_opt(body, &mut q)?;
-        // No headers (a header count of zero is the single byte 0), and nothing left over.
-        if body.get(q) != Some(&0) || q + 1 != end {
+        short_uvarint(w, &mut q)?;
+        short_uvarint(w, &mut q)?;
+        let klen = short_uvarint(w, &mut q)?;
+        let mut at = *p + q;
+        match klen {
+            1 => {} // -1: no key
+            k if k & 1 == 0 => at += (k >> 1) as usize,
+            _ => return None,
+        }
+        let value = fast_opt(buf, &mut at)?;
+        // No headers (a count of zero is the byte 0), and the fields fill the length exactly.
+        if buf.get(at) != Some(&0) || at + 1 != end {
             return None;
         }
         *p = end;
@@ -393,38 +385,6 @@ impl<'a> Record<'a> {
             headers,
         })
     }
-}
-
-/// [`Record::value_fast`] for the usual record, whose varints before the key are one to three
-/// bytes long: they are read from `w`, the 16 bytes at `*p`, with no bounds checks. `None`
-/// for any other record (the general path then decides).
-#[inline(always)]
-fn value_short<'a>(buf: &'a [u8], w: &[u8; 16], p: &mut usize) -> Option<Option<&'a [u8]>> {
-    // Length, attributes, timestamp delta, offset delta and key length: at most 13 bytes, so
-    // every read below stays inside `w` (the masks only tell the compiler so).
-    let mut q = 0;
-    let len = short_uvarint(w, &mut q)?;
-    if len & 1 != 0 {
-        return None; // negative
-    }
-    let end = *p + q + (len >> 1) as usize;
-    q += 1;
-    short_uvarint(w, &mut q)?;
-    short_uvarint(w, &mut q)?;
-    let klen = short_uvarint(w, &mut q)?;
-    let mut at = *p + q;
-    match klen {
-        1 => {} // -1: no key
-        k if k & 1 == 0 => at += (k >> 1) as usize,
-        _ => return None,
-    }
-    let value = fast_opt(buf, &mut at)?;
-    // No headers (a count of zero is the byte 0), and the fields fill the length exactly.
-    if buf.get(at) != Some(&0) || at + 1 != end {
-        return None;
-    }
-    *p = end;
-    Some(value)
 }
 
 /// A varint of one to three bytes at `w[*q]`, not zigzag-decoded; `None` if it is longer.

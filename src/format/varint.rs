@@ -11,7 +11,7 @@ use super::DecodeError;
 /// Appends `value` as a zigzag varint.
 #[inline]
 pub fn put_varint(out: &mut Vec<u8>, value: i32) {
-    let mut z = ((value << 1) ^ (value >> 31)) as u32;
+    let mut z = zigzag_encode32(value) as u32;
     while z >= 0x80 {
         out.push((z as u8) | 0x80);
         z >>= 7;
@@ -22,7 +22,7 @@ pub fn put_varint(out: &mut Vec<u8>, value: i32) {
 /// Appends `value` as a zigzag varlong.
 #[inline]
 pub fn put_varlong(out: &mut Vec<u8>, value: i64) {
-    let mut z = ((value << 1) ^ (value >> 63)) as u64;
+    let mut z = zigzag_encode64(value);
     while z >= 0x80 {
         out.push((z as u8) | 0x80);
         z >>= 7;
@@ -33,7 +33,7 @@ pub fn put_varlong(out: &mut Vec<u8>, value: i64) {
 /// Bytes `put_varint(value)` writes.
 #[inline]
 pub fn varint_size(value: i32) -> usize {
-    let z = ((value << 1) ^ (value >> 31)) as u32;
+    let z = zigzag_encode32(value) as u32;
     // 1 byte per started group of 7 bits, at least one byte.
     ((38 - (z | 1).leading_zeros()) / 7) as usize
 }
@@ -41,7 +41,7 @@ pub fn varint_size(value: i32) -> usize {
 /// Bytes `put_varlong(value)` writes.
 #[inline]
 pub fn varlong_size(value: i64) -> usize {
-    let z = ((value << 1) ^ (value >> 63)) as u64;
+    let z = zigzag_encode64(value);
     ((70 - (z | 1).leading_zeros()) / 7) as usize
 }
 
@@ -162,6 +162,23 @@ impl<'a> Cursor<'a> {
         Ok(((z >> 1) as i32) ^ -((z & 1) as i32))
     }
 
+    /// Reads an unsigned varint (at most 5 bytes, no zigzag), as Kafka's compact lengths are.
+    pub fn uvarint(&mut self) -> Result<u64, DecodeError> {
+        let start = self.pos;
+        if let Some(v) = uvarint(self.buf, &mut self.pos, 5) {
+            return Ok(v);
+        }
+        let available = self.buf.len().saturating_sub(start);
+        if available < 5 && self.buf.iter().skip(start).all(|&b| b >= 0x80) {
+            return Err(DecodeError::Truncated {
+                at: start,
+                needed: available + 1,
+                available,
+            });
+        }
+        Err(DecodeError::BadVarint { at: start })
+    }
+
     /// Reads a zigzag varlong (at most 10 bytes).
     #[inline]
     pub fn varlong(&mut self) -> Result<i64, DecodeError> {
@@ -236,6 +253,18 @@ pub(crate) fn zigzag64(z: u64) -> i64 {
     ((z >> 1) as i64) ^ -((z & 1) as i64)
 }
 
+/// Zigzag-encodes a 32-bit value (what a varint holds), widened to `u64`.
+#[inline(always)]
+pub(crate) fn zigzag_encode32(v: i32) -> u64 {
+    ((v << 1) ^ (v >> 31)) as u32 as u64
+}
+
+/// Zigzag-encodes a 64-bit value (what a varlong holds).
+#[inline(always)]
+pub(crate) fn zigzag_encode64(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
@@ -282,6 +311,27 @@ mod tests {
             assert_eq!(e.len(), 10);
             assert_eq!(Cursor::new(&e).varlong().unwrap(), v);
         }
+    }
+
+    #[test]
+    fn unsigned_varints_and_their_errors() {
+        let mut c = Cursor::new(&[0x05, 0x80, 0x01, 0xff, 0xff, 0xff, 0xff, 0x0f]);
+        assert_eq!(c.uvarint().unwrap(), 5);
+        assert_eq!(c.uvarint().unwrap(), 128);
+        assert_eq!(c.uvarint().unwrap(), u32::MAX as u64);
+        assert_eq!(c.remaining(), 0);
+        assert!(matches!(
+            Cursor::new(&[0x80, 0x80]).uvarint(),
+            Err(DecodeError::Truncated {
+                at: 0,
+                available: 2,
+                ..
+            })
+        ));
+        assert!(matches!(
+            Cursor::new(&[0x80; 6]).uvarint(),
+            Err(DecodeError::BadVarint { at: 0 })
+        ));
     }
 
     #[test]
