@@ -77,12 +77,11 @@
 //! Writers are excluded by the partition lock. Readers take no lock: a reader holding an old
 //! segment open keeps reading it (an unlinked file stays readable), and offsets are unchanged,
 //! so a reader positioned at offset N goes on correctly in the new files. When a group merges
-//! several old segments, a reader that lists segments between steps 3 and 4 may see the old
-//! records of the merged-away segments again after the new `B` (offsets going back, never
-//! missing), and a reader that finishes an old `B` file after step 4 finds the next old
-//! segment gone: `LogReader` then moves on to the next listed segment, skipping the survivors
-//! of the merged-away segments that now live in the new `B`. Single-segment groups have
-//! neither window.
+//! several old segments, a reader may find the next old segment gone (merged away): it then
+//! reads the segment it was merged into again, and since a reader never hands out an offset
+//! below one it already handed out, it goes on with the survivors after its position, neither
+//! repeating nor skipping any. A reader that meets offsets that look out of place while a swap
+//! is half done re-checks under a shared lock of the partition before calling it damage.
 //!
 //! # Kafka
 //! `LogCleaner.Cleaner` (`doClean`, `cleanSegments`, `cleanInto`, `groupSegmentsBySize`,
@@ -106,6 +105,7 @@ use super::config::LogConfig;
 use super::failpoint as fp;
 use super::file_names::{self, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX};
 use super::fs::{atomic_write, fsync_dir_at, lock_dir};
+use super::index::IndexBuilder;
 use super::reader::{ChunkReader, RawAt, list_segments};
 use super::retention::{self, DELETED_SUFFIX};
 use crate::error::{Error, Result};
@@ -549,66 +549,6 @@ fn group_segments<'a>(sources: &'a [Source], config: &LogConfig) -> Vec<&'a [Sou
         start = end;
     }
     groups
-}
-
-/// The offset and time indexes of an output segment, built as batches are written, by the
-/// same rule as appends and recovery (an entry when more than `index.interval.bytes` were
-/// written since the previous one; a final time index entry).
-struct IndexBuilder {
-    base: i64,
-    interval: u64,
-    index: Vec<u8>,
-    time_index: Vec<u8>,
-    last_indexed: u64,
-    max_ts: i64,
-    max_ts_offset: i64,
-    last_time: i64,
-}
-
-impl IndexBuilder {
-    fn new(base: i64, interval: u64) -> IndexBuilder {
-        IndexBuilder {
-            base,
-            interval,
-            index: Vec::new(),
-            time_index: Vec::new(),
-            last_indexed: 0,
-            max_ts: -1,
-            max_ts_offset: base,
-            last_time: -1,
-        }
-    }
-
-    fn push_time(&mut self) {
-        self.time_index
-            .extend_from_slice(&self.max_ts.to_be_bytes());
-        self.time_index
-            .extend_from_slice(&((self.max_ts_offset - self.base) as u32).to_be_bytes());
-        self.last_time = self.max_ts;
-    }
-
-    fn on_batch(&mut self, pos: u64, last_offset: i64, max_timestamp: i64) {
-        if max_timestamp > self.max_ts {
-            self.max_ts = max_timestamp;
-            self.max_ts_offset = last_offset;
-        }
-        if pos > self.last_indexed && pos - self.last_indexed > self.interval {
-            self.index
-                .extend_from_slice(&((last_offset - self.base) as u32).to_be_bytes());
-            self.index.extend_from_slice(&(pos as u32).to_be_bytes());
-            if self.max_ts > self.last_time {
-                self.push_time();
-            }
-            self.last_indexed = pos;
-        }
-    }
-
-    fn finish(mut self) -> (Vec<u8>, Vec<u8>) {
-        if self.max_ts > self.last_time && self.max_ts >= 0 {
-            self.push_time();
-        }
-        (self.index, self.time_index)
-    }
 }
 
 /// Where a group's cleaned batches go: `<base>.log.cleaned`, or nowhere for a dry run.

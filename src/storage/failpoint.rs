@@ -1,5 +1,7 @@
 //! Fail points and a power-loss model: every write, fsync, truncation, creation, rename and
 //! unlink that storage makes goes through the thin wrappers here, each under a named point.
+//! The one exception is `Log`'s early writeback, an extra fdatasync on a helper thread that
+//! only makes data durable sooner (the model undercounts it, which is the safe side).
 //!
 //! Without the `failpoints` cargo feature and outside the crate's own tests, the wrappers are
 //! `#[inline]` calls of the `std` functions and nothing else is compiled. With it, a test can,

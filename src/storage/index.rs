@@ -148,6 +148,72 @@ pub fn relative_offset(base_offset: i64, offset: i64) -> Option<u32> {
     u32::try_from(rel).ok()
 }
 
+/// The offset and time indexes of a segment, built in memory as its batches go by in order,
+/// by the rule appends follow: an entry when more than `index.interval.bytes` were written
+/// since the previous entry's batch, and a final time index entry. Offsets out of the
+/// segment's range are not indexed (see [`relative_offset`]). Compaction builds the indexes
+/// of what it writes with it, and repair those of a segment it re-indexes.
+pub(crate) struct IndexBuilder {
+    base: i64,
+    interval: u64,
+    index: Vec<u8>,
+    time_index: Vec<u8>,
+    last_indexed: u64,
+    max_ts: i64,
+    max_ts_offset: i64,
+    last_time: i64,
+}
+
+impl IndexBuilder {
+    pub(crate) fn new(base: i64, interval: u64) -> IndexBuilder {
+        IndexBuilder {
+            base,
+            interval,
+            index: Vec::new(),
+            time_index: Vec::new(),
+            last_indexed: 0,
+            max_ts: -1,
+            max_ts_offset: base,
+            last_time: -1,
+        }
+    }
+
+    fn push_time(&mut self) {
+        if let Some(rel) = relative_offset(self.base, self.max_ts_offset) {
+            self.time_index
+                .extend_from_slice(&self.max_ts.to_be_bytes());
+            self.time_index.extend_from_slice(&rel.to_be_bytes());
+            self.last_time = self.max_ts;
+        }
+    }
+
+    /// The batch at byte `pos` of the `.log`.
+    pub(crate) fn on_batch(&mut self, pos: u64, last_offset: i64, max_timestamp: i64) {
+        if max_timestamp > self.max_ts {
+            self.max_ts = max_timestamp;
+            self.max_ts_offset = last_offset;
+        }
+        if pos > self.last_indexed && pos - self.last_indexed > self.interval {
+            if let Some(rel) = relative_offset(self.base, last_offset) {
+                self.index.extend_from_slice(&rel.to_be_bytes());
+                self.index.extend_from_slice(&(pos as u32).to_be_bytes());
+            }
+            if self.max_ts > self.last_time {
+                self.push_time();
+            }
+            self.last_indexed = pos;
+        }
+    }
+
+    /// The `.index` and `.timeindex` bytes.
+    pub(crate) fn finish(mut self) -> (Vec<u8>, Vec<u8>) {
+        if self.max_ts > self.last_time && self.max_ts >= 0 {
+            self.push_time();
+        }
+        (self.index, self.time_index)
+    }
+}
+
 /// Number of valid entries: those before the first all-zero entry (binary search; valid entries
 /// are a prefix, see the module invariants).
 pub fn valid_entries<S: IndexSource + ?Sized>(src: &S, entry_size: usize) -> usize {
@@ -373,11 +439,6 @@ impl MmapIndex {
         Ok(())
     }
 
-    /// Makes the entries durable.
-    pub fn flush(&self) -> Result<()> {
-        fp::sync_data(&self.file, "index.trim_fsync").map_err(Error::io("fsync index", &self.path))
-    }
-
     /// Unmaps the index and trims the file to its entries (`trimToValidSize`), durably.
     pub fn trim(self) -> Result<()> {
         let MmapIndex {
@@ -459,9 +520,6 @@ impl OffsetIndex {
     }
     pub fn matches_disk(&self) -> bool {
         self.inner.matches_disk()
-    }
-    pub fn flush(&self) -> Result<()> {
-        self.inner.flush()
     }
     pub fn trim(self) -> Result<()> {
         self.inner.trim()
@@ -556,9 +614,6 @@ impl TimeIndex {
     }
     pub fn matches_disk(&self) -> bool {
         self.inner.matches_disk()
-    }
-    pub fn flush(&self) -> Result<()> {
-        self.inner.flush()
     }
     pub fn trim(self) -> Result<()> {
         self.inner.trim()

@@ -13,16 +13,17 @@
 //! # Crash safety
 //! - Append: batch bytes first, index entries after. A crash leaves at worst a torn batch at
 //!   the end and index entries for it: both are cut by the next writer's recovery.
-//! - Roll: final time index entry, trim and fsync both indexes, fsync the `.log`, then create
+//! - Roll: final time index entry, fsync the `.log`, trim and fsync both indexes, then create
 //!   the new segment's files and fsync the directory, then advance the recovery point. A crash
 //!   before the new `.log` exists leaves the old segment active (trimmed indexes regrow); one
 //!   after leaves an empty new segment, which is valid.
 //! - Early writeback: every [`WRITEBACK_BYTES`] appended without a flush, a helper thread
 //!   fdatasyncs the active segment through a descriptor of its own, so that the disk works
-//!   while the writer encodes and a flush finds little left to write. It is only a head start: nothing counts
-//!   as flushed, and the recovery point does not move, until `flush` itself has fsynced. A
-//!   write error it meets is still reported to the writer's own fsync (Linux reports it to
-//!   every descriptor open at the time).
+//!   while the writer encodes and a flush finds little left to write. It is only a head
+//!   start: nothing counts as flushed, and the recovery point does not move, until `flush`
+//!   itself has fsynced. A write error it meets is still reported to the writer's own fsync
+//!   (Linux reports it to every descriptor open at the time). It bypasses the fail points:
+//!   the power-loss model then counts less as durable than the disk has, never more.
 //! - Recovery (first lock of a process, or when the disk no longer matches the writer's
 //!   view): validate from the last index entry below the recovery point to the end of the
 //!   active segment, truncate at the first invalid byte, rebuild the index entries passed.
@@ -46,8 +47,10 @@ use super::failpoint as fp;
 use super::file_names;
 use super::fs::fsync_dir_at;
 use super::index::{OffsetIndex, TimeIndex};
-use super::reader::{ChunkReader, Scan, list_segments, scan_batches};
-use super::retention::{self, DeletedSegment, RetentionRules};
+use super::reader::{
+    ChunkReader, Scan, continues_after_recovery_point, list_segments, scan_batches,
+};
+use super::retention::{self, DeletedSegment};
 use crate::error::{Error, Result};
 use crate::format::batch::{self as fbatch, RECORD_BATCH_OVERHEAD};
 use crate::format::{BatchHeader, DecodeError, TimestampType};
@@ -236,14 +239,7 @@ impl Log {
     }
 
     fn delete_old_segments_locked(&mut self, now: i64) -> Result<Vec<DeletedSegment>> {
-        let segments = list_segments(&self.dir)?;
-        let log_start = retention::log_start_offset(&self.dir, &segments);
-        let rules = RetentionRules {
-            delete_policy: self.config.cleanup_policy.delete,
-            retention_ms: self.config.retention_ms,
-            retention_bytes: self.config.retention_bytes,
-        };
-        let doomed = retention::segments_to_delete(&self.dir, &segments, log_start, rules, now);
+        let (log_start, doomed) = retention::due(&self.dir, &self.config, now)?;
         if let Some(last) = doomed.last()
             && last.end_offset > log_start
         {
@@ -337,14 +333,13 @@ impl Log {
             position,
         };
         self.unwritten_back += batch.len() as u64;
-        if self.unwritten_back >= WRITEBACK_BYTES {
-            self.unwritten_back = 0;
-            self.start_writeback();
-        }
         self.unflushed_messages += header.records_count.max(0) as i64;
         self.first_unflushed.get_or_insert_with(Instant::now);
         if self.unflushed_messages >= self.config.flush_messages {
             self.flush_locked()?;
+        } else if self.unwritten_back >= WRITEBACK_BYTES {
+            self.unwritten_back = 0;
+            self.start_writeback();
         }
         Ok(info)
     }
@@ -385,7 +380,8 @@ impl Log {
         Some(std::time::Duration::from_millis(ms).saturating_sub(t.elapsed()))
     }
 
-    /// fsyncs the active segment and its indexes, then advances the recovery point.
+    /// fsyncs the active segment's `.log` (not its indexes: see `flush_locked`), then advances
+    /// the recovery point.
     pub fn flush(&mut self) -> Result<()> {
         if self.first_unflushed.is_none() {
             return Ok(());
@@ -402,11 +398,16 @@ impl Log {
             // A hint: when it cannot be written (a full disk), recovery just scans more.
             let _ = write_recovery_point(&self.dir, a.next_offset);
         }
-        // Early writeback is for what no flush is about to cover (not for `--sync`).
+        self.mark_flushed();
+        Ok(())
+    }
+
+    /// Everything appended so far is fsynced: nothing is due for `flush.ms`, `flush.messages`
+    /// or an early writeback (which is for what no flush covers, so never under `--sync`).
+    fn mark_flushed(&mut self) {
         self.unwritten_back = 0;
         self.unflushed_messages = 0;
         self.first_unflushed = None;
-        Ok(())
     }
 
     /// Closes the active segment now and starts a new one at the log end offset (unless the
@@ -454,8 +455,7 @@ impl Log {
         a.time_index.trim()?;
         create_segment(&self.dir, next)?;
         write_recovery_point(&self.dir, next)?;
-        self.unflushed_messages = 0;
-        self.first_unflushed = None;
+        self.mark_flushed();
         self.active = Some(self.load_active(next, Some(next))?);
         // Retention runs when a segment rolls, as in Kafka.
         self.delete_old_segments_locked(now_ms())?;
@@ -654,15 +654,13 @@ impl Log {
 }
 
 /// Recovery's check of the active segment's base offsets, which the CRC does not cover: the
-/// batches from klog's recovery point on are klog's appends since its last flush, so the first
-/// one reaching the point starts exactly at it and each next one right after the previous
-/// (gaps elsewhere are legal: compaction, or a broker replicating a compacted partition, leave
+/// batches from klog's recovery point on are klog's appends since its last flush, so they
+/// continue each other (the rule is `continues_after_recovery_point`, which readers apply too;
+/// gaps elsewhere are legal: compaction, or a broker replicating a compacted partition, leave
 /// them). The scan goes on past a batch that breaks this, but recovery truncates there.
 struct Contiguous {
-    /// The offset the next batch reaching the recovery point must start at (`None`: no check).
-    want: Option<i64>,
-    /// Whether a batch reached the recovery point already (from then on, strictly contiguous).
-    passed: bool,
+    /// klog's recovery point, while the rule applies (`None`: no check).
+    recovery_point: Option<i64>,
     /// Next offset after the last batch accepted (`None`: the scan started after a batch it
     /// did not see).
     next_offset: Option<i64>,
@@ -673,8 +671,7 @@ struct Contiguous {
 impl Contiguous {
     fn from(recovery_point: Option<i64>, base: i64, start_pos: u64) -> Contiguous {
         Contiguous {
-            want: recovery_point.filter(|&rp| rp >= base),
-            passed: false,
+            recovery_point: recovery_point.filter(|&rp| rp >= base),
             next_offset: (start_pos == 0).then_some(base),
             broken: None,
         }
@@ -685,20 +682,13 @@ impl Contiguous {
         if self.broken.is_some() {
             return false;
         }
-        if let Some(want) = self.want
-            && h.last_offset() >= want
+        if let Some(rp) = self.recovery_point
+            && h.last_offset() >= rp
         {
             if h.magic != fbatch::CURRENT_MAGIC {
                 // Legacy entries are never klog's: stop checking at one.
-                self.want = None;
-            } else if h.base_offset == want
-                || (!self.passed && self.next_offset.is_none_or(|n| h.base_offset == n))
-            {
-                // At the point, or (the first batch reaching it) continuing the batch before
-                // it: then the point is off a batch boundary, stale or damaged, not this batch.
-                self.want = Some(h.next_offset());
-                self.passed = true;
-            } else {
+                self.recovery_point = None;
+            } else if !continues_after_recovery_point(rp, self.next_offset, h.base_offset) {
                 self.broken = Some((pos, h.base_offset));
                 return false;
             }

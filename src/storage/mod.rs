@@ -6,11 +6,14 @@
 //! segment and rolls to a new one; [`LogReader`] reads from any offset or timestamp.
 //!
 //! # Invariants
-//! 1. Offsets are dense and increasing across batches and segments; a segment's base offset is
-//!    ≤ every offset in it and > every offset in earlier segments. An offset never changes.
+//! 1. Offsets are increasing across batches and segments (dense as appended; compaction
+//!    leaves gaps); a segment's base offset is ≤ every offset in it and > every offset in
+//!    earlier segments. An offset never changes.
 //! 2. Only whole batches are written, each with a single positioned write at the end of the
 //!    active `.log`, by a process holding the partition lock.
-//! 3. Closed segments are immutable: their indexes are trimmed, their data fsynced on roll.
+//! 3. Closed segments change only as a whole (compaction writes a replacement aside and
+//!    renames it into place; retention and trim delete them) or by `segments verify --repair`
+//!    cutting damage off; their indexes are trimmed and their data fsynced on roll.
 //!
 //! # Crash safety
 //! Append writes the batch, then the index entries. A crash can leave a torn batch at the end
@@ -25,8 +28,9 @@
 //! Writers in any number of processes serialize on an exclusive `flock` of the partition
 //! directory, held for one append. After taking it a writer checks, with a couple of cheap
 //! `stat`s, whether another process appended, rolled or recovered since, and reloads the active
-//! segment if so. Readers take no lock: they read only whole batches within the file size they
-//! see, treating an incomplete last batch as the current end.
+//! segment if so. Readers take no lock to read: they read only whole batches within the file
+//! size they see, treating an incomplete last batch as the current end, and take a shared lock
+//! only to re-check offsets that look damaged (a compaction swap looks the same for a moment).
 
 pub mod checkpoint;
 pub mod cleaner;

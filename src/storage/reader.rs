@@ -104,6 +104,24 @@ fn swap_left_over(dir: &Path) -> bool {
     })
 }
 
+/// The recovery point's rule for a v2 batch starting at `base_offset` whose last offset is at
+/// or past klog's recovery point `rp`: batches from the point on are klog's own appends since
+/// its last fsync, so they continue each other. `prev_next` is the offset after the batch
+/// before (the segment's base at its start; `None` when not known). The first batch reaching
+/// the point starts at it, or continues the batch before (then the point is off a batch
+/// boundary: stale or damaged, not this batch); the ones after it continue exactly.
+pub(crate) fn continues_after_recovery_point(
+    rp: i64,
+    prev_next: Option<i64>,
+    base_offset: i64,
+) -> bool {
+    match prev_next {
+        Some(p) if p > rp => base_offset == p,
+        Some(p) => base_offset == rp || base_offset == p,
+        None => true,
+    }
+}
+
 /// Bytes of a v2 batch header (up to the records count).
 const BATCH_HEADER_LEN: usize = 61;
 
@@ -117,7 +135,10 @@ impl ReadBuf {
         len: usize,
         file_len: u64,
     ) -> Result<&[u8]> {
-        let end = pos + len as u64;
+        // Nothing past the end of the file can be asked of the buffer: a range reaching past
+        // it is held once the buffer reaches the end (else the last batch of a followed log
+        // would be read twice).
+        let end = (pos + len as u64).min(file_len.max(pos));
         let have = self.pos <= pos && end <= self.pos + self.filled as u64;
         if !have {
             let want = (len.max(CHUNK) as u64).min(file_len.saturating_sub(pos)) as usize;
@@ -297,6 +318,17 @@ impl ChunkReader {
         })
     }
 
+    /// The v2 batch header at `pos`, through the read buffer (no CRC check): for walking a
+    /// segment entry by entry after [`ChunkReader::peek`].
+    pub fn buffered_header(&mut self, pos: u64, file_len: u64) -> Result<Option<BatchHeader>> {
+        let head = self
+            .buf
+            .fill(&self.file, &self.path, pos, BATCH_HEADER_LEN, file_len)?;
+        Ok(BatchHeader::parse(head)
+            .ok()
+            .filter(|h| h.magic == crate::format::batch::CURRENT_MAGIC))
+    }
+
     /// Reads the batch header at `pos` without checking the CRC (index checks, timestamps).
     pub fn header_at(&self, pos: u64) -> Option<BatchHeader> {
         let mut b = [0u8; 61];
@@ -448,16 +480,12 @@ pub fn summarize_segment(dir: &Path, base: i64) -> Result<SegmentSummary> {
     };
     let mut pos = 0;
     while let Some((size, _)) = r.peek(pos, len)? {
-        if let Some(h) = r.header_at(pos).filter(|h| h.magic == 2) {
+        if let Some(h) = r.buffered_header(pos, len)? {
             s.batches += 1;
             s.records += h.records_count.max(0) as u64;
             s.last_offset = Some(h.last_offset());
             if s.first_timestamp.is_none() {
-                let ts = match h.timestamp_type() {
-                    crate::format::TimestampType::LogAppendTime => h.max_timestamp,
-                    crate::format::TimestampType::CreateTime => h.base_timestamp,
-                };
-                s.first_timestamp = (ts >= 0).then_some(ts);
+                s.first_timestamp = h.first_timestamp();
             }
             if h.max_timestamp >= 0 {
                 s.last_timestamp = Some(s.last_timestamp.unwrap_or(i64::MIN).max(h.max_timestamp));
@@ -606,11 +634,7 @@ impl LogReader {
         for &b in &self.segments {
             let r = ChunkReader::open(&file_names::log_file(&self.dir, b))?;
             if let Some(h) = r.header_at(0) {
-                let ts = match h.timestamp_type() {
-                    crate::format::TimestampType::LogAppendTime => h.max_timestamp,
-                    crate::format::TimestampType::CreateTime => h.base_timestamp,
-                };
-                st.first_timestamp = (ts >= 0).then_some(ts);
+                st.first_timestamp = h.first_timestamp();
                 break;
             }
         }
@@ -773,18 +797,9 @@ impl LogReader {
         }
         if let Some(rp) = self.recovery_point
             && last >= rp
+            && !continues_after_recovery_point(rp, self.prev_next, h.base_offset)
         {
-            let continues = match self.prev_next {
-                // Past the recovery point: klog's appends, contiguous.
-                Some(p) if p > rp => h.base_offset == p,
-                // The first batch reaching the point starts at it, or continues the batch
-                // before it (then the point is off a batch boundary: stale or damaged).
-                Some(p) => h.base_offset == rp || h.base_offset == p,
-                None => true,
-            };
-            if !continues {
-                return Some("base offset that does not continue the log after its recovery point");
-            }
+            return Some("base offset that does not continue the log after its recovery point");
         }
         None
     }

@@ -23,9 +23,11 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::config::LogConfig;
 use super::failpoint as fp;
 use super::file_names::{self, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX};
 use super::index::{FileSource, TIME_ENTRY_SIZE, time_entries_last, valid_entries};
+use super::reader::list_segments;
 use crate::error::{Error, Result};
 
 /// Name of the per-partition log start offset file (klog's own; Kafka ignores it).
@@ -152,6 +154,27 @@ pub struct RetentionRules {
     pub delete_policy: bool,
     pub retention_ms: i64,
     pub retention_bytes: i64,
+}
+
+impl RetentionRules {
+    pub fn of(config: &LogConfig) -> RetentionRules {
+        RetentionRules {
+            delete_policy: config.cleanup_policy.delete,
+            retention_ms: config.retention_ms,
+            retention_bytes: config.retention_bytes,
+        }
+    }
+}
+
+/// The partition's log start offset and the segments retention would delete now under
+/// `config` (see [`segments_to_delete`]): what a roll deletes, and what `clean --dry-run`
+/// shows.
+pub fn due(dir: &Path, config: &LogConfig, now: i64) -> Result<(i64, Vec<DeletedSegment>)> {
+    let segments = list_segments(dir)?;
+    let log_start = log_start_offset(dir, &segments);
+    let rules = RetentionRules::of(config);
+    let doomed = segments_to_delete(dir, &segments, log_start, rules, now);
+    Ok((log_start, doomed))
 }
 
 /// Which closed segments to delete, oldest first: those entirely below `log_start`, then (with

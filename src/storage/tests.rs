@@ -658,30 +658,31 @@ mod verify_and_repair {
     }
 }
 
+/// Appends 64 KiB batches until `total` bytes are in; returns how many batches.
+fn append_bytes(log: &mut Log, total: u64, first: usize) -> usize {
+    let value = "x".repeat(64 * 1024);
+    let mut appended = 0u64;
+    let mut n = 0usize;
+    while appended < total {
+        let mut b = batch(std::slice::from_ref(&value), 1000 + (first + n) as i64);
+        appended += b.len() as u64;
+        log.append(&mut b).unwrap();
+        n += 1;
+    }
+    n
+}
+
 #[test]
 fn early_writeback_starts_after_writeback_bytes_and_changes_nothing_read() {
     use super::log::{WRITEBACK_BYTES, read_recovery_point};
     let dir = tempfile::tempdir().unwrap();
     let mut log = Log::open(dir.path(), config(&[])).unwrap();
-    let value = "x".repeat(64 * 1024);
-    let mut appended = 0u64;
-    let mut n = 0usize;
-    while appended < WRITEBACK_BYTES - 128 * 1024 {
-        let mut b = batch(std::slice::from_ref(&value), 1000 + n as i64);
-        appended += b.len() as u64;
-        log.append(&mut b).unwrap();
-        n += 1;
-    }
+    let mut n = append_bytes(&mut log, WRITEBACK_BYTES - 128 * 1024, 0);
     assert!(
         log.writeback.is_none(),
         "no writeback before {WRITEBACK_BYTES} bytes"
     );
-    while appended < WRITEBACK_BYTES {
-        let mut b = batch(std::slice::from_ref(&value), 1000 + n as i64);
-        appended += b.len() as u64;
-        log.append(&mut b).unwrap();
-        n += 1;
-    }
+    n += append_bytes(&mut log, 128 * 1024, n);
     assert!(
         log.writeback.is_some(),
         "a writeback after {WRITEBACK_BYTES} bytes"
@@ -693,5 +694,23 @@ fn early_writeback_starts_after_writeback_bytes_and_changes_nothing_read() {
     assert_eq!(read_recovery_point(dir.path()), Some(n as i64));
     let got = read_all(dir.path());
     assert_eq!(got.len(), n);
-    assert!(got.iter().all(|(_, v)| *v == value));
+    assert!(got.iter().all(|(_, v)| v.len() == 64 * 1024));
+}
+
+#[test]
+fn no_early_writeback_for_what_flushes_and_rolls_cover() {
+    use super::log::WRITEBACK_BYTES;
+    // A flush after every batch (`--sync`, flush.messages=1), or a roll every 8 MiB: never
+    // 16 MiB appended without an fsync, so never a writeback.
+    for overrides in [
+        &[("flush.messages", "1")][..],
+        &[("segment.bytes", "8388608")][..],
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = Log::open(dir.path(), config(overrides)).unwrap();
+        let n = append_bytes(&mut log, 2 * WRITEBACK_BYTES, 0);
+        assert!(log.writeback.is_none(), "{overrides:?}: a writeback");
+        assert!(log.unwritten_back < WRITEBACK_BYTES, "{overrides:?}");
+        assert_eq!(read_all(dir.path()).len(), n);
+    }
 }

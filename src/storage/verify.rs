@@ -46,7 +46,7 @@ use serde::Serialize;
 
 use super::file_names;
 use super::index::{
-    FileSource, IndexSource, OFFSET_ENTRY_SIZE, TIME_ENTRY_SIZE, offset_entries, relative_offset,
+    FileSource, IndexBuilder, IndexSource, OFFSET_ENTRY_SIZE, TIME_ENTRY_SIZE, offset_entries,
     time_entries,
 };
 use super::reader::{ChunkReader, RawAt, list_segments};
@@ -455,13 +455,10 @@ fn contiguous_from(recovery_point: Option<i64>, segments: &[i64], i: usize) -> O
 /// `cleaner-offset-checkpoint`.
 fn below_cleaner_offset(dir: &Path, base: i64) -> bool {
     let kafka = || {
-        let name = dir.file_name()?.to_str()?;
-        let (topic, partition) = name.rsplit_once('-')?;
+        let (topic, partition) = file_names::parse_partition_dir(dir.file_name()?.to_str()?)?;
         let path = dir.parent()?.join(super::checkpoint::CLEANER_OFFSET);
         let offsets = super::checkpoint::read_offsets(&path).ok()?;
-        offsets
-            .get(&(topic.to_string(), partition.parse().ok()?))
-            .copied()
+        offsets.get(&(topic.to_string(), partition)).copied()
     };
     super::cleaner::read_cleaner_offset(dir)
         .into_iter()
@@ -746,37 +743,11 @@ pub(crate) fn rebuild_indexes(
 ) -> Result<()> {
     let log_path = file_names::log_file(dir, base);
     let mut reader = ChunkReader::open(&log_path)?;
-    let (mut idx, mut tidx) = (Vec::new(), Vec::new());
-    let (mut last_indexed, mut max_ts, mut max_ts_offset, mut last_time) =
-        (0u64, -1i64, base, -1i64);
-    // Offsets out of the segment's range are not indexed (see `relative_offset`).
+    let mut builder = IndexBuilder::new(base, interval as u64);
     super::reader::scan_batches(&mut reader, 0, base, |pos, h| {
-        if h.max_timestamp > max_ts {
-            max_ts = h.max_timestamp;
-            max_ts_offset = h.last_offset();
-        }
-        if pos > last_indexed && pos - last_indexed > interval as u64 {
-            if let Some(rel) = relative_offset(base, h.last_offset()) {
-                idx.extend_from_slice(&rel.to_be_bytes());
-                idx.extend_from_slice(&(pos as u32).to_be_bytes());
-            }
-            if max_ts > last_time
-                && let Some(rel) = relative_offset(base, max_ts_offset)
-            {
-                tidx.extend_from_slice(&max_ts.to_be_bytes());
-                tidx.extend_from_slice(&rel.to_be_bytes());
-                last_time = max_ts;
-            }
-            last_indexed = pos;
-        }
+        builder.on_batch(pos, h.last_offset(), h.max_timestamp);
     })?;
-    if max_ts > last_time
-        && max_ts >= 0
-        && let Some(rel) = relative_offset(base, max_ts_offset)
-    {
-        tidx.extend_from_slice(&max_ts.to_be_bytes());
-        tidx.extend_from_slice(&rel.to_be_bytes());
-    }
+    let (idx, tidx) = builder.finish();
     for (path, bytes) in [
         (file_names::index_file(dir, base), idx),
         (file_names::time_index_file(dir, base), tidx),
