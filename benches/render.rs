@@ -33,18 +33,10 @@ fn batch() -> Vec<u8> {
 fn render_all(bytes: &[u8], r: Option<&Render>, out: &mut Vec<u8>) -> usize {
     out.clear();
     let batch = RecordBatch::decode(bytes).expect("batch decodes");
-    let ts_type = batch.header.timestamp_type().name();
     let mut n = 0;
     for rec in batch.records().expect("uncompressed") {
         let rec = rec.expect("record decodes");
-        let view = RecordView {
-            offset: batch.offset_of(&rec),
-            timestamp: batch.timestamp_of(&rec),
-            timestamp_type: ts_type,
-            key: rec.key,
-            value: rec.value,
-            headers: &rec.headers,
-        };
+        let view = RecordView::of(&batch, &rec);
         match r {
             Some(r) => r.render(out, "orders", 3, &view),
             None => n += black_box(&view).offset as usize,

@@ -174,7 +174,7 @@ Register-ArgumentCompleter -Native -CommandName 'klog' -ScriptBlock {
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Each line is a JSON object as `klog consume --json` prints it')
             [CompletionResult]::new('--skip-invalid', '--skip-invalid', [CompletionResultType]::ParameterName, 'Report invalid records on stderr and go on instead of stopping')
             [CompletionResult]::new('--no-create', '--no-create', [CompletionResultType]::ParameterName, 'Fail instead of creating a missing topic')
-            [CompletionResult]::new('--sync', '--sync', [CompletionResultType]::ParameterName, 'fsync every batch before reading more input')
+            [CompletionResult]::new('--sync', '--sync', [CompletionResultType]::ParameterName, 'fsync every batch right after appending it, before appending the next')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print a summary of what was written on stderr')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print a summary of what was written on stderr')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but data and errors')

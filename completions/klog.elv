@@ -157,7 +157,7 @@ set edit:completion:arg-completer[klog] = {|@words|
             cand --json 'Each line is a JSON object as `klog consume --json` prints it'
             cand --skip-invalid 'Report invalid records on stderr and go on instead of stopping'
             cand --no-create 'Fail instead of creating a missing topic'
-            cand --sync 'fsync every batch before reading more input'
+            cand --sync 'fsync every batch right after appending it, before appending the next'
             cand -v 'Print a summary of what was written on stderr'
             cand --verbose 'Print a summary of what was written on stderr'
             cand -q 'Print nothing but data and errors'

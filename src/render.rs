@@ -2,7 +2,7 @@
 //! separator first), kcat's `--format` tokens, or one JSON object per record.
 //!
 //! Everything here appends to a `Vec<u8>` and does no I/O, so that the formatting cost is
-//! measured on its own (`cargo bench --bench engine -- render`) and the caller writes each
+//! measured on its own (`cargo bench --bench render`) and the caller writes each
 //! record with one call. It reads records; it never changes anything on disk.
 //!
 //! # The JSON shape
@@ -17,7 +17,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-use crate::format::Header;
+use crate::format::{Header, Record, RecordBatch};
 
 /// A record to print, from a v2 batch or a legacy message.
 #[derive(Debug, Clone, Copy)]
@@ -29,6 +29,21 @@ pub struct RecordView<'r> {
     pub key: Option<&'r [u8]>,
     pub value: Option<&'r [u8]>,
     pub headers: &'r [Header<'r>],
+}
+
+impl<'r> RecordView<'r> {
+    /// A record of a v2 batch, with its offset and timestamp resolved against the batch.
+    #[inline(always)]
+    pub fn of(batch: &RecordBatch<'_>, rec: &'r Record<'r>) -> Self {
+        RecordView {
+            offset: batch.offset_of(rec),
+            timestamp: batch.timestamp_of(rec),
+            timestamp_type: batch.header.timestamp_type().name(),
+            key: rec.key,
+            value: rec.value,
+            headers: &rec.headers,
+        }
+    }
 }
 
 /// One piece of a `--format`.
@@ -118,8 +133,7 @@ impl Render {
                     out.extend_from_slice(rec.key.unwrap_or(null));
                     out.extend_from_slice(sep);
                 }
-                out.extend_from_slice(rec.value.unwrap_or(null));
-                out.push(b'\n');
+                value_line(out, rec.value, null);
             }
             Render::Format { tokens, null } => {
                 render_format(out, tokens, null, topic, partition, rec)
@@ -127,6 +141,14 @@ impl Render {
             Render::Json => render_json(out, topic, partition, rec),
         }
     }
+}
+
+/// [`Render::Value`] without a key separator: the value (`null` for none) and a newline. On
+/// its own for callers that have only values (see `Records::try_for_each_value`).
+#[inline(always)]
+pub fn value_line(out: &mut Vec<u8>, value: Option<&[u8]>, null: &[u8]) {
+    out.extend_from_slice(value.unwrap_or(null));
+    out.push(b'\n');
 }
 
 fn int(out: &mut Vec<u8>, v: impl itoa::Integer) {

@@ -8,11 +8,10 @@ use clap::Args;
 use serde::Serialize;
 
 use super::output::{human_bytes, print_table, table};
-use super::timespec::{now_ms, parse_time};
+use super::timespec::{OffsetOrTime, now_ms, parse_offset_or_time};
 use super::{Ctx, ExitCode, UsageError};
 use klog::storage::cleaner;
-use klog::storage::list_segments;
-use klog::storage::retention::{self, DeletedSegment, RetentionRules};
+use klog::storage::retention::{self, DeletedSegment};
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
@@ -59,21 +58,13 @@ struct TrimRow {
 
 pub fn trim(ctx: &Ctx, a: TrimArgs) -> Result<ExitCode> {
     let spec = a.before.trim();
-    let target = if let Some(t) = spec.strip_prefix('@') {
-        Err(parse_time(t, now_ms())?)
-    } else {
-        Ok(spec
-            .parse::<i64>()
-            .ok()
-            .filter(|o| *o >= 0)
-            .ok_or_else(|| {
-                UsageError(format!(
-                    "invalid --before '{spec}': expected an offset or @TIME"
-                ))
-            })?)
-    };
+    let target = parse_offset_or_time(spec, now_ms(), || {
+        UsageError(format!(
+            "invalid --before '{spec}': expected an offset or @TIME"
+        ))
+    })?;
     let topic = ctx.topics().open(&a.topic)?;
-    let parts = super::segments_partitions(&topic, &a.partitions)?;
+    let parts = super::partitions_of(&topic, &a.partitions)?;
     let mut rows = Vec::new();
     let bar = super::progress::bar(ctx, parts.len() as u64, "trimming", false);
     for p in parts {
@@ -84,8 +75,8 @@ pub fn trim(ctx: &Ctx, a: TrimArgs) -> Result<ExitCode> {
         let old = reader.log_start_offset();
         let end = reader.log_end_offset()?;
         let offset = match target {
-            Ok(o) => o,
-            Err(t) => reader.offset_for_timestamp(t)?.unwrap_or(end),
+            OffsetOrTime::Offset(o) => o,
+            OffsetOrTime::Time(t) => reader.offset_for_timestamp(t)?.unwrap_or(end),
         };
         if offset > end {
             return Err(UsageError(format!(
@@ -110,8 +101,7 @@ pub fn trim(ctx: &Ctx, a: TrimArgs) -> Result<ExitCode> {
     ctx.sync_checkpoints(&topic, &trimmed);
     let mut out = super::stdout();
     if a.json {
-        serde_json::to_writer_pretty(&mut out, &rows)?;
-        writeln!(out)?;
+        super::output::print_json(&mut out, &rows)?;
     } else {
         let mut t = table(&[
             "PARTITION",
@@ -176,14 +166,7 @@ pub fn clean(ctx: &Ctx, a: CleanArgs) -> Result<ExitCode> {
         let dir = topic.partition_dir(p);
         bar.set_message(format!("{}-{p}", topic.name));
         let deleted = if a.dry_run {
-            let segments = list_segments(&dir)?;
-            let rules = RetentionRules {
-                delete_policy: topic.config.cleanup_policy.delete,
-                retention_ms: topic.config.retention_ms,
-                retention_bytes: topic.config.retention_bytes,
-            };
-            let start = retention::log_start_offset(&dir, &segments);
-            retention::segments_to_delete(&dir, &segments, start, rules, now)
+            retention::due(&dir, &topic.config, now)?.1
         } else {
             topic
                 .open_log(p)?
@@ -217,8 +200,7 @@ pub fn clean(ctx: &Ctx, a: CleanArgs) -> Result<ExitCode> {
     bar.finish_and_clear();
     let mut out = super::stdout();
     if a.json {
-        serde_json::to_writer_pretty(&mut out, &rows)?;
-        writeln!(out)?;
+        super::output::print_json(&mut out, &rows)?;
     } else if rows.is_empty() {
         ctx.note("nothing to delete or compact");
     } else {

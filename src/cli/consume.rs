@@ -17,12 +17,12 @@ use anyhow::{Context, Result};
 use clap::Args;
 
 use super::escape::unescape;
-use super::timespec::{now_ms, parse_time};
+use super::timespec::{OffsetOrTime, now_ms, parse_offset_or_time, parse_time};
 use super::{Ctx, ExitCode, UsageError};
 use klog::format::legacy;
 use klog::format::{DECOMPRESS_LIMIT, TimestampType};
 use klog::group;
-use klog::render::{RecordView, Render, parse_format};
+use klog::render::{RecordView, Render, parse_format, value_line};
 use klog::storage::Entry;
 use klog::storage::LogReader;
 use klog::storage::file_names::log_file;
@@ -137,15 +137,18 @@ pub fn parse_start(spec: &str, now: i64) -> Result<StartSpec, UsageError> {
 }
 
 pub fn parse_stop(spec: &str, now: i64) -> Result<StopSpec, UsageError> {
-    match spec {
-        "end" | "latest" => Ok(StopSpec::End),
-        s if s.starts_with('@') => parse_time(&s[1..], now).map(StopSpec::Time),
-        s => parse_offset_number(s).map(StopSpec::Offset).ok_or_else(|| {
-            UsageError(format!(
-                "invalid --until '{spec}': expected end, an offset N, or @TIME"
-            ))
-        }),
+    if matches!(spec, "end" | "latest") {
+        return Ok(StopSpec::End);
     }
+    let bad = || {
+        UsageError(format!(
+            "invalid --until '{spec}': expected end, an offset N, or @TIME"
+        ))
+    };
+    Ok(match parse_offset_or_time(spec, now, bad)? {
+        OffsetOrTime::Offset(o) => StopSpec::Offset(o),
+        OffsetOrTime::Time(t) => StopSpec::Time(t),
+    })
 }
 
 /// Reading state of one partition.
@@ -337,7 +340,7 @@ pub fn run(ctx: &Ctx, a: ConsumeArgs) -> Result<ExitCode> {
         group::validate_group_name(g)?;
     }
     let topic = ctx.topics().open(&a.topic)?;
-    let partitions = super::segments_partitions(&topic, &a.partitions)?;
+    let partitions = super::partitions_of(&topic, &a.partitions)?;
 
     let group = match &a.group {
         Some(name) => Some(GroupCtx {
@@ -445,7 +448,7 @@ fn consume_loop<W: Write>(
     s.rebalance(out)?;
     loop {
         let mut progressed = false;
-        let topic_name = s.topic.name.clone();
+        let topic_name = s.topic.name.as_str();
         for part in s.parts.iter_mut() {
             if part.done || left == 0 || STOP.load(Ordering::Relaxed) {
                 continue;
@@ -474,13 +477,11 @@ fn consume_loop<W: Write>(
             };
             progressed = true;
             let before = part.next;
-            let path = log_file(&part.dir, b.segment_base);
             let corrupt = |e: klog::format::DecodeError| klog::Error::Corrupt {
-                path: path.clone(),
+                path: log_file(&part.dir, b.segment_base),
                 position: e.at() as u64 + b.position,
                 source: e.shifted(b.position as usize),
             };
-            // Prints one record if it is in range; false once the partition is done.
             // The common case on its own: values alone, and every record of the batch wanted
             // (none below the position, none at or past a stop, the count not running out).
             if let Entry::Batch(batch) = &b.batch
@@ -500,8 +501,7 @@ fn consume_loop<W: Write>(
                     .records_in(&mut scratch)
                     .map_err(corrupt)?
                     .try_for_each_value(|value| {
-                        buf.extend_from_slice(value.unwrap_or(null));
-                        buf.push(b'\n');
+                        value_line(buf, value, null);
                         n += 1;
                     })
                     .map_err(corrupt)?;
@@ -522,24 +522,15 @@ fn consume_loop<W: Write>(
                 done: &mut part.done,
             };
             let mut take = |view: &RecordView<'_>, out: &mut RecordOut<W>| {
-                take_record(&mut range, &mut left, printer, &topic_name, view, out)
+                take_record(&mut range, &mut left, printer, topic_name, view, out)
             };
             match &b.batch {
                 // Control batches (transaction markers) are not records for consumers.
                 Entry::Batch(batch) if batch.header.is_control() => {}
                 Entry::Batch(batch) => {
-                    let ts_type = batch.header.timestamp_type().name();
                     for rec in batch.records_in(&mut scratch).map_err(corrupt)? {
                         let rec = rec.map_err(corrupt)?;
-                        let view = RecordView {
-                            offset: batch.offset_of(&rec),
-                            timestamp: batch.timestamp_of(&rec),
-                            timestamp_type: ts_type,
-                            key: rec.key,
-                            value: rec.value,
-                            headers: &rec.headers,
-                        };
-                        if !take(&view, out)? {
+                        if !take(&RecordView::of(batch, &rec), out)? {
                             break;
                         }
                     }

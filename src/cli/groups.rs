@@ -128,13 +128,7 @@ fn group_topics(ctx: &Ctx, name: &str) -> Result<Vec<Topic>> {
             if near.is_empty() {
                 format!("known groups: {}", known.join(", "))
             } else {
-                format!(
-                    "did you mean {}? (`klog groups list` shows them all)",
-                    near.iter()
-                        .map(|n| format!("'{n}'"))
-                        .collect::<Vec<_>>()
-                        .join(" or ")
-                )
+                super::did_you_mean(&near, "klog groups list")
             }
         };
         return Err(
@@ -185,8 +179,7 @@ fn list(ctx: &Ctx, a: ListArgs) -> Result<ExitCode> {
     }
     let mut out = super::stdout();
     if a.json {
-        serde_json::to_writer_pretty(&mut out, &rows)?;
-        writeln!(out)?;
+        super::output::print_json(&mut out, &rows)?;
     } else if rows.is_empty() {
         ctx.note("no consumer groups (consume with `--group G` to create one)");
     } else {
@@ -227,8 +220,7 @@ fn describe(ctx: &Ctx, a: DescribeArgs) -> Result<ExitCode> {
     }
     let mut out = super::stdout();
     if a.json {
-        serde_json::to_writer_pretty(&mut out, &rows)?;
-        writeln!(out)?;
+        super::output::print_json(&mut out, &rows)?;
     } else {
         let mut t = table(&[
             "GROUP",
@@ -284,7 +276,7 @@ fn reset(ctx: &Ctx, a: ResetArgs) -> Result<ExitCode> {
         None => None,
     };
     let topic = ctx.topics().open(&a.topic)?;
-    let partitions = super::segments_partitions(&topic, &a.partitions)?;
+    let partitions = super::partitions_of(&topic, &a.partitions)?;
     let known = group::list_groups(&ctx.topics())?
         .iter()
         .any(|(g, _)| g == &a.group);
@@ -332,9 +324,7 @@ fn reset(ctx: &Ctx, a: ResetArgs) -> Result<ExitCode> {
                 .into());
             }
             o
-        } else if let Some(t) = to_time {
-            at_time(t)?
-        } else if let Some(t) = by_duration {
+        } else if let Some(t) = to_time.or(by_duration) {
             at_time(t)?
         } else if let Some(n) = a.shift_by {
             old.unwrap_or(start).saturating_add(n).clamp(start, end)
@@ -361,8 +351,7 @@ fn reset(ctx: &Ctx, a: ResetArgs) -> Result<ExitCode> {
     drop(locks);
     let mut out = super::stdout();
     if a.json {
-        serde_json::to_writer_pretty(&mut out, &rows)?;
-        writeln!(out)?;
+        super::output::print_json(&mut out, &rows)?;
     } else {
         let mut t = table(&["GROUP", "TOPIC", "PARTITION", "OLD-OFFSET", "NEW-OFFSET"]);
         for r in &rows {

@@ -280,6 +280,15 @@ fn report(err: &anyhow::Error, ctx: Option<&Ctx>) -> i32 {
     }
 }
 
+/// "did you mean 'a' or 'b'? (`LIST_CMD` shows them all)", for names [`nearest`] found.
+pub fn did_you_mean(near: &[&str], list_cmd: &str) -> String {
+    let names: Vec<String> = near.iter().map(|n| format!("'{n}'")).collect();
+    format!(
+        "did you mean {}? (`{list_cmd}` shows them all)",
+        names.join(" or ")
+    )
+}
+
 /// Names within a small edit distance of `name`, closest first (at most three).
 pub fn nearest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
     fn distance(a: &str, b: &str) -> usize {
@@ -315,13 +324,7 @@ fn default_hint(err: &anyhow::Error, ctx: Option<&Ctx>) -> Option<String> {
                     .unwrap_or_default();
                 let near = nearest(name, names.iter().map(String::as_str));
                 if !near.is_empty() {
-                    return Some(format!(
-                        "did you mean {}? (`klog topics list` shows them all)",
-                        near.iter()
-                            .map(|n| format!("'{n}'"))
-                            .collect::<Vec<_>>()
-                            .join(" or ")
-                    ));
+                    return Some(did_you_mean(&near, "klog topics list"));
                 }
                 return Some("`klog topics list` shows the topics of this data directory".into());
             }
@@ -343,7 +346,7 @@ pub fn stdout() -> io::BufWriter<io::StdoutLock<'static>> {
 }
 
 /// A topic's partitions, all or the ones asked for (checked).
-pub fn segments_partitions(topic: &klog::topic::Topic, asked: &[u32]) -> Result<Vec<u32>> {
+pub fn partitions_of(topic: &klog::topic::Topic, asked: &[u32]) -> Result<Vec<u32>> {
     if asked.is_empty() {
         return Ok((0..topic.partitions).collect());
     }

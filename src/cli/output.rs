@@ -26,6 +26,16 @@ pub fn print_table(out: &mut impl std::io::Write, t: &mut Table) -> std::io::Res
     Ok(())
 }
 
+/// Prints `value` as pretty JSON and a newline: the `--json` output of the listing commands.
+pub fn print_json(
+    out: &mut impl std::io::Write,
+    value: &impl serde::Serialize,
+) -> anyhow::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
 /// 1536 → "1.5 KiB".
 pub fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];

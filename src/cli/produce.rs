@@ -86,7 +86,7 @@ pub struct ProduceArgs {
     /// Compress batches with this codec (default: the topic's compression.type, else none)
     #[arg(long, value_enum, value_name = "CODEC")]
     pub compression: Option<Codec>,
-    /// fsync every batch before reading more input
+    /// fsync every batch right after appending it, before appending the next
     #[arg(long)]
     pub sync: bool,
     /// Print a summary of what was written on stderr
@@ -117,7 +117,7 @@ impl From<Codec> for Compression {
 }
 
 const CHUNK: usize = 1 << 20;
-/// Most bytes of batches under construction across partitions before they are appended.
+/// Most bytes of batches under construction across partitions before they go to the writer.
 const MAX_PENDING: usize = 8 << 20;
 
 /// What the reader thread sends.
@@ -221,18 +221,6 @@ struct Producer<'a> {
     returned: Receiver<Vec<u8>>,
 }
 
-/// The writer thread stopped on an error; `Writer::run` returns it.
-#[derive(Debug)]
-struct WriterStopped;
-
-impl std::fmt::Display for WriterStopped {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the writer stopped")
-    }
-}
-
-impl std::error::Error for WriterStopped {}
-
 impl<'a> Producer<'a> {
     fn new(
         topic: &'a Topic,
@@ -273,19 +261,17 @@ impl<'a> Producer<'a> {
             (None, None) => self.sticky,
         };
         let slot = p as usize;
-        let current = match self.builders.get(slot) {
-            Some(Some(b)) => b.len(),
-            _ => RECORD_BATCH_OVERHEAD,
-        };
+        let current = self.builders.get(slot).and_then(Option::as_ref);
         // The exact size only matters near the limit.
-        let fits = current + BatchBuilder::record_size_bound(r.key, r.value, r.headers)
-            <= self.batch_limit;
-        let size = match self.builders.get(slot) {
-            _ if fits => 0,
-            Some(Some(b)) => b.size_with(r.timestamp, r.key, r.value, r.headers),
-            _ => BatchBuilder::new().size_with(r.timestamp, r.key, r.value, r.headers),
-        };
-        if size > self.batch_limit {
+        let bound = BatchBuilder::record_size_bound(r.key, r.value, r.headers);
+        let near =
+            current.map_or(RECORD_BATCH_OVERHEAD, BatchBuilder::len) + bound > self.batch_limit;
+        if near
+            && current.map_or_else(
+                || BatchBuilder::new().size_with(r.timestamp, r.key, r.value, r.headers),
+                |b| b.size_with(r.timestamp, r.key, r.value, r.headers),
+            ) > self.batch_limit
+        {
             let single = BatchBuilder::new().size_with(r.timestamp, r.key, r.value, r.headers);
             let c = &self.topic.config;
             let over = [
@@ -303,16 +289,17 @@ impl<'a> Producer<'a> {
             }
             self.append(p).map_err(Err)?;
         }
-        if self.spare.is_empty() {
-            self.spare.extend(self.returned.try_iter());
-        }
-        let spare = &mut self.spare;
+        let (spare, returned) = (&mut self.spare, &self.returned);
         let b = self
             .builders
             .get_mut(slot)
             .context("partition batch")
             .map_err(Err)?
-            .get_or_insert_with(|| BatchBuilder::from_vec(spare.pop().unwrap_or_default()));
+            .get_or_insert_with(|| {
+                // A new batch: into a buffer the writer is done with, when there is one.
+                spare.extend(returned.try_iter());
+                BatchBuilder::from_vec(spare.pop().unwrap_or_default())
+            });
         let before = b.len();
         b.append(r.timestamp, r.key, r.value, r.headers);
         self.pending += b.len() - before;
@@ -327,11 +314,8 @@ impl<'a> Producer<'a> {
         let Some(b) = self.builders.get_mut(p as usize).and_then(Option::take) else {
             return Ok(());
         };
+        // A builder exists only once a record is in it.
         self.pending = self.pending.saturating_sub(b.len() - RECORD_BATCH_OVERHEAD);
-        if b.is_empty() {
-            self.spare.push(b.finish());
-            return Ok(());
-        }
         let records = b.count() as u64;
         let mut batch = b.finish();
         if self.codec != Compression::None {
@@ -344,8 +328,11 @@ impl<'a> Producer<'a> {
             batch,
             records,
         };
-        // A closed channel: the writer stopped on an error, which `Writer::run` returns.
-        self.jobs.send(job).map_err(|_| WriterStopped)?;
+        // A closed channel: the writer stopped on an error, which the caller gets from
+        // `Writer::run` and reports instead of this one.
+        self.jobs
+            .send(job)
+            .map_err(|_| anyhow::anyhow!("the writer stopped"))?;
         if p == self.sticky {
             self.sticky = (self.sticky + 1) % self.topic.partitions.max(1);
         }
@@ -363,7 +350,9 @@ impl<'a> Producer<'a> {
     /// Hands over what is pending and asks the writer to fsync and stop.
     fn finish(&mut self) -> Result<()> {
         self.append_all()?;
-        self.jobs.send(Job::Finish).map_err(|_| WriterStopped)?;
+        self.jobs
+            .send(Job::Finish)
+            .map_err(|_| anyhow::anyhow!("the writer stopped"))?;
         Ok(())
     }
 }
@@ -438,12 +427,11 @@ impl<'a> Writer<'a> {
     }
 
     fn append(&mut self, p: u32, batch: &mut [u8], records: u64) -> Result<()> {
-        let sync = self.sync;
-        let name = format!("{}-{p}", self.topic.name);
+        let (ctx, sync, topic) = (self.ctx, self.sync, self.topic);
         let log = self.log(p)?;
         let appended = log.append(batch);
         for t in log.take_truncations() {
-            self.ctx.note(format_args!(
+            ctx.note(format_args!(
                 "recovered {}: removed {} bytes from byte {} ({})",
                 t.path.display(),
                 t.removed_bytes,
@@ -451,13 +439,13 @@ impl<'a> Writer<'a> {
                 t.reason
             ));
         }
-        appended.with_context(|| format!("append to {name}"))?;
-        let log = self.log(p)?;
+        appended.with_context(|| format!("append to {}-{p}", topic.name))?;
         if sync {
-            log.flush().with_context(|| format!("fsync {name}"))?;
+            log.flush()
         } else {
-            log.maybe_flush().with_context(|| format!("fsync {name}"))?;
+            log.maybe_flush().map(drop)
         }
+        .with_context(|| format!("fsync {}-{p}", topic.name))?;
         self.records += records;
         self.bytes += batch.len() as u64;
         Ok(())
@@ -639,15 +627,8 @@ pub fn run(ctx: &Ctx, a: ProduceArgs) -> Result<ExitCode> {
         }
         Err(e) => return Err(e.into()),
     };
-    if let Some(p) = a.partition
-        && p >= topic.partitions
-    {
-        return Err(klog::Error::PartitionNotFound {
-            topic: topic.name.clone(),
-            partition: p,
-            partitions: topic.partitions,
-        }
-        .into());
+    if let Some(p) = a.partition {
+        super::partitions_of(&topic, &[p])?;
     }
 
     let shape = Shape {
@@ -700,7 +681,7 @@ pub fn run(ctx: &Ctx, a: ProduceArgs) -> Result<ExitCode> {
     };
     let (tx, rx) = sync_channel::<Input>(4);
     let (recycle_tx, recycle_rx) = sync_channel::<Vec<u8>>(4);
-    let reader = spawn_reader(inputs, tx, recycle_rx);
+    spawn_reader(inputs, tx, recycle_rx);
 
     let codec = a
         .compression
@@ -871,19 +852,17 @@ pub fn run(ctx: &Ctx, a: ProduceArgs) -> Result<ExitCode> {
         // Whatever happened, records accepted before it are written and fsynced.
         let handed_over = producer.finish();
         drop(producer);
-        let _ = reader;
         let (written_ok, records, bytes, written) = writer
             .join()
             .map_err(|_| anyhow::anyhow!("the writer thread panicked"))?;
         // The writer's own error first: the producer only sees that it stopped.
-        let finished = written_ok.and(handed_over);
+        written_ok.and(handed_over)?;
+        // Kafka's checkpoint files, so that the directory looks like one a broker left (also
+        // when a bad record stopped the input: what came before it is written).
+        ctx.sync_checkpoints(topic, &written);
         if let Some(e) = failure {
-            finished?;
             return Err(e);
         }
-        finished?;
-        // Kafka's checkpoint files, so that the directory looks like one a broker left.
-        ctx.sync_checkpoints(topic, &written);
         if a.verbose {
             eprintln!(
                 "klog: wrote {records} records ({bytes} bytes) to {} partition{} of '{}'",

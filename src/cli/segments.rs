@@ -11,12 +11,12 @@ use serde::Serialize;
 use super::json::{write_bytes, write_str};
 use super::output::{escape_bytes, human_bytes, print_table, rfc3339_ms, table};
 use super::{Ctx, ExitCode, UsageError};
-use klog::format::batch::{BatchHeader, RECORD_BATCH_OVERHEAD, compute_crc};
+use klog::format::batch::{BatchHeader, RECORD_BATCH_OVERHEAD};
 use klog::format::legacy::{self, LegacyMessage};
 use klog::format::{Compression, DECOMPRESS_LIMIT, Record, RecordBatch, TimestampType};
 use klog::format::{group_metadata, producer_snapshot};
 use klog::storage::file_names::{self, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX};
-use klog::storage::index::{self, FileSource, IndexSource};
+use klog::storage::index::{self, FileSource};
 use klog::storage::verify::{Repair, repair_partition, verify_partition};
 use klog::storage::{ChunkReader, RawAt, list_segments, summarize_segment};
 
@@ -122,8 +122,6 @@ pub fn run(ctx: &Ctx, cmd: SegmentsCommand) -> Result<ExitCode> {
     }
 }
 
-use super::segments_partitions as partitions_of;
-
 /// What a PATH|TOPIC argument names.
 enum Target {
     /// A partition directory.
@@ -177,7 +175,7 @@ fn resolve(ctx: &Ctx, item: &str, partitions: &[u32]) -> Result<Vec<Target>> {
         }
         e => e.into(),
     })?;
-    Ok(partitions_of(&topic, partitions)?
+    Ok(super::partitions_of(&topic, partitions)?
         .into_iter()
         .map(|p| Target::Dir(topic.partition_dir(p)))
         .collect())
@@ -194,7 +192,7 @@ struct SegmentRow {
 fn list(ctx: &Ctx, a: ListArgs) -> Result<ExitCode> {
     let topic = ctx.topics().open(&a.topic)?;
     let mut rows = Vec::new();
-    for p in partitions_of(&topic, &a.partitions)? {
+    for p in super::partitions_of(&topic, &a.partitions)? {
         let dir = topic.partition_dir(p);
         if !dir.is_dir() {
             continue;
@@ -211,8 +209,7 @@ fn list(ctx: &Ctx, a: ListArgs) -> Result<ExitCode> {
     }
     let mut out = super::stdout();
     if a.json {
-        serde_json::to_writer_pretty(&mut out, &rows)?;
-        writeln!(out)?;
+        super::output::print_json(&mut out, &rows)?;
     } else {
         let ts = |t: Option<i64>| t.map_or_else(|| "-".to_string(), rfc3339_ms);
         let mut t = table(&[
@@ -249,7 +246,7 @@ fn list(ctx: &Ctx, a: ListArgs) -> Result<ExitCode> {
 
 fn roll(ctx: &Ctx, a: RollArgs) -> Result<ExitCode> {
     let topic = ctx.topics().open(&a.topic)?;
-    for p in partitions_of(&topic, &a.partitions)? {
+    for p in super::partitions_of(&topic, &a.partitions)? {
         let mut log = topic.open_log(p)?;
         let base = log
             .roll()
@@ -356,12 +353,8 @@ fn dump_log(out: &mut impl Write, path: &Path, a: &DumpArgs) -> Result<()> {
     }
     let mut scratch = Vec::new();
     while pos < stop {
-        let (size, frame_magic) = match r.raw_at(pos, len)? {
-            RawAt::End => {
-                trailing(out, path, pos, len - pos, a.json)?;
-                break;
-            }
-            RawAt::Incomplete { .. } => {
+        let size = match r.raw_at(pos, len)? {
+            RawAt::End | RawAt::Incomplete { .. } => {
                 trailing(out, path, pos, len - pos, a.json)?;
                 break;
             }
@@ -405,10 +398,9 @@ fn dump_log(out: &mut impl Write, path: &Path, a: &DumpArgs) -> Result<()> {
                 } else {
                     dump_legacy(out, path, pos, bytes, a)?;
                 }
-                (frame.size as u64, frame.magic)
+                frame.size as u64
             }
         };
-        let _ = frame_magic;
         pos += size;
     }
     Ok(())
@@ -456,8 +448,9 @@ fn dump_batch(
         )?;
         return Ok(());
     };
-    let computed = compute_crc(bytes);
-    let valid = computed == h.crc && RecordBatch::decode(bytes).is_ok();
+    // Decoding checks the CRC (and the rest of the framing) once, for `isvalid` and the records.
+    let decoded = RecordBatch::decode(bytes);
+    let valid = decoded.is_ok();
     let codec = h.compression().map_or("invalid", Compression::name);
     let ts_type = h.timestamp_type().name();
     if a.json {
@@ -517,11 +510,7 @@ fn dump_batch(
             ),
         )?;
     }
-    let batch = if a.records {
-        RecordBatch::decode(bytes).ok()
-    } else {
-        None
-    };
+    let batch = decoded.ok().filter(|_| a.records);
     if a.json {
         if a.records {
             out.write_all(b",\"records\":[")?;
@@ -606,32 +595,45 @@ fn dump_batch(
         )?;
         if h.is_control() {
             match control_type(&rec) {
-                Some((t, name @ ("ABORT" | "COMMIT"))) => {
+                Some((_, name @ ("ABORT" | "COMMIT"))) => {
                     let v = rec.value.unwrap_or(&[]);
                     let epoch = v
                         .get(2..6)
                         .map_or(-1, |e| i32::from_be_bytes([e[0], e[1], e[2], e[3]]));
-                    let _ = t;
                     write!(out, " endTxnMarker: {name} coordinatorEpoch: {epoch}")?;
                 }
                 Some((t, name)) => write!(out, " controlType: {name}({t})")?,
                 None => {}
             }
-        } else if offsets_decoder(path, a) {
-            let key = rec.key.unwrap_or(&[]);
-            let k = group_metadata::describe_key(key).unwrap_or_else(|e| format!("<{e}>"));
-            let v =
-                group_metadata::describe_value(key, rec.value).unwrap_or_else(|e| format!("<{e}>"));
-            write!(out, " key: {k} payload: {v}")?;
         } else {
-            if let Some(k) = rec.key {
-                write!(out, " key: {}", escape_bytes(k))?;
-            }
-            if let Some(v) = rec.value {
-                write!(out, " payload: {}", escape_bytes(v))?;
-            }
+            key_payload(out, path, a, rec.key, rec.value)?;
         }
         writeln!(out)?;
+    }
+    Ok(())
+}
+
+/// A record's ` key: … payload: …` in `--print-data-log` text: decoded for the group
+/// coordinator's records, escaped bytes otherwise (nothing for an absent one).
+fn key_payload(
+    out: &mut impl Write,
+    path: &Path,
+    a: &DumpArgs,
+    key: Option<&[u8]>,
+    value: Option<&[u8]>,
+) -> Result<()> {
+    if offsets_decoder(path, a) {
+        let key = key.unwrap_or(&[]);
+        let k = group_metadata::describe_key(key).unwrap_or_else(|e| format!("<{e}>"));
+        let v = group_metadata::describe_value(key, value).unwrap_or_else(|e| format!("<{e}>"));
+        write!(out, " key: {k} payload: {v}")?;
+        return Ok(());
+    }
+    if let Some(k) = key {
+        write!(out, " key: {}", escape_bytes(k))?;
+    }
+    if let Some(v) = value {
+        write!(out, " payload: {}", escape_bytes(v))?;
     }
     Ok(())
 }
@@ -760,20 +762,7 @@ fn dump_legacy(
             r.key.as_ref().map_or(-1, |k| k.len() as i64),
             r.value.as_ref().map_or(-1, |v| v.len() as i64),
         )?;
-        if offsets_decoder(path, a) {
-            let key = r.key.as_deref().unwrap_or(&[]);
-            let k = group_metadata::describe_key(key).unwrap_or_else(|e| format!("<{e}>"));
-            let v = group_metadata::describe_value(key, r.value.as_deref())
-                .unwrap_or_else(|e| format!("<{e}>"));
-            writeln!(out, " key: {k} payload: {v}")?;
-            continue;
-        }
-        if let Some(k) = &r.key {
-            write!(out, " key: {}", escape_bytes(k))?;
-        }
-        if let Some(v) = &r.value {
-            write!(out, " payload: {}", escape_bytes(v))?;
-        }
+        key_payload(out, path, a, r.key.as_deref(), r.value.as_deref())?;
         writeln!(out)?;
     }
     Ok(())
@@ -798,8 +787,7 @@ fn dump_index(out: &mut impl Write, path: &Path, json: bool) -> Result<()> {
             .as_mut()
             .and_then(|r| r.header_at(e.position as u64))
             .map(|h| h.last_offset());
-        let ok = found.is_none_or(|o| o == e.offset) || log.is_none();
-        let ok = ok && (log.is_none() || found.is_some());
+        let ok = log.is_none() || found == Some(e.offset);
         if !ok {
             mismatches += 1;
         }
@@ -838,7 +826,6 @@ fn dump_index(out: &mut impl Write, path: &Path, json: bool) -> Result<()> {
             file_name(&log_path)
         )?;
     }
-    let _ = src.byte_len();
     Ok(())
 }
 
@@ -1013,8 +1000,7 @@ fn verify(ctx: &Ctx, a: VerifyArgs) -> Result<ExitCode> {
     }
     bar.finish_and_clear();
     if a.json {
-        serde_json::to_writer_pretty(&mut out, &docs)?;
-        writeln!(out)?;
+        super::output::print_json(&mut out, &docs)?;
     }
     out.flush()?;
     if damaged {

@@ -29,6 +29,29 @@ pub fn parse_duration_ms(s: &str) -> Option<i64> {
     n.checked_mul(mult)
 }
 
+/// An offset, or a point in time (`@TIME`): what `consume --until` and `trim --before` take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OffsetOrTime {
+    Offset(i64),
+    Time(i64),
+}
+
+/// Parses `N` (an offset) or `@TIME`; `bad` is the error for anything else.
+pub fn parse_offset_or_time(
+    spec: &str,
+    now: i64,
+    bad: impl FnOnce() -> UsageError,
+) -> Result<OffsetOrTime, UsageError> {
+    if let Some(t) = spec.strip_prefix('@') {
+        return parse_time(t, now).map(OffsetOrTime::Time);
+    }
+    spec.parse::<u64>()
+        .ok()
+        .and_then(|n| i64::try_from(n).ok())
+        .map(OffsetOrTime::Offset)
+        .ok_or_else(bad)
+}
+
 /// Parses a time, relative times counted from `now` (ms since the epoch).
 pub fn parse_time(s: &str, now: i64) -> Result<i64, UsageError> {
     let bad = || {

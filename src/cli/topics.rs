@@ -177,8 +177,7 @@ fn list(ctx: &Ctx, a: ListArgs) -> Result<ExitCode> {
     }
     let mut out = super::stdout();
     if a.json {
-        serde_json::to_writer_pretty(&mut out, &rows)?;
-        writeln!(out)?;
+        super::output::print_json(&mut out, &rows)?;
     } else if rows.is_empty() {
         ctx.note(format_args!(
             "no topics in {} (create one with `klog topics create NAME`)",
@@ -263,8 +262,7 @@ fn describe(ctx: &Ctx, a: DescribeArgs) -> Result<ExitCode> {
     };
     let mut out = super::stdout();
     if a.json {
-        serde_json::to_writer_pretty(&mut out, &doc)?;
-        writeln!(out)?;
+        super::output::print_json(&mut out, &doc)?;
     } else {
         writeln!(
             out,
