@@ -204,6 +204,42 @@ impl Rng {
 // Replay
 // ---------------------------------------------------------------------------------------------
 
+proptest::proptest! {
+    /// `produce_split` on generated inputs: delimiters from a small alphabet so that they
+    /// occur often, any maximum up to 40, any chunking. The target compares the splitter with
+    /// its reference split (the one oracle for it; the fuzzer runs the same on mutated bytes).
+    #[test]
+    fn produce_split_on_generated_inputs(
+        input in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::strategy::Just(b'a'),
+                proptest::strategy::Just(b'b'),
+                proptest::strategy::Just(b'\n'),
+                proptest::prelude::any::<u8>(),
+            ],
+            0..400,
+        ),
+        delim in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::strategy::Just(b'a'),
+                proptest::strategy::Just(b'b'),
+                proptest::strategy::Just(b'\n'),
+            ],
+            1..=4,
+        ),
+        max_len in 0u8..40,
+        sizes in proptest::prelude::any::<[u8; 4]>(),
+    ) {
+        // The target's layout: [d, delimiter (d % 4 + 1 bytes), max, 4 chunk sizes, input…].
+        let mut data = vec![(delim.len() - 1) as u8];
+        data.extend_from_slice(&delim);
+        data.push(max_len);
+        data.extend_from_slice(&sizes);
+        data.extend_from_slice(&input);
+        targets::produce_split(&data);
+    }
+}
+
 #[test]
 fn allocation_tracker_sees_allocations() {
     let (v, peak) = peak_allocation(|| {
@@ -377,7 +413,7 @@ fn mutated_seeds_never_panic_or_over_allocate() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Known bugs: inputs under fuzz/regressions/<target>/ that still make a target panic
+// Fixed bugs: inputs under fuzz/regressions/<target>/ that once made a target panic
 // ---------------------------------------------------------------------------------------------
 
 fn replay_regressions(target: &str) {

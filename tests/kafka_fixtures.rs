@@ -171,6 +171,22 @@ struct Rec {
     headers: Vec<(Vec<u8>, Option<Vec<u8>>)>,
 }
 
+impl Rec {
+    fn of(batch: &RecordBatch<'_>, r: &klog::format::Record<'_>) -> Rec {
+        Rec {
+            offset: batch.offset_of(r),
+            timestamp: batch.timestamp_of(r),
+            key: r.key.map(<[u8]>::to_vec),
+            value: r.value.map(<[u8]>::to_vec),
+            headers: r
+                .headers
+                .iter()
+                .map(|h| (h.key.to_vec(), h.value.map(<[u8]>::to_vec)))
+                .collect(),
+        }
+    }
+}
+
 /// The records of an uncompressed batch; panics (naming `what`) on any record-level error and
 /// checks the count against the header.
 fn batch_records(batch: &RecordBatch<'_>, what: &str) -> Vec<Rec> {
@@ -182,17 +198,7 @@ fn batch_records(batch: &RecordBatch<'_>, what: &str) -> Vec<Rec> {
             let r = r.unwrap_or_else(|e| {
                 panic!("{what}: record in batch {}: {e}", batch.header.base_offset)
             });
-            Rec {
-                offset: batch.offset_of(&r),
-                timestamp: batch.timestamp_of(&r),
-                key: r.key.map(<[u8]>::to_vec),
-                value: r.value.map(<[u8]>::to_vec),
-                headers: r
-                    .headers
-                    .iter()
-                    .map(|h| (h.key.to_vec(), h.value.map(<[u8]>::to_vec)))
-                    .collect(),
-            }
+            Rec::of(batch, &r)
         })
         .collect();
     assert_eq!(
@@ -1297,17 +1303,7 @@ fn batches_of_partition(dir: &Path) -> Vec<(BatchHeader, Vec<u8>, Vec<Rec>)> {
                 .unwrap_or_else(|e| panic!("{what}: {e}"))
                 .map(|r| {
                     let r = r.unwrap_or_else(|e| panic!("{what}: {e}"));
-                    Rec {
-                        offset: batch.offset_of(&r),
-                        timestamp: batch.timestamp_of(&r),
-                        key: r.key.map(<[u8]>::to_vec),
-                        value: r.value.map(<[u8]>::to_vec),
-                        headers: r
-                            .headers
-                            .iter()
-                            .map(|h| (h.key.to_vec(), h.value.map(<[u8]>::to_vec)))
-                            .collect(),
-                    }
+                    Rec::of(&batch, &r)
                 })
                 .collect();
             out.push((batch.header, batch.records_bytes().to_vec(), recs));

@@ -28,6 +28,13 @@ fn keyed(range: Range<u64>) -> (String, Vec<String>) {
     (input, values)
 }
 
+/// Produces `k{i}:v{i}` for each `i` of `range` with `-K :`; returns the values.
+fn produce_keyed(t: &TestDir, topic: &str, range: Range<u64>) -> Vec<String> {
+    let (input, values) = keyed(range);
+    t.produce(topic, input, &["-K", ":"]);
+    values
+}
+
 /// Splits `input` after its first `n` lines.
 fn split_lines(input: &str, n: usize) -> (&str, &str) {
     let at = input
@@ -234,6 +241,15 @@ impl Member {
         self.seen.lock().expect("lock").clone()
     }
 
+    /// Stops the member with SIGTERM, as a user would, and asserts it exits 0 (`what` names
+    /// it in the failure); returns its stderr and every record it printed, in output order.
+    fn terminate(self, what: &str) -> (String, Vec<Rec>) {
+        send_signal(self.pid, "TERM");
+        let (status, stderr, recs) = self.finish();
+        assert_eq!(status.code(), Some(0), "{what} on SIGTERM: {stderr}");
+        (stderr, recs)
+    }
+
     /// Waits for the process to end (after a signal); returns its status, stderr and every
     /// record it printed, in output order.
     fn finish(mut self) -> (ExitStatus, String, Vec<Rec>) {
@@ -315,11 +331,11 @@ fn hold_member_slot(t: &TestDir, topic: &str, group: &str) -> std::fs::File {
 /// Spawns a following member into a group where one member owns every partition of the
 /// 4-partition `topic`, and waits until the two own 2 partitions each.
 ///
-/// Works around a klog bug (see `a_standby_member_waits_and_takes_over`): a following member
-/// that finds no free partition at its first look exits at once with status 0, which happens
-/// when it starts before the owner has given back partitions beyond its new share. So the test
-/// first holds a member slot itself: the owner sees two members and gives back two partitions,
-/// the new member (one of three, share 2) finds them free, then the slot is let go.
+/// The test first holds a member slot itself: the owner sees two members and gives back two
+/// partitions, the new member (one of three, share 2) finds them free at its first look, then
+/// the slot is let go. The hand-over is then the same in every run, whatever the timing of the
+/// members' rebalance ticks (a member that finds nothing free waits: see
+/// `a_standby_member_waits_and_takes_over`).
 fn join_member(t: &TestDir, topic: &str, group: &str, owner: u32) -> Member {
     let slot = hold_member_slot(t, topic, group);
     wait_until("the owner gave back 2 of its 4 partitions", || {
@@ -395,8 +411,7 @@ fn assert_complete(union: &BTreeSet<(u32, i64)>, ns: &BTreeSet<u64>, ends: &[i64
 fn a_second_run_resumes_where_the_first_stopped() {
     let t = TestDir::new();
     t.ok(&["topics", "create", "t", "-p", "4"]);
-    let (input, values) = keyed(0..1000);
-    t.produce("t", input, &["-K", ":"]);
+    let values = produce_keyed(&t, "t", 0..1000);
 
     let first = t.consume("t", &["--group", "g", "--count", "100"]);
     assert_eq!(first.len(), 100);
@@ -432,8 +447,7 @@ fn a_second_run_resumes_where_the_first_stopped() {
 fn ten_records() -> (TestDir, Vec<String>) {
     let t = TestDir::new();
     t.ok(&["topics", "create", "t", "-p", "2"]);
-    let (input, values) = keyed(0..10);
-    t.produce("t", input, &["-K", ":"]);
+    let values = produce_keyed(&t, "t", 0..10);
     let ends = log_ends(&t, "t");
     assert!(ends.iter().all(|&e| e > 0), "both partitions hold records");
     (t, values)
@@ -478,12 +492,9 @@ fn reset_latest_follower_prints_only_new_records() {
                     .all(|r| r["member"].as_u64() == Some(m.pid as u64))
         })
     });
-    let (input, _) = keyed(10..15);
-    t.produce("t", input, &["-K", ":"]);
+    produce_keyed(&t, "t", 10..15);
     wait_printed(&[&m], 5);
-    send_signal(m.pid, "TERM");
-    let (status, stderr, recs) = m.finish();
-    assert_eq!(status.code(), Some(0), "stderr: {stderr}");
+    let (_, recs) = m.terminate("the member");
     let ns: BTreeSet<u64> = recs.iter().map(|r| r.n).collect();
     assert_eq!(recs.len(), 5, "{recs:?}");
     assert_eq!(ns, (10..15).collect(), "only the new records");
@@ -500,8 +511,7 @@ fn reset_latest_run_then_next_run_reads_only_new_records() {
         t.consume("t", &["-g", "l", "--reset", "latest"]),
         Vec::<String>::new()
     );
-    let (input, new) = keyed(10..15);
-    t.produce("t", input, &["-K", ":"]);
+    let new = produce_keyed(&t, "t", 10..15);
     // The first run positioned the group at the end (Kafka commits the position a consumer
     // started from, records or not): the next run reads what came since, whatever --reset.
     let next = t.consume("t", &["-g", "l", "--reset", "latest", "--no-commit"]);
@@ -630,8 +640,7 @@ fn two_members_share_partitions_while_a_producer_writes() {
 fn a_standby_member_waits_and_takes_over() {
     let t = TestDir::new();
     t.ok(&["topics", "create", "t", "-p", "1"]);
-    let (input, _) = keyed(0..10);
-    t.produce("t", input, &["-K", ":"]);
+    produce_keyed(&t, "t", 0..10);
     let a = Member::spawn(&t, "t", 1, "g", &[]);
     wait_taken(&t, "t", "g", &[0], a.pid);
     wait_printed(&[&a], 10);
@@ -650,18 +659,13 @@ fn a_standby_member_waits_and_takes_over() {
         }
         thread::sleep(Duration::from_millis(20));
     }
-    send_signal(a.pid, "TERM");
-    let (sa, ea, _) = a.finish();
-    assert_eq!(sa.code(), Some(0), "{ea}");
+    a.terminate("the first member");
     wait_until("the standby member took the partition over", || {
         owners(&t, "g") == Some(vec![Some(b.pid)])
     });
-    let (input, _) = keyed(10..15);
-    t.produce("t", input, &["-K", ":"]);
+    produce_keyed(&t, "t", 10..15);
     wait_printed(&[&b], 5);
-    send_signal(b.pid, "TERM");
-    let (sb, eb, rb) = b.finish();
-    assert_eq!(sb.code(), Some(0), "{eb}");
+    let (_, rb) = b.terminate("the standby member");
     let ns: BTreeSet<u64> = rb.iter().map(|r| r.n).collect();
     assert_eq!(
         ns,
@@ -727,9 +731,7 @@ fn survivor_takes_over_after_kill_9_and_nothing_is_lost() {
             .collect();
         printed.len() as u64 >= TOTAL
     });
-    send_signal(survivor.pid, "TERM");
-    let (ss, es, rs) = survivor.finish();
-    assert_eq!(ss.code(), Some(0), "survivor on SIGTERM: {es}");
+    let (_, rs) = survivor.terminate("survivor");
     assert_no_repeats("killed member", &rv);
     assert_no_repeats("survivor", &rs);
 
@@ -989,8 +991,7 @@ fn reset_to_time_and_by_duration() {
 fn reset_and_delete_refuse_while_a_member_is_live() {
     let t = TestDir::new();
     t.ok(&["topics", "create", "t", "-p", "2"]);
-    let (input, _) = keyed(0..100);
-    t.produce("t", input, &["-K", ":"]);
+    produce_keyed(&t, "t", 0..100);
     let ends: Vec<Option<i64>> = log_ends(&t, "t").into_iter().map(Some).collect();
 
     let member = Member::spawn(&t, "t", 2, "g", &[]);
@@ -1056,8 +1057,7 @@ fn reset_and_delete_refuse_while_a_member_is_live() {
 fn a_member_of_some_partitions_blocks_only_those() {
     let t = TestDir::new();
     t.ok(&["topics", "create", "t", "-p", "2"]);
-    let (input, _) = keyed(0..20);
-    t.produce("t", input, &["-K", ":"]);
+    produce_keyed(&t, "t", 0..20);
     let ends = log_ends(&t, "t");
     let member = Member::spawn(&t, "t", 2, "g", &["-p", "0"]);
     let pid = member.pid;
@@ -1096,8 +1096,7 @@ fn a_member_of_some_partitions_blocks_only_those() {
 fn bad_group_commands_fail_with_clear_errors() {
     let t = TestDir::new();
     t.ok(&["topics", "create", "t", "-p", "4"]);
-    let (input, _) = keyed(0..50);
-    t.produce("t", input, &["-K", ":"]);
+    produce_keyed(&t, "t", 0..50);
     assert_eq!(t.consume("t", &["-g", "g", "-n", "10"]).len(), 10);
     let before = current(&t, "g");
 
@@ -1178,8 +1177,7 @@ fn closed_pipe_commits_nothing_unread() {
     let t = TestDir::new();
     t.ok(&["topics", "create", "t", "-p", "4"]);
     // Far more than the pipe and klog's output buffer hold together.
-    let (input, values) = keyed(0..100_000);
-    t.produce("t", input, &["-K", ":"]);
+    let values = produce_keyed(&t, "t", 0..100_000);
 
     let mut child = t
         .klog_std()

@@ -1446,8 +1446,6 @@ fn retention_bytes_deletes_the_oldest_while_the_rest_stays_above_the_limit() {
         [(bases[0], "retention_bytes"), (bases[1], "retention_bytes")]
     );
     assert_eq!(segment_bases(&dir), bases[2..]);
-    let total: u64 = sizes[2..].iter().sum();
-    assert!(total > keep3);
 
     // Exactly the size of the last three: segment 2 goes too.
     t.ok(&[

@@ -9,6 +9,11 @@ use crate::util::{KLOG, TestDir};
 
 /// Runs `klog --dir D ARGS…` inside a pseudo-terminal; returns what the terminal showed.
 fn in_terminal(t: &TestDir, args: &[&str]) -> Option<String> {
+    in_terminal_with(t, args, &[])
+}
+
+/// [`in_terminal`] with these environment variables set.
+fn in_terminal_with(t: &TestDir, args: &[&str], env: &[(&str, &str)]) -> Option<String> {
     if Command::new("script").arg("--version").output().is_err() {
         eprintln!("skipping: util-linux `script` is not installed");
         return None;
@@ -22,6 +27,7 @@ fn in_terminal(t: &TestDir, args: &[&str]) -> Option<String> {
         .env_remove("NO_COLOR")
         .env_remove("KLOG_DIR")
         .env("TERM", "xterm")
+        .envs(env.iter().copied())
         .output()
         .expect("run script");
     // `script -e` exits with klog's status; callers check the screen, and the status of the
@@ -89,4 +95,7 @@ fn progress_bars_and_tables_show_in_a_terminal_and_never_in_a_pipe() {
     assert!(screen.contains("did you mean 'old'?"), "{screen:?}");
     let out = t.run(&["consume", "olf"]);
     assert!(!String::from_utf8_lossy(&out.stderr).contains('\x1b'));
+    let plain = in_terminal_with(&t, &["consume", "olf"], &[("NO_COLOR", "1")]).expect("script");
+    assert!(plain.contains("error:"), "{plain:?}");
+    assert!(!plain.contains("\x1b[1;31m"), "NO_COLOR: {plain:?}");
 }

@@ -56,20 +56,41 @@ fn mount_tmpfs(at: &Path, size: &str) -> Option<MountGuard> {
     }
 }
 
+/// A data directory on a fresh `size` tmpfs, with its mount point; `None` (said on stderr)
+/// when this machine cannot mount one. The scratch directory and the mount go with the tuple.
+fn on_tmpfs(size: &str) -> Option<(Klog, MountGuard, Klog, PathBuf)> {
+    if !is_root() {
+        eprintln!("[full_disk] SKIPPED: not root, cannot mount a tmpfs");
+        return None;
+    }
+    let scratch = Klog::new();
+    let mnt = scratch.root().join("mnt");
+    let Some(guard) = mount_tmpfs(&mnt, size) else {
+        eprintln!("[full_disk] SKIPPED: cannot mount a tmpfs here");
+        return None;
+    };
+    let k = Klog::with_data(mnt.join("data"));
+    Some((scratch, guard, k, mnt))
+}
+
+/// Writes pages to `path` until the file system has no page left.
+fn fill_to_brim(path: &Path) {
+    use std::io::Write;
+    let mut f = std::fs::File::create(path).expect("create filler");
+    let page = vec![9u8; 4096];
+    while f.write_all(&page).is_ok() {}
+}
+
 fn value(run: u64, i: u64) -> String {
     // Long enough that a run is a few hundred KB.
     format!("r{run}-{i:06}-{}", "z".repeat(80))
 }
 
 fn full_disk_round(sync: bool, rng: &mut Rng, s: &mut Summary) {
-    let scratch = Klog::new();
-    let mnt = scratch.root().join("mnt");
-    let Some(_guard) = mount_tmpfs(&mnt, "4m") else {
-        eprintln!("[full_disk] SKIPPED: cannot mount a tmpfs here");
+    let Some((_scratch, _guard, k, mnt)) = on_tmpfs("4m") else {
         s.bump("skipped", 1);
         return;
     };
-    let k = Klog::with_data(mnt.join("data"));
     let filler = mnt.join("filler");
     // Vary where the space runs out: in a batch, an index page, a roll, a checkpoint.
     let filler_len = rng.range(256 << 10, 2560 << 10) as usize;
@@ -110,12 +131,7 @@ fn full_disk_round(sync: bool, rng: &mut Rng, s: &mut Summary) {
     // last page of the .log and then need space for an index page, the recovery point or a
     // checkpoint file.
     let brim = mnt.join("brim");
-    {
-        use std::io::Write;
-        let mut f = std::fs::File::create(&brim).expect("create brim filler");
-        let page = vec![9u8; 4096];
-        while f.write_all(&page).is_ok() {}
-    }
+    fill_to_brim(&brim);
     for i in 0..rng.range(3, 12) {
         let v = format!("tiny-{i}");
         let ok = produce_on_full_disk(&k, sync, &format!("{v}\n"), &format!("tiny {i}"), s);
@@ -273,28 +289,17 @@ fn full_disk() {
 #[test]
 fn full_disk_produce_fails_only_without_appending() {
     let mut s = Summary::new("full_disk_hint");
-    if !is_root() {
-        eprintln!("[full_disk] SKIPPED: not root");
-        return;
-    }
-    let scratch = Klog::new();
-    let mnt = scratch.root().join("mnt");
-    let Some(_guard) = mount_tmpfs(&mnt, "1m") else {
-        eprintln!("[full_disk] SKIPPED: cannot mount a tmpfs here");
+    let Some((_scratch, _guard, k, mnt)) = on_tmpfs("1m") else {
+        s.bump("skipped", 1);
+        s.finish();
         return;
     };
-    let k = Klog::with_data(mnt.join("data"));
     k.ok_in(&["produce", "t", "-q"], b"first\n");
     // A second run while there is space: it reads the preallocated indexes once, which on
     // tmpfs allocates the pages its search touches (so that the SIGBUS of
     // `bug_full_disk_sigbus_on_mapped_index` does not come first).
     k.ok_in(&["produce", "t", "-q"], b"first-again\n");
-    {
-        use std::io::Write;
-        let mut f = std::fs::File::create(mnt.join("brim")).expect("create filler");
-        let page = vec![9u8; 4096];
-        while f.write_all(&page).is_ok() {}
-    }
+    fill_to_brim(&mnt.join("brim"));
     // The .log's first page has room for this record: only the hint files need space.
     let out = k.run_in(&["produce", "t"], b"second\n");
     let read = k.ok(&["consume", "t"]);
@@ -321,25 +326,14 @@ fn full_disk_produce_fails_only_without_appending() {
 #[test]
 fn full_disk_roll_and_produce_do_not_crash() {
     let mut s = Summary::new("full_disk_sigbus");
-    if !is_root() {
-        eprintln!("[full_disk] SKIPPED: not root");
-        return;
-    }
-    let scratch = Klog::new();
-    let mnt = scratch.root().join("mnt");
-    let Some(_guard) = mount_tmpfs(&mnt, "1m") else {
-        eprintln!("[full_disk] SKIPPED: cannot mount a tmpfs here");
+    let Some((_scratch, _guard, k, mnt)) = on_tmpfs("1m") else {
+        s.bump("skipped", 1);
+        s.finish();
         return;
     };
-    let k = Klog::with_data(mnt.join("data"));
     let input: String = (0..10).map(|i| format!("{i}\n")).collect();
     k.ok_in(&["produce", "t", "-q"], input.as_bytes());
-    {
-        use std::io::Write;
-        let mut f = std::fs::File::create(mnt.join("brim")).expect("create filler");
-        let page = vec![9u8; 4096];
-        while f.write_all(&page).is_ok() {}
-    }
+    fill_to_brim(&mnt.join("brim"));
     for args in [&["segments", "roll", "t"][..], &["produce", "t"]] {
         s.rounds += 1;
         let out = k.run_in(args, b"x\n");

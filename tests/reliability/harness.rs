@@ -390,8 +390,10 @@ impl Follower {
                 match r.read_until(b'\n', &mut buf) {
                     Ok(0) | Err(_) => break,
                     Ok(_) => {
-                        if buf.last() == Some(&b'\n') {
-                            buf.pop();
+                        // A last line without its newline was cut short by a kill: klog ends
+                        // every record with one, so it is no record.
+                        if buf.pop() != Some(b'\n') {
+                            break;
                         }
                         let line = String::from_utf8_lossy(&buf).into_owned();
                         sink.lock().expect("lines").push(line);

@@ -95,6 +95,19 @@ fn run_and_kill(
     }
 }
 
+/// In long mode (hundreds of rounds), some runs must have been killed and some must have
+/// completed: otherwise the kills were not aimed where the work happens and the test showed
+/// nothing. (The short mode's few rounds may land all on one side.)
+fn killed_and_completed(s: &mut Summary) {
+    let (killed, completed) = (s.extra.get("killed"), s.extra.get("completed"));
+    if crate::harness::long_mode() && (killed.is_none() || completed.is_none()) {
+        s.fail(format!(
+            "{} rounds: {killed:?} killed, {completed:?} completed; the kills miss the work",
+            s.rounds
+        ));
+    }
+}
+
 /// Parses `-F '%o %k %s\n'`.
 fn parse_okv(l: &str) -> Option<(i64, &str, &str)> {
     let mut it = l.splitn(3, ' ');
@@ -270,6 +283,7 @@ fn kill_clean() {
         }
     }
     s.bump("avg_clean_ms", (timing.avg_us / 1000.0) as u64);
+    killed_and_completed(&mut s);
     s.finish();
 }
 
@@ -359,6 +373,7 @@ fn kill_trim() {
             break;
         }
     }
+    killed_and_completed(&mut s);
     s.finish();
 }
 
@@ -458,5 +473,6 @@ fn kill_roll() {
         }
     }
     s.bump("avg_roll_us", timing.avg_us as u64);
+    killed_and_completed(&mut s);
     s.finish();
 }

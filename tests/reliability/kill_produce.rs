@@ -5,6 +5,9 @@
 //! is SIGKILLed at a random moment. The records the follower printed before the kill are the
 //! *acknowledged* ones (with `--sync`, what a concurrent reader saw is what klog had appended;
 //! visibility is the only acknowledgement observable from outside). Then:
+//! - with `--sync`, the recovery point (written after each fsync) has reached at least the
+//!   base offset of the batch holding the last acknowledged record: every batch before it was
+//!   fsynced before it was appended. Counted as `sync_checked`.
 //! - `segments verify` right after the kill may report a torn tail (exit 3, `torn_tail`
 //!   problems only, in the last `.log`): the README says the *next writer* cuts it. Anything
 //!   else there is a violation. Counted as `torn_before_recovery`.
@@ -209,6 +212,40 @@ fn kill_produce(name: &'static str, sync: bool) {
                 }
             }
             _ => s.fail(format!("round {round}: verify after kill: {}", v.show())),
+        }
+
+        // --sync: a batch is fsynced before the next one is appended, so the recovery point
+        // (written after each fsync) reaches the base offset of the batch holding the last
+        // record a reader saw, at least.
+        if sync
+            && let Some(last) = acked
+                .iter()
+                .filter_map(|l| parse_offset_value(l))
+                .map(|(o, _)| o)
+                .max()
+        {
+            let dump = k.run(&["segments", "dump", "t", "--json"]);
+            let base = String::from_utf8_lossy(&dump.stdout)
+                .lines()
+                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                .filter_map(|b| Some((b["base_offset"].as_i64()?, b["last_offset"].as_i64()?)))
+                .find(|&(b, l)| b <= last && last <= l)
+                .map(|(b, _)| b);
+            // No file yet: nothing was flushed, the point is the log's start.
+            let rp = match std::fs::read(k.data().join("t-0/.klog-recovery-point")) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(0),
+                r => r
+                    .ok()
+                    .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                    .and_then(|v| v["recovery_point"].as_i64()),
+            };
+            match (base, rp) {
+                (Some(base), Some(rp)) if rp >= base => s.bump("sync_checked", 1),
+                _ => s.fail(format!(
+                    "round {round} (--sync): a reader saw offset {last} (batch base {base:?}), \
+                     but the recovery point is {rp:?}"
+                )),
+            }
         }
 
         // Sometimes a second writer is killed too, early: while it recovers the tail or
