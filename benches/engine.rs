@@ -122,6 +122,19 @@ fn batch_codec(c: &mut Criterion) {
             buf = Some(out);
         })
     });
+    // The path `klog produce` takes for a line: no key, no headers.
+    let mut buf = Some(Vec::with_capacity(batch.len()));
+    g.bench_function("1000x100B_value_only", |b| {
+        b.iter(|| {
+            let mut bb = BatchBuilder::from_vec(buf.take().unwrap_or_default());
+            for _ in 0..CODEC_RECORDS {
+                bb.append_value(TIMESTAMP_MS, &value);
+            }
+            let out = bb.finish();
+            black_box(out.as_slice());
+            buf = Some(out);
+        })
+    });
     g.finish();
 
     let mut g = c.benchmark_group("batch_decode");

@@ -30,14 +30,14 @@ fn batch() -> Vec<u8> {
 }
 
 /// Renders every record of the batch with `r` into `out`; returns the bytes rendered.
-fn render_all(bytes: &[u8], r: Option<&Render>, out: &mut Vec<u8>) -> usize {
+fn render_all(bytes: &[u8], mut r: Option<&mut Render>, out: &mut Vec<u8>) -> usize {
     out.clear();
     let batch = RecordBatch::decode(bytes).expect("batch decodes");
     let mut n = 0;
     for rec in batch.records().expect("uncompressed") {
         let rec = rec.expect("record decodes");
         let view = RecordView::of(&batch, &rec);
-        match r {
+        match r.as_deref_mut() {
             Some(r) => r.render(out, "orders", 3, &view),
             None => n += black_box(&view).offset as usize,
         }
@@ -47,7 +47,7 @@ fn render_all(bytes: &[u8], r: Option<&Render>, out: &mut Vec<u8>) -> usize {
 
 fn render(c: &mut Criterion) {
     let bytes = batch();
-    let shapes = [
+    let mut shapes = [
         ("decode_only", None),
         (
             "value",
@@ -63,19 +63,19 @@ fn render(c: &mut Criterion) {
                 null: Vec::new(),
             }),
         ),
-        ("json", Some(Render::Json)),
+        ("json", Some(Render::json())),
     ];
     let mut g = c.benchmark_group("render");
     let mut out = Vec::with_capacity(1 << 20);
-    for (name, r) in &shapes {
-        let rendered = render_all(&bytes, r.as_ref(), &mut out);
+    for (name, r) in &mut shapes {
+        let rendered = render_all(&bytes, r.as_mut(), &mut out);
         let bytes_out = if r.is_some() { rendered } else { bytes.len() };
         g.throughput(Throughput::ElementsAndBytes {
             elements: RECORDS as u64,
             bytes: bytes_out as u64,
         });
         g.bench_function(*name, |b| {
-            b.iter(|| black_box(render_all(&bytes, r.as_ref(), &mut out)))
+            b.iter(|| black_box(render_all(&bytes, r.as_mut(), &mut out)))
         });
     }
     g.finish();

@@ -724,7 +724,7 @@ pub fn produce_json(data: &[u8]) -> bool {
         headers: &headers,
     };
     let mut line = Vec::new();
-    klog::render::Render::Json.render(&mut line, "t", r.partition.unwrap_or(0), &view);
+    klog::render::Render::json().render(&mut line, "t", r.partition.unwrap_or(0), &view);
     let line = String::from_utf8(line).expect("JSON is UTF-8");
     let back = input::parse_record(line.as_bytes())
         .unwrap_or_else(|e| panic!("own line refused: {e}: {line}"));

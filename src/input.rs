@@ -125,15 +125,24 @@ impl Splitter {
             result?;
             rest = chunk.get(after..).unwrap_or_default();
         }
-        let mut start = 0;
-        for i in memmem::find_iter(rest, &self.delim) {
-            if std::mem::take(&mut self.discarding) {
-                // The end of a record already reported as too long.
-            } else if let Some(record) = rest.get(start..i) {
-                f(Piece::Record(record))?;
-            }
-            start = i + dlen;
-        }
+        // A one-byte delimiter (a newline, NUL) is found by memchr's own iterator, which
+        // costs less per record than the general substring search.
+        let start = match *self.delim.as_slice() {
+            [d] => cut(
+                rest,
+                1,
+                memchr::memchr_iter(d, rest),
+                &mut self.discarding,
+                &mut f,
+            )?,
+            _ => cut(
+                rest,
+                dlen,
+                memmem::find_iter(rest, &self.delim),
+                &mut self.discarding,
+                &mut f,
+            )?,
+        };
         self.carry
             .extend_from_slice(rest.get(start..).unwrap_or_default());
         self.check_pending(f)
@@ -179,6 +188,28 @@ impl Splitter {
         self.carry.clear();
         self.discarding = false;
     }
+}
+
+/// Hands out the records of `rest` that end at the delimiter positions `ends` (the first one
+/// ends a record being skipped when `discarding`); returns where the unfinished rest begins.
+#[inline(always)]
+fn cut<E>(
+    rest: &[u8],
+    dlen: usize,
+    ends: impl Iterator<Item = usize>,
+    discarding: &mut bool,
+    f: &mut impl FnMut(Piece<'_>) -> Result<(), E>,
+) -> Result<usize, E> {
+    let mut start = 0;
+    for i in ends {
+        if std::mem::take(discarding) {
+            // The end of a record already reported as too long.
+        } else if let Some(record) = rest.get(start..i) {
+            f(Piece::Record(record))?;
+        }
+        start = i + dlen;
+    }
+    Ok(start)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -119,14 +119,19 @@ pub enum Render {
     },
     /// kcat's `--format`.
     Format { tokens: Vec<Token>, null: Vec<u8> },
-    /// One JSON object and a newline.
-    Json,
+    /// One JSON object and a newline (see [`Render::json`]).
+    Json(JsonParts),
 }
 
 impl Render {
+    /// One JSON object per record and a newline.
+    pub fn json() -> Render {
+        Render::Json(JsonParts::default())
+    }
+
     /// Appends one record to `out`.
     #[inline(always)]
-    pub fn render(&self, out: &mut Vec<u8>, topic: &str, partition: u32, rec: &RecordView<'_>) {
+    pub fn render(&mut self, out: &mut Vec<u8>, topic: &str, partition: u32, rec: &RecordView<'_>) {
         match self {
             Render::Value { key_sep, null } => {
                 if let Some(sep) = key_sep {
@@ -138,7 +143,7 @@ impl Render {
             Render::Format { tokens, null } => {
                 render_format(out, tokens, null, topic, partition, rec)
             }
-            Render::Json => render_json(out, topic, partition, rec),
+            Render::Json(parts) => render_json(out, parts, topic, partition, rec),
         }
     }
 }
@@ -189,12 +194,128 @@ fn render_format(
     }
 }
 
+/// What `--json` output repeats from one record to the next, kept between records: the
+/// opening up to the offset (the same for a whole partition), the run from the timestamp to
+/// the key (the same for records stamped in the same millisecond, as a batch's usually are),
+/// and the offset's digits (one more than the last, most of the time).
+#[derive(Debug, Clone, Default)]
+pub struct JsonParts {
+    /// `{"topic":…,"partition":…,"offset":` for `head_of`.
+    head: Vec<u8>,
+    head_of: Option<(String, u32)>,
+    /// `,"timestamp":…,"timestamp_type":"…","key":` for `mid_of`.
+    mid: Vec<u8>,
+    mid_of: Option<(i64, &'static str)>,
+    offset: Digits,
+}
+
+/// A non-negative integer's decimal digits, right-aligned in a buffer, that can count up by
+/// one in place.
+#[derive(Debug, Clone, Copy)]
+struct Digits {
+    value: i64,
+    buf: [u8; 20],
+    start: usize,
+}
+
+impl Default for Digits {
+    fn default() -> Self {
+        Digits {
+            value: -1,
+            buf: [0; 20],
+            start: 20,
+        }
+    }
+}
+
+impl Digits {
+    /// The digits of `v`; counts up when `v` follows the last value, otherwise formats it.
+    #[inline(always)]
+    fn of(&mut self, v: i64) -> &[u8] {
+        if self.value >= 0 && self.value.checked_add(1) == Some(v) && !self.carry_up() {
+            self.value = v;
+        } else {
+            let mut itoa = itoa::Buffer::new();
+            let text = itoa.format(v).as_bytes();
+            // An i64 has at most 20 characters, sign included.
+            self.start = 20usize.saturating_sub(text.len());
+            if let Some(dst) = self.buf.get_mut(self.start..) {
+                dst.copy_from_slice(text.get(..20 - self.start).unwrap_or_default());
+            }
+            // Only non-negative values count up.
+            self.value = if v >= 0 { v } else { -1 };
+        }
+        self.buf.get(self.start..).unwrap_or_default()
+    }
+
+    /// Adds one to the digits in place; true when they would not fit (the caller formats).
+    #[inline(always)]
+    fn carry_up(&mut self) -> bool {
+        let mut i = self.buf.len();
+        while i > self.start {
+            i -= 1;
+            match self.buf.get_mut(i) {
+                Some(d) if *d == b'9' => *d = b'0',
+                Some(d) => {
+                    *d += 1;
+                    return false;
+                }
+                None => return true,
+            }
+        }
+        // All nines: one more digit in front.
+        match self.start.checked_sub(1) {
+            Some(s) => {
+                self.start = s;
+                if let Some(d) = self.buf.get_mut(s) {
+                    *d = b'1';
+                }
+                false
+            }
+            None => true,
+        }
+    }
+}
+
 #[inline(never)]
-fn render_json(out: &mut Vec<u8>, topic: &str, partition: u32, rec: &RecordView<'_>) {
+fn render_json(
+    out: &mut Vec<u8>,
+    parts: &mut JsonParts,
+    topic: &str,
+    partition: u32,
+    rec: &RecordView<'_>,
+) {
+    if parts
+        .head_of
+        .as_ref()
+        .is_none_or(|(t, p)| *p != partition || !same(t.as_bytes(), topic.as_bytes()))
+    {
+        parts.head.clear();
+        parts.head.extend_from_slice(b"{\"topic\":");
+        json_str(&mut parts.head, topic);
+        parts.head.extend_from_slice(b",\"partition\":");
+        int(&mut parts.head, partition);
+        parts.head.extend_from_slice(b",\"offset\":");
+        parts.head_of = Some((topic.to_owned(), partition));
+    }
+    // Timestamp type names are static strings: the same name is the same pointer, and the
+    // contents are compared only when the pointers differ.
+    if parts.mid_of.is_none_or(|(ts, ty)| {
+        ts != rec.timestamp || !(std::ptr::eq(ty, rec.timestamp_type) || ty == rec.timestamp_type)
+    }) {
+        parts.mid.clear();
+        parts.mid.extend_from_slice(b",\"timestamp\":");
+        int(&mut parts.mid, rec.timestamp);
+        parts.mid.extend_from_slice(b",\"timestamp_type\":\"");
+        parts.mid.extend_from_slice(rec.timestamp_type.as_bytes());
+        parts.mid.extend_from_slice(b"\",\"key\":");
+        parts.mid_of = Some((rec.timestamp, rec.timestamp_type));
+    }
     // Enough for a record without escapes, so that the appends below do not grow `out`.
     let len = |b: Option<&[u8]>| b.map_or(4, <[u8]>::len);
     out.reserve(
-        160 + topic.len()
+        64 + parts.head.len()
+            + parts.mid.len()
             + len(rec.key)
             + len(rec.value)
             + rec
@@ -203,17 +324,9 @@ fn render_json(out: &mut Vec<u8>, topic: &str, partition: u32, rec: &RecordView<
                 .map(|h| 8 + h.key.len() + len(h.value))
                 .sum::<usize>(),
     );
-    out.extend_from_slice(b"{\"topic\":");
-    json_str(out, topic);
-    out.extend_from_slice(b",\"partition\":");
-    int(out, partition);
-    out.extend_from_slice(b",\"offset\":");
-    int(out, rec.offset);
-    out.extend_from_slice(b",\"timestamp\":");
-    int(out, rec.timestamp);
-    out.extend_from_slice(b",\"timestamp_type\":\"");
-    out.extend_from_slice(rec.timestamp_type.as_bytes());
-    out.extend_from_slice(b"\",\"key\":");
+    out.extend_from_slice(&parts.head);
+    out.extend_from_slice(parts.offset.of(rec.offset));
+    out.extend_from_slice(&parts.mid);
     json_bytes(out, rec.key);
     out.extend_from_slice(b",\"value\":");
     json_bytes(out, rec.value);
@@ -232,6 +345,19 @@ fn render_json(out: &mut Vec<u8>, topic: &str, partition: u32, rec: &RecordView<
         out.push(b']');
     }
     out.extend_from_slice(b"]}\n");
+}
+
+/// `a == b` for the short strings that topic names are, inline rather than through a call
+/// to `memcmp` (once per record).
+#[inline(always)]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() > 32 {
+        return a == b;
+    }
+    a.iter().zip(b).fold(0, |d, (x, y)| d | (x ^ y)) == 0
 }
 
 /// Appends bytes in the JSON bytes shape: `null`, a string, or `{"base64":"…"}`.
@@ -299,25 +425,29 @@ pub fn json_str(out: &mut Vec<u8>, s: &str) {
 
 /// Whether every byte is ASCII, not a control character, `"` nor `\\`: valid UTF-8 that a
 /// JSON string holds as it is. Checks 16 bytes at a time with byte-wide arithmetic and no
-/// early exit inside a block, so that the compiler vectorizes it.
+/// early exit inside a block, so that the compiler vectorizes it; the last partial block is
+/// checked as the 16 bytes that end the input (overlapping the block before).
 #[inline]
 fn plain_ascii(b: &[u8]) -> bool {
     #[inline(always)]
-    fn bad(x: u8) -> u8 {
-        // x < 0x20 or x >= 0x80 in one comparison.
-        u8::from(x.wrapping_sub(0x20) > 0x5f) | u8::from(x == b'"') | u8::from(x == b'\\')
+    fn block_ok(c: &[u8]) -> bool {
+        let mut bad = false;
+        for &x in c {
+            // x < 0x20 or x >= 0x80 in one signed comparison.
+            bad |= ((x as i8) < 0x20) | (x == b'"') | (x == b'\\');
+        }
+        !bad
+    }
+    if b.len() < 16 {
+        return block_ok(b);
     }
     let mut chunks = b.chunks_exact(16);
     for c in &mut chunks {
-        let mut any = 0u8;
-        for &x in c {
-            any |= bad(x);
-        }
-        if any != 0 {
+        if !block_ok(c) {
             return false;
         }
     }
-    chunks.remainder().iter().all(|&x| bad(x) == 0)
+    chunks.remainder().is_empty() || block_ok(b.get(b.len() - 16..).unwrap_or_default())
 }
 
 #[cfg(test)]
@@ -363,6 +493,22 @@ mod tests {
         assert_eq!(json_of(None), "null");
         assert_eq!(json_of(Some(b"\xff\x00")), r#"{"base64":"/wA="}"#);
         assert_eq!(json_of(Some(b"\xc3")), r#"{"base64":"ww=="}"#);
+        // A byte that needs escaping (or is not ASCII) is seen at any position of any length:
+        // in a full block, in the overlapping last block, or in a short input.
+        for len in 0..=70 {
+            let clean = vec![b' '; len];
+            assert!(plain_ascii(&clean));
+            for pos in 0..len {
+                for x in [b'"', b'\\', 0x00, 0x1f, 0x80, 0xff] {
+                    let mut b = clean.clone();
+                    b[pos] = x;
+                    assert!(!plain_ascii(&b), "byte {x:#x} at {pos} of {len}");
+                }
+                let mut b = clean.clone();
+                b[pos] = 0x7e;
+                assert!(plain_ascii(&b));
+            }
+        }
         // Every single byte, and each byte inside a longer plain run (the 16-byte blocks).
         for x in 0..=255u8 {
             for len in [1, 17, 40] {
@@ -390,7 +536,7 @@ mod tests {
             },
         ];
         let mut out = Vec::new();
-        Render::Json.render(&mut out, "t\"x", 7, &view(None, Some(b"\x01"), &headers));
+        Render::json().render(&mut out, "t\"x", 7, &view(None, Some(b"\x01"), &headers));
         let line = String::from_utf8(out).unwrap();
         assert!(line.ends_with('\n'));
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();
@@ -402,6 +548,46 @@ mod tests {
         assert!(v["key"].is_null());
         assert_eq!(v["value"], "\u{1}");
         assert_eq!(v["headers"], serde_json::json!([["h", "v"], ["n", null]]));
+    }
+
+    /// A reused JSON renderer prints, record after record, what a fresh one prints: its
+    /// cached parts follow the topic, partition, timestamp and its type, and its offset digits
+    /// count up across carries and restart after a jump.
+    #[test]
+    fn json_renderer_reused_prints_what_a_fresh_one_does() {
+        let offsets = [
+            0, 1, 2, 9, 10, 11, 99, 100, 999, 1000, 1001, 5, 6, 0, 19_999, 20_000,
+        ];
+        let offsets = offsets
+            .into_iter()
+            .chain([i64::MAX - 1, i64::MAX, 7, -1, 0, 99_999_999_999]);
+        let mut reused = Render::json();
+        let mut ts = 1_700_000_000_000;
+        for (i, offset) in offsets.enumerate() {
+            let (topic, partition) = match i % 7 {
+                0 => ("t\"x", 1),
+                1 | 2 => ("t\"x", 2),
+                _ => ("orders", 2),
+            };
+            if i % 3 == 0 {
+                ts += 1;
+            }
+            let mut rec = view(None, Some(b"v"), &[]);
+            rec.offset = offset;
+            rec.timestamp = ts;
+            rec.timestamp_type = if i % 5 == 0 {
+                "LogAppendTime"
+            } else {
+                "CreateTime"
+            };
+            let (mut got, mut want) = (Vec::new(), Vec::new());
+            reused.render(&mut got, topic, partition, &rec);
+            Render::json().render(&mut want, topic, partition, &rec);
+            assert_eq!(
+                String::from_utf8(got).unwrap(),
+                String::from_utf8(want).unwrap()
+            );
+        }
     }
 
     #[test]
@@ -421,7 +607,7 @@ mod tests {
         );
         assert!(parse_format(b"%q").is_err());
         assert!(parse_format(b"abc%").is_err());
-        let r = Render::Format {
+        let mut r = Render::Format {
             tokens: parse_format(b"%t/%p/%o %T %K:%k %S:%s [%h]").unwrap(),
             null: b"-".to_vec(),
         };
@@ -436,7 +622,7 @@ mod tests {
 
     #[test]
     fn value_and_key_separator() {
-        let r = Render::Value {
+        let mut r = Render::Value {
             key_sep: Some(b"\t".to_vec()),
             null: b"NULL".to_vec(),
         };

@@ -319,8 +319,8 @@ pub fn run(ctx: &Ctx, a: ConsumeArgs) -> Result<ExitCode> {
         Some(s) => unescape(s, "--null-literal")?,
         None => Vec::new(),
     };
-    let printer = if a.json {
-        Render::Json
+    let mut printer = if a.json {
+        Render::json()
     } else if let Some(f) = &a.format {
         Render::Format {
             tokens: parse_format(&unescape(f, "--format")?).map_err(UsageError)?,
@@ -411,7 +411,7 @@ pub fn run(ctx: &Ctx, a: ConsumeArgs) -> Result<ExitCode> {
     let mut out = RecordOut::new(std::io::stdout().lock());
     let result = consume_loop(
         &mut session,
-        &printer,
+        &mut printer,
         &mut out,
         a.count,
         &wake_rx,
@@ -433,7 +433,7 @@ pub fn run(ctx: &Ctx, a: ConsumeArgs) -> Result<ExitCode> {
 
 fn consume_loop<W: Write>(
     s: &mut Session<'_>,
-    printer: &Render,
+    printer: &mut Render,
     out: &mut RecordOut<W>,
     count: Option<u64>,
     wake_rx: &mpsc::Receiver<()>,
@@ -684,7 +684,7 @@ struct PartRange<'p> {
 fn take_record<W: Write>(
     part: &mut PartRange<'_>,
     left: &mut u64,
-    printer: &Render,
+    printer: &mut Render,
     topic_name: &str,
     view: &RecordView<'_>,
     out: &mut RecordOut<W>,

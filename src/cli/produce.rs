@@ -309,6 +309,36 @@ impl<'a> Producer<'a> {
         Ok(())
     }
 
+    /// [`Producer::add`] of a record that is only a value, to the sticky partition (a line
+    /// with no key, headers nor partition asked for): while that partition's batch surely has
+    /// room, straight into it, without the general path's checks.
+    #[inline]
+    fn add_value(
+        &mut self,
+        value: &[u8],
+        timestamp: i64,
+    ) -> Result<(), Result<String, anyhow::Error>> {
+        let bound = BatchBuilder::record_size_bound(None, Some(value), &[]);
+        match self.builders.get_mut(self.sticky as usize) {
+            Some(Some(b)) if b.len() + bound <= self.batch_limit => {
+                let before = b.len();
+                b.append_value(timestamp, value);
+                self.pending += b.len() - before;
+                if self.pending > MAX_PENDING {
+                    self.append_all().map_err(Err)?;
+                }
+                Ok(())
+            }
+            _ => self.add(&Rec {
+                key: None,
+                value: Some(value),
+                headers: &[],
+                partition: None,
+                timestamp,
+            }),
+        }
+    }
+
     /// Hands partition `p`'s batch to the writer.
     fn append(&mut self, p: u32) -> Result<()> {
         let Some(b) = self.builders.get_mut(p as usize).and_then(Option::take) else {
@@ -639,6 +669,13 @@ pub fn run(ctx: &Ctx, a: ProduceArgs) -> Result<ExitCode> {
         headers,
         partition: a.partition,
     };
+    // Each record is just the input's bytes as its value, in the sticky partition.
+    let plain = !shape.json
+        && shape.key_sep.is_none()
+        && shape.fixed_key.is_none()
+        && shape.null_marker.is_none()
+        && shape.headers.is_empty()
+        && shape.partition.is_none();
     // --header: the same headers on every record.
     let extra: Vec<Header<'_>> = shape
         .headers
@@ -803,7 +840,12 @@ pub fn run(ctx: &Ctx, a: ProduceArgs) -> Result<ExitCode> {
                         record_no += 1;
                         match piece {
                             Piece::Record(bytes) => {
-                                match produce_one(&mut producer, &shape, &extra, bytes, ts) {
+                                let added = if plain {
+                                    producer.add_value(bytes, ts)
+                                } else {
+                                    produce_one(&mut producer, &shape, &extra, bytes, ts)
+                                };
+                                match added {
                                     Ok(()) => Ok(()),
                                     Err(Ok(msg)) => on_bad(record_no, input_name, msg),
                                     Err(Err(e)) => Err(e),

@@ -515,12 +515,19 @@ impl<'a> Iterator for Records<'a> {
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        if self.left > 0
-            && !self.done
-            && let Some(r) = Record::decode_fast(&mut self.cursor)
-        {
-            self.left -= 1;
-            return Some(Ok(r));
+        if self.left > 0 && !self.done {
+            let (buf, mut p) = self.cursor.parts();
+            let r = match Record::plain_fast(buf, &mut p) {
+                Some(r) => {
+                    self.cursor.set_position(p);
+                    Some(r)
+                }
+                None => Record::decode_fast(&mut self.cursor),
+            };
+            if let Some(r) = r {
+                self.left -= 1;
+                return Some(Ok(r));
+            }
         }
         self.next_checked()
     }
@@ -781,6 +788,23 @@ impl BatchBuilder {
             key,
             value,
             headers,
+        );
+        self.count += 1;
+    }
+
+    /// `append(timestamp, None, Some(value), &[])`, through the shorter path of
+    /// [`record::encode_value`].
+    #[inline]
+    pub fn append_value(&mut self, timestamp: i64, value: &[u8]) {
+        if self.count == 0 {
+            self.base_timestamp = timestamp;
+        }
+        self.max_timestamp = self.max_timestamp.max(timestamp);
+        record::encode_value(
+            &mut self.buf,
+            timestamp.wrapping_sub(self.base_timestamp),
+            self.count,
+            value,
         );
         self.count += 1;
     }

@@ -179,6 +179,35 @@ fn encode_plain(
     out.push(0); // no headers
 }
 
+/// [`encode_record`] of a record with no key, a value and no headers (attributes 0): what
+/// `klog produce` makes of a line. The same bytes, with the null key, the attributes and the
+/// header count known in advance and one length computed from the three varint sizes.
+#[inline(always)]
+pub fn encode_value(out: &mut Vec<u8>, timestamp_delta: i64, offset_delta: i32, value: &[u8]) {
+    let zt = zigzag_encode64(timestamp_delta);
+    let zo = zigzag_encode32(offset_delta);
+    let zv = zigzag_encode32(value.len() as i32);
+    // Attributes, key length -1 and header count 0 take a byte each.
+    let body = 3 + zigzag_size(zt) + zigzag_size(zo) + zigzag_size(zv) + value.len();
+    out.reserve(HEAD + value.len() + 1);
+    let mut head = [0u8; HEAD];
+    let mut n = put_zigzag(&mut head, 0, zigzag_encode32(body as i32));
+    // head[n] is the attributes byte, already 0.
+    n = put_zigzag(&mut head, n + 1, zt);
+    n = put_zigzag(&mut head, n, zo);
+    n = put_zigzag(&mut head, n, 1); // key length -1
+    n = put_zigzag(&mut head, n, zv);
+    put_head(out, &head, n);
+    out.extend_from_slice(value);
+    out.push(0); // no headers
+}
+
+/// Bytes of the varint of an already zigzag-mapped value.
+#[inline(always)]
+fn zigzag_size(z: u64) -> usize {
+    ((70 - (z | 1).leading_zeros()) / 7) as usize
+}
+
 /// Size of the scratch array [`encode_plain`] builds varints in.
 const HEAD: usize = 32;
 
@@ -275,13 +304,13 @@ impl<'a> Record<'a> {
         })
     }
 
-    /// The value of the record at `*p` in `buf`, for readers that want nothing else, when the
-    /// record is the usual kind: no headers, and its varints before the key one to three bytes
-    /// long. Those are read from the 16 bytes at `*p` with no bounds check per byte. It
-    /// accepts nothing that [`Record::decode_fast`] refuses; `None` (and `*p` unmoved) for any
-    /// other record, which the caller then decodes in full.
+    /// The record at `*p` in `buf` when it is the usual kind: no headers, and its varints
+    /// before the key one to three bytes long. Those are read from the 16 bytes at `*p` with
+    /// no bounds check per byte. It accepts nothing that [`Record::decode_fast`] refuses and
+    /// decodes what it accepts the same way; `None` (and `*p` unmoved) for any other record,
+    /// which the caller then decodes in full.
     #[inline(always)]
-    pub(crate) fn value_fast(buf: &'a [u8], p: &mut usize) -> Option<Option<&'a [u8]>> {
+    pub(crate) fn plain_fast(buf: &'a [u8], p: &mut usize) -> Option<Record<'a>> {
         let w = buf.get(*p..)?.first_chunk::<16>()?;
         // Length, attributes, timestamp delta, offset delta and key length: at most 13 bytes,
         // so every read below stays inside `w` (the masks only tell the compiler so).
@@ -291,23 +320,42 @@ impl<'a> Record<'a> {
             return None; // negative
         }
         let end = *p + q + (len >> 1) as usize;
+        let attributes = *w.get(q & 15)? as i8;
         q += 1;
-        short_uvarint(w, &mut q)?;
-        short_uvarint(w, &mut q)?;
+        let timestamp_delta = zigzag64(short_uvarint(w, &mut q)?);
+        let offset_delta = zigzag32(short_uvarint(w, &mut q)?)?;
         let klen = short_uvarint(w, &mut q)?;
         let mut at = *p + q;
-        match klen {
-            1 => {} // -1: no key
-            k if k & 1 == 0 => at += (k >> 1) as usize,
+        let key = match klen {
+            1 => None, // -1: no key
+            k if k & 1 == 0 => {
+                let start = at;
+                at += (k >> 1) as usize;
+                Some(buf.get(start..at)?)
+            }
             _ => return None,
-        }
+        };
         let value = fast_opt(buf, &mut at)?;
         // No headers (a count of zero is the byte 0), and the fields fill the length exactly.
         if buf.get(at) != Some(&0) || at + 1 != end {
             return None;
         }
         *p = end;
-        Some(value)
+        Some(Record {
+            attributes,
+            timestamp_delta,
+            offset_delta,
+            key,
+            value,
+            headers: Vec::new(),
+        })
+    }
+
+    /// The value of the record at `*p` in `buf`, for readers that want nothing else: that of
+    /// [`Record::plain_fast`] (the other fields are computed only to be dropped).
+    #[inline(always)]
+    pub(crate) fn value_fast(buf: &'a [u8], p: &mut usize) -> Option<Option<&'a [u8]>> {
+        Record::plain_fast(buf, p).map(|r| r.value)
     }
 
     /// Decodes one record with a precise error for whatever is wrong with it.
@@ -510,6 +558,15 @@ mod tests {
         let mut fast = Cursor::new(bytes);
         let mut checked = Cursor::new(bytes);
         let slow = Record::decode_checked(&mut checked);
+        // The window path accepts a subset, with the same result.
+        let mut p = 0;
+        match Record::plain_fast(bytes, &mut p) {
+            Some(r) => {
+                assert_eq!(Ok(&r), slow.as_ref(), "{bytes:?}");
+                assert_eq!(p, checked.position());
+            }
+            None => assert_eq!(p, 0),
+        }
         match Record::decode_fast(&mut fast) {
             Some(r) => {
                 assert_eq!(Ok(&r), slow.as_ref(), "{bytes:?}");
@@ -543,6 +600,51 @@ mod tests {
             encode_general(&mut general, attributes, ts, delta, key.as_deref(), value.as_deref(), &[]);
             proptest::prop_assert_eq!(plain.len(), 3 + encoded_size(ts, delta, key.as_deref(), value.as_deref(), &[]));
             proptest::prop_assert_eq!(plain, general);
+        }
+
+        #[test]
+        fn value_encoding_matches_the_general_one(
+            value in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..20000),
+            ts in proptest::prelude::any::<i64>(),
+            delta in proptest::prelude::any::<i32>(),
+        ) {
+            let mut fast = vec![7u8; 3];
+            encode_value(&mut fast, ts, delta, &value);
+            let mut general = vec![7u8; 3];
+            encode_general(&mut general, 0, ts, delta, None, Some(&value), &[]);
+            proptest::prop_assert_eq!(fast, general);
+        }
+
+        /// The usual record (no headers, short varints before the key) takes the window path,
+        /// whatever follows it; any other is left to the full decoder. Both decode the same.
+        #[test]
+        fn plain_path_takes_the_usual_records(
+            key in proptest::option::of(proptest::collection::vec(proptest::prelude::any::<u8>(), 0..50)),
+            value in proptest::option::of(proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)),
+            ts in -1_000_000i64..1_000_000,
+            delta in 0i32..1_000_000,
+            with_header in proptest::prelude::any::<bool>(),
+            tail in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..20),
+        ) {
+            let headers = [Header { key: b"h", value: None }];
+            let headers = if with_header { &headers[..] } else { &[] };
+            let mut bytes = Vec::new();
+            encode_record(&mut bytes, 0, ts, delta, key.as_deref(), value.as_deref(), headers);
+            let len = bytes.len();
+            bytes.extend_from_slice(&tail);
+            let want = Record::decode(&mut Cursor::new(&bytes)).unwrap();
+            let mut p = 0;
+            match Record::plain_fast(&bytes, &mut p) {
+                Some(r) => {
+                    proptest::prop_assert_eq!(r, want);
+                    proptest::prop_assert_eq!(p, len);
+                }
+                None => {
+                    proptest::prop_assert_eq!(p, 0);
+                    // Refused only for headers, or too few bytes for the 16-byte window.
+                    proptest::prop_assert!(with_header || bytes.len() < 16);
+                }
+            }
         }
 
         #[test]
