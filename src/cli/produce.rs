@@ -5,10 +5,11 @@
 //! and adds them to per-partition batches. It hands a batch to the writer thread whenever the
 //! input has nothing more ready (so a trickle such as `tail -f` reaches readers at once) or
 //! the batch is full (so bulk input goes in batches of up to 1 MiB); two batches at most wait
-//! for the writer. The writer owns the partition logs: it appends, fsyncs when `--sync`,
-//! `flush.messages` or `flush.ms` say so, and at the end. It stops at its first error, which
-//! the main thread sees at its next hand-over (or within a second when idle) and reports; the
-//! command succeeds only once the writer has fsynced everything handed to it.
+//! for the writer. The writer owns the partition logs: it appends, fsyncs when `--sync` or
+//! `flush.messages` say so and at the end, and starts a background fsync when `flush.ms`
+//! does (so that a slow disk does not hold up the records behind it). It stops at its first
+//! error, which the main thread sees at its next hand-over (or within a second when idle) and
+//! reports; the command succeeds only once the writer has fsynced everything handed to it.
 
 use std::fs::File;
 use std::io::{self, IsTerminal, Read};
@@ -387,9 +388,10 @@ impl<'a> Producer<'a> {
     }
 }
 
-/// The writer thread's side: appends batches to the partition logs, fsyncs when `flush.ms`,
-/// `flush.messages` or `--sync` say so, and at the end. Writing on a thread of its own lets
-/// the main thread encode the next batch while this one goes to the page cache and the disk.
+/// The writer thread's side: appends batches to the partition logs, fsyncs when
+/// `flush.messages` or `--sync` say so and at the end, in the background when `flush.ms`
+/// does. Writing on a thread of its own lets the main thread encode the next batch while
+/// this one goes to the page cache and the disk.
 struct Writer<'a> {
     ctx: &'a Ctx,
     topic: &'a Topic,
@@ -473,7 +475,7 @@ impl<'a> Writer<'a> {
         if sync {
             log.flush()
         } else {
-            log.maybe_flush().map(drop)
+            log.maybe_flush_in_background().map(drop)
         }
         .with_context(|| format!("fsync {}-{p}", topic.name))?;
         self.records += records;
@@ -505,10 +507,11 @@ impl<'a> Writer<'a> {
             .min()
     }
 
+    /// Starts the background flushes `flush.ms` makes due, and takes those done.
     fn maybe_flush(&mut self) -> Result<()> {
         let topic = self.topic;
         for (p, log) in self.written_mut() {
-            log.maybe_flush()
+            log.maybe_flush_in_background()
                 .with_context(|| format!("fsync {}-{p}", topic.name))?;
         }
         Ok(())

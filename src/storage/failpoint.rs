@@ -1,7 +1,8 @@
 //! Fail points and a power-loss model: every write, fsync, truncation, creation, rename and
 //! unlink that storage makes goes through the thin wrappers here, each under a named point.
 //! The one exception is `Log`'s early writeback, an extra fdatasync on a helper thread that
-//! only makes data durable sooner (the model undercounts it, which is the safe side).
+//! only makes data durable sooner (the model undercounts it, which is the safe side). `Log`'s
+//! background flush also fsyncs on a helper thread, but is modeled: see [`BackgroundSync`].
 //!
 //! Without the `failpoints` cargo feature and outside the crate's own tests, the wrappers are
 //! `#[inline]` calls of the `std` functions and nothing else is compiled. With it, a test can,
@@ -66,6 +67,8 @@ pub const POINTS: &[&str] = &[
     "index.trim_fsync",
     // Log::flush (and the fsync before a roll).
     "log.fsync",
+    // Log's background flush, as it is handed to its thread.
+    "log.flush_background",
     // The recovery point hint, written after each fsync without one of its own.
     "recovery_point.create",
     "recovery_point.write",
@@ -154,6 +157,42 @@ pub fn sync_data(file: &File, point: &'static str) -> io::Result<()> {
     #[cfg(any(test, feature = "failpoints"))]
     imp::synced(file);
     Ok(())
+}
+
+/// An fsync that another thread runs (`Log`'s background flush). [`start_background_sync`]
+/// runs on the calling thread as the fsync is handed over: a fail point, and under the
+/// power-loss model a snapshot of what the file holds then, which is exactly what the fsync
+/// will make durable. [`BackgroundSync::done`], once the fsync succeeded, records that
+/// snapshot as durable. Without fail points it is nothing at all.
+#[derive(Debug)]
+pub struct BackgroundSync {
+    #[cfg(any(test, feature = "failpoints"))]
+    snapshot: Option<imp::Snapshot>,
+}
+
+/// See [`BackgroundSync`].
+#[inline]
+pub fn start_background_sync(file: &File, point: &'static str) -> io::Result<BackgroundSync> {
+    #[cfg(any(test, feature = "failpoints"))]
+    {
+        imp::before(point)?;
+        Ok(BackgroundSync {
+            snapshot: imp::snapshot(file),
+        })
+    }
+    #[cfg(not(any(test, feature = "failpoints")))]
+    Ok(BackgroundSync {})
+}
+
+impl BackgroundSync {
+    /// The fsync succeeded.
+    #[inline]
+    pub fn done(self) {
+        #[cfg(any(test, feature = "failpoints"))]
+        if let Some(s) = self.snapshot {
+            imp::synced_snapshot(s);
+        }
+    }
 }
 
 /// `File::sync_all`.
@@ -440,6 +479,30 @@ mod imp {
         let parent = path.parent().filter(|p| !p.as_os_str().is_empty())?;
         let dir = parent.canonicalize().ok()?;
         model.dirs.contains_key(&dir).then_some((dir, name))
+    }
+
+    /// A file's identity and content, for [`super::BackgroundSync`].
+    #[derive(Debug)]
+    pub(crate) struct Snapshot(Ino, Vec<u8>);
+
+    /// What `file` holds now, when the model is armed.
+    pub(crate) fn snapshot(file: &File) -> Option<Snapshot> {
+        with(|s| {
+            s.model.as_ref()?;
+            Some(Snapshot(ino(&file.metadata().ok()?), content_of(file)?))
+        })
+    }
+
+    /// The content of `snap` is durable (unless the thread is dead: a killed process
+    /// learns nothing more).
+    pub(crate) fn synced_snapshot(snap: Snapshot) {
+        with(|s| {
+            if let Some(m) = &mut s.model
+                && !s.dead
+            {
+                m.files.insert(snap.0, snap.1);
+            }
+        });
     }
 
     pub(crate) fn synced(file: &File) {

@@ -24,6 +24,12 @@
 //!   itself has fsynced. A write error it meets is still reported to the writer's own fsync
 //!   (Linux reports it to every descriptor open at the time). It bypasses the fail points:
 //!   the power-loss model then counts less as durable than the disk has, never more.
+//! - Background flush (`maybe_flush_in_background`, for `flush.ms`): the log end offset is
+//!   noted and the active segment is fdatasynced on a helper thread, through a descriptor of
+//!   its own, while appends go on. Only once the fsync is seen done does the recovery point
+//!   move, to the noted offset and never down; an fsync error is returned to the writer then.
+//!   A synchronous flush first waits for the one in flight. The power-loss model counts what
+//!   the file held when the fsync was handed over as durable once it is done.
 //! - Recovery (first lock of a process, or when the disk no longer matches the writer's
 //!   view): validate from the last index entry below the recovery point to the end of the
 //!   active segment, truncate at the first invalid byte, rebuild the index entries passed.
@@ -111,6 +117,48 @@ pub struct Log {
     pub(super) unwritten_back: u64,
     /// The early writeback thread, started on first use.
     pub(super) writeback: Option<std::sync::mpsc::SyncSender<File>>,
+    /// The background flush thread, started on first use, and the flush it is running.
+    flusher: Option<Flusher>,
+}
+
+/// How often a writer with a background flush in flight looks whether it is done.
+pub const FLUSH_POLL: std::time::Duration = std::time::Duration::from_millis(5);
+
+/// The background flush thread: it fdatasyncs each file it is sent and answers each.
+#[derive(Debug)]
+struct Flusher {
+    jobs: std::sync::mpsc::SyncSender<File>,
+    done: std::sync::mpsc::Receiver<std::io::Result<()>>,
+    in_flight: Option<InFlight>,
+}
+
+/// A background flush handed to the thread and not yet seen done.
+#[derive(Debug)]
+struct InFlight {
+    /// The log end offset when it started: every offset below it is durable once it is done.
+    target: i64,
+    log_path: PathBuf,
+    sync: fp::BackgroundSync,
+}
+
+fn spawn_flusher(dir: &Path) -> Result<Flusher> {
+    let (jobs, rx) = std::sync::mpsc::sync_channel::<File>(1);
+    let (tx, done) = std::sync::mpsc::sync_channel(1);
+    std::thread::Builder::new()
+        .name("klog-flush".into())
+        .spawn(move || {
+            for file in rx {
+                if tx.send(file.sync_data()).is_err() {
+                    return;
+                }
+            }
+        })
+        .map_err(Error::io("start the flush thread for", dir))?;
+    Ok(Flusher {
+        jobs,
+        done,
+        in_flight: None,
+    })
 }
 
 /// Bytes appended between two early writebacks (see the module doc).
@@ -166,6 +214,7 @@ impl Log {
             checked_closed: false,
             unwritten_back: 0,
             writeback: None,
+            flusher: None,
         })
     }
 
@@ -373,8 +422,105 @@ impl Log {
         Ok(due)
     }
 
-    /// Time until `flush.ms` makes a flush due, if anything is unflushed.
+    /// [`Log::maybe_flush`] for a writer that must not wait on the disk (a producer whose
+    /// records readers follow): when `flush.ms` makes a flush due, the active segment's fsync
+    /// starts on a helper thread and this returns at once, and appends go on meanwhile. A
+    /// later call (or [`Log::finish_background_flush`], or [`Log::flush`]) that finds it done
+    /// moves the recovery point to the log end offset it started at, and returns that offset;
+    /// an fsync error is returned there. One runs at a time; `flush.messages` still flushes
+    /// in `append` itself.
+    pub fn maybe_flush_in_background(&mut self) -> Result<Option<i64>> {
+        let reached = self.reap_background_flush(false)?;
+        let due = self
+            .first_unflushed
+            .is_some_and(|t| t.elapsed().as_millis() as i64 >= self.config.flush_ms);
+        if due && self.flusher.as_ref().is_none_or(|f| f.in_flight.is_none()) {
+            self.locked(Self::start_background_flush_locked)?;
+        }
+        Ok(reached)
+    }
+
+    /// Waits for the background flush in flight, if any; see
+    /// [`Log::maybe_flush_in_background`].
+    pub fn finish_background_flush(&mut self) -> Result<Option<i64>> {
+        self.reap_background_flush(true)
+    }
+
+    fn start_background_flush_locked(&mut self) -> Result<()> {
+        let Some(a) = &self.active else {
+            return Ok(());
+        };
+        // A descriptor of its own, as for the early writeback: an error its fsync consumes is
+        // still reported to the writer's own descriptor at the next flush.
+        let file = File::open(&a.log_path).map_err(Error::io("open", &a.log_path))?;
+        let sync = fp::start_background_sync(&file, "log.flush_background")
+            .map_err(Error::io("fsync", &a.log_path))?;
+        let in_flight = InFlight {
+            target: a.next_offset,
+            log_path: a.log_path.clone(),
+            sync,
+        };
+        if self.flusher.is_none() {
+            self.flusher = Some(spawn_flusher(&self.dir)?);
+        }
+        let Some(f) = &mut self.flusher else {
+            return Err(Error::Internal("no flush thread"));
+        };
+        f.jobs
+            .send(file)
+            .map_err(|_| Error::Internal("the flush thread stopped"))?;
+        f.in_flight = Some(in_flight);
+        // What was appended so far is being flushed: `flush.ms` counts from the next append.
+        self.mark_flushed();
+        Ok(())
+    }
+
+    /// Takes the result of the background flush in flight (waiting for it when `wait`);
+    /// when it succeeded, raises the recovery point to its target.
+    fn reap_background_flush(&mut self, wait: bool) -> Result<Option<i64>> {
+        let Some(f) = &mut self.flusher else {
+            return Ok(None);
+        };
+        if f.in_flight.is_none() {
+            return Ok(None);
+        }
+        let result = if wait {
+            f.done.recv().ok()
+        } else {
+            match f.done.try_recv() {
+                Ok(r) => Some(r),
+                Err(std::sync::mpsc::TryRecvError::Empty) => return Ok(None),
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => None,
+            }
+        };
+        let Some(done) = f.in_flight.take() else {
+            return Ok(None);
+        };
+        match result {
+            Some(Ok(())) => {}
+            Some(Err(e)) => return Err(Error::io("fsync", &done.log_path)(e)),
+            None => return Err(Error::Internal("the flush thread stopped")),
+        }
+        done.sync.done();
+        let target = done.target;
+        self.locked(|log| {
+            // Never lower it: a roll or a flush since may have moved it further. A hint, as
+            // in `flush_locked`.
+            if read_recovery_point(&log.dir).is_none_or(|rp| rp < target) {
+                let _ = write_recovery_point(&log.dir, target);
+            }
+            Ok(())
+        })?;
+        Ok(Some(target))
+    }
+
+    /// Time until `flush.ms` makes a flush due, if anything is unflushed; while a background
+    /// flush is in flight, [`FLUSH_POLL`] (no other starts before it ends), so that its end
+    /// is seen soon.
     pub fn flush_due_in(&self) -> Option<std::time::Duration> {
+        if self.flusher.as_ref().is_some_and(|f| f.in_flight.is_some()) {
+            return Some(FLUSH_POLL);
+        }
         let t = self.first_unflushed?;
         let ms = self.config.flush_ms.max(0) as u64;
         Some(std::time::Duration::from_millis(ms).saturating_sub(t.elapsed()))
@@ -383,6 +529,7 @@ impl Log {
     /// fsyncs the active segment's `.log` (not its indexes: see `flush_locked`), then advances
     /// the recovery point.
     pub fn flush(&mut self) -> Result<()> {
+        self.reap_background_flush(true)?;
         if self.first_unflushed.is_none() {
             return Ok(());
         }

@@ -132,6 +132,24 @@ fn op_append(root: &Path, p: &mut Progress) -> Result<()> {
     Ok(())
 }
 
+/// Appends with `flush.ms=0` through the background flush: a flush starts after an append,
+/// another batch goes in while it runs, and only what it started at counts as acknowledged
+/// once it is seen done. Segments roll on the way (1500 bytes).
+fn op_append_background_flush(root: &Path, p: &mut Progress) -> Result<()> {
+    let mut log = Log::open(&part(root), config(&[("flush.ms", "0")]))?;
+    for i in 0..6 {
+        append(&mut log, 1 + i % 3)?;
+        log.maybe_flush_in_background()?;
+        append(&mut log, 1)?;
+        if let Some(durable) = log.finish_background_flush()? {
+            p.acked_end = durable;
+        }
+    }
+    log.flush()?;
+    p.acked_end = log.log_end_offset()?;
+    Ok(())
+}
+
 fn op_roll(root: &Path, p: &mut Progress) -> Result<()> {
     let mut log = Log::open(&part(root), config(&[]))?;
     append(&mut log, 2)?;
@@ -259,6 +277,12 @@ fn scenarios() -> Vec<Scenario> {
             name: "append",
             prepare: prepare_log,
             op: op_append,
+            check: Check::Dense,
+        },
+        Scenario {
+            name: "append_background_flush",
+            prepare: prepare_log,
+            op: op_append_background_flush,
             check: Check::Dense,
         },
         Scenario {
@@ -665,6 +689,11 @@ fn exercise(name: &str, quick: bool) -> Vec<&'static str> {
 #[test]
 fn power_loss_append() {
     exercise("append", false);
+}
+
+#[test]
+fn power_loss_append_background_flush() {
+    exercise("append_background_flush", false);
 }
 
 #[test]

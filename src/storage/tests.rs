@@ -714,3 +714,36 @@ fn no_early_writeback_for_what_flushes_and_rolls_cover() {
         assert_eq!(read_all(dir.path()).len(), n);
     }
 }
+
+#[test]
+fn background_flush_moves_the_recovery_point_to_where_it_started() {
+    use super::log::{FLUSH_POLL, read_recovery_point};
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = Log::open(dir.path(), config(&[("flush.ms", "0")])).unwrap();
+    let vals = |n: usize| (0..n).map(|i| format!("v{i}")).collect::<Vec<_>>();
+    log.append(&mut batch(&vals(3), 1)).unwrap();
+    assert_eq!(log.maybe_flush_in_background().unwrap(), None);
+    // In flight: appends go on, nothing else starts, and the writer is told to look soon.
+    log.append(&mut batch(&vals(2), 1)).unwrap();
+    assert_eq!(log.flush_due_in(), Some(FLUSH_POLL));
+    assert_eq!(log.finish_background_flush().unwrap(), Some(3));
+    assert_eq!(read_recovery_point(dir.path()), Some(3));
+    // Nothing in flight any more; the two records appended meanwhile are due now.
+    assert_eq!(log.finish_background_flush().unwrap(), None);
+    assert_eq!(log.flush_due_in(), Some(std::time::Duration::ZERO));
+    log.maybe_flush_in_background().unwrap();
+    // A flush waits for the one in flight, then covers everything.
+    log.append(&mut batch(&vals(1), 1)).unwrap();
+    log.flush().unwrap();
+    assert_eq!(read_recovery_point(dir.path()), Some(6));
+    assert_eq!(log.flush_due_in(), None);
+    // A background flush that started before a synchronous one never lowers its point.
+    log.append(&mut batch(&vals(1), 1)).unwrap();
+    log.maybe_flush_in_background().unwrap();
+    log.append(&mut batch(&vals(1), 1)).unwrap();
+    log.roll().unwrap();
+    assert_eq!(read_recovery_point(dir.path()), Some(8));
+    assert_eq!(log.finish_background_flush().unwrap(), Some(7));
+    assert_eq!(read_recovery_point(dir.path()), Some(8));
+    assert_eq!(read_all(dir.path()).len(), 8);
+}
