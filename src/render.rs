@@ -3,7 +3,9 @@
 //!
 //! Everything here appends to a `Vec<u8>` and does no I/O, so that the formatting cost is
 //! measured on its own (`cargo bench --bench render`) and the caller writes each
-//! record with one call. It reads records; it never changes anything on disk.
+//! record with one call. It reads records; it never changes anything on disk. A [`Render`]
+//! is used for one stream of records: the JSON one keeps the text that repeats from record to
+//! record ([`JsonParts`]), and prints exactly what a fresh one would.
 //!
 //! # The JSON shape
 //! ```text

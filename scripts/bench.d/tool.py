@@ -49,14 +49,18 @@ def cmd_row(rows, *args):
 
 
 def cmd_runrow(rows, measures, *args):
-    walls, rss = [], []
+    walls, rss, cpus = [], [], []
     for line in open(measures):
-        us, kb = line.split()
-        walls.append(int(us) / 1e6)
-        rss.append(int(kb))
+        f = line.split()
+        walls.append(int(f[0]) / 1e6)
+        rss.append(int(f[1]))
+        if len(f) >= 4:
+            cpus.append(float(f[2]) + float(f[3]))
     row = kv(args)
     row.update(wall=statistics.median(walls), runs=len(walls), rss_kb=max(rss),
                wall_min=min(walls), wall_max=max(walls))
+    if cpus:
+        row["cpu"] = statistics.median(cpus)
     append(rows, row)
 
 
@@ -155,8 +159,8 @@ def cmd_report(rows_path, machine_path):
       % (f"{m['records']:,}".replace(",", " "), "%.1f" % (m["input_bytes"] / 1e6),
          m["reps"], m["timer"]))
     w("")
-    w("| # | what | wall | records/s | MB/s | vs limit | peak RSS | p50 | p99 | max | notes |")
-    w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    w("| # | what | wall | CPU | records/s | MB/s | vs limit | peak RSS | p50 | p99 | max | notes |")
+    w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in rows:
         wall = r.get("wall")
         n, b = r.get("records"), r.get("bytes")
@@ -177,11 +181,13 @@ def cmd_report(rows_path, machine_path):
             note = "only %d of %d lines arrived; " % (r.get("n", 0), r["expected"]) + note
         what = r["what"].replace("|", "\\|")
         note = note.replace("|", "\\|")
-        w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-            r.get("sec", ""), what, fmt_time(wall), fmt_rate(rate), mbs, ratio, rss,
+        cpu = "%.2f s" % r["cpu"] if r.get("cpu") is not None else ""
+        w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            r.get("sec", ""), what, fmt_time(wall), cpu, fmt_rate(rate), mbs, ratio, rss,
             fmt_ms(r.get("p50")), fmt_ms(r.get("p99")), fmt_ms(r.get("max")), note))
     w("")
     w("Columns: *wall* is the median wall time (the whole command, process start included); "
+      "*CPU* is the median user + system time of the command (of the klog side of a pipe); "
       "*records/s* is records ÷ wall; *MB/s* is 10^6 bytes ÷ wall, of the input lines for "
       "produce rows (1, 5) and of the `.log` files for consume rows (2); *vs limit* is wall ÷ "
       "the wall of the section's *limit* row (1.00× = as fast as cat/dd/ls/du); *peak RSS* is "

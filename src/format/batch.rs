@@ -776,19 +776,8 @@ impl BatchBuilder {
         value: Option<&[u8]>,
         headers: &[Header<'_>],
     ) {
-        if self.count == 0 {
-            self.base_timestamp = timestamp;
-        }
-        self.max_timestamp = self.max_timestamp.max(timestamp);
-        record::encode_record(
-            &mut self.buf,
-            0,
-            timestamp.wrapping_sub(self.base_timestamp),
-            self.count,
-            key,
-            value,
-            headers,
-        );
+        let delta = self.timestamp_delta(timestamp);
+        record::encode_record(&mut self.buf, 0, delta, self.count, key, value, headers);
         self.count += 1;
     }
 
@@ -796,17 +785,20 @@ impl BatchBuilder {
     /// [`record::encode_value`].
     #[inline]
     pub fn append_value(&mut self, timestamp: i64, value: &[u8]) {
+        let delta = self.timestamp_delta(timestamp);
+        record::encode_value(&mut self.buf, delta, self.count, value);
+        self.count += 1;
+    }
+
+    /// Takes the next record's timestamp into the batch's base (the first record's) and
+    /// maximum; returns its delta from the base.
+    #[inline(always)]
+    fn timestamp_delta(&mut self, timestamp: i64) -> i64 {
         if self.count == 0 {
             self.base_timestamp = timestamp;
         }
         self.max_timestamp = self.max_timestamp.max(timestamp);
-        record::encode_value(
-            &mut self.buf,
-            timestamp.wrapping_sub(self.base_timestamp),
-            self.count,
-            value,
-        );
-        self.count += 1;
+        timestamp.wrapping_sub(self.base_timestamp)
     }
 
     /// Finishes the header (base offset 0) and returns the batch bytes.
