@@ -67,8 +67,9 @@ pub const POINTS: &[&str] = &[
     "index.trim_fsync",
     // Log::flush (and the fsync before a roll).
     "log.fsync",
-    // Log's background flush, as it is handed to its thread.
+    // Log's background flush: handed to its thread; its outcome seen by the writer.
     "log.flush_background",
+    "log.flush_background_done",
     // The recovery point hint, written after each fsync without one of its own.
     "recovery_point.create",
     "recovery_point.write",
@@ -162,8 +163,9 @@ pub fn sync_data(file: &File, point: &'static str) -> io::Result<()> {
 /// An fsync that another thread runs (`Log`'s background flush). [`start_background_sync`]
 /// runs on the calling thread as the fsync is handed over: a fail point, and under the
 /// power-loss model a snapshot of what the file holds then, which is exactly what the fsync
-/// will make durable. [`BackgroundSync::done`], once the fsync succeeded, records that
-/// snapshot as durable. Without fail points it is nothing at all.
+/// will make durable. [`BackgroundSync::done`] takes the fsync's outcome on the calling
+/// thread: a second fail point (an fsync error from the disk), and when it succeeded, the
+/// snapshot recorded as durable. Without fail points it is nothing at all.
 #[derive(Debug)]
 pub struct BackgroundSync {
     #[cfg(any(test, feature = "failpoints"))]
@@ -185,13 +187,18 @@ pub fn start_background_sync(file: &File, point: &'static str) -> io::Result<Bac
 }
 
 impl BackgroundSync {
-    /// The fsync succeeded.
+    /// The fsync ended with `result`; see [`BackgroundSync`].
     #[inline]
-    pub fn done(self) {
+    pub fn done(self, result: io::Result<()>, point: &'static str) -> io::Result<()> {
+        result?;
         #[cfg(any(test, feature = "failpoints"))]
-        if let Some(s) = self.snapshot {
-            imp::synced_snapshot(s);
+        {
+            imp::before(point)?;
+            if let Some(s) = self.snapshot {
+                imp::synced_snapshot(s);
+            }
         }
+        Ok(())
     }
 }
 
@@ -494,13 +501,18 @@ mod imp {
     }
 
     /// The content of `snap` is durable (unless the thread is dead: a killed process
-    /// learns nothing more).
+    /// learns nothing more). An fsync made meanwhile may already have made more durable: a
+    /// durable content that extends the snapshot stays.
     pub(crate) fn synced_snapshot(snap: Snapshot) {
         with(|s| {
             if let Some(m) = &mut s.model
                 && !s.dead
             {
-                m.files.insert(snap.0, snap.1);
+                let Snapshot(ino, bytes) = snap;
+                let durable = m.files.entry(ino).or_default();
+                if !(durable.len() >= bytes.len() && durable.starts_with(&bytes)) {
+                    *durable = bytes;
+                }
             }
         });
     }

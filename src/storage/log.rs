@@ -25,11 +25,14 @@
 //!   (Linux reports it to every descriptor open at the time). It bypasses the fail points:
 //!   the power-loss model then counts less as durable than the disk has, never more.
 //! - Background flush (`maybe_flush_in_background`, for `flush.ms`): the log end offset is
-//!   noted and the active segment is fdatasynced on a helper thread, through a descriptor of
-//!   its own, while appends go on. Only once the fsync is seen done does the recovery point
-//!   move, to the noted offset and never down; an fsync error is returned to the writer then.
-//!   A synchronous flush first waits for the one in flight. The power-loss model counts what
-//!   the file held when the fsync was handed over as durable once it is done.
+//!   noted and the active segment is fdatasynced on a helper thread while appends go on.
+//!   Only once the fsync is seen done does the recovery point move, to the noted offset and
+//!   never down; an fsync error is returned to the writer then, and what it covered counts as
+//!   unflushed again. It fsyncs the writer's own open file (through a duplicate descriptor),
+//!   so that a write error the early writeback dropped is still reported to it. `flush`
+//!   first waits for the one in flight; a roll or a `flush.messages` fsync need not (each
+//!   covers everything appended). The power-loss model counts what the file held when the
+//!   fsync was handed over as durable once it is done.
 //! - Recovery (first lock of a process, or when the disk no longer matches the writer's
 //!   view): validate from the last index entry below the recovery point to the end of the
 //!   active segment, truncate at the first invalid byte, rebuild the index entries passed.
@@ -425,9 +428,10 @@ impl Log {
     /// [`Log::maybe_flush`] for a writer that must not wait on the disk (a producer whose
     /// records readers follow): when `flush.ms` makes a flush due, the active segment's fsync
     /// starts on a helper thread and this returns at once, and appends go on meanwhile. A
-    /// later call (or [`Log::finish_background_flush`], or [`Log::flush`]) that finds it done
-    /// moves the recovery point to the log end offset it started at, and returns that offset;
-    /// an fsync error is returned there. One runs at a time; `flush.messages` still flushes
+    /// later call of this or of [`Log::finish_background_flush`] that finds it done moves the
+    /// recovery point to the log end offset it started at and returns that offset, or returns
+    /// its fsync error (everything since the last flush then counts as unflushed again);
+    /// [`Log::flush`] waits for it first. One runs at a time; `flush.messages` still flushes
     /// in `append` itself.
     pub fn maybe_flush_in_background(&mut self) -> Result<Option<i64>> {
         let reached = self.reap_background_flush(false)?;
@@ -450,9 +454,10 @@ impl Log {
         let Some(a) = &self.active else {
             return Ok(());
         };
-        // A descriptor of its own, as for the early writeback: an error its fsync consumes is
-        // still reported to the writer's own descriptor at the next flush.
-        let file = File::open(&a.log_path).map_err(Error::io("open", &a.log_path))?;
+        // The writer's own open file (a duplicate descriptor): a write error is reported to
+        // it once, at its next fsync, whoever makes that fsync. A file opened now would not
+        // report an error that the early writeback met (and dropped) before.
+        let file = a.log.try_clone().map_err(Error::io("open", &a.log_path))?;
         let sync = fp::start_background_sync(&file, "log.flush_background")
             .map_err(Error::io("fsync", &a.log_path))?;
         let in_flight = InFlight {
@@ -496,12 +501,19 @@ impl Log {
         let Some(done) = f.in_flight.take() else {
             return Ok(None);
         };
-        match result {
-            Some(Ok(())) => {}
-            Some(Err(e)) => return Err(Error::io("fsync", &done.log_path)(e)),
-            None => return Err(Error::Internal("the flush thread stopped")),
+        let outcome = match result {
+            Some(r) => done
+                .sync
+                .done(r, "log.flush_background_done")
+                .map_err(Error::io("fsync", &done.log_path)),
+            None => Err(Error::Internal("the flush thread stopped")),
+        };
+        if let Err(e) = outcome {
+            // Nothing it covered counts as flushed: the next `flush` fsyncs again.
+            self.unflushed_messages = self.unflushed_messages.max(1);
+            self.first_unflushed.get_or_insert_with(Instant::now);
+            return Err(e);
         }
-        done.sync.done();
         let target = done.target;
         self.locked(|log| {
             // Never lower it: a roll or a flush since may have moved it further. A hint, as

@@ -134,15 +134,19 @@ fn op_append(root: &Path, p: &mut Progress) -> Result<()> {
 
 /// Appends with `flush.ms=0` through the background flush: a flush starts after an append,
 /// another batch goes in while it runs, and only what it started at counts as acknowledged
-/// once it is seen done. Segments roll on the way (1500 bytes).
+/// once it is seen done. Segments roll on the way (1500 bytes), and once while a flush runs.
 fn op_append_background_flush(root: &Path, p: &mut Progress) -> Result<()> {
     let mut log = Log::open(&part(root), config(&[("flush.ms", "0")]))?;
     for i in 0..6 {
         append(&mut log, 1 + i % 3)?;
         log.maybe_flush_in_background()?;
         append(&mut log, 1)?;
+        if i == 2 {
+            log.roll()?;
+            p.acked_end = log.log_end_offset()?;
+        }
         if let Some(durable) = log.finish_background_flush()? {
-            p.acked_end = durable;
+            p.acked_end = p.acked_end.max(durable);
         }
     }
     log.flush()?;

@@ -747,3 +747,26 @@ fn background_flush_moves_the_recovery_point_to_where_it_started() {
     assert_eq!(read_recovery_point(dir.path()), Some(8));
     assert_eq!(read_all(dir.path()).len(), 8);
 }
+
+#[test]
+fn a_failed_background_flush_counts_as_no_flush() {
+    use super::failpoint::{self as fp, Action};
+    use super::log::read_recovery_point;
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = Log::open(dir.path(), config(&[("flush.ms", "0")])).unwrap();
+    let vals: Vec<String> = (0..3).map(|i| format!("v{i}")).collect();
+    log.append(&mut batch(&vals, 1)).unwrap();
+    fp::reset();
+    // The fsync fails (the disk said EIO): the writer is told, the recovery point stays.
+    fp::arm("log.flush_background_done", 0, Action::Error);
+    log.maybe_flush_in_background().unwrap();
+    assert!(log.finish_background_flush().is_err());
+    assert!(fp::fired());
+    assert_eq!(read_recovery_point(dir.path()), None);
+    // What it covered is unflushed again: the next flush fsyncs instead of returning at once.
+    fp::reset();
+    log.flush().unwrap();
+    assert!(fp::trace().contains(&"log.fsync"), "{:?}", fp::trace());
+    assert_eq!(read_recovery_point(dir.path()), Some(3));
+    fp::reset();
+}
