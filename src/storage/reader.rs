@@ -78,12 +78,42 @@ pub struct ChunkReader {
 }
 
 /// A window of a file's bytes: `data[..filled]` holds the file from `pos`. The vector is
-/// zeroed once when it grows, never before each read.
-#[derive(Debug, Default)]
+/// zeroed once when it grows, never before each read. It comes from, and goes back to, a
+/// spare kept per thread, so that a reader opened after another (the log end offset, then
+/// the first batch wanted) reuses memory already touched instead of faulting in a fresh
+/// megabyte (which costs more than reading it).
+#[derive(Debug)]
 struct ReadBuf {
     data: Vec<u8>,
     filled: usize,
     pos: u64,
+}
+
+thread_local! {
+    /// The largest vector a dropped [`ReadBuf`] left on this thread.
+    static SPARE_READ_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl Default for ReadBuf {
+    fn default() -> Self {
+        ReadBuf {
+            data: SPARE_READ_BUF.try_with(|s| s.take()).unwrap_or_default(),
+            filled: 0,
+            pos: 0,
+        }
+    }
+}
+
+impl Drop for ReadBuf {
+    fn drop(&mut self) {
+        let data = std::mem::take(&mut self.data);
+        let _ = SPARE_READ_BUF.try_with(|s| {
+            let mut spare = s.borrow_mut();
+            if data.capacity() > spare.capacity() {
+                *spare = data;
+            }
+        });
+    }
 }
 
 const CHUNK: usize = 256 * 1024;
