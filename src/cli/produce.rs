@@ -303,9 +303,17 @@ impl<'a> Producer<'a> {
             });
         let before = b.len();
         b.append(r.timestamp, r.key, r.value, r.headers);
-        self.pending += b.len() - before;
+        let added = b.len() - before;
+        self.added(added).map_err(Err)
+    }
+
+    /// Counts `bytes` just added to a batch; past [`MAX_PENDING`], every batch goes to the
+    /// writer.
+    #[inline]
+    fn added(&mut self, bytes: usize) -> Result<()> {
+        self.pending += bytes;
         if self.pending > MAX_PENDING {
-            self.append_all().map_err(Err)?;
+            self.append_all()?;
         }
         Ok(())
     }
@@ -324,11 +332,8 @@ impl<'a> Producer<'a> {
             Some(Some(b)) if b.len() + bound <= self.batch_limit => {
                 let before = b.len();
                 b.append_value(timestamp, value);
-                self.pending += b.len() - before;
-                if self.pending > MAX_PENDING {
-                    self.append_all().map_err(Err)?;
-                }
-                Ok(())
+                let added = b.len() - before;
+                self.added(added).map_err(Err)
             }
             _ => self.add(&Rec {
                 key: None,
