@@ -141,8 +141,8 @@ fn encode_general(
     }
 }
 
-/// [`encode_record`] for a record without headers, the usual one: the varints go into a
-/// small array first and reach `out` in one fixed-size copy, not a byte at a time.
+/// [`encode_record`] for a record without headers, the usual one: the varints are written
+/// straight into `out` (see [`put_head`]), not a byte at a time through `Vec::push`.
 #[inline(always)]
 fn encode_plain(
     out: &mut Vec<u8>,
@@ -154,25 +154,29 @@ fn encode_plain(
 ) {
     let (klen, vlen) = (opt_len(key), opt_len(value));
     let body = body_size(timestamp_delta, offset_delta, key, value, &[]);
-    out.reserve(body + HEAD + 5);
+    out.reserve(body + 2 * HEAD);
     // Length, attributes, timestamp delta, offset delta, key length: at most 26 bytes; with
     // no key the value length follows at once (31 at most).
-    let mut head = [0u8; HEAD];
-    let mut n = put_zigzag(&mut head, 0, zigzag_encode32(body as i32));
-    if let Some(b) = head.get_mut(n) {
-        *b = attributes as u8;
+    let up_to_key = |head: &mut [u8; HEAD]| {
+        let mut n = put_zigzag(head, 0, zigzag_encode32(body as i32));
+        if let Some(b) = head.get_mut(n) {
+            *b = attributes as u8;
+        }
+        n = put_zigzag(head, n + 1, zigzag_encode64(timestamp_delta));
+        n = put_zigzag(head, n, zigzag_encode32(offset_delta));
+        put_zigzag(head, n, zigzag_encode32(klen))
+    };
+    match key {
+        Some(k) => {
+            put_head(out, up_to_key);
+            out.extend_from_slice(k);
+            put_head(out, |head| put_zigzag(head, 0, zigzag_encode32(vlen)));
+        }
+        None => put_head(out, |head| {
+            let n = up_to_key(head);
+            put_zigzag(head, n, zigzag_encode32(vlen))
+        }),
     }
-    n = put_zigzag(&mut head, n + 1, zigzag_encode64(timestamp_delta));
-    n = put_zigzag(&mut head, n, zigzag_encode32(offset_delta));
-    n = put_zigzag(&mut head, n, zigzag_encode32(klen));
-    if let Some(k) = key {
-        put_head(out, &head, n);
-        out.extend_from_slice(k);
-        head = [0u8; HEAD];
-        n = 0;
-    }
-    n = put_zigzag(&mut head, n, zigzag_encode32(vlen));
-    put_head(out, &head, n);
     if let Some(v) = value {
         out.extend_from_slice(v);
     }
@@ -190,14 +194,14 @@ pub fn encode_value(out: &mut Vec<u8>, timestamp_delta: i64, offset_delta: i32, 
     // Attributes, key length -1 and header count 0 take a byte each.
     let body = 3 + zigzag_size(zt) + zigzag_size(zo) + zigzag_size(zv) + value.len();
     out.reserve(HEAD + value.len() + 1);
-    let mut head = [0u8; HEAD];
-    let mut n = put_zigzag(&mut head, 0, zigzag_encode32(body as i32));
-    // head[n] is the attributes byte, already 0.
-    n = put_zigzag(&mut head, n + 1, zt);
-    n = put_zigzag(&mut head, n, zo);
-    n = put_zigzag(&mut head, n, 1); // key length -1
-    n = put_zigzag(&mut head, n, zv);
-    put_head(out, &head, n);
+    put_head(out, |head| {
+        let mut n = put_zigzag(head, 0, zigzag_encode32(body as i32));
+        // head[n] is the attributes byte, already 0.
+        n = put_zigzag(head, n + 1, zt);
+        n = put_zigzag(head, n, zo);
+        n = put_zigzag(head, n, 1); // key length -1
+        put_zigzag(head, n, zv)
+    });
     out.extend_from_slice(value);
     out.push(0); // no headers
 }
@@ -208,7 +212,7 @@ fn zigzag_size(z: u64) -> usize {
     ((70 - (z | 1).leading_zeros()) / 7) as usize
 }
 
-/// Size of the scratch array [`encode_plain`] builds varints in.
+/// Room [`put_head`] gives for a record's leading varints.
 const HEAD: usize = 32;
 
 /// Writes `z` as a varint at `head[n..]`, returning the position after it. Callers stay
@@ -228,11 +232,15 @@ fn put_zigzag(head: &mut [u8; HEAD], mut n: usize, mut z: u64) -> usize {
     n + 1
 }
 
-/// Appends `head[..n]`: the whole array in one fixed-size copy, then the excess cut off.
+/// Appends the varints `fill` writes into [`HEAD`] zeroed bytes at the end of `out`, keeping
+/// the count of bytes it returns: one wide store, the byte stores in place, the excess cut
+/// off. Built in an array of their own and then copied, the copy had to wait for those byte
+/// stores (no store-to-load forwarding): the largest cost per record.
 #[inline(always)]
-fn put_head(out: &mut Vec<u8>, head: &[u8; HEAD], n: usize) {
+fn put_head(out: &mut Vec<u8>, fill: impl FnOnce(&mut [u8; HEAD]) -> usize) {
     let at = out.len();
-    out.extend_from_slice(head);
+    out.extend_from_slice(&[0u8; HEAD]);
+    let n = out.last_chunk_mut::<HEAD>().map_or(0, fill);
     out.truncate(at + n);
 }
 
