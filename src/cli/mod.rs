@@ -13,6 +13,7 @@ mod escape;
 mod generate;
 mod groups;
 mod json;
+mod mapped;
 mod output;
 mod produce;
 mod progress;

@@ -13,6 +13,7 @@
 
 use std::fs::File;
 use std::io::{self, IsTerminal, Read};
+use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, sync_channel};
 use std::time::Duration;
@@ -21,6 +22,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 
 use super::escape::unescape;
+use super::mapped::{MappedInput, Window};
 use super::timespec::now_ms;
 use super::{Ctx, ExitCode, Hint, UsageError};
 use klog::format::batch::compress_batch;
@@ -121,16 +123,40 @@ const CHUNK: usize = 1 << 20;
 /// Most bytes of batches under construction across partitions before they go to the writer.
 const MAX_PENDING: usize = 8 << 20;
 
+/// Input bytes as the reader thread hands them over.
+enum Bytes {
+    /// Read into a buffer, which goes back to the reader for reuse.
+    Read(Vec<u8>),
+    /// A window of a mapped file.
+    Mapped(Window),
+}
+
 /// What the reader thread sends.
 enum Input {
-    /// Bytes read, `buf[..len]`; `buf` goes back to the reader for reuse.
+    /// Bytes read, `buf[..len]`.
     Chunk {
-        buf: Vec<u8>,
+        buf: Bytes,
         len: usize,
     },
     /// The current input (file or stdin) ended.
     End,
     Failed(String, io::Error),
+}
+
+impl Bytes {
+    fn get(&self, range: std::ops::RangeTo<usize>) -> Option<&[u8]> {
+        match self {
+            Bytes::Read(b) => b.get(range),
+            Bytes::Mapped(w) => w.get(range),
+        }
+    }
+
+    /// Gives a read buffer back to the reader (a window is unmapped when dropped).
+    fn recycle(self, to: &SyncSender<Vec<u8>>) {
+        if let Bytes::Read(b) = self {
+            let _ = to.try_send(b);
+        }
+    }
 }
 
 fn spawn_reader(
@@ -143,15 +169,44 @@ fn spawn_reader(
             let name = input
                 .as_ref()
                 .map_or("stdin".to_string(), |p| p.display().to_string());
-            let mut reader: Box<dyn Read> = match &input {
-                None => Box::new(io::stdin().lock()),
+            let file = match &input {
+                // Standard input is mapped too when it is a regular file (`< file`).
+                None => io::stdin()
+                    .as_fd()
+                    .try_clone_to_owned()
+                    .ok()
+                    .map(File::from),
                 Some(p) => match File::open(p) {
-                    Ok(f) => Box::new(f),
+                    Ok(f) => Some(f),
                     Err(e) => {
                         let _ = tx.send(Input::Failed(format!("open {name}"), e));
                         return;
                     }
                 },
+            };
+            let mut reader: Box<dyn Read> = match file.map(MappedInput::new) {
+                Some(Ok(mut mapped)) => loop {
+                    match mapped.next_window() {
+                        Ok(Some(w)) => {
+                            let len = w.len();
+                            let buf = Bytes::Mapped(w);
+                            if tx.send(Input::Chunk { buf, len }).is_err() {
+                                return;
+                            }
+                        }
+                        Ok(None) => break Box::new(io::empty()),
+                        // Mapping failed (memory, a file system that cannot): read the rest.
+                        Err(_) => match mapped.into_file() {
+                            Ok(f) => break Box::new(f),
+                            Err(e) => {
+                                let _ = tx.send(Input::Failed(format!("read {name}"), e));
+                                return;
+                            }
+                        },
+                    }
+                },
+                Some(Err(f)) if input.is_some() => Box::new(f),
+                _ => Box::new(io::stdin().lock()),
             };
             loop {
                 // Buffers keep their full length from one use to the next, so each is zeroed
@@ -160,6 +215,7 @@ fn spawn_reader(
                 match reader.read(&mut buf) {
                     Ok(0) => break,
                     Ok(len) => {
+                        let buf = Bytes::Read(buf);
                         if tx.send(Input::Chunk { buf, len }).is_err() {
                             return;
                         }
@@ -829,7 +885,7 @@ pub fn run(ctx: &Ctx, a: ProduceArgs) -> Result<ExitCode> {
                         carry.extend_from_slice(chunk);
                         Ok(())
                     };
-                    let _ = recycle_tx.try_send(buf);
+                    buf.recycle(&recycle_tx);
                     res
                 }
                 (Input::End, Framing::Raw) => {
@@ -875,7 +931,7 @@ pub fn run(ctx: &Ctx, a: ProduceArgs) -> Result<ExitCode> {
                             ),
                         }
                     });
-                    let _ = recycle_tx.try_send(buf);
+                    buf.recycle(&recycle_tx);
                     res
                 }
                 (Input::End, Framing::Delimited(splitter)) => {

@@ -1492,7 +1492,8 @@ fn multi_byte_delimiters_survive_read_chunk_boundaries() {
     let t = TestDir::new();
     let (input, want) = straddling_input();
     assert!(input.len() > 3 << 20);
-    // From a file: reads are whole 1 MiB chunks, so the boundaries are where we put them.
+    // From a file: mapped in 2 MiB windows (read in 1 MiB chunks where it cannot be), so the
+    // boundaries are where we put them.
     let path = write_file(t.root(), "delim.txt", &input);
     let out = t
         .klog()
@@ -1636,4 +1637,135 @@ fn headers_null_markers_and_fixed_keys() {
     // -k with -p: the partition wins over the key.
     t.produce("fk", "e\n", &["-q", "-k", "kafka", "-p", "0"]);
     assert_eq!(t.consume("fk", &["-p", "0", "-K", ":"]), ["kafka:e"]);
+}
+
+/// `count` lines of about 100 bytes, numbered, the last without a newline.
+fn hundred_byte_lines(count: usize) -> Vec<u8> {
+    let mut input = Vec::with_capacity(count * 101);
+    for i in 0..count {
+        write!(input, "{i:09}-{}", "x".repeat(90)).expect("write to Vec");
+        if i + 1 < count {
+            input.push(b'\n');
+        }
+    }
+    input
+}
+
+#[test]
+fn input_files_and_redirected_stdin_give_every_line_from_where_stdin_stood() {
+    use std::io::{Seek, SeekFrom};
+    let t = TestDir::new();
+    // Over 5 MiB: several of the 2 MiB windows a regular file is mapped in, with lines
+    // across each window boundary.
+    let input = hundred_byte_lines(55_000);
+    let path = write_file(t.root(), "in.txt", &input);
+    let out = t
+        .klog()
+        .args(["produce", "f", "-q"])
+        .arg(&path)
+        .arg(&path)
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let got = consume_bytes(&t, "f", &[]);
+    let mut want = input.clone();
+    want.push(b'\n');
+    assert!(
+        got == [&want[..], &want[..]].concat(),
+        "records from two input files differ"
+    );
+
+    // `< in.txt` after something read part of it: from that byte on, and stdin is left at the
+    // end for whoever reads it next, as reading it to the end would.
+    let mut file = std::fs::File::open(&path).expect("open input");
+    let from = 3_000_000 + 17;
+    file.seek(SeekFrom::Start(from)).expect("seek");
+    let shared = file.try_clone().expect("dup");
+    let out = t
+        .klog_std()
+        .args(["produce", "s", "-q"])
+        .stdin(Stdio::from(shared))
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(
+        consume_bytes(&t, "s", &[]),
+        [&input[from as usize..], b"\n"].concat()
+    );
+    assert_eq!(
+        file.stream_position().expect("position"),
+        input.len() as u64
+    );
+
+    // A file whose size says nothing (/proc) is read, not mapped.
+    let out = t
+        .klog()
+        .args(["produce", "proc", "-q", "/proc/self/status"])
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let lines = t.consume("proc", &[]);
+    assert!(
+        lines.len() > 5 && lines[0].starts_with("Name:"),
+        "/proc/self/status produced {lines:?}"
+    );
+}
+
+#[test]
+fn an_input_file_cut_short_while_produced_stops_with_an_error_and_keeps_the_log() {
+    let t = TestDir::new();
+    let input = hundred_byte_lines(640_000); // 64 MB
+    let path = write_file(t.root(), "big.txt", &input);
+    let mut child = t
+        .klog_std()
+        .args(["produce", "cut", "-q"])
+        .arg(&path)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Cut the input as soon as the first batch is in the log: klog maps only a few MiB
+    // ahead of what it has appended, so most of the file is still to be read.
+    let log = t.partition_dir("cut", 0).join("00000000000000000000.log");
+    let start = Instant::now();
+    while std::fs::metadata(&log).map_or(0, |m| m.len()) == 0
+        && child.try_wait().expect("wait").is_none()
+    {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "no batch appended within {DEADLINE:?}"
+        );
+        thread::yield_now();
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .and_then(|f| f.set_len(0))
+        .expect("truncate the input");
+    let status = wait_within(&mut child, "klog produce of a cut input");
+    let stderr = read_stderr(&mut child);
+    // Not killed by SIGBUS: an error (the usual case: windows were mapped), or a clean end at
+    // the new end of file when the cut fell between two windows (or after klog was done).
+    let want = [&input[..], b"\n"].concat();
+    let got = consume_bytes(&t, "cut", &[]);
+    match status.code() {
+        Some(1) => {
+            assert!(
+                stderr.contains("an input file shrank while it was being read"),
+                "{stderr}"
+            );
+            assert!(
+                got.len() < want.len(),
+                "all records appended despite the error"
+            );
+        }
+        Some(0) => assert!(stderr.is_empty(), "{stderr}"),
+        other => panic!("klog produce ended with {other:?} ({status:?}): {stderr}"),
+    }
+    // What was appended is whole lines from the start of the input, and the log verifies.
+    t.ok(&["segments", "verify", "cut"]);
+    assert!(!got.is_empty(), "nothing appended");
+    assert!(
+        want.starts_with(&got),
+        "the log is not a prefix of the input"
+    );
 }
