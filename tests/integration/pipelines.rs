@@ -1761,11 +1761,18 @@ fn an_input_file_cut_short_while_produced_stops_with_an_error_and_keeps_the_log(
         Some(0) => assert!(stderr.is_empty(), "{stderr}"),
         other => panic!("klog produce ended with {other:?} ({status:?}): {stderr}"),
     }
-    // What was appended is whole lines from the start of the input, and the log verifies.
-    t.ok(&["segments", "verify", "cut"]);
+    // What readers see is whole lines from the start of the input.
     assert!(!got.is_empty(), "nothing appended");
     assert!(
         want.starts_with(&got),
         "the log is not a prefix of the input"
+    );
+    // The exit is as abrupt as a kill: a batch being written may be torn. The next writer
+    // cuts it, and then the log verifies, with the lines above and the new one.
+    t.produce("cut", "after", &["-q"]);
+    t.ok(&["segments", "verify", "cut"]);
+    assert_eq!(
+        consume_bytes(&t, "cut", &[]),
+        [&got[..], b"after\n"].concat()
     );
 }
