@@ -206,6 +206,10 @@ fn spawn_reader(
                     }
                 },
                 Some(Err(f)) if input.is_some() => Box::new(f),
+                Some(Err(f)) => {
+                    super::mapped::widen_pipe(&f);
+                    Box::new(io::stdin().lock())
+                }
                 _ => Box::new(io::stdin().lock()),
             };
             loop {
