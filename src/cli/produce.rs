@@ -255,9 +255,12 @@ struct Rec<'a> {
 
 /// What the main thread hands to the writer thread.
 enum Job {
+    /// A batch to finish (header and CRC, compression) and append. Finishing it on the
+    /// writer's side takes that work off the main thread, which splits and encodes every
+    /// record and so sets the pace.
     Append {
         partition: u32,
-        batch: Vec<u8>,
+        batch: BatchBuilder,
         records: u64,
     },
     /// Append nothing more: fsync every partition written to, then stop.
@@ -276,19 +279,13 @@ struct Producer<'a> {
     /// partitioner, round-robin).
     sticky: u32,
     batch_limit: usize,
-    codec: Compression,
     jobs: SyncSender<Job>,
     /// Buffers the writer is done with, for reuse.
     returned: Receiver<Vec<u8>>,
 }
 
 impl<'a> Producer<'a> {
-    fn new(
-        topic: &'a Topic,
-        codec: Compression,
-        jobs: SyncSender<Job>,
-        returned: Receiver<Vec<u8>>,
-    ) -> Self {
+    fn new(topic: &'a Topic, jobs: SyncSender<Job>, returned: Receiver<Vec<u8>>) -> Self {
         // Batches of up to 1 MiB, never above max.message.bytes nor segment.bytes.
         let c = &topic.config;
         let batch_limit = (c.max_message_bytes.min(c.segment_bytes) as usize)
@@ -300,7 +297,6 @@ impl<'a> Producer<'a> {
             spare: Vec::new(),
             sticky: 0,
             batch_limit,
-            codec,
             jobs,
             returned,
         }
@@ -413,15 +409,9 @@ impl<'a> Producer<'a> {
         // A builder exists only once a record is in it.
         self.pending = self.pending.saturating_sub(b.len() - RECORD_BATCH_OVERHEAD);
         let records = b.count() as u64;
-        let mut batch = b.finish();
-        if self.codec != Compression::None {
-            let mut compressed = self.spare.pop().unwrap_or_default();
-            compress_batch(&batch, self.codec, &mut compressed);
-            self.spare.push(std::mem::replace(&mut batch, compressed));
-        }
         let job = Job::Append {
             partition: p,
-            batch,
+            batch: b,
             records,
         };
         // A closed channel: the writer stopped on an error, which the caller gets from
@@ -453,27 +443,32 @@ impl<'a> Producer<'a> {
     }
 }
 
-/// The writer thread's side: appends batches to the partition logs, fsyncs when
-/// `flush.messages` or `--sync` say so and at the end, in the background when `flush.ms`
-/// does. Writing on a thread of its own lets the main thread encode the next batch while
-/// this one goes to the page cache and the disk.
+/// The writer thread's side: finishes batches (header, CRC, compression), appends them to
+/// the partition logs, fsyncs when `flush.messages` or `--sync` say so and at the end, in
+/// the background when `flush.ms` does. Writing on a thread of its own lets the main thread
+/// encode the next batch while this one goes to the page cache and the disk.
 struct Writer<'a> {
     ctx: &'a Ctx,
     topic: &'a Topic,
     /// Open logs, indexed by partition.
     logs: Vec<Option<Log>>,
     sync: bool,
+    codec: Compression,
+    /// The buffer compressed batches are written into, kept for the next one.
+    compressed: Option<Vec<u8>>,
     records: u64,
     bytes: u64,
 }
 
 impl<'a> Writer<'a> {
-    fn new(ctx: &'a Ctx, topic: &'a Topic, sync: bool) -> Self {
+    fn new(ctx: &'a Ctx, topic: &'a Topic, sync: bool, codec: Compression) -> Self {
         Writer {
             ctx,
             topic,
             logs: (0..topic.partitions).map(|_| None).collect(),
             sync,
+            codec,
+            compressed: None,
             records: 0,
             bytes: 0,
         }
@@ -504,11 +499,21 @@ impl<'a> Writer<'a> {
             match job {
                 Job::Append {
                     partition,
-                    mut batch,
+                    batch,
                     records,
                 } => {
+                    let mut batch = batch.finish();
+                    if self.codec != Compression::None {
+                        let mut compressed = self.compressed.take().unwrap_or_default();
+                        compress_batch(&batch, self.codec, &mut compressed);
+                        let _ = returned.send(std::mem::replace(&mut batch, compressed));
+                    }
                     self.append(partition, &mut batch, records)?;
-                    let _ = returned.send(batch);
+                    if self.codec == Compression::None {
+                        let _ = returned.send(batch);
+                    } else {
+                        self.compressed = Some(batch);
+                    }
                 }
                 Job::Finish => return self.finish(),
             }
@@ -802,11 +807,11 @@ pub fn run(ctx: &Ctx, a: ProduceArgs) -> Result<ExitCode> {
     let sync = a.sync;
     std::thread::scope(|scope| -> Result<ExitCode> {
         let writer = scope.spawn(move || {
-            let mut w = Writer::new(ctx, topic, sync);
+            let mut w = Writer::new(ctx, topic, sync, codec);
             let r = w.run(job_rx, returned_tx);
             (r, w.records, w.bytes, w.written())
         });
-        let mut producer = Producer::new(topic, codec, job_tx, returned_rx);
+        let mut producer = Producer::new(topic, job_tx, returned_rx);
         let max_raw = topic.config.max_message_bytes as usize;
         // Newline-separated input (lines and JSON) names lines; other framings name records.
         let unit = match &delimiter {
