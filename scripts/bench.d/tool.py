@@ -177,6 +177,15 @@ def cmd_report(rows_path, machine_path):
             c = by_key[r["cmp"]]
             note = ("%.2f× the time at %s" % (wall / c["wall"], r.get("cmp_label", c["what"]))
                     + ("; " + note if note else ""))
+        if "wall_min" in r and r.get("runs", 0) > 1:
+            # The spread over the interleaved runs, and the ratio of the fastest runs: on a
+            # machine whose page-cache allocation cost swings from run to run, the medians of
+            # a limit row can move by 2x between otherwise equal runs.
+            spread = "runs %s to %s" % (fmt_time(r["wall_min"]), fmt_time(r["wall_max"]))
+            ref = by_key.get(r.get("ref"))
+            if ref and ref is not r and ref.get("wall_min"):
+                spread += ", fastest %s the limit's" % fmt_ratio(r["wall_min"] / ref["wall_min"])
+            note = spread + ("; " + note if note else "")
         if r.get("expected") and r.get("n", 0) < r["expected"]:
             note = "only %d of %d lines arrived; " % (r.get("n", 0), r["expected"]) + note
         what = r["what"].replace("|", "\\|")
