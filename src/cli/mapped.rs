@@ -234,3 +234,61 @@ mod sigbus {
         let _ = (signal, context);
     }
 }
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+    use std::io::{Seek, SeekFrom, Write};
+
+    /// Windows start where the file position stood, end on 2 MiB boundaries, cover every byte
+    /// once, pick up what was appended meanwhile, and leave the position at the end.
+    #[test]
+    fn windows_cover_the_file_from_its_position_and_follow_its_growth() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("input");
+        let bytes: Vec<u8> = (0..5 * WINDOW + 123).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &bytes[..3 * WINDOW as usize]).unwrap();
+        let mut file = File::open(&path).unwrap();
+        let from = 1000;
+        file.seek(SeekFrom::Start(from)).unwrap();
+        let shared = file.try_clone().unwrap();
+        let mut input = MappedInput::new(shared).ok().unwrap();
+
+        let mut got = Vec::new();
+        let mut ends = Vec::new();
+        while let Some(w) = input.next_window().unwrap() {
+            got.extend_from_slice(&w);
+            ends.push(from + got.len() as u64);
+            if ends.len() == 1 {
+                // The file grows while it is being read.
+                let mut f = std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(&path)
+                    .unwrap();
+                f.write_all(&bytes[3 * WINDOW as usize..]).unwrap();
+            }
+        }
+        assert!(
+            got == bytes[from as usize..],
+            "the windows' bytes differ from the file's"
+        );
+        let len = bytes.len() as u64;
+        assert!(
+            ends.iter().all(|&e| e % WINDOW == 0 || e == len),
+            "windows end off 2 MiB boundaries: {ends:?}"
+        );
+        assert_eq!(file.stream_position().unwrap(), len);
+    }
+
+    /// A file smaller than a window, or one whose size says nothing (/proc), comes back to
+    /// be read.
+    #[test]
+    fn small_and_proc_files_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("small");
+        std::fs::write(&path, vec![b'x'; WINDOW as usize - 1]).unwrap();
+        assert!(MappedInput::new(File::open(&path).unwrap()).is_err());
+        assert!(MappedInput::new(File::open("/proc/self/status").unwrap()).is_err());
+    }
+}
