@@ -218,8 +218,7 @@ fn cut<E>(
 struct BytePositions<'a> {
     hay: &'a [u8],
     d: u8,
-    /// Where the block of `mask` starts, and where the next one does.
-    base: usize,
+    /// Where the block after the one of `mask` starts.
     next: usize,
     /// Positions in the current block not handed out yet, one bit each.
     mask: u64,
@@ -230,7 +229,6 @@ impl<'a> BytePositions<'a> {
         BytePositions {
             hay,
             d,
-            base: 0,
             next: 0,
             mask: 0,
         }
@@ -247,14 +245,11 @@ impl Iterator for BytePositions<'_> {
             self.mask = match block.first_chunk::<64>() {
                 Some(b) => block_mask(b, self.d),
                 // The last, shorter block (empty at the very end: then the next turn stops).
-                None => (0..)
-                    .zip(block)
-                    .fold(0, |m, (i, &x)| m | u64::from(x == self.d) << i),
+                None => mask_of(block, self.d),
             };
-            self.base = self.next;
             self.next += 64;
         }
-        let at = self.base + self.mask.trailing_zeros() as usize;
+        let at = self.next - 64 + self.mask.trailing_zeros() as usize;
         self.mask &= self.mask - 1;
         Some(at)
     }
@@ -272,6 +267,11 @@ fn block_mask(b: &[u8; 64], d: u8) -> u64 {
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
+    mask_of(b, d)
+}
+
+/// Bit `i` set where `b[i] == d`, for up to 64 bytes, a byte at a time.
+fn mask_of(b: &[u8], d: u8) -> u64 {
     (0..)
         .zip(b)
         .fold(0, |m, (i, &x)| m | u64::from(x == d) << i)

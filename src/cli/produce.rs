@@ -255,9 +255,8 @@ struct Rec<'a> {
 
 /// What the main thread hands to the writer thread.
 enum Job {
-    /// A batch to finish (header and CRC, compression) and append. Finishing it on the
-    /// writer's side takes that work off the main thread, which splits and encodes every
-    /// record and so sets the pace.
+    /// A batch to finish (header and CRC, compression) and append. Finished on the writer's
+    /// side, a batch is compressed while the main thread encodes the next one.
     Append {
         partition: u32,
         batch: BatchBuilder,
