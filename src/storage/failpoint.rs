@@ -1,7 +1,9 @@
 //! Fail points and a power-loss model: every write, fsync, truncation, creation, rename and
 //! unlink that storage makes goes through the thin wrappers here, each under a named point.
-//! The one exception is `Log`'s early writeback, an extra fdatasync on a helper thread that
-//! only makes data durable sooner (the model undercounts it, which is the safe side). `Log`'s
+//! The exceptions are `Log`'s early writeback, an extra fdatasync on a helper thread that
+//! only makes data durable sooner (the model undercounts it, which is the safe side), and the
+//! disk blocks `Log` reserves past a segment's end and gives back, which change no file's
+//! length nor content. `Log`'s
 //! background flush also fsyncs on a helper thread, but is modeled: see [`BackgroundSync`].
 //!
 //! Without the `failpoints` cargo feature and outside the crate's own tests, the wrappers are

@@ -6,6 +6,8 @@
 //! the old or the new content, never a mix, and concurrent writers never share a temp file.
 //! [`lock_dir`] takes an exclusive `flock` on a directory; the OS releases it when the process
 //! dies, kill -9 included, so a crashed writer never leaves a partition locked.
+//! [`reserve_blocks`] allocates disk blocks past a file's end without changing its length,
+//! so what a reader of the file sees, and what a crash can leave, do not change.
 
 use std::fs::{File, OpenOptions};
 use std::path::Path;
@@ -77,6 +79,40 @@ pub fn replace_unsynced(path: &Path, contents: &[u8]) -> Result<()> {
         return Err(Error::io("write", &tmp)(e));
     }
     fp::rename(&tmp, path, "recovery_point.rename").map_err(Error::io("rename", &tmp))
+}
+
+/// Allocates disk blocks for `len` bytes of `file` from `offset` without changing its length
+/// (`fallocate` with `FALLOC_FL_KEEP_SIZE`). Writes into reserved blocks skip the file
+/// system's per-block space accounting; a truncate to the file's own length gives back what
+/// was not written. Fails on file systems (and systems) without it.
+pub fn reserve_blocks(file: &File, offset: u64, len: u64) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let invalid = |_| std::io::Error::from(std::io::ErrorKind::InvalidInput);
+        let offset = libc::off_t::try_from(offset).map_err(invalid)?;
+        let len = libc::off_t::try_from(len).map_err(invalid)?;
+        // SAFETY: a system call on a descriptor that `file` keeps open; no memory is passed.
+        #[allow(unsafe_code)]
+        let r =
+            unsafe { libc::fallocate(file.as_raw_fd(), libc::FALLOC_FL_KEEP_SIZE, offset, len) };
+        if r == 0 {
+            Ok(())
+        } else {
+            Err(std::io::Error::last_os_error())
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (file, offset, len);
+        Err(std::io::Error::from(std::io::ErrorKind::Unsupported))
+    }
+}
+
+/// Bytes of disk allocated to a file (what `du` counts), from its metadata.
+pub fn allocated_bytes(meta: &std::fs::Metadata) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    meta.blocks().saturating_mul(512)
 }
 
 /// An exclusive advisory lock on a directory, released on drop or when the process dies.

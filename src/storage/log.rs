@@ -24,6 +24,14 @@
 //!   itself has fsynced. A write error it meets is still reported to the writer's own fsync
 //!   (Linux reports it to every descriptor open at the time). It bypasses the fail points:
 //!   the power-loss model then counts less as durable than the disk has, never more.
+//! - Reserved blocks: from its first early writeback on, a writer reserves disk blocks
+//!   [`PREALLOCATE_BYTES`] at a time past the end of the active segment
+//!   ([`fs::reserve_blocks`]), so that its writes skip the file system's per-block space
+//!   accounting. The file's length, and so what readers and recovery see, does not change.
+//!   What was not written is given back (a truncate to the file's own length) when the
+//!   segment rolls and when the writer closes, and, after a writer died holding some, by the
+//!   next writer that loads the segment. Like the early writeback, this bypasses the fail
+//!   points: it changes no file's content.
 //! - Background flush (`maybe_flush_in_background`, for `flush.ms`): the log end offset is
 //!   noted and the active segment is fdatasynced on a helper thread while appends go on.
 //!   Only once the fsync is seen done does the recovery point move, to the noted offset and
@@ -54,7 +62,7 @@ use serde::{Deserialize, Serialize};
 use super::config::LogConfig;
 use super::failpoint as fp;
 use super::file_names;
-use super::fs::fsync_dir_at;
+use super::fs::{self, fsync_dir_at};
 use super::index::{OffsetIndex, TimeIndex};
 use super::reader::{
     ChunkReader, Scan, continues_after_recovery_point, list_segments, scan_batches,
@@ -102,6 +110,34 @@ struct ActiveSegment {
     first_batch_timestamp: Option<i64>,
     /// When this process first saw the segment: segment.ms fallback without timestamps.
     opened: SystemTime,
+    /// Once this writer streams (see the module doc): the end of the blocks it reserved.
+    reserved_to: Option<u64>,
+}
+
+impl ActiveSegment {
+    /// Reserves blocks ahead when a streaming writer's next `len` bytes pass what it reserved.
+    /// Only a speed-up: when the file system cannot, the writer stops asking until its next
+    /// early writeback.
+    fn reserve_ahead(&mut self, len: u64, segment_bytes: u64) {
+        let Some(reserved) = self.reserved_to else {
+            return;
+        };
+        let end = self.size + len;
+        if end <= reserved {
+            return;
+        }
+        let to = (self.size + PREALLOCATE_BYTES).min(segment_bytes).max(end);
+        self.reserved_to = fs::reserve_blocks(&self.log, self.size, to - self.size)
+            .ok()
+            .map(|()| to);
+    }
+
+    /// Gives back the blocks reserved past the end (a truncate to the same length frees them).
+    fn release_reserved(&mut self) {
+        if self.reserved_to.take().is_some_and(|to| to > self.size) {
+            let _ = self.log.set_len(self.size);
+        }
+    }
 }
 
 /// One partition's log, opened for appending.
@@ -166,6 +202,14 @@ fn spawn_flusher(dir: &Path) -> Result<Flusher> {
 
 /// Bytes appended between two early writebacks (see the module doc).
 pub const WRITEBACK_BYTES: u64 = 16 << 20;
+
+/// Allocated space past a segment's length that loading it leaves alone (file systems keep
+/// some metadata blocks of large files in their count).
+const RESERVED_SLACK: u64 = 1 << 20;
+
+/// Disk space a streaming writer reserves at a time past the end of the active segment (see
+/// the module doc).
+pub const PREALLOCATE_BYTES: u64 = 16 << 20;
 
 /// Starts the early writeback thread: it fdatasyncs each file it is sent. At most one file
 /// waits while it works; a writer finding it busy just appends on.
@@ -350,6 +394,7 @@ impl Log {
             .active
             .as_mut()
             .ok_or(Error::Internal("no active segment after refresh"))?;
+        active.reserve_ahead(batch.len() as u64, self.config.segment_bytes as u64);
         let base_offset = active.next_offset;
         fbatch::set_base_offset(batch, base_offset);
         let last_offset = base_offset + header.last_offset_delta as i64;
@@ -396,11 +441,13 @@ impl Log {
         Ok(info)
     }
 
-    /// Hands the active segment to the early writeback thread, unless it is still busy.
+    /// Hands the active segment to the early writeback thread, unless it is still busy; from
+    /// now on the writer reserves blocks ahead (see the module doc).
     fn start_writeback(&mut self) {
-        let Some(a) = &self.active else {
+        let Some(a) = &mut self.active else {
             return;
         };
+        a.reserved_to.get_or_insert(a.size);
         if self.writeback.is_none() {
             self.writeback = spawn_writeback();
         }
@@ -609,6 +656,7 @@ impl Log {
         a.time_index
             .maybe_append(a.max_timestamp, a.offset_of_max_timestamp, true)?;
         let next = a.next_offset;
+        a.release_reserved();
         fp::sync_data(&a.log, "log.fsync").map_err(Error::io("fsync", &a.log_path))?;
         a.offset_index.trim()?;
         a.time_index.trim()?;
@@ -791,10 +839,16 @@ impl Log {
             // `next_offset` is fsynced: below the old point, or by the truncation above.
             let _ = write_recovery_point(&self.dir, next_offset);
         }
-        let opened = log
-            .metadata()
-            .and_then(|m| m.created().or_else(|_| m.modified()))
-            .unwrap_or_else(|_| SystemTime::now());
+        let meta = log.metadata().ok();
+        if meta.as_ref().is_some_and(|m| {
+            fs::allocated_bytes(m) > m.len().next_multiple_of(RESERVED_SLACK) + RESERVED_SLACK
+        }) {
+            // Blocks reserved by a writer that died (or lost its view) before giving them back.
+            let _ = log.set_len(scan.valid_end);
+        }
+        let opened = meta
+            .and_then(|m| m.created().or_else(|_| m.modified()).ok())
+            .unwrap_or_else(SystemTime::now);
         Ok(ActiveSegment {
             base_offset: base,
             log_path,
@@ -808,6 +862,7 @@ impl Log {
             offset_of_max_timestamp: max_ts_offset,
             first_batch_timestamp: first_batch_ts,
             opened,
+            reserved_to: None,
         })
     }
 }
@@ -881,6 +936,20 @@ impl Drop for Log {
     fn drop(&mut self) {
         // Best effort: a clean exit leaves everything flushed. Errors are for `flush` callers.
         let _ = self.flush();
+        if self
+            .active
+            .as_ref()
+            .is_some_and(|a| a.reserved_to.is_some())
+        {
+            // Under the lock and with a view checked against the disk: another writer may
+            // have appended since (a stale view is reloaded, which gives the blocks back).
+            let _ = self.locked(|log| {
+                if let Some(a) = &mut log.active {
+                    a.release_reserved();
+                }
+                Ok(())
+            });
+        }
     }
 }
 

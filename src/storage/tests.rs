@@ -711,8 +711,89 @@ fn no_early_writeback_for_what_flushes_and_rolls_cover() {
         let n = append_bytes(&mut log, 2 * WRITEBACK_BYTES, 0);
         assert!(log.writeback.is_none(), "{overrides:?}: a writeback");
         assert!(log.unwritten_back < WRITEBACK_BYTES, "{overrides:?}");
+        // Nor blocks reserved ahead, which start with the early writeback.
+        let segments = super::reader::list_segments(dir.path()).unwrap();
+        for base in segments {
+            assert_eq!(reserved_past_end(dir.path(), base), 0, "{overrides:?}");
+        }
         assert_eq!(read_all(dir.path()).len(), n);
     }
+}
+
+/// Disk bytes allocated to segment `base`'s `.log`, and its length.
+fn allocated_and_len(dir: &Path, base: i64) -> (u64, u64) {
+    let meta = std::fs::metadata(super::file_names::log_file(dir, base)).unwrap();
+    (super::fs::allocated_bytes(&meta), meta.len())
+}
+
+/// Whether the file system under `dir` can reserve blocks past a file's end.
+fn can_reserve(dir: &Path) -> bool {
+    let f = std::fs::File::create(dir.join("probe")).unwrap();
+    let ok = super::fs::reserve_blocks(&f, 0, 1 << 20).is_ok();
+    std::fs::remove_file(dir.join("probe")).unwrap();
+    if !ok {
+        eprintln!("skipped: this file system cannot reserve blocks (fallocate KEEP_SIZE)");
+    }
+    ok
+}
+
+/// Allocated space past the length, beyond what a file system's own rounding explains.
+fn reserved_past_end(dir: &Path, base: i64) -> u64 {
+    let (allocated, len) = allocated_and_len(dir, base);
+    allocated.saturating_sub(len.next_multiple_of(64 * 1024))
+}
+
+#[test]
+fn a_streaming_writer_reserves_blocks_ahead_and_gives_them_back() {
+    use super::log::{PREALLOCATE_BYTES, WRITEBACK_BYTES};
+    let dir = tempfile::tempdir().unwrap();
+    if !can_reserve(dir.path()) {
+        return;
+    }
+    let mut log = Log::open(dir.path(), config(&[])).unwrap();
+    // Nothing reserved before the first early writeback.
+    let mut n = append_bytes(&mut log, WRITEBACK_BYTES - 128 * 1024, 0);
+    assert_eq!(reserved_past_end(dir.path(), 0), 0);
+    n += append_bytes(&mut log, 256 * 1024, n);
+    let reserved = reserved_past_end(dir.path(), 0);
+    assert!(
+        reserved > PREALLOCATE_BYTES / 2,
+        "{reserved} bytes reserved past the end"
+    );
+    // The length is what was appended (batches of one size), and readers see just that.
+    let one = batch(&["x".repeat(64 * 1024)], 1000).len() as u64;
+    assert_eq!(allocated_and_len(dir.path(), 0).1, n as u64 * one);
+    assert_eq!(read_all(dir.path()).len(), n);
+    // A roll gives back what the old segment did not use; the new one reserves in turn.
+    let next = log.roll().unwrap();
+    assert_eq!(reserved_past_end(dir.path(), 0), 0, "after the roll");
+    let m = append_bytes(&mut log, WRITEBACK_BYTES + 256 * 1024, n);
+    assert!(reserved_past_end(dir.path(), next) > 0, "the new segment");
+    // So does closing the writer.
+    drop(log);
+    assert_eq!(reserved_past_end(dir.path(), next), 0, "after close");
+    assert_eq!(read_all(dir.path()).len(), n + m);
+}
+
+#[test]
+fn loading_a_segment_gives_back_what_a_dead_writer_reserved() {
+    let dir = tempfile::tempdir().unwrap();
+    if !can_reserve(dir.path()) {
+        return;
+    }
+    let mut log = Log::open(dir.path(), config(&[])).unwrap();
+    log.append(&mut batch(&["a".to_string()], 1)).unwrap();
+    drop(log);
+    // What a writer killed while streaming leaves: blocks reserved past the end.
+    let path = super::file_names::log_file(dir.path(), 0);
+    let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    let len = f.metadata().unwrap().len();
+    super::fs::reserve_blocks(&f, len, 8 << 20).unwrap();
+    assert!(reserved_past_end(dir.path(), 0) >= 4 << 20);
+    let mut log = Log::open(dir.path(), config(&[])).unwrap();
+    log.append(&mut batch(&["b".to_string()], 2)).unwrap();
+    assert_eq!(reserved_past_end(dir.path(), 0), 0);
+    assert_eq!(read_all(dir.path()).len(), 2);
 }
 
 #[test]
