@@ -840,11 +840,12 @@ impl Log {
             let _ = write_recovery_point(&self.dir, next_offset);
         }
         let meta = log.metadata().ok();
-        if meta.as_ref().is_some_and(|m| {
-            fs::allocated_bytes(m) > m.len().next_multiple_of(RESERVED_SLACK) + RESERVED_SLACK
-        }) {
-            // Blocks reserved by a writer that died (or lost its view) before giving them back.
-            let _ = log.set_len(scan.valid_end);
+        if let Some(m) = &meta
+            && fs::allocated_bytes(m) > m.len().next_multiple_of(RESERVED_SLACK) + RESERVED_SLACK
+        {
+            // Blocks reserved by a writer that died (or lost its view) before giving them
+            // back: a truncate to the file's own length frees them and changes no byte.
+            let _ = log.set_len(m.len());
         }
         let opened = meta
             .and_then(|m| m.created().or_else(|_| m.modified()).ok())
