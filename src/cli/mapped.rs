@@ -1,6 +1,6 @@
 //! `produce`'s input files read through memory maps instead of `read`: the page cache's own
 //! pages are split into records, with no copy into a buffer first (about a tenth of a second
-//! of CPU per GB on Linux, where file pages are mapped in large pieces).
+//! of system time per GB on Linux, where a page fault maps several file pages at once).
 //!
 //! A file is mapped a window at a time ([`WINDOW`] bytes, aligned), so the mapped pages that
 //! count in the process's memory stay bounded whatever the input's size. The size is read
@@ -114,13 +114,14 @@ pub fn widen_pipe(file: &File) {
 #[cfg(target_os = "linux")]
 fn map(file: &File, pos: u64, n: usize) -> io::Result<Window> {
     sigbus::install();
+    // Not populated here: the thread that splits the window faults its pages in, several at
+    // a time (the kernel's fault-around). `MAP_POPULATE` on this thread walks them one by
+    // one and measured slower, its CPU time taken from the writer thread's core.
+    //
     // SAFETY: the mapping is read-only and private to this window. Another process may
     // still truncate the file under it: a read beyond the new end faults with SIGBUS, which
     // `sigbus` turns into an error exit for the addresses registered just below, before
     // anything reads the window.
-    // Not populated here: the thread that splits the window faults its pages in, several at
-    // a time (the kernel's fault-around). `MAP_POPULATE` on this thread walks them one by
-    // one and measured slower, its CPU time taken from the writer thread's core.
     #[allow(unsafe_code)]
     let map = unsafe { memmap2::MmapOptions::new().offset(pos).len(n).map(file)? };
     let slot = sigbus::register(map.as_ptr() as usize, map.len())?;

@@ -3,8 +3,8 @@
 //! The exceptions are `Log`'s early writeback, an extra fdatasync on a helper thread that
 //! only makes data durable sooner (the model undercounts it, which is the safe side), and the
 //! disk blocks `Log` reserves past a segment's end and gives back, which change no file's
-//! length nor content. `Log`'s
-//! background flush also fsyncs on a helper thread, but is modeled: see [`BackgroundSync`].
+//! length nor content. `Log`'s background flush also fsyncs on a helper thread, but is
+//! modeled: see [`BackgroundSync`].
 //!
 //! Without the `failpoints` cargo feature and outside the crate's own tests, the wrappers are
 //! `#[inline]` calls of the `std` functions and nothing else is compiled. With it, a test can,

@@ -25,7 +25,7 @@
 //!   (Linux reports it to every descriptor open at the time). It bypasses the fail points:
 //!   the power-loss model then counts less as durable than the disk has, never more.
 //! - Reserved blocks: from its first early writeback on, a writer reserves disk blocks
-//!   [`PREALLOCATE_BYTES`] at a time past the end of the active segment
+//!   [`RESERVE_AHEAD_BYTES`] at a time past the end of the active segment
 //!   ([`fs::reserve_blocks`]), so that its writes skip the file system's per-block space
 //!   accounting. The file's length, and so what readers and recovery see, does not change.
 //!   What was not written is given back (a truncate to the file's own length) when the
@@ -126,7 +126,9 @@ impl ActiveSegment {
         if end <= reserved {
             return;
         }
-        let to = (self.size + PREALLOCATE_BYTES).min(segment_bytes).max(end);
+        let to = (self.size + RESERVE_AHEAD_BYTES)
+            .min(segment_bytes)
+            .max(end);
         self.reserved_to = fs::reserve_blocks(&self.log, self.size, to - self.size)
             .ok()
             .map(|()| to);
@@ -209,7 +211,7 @@ const RESERVED_SLACK: u64 = 1 << 20;
 
 /// Disk space a streaming writer reserves at a time past the end of the active segment (see
 /// the module doc).
-pub const PREALLOCATE_BYTES: u64 = 16 << 20;
+pub const RESERVE_AHEAD_BYTES: u64 = 16 << 20;
 
 /// Starts the early writeback thread: it fdatasyncs each file it is sent. At most one file
 /// waits while it works; a writer finding it busy just appends on.
@@ -943,7 +945,8 @@ impl Drop for Log {
             .is_some_and(|a| a.reserved_to.is_some())
         {
             // Under the lock and with a view checked against the disk: another writer may
-            // have appended since (a stale view is reloaded, which gives the blocks back).
+            // have appended since. A stale view is reloaded instead, and loading gives back
+            // a reservation that reaches 2 MiB or more past the end.
             let _ = self.locked(|log| {
                 if let Some(a) = &mut log.active {
                     a.release_reserved();

@@ -745,7 +745,7 @@ fn reserved_past_end(dir: &Path, base: i64) -> u64 {
 
 #[test]
 fn a_streaming_writer_reserves_blocks_ahead_and_gives_them_back() {
-    use super::log::{PREALLOCATE_BYTES, WRITEBACK_BYTES};
+    use super::log::{RESERVE_AHEAD_BYTES, WRITEBACK_BYTES};
     let dir = tempfile::tempdir().unwrap();
     if !can_reserve(dir.path()) {
         return;
@@ -757,7 +757,7 @@ fn a_streaming_writer_reserves_blocks_ahead_and_gives_them_back() {
     n += append_bytes(&mut log, 256 * 1024, n);
     let reserved = reserved_past_end(dir.path(), 0);
     assert!(
-        reserved > PREALLOCATE_BYTES / 2,
+        reserved > RESERVE_AHEAD_BYTES / 2,
         "{reserved} bytes reserved past the end"
     );
     // The length is what was appended (batches of one size), and readers see just that.
