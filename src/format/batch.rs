@@ -402,7 +402,10 @@ impl<'a> RecordBatch<'a> {
                 value: header.last_offset_delta as i64,
             });
         }
-        if header.records_count < 0 {
+        // Each record has an offset delta of its own within 0..=last_offset_delta.
+        if header.records_count < 0
+            || header.records_count as i64 > header.last_offset_delta as i64 + 1
+        {
             return Err(DecodeError::BadLength {
                 at: RECORDS_COUNT_OFFSET,
                 what: "records count",
@@ -459,6 +462,8 @@ impl<'a> RecordBatch<'a> {
             left: self.header.records_count,
             done: false,
             compressed: true,
+            next_delta: 0,
+            last_delta: self.header.last_offset_delta,
         })
     }
 
@@ -472,6 +477,8 @@ impl<'a> RecordBatch<'a> {
                 left: self.header.records_count,
                 done: false,
                 compressed: false,
+                next_delta: 0,
+                last_delta: self.header.last_offset_delta,
             }),
             _ => Err(DecodeError::UnsupportedCompression {
                 at: ATTRIBUTES_OFFSET,
@@ -503,11 +510,20 @@ pub const DECOMPRESS_LIMIT: usize = 64 << 20;
 
 /// Iterator over the records of a batch; positions in its errors are relative to the start
 /// of the batch (for a compressed batch, the start of its records section).
+///
+/// Besides each record's framing it checks the records' offset deltas, which the CRC covers
+/// but nothing else does: they increase from record to record and stay within the batch's
+/// `last_offset_delta` (0, 1, 2, … as a producer writes them; compaction leaves gaps, never
+/// disorder). A record breaking that is reported as damage, never handed out at an offset
+/// that is not its own.
 pub struct Records<'a> {
     cursor: Cursor<'a>,
     left: i32,
     done: bool,
     compressed: bool,
+    /// The smallest offset delta the next record may have.
+    next_delta: i32,
+    last_delta: i32,
 }
 
 impl<'a> Iterator for Records<'a> {
@@ -517,6 +533,7 @@ impl<'a> Iterator for Records<'a> {
     fn next(&mut self) -> Option<Self::Item> {
         if self.left > 0 && !self.done {
             let (buf, mut p) = self.cursor.parts();
+            let start = p;
             let r = match Record::plain_fast(buf, &mut p) {
                 Some(r) => {
                     self.cursor.set_position(p);
@@ -525,6 +542,9 @@ impl<'a> Iterator for Records<'a> {
                 None => Record::decode_fast(&mut self.cursor),
             };
             if let Some(r) = r {
+                if let Err(e) = self.check_delta(r.offset_delta, start) {
+                    return Some(Err(e));
+                }
                 self.left -= 1;
                 return Some(Ok(r));
             }
@@ -544,7 +564,9 @@ impl<'a> Records<'a> {
     ) -> Result<(), DecodeError> {
         let (buf, mut p) = self.cursor.parts();
         while self.left > 0 && !self.done {
-            if let Some(value) = Record::value_fast(buf, &mut p) {
+            let start = p;
+            if let Some((delta, value)) = Record::value_fast(buf, &mut p) {
+                self.check_delta(delta, start)?;
                 self.left -= 1;
                 f(value);
                 continue;
@@ -563,6 +585,34 @@ impl<'a> Records<'a> {
             f(r?.value);
         }
         Ok(())
+    }
+
+    /// Checks the offset delta of the record that started at `start` (see [`Records`]).
+    #[inline(always)]
+    fn check_delta(&mut self, delta: i32, start: usize) -> Result<(), DecodeError> {
+        if delta < self.next_delta || delta > self.last_delta {
+            return Err(self.bad_delta(delta, start));
+        }
+        self.next_delta = delta.saturating_add(1);
+        Ok(())
+    }
+
+    #[cold]
+    fn bad_delta(&mut self, delta: i32, start: usize) -> DecodeError {
+        self.done = true;
+        DecodeError::BadLength {
+            at: if self.compressed {
+                RECORDS_OFFSET
+            } else {
+                RECORDS_OFFSET + start
+            },
+            what: if delta > self.last_delta {
+                "offset delta (past the batch's last offset delta)"
+            } else {
+                "offset delta (not above the record before it)"
+            },
+            value: delta as i64,
+        }
     }
 
     /// [`Iterator::next`] past the fast path: the end of the records, or a record that the
@@ -587,6 +637,7 @@ impl<'a> Records<'a> {
             return None;
         }
         self.left -= 1;
+        let start = self.cursor.position();
         let r = Record::decode(&mut self.cursor).map_err(|e| {
             if self.compressed {
                 DecodeError::BadRecord {
@@ -599,6 +650,11 @@ impl<'a> Records<'a> {
         });
         if r.is_err() {
             self.done = true;
+        }
+        if let Ok(rec) = &r
+            && let Err(e) = self.check_delta(rec.offset_delta, start)
+        {
+            return Some(Err(e));
         }
         Some(r)
     }
@@ -967,9 +1023,23 @@ mod tests {
 
     #[test]
     fn record_level_damage_is_reported_with_its_position() {
-        // Count says 3 but only 2 records follow.
+        // Count says 3, more than the offset deltas 0..=1 leave room for.
         let mut b = GOLDEN.to_vec();
         b[57..61].copy_from_slice(&3i32.to_be_bytes());
+        let b = with_fixed_crc(b);
+        assert!(matches!(
+            RecordBatch::decode(&b),
+            Err(DecodeError::BadLength {
+                at: RECORDS_COUNT_OFFSET,
+                value: 3,
+                ..
+            })
+        ));
+        // Count says 3 (and the last offset delta 2) but only 2 records follow.
+        let mut b = GOLDEN.to_vec();
+        b[57..61].copy_from_slice(&3i32.to_be_bytes());
+        b[LAST_OFFSET_DELTA_OFFSET..LAST_OFFSET_DELTA_OFFSET + 4]
+            .copy_from_slice(&2i32.to_be_bytes());
         let b = with_fixed_crc(b);
         let batch = RecordBatch::decode(&b).unwrap();
         let errs: Vec<_> = batch.records().unwrap().filter_map(Result::err).collect();
@@ -1009,6 +1079,59 @@ mod tests {
             RecordBatch::decode(&b).unwrap_err(),
             DecodeError::BadLength { at: 57, .. }
         ));
+    }
+
+    /// Regression: a CRC-valid batch whose records' offset deltas were 0, 0, 0 made `consume`
+    /// print one record of three (the others looked already printed) and exit 0. Deltas that
+    /// do not increase, or pass the batch's last offset delta, are damage to every reader:
+    /// the iterator, the value-only scan, with and without compression.
+    #[test]
+    fn regression_offset_deltas_out_of_order_are_damage() {
+        let rec = |delta: i32| Record {
+            attributes: 0,
+            timestamp_delta: 0,
+            offset_delta: delta,
+            key: None,
+            value: Some(b"v"),
+            headers: Vec::new(),
+        };
+        let header = |last_delta: i32| BatchHeader {
+            last_offset_delta: last_delta,
+            ..BatchHeader::default()
+        };
+        let cases: [(&[i32], i32, usize); 5] = [
+            (&[0, 0, 0], 2, 1),
+            (&[0, 2, 1], 2, 2),
+            (&[0, 1, 3], 2, 2),
+            (&[1, 2, 3], 3, 3),
+            (&[0, 2, 5], 5, 3),
+        ];
+        for (deltas, last_delta, good) in cases {
+            let records: Vec<Record<'_>> = deltas.iter().map(|&d| rec(d)).collect();
+            let plain = encode_batch(&header(last_delta), &records);
+            let mut compressed = Vec::new();
+            compress_batch(&plain, Compression::Lz4, &mut compressed);
+            for bytes in [&plain, &compressed] {
+                let batch = RecordBatch::decode(bytes).unwrap();
+                let mut scratch = Vec::new();
+                let all: Vec<_> = batch.records_in(&mut scratch).unwrap().collect();
+                let ok = all.iter().take_while(|r| r.is_ok()).count();
+                assert_eq!(ok, good, "deltas {deltas:?}: {all:?}");
+                let err = all.get(good).map(|r| r.as_ref().err());
+                assert!(
+                    good == deltas.len()
+                        || matches!(err, Some(Some(DecodeError::BadLength { .. }))),
+                    "deltas {deltas:?}: {all:?}"
+                );
+                let mut values = 0;
+                let scan = batch
+                    .records_in(&mut scratch)
+                    .unwrap()
+                    .try_for_each_value(|_| values += 1);
+                assert_eq!(values, good, "deltas {deltas:?}");
+                assert_eq!(scan.is_ok(), good == deltas.len(), "deltas {deltas:?}");
+            }
+        }
     }
 
     #[test]

@@ -359,11 +359,12 @@ impl<'a> Record<'a> {
         })
     }
 
-    /// The value of the record at `*p` in `buf`, for readers that want nothing else: that of
-    /// [`Record::plain_fast`] (the other fields are computed only to be dropped).
+    /// The offset delta and value of the record at `*p` in `buf`, for readers that want
+    /// nothing else: those of [`Record::plain_fast`] (the other fields are computed only to
+    /// be dropped).
     #[inline(always)]
-    pub(crate) fn value_fast(buf: &'a [u8], p: &mut usize) -> Option<Option<&'a [u8]>> {
-        Record::plain_fast(buf, p).map(|r| r.value)
+    pub(crate) fn value_fast(buf: &'a [u8], p: &mut usize) -> Option<(i32, Option<&'a [u8]>)> {
+        Record::plain_fast(buf, p).map(|r| (r.offset_delta, r.value))
     }
 
     /// Decodes one record with a precise error for whatever is wrong with it.
