@@ -20,7 +20,8 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
-    #[error("corrupt data in {}: {source}", path.display())]
+    /// Damage: the file and byte position, with what is wrong there as the `source`.
+    #[error("corrupt data in {}", path.display())]
     Corrupt {
         path: PathBuf,
         /// Byte position of the problem in the file (already included in `source`).

@@ -745,10 +745,17 @@ fn open_part(
             lock: None,
         });
     };
-    let end = reader
-        .log_end_offset()
-        .with_context(|| format!("read {name}"))?;
+    // Damage in the last segment hides the log end offset: read up to the damage, where the
+    // reader stops with the error (unless the start itself needs the end).
+    let (end, damage) = match reader.log_end_offset() {
+        Ok(end) => (end, None),
+        Err(e @ klog::Error::Corrupt { .. }) => (i64::MAX, Some(e)),
+        Err(e) => return Err(e).with_context(|| format!("read {name}")),
+    };
     let log_start = reader.log_start_offset();
+    if let (Some(e), StartSpec::End | StartSpec::Last(_)) = (damage, start) {
+        return Err(e).with_context(|| format!("read {name}"));
+    }
     let next = match start {
         StartSpec::Beginning => log_start,
         StartSpec::End => end,

@@ -329,8 +329,8 @@ fn default_hint(err: &anyhow::Error, ctx: Option<&Ctx>) -> Option<String> {
                 }
                 return Some("`klog topics list` shows the topics of this data directory".into());
             }
-            Some(klog::Error::Corrupt { .. }) => {
-                return Some("the bytes at that position are damaged; a torn tail is cut the next time klog appends to the partition".into());
+            Some(klog::Error::Corrupt { path, .. }) => {
+                return Some(repair_hint(path, ctx));
             }
             Some(e) if e.is_no_space() => {
                 return Some("free some space; records written before this one are kept".into());
@@ -339,6 +339,41 @@ fn default_hint(err: &anyhow::Error, ctx: Option<&Ctx>) -> Option<String> {
         }
     }
     None
+}
+
+/// The hint for damage in `path` (a segment file, or a partition directory): the repair
+/// command for its partition. A writer's recovery cuts only what a crash leaves behind, which
+/// readers read past quietly, so damage that reaches the user is for `--repair`.
+fn repair_hint(path: &std::path::Path, ctx: Option<&Ctx>) -> String {
+    let dir = if path.is_dir() {
+        Some(path)
+    } else {
+        path.parent()
+    };
+    let partition = dir.and_then(|d| {
+        let (topic, p) = klog::storage::file_names::parse_partition_dir(d.file_name()?.to_str()?)?;
+        let in_data_dir = ctx.is_some_and(|c| d.parent() == Some(c.dir.as_path()));
+        in_data_dir.then(|| format!("{topic} -p {p}"))
+    });
+    let target = match (partition, dir) {
+        (Some(tp), _) => tp,
+        (None, Some(d)) => shell_word(&d.display().to_string()),
+        (None, None) => shell_word(&path.display().to_string()),
+    };
+    format!(
+        "`klog segments verify {target} --repair` cuts the damage and keeps every later batch          at its offsets; until then nothing is appended to the partition"
+    )
+}
+
+/// `s` quoted for a shell when it needs it.
+fn shell_word(s: &str) -> String {
+    if s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"/._-+:=@%".contains(&b))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
 }
 
 /// A buffered stdout that turns a closed pipe into a quiet stop.

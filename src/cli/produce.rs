@@ -537,7 +537,8 @@ impl<'a> Writer<'a> {
                 t.path.display(),
                 t.removed_bytes,
                 t.position,
-                t.reason
+                std::error::Error::source(&t.reason)
+                    .map_or(t.reason.to_string(), |e| e.to_string())
             ));
         }
         appended.with_context(|| format!("append to {}-{p}", topic.name))?;

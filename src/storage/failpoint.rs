@@ -43,7 +43,7 @@
 //! commit the directory operations made before it, and each directory's operations are cut
 //! independently of the others. Not modeled: damage below the last fsync (bit rot, a disk
 //! ignoring flushes), `mmap` writes (storage writes indexes with positioned writes only),
-//! and writes made outside this layer (the CLI, `topic.rs`, `verify --repair`'s own moves).
+//! and writes made outside this layer (the CLI, `topic.rs`).
 
 // Without fail points, the point names are unused.
 #![cfg_attr(not(any(test, feature = "failpoints")), allow(unused_variables))]
@@ -116,6 +116,19 @@ pub const POINTS: &[&str] = &[
     "swap.remove_deleted",
     "clean.recover_remove",
     "clean.recover_dir_fsync",
+    // segments verify --repair: a killed repair's leftover copy; copying a valid tail (or a
+    // segment without its damaged prefix) aside, renaming it into place; cutting the damaged
+    // segment; the final fsync before the recovery point moves.
+    "repair.remove_leftover",
+    "repair.leftover_dir_fsync",
+    "repair.create",
+    "repair.write",
+    "repair.fsync",
+    "repair.rename",
+    "repair.dir_fsync",
+    "repair.truncate",
+    "repair.truncate_fsync",
+    "repair.final_fsync",
     // Consumer group offset commit.
     "group.create",
     "group.write",

@@ -43,10 +43,15 @@
 //!   fsync was handed over as durable once it is done.
 //! - Recovery (first lock of a process, or when the disk no longer matches the writer's
 //!   view): validate from the last index entry below the recovery point to the end of the
-//!   active segment, truncate at the first invalid byte, rebuild the index entries passed.
-//!   Batches from the recovery point on were appended by this code at consecutive offsets, so
-//!   a base offset there (outside the CRC) that does not continue the log is damage too; a
-//!   recovery point left above the log's end is lowered to it.
+//!   active segment and rebuild the index entries passed. Batches from the recovery point on
+//!   were appended by this code at consecutive offsets, so a base offset there (outside the
+//!   CRC) that does not continue the log is damage too. The first invalid byte is cut, with
+//!   everything after it, only if it is what a crash leaves: at or above the recovery point,
+//!   and not the start of an entry whose checksum holds (a killed writer leaves an incomplete
+//!   last entry; a power loss, bytes that never reached the disk). Any other damage is
+//!   returned as [`Error::Corrupt`] with file and position, and no append goes in until
+//!   `segments verify --repair` has cut it. A recovery point left above the log's end (the
+//!   file ends cleanly below it) is lowered to it.
 //!
 //! # Kafka
 //! `UnifiedLog`/`LocalLog` (append, `maybeRoll`, `roll`, `flush`), `LogSegment` (append,
@@ -684,6 +689,7 @@ impl Log {
             // What an interrupted compaction swap or segment deletion left behind.
             super::cleaner::recover_cleaner_leftovers(&self.dir)?;
             retention::remove_leftovers(&self.dir)?;
+            super::verify::remove_repair_leftovers(&self.dir)?;
         }
         let segments = list_segments(&self.dir)?;
         let base = match segments.last() {
@@ -814,7 +820,28 @@ impl Log {
         };
         let scan = contiguous.apply(scan, &log_path);
         if scan.valid_end < file_len {
-            // A torn or corrupt tail: everything from the first bad byte goes.
+            // What a crash can leave is an incomplete last entry (a killed writer) and, after a
+            // power loss, bytes that never reached the disk past the last fsync: all of it
+            // above the recovery point, none of it with a checksum that holds. Anything else
+            // is damage that the next append must not cut: bytes below the recovery point
+            // were fsynced and acknowledged, and a batch whose checksum holds was written as
+            // it is. No append goes in until `segments verify --repair` has dealt with it.
+            let below_recovery_point =
+                recovery_point.is_some_and(|rp| rp > base && scan.next_offset < rp);
+            if below_recovery_point || reader.crc_holds_at(scan.valid_end, file_len)? {
+                return Err(scan.damage.unwrap_or_else(|| {
+                    Error::corrupt(
+                        &log_path,
+                        scan.valid_end,
+                        DecodeError::Truncated {
+                            at: 0,
+                            needed: 17,
+                            available: (file_len - scan.valid_end) as usize,
+                        },
+                    )
+                }));
+            }
+            // A torn or garbage tail: everything from the first bad byte goes.
             fp::set_len(&log, scan.valid_end, "recovery.truncate")
                 .map_err(Error::io("truncate", &log_path))?;
             fp::sync_all(&log, "recovery.fsync").map_err(Error::io("fsync", &log_path))?;
@@ -1027,7 +1054,7 @@ pub fn read_recovery_point(dir: &Path) -> Option<i64> {
         .map(|r| r.recovery_point)
 }
 
-fn write_recovery_point(dir: &Path, offset: i64) -> Result<()> {
+pub(crate) fn write_recovery_point(dir: &Path, offset: i64) -> Result<()> {
     let text = serde_json::to_vec(&RecoveryPoint {
         recovery_point: offset,
     })

@@ -19,10 +19,14 @@
 //! Append writes the batch, then the index entries. A crash can leave a torn batch at the end
 //! of the active segment (or, after power loss, unflushed garbage anywhere after the last
 //! fsync) and index entries past it. The recovery point (`.klog-recovery-point`, written after
-//! each fsync) bounds what the next writer re-validates: from the last index entry below it to
-//! the end, checking every batch's framing, CRC and offsets, truncating at the first bad byte
-//! and rebuilding the index entries it passes. Nothing before the recovery point is touched,
-//! so flushed data is never lost and no valid batch before the damage is dropped.
+//! each fsync; a broker's `recovery-point-offset-checkpoint` where klog has none) bounds what
+//! the next writer may cut: it re-validates the active segment from the last index entry
+//! below the point, checking every batch's framing, CRC and offsets, and truncates at the first
+//! bad byte only when that byte lies at or above the point and is no batch whose checksum
+//! holds: exactly what a crash leaves. Damage below the point, or a batch whose checksum holds
+//! at offsets that cannot be its own, is no crash's doing: the writer reports it with file and
+//! position, cuts nothing and appends nothing until `segments verify --repair` deals with it.
+//! So flushed data is never lost and no offset is ever given out twice.
 //!
 //! # Concurrency
 //! Writers in any number of processes serialize on an exclusive `flock` of the partition

@@ -11,6 +11,9 @@
 //!    closed segment, or a bad CRC anywhere, is corruption, reported with file and position.
 //! 3. Index entries are hints: the reader checks that the batch at an entry's position holds
 //!    the entry's offset before using it, and falls back to the segment start otherwise.
+//! 4. A reader never moves to a segment whose base offset is not the next offset it expects
+//!    without a listing of the directory known to miss no segment before it (two listings
+//!    that both show the next segment): a segment a roll has just created is never skipped.
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -26,6 +29,11 @@ use crate::format::legacy::LegacyMessage;
 use crate::format::{BatchHeader, DECOMPRESS_LIMIT, DecodeError, RecordBatch};
 
 /// Base offsets of the segments in `dir`, ascending (from the `.log` file names).
+///
+/// A listing taken while segments are created may show a new segment without another one
+/// created just before it. Writers, the cleaner and repair list under the partition lock,
+/// where no segment is created meanwhile; [`LogReader`] re-lists before it moves past a gap
+/// in the offsets; `segments verify` re-checks under the lock what it would report.
 pub fn list_segments(dir: &Path) -> Result<Vec<i64>> {
     let rd = std::fs::read_dir(dir).map_err(Error::io("read directory", dir))?;
     let mut out = Vec::new();
@@ -336,6 +344,26 @@ impl ChunkReader {
         Ok(Some((frame.size as u64, last)))
     }
 
+    /// Whether a whole entry at `pos` carries a checksum that holds: such bytes were written
+    /// as they are (a crash leaves only an incomplete last entry, and a power loss unwritten
+    /// or stale sectors, whose checksum fails), so whatever else is wrong with them is damage
+    /// that only a repair may cut.
+    pub(crate) fn crc_holds_at(&mut self, pos: u64, file_len: u64) -> Result<bool> {
+        Ok(match self.raw_at(pos, file_len)? {
+            RawAt::Entry { frame, bytes } if frame.magic == crate::format::batch::CURRENT_MAGIC => {
+                BatchHeader::parse(bytes)
+                    .is_ok_and(|h| h.crc == crate::format::batch::compute_crc(bytes))
+            }
+            RawAt::Entry { frame, bytes } if frame.magic == 0 || frame.magic == 1 => bytes
+                .get(12..16)
+                .and_then(|b| b.try_into().ok())
+                .is_some_and(|b: [u8; 4]| {
+                    u32::from_be_bytes(b) == crate::format::legacy::compute_crc(bytes)
+                }),
+            _ => false,
+        })
+    }
+
     /// The framing of the entry at `pos`, if a whole one is there.
     pub fn frame_at(
         &mut self,
@@ -376,6 +404,23 @@ pub(crate) struct Scan {
     pub next_offset: i64,
     /// Why the scan stopped before the end of the file, if it did.
     pub damage: Option<Error>,
+}
+
+impl Scan {
+    /// The log end offset this scan of the last segment shows: where it stopped, when that is
+    /// the end of the data or an entry still being written (one running past the end of the
+    /// file). Damage before the end is an error: the log goes on after it, and a log end
+    /// offset taken from the damage would make readers stop there quietly.
+    pub(crate) fn end_offset(self) -> Result<i64> {
+        match self.damage {
+            None
+            | Some(Error::Corrupt {
+                source: DecodeError::Truncated { .. },
+                ..
+            }) => Ok(self.next_offset),
+            Some(e) => Err(e),
+        }
+    }
 }
 
 /// Validates batches from `pos` on: framing, CRC, and offsets increasing from `next_offset`.
@@ -596,6 +641,8 @@ struct Current {
 pub struct LogReader {
     dir: PathBuf,
     segments: Vec<i64>,
+    /// The listing before `segments` (see [`LogReader::listed_twice`]).
+    prev_segments: Vec<i64>,
     cur: Option<Current>,
     /// Batches whose last offset is below this are skipped.
     skip_below: i64,
@@ -616,6 +663,7 @@ impl LogReader {
         Ok(LogReader {
             dir: dir.to_path_buf(),
             segments,
+            prev_segments: Vec::new(),
             cur: None,
             skip_below: i64::MIN,
             prev_next: None,
@@ -642,7 +690,7 @@ impl LogReader {
         let log_path = file_names::log_file(&self.dir, base);
         let mut r = ChunkReader::open(&log_path)?;
         let start = self.active_index_lookup(base, i64::MAX);
-        Ok(scan_tail(&mut r, start, base, |_, _| {})?.next_offset)
+        scan_tail(&mut r, start, base, |_, _| {})?.end_offset()
     }
 
     /// Offsets, sizes and timestamps of the partition.
@@ -674,7 +722,7 @@ impl LogReader {
         let scan = scan_tail(&mut r, start, last_base, |_, h| {
             last_ts = Some(h.max_timestamp).filter(|&t| t >= 0);
         })?;
-        st.log_end_offset = scan.next_offset;
+        st.log_end_offset = scan.end_offset()?;
         st.last_timestamp = last_ts;
         if st.last_timestamp.is_none() && self.segments.len() > 1 {
             // The active segment is empty: the previous one's time index has the answer.
@@ -688,8 +736,61 @@ impl LogReader {
     }
 
     fn refresh_segments(&mut self) -> Result<()> {
-        self.segments = list_segments(&self.dir)?;
+        let fresh = list_segments(&self.dir)?;
+        #[cfg(test)]
+        let fresh = tests::hide_in_listing(fresh);
+        self.prev_segments = std::mem::replace(&mut self.segments, fresh);
         Ok(())
+    }
+
+    /// Whether segment `base` was in the last two listings. A directory listing runs while
+    /// segments are created, and may show one without another created just before it (seen
+    /// on ext4: `readdir` walks names in hash order). A listing that started after `base`
+    /// existed shows every segment created before `base`, and the second of two listings
+    /// showing `base` started after the first had seen it: so when both show it, the second
+    /// misses no segment below it.
+    fn listed_twice(&self, base: i64) -> bool {
+        self.segments.binary_search(&base).is_ok()
+            && self.prev_segments.binary_search(&base).is_ok()
+    }
+
+    /// Index in `segments` of the segment to read after segment `base`, whose batches
+    /// continue at `expected` (when known). A segment starting exactly there is the next one
+    /// (a roll creates it at the log end offset); any other is taken only once the listing
+    /// is known to miss none before it ([`LogReader::listed_twice`]), re-listing if need
+    /// be. `None` when there is no later segment.
+    fn next_segment_after(&mut self, base: i64, expected: Option<i64>) -> Result<Option<usize>> {
+        let mut relisted = false;
+        for _ in 0..8 {
+            match self.segments.iter().position(|&b| b > base) {
+                None if relisted => return Ok(None),
+                Some(i)
+                    if expected == Some(self.segments[i])
+                        || self.listed_twice(self.segments[i]) =>
+                {
+                    return Ok(Some(i));
+                }
+                _ => {}
+            }
+            self.refresh_segments()?;
+            relisted = true;
+        }
+        Ok(self.segments.iter().position(|&b| b > base))
+    }
+
+    /// Index in `segments` of the segment holding `offset` (the last one starting at or
+    /// before it), or the first one when all start after it, which is taken only once the
+    /// listing is known to miss none before it (see [`LogReader::listed_twice`]).
+    fn segment_for(&mut self, offset: i64) -> Result<Option<usize>> {
+        for _ in 0..8 {
+            match self.segments.partition_point(|&b| b <= offset) {
+                0 if self.segments.is_empty() => return Ok(None),
+                0 if !self.listed_twice(self.segments[0]) => self.refresh_segments()?,
+                0 => return Ok(Some(0)),
+                n => return Ok(Some(n - 1)),
+            }
+        }
+        Ok((!self.segments.is_empty()).then_some(0))
     }
 
     /// The lowest base offset a compacted-away segment may have been merged into: the segment
@@ -729,14 +830,11 @@ impl LogReader {
         self.refresh_segments()?;
         let offset = offset.max(self.log_start_offset());
         self.skip_below = offset;
-        let idx = match self.segments.partition_point(|&b| b <= offset) {
-            0 => 0,
-            n => n - 1,
-        };
         self.cur = None;
-        let Some(&base) = self.segments.get(idx) else {
+        let Some(idx) = self.segment_for(offset)? else {
             return Ok(());
         };
+        let base = self.segments[idx];
         let pos = self.active_index_lookup(base, offset).map_or(0, |(_, p)| p);
         self.open_segment(idx, pos)
     }
@@ -844,7 +942,15 @@ impl LogReader {
         let prev_next = self.prev_next;
         let next = self.skip_below;
         self.confirming = true;
-        let reread = self.seek(next).map(|()| {
+        let reread = if self.cur.as_ref().is_some_and(|c| self.still_on_disk(c)) {
+            // The same file: read the same position again (seeking by offset could land in
+            // another segment claiming the same offsets, and hide the anomaly).
+            self.reread_current()
+        } else {
+            // Replaced (a compaction swap) or deleted: find the offset again.
+            self.seek(next)
+        }
+        .map(|()| {
             self.prev_next = prev_next;
         });
         // The lock is released when `lock` goes out of scope, after the batch is read: a swap
@@ -853,6 +959,41 @@ impl LogReader {
             Ok(()) => self.next_batch_inner(),
             Err(e) => Err(e),
         }
+    }
+
+    /// Whether the file `c` reads is still the segment's file in the directory (not replaced
+    /// by a compaction swap, nor deleted).
+    fn still_on_disk(&self, c: &Current) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        let (Ok(open), Ok(named)) = (
+            c.reader.file.metadata(),
+            std::fs::metadata(file_names::log_file(&self.dir, c.base)),
+        ) else {
+            return false;
+        };
+        open.ino() == named.ino() && open.dev() == named.dev()
+    }
+
+    /// Re-reads the current segment from the current position: a fresh listing (for the next
+    /// segment's base), the file's size, and no buffered bytes.
+    fn reread_current(&mut self) -> Result<()> {
+        self.refresh_segments()?;
+        let Some(c) = self.cur.as_mut() else {
+            return Ok(());
+        };
+        c.reader.invalidate();
+        c.file_len = c.reader.file_len()?;
+        let base = c.base;
+        c.next_base = self
+            .segments
+            .get(self.segments.partition_point(|&b| b <= base))
+            .copied();
+        self.recovery_point = if self.segments.last() == Some(&base) {
+            super::log::read_recovery_point(&self.dir).filter(|&rp| rp >= base)
+        } else {
+            None
+        };
+        Ok(())
     }
 
     /// The offset of the first record with a timestamp ≥ `timestamp`, or `None` when no
@@ -935,9 +1076,8 @@ impl LogReader {
                 return Ok(None);
             }
             self.skip_below = self.skip_below.max(self.log_start_offset());
-            let idx = match self.segments.partition_point(|&b| b <= self.skip_below) {
-                0 => 0,
-                n => n - 1,
+            let Some(idx) = self.segment_for(self.skip_below)? else {
+                return Ok(None);
             };
             self.open_segment(idx, 0)?;
         }
@@ -947,7 +1087,12 @@ impl LogReader {
             };
             match cur.reader.peek(cur.pos, cur.file_len)? {
                 Some((size, last_offset)) => {
-                    if last_offset < self.skip_below {
+                    // Batches below the sought offset are passed over by their headers, unless
+                    // one goes back below the batch before it (or below the segment's base):
+                    // that is damage, for the checks below to report.
+                    if last_offset < self.skip_below
+                        && self.prev_next.is_none_or(|p| last_offset >= p)
+                    {
                         cur.pos += size;
                         // Base offsets go up from here on, skipped batches included.
                         self.prev_next = last_offset.checked_add(1);
@@ -966,14 +1111,9 @@ impl LogReader {
                     }
                     // End of this segment: move to the next one if there is one.
                     let (base, pos) = (cur.base, cur.pos);
-                    let next = match self.segments.iter().position(|&b| b > base) {
-                        Some(i) => Some(i),
-                        None => {
-                            self.refresh_segments()?;
-                            self.segments.iter().position(|&b| b > base)
-                        }
-                    };
-                    let Some(i) = next else {
+                    // Never move to a segment that does not continue this one without making
+                    // sure that the listing misses none in between.
+                    let Some(i) = self.next_segment_after(base, self.prev_next)? else {
                         return Ok(None);
                     };
                     let Some(cur) = self.cur.as_ref() else {
@@ -1053,5 +1193,80 @@ impl LogReader {
             }
             At::End { .. } => Ok(None),
         }
+    }
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use std::cell::RefCell;
+
+    use super::*;
+    use crate::format::BatchBuilder;
+    use crate::storage::{Log, LogConfig};
+
+    thread_local! {
+        /// Segments that the next listings of this thread leave out: (base offset, how many
+        /// listings), as a `readdir` racing with a roll can.
+        static HIDDEN: RefCell<Vec<(i64, usize)>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// `LogReader`'s listings go through this in tests (see [`HIDDEN`]).
+    pub(in crate::storage) fn hide_in_listing(mut listing: Vec<i64>) -> Vec<i64> {
+        HIDDEN.with(|h| {
+            for (base, left) in h.borrow_mut().iter_mut() {
+                if *left > 0 {
+                    *left -= 1;
+                    listing.retain(|b| b != base);
+                }
+            }
+        });
+        listing
+    }
+
+    fn now_ms() -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64
+    }
+
+    /// Appends offsets `from..to`, one record per batch, rolling before each multiple of 10.
+    fn append_rolling(log: &mut Log, from: i64, to: i64) {
+        for o in from..to {
+            if o > 0 && o % 10 == 0 {
+                log.roll().unwrap();
+            }
+            let mut b = BatchBuilder::new();
+            b.append(now_ms(), None, Some(format!("v{o}").as_bytes()), &[]);
+            log.append(&mut b.finish()).unwrap();
+        }
+    }
+
+    fn read_all(r: &mut LogReader) -> Vec<i64> {
+        let mut out = Vec::new();
+        while let Some(b) = r.next_batch().unwrap() {
+            out.push(b.batch.as_batch().unwrap().header.base_offset);
+        }
+        out
+    }
+
+    /// Regression: a follower, and a group member that then committed past them, skipped
+    /// whole segments that a roll had just created: one directory listing showed a newer
+    /// segment but not the one created just before it, and the reader moved on to the newer
+    /// one. Here a follower has read segment `0..10` to its end; the log rolls to segments 10
+    /// and 20, and the reader's next listing leaves out segment 10 (as a `readdir` racing
+    /// with the rolls can; the listing after it shows it, as a real one does).
+    #[test]
+    fn regression_a_listing_missing_a_segment_skips_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = Log::open(dir.path(), LogConfig::default()).unwrap();
+        append_rolling(&mut log, 0, 10);
+        let mut r = LogReader::open(dir.path()).unwrap();
+        r.seek(0).unwrap();
+        assert_eq!(read_all(&mut r), (0..10).collect::<Vec<_>>());
+        append_rolling(&mut log, 10, 30);
+        HIDDEN.with(|h| *h.borrow_mut() = vec![(10, 1)]);
+        assert_eq!(read_all(&mut r), (10..30).collect::<Vec<_>>());
+        HIDDEN.with(|h| h.borrow_mut().clear());
     }
 }

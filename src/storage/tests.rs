@@ -116,15 +116,20 @@ fn a_segment_cut_at_every_byte_of_its_last_batch_recovers() {
         log.append(&mut batch(&values(i * 3..i * 3 + 3), 5))
             .unwrap();
     }
+    log.flush().unwrap();
+    // The last batch is the one being written when the writer dies (no flush, no Drop).
     let last = log.append(&mut batch(&values(60..63), 5)).unwrap();
-    drop(log);
+    std::mem::forget(log);
     let log_path = file_names::log_file(dir.path(), 0);
     let full = std::fs::read(&log_path).unwrap();
     let index_path = file_names::index_file(dir.path(), 0);
     let index_bytes = std::fs::read(&index_path).unwrap();
+    let rp_path = dir.path().join(super::log::RECOVERY_POINT_FILE);
+    let rp_bytes = std::fs::read(&rp_path).unwrap();
     for cut in last.position..full.len() as u64 {
         std::fs::write(&log_path, &full[..cut as usize]).unwrap();
         std::fs::write(&index_path, &index_bytes).unwrap();
+        std::fs::write(&rp_path, &rp_bytes).unwrap();
         // Readers see only the complete batches, without any lock.
         assert_eq!(read_all(dir.path()).len(), 60, "cut at {cut}");
         let mut log = Log::open(dir.path(), cfg.clone()).unwrap();

@@ -1,9 +1,11 @@
 //! Checking a partition against the rules of the format, and repairing what recovery would.
 //!
 //! [`verify_partition`] reads every segment: each entry's framing, each v2 batch's CRC and
-//! records, offsets increasing across batches and segments, each offset index entry against
-//! the batch it points at, and the time index's order. Every problem carries the file and the
-//! byte position where it is.
+//! records (their offset deltas included), offsets increasing across batches and segments,
+//! each offset index entry against the batch it points at, and the time index's order. Every
+//! problem carries the file and the byte position where it is. It takes no lock, so writers go
+//! on; what it finds on a live partition is checked again under the partition lock before it
+//! is reported (a batch being appended, or a segment deleted meanwhile, is no damage).
 //!
 //! # Base offsets
 //! A batch's base offset is outside its CRC, so a damaged one is only seen through the
@@ -35,15 +37,17 @@
 //!   may not be its own;
 //! - indexes with any problem are rebuilt from the log.
 //!
-//! Every change is reported, with what it removed.
+//! Every change is reported, with what it removed. A repair killed at any point, or cut short
+//! by a power loss, leaves what the next repair finishes with the same result (see
+//! [`repair_partition`]); afterwards the recovery point is the log end offset.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::failpoint as fp;
 use super::file_names;
 use super::index::{
     FileSource, IndexBuilder, IndexSource, OFFSET_ENTRY_SIZE, TIME_ENTRY_SIZE, offset_entries,
@@ -51,7 +55,7 @@ use super::index::{
 };
 use super::reader::{ChunkReader, RawAt, list_segments};
 use crate::error::{Error, Result};
-use crate::format::batch::{BatchHeader, CURRENT_MAGIC, RECORD_BATCH_OVERHEAD};
+use crate::format::batch::{CURRENT_MAGIC, RECORD_BATCH_OVERHEAD};
 use crate::format::legacy::{self, LegacyMessage};
 use crate::format::{DECOMPRESS_LIMIT, RecordBatch};
 
@@ -467,7 +471,26 @@ fn below_cleaner_offset(dir: &Path, base: i64) -> bool {
 }
 
 /// Verifies every segment of a partition directory.
+///
+/// The first pass takes no lock, so that writers go on. A live partition changes under it
+/// (appends, index entries, rolls, retention), so when that pass finds a problem, the whole
+/// partition is verified again holding the partition lock (shared: only writers, the cleaner
+/// and repair are waited for), and only what that second pass finds is reported.
 pub fn verify_partition(dir: &Path) -> Result<Verification> {
+    let v = verify_unlocked(dir)?;
+    if v.problems.is_empty() {
+        return Ok(v);
+    }
+    let lock = File::open(dir).map_err(Error::io("open directory", dir))?;
+    lock.lock_shared().map_err(Error::io("lock", dir))?;
+    let v = verify_unlocked(dir);
+    let _ = lock.unlock();
+    v
+}
+
+/// [`verify_partition`] without the lock: the caller holds it (repair), or accepts that a
+/// live partition may show passing problems. Segments deleted meanwhile are skipped.
+fn verify_unlocked(dir: &Path) -> Result<Verification> {
     let segments = list_segments(dir)?;
     let mut v = Verification {
         segments: segments.len(),
@@ -477,6 +500,25 @@ pub fn verify_partition(dir: &Path) -> Result<Verification> {
     let mut next_offset = i64::MIN;
     for (i, &base) in segments.iter().enumerate() {
         let path = file_names::log_file(dir, base);
+        let before = segments.get(i + 1).copied().unwrap_or(i64::MAX);
+        let contiguous_from = contiguous_from(recovery_point, &segments, i);
+        let mut scratch = Verification::default();
+        let check = match check_log(
+            &path,
+            base,
+            next_offset.max(base),
+            before,
+            contiguous_from,
+            &mut scratch,
+        ) {
+            Ok(c) => c,
+            // Deleted by retention, trimming or compaction since the listing.
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                v.segments -= 1;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         if next_offset > base {
             v.problems.push(Problem {
                 path: path.clone(),
@@ -488,16 +530,10 @@ pub fn verify_partition(dir: &Path) -> Result<Verification> {
                 ),
             });
         }
-        let before = segments.get(i + 1).copied().unwrap_or(i64::MAX);
-        let contiguous_from = contiguous_from(recovery_point, &segments, i);
-        let check = check_log(
-            &path,
-            base,
-            next_offset.max(base),
-            before,
-            contiguous_from,
-            &mut v,
-        )?;
+        v.batches += scratch.batches;
+        v.records += scratch.records;
+        v.bytes += scratch.bytes;
+        v.problems.append(&mut scratch.problems);
         check_indexes(dir, base, i + 1 == segments.len(), &check, &mut v);
         next_offset = check.last_offset_before_damage + 1;
     }
@@ -587,151 +623,251 @@ fn resync(r: &mut ChunkReader, from: u64, len: u64, rules: &Resume) -> Result<Op
     Ok(None)
 }
 
-/// Repairs a partition (see the module doc). Returns what it changed; an empty list when the
-/// partition verified clean.
-pub fn repair_partition(dir: &Path, index_interval: u32) -> Result<Vec<Repair>> {
-    let lock = File::open(dir).map_err(Error::io("open directory", dir))?;
-    lock.lock().map_err(Error::io("lock", dir))?;
-    let mut repairs = Vec::new();
-    // Each round fixes the first damaged segment; moved batches are checked in the next.
-    for _round in 0..1000 {
-        let v = verify_partition(dir)?;
-        if v.problems.is_empty() {
-            break;
-        }
-        let segments = list_segments(dir)?;
-        let mut log_fixed = false;
-        let mut next_offset = i64::MIN;
-        let mut scratch = Verification::default();
-        let recovery_point = super::log::read_recovery_point(dir);
-        for (i, &base) in segments.iter().enumerate() {
-            let path = file_names::log_file(dir, base);
-            let before = segments.get(i + 1).copied().unwrap_or(i64::MAX);
-            let contiguous_from = contiguous_from(recovery_point, &segments, i);
-            let check = check_log(
-                &path,
-                base,
-                next_offset.max(base),
-                before,
-                contiguous_from,
-                &mut scratch,
-            )?;
-            if let Some(damage) = check.first_damage {
-                let mut r = ChunkReader::open(&path)?;
-                let len = r.file_len()?;
-                let rules = Resume {
-                    after: check.last_offset_before_damage,
-                    before,
-                    contiguous_from,
-                    gaps_normal: check.compacted || below_cleaner_offset(dir, base),
-                };
-                let resume = resync(&mut r, damage + 1, len, &rules)?;
-                let cut_end = resume.unwrap_or(len);
-                if let Some(start) = resume
-                    && r.header_at(start).is_some_and(|h| h.base_offset == base)
-                {
-                    // Nothing valid before the damage, and the batches after it start at this
-                    // segment's own base offset: they stay in this segment, the damaged bytes
-                    // are cut out of it (written aside and renamed into place).
-                    let mut bytes = vec![0u8; len as usize];
-                    r.file
-                        .read_exact_at(&mut bytes, 0)
-                        .map_err(Error::io("read", &path))?;
-                    bytes.drain(damage as usize..start as usize);
-                    super::fs::atomic_write(&path, &bytes)?;
-                    repairs.push(Repair::Removed {
-                        path: path.clone(),
-                        position: damage,
-                        bytes: start - damage,
-                    });
-                    rebuild_indexes(dir, base, index_interval, &mut repairs)?;
-                    log_fixed = true;
-                    break;
-                }
-                if let Some(start) = resume {
-                    let first = r.header_at(start).map_or(0, |h| h.base_offset);
-                    let target = file_names::log_file(dir, first);
-                    if target.exists() {
-                        return Err(Error::Invalid(format!(
-                            "cannot move the valid batches at {}:{start}: {} exists",
-                            path.display(),
-                            target.display()
-                        )));
-                    }
-                    // Copy the tail into the new segment, durably, before cutting anything.
-                    let mut tail = vec![0u8; (len - start) as usize];
-                    r.file
-                        .read_exact_at(&mut tail, start)
-                        .map_err(Error::io("read", &path))?;
-                    let mut last = first;
-                    let mut p = 0usize;
-                    while let Some(h) = tail.get(p..).and_then(|t| BatchHeader::parse(t).ok()) {
-                        if h.size() == 0 || p + h.size() > tail.len() {
-                            break;
-                        }
-                        last = h.last_offset();
-                        p += h.size();
-                    }
-                    let mut f = OpenOptions::new()
-                        .write(true)
-                        .create_new(true)
-                        .open(&target)
-                        .map_err(Error::io("create", &target))?;
-                    f.write_all(&tail).map_err(Error::io("write", &target))?;
-                    f.sync_all().map_err(Error::io("fsync", &target))?;
-                    super::fs::fsync_dir(dir)?;
-                    repairs.push(Repair::Moved {
-                        from: path.clone(),
-                        position: start,
-                        bytes: len - start,
-                        to: target,
-                        first_offset: first,
-                        last_offset: last,
-                    });
-                    // The new segment gets its indexes at once (retention reads its age there).
-                    rebuild_indexes(dir, first, index_interval, &mut repairs)?;
-                }
-                let f = OpenOptions::new()
-                    .write(true)
-                    .open(&path)
-                    .map_err(Error::io("open", &path))?;
-                f.set_len(damage).map_err(Error::io("truncate", &path))?;
-                f.sync_all().map_err(Error::io("fsync", &path))?;
-                repairs.push(Repair::Removed {
-                    path: path.clone(),
-                    position: damage,
-                    bytes: cut_end - damage,
-                });
-                rebuild_indexes(dir, base, index_interval, &mut repairs)?;
-                log_fixed = true;
-                break;
-            }
-            next_offset = check.last_offset_before_damage + 1;
-        }
-        if !log_fixed {
-            // Only index problems are left: rebuild the indexes they are in.
-            let mut bases: Vec<i64> = v
-                .problems
-                .iter()
-                .filter_map(|p| {
-                    let name = p.path.file_name()?.to_str()?;
-                    file_names::parse_offset(name, file_names::INDEX_SUFFIX)
-                        .or_else(|| file_names::parse_offset(name, file_names::TIME_INDEX_SUFFIX))
-                })
-                .collect();
-            bases.sort_unstable();
-            bases.dedup();
-            if bases.is_empty() {
-                break;
-            }
-            for b in bases {
-                rebuild_indexes(dir, b, index_interval, &mut repairs)?;
+/// Suffix of the copy of a damaged segment's valid tail while [`repair_partition`] writes it
+/// (`<first offset>.log.repairing`). It becomes a segment only by a rename, once complete and
+/// fsynced, and the damaged segment is cut only after that rename is durable: so a leftover
+/// one means a repair died before the rename, with the damaged segment still whole, and it
+/// is deleted (by the next repair, or the next writer of the partition).
+pub const REPAIRING_SUFFIX: &str = ".repairing";
+
+/// Deletes what a killed repair left (see [`REPAIRING_SUFFIX`]). The caller holds the
+/// partition lock, so no live repair is writing one.
+pub(crate) fn remove_repair_leftovers(dir: &Path) -> Result<()> {
+    let rd = fs::read_dir(dir).map_err(Error::io("read directory", dir))?;
+    let mut removed = false;
+    for e in rd.flatten() {
+        let name = e.file_name();
+        if name
+            .to_str()
+            .and_then(|n| n.strip_suffix(REPAIRING_SUFFIX))
+            .is_some_and(|n| file_names::parse_offset(n, file_names::LOG_SUFFIX).is_some())
+        {
+            match fp::remove_file(&e.path(), "repair.remove_leftover") {
+                Ok(()) => removed = true,
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+                Err(err) => return Err(Error::io("delete", e.path())(err)),
             }
         }
     }
-    let _ = fs::remove_file(dir.join(super::log::RECOVERY_POINT_FILE));
+    if removed {
+        super::fs::fsync_dir_at(dir, "repair.leftover_dir_fsync")?;
+    }
+    Ok(())
+}
+
+/// Copies `ranges` of `from` (byte ranges, in order) into a new file `to`, then fsyncs it.
+fn copy_ranges(from: &File, from_path: &Path, ranges: &[(u64, u64)], to: &Path) -> Result<()> {
+    let f = fp::open(
+        OpenOptions::new().write(true).create(true).truncate(true),
+        to,
+        "repair.create",
+    )
+    .map_err(Error::io("create", to))?;
+    let mut buf =
+        vec![0u8; (1 << 20).min(ranges.iter().map(|r| r.1 - r.0).max().unwrap_or(0)) as usize];
+    let mut out = 0u64;
+    for &(mut pos, end) in ranges {
+        while pos < end {
+            let n = ((end - pos) as usize).min(buf.len());
+            from.read_exact_at(&mut buf[..n], pos)
+                .map_err(Error::io("read", from_path))?;
+            fp::write_all_at(&f, &buf[..n], out, "repair.write").map_err(Error::io("write", to))?;
+            pos += n as u64;
+            out += n as u64;
+        }
+    }
+    fp::sync_all(&f, "repair.fsync").map_err(Error::io("fsync", to))
+}
+
+/// `<path><suffix>`.
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+/// Repairs a partition (see the module doc). Returns what it changed; an empty list when the
+/// partition verified clean.
+///
+/// # Crash safety
+/// Every step goes through the fail points, and a repair killed at any step (or followed by a
+/// power loss) leaves a partition that the next repair finishes with the same result: no byte
+/// is cut from a segment while that segment holds its only complete copy.
+/// - Valid batches after the damage are copied to `<first>.log.repairing`, which is fsynced,
+///   renamed to `<first>.log`, and the directory fsynced; only then is the damaged segment cut
+///   at the damage (and fsynced). Killed before the rename, the copy is a leftover that is
+///   deleted, and the damaged segment is whole. Killed after it, the new segment is complete,
+///   and the damaged segment's batches from its base offset on reach into it: the next repair
+///   cuts them as the damage they are then.
+/// - Damage at the very start of a segment whose valid batches start at the segment's own
+///   base offset: the segment is rewritten without the damaged bytes, aside, and renamed over
+///   the old one (old or new content after a crash, never a mix).
+/// - Rebuilt indexes are written aside and renamed into place.
+/// - At the end, the last segment is fsynced and the recovery point moved to the log end
+///   offset: everything below it has just been verified, so the next writer's recovery
+///   starts there.
+pub fn repair_partition(dir: &Path, index_interval: u32) -> Result<Vec<Repair>> {
+    let lock = File::open(dir).map_err(Error::io("open directory", dir))?;
+    lock.lock().map_err(Error::io("lock", dir))?;
+    let result = repair_locked(dir, index_interval);
     let _ = lock.unlock();
+    result
+}
+
+fn repair_locked(dir: &Path, index_interval: u32) -> Result<Vec<Repair>> {
+    remove_repair_leftovers(dir)?;
+    let mut repairs = Vec::new();
+    // Each round fixes the first damaged segment; moved batches are checked in the next.
+    for _round in 0..1000 {
+        let v = verify_unlocked(dir)?;
+        if v.problems.is_empty() {
+            break;
+        }
+        if repair_first_damaged_log(dir, index_interval, &mut repairs)? {
+            continue;
+        }
+        // Only index problems are left: rebuild the indexes they are in.
+        let mut bases: Vec<i64> = v
+            .problems
+            .iter()
+            .filter_map(|p| {
+                let name = p.path.file_name()?.to_str()?;
+                file_names::parse_offset(name, file_names::INDEX_SUFFIX)
+                    .or_else(|| file_names::parse_offset(name, file_names::TIME_INDEX_SUFFIX))
+            })
+            .collect();
+        bases.sort_unstable();
+        bases.dedup();
+        if bases.is_empty() {
+            break;
+        }
+        for b in bases {
+            rebuild_indexes(dir, b, index_interval, &mut repairs)?;
+        }
+    }
+    if !repairs.is_empty()
+        && let Some(&last) = list_segments(dir)?.last()
+    {
+        // The recovery point moves to the log end offset, after an fsync of the last segment:
+        // below it everything was just verified (or, if damage is left, is damage that no
+        // writer may cut), and a point left where it was could lie in what was cut or moved.
+        let path = file_names::log_file(dir, last);
+        let f = File::open(&path).map_err(Error::io("open", &path))?;
+        fp::sync_data(&f, "repair.final_fsync").map_err(Error::io("fsync", &path))?;
+        if let Ok(leo) = super::reader::LogReader::open(dir).and_then(|mut r| r.log_end_offset()) {
+            super::log::write_recovery_point(dir, leo)?;
+        }
+    }
     Ok(repairs)
+}
+
+/// Cuts the damage out of the first segment whose `.log` has any, moving the valid batches
+/// after it into a segment of their own (see [`repair_partition`]). Returns whether it found
+/// such a segment.
+fn repair_first_damaged_log(
+    dir: &Path,
+    index_interval: u32,
+    repairs: &mut Vec<Repair>,
+) -> Result<bool> {
+    let segments = list_segments(dir)?;
+    let mut next_offset = i64::MIN;
+    let mut scratch = Verification::default();
+    let recovery_point = super::log::read_recovery_point(dir);
+    for (i, &base) in segments.iter().enumerate() {
+        let path = file_names::log_file(dir, base);
+        let before = segments.get(i + 1).copied().unwrap_or(i64::MAX);
+        let contiguous_from = contiguous_from(recovery_point, &segments, i);
+        let check = check_log(
+            &path,
+            base,
+            next_offset.max(base),
+            before,
+            contiguous_from,
+            &mut scratch,
+        )?;
+        let Some(damage) = check.first_damage else {
+            next_offset = check.last_offset_before_damage + 1;
+            continue;
+        };
+        let mut r = ChunkReader::open(&path)?;
+        let len = r.file_len()?;
+        let rules = Resume {
+            after: check.last_offset_before_damage,
+            before,
+            contiguous_from,
+            gaps_normal: check.compacted || below_cleaner_offset(dir, base),
+        };
+        let resume = resync(&mut r, damage + 1, len, &rules)?;
+        let cut_end = resume.unwrap_or(len);
+        if let Some(start) = resume
+            && r.header_at(start).is_some_and(|h| h.base_offset == base)
+        {
+            // Nothing valid before the damage, and the batches after it start at this
+            // segment's own base offset: they stay in this segment, the damaged bytes are cut
+            // out of it (written aside and renamed into place).
+            let tmp = with_suffix(&path, REPAIRING_SUFFIX);
+            copy_ranges(&r.file, &path, &[(0, damage), (start, len)], &tmp)?;
+            fp::rename(&tmp, &path, "repair.rename").map_err(Error::io("rename", &tmp))?;
+            super::fs::fsync_dir_at(dir, "repair.dir_fsync")?;
+            repairs.push(Repair::Removed {
+                path: path.clone(),
+                position: damage,
+                bytes: start - damage,
+            });
+            rebuild_indexes(dir, base, index_interval, repairs)?;
+            return Ok(true);
+        }
+        if let Some(start) = resume {
+            let first = r.header_at(start).map_or(0, |h| h.base_offset);
+            let target = file_names::log_file(dir, first);
+            if target.exists() {
+                return Err(Error::Invalid(format!(
+                    "cannot move the valid batches at {}:{start}: {} exists",
+                    path.display(),
+                    target.display()
+                )));
+            }
+            let mut last = first;
+            let mut p = start;
+            while let Some((size, l)) = r.peek(p, len)? {
+                if l == i64::MAX {
+                    break;
+                }
+                last = l;
+                p += size;
+            }
+            // The tail is copied, durably, under a name that is no segment; it becomes one by
+            // a rename, made durable before anything is cut.
+            let tmp = with_suffix(&target, REPAIRING_SUFFIX);
+            copy_ranges(&r.file, &path, &[(start, len)], &tmp)?;
+            fp::rename(&tmp, &target, "repair.rename").map_err(Error::io("rename", &tmp))?;
+            super::fs::fsync_dir_at(dir, "repair.dir_fsync")?;
+            repairs.push(Repair::Moved {
+                from: path.clone(),
+                position: start,
+                bytes: len - start,
+                to: target,
+                first_offset: first,
+                last_offset: last,
+            });
+            // The new segment gets its indexes at once (retention reads its age there).
+            rebuild_indexes(dir, first, index_interval, repairs)?;
+        }
+        let f = OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .map_err(Error::io("open", &path))?;
+        fp::set_len(&f, damage, "repair.truncate").map_err(Error::io("truncate", &path))?;
+        fp::sync_all(&f, "repair.truncate_fsync").map_err(Error::io("fsync", &path))?;
+        repairs.push(Repair::Removed {
+            path: path.clone(),
+            position: damage,
+            bytes: cut_end - damage,
+        });
+        rebuild_indexes(dir, base, index_interval, repairs)?;
+        return Ok(true);
+    }
+    Ok(false)
 }
 
 /// Rebuilds both indexes of a segment from its `.log`, written aside and renamed into place.
@@ -818,14 +954,19 @@ mod tests {
         }
         log.flush().unwrap();
         drop(log);
-        // The third batch (20..29) is damaged although it was flushed: recovery cuts it.
+        // The third batch (20..29) is gone although it was flushed (the file ends cleanly
+        // before it): the log ends at 20, below its recovery point.
         let path = file_names::log_file(dir.path(), 0);
         let len = fs::metadata(&path).unwrap().len();
         let f = OpenOptions::new().write(true).open(&path).unwrap();
-        f.set_len(len - 3).unwrap();
+        f.set_len(len - batch_at(0, 10).len() as u64).unwrap();
         let mut log = Log::open(dir.path(), LogConfig::default()).unwrap();
         assert_eq!(log.log_end_offset().unwrap(), 20);
-        assert_eq!(log.take_truncations().len(), 1);
+        assert!(log.take_truncations().is_empty());
+        assert_eq!(
+            crate::storage::log::read_recovery_point(dir.path()),
+            Some(20)
+        );
         // An append across the old recovery point (30), then a kill before any flush.
         log.append(&mut batch_at(0, 15)).unwrap();
         std::mem::forget(log);
@@ -885,10 +1026,18 @@ mod tests {
         };
         assert_eq!(seen, 4);
         assert!(matches!(err, crate::Error::Corrupt { position, .. } if position == last as u64));
+        // Its checksum holds: no crash leaves that, so the writer does not cut it (nor
+        // append after it) but names it, until a repair cuts it.
         let mut log = Log::open(dir.path(), LogConfig::default()).unwrap();
-        let leo = log.log_end_offset().unwrap();
-        assert_eq!(log.take_truncations().len(), 1, "log end offset {leo}");
-        assert_eq!(leo, 40);
+        let err = log.log_end_offset().unwrap_err();
+        assert!(matches!(err, crate::Error::Corrupt { position, .. } if position == last as u64));
+        assert!(log.append(&mut batch_at(0, 1)).is_err());
+        assert_eq!(fs::read(&path).unwrap().len(), bytes.len());
+        drop(log);
+        repair_partition(dir.path(), 4096).unwrap();
+        let mut log = Log::open(dir.path(), LogConfig::default()).unwrap();
+        assert_eq!(log.log_end_offset().unwrap(), 40);
+        assert!(log.take_truncations().is_empty());
     }
 
     /// Damage in segment 0 (next segment at 100), then a good batch with a gap before it and

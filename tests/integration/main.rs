@@ -6,6 +6,8 @@
 //! - `produce_consume`: volume, partitioning, keys, offsets, closed pipes.
 //! - `segments`: rolls, file names, indexes, Kafka's batch format on disk.
 //! - `recovery`: torn tails cut at every byte of the last batch.
+//! - `damage`: damage no crash leaves (below the recovery point, impossible batches): refused
+//!   by readers and writers alike, cut only by `--repair`.
 //! - `terminal`: progress bars, tables and colors in a pseudo-terminal, never in a pipe.
 //! - `concurrency`: producers and consumers in parallel processes.
 //! - `pipelines`: produce/consume pipelines: volume, binary and JSON round trips, partitioner,
@@ -15,6 +17,7 @@
 //!   broker-written and kafka-python fixtures, damage found and repaired, segments deleted.
 
 mod concurrency;
+mod damage;
 mod global;
 mod groups;
 mod pipelines;

@@ -1,6 +1,6 @@
-//! Torn tails: a `.log` cut anywhere inside its last batch (a writer killed mid-append) must
-//! read as the complete batches before it, and the next append must remove the torn bytes and
-//! continue at the right offset.
+//! Torn tails: a `.log` cut anywhere inside its last batch (a writer killed mid-append, before
+//! it fsynced that batch) must read as the complete batches before it, and the next append
+//! must remove the torn bytes and continue at the right offset.
 
 use std::fs::{self, OpenOptions};
 use std::path::Path;
@@ -60,10 +60,20 @@ fn pristine(runs: &[u64]) -> Pristine {
     }
 }
 
-fn cut_log(data: &Path, at: u64) {
-    let log = segment_file(&data.join("t-0"), 0, ".log");
+/// Cuts the log at byte `at`, as a writer killed while appending the batch at offset
+/// `flushed` leaves it: that batch torn, and its recovery point (the log end offset at its
+/// last fsync) at `flushed`. (A cut below the recovery point is damage, not a crash: see
+/// `damage.rs`.)
+fn cut_log(data: &Path, at: u64, flushed: i64) {
+    let dir = data.join("t-0");
+    let log = segment_file(&dir, 0, ".log");
     let f = OpenOptions::new().write(true).open(&log).expect("open log");
     f.set_len(at).expect("truncate");
+    fs::write(
+        dir.join(".klog-recovery-point"),
+        format!("{{\"recovery_point\":{flushed}}}"),
+    )
+    .expect("write the recovery point");
 }
 
 fn consume_at(data: &Path, extra: &[&str]) -> Vec<String> {
@@ -85,7 +95,7 @@ fn every_cut(p: &Pristine) {
     let mut new_batch_size = None;
     for cut in p.last.position..=p.len {
         snapshot.restore(&work);
-        cut_log(&work, cut);
+        cut_log(&work, cut, p.last.base_offset);
         let intact = cut == p.len;
         let expected = if intact { &p.all } else { &p.complete };
 
@@ -200,7 +210,7 @@ fn torn_tail_every_cut_position_when_last_batch_is_indexed() {
 fn append_after_torn_indexed_batch_gets_the_next_offset() {
     let p = indexed_pristine();
     // Header intact (61 bytes), records torn: the index entry still matches the header.
-    cut_log(p.t.data(), p.last.position + 62);
+    cut_log(p.t.data(), p.last.position + 62, p.last.base_offset);
     p.t.produce("t", format!("{NEW_RECORD}\n"), &["-q"]);
     let batches = decode_log(&segment_file(&p.t.partition_dir("t", 0), 0, ".log"));
     let bases: Vec<i64> = batches.iter().map(|b| b.base_offset).collect();
@@ -215,7 +225,7 @@ fn append_after_torn_indexed_batch_gets_the_next_offset() {
 #[test]
 fn reader_sees_complete_batches_before_a_torn_indexed_batch() {
     let p = indexed_pristine();
-    cut_log(p.t.data(), p.last.position + 62);
+    cut_log(p.t.data(), p.last.position + 62, p.last.base_offset);
     let d = p.t.describe("t");
     assert_eq!(d["partitions"][0]["log_end_offset"], 1200);
     assert_eq!(p.t.consume("t", &[]).len(), 1200);

@@ -604,10 +604,11 @@ fn corruption_replay_one_seed() {
 /// next `produce` continued after the bogus offset (1048596 instead of 10..19's successor),
 /// leaving a hole of a million offsets although `.klog-recovery-point` said the log was valid
 /// and fsynced up to offset 20. Now verify blames the batch (batches from the recovery point
-/// on are klog's own appends, at consecutive offsets: the first one reaching it starts at it),
-/// and the next writer's recovery cuts it, saying where, and continues after the last good
-/// batch. (Readers before that still print its records at the offsets it claims: see
-/// `bug_consume_prints_records_at_a_damaged_base_offset`.)
+/// on are klog's own appends, at consecutive offsets: the first one reaching it starts at it).
+/// The batch lies below the recovery point and its checksum holds, so it is damage no crash
+/// leaves: the next `produce` refuses to append, naming the file and position and the repair,
+/// and cuts nothing; `segments verify --repair` cuts it, and the log continues after the last
+/// good batch.
 #[test]
 fn regression_base_offset_flip_in_last_batch_is_caught() {
     let mut s = Summary::new("regression_base_offset_flip");
@@ -635,15 +636,35 @@ fn regression_base_offset_flip_in_last_batch_is_caught() {
         ));
     }
     let p = k.run_in(&["produce", "t"], b"next\n");
-    let cut = format!(
-        "00000000000000000000.log: removed {} bytes from byte {}",
-        last.size, last.position
-    );
-    if !p.success() || !p.stderr.contains(&cut) {
+    if p.code() != Some(1)
+        || !p.is_one_line_error()
+        || !p.stderr.contains("00000000000000000000.log")
+        || !p.stderr.contains("--repair")
+    {
         s.fail(format!(
-            "the next produce must cut the damaged batch and say so ({cut}): {}",
+            "the next produce must refuse, naming the file and the repair: {}",
             p.show()
         ));
+    }
+    if fs::read(&log).expect("read log") != bytes {
+        s.fail("the refused produce changed the log");
+    }
+    let r = k.run(&["segments", "verify", "t", "--repair"]);
+    let cut = format!(
+        "removed {} bytes at {}:{}",
+        last.size,
+        log.display(),
+        last.position
+    );
+    if !r.success() || !r.stdout_str().contains(&cut) {
+        s.fail(format!(
+            "the repair must cut the damaged batch ({cut}): {}",
+            r.show()
+        ));
+    }
+    let p = k.run_in(&["produce", "t"], b"next\n");
+    if !p.success() {
+        s.fail(format!("produce after the repair: {}", p.show()));
     }
     let c = k.run(&["consume", "t", "--json"]);
     let mut offsets = Vec::new();
@@ -660,7 +681,7 @@ fn regression_base_offset_flip_in_last_batch_is_caught() {
     }
     if offsets != (0..11).collect::<Vec<_>>() {
         s.fail(format!(
-            "after recovery, expected 0..9 and the new record at 10 (the damaged batch cut), \
+            "after the repair, expected 0..9 and the new record at 10 (the damaged batch cut), \
              read {offsets:?}"
         ));
     }

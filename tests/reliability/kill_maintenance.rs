@@ -14,7 +14,9 @@ use std::collections::HashMap;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::harness::{Klog, Out, Rng, Summary, by_mode, slurp, wait_deadline};
+use crate::harness::{
+    Klog, Out, Rng, Summary, by_mode, frames, segment_file, slurp, wait_deadline,
+};
 
 /// Run times of the completed runs of a command, to aim the kills.
 struct Timing {
@@ -473,6 +475,148 @@ fn kill_roll() {
         }
     }
     s.bump("avg_roll_us", timing.avg_us as u64);
+    killed_and_completed(&mut s);
+    s.finish();
+}
+
+/// `kill -9` of `segments verify --repair` while it moves the valid batches after a damaged
+/// one into a segment of their own. Regression: repair copied them straight into the new
+/// segment, then cut the old one; a second repair after a kill during the copy took the
+/// partial copy for a torn tail and cut the old segment at the damage, losing most of the
+/// partition. Each round copies one template (a single large segment with a bit flipped in a
+/// batch near its start), runs a repair killed at a random moment (in half of the rounds as
+/// soon as its copy of the tail shows up in the directory), then a repair that completes.
+/// Every record but the damaged batch's reads back at its offset, and produce goes on at the
+/// log end offset.
+#[test]
+fn kill_repair() {
+    let mut s = Summary::new("kill_repair");
+    let mut rng = s.rng();
+    let rounds = by_mode(8, 80);
+    let template = Klog::new();
+    template.ok(&["topics", "create", "r"]);
+    let leo = by_mode(300_000i64, 1_000_000);
+    let input: String = (0..leo).map(|o| format!("v{o}\n")).collect();
+    template.ok_in(&["produce", "r", "-q"], input.as_bytes());
+    let log = segment_file(&template.partition_dir("r", 0), 0, ".log");
+    let mut bytes = std::fs::read(&log).expect("read the segment");
+    let batches = frames(&bytes);
+    assert!(batches.len() > 4, "{} batches", batches.len());
+    let damaged = batches[1];
+    let lost = (damaged.base_offset, batches[2].base_offset - 1);
+    bytes[(damaged.position + damaged.size - 3) as usize] ^= 0x10;
+    std::fs::write(&log, &bytes).expect("damage the segment");
+    drop(bytes);
+    let mut timing = Timing::new(Duration::from_millis(50));
+    for round in 0..rounds {
+        s.rounds += 1;
+        let k = Klog::new();
+        crate::harness::copy_tree(template.data(), k.data());
+        let dir = k.partition_dir("r", 0);
+        let on_copy = rng.chance(0.5);
+        let delay = timing.pick(&mut rng);
+        let started = Instant::now();
+        let mut child = k
+            .cmd()
+            .args(["segments", "verify", "r", "--repair", "-q"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn klog");
+        // Kill at the delay, or (on_copy) as soon as a second file named after an offset
+        // appears: the copy of the valid tail.
+        let killed = loop {
+            if let Ok(Some(_)) = child.try_wait() {
+                break false;
+            }
+            let copying = on_copy
+                && std::fs::read_dir(&dir).is_ok_and(|rd| {
+                    rd.flatten().any(|e| {
+                        let n = e.file_name();
+                        let n = n.to_string_lossy();
+                        n.contains(".log") && !n.starts_with("00000000000000000000")
+                    })
+                });
+            if copying || (!on_copy && started.elapsed() >= delay) {
+                let _ = child.kill();
+                break true;
+            }
+            if started.elapsed() > crate::harness::CMD_TIMEOUT {
+                let _ = child.kill();
+                s.fail(format!("round {round}: the repair did not end"));
+                break true;
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        };
+        let status = child.wait().expect("wait");
+        if killed && !status.success() {
+            timing.killed();
+            s.bump("killed", 1);
+        } else {
+            timing.completed(started.elapsed());
+            s.bump("completed", 1);
+        }
+        let what = format!(
+            "round {round} (repair killed {}: {killed})",
+            if on_copy {
+                "once its copy appeared".to_string()
+            } else {
+                format!("after {delay:?}")
+            }
+        );
+        let again = k.run(&["segments", "verify", "r", "--repair"]);
+        s.check_crash(&again, &what);
+        if again.code() != Some(0) {
+            s.fail(format!("{what}: the second repair: {}", again.show()));
+        }
+        let v = k.run(&["segments", "verify", "r"]);
+        if v.code() != Some(0) {
+            s.fail(format!("{what}: verify after the repairs: {}", v.show()));
+        }
+        let p = k.run_in(&["produce", "r"], b"after\n");
+        s.check_crash(&p, &what);
+        if !p.success() {
+            s.fail(format!("{what}: produce after the repairs: {}", p.show()));
+        }
+        let all = k.run(&["consume", "r", "-F", "%o %s\\n"]);
+        s.check_crash(&all, &what);
+        let text = all.stdout_str();
+        let mut want = 0i64;
+        let mut read = 0u64;
+        for line in text.lines() {
+            if want == lost.0 {
+                want = lost.1 + 1;
+            }
+            let expected = if want == leo {
+                "after".to_string()
+            } else {
+                format!("v{want}")
+            };
+            match crate::harness::parse_offset_value(line) {
+                Some((o, v)) if o == want && v == expected => {}
+                _ => {
+                    s.corrupt += 1;
+                    s.fail(format!("{what}: line {line:?}, expected {want} {expected}"));
+                    break;
+                }
+            }
+            read += 1;
+            want += 1;
+        }
+        let kept = (leo - (lost.1 - lost.0 + 1)) as u64 + 1;
+        if read < kept {
+            s.lost += kept - read;
+            s.fail(format!(
+                "{what}: {read} records read, {kept} expected (consume: {})",
+                all.show()
+            ));
+        }
+        s.acknowledged += kept;
+        if !s.failures.is_empty() {
+            break;
+        }
+    }
     killed_and_completed(&mut s);
     s.finish();
 }

@@ -25,3 +25,4 @@ mod hostile;
 mod kill_group;
 mod kill_maintenance;
 mod kill_produce;
+mod live_readers;
