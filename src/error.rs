@@ -28,6 +28,10 @@ pub enum Error {
         position: u64,
         source: DecodeError,
     },
+    /// A FIFO, socket, device or directory where klog expects a file of its own (a segment,
+    /// an index): refused rather than read (reading a FIFO would block forever).
+    #[error("{} is {what}, not a regular file", path.display())]
+    NotAFile { path: PathBuf, what: &'static str },
     #[error("topic '{0}' does not exist")]
     TopicNotFound(String),
     #[error("topic '{0}' already exists")]

@@ -8,6 +8,11 @@
 //! dies, kill -9 included, so a crashed writer never leaves a partition locked.
 //! [`reserve_blocks`] allocates disk blocks past a file's end without changing its length,
 //! so what a reader of the file sees, and what a crash can leave, do not change.
+//!
+//! # Hostile files
+//! Every file klog reads from a data directory is opened with [`open_regular`] (or
+//! [`read_regular`]): without blocking, and refused unless it is a regular file. Opening a
+//! FIFO named like a segment for reading would otherwise wait forever for a writer.
 
 use std::fs::{File, OpenOptions};
 use std::path::Path;
@@ -113,6 +118,66 @@ pub fn reserve_blocks(file: &File, offset: u64, len: u64) -> std::io::Result<()>
 pub fn allocated_bytes(meta: &std::fs::Metadata) -> u64 {
     use std::os::unix::fs::MetadataExt;
     meta.blocks().saturating_mul(512)
+}
+
+/// Opens `path` for reading. It never blocks: the open is non-blocking (a FIFO would wait for
+/// a writer), and anything but a regular file (a FIFO, socket, device or directory named like
+/// one of klog's files) is refused with [`Error::NotAFile`].
+pub fn open_regular(path: &Path) -> Result<File> {
+    let f = open_options_regular(OpenOptions::new().read(true))
+        .open(path)
+        .map_err(Error::io("open", path))?;
+    ensure_regular(&f, path)?;
+    Ok(f)
+}
+
+/// `opts` with the non-blocking flag [`open_regular`] uses, for files opened for writing too.
+pub fn open_options_regular(opts: &mut OpenOptions) -> &mut OpenOptions {
+    use std::os::unix::fs::OpenOptionsExt;
+    opts.custom_flags(libc::O_NONBLOCK)
+}
+
+/// Refuses an open file that is not a regular file (see [`open_regular`]).
+pub fn ensure_regular(file: &File, path: &Path) -> Result<()> {
+    let kind = file
+        .metadata()
+        .map_err(Error::io("stat", path))?
+        .file_type();
+    if kind.is_file() {
+        return Ok(());
+    }
+    use std::os::unix::fs::FileTypeExt;
+    let what = if kind.is_dir() {
+        "a directory"
+    } else if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_block_device() || kind.is_char_device() {
+        "a device"
+    } else {
+        "not a regular file"
+    };
+    Err(Error::NotAFile {
+        path: path.to_path_buf(),
+        what,
+    })
+}
+
+/// The whole content of a small file (a checkpoint, a recovery point, metadata), read as
+/// [`open_regular`] opens: a non-regular file is an `InvalidInput` error, never a hang.
+pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut f = open_options_regular(OpenOptions::new().read(true)).open(path)?;
+    if !f.metadata()?.file_type().is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    let mut out = Vec::new();
+    f.read_to_end(&mut out)?;
+    Ok(out)
 }
 
 /// An exclusive advisory lock on a directory, released on drop or when the process dies.

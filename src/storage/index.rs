@@ -94,10 +94,22 @@ pub struct FileSource {
 }
 
 impl FileSource {
+    /// Opens an index file for reading; anything but a regular file is refused (as
+    /// [`super::fs::open_regular`] does), with an `InvalidInput` error.
     pub fn open(path: &Path) -> std::io::Result<FileSource> {
-        let file = File::open(path)?;
-        let len = file.metadata()?.len() as usize;
-        Ok(FileSource { file, len })
+        let file =
+            super::fs::open_options_regular(std::fs::OpenOptions::new().read(true)).open(path)?;
+        let meta = file.metadata()?;
+        if !meta.file_type().is_file() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "not a regular file",
+            ));
+        }
+        Ok(FileSource {
+            file,
+            len: meta.len() as usize,
+        })
     }
 }
 
@@ -345,15 +357,18 @@ impl MmapIndex {
     /// down to whole entries. Valid entries are counted from the existing contents.
     pub fn open(path: &Path, max_bytes: u32, entry_size: usize) -> Result<MmapIndex> {
         let file = fp::open(
-            OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false),
+            super::fs::open_options_regular(
+                OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .create(true)
+                    .truncate(false),
+            ),
             path,
             "index.open",
         )
         .map_err(Error::io("open index", path))?;
+        super::fs::ensure_regular(&file, path)?;
         let len = file
             .metadata()
             .map_err(Error::io("stat index", path))?

@@ -731,15 +731,18 @@ impl Log {
     fn load_active(&mut self, base: i64, recovery_point: Option<i64>) -> Result<ActiveSegment> {
         let log_path = file_names::log_file(&self.dir, base);
         let log = fp::open(
-            OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false),
+            fs::open_options_regular(
+                OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .create(true)
+                    .truncate(false),
+            ),
             &log_path,
             "segment.open",
         )
         .map_err(Error::io("open", &log_path))?;
+        fs::ensure_regular(&log, &log_path)?;
         let max = self.config.segment_index_bytes;
         let mut offset_index =
             OffsetIndex::open(&file_names::index_file(&self.dir, base), base, max)?;
@@ -1048,7 +1051,7 @@ fn create_segment(dir: &Path, base: i64) -> Result<()> {
 
 /// The partition's recovery point: every offset below it is fsynced and valid.
 pub fn read_recovery_point(dir: &Path) -> Option<i64> {
-    let text = std::fs::read(dir.join(RECOVERY_POINT_FILE)).ok()?;
+    let text = fs::read_regular(&dir.join(RECOVERY_POINT_FILE)).ok()?;
     serde_json::from_slice::<RecoveryPoint>(&text)
         .ok()
         .map(|r| r.recovery_point)

@@ -205,7 +205,7 @@ impl ReadBuf {
 
 impl ChunkReader {
     pub fn open(path: &Path) -> Result<ChunkReader> {
-        let file = File::open(path).map_err(Error::io("open", path))?;
+        let file = super::fs::open_regular(path)?;
         Ok(ChunkReader::new(file, path))
     }
 
@@ -809,7 +809,7 @@ impl LogReader {
             let n = index::valid_entries(&src, OFFSET_ENTRY_SIZE);
             index::lookup_offset(&src, n, base, target)
         } else {
-            let f = File::open(&path).ok()?;
+            let f = super::fs::open_regular(&path).ok()?;
             // SAFETY: closed segments' indexes are never modified in place: they are only
             // replaced by rename or deleted, which leaves this mapping valid.
             #[allow(unsafe_code)]
@@ -818,7 +818,7 @@ impl LogReader {
             index::lookup_offset(&m, n, base, target)
         }?;
         // Trust the entry only if the batch at its position really ends at its offset.
-        let log = File::open(file_names::log_file(&self.dir, base)).ok()?;
+        let log = super::fs::open_regular(&file_names::log_file(&self.dir, base)).ok()?;
         let r = ChunkReader::new(log, Path::new(""));
         let h = r.header_at(found.position as u64)?;
         (h.last_offset() == found.offset).then_some((found.offset, found.position as u64))
@@ -845,12 +845,14 @@ impl LogReader {
         let mut path = file_names::log_file(&self.dir, base);
         let mut tries = 0;
         let reader = loop {
-            match File::open(&path) {
+            match super::fs::open_regular(&path) {
                 Ok(f) => break ChunkReader::new(f, &path),
                 // Gone meanwhile: deleted by retention or trimming (go on with the next
                 // segment), or merged into an earlier one by compaction (read that one again:
                 // the batches already returned are skipped, offsets never change).
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound && tries < 16 => {
+                Err(Error::Io { source: e, .. })
+                    if e.kind() == std::io::ErrorKind::NotFound && tries < 16 =>
+                {
                     tries += 1;
                     self.refresh_segments()?;
                     let missing = base;
@@ -870,7 +872,7 @@ impl LogReader {
                         None => return Err(Error::io("open", &path)(e)),
                     }
                 }
-                Err(e) => return Err(Error::io("open", &path)(e)),
+                Err(e) => return Err(e),
             }
         };
         let file_len = reader.file_len()?;

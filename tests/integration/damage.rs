@@ -240,3 +240,87 @@ fn regression_a_segment_below_its_name_is_not_deleted_by_produce() {
     assert_error(&t.run(&["consume", "t"]), 1);
     assert_damage_found(&t.run(&["segments", "verify", "t"]));
 }
+
+/// Regression: a FIFO named like a segment (or its index) hung every reader in `open`, and a
+/// blocked consume ignored Ctrl-C. Non-regular files are refused with an error naming them,
+/// at once.
+#[test]
+fn regression_a_fifo_named_like_a_segment_is_refused_not_waited_for() {
+    for name in ["00000000000000000005.log", "00000000000000000000.index"] {
+        let t = TestDir::new();
+        t.ok(&["topics", "create", "t"]);
+        t.produce("t", "a\nb\nc\nd\ne\n", &["-q"]);
+        t.ok(&["segments", "roll", "t", "-q"]);
+        let dir = t.partition_dir("t", 0);
+        let fifo = dir.join(name);
+        let _ = fs::remove_file(&fifo);
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("run mkfifo");
+        assert!(made.success());
+        let quick = std::time::Duration::from_secs(20);
+        for args in [
+            &["consume", "t"][..],
+            &["consume", "t", "-o", "3"],
+            &["segments", "verify", "t"],
+            &["topics", "describe", "t"],
+        ] {
+            let out = t.klog().args(args).timeout(quick).output().expect("run");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            if name.ends_with(".log") {
+                assert!(
+                    !out.status.success() && out.status.code().is_some(),
+                    "{name} {args:?}: {out:?}"
+                );
+                assert!(stderr.contains("FIFO"), "{name} {args:?}: {stderr}");
+            } else {
+                // An index is only a hint: readers go on without it.
+                assert!(out.status.code().is_some(), "{name} {args:?} hung: {out:?}");
+            }
+        }
+        let out = t
+            .klog()
+            .args(["produce", "t"])
+            .write_stdin("x\n")
+            .timeout(quick)
+            .output()
+            .expect("run produce");
+        if name.ends_with(".log") {
+            let stderr = assert_error(&out, 1);
+            assert!(stderr.contains("FIFO"), "{name}: {stderr}");
+        } else {
+            // The writer rebuilds a closed segment's unusable index from its log.
+            assert!(out.status.success(), "{name}: {out:?}");
+            t.ok(&["segments", "verify", "t"]);
+        }
+    }
+}
+
+/// Regression: a read error repeated its text (`crc mismatch at byte 3800 …: crc mismatch at
+/// byte 3800 …`), and its hint said a torn tail is cut at the next append although the damage
+/// was in a closed segment in the middle of the log, which nothing but `--repair` cuts.
+#[test]
+fn regression_read_errors_say_it_once_and_hint_at_the_repair() {
+    let t = TestDir::new();
+    t.ok(&["topics", "create", "t"]);
+    for v in ["a", "b", "c"] {
+        t.produce("t", format!("{v}\n"), &["-q"]);
+        t.ok(&["segments", "roll", "t", "-q"]);
+    }
+    let log = segment_file(&t.partition_dir("t", 0), 1, ".log");
+    let mut bytes = fs::read(&log).expect("read the middle segment");
+    let end = bytes.len() - 2;
+    bytes[end] ^= 0x01;
+    fs::write(&log, &bytes).expect("damage");
+    let out = t.run(&["consume", "t"]);
+    let stderr = assert_error(&out, 1);
+    let first = stderr.lines().next().unwrap_or_default();
+    assert_eq!(first.matches("crc mismatch").count(), 1, "{stderr}");
+    assert!(first.contains("00000000000000000001.log"), "{stderr}");
+    let hint = stderr.lines().nth(1).unwrap_or_default();
+    assert!(
+        hint.contains("klog segments verify t -p 0 --repair") && !hint.contains("torn tail"),
+        "{stderr}"
+    );
+}
