@@ -24,6 +24,9 @@
 #[path = "../fuzz/targets.rs"]
 mod targets;
 
+#[path = "support/fixtures.rs"]
+mod support;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::fs;
@@ -525,9 +528,8 @@ fn fixture_section(codec: &str) -> Option<Vec<u8>> {
 
 /// The first batch of a kafka-python fixture, if the fixtures exist.
 fn fixture_batch(codec: &str) -> Option<Vec<u8>> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!(
-        "../shared/fixtures/kafka-python/{codec}/00000000000000000000.log"
-    ));
+    let path =
+        support::shared_fixtures()?.join(format!("kafka-python/{codec}/00000000000000000000.log"));
     let data = fs::read(path).ok()?;
     let len = i32::from_be_bytes(data[8..12].try_into().unwrap()) as usize;
     Some(data[..12 + len].to_vec())
@@ -535,12 +537,7 @@ fn fixture_batch(codec: &str) -> Option<Vec<u8>> {
 
 /// A file from `../shared/fixtures/kafka`, if present.
 fn fixture_file(rel: &str) -> Option<Vec<u8>> {
-    fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/fixtures/kafka")
-            .join(rel),
-    )
-    .ok()
+    fs::read(support::shared_fixtures()?.join("kafka").join(rel)).ok()
 }
 
 /// Sets a v2 batch's length to its size and recomputes the CRC.
@@ -1267,6 +1264,12 @@ fn regressions() -> Vec<(&'static str, String, Vec<u8>)> {
 #[test]
 #[ignore = "generator: rewrites fuzz/corpus and fuzz/regressions (run with --ignored --exact)"]
 fn write_seed_corpus() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures");
+    assert!(
+        fixtures.is_dir(),
+        "{} not found: the seeds taken from it would silently go missing from the corpus",
+        fixtures.display()
+    );
     for (dir, entries) in [("corpus", seeds()), ("regressions", regressions())] {
         let root = fuzz_dir().join(dir);
         if root.exists() {

@@ -29,7 +29,7 @@
 //!     verify, repair or a writer's recovery.
 //!
 //! The fixtures live outside the crate: when `../shared/fixtures` is absent every test prints a
-//! note to stderr and passes.
+//! note to stderr and passes, except under `CI=true`, where every test that needs them fails.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -52,6 +52,9 @@ use klog::storage::verify::{
     ProblemKind, Repair, Verification, repair_partition, verify_partition,
 };
 use klog::storage::{Log, LogConfig, LogReader};
+
+#[path = "support/fixtures.rs"]
+mod support;
 
 // ---------------------------------------------------------------------------------------------
 // Expectations copied from ../shared/fixtures/kafka/SOURCES.md
@@ -118,15 +121,10 @@ const RONEM_METADATA_BASE: i64 = 1_725_413;
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-/// `../shared/fixtures`, or `None` (after saying so on stderr) when it is not there.
+/// `../shared/fixtures`, or `None` (after saying so on stderr) when it is not there; under
+/// `CI=true` its absence fails the test (see `support/fixtures.rs`).
 fn fixtures() -> Option<PathBuf> {
-    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures"));
-    if dir.is_dir() {
-        Some(dir.to_path_buf())
-    } else {
-        eprintln!("skipping: ../shared/fixtures not found");
-        None
-    }
+    support::shared_fixtures()
 }
 
 /// Every file under `root` whose name ends with `suffix`, recursively, sorted.
@@ -2209,4 +2207,52 @@ fn base_offset_checks_raise_no_false_alarm_on_any_fixture_partition() {
         "{} fixture partitions, {batches_checked} entries: no false alarm",
         dirs.len()
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The rule for a missing ../shared/fixtures
+// ---------------------------------------------------------------------------------------------
+
+/// Runs one test of this target in a child process, with the fixtures pointed at a directory
+/// that does not exist and `CI` as given (`None`: unset).
+fn run_without_fixtures(test: &str, ci: Option<&str>) -> Output {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--exact", test, "--test-threads", "1", "--nocapture"])
+        .env("KLOG_SHARED_FIXTURES", tmp.path().join("absent"))
+        .env_remove("CI");
+    if let Some(ci) = ci {
+        cmd.env("CI", ci);
+    }
+    cmd.output().unwrap()
+}
+
+/// Under `CI=true` a test that reads `../shared/fixtures` fails when it is missing instead of
+/// passing without having checked anything; outside CI it skips with a note.
+#[test]
+fn regression_missing_fixtures_fail_under_ci() {
+    let test = "checkpoint_parsers_accept_broker_files";
+    let out = run_without_fixtures(test, Some("true"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "passed under CI=true: {text}");
+    assert!(text.contains("absent not found"), "{text}");
+    assert!(text.contains("1 failed"), "{text}");
+
+    for ci in [None, Some("false"), Some("")] {
+        let out = run_without_fixtures(test, ci);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "CI={ci:?}: {text}");
+        assert!(
+            text.contains("skipping: ") && text.contains("1 passed"),
+            "{text}"
+        );
+    }
 }

@@ -1,6 +1,8 @@
 //! End-to-end tests of the `klog` binary on private temporary data directories.
 //!
 //! - `util`: the harness (`TestDir`, commands, on-disk readers).
+//! - `fixtures`: where `../shared/fixtures` is, and the rule when it is missing (a skip with
+//!   a note, a failure under `CI=true`).
 //! - `global`: `--dir`/`KLOG_DIR`, usage errors, help, version, `-q`.
 //! - `topics`: create, list, describe, alter, delete; names and configs.
 //! - `produce_consume`: volume, partitioning, keys, offsets, closed pipes.
@@ -18,6 +20,8 @@
 
 mod concurrency;
 mod damage;
+#[path = "../support/fixtures.rs"]
+mod fixtures;
 mod global;
 mod groups;
 mod pipelines;

@@ -3,7 +3,8 @@
 //! broker-written fixtures catalogued in `../shared/fixtures/kafka/SOURCES.md` and the
 //! kafka-python compressed segments.
 //!
-//! Tests that need `../shared/fixtures` print a note and pass when it is absent.
+//! Tests that need `../shared/fixtures` print a note and pass when it is absent, except under
+//! `CI=true`, where they fail.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -24,15 +25,10 @@ use crate::util::{
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-/// `../shared/fixtures`, or `None` (after saying so on stderr) when it is not there.
+/// `../shared/fixtures`, or `None` (after saying so on stderr) when it is not there; under
+/// `CI=true` its absence fails the test.
 fn fixtures() -> Option<PathBuf> {
-    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures"));
-    if dir.is_dir() {
-        Some(dir.to_path_buf())
-    } else {
-        eprintln!("skipping: {} not found", dir.display());
-        None
-    }
+    crate::fixtures::shared_fixtures()
 }
 
 fn now_ms() -> i64 {
