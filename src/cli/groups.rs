@@ -79,7 +79,7 @@ pub struct ResetArgs {
     #[arg(long)]
     pub to_latest: bool,
     /// To this offset (must lie between the log start and end)
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub to_offset: Option<i64>,
     /// To the first record at or after TIME (RFC 3339, epoch ms, or relative such as -1h)
     #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
@@ -262,6 +262,16 @@ fn reset(ctx: &Ctx, a: ResetArgs) -> Result<ExitCode> {
     group::validate_group_name(&a.group)?;
     let now = now_ms();
     // Parse every target before touching anything.
+    if let Some(o) = a.to_offset
+        && o < 0
+    {
+        return Err(UsageError(format!(
+            "invalid --to-offset {o}: an offset is never negative (--shift-by {o} moves the \
+             group back by {} records)",
+            o.unsigned_abs()
+        ))
+        .into());
+    }
     let to_time = a
         .to_time
         .as_deref()

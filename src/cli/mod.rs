@@ -20,6 +20,7 @@ mod progress;
 mod segments;
 mod timespec;
 mod topics;
+mod usage;
 
 /// Exit statuses, as documented in `--help` and the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,17 +182,31 @@ pub fn main() -> i32 {
     } else {
         clap::ColorChoice::Auto
     };
-    let parsed = Cli::command()
-        .color(choice)
-        .try_get_matches_from(args)
+    let mut cmd = Cli::command().color(choice);
+    // An empty KLOG_DIR is no data directory at all (as if unset), not an empty --dir.
+    if std::env::var_os("KLOG_DIR").is_some_and(|v| v.is_empty()) {
+        cmd = cmd.mut_arg("dir", |a| a.env(None::<&str>));
+    }
+    let parsed = cmd
+        .clone()
+        .try_get_matches_from(&args)
         .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m));
     let cli = match parsed {
         Ok(cli) => cli,
-        Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
-            // --help and --version to a closed pipe are not errors either.
+        Err(e) if !e.use_stderr() => {
+            // --help and --version, as clap prints them (to a closed pipe too: no error).
             let _ = e.print();
-            return code;
+            return ExitCode::Success as i32;
+        }
+        Err(e) => {
+            let color = match choice {
+                clap::ColorChoice::Always => true,
+                clap::ColorChoice::Never => false,
+                clap::ColorChoice::Auto => io::IsTerminal::is_terminal(&io::stderr()),
+            };
+            let (msg, hint) = usage::describe(&e, &mut cmd, &args);
+            print_usage_error(&msg, hint.as_deref(), color);
+            return ExitCode::Usage as i32;
         }
     };
     let color_stderr = match cli.color {
@@ -278,6 +293,21 @@ fn report(err: &anyhow::Error, ctx: Option<&Ctx>) -> i32 {
         ExitCode::Usage as i32
     } else {
         ExitCode::Failure as i32
+    }
+}
+
+/// Prints a usage error as [`report`] prints errors: `klog: error: MSG` and, if any,
+/// `hint: HINT` on stderr.
+fn print_usage_error(msg: &str, hint: Option<&str>, color: bool) {
+    let stderr = io::stderr();
+    let mut e = stderr.lock();
+    if color {
+        let _ = writeln!(e, "klog: \x1b[1;31merror:\x1b[0m {msg}");
+    } else {
+        let _ = writeln!(e, "klog: error: {msg}");
+    }
+    if let Some(h) = hint {
+        let _ = writeln!(e, "hint: {h}");
     }
 }
 

@@ -171,3 +171,95 @@ fn a_data_dir_that_is_a_file_is_a_runtime_error_naming_it() {
     }
     assert_eq!(fs::read(&file).expect("read"), b"x");
 }
+
+/// Usage errors found while parsing the arguments are one `klog: error:` line naming what is
+/// wrong, plus at most one hint line (clap's own report is several lines: a tip, the usage,
+/// "For more information"), with exit status 2 and nothing written.
+#[test]
+fn regression_usage_errors_are_one_error_line_and_a_hint() {
+    let t = TestDir::new();
+    for (args, says) in [
+        (
+            &["consume", "t", "-n", "-1"][..],
+            "invalid value '-1' for '--count <N>': it must not be negative",
+        ),
+        (&["consume", "t", "--count=-1"], "must not be negative"),
+        (&["consume", "t", "-n", "x"], "expected a whole number"),
+        (&["consume", "t", "--no-such-flag"], "'--no-such-flag'"),
+        (
+            &["groups", "reset", "g", "--topic", "t", "--to-offset", "-5"],
+            "invalid --to-offset -5: an offset is never negative (--shift-by -5",
+        ),
+        (&["topics", "create"], "<TOPIC>"),
+        (&["topics"], "'klog topics' needs a command: create, list,"),
+        (&[], "'klog' needs a command: topics, produce, consume"),
+        (
+            &["no-such-command"],
+            "unrecognized subcommand 'no-such-command'",
+        ),
+        (&["--color", "sometimes", "topics", "list"], "'sometimes'"),
+        (
+            &["consume", "t", "--json", "-K", ":"],
+            "'--json' cannot be used with",
+        ),
+    ] {
+        let out = t.run(args);
+        let err = crate::util::assert_error(&out, 2);
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(
+            !err.contains("Usage:") && !err.contains("For more information"),
+            "{args:?}: {err}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    // Hints: a similar name when there is one, else where to look.
+    let err = crate::util::assert_error(&t.run(&["consume", "t", "--cont", "3"]), 2);
+    assert!(
+        err.contains("hint: a similar argument exists: '--count'"),
+        "{err}"
+    );
+    let err = crate::util::assert_error(&t.run(&["consume", "t", "--no-such-flag"]), 2);
+    assert!(
+        err.contains("hint: `klog consume --help` lists the options"),
+        "{err}"
+    );
+    let err = crate::util::assert_error(&t.run(&["topics", "create"]), 2);
+    assert!(err.contains("hint: usage: klog topics create"), "{err}");
+    assert!(!t.data().exists(), "usage errors write nothing");
+
+    // --help and --version stay clap's, on stdout.
+    let out = t.run(&["consume", "--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("Usage: klog consume"), "{help}");
+    assert!(help.contains("Options:"), "{help}");
+    assert!(out.stderr.is_empty());
+}
+
+/// `KLOG_DIR=` (set, but empty) is as if it were unset: the platform data directory, not a
+/// complaint about a `--dir` the user never typed.
+#[test]
+fn regression_an_empty_klog_dir_is_unset() {
+    let t = TestDir::new();
+    let xdg = t.root().join("xdg-data");
+    let home = t.root().join("home");
+    fs::create_dir_all(&home).expect("home");
+    bare_klog()
+        .env("KLOG_DIR", "")
+        .env("HOME", &home)
+        .env("XDG_DATA_HOME", &xdg)
+        .args(["topics", "create", "empty-env"])
+        .assert()
+        .success();
+    assert!(has_meta(&xdg.join("klog"), "empty-env"));
+    // --dir still wins over it.
+    let flag_dir = t.root().join("flag");
+    bare_klog()
+        .env("KLOG_DIR", "")
+        .arg("--dir")
+        .arg(&flag_dir)
+        .args(["topics", "create", "in-flag"])
+        .assert()
+        .success();
+    assert!(has_meta(&flag_dir, "in-flag"));
+}
