@@ -162,8 +162,8 @@ set edit:completion:arg-completer[klog] = {|@words|
             cand --verbose 'Print a summary of what was written on stderr'
             cand -q 'Print nothing but data and errors'
             cand --quiet 'Print nothing but data and errors'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }

@@ -127,7 +127,7 @@ complete -c klog -n "__fish_klog_using_subcommand produce" -l no-create -d 'Fail
 complete -c klog -n "__fish_klog_using_subcommand produce" -l sync -d 'fsync every batch right after appending it, before appending the next'
 complete -c klog -n "__fish_klog_using_subcommand produce" -s v -l verbose -d 'Print a summary of what was written on stderr'
 complete -c klog -n "__fish_klog_using_subcommand produce" -s q -l quiet -d 'Print nothing but data and errors'
-complete -c klog -n "__fish_klog_using_subcommand produce" -s h -l help -d 'Print help'
+complete -c klog -n "__fish_klog_using_subcommand produce" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c klog -n "__fish_klog_using_subcommand produce" -s V -l version -d 'Print version'
 complete -c klog -n "__fish_klog_using_subcommand consume" -s o -l offset -d 'Where to start: beginning, end, an offset N, -N (N records before the end of each partition), or @TIME (first record at or after TIME: RFC 3339, epoch ms, or relative such as @-1h)' -r
 complete -c klog -n "__fish_klog_using_subcommand consume" -s u -l until -d 'Where to stop (exclusive): end, an offset N, or @TIME' -r

@@ -6,7 +6,9 @@
 //!   record, or a delimiter that straddles two chunks, is carried to the next chunk), with a
 //!   bound on how much of one record it buffers.
 //! - [`unescape`]: the escapes accepted in delimiters, separators and markers.
-//! - [`parse_record`]: one line of `klog consume --json` output read back as a record.
+//! - [`parse_record`]: one line of `klog consume --json` output read back as a record;
+//!   strictly: a field it does not know, or a key given twice, is an error, never a record
+//!   quietly different from what the line says.
 //!
 //! # Invariants
 //! 1. The splitter's records are exactly the input split at the leftmost non-overlapping
@@ -15,7 +17,8 @@
 //!    record without a delimiter is a record; an empty one is not.
 //! 2. It never buffers more than one record's maximum plus the delimiter's length (plus the
 //!    chunk being split), and allocates nothing per record.
-//! 3. Bytes written by `consume --json` parse back to the same record, binary included.
+//! 3. Bytes written by `consume --json` parse back to the same record, binary included, and a
+//!    timestamp of -1 (none, as magic 0 messages have) included.
 
 use std::fmt;
 
@@ -413,6 +416,10 @@ fn not_bytes(what: &str) -> JsonRecordError {
     format!("{what} must be null, a string, or {{\"base64\": \"...\"}}").into()
 }
 
+/// Kafka's timestamp of a record that has none (`RecordBatch.NO_TIMESTAMP`): what
+/// `consume --json` prints for magic 0 messages and for records written without one.
+pub const NO_TIMESTAMP: i64 = -1;
+
 /// A record read from a `produce --json` line.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct JsonRecord {
@@ -421,17 +428,37 @@ pub struct JsonRecord {
     /// Name and value of each header, in order (names may repeat).
     pub headers: Vec<(Vec<u8>, Option<Vec<u8>>)>,
     pub partition: Option<u32>,
+    /// `None` when the line has no timestamp (or `null`); [`NO_TIMESTAMP`] when it says -1.
     pub timestamp: Option<i64>,
 }
 
+/// The fields of a `produce --json` line that make the record.
+pub const RECORD_FIELDS: [&str; 5] = ["key", "value", "headers", "partition", "timestamp"];
+/// Fields `consume --json` prints that `produce --json` reads and ignores.
+pub const IGNORED_FIELDS: [&str; 3] = ["topic", "offset", "timestamp_type"];
+
 /// Parses one `produce --json` line: a JSON object with optional `key`, `value`, `headers`
-/// (`[[name, value], …]`), `partition` and `timestamp` (ms, not negative). Other fields
-/// (`topic`, `offset`, `timestamp_type`) are ignored.
+/// (`[[name, value], …]`), `partition` and `timestamp` (ms; -1 is Kafka's "no timestamp").
+/// The other fields `consume --json` prints (`topic`, `offset`, `timestamp_type`) are
+/// ignored; any other field is an error, and so is a key that appears twice in an object
+/// (JSON parsers disagree about which one counts).
 pub fn parse_record(line: &[u8]) -> Result<JsonRecord, JsonRecordError> {
-    let v: Value = serde_json::from_slice(line).map_err(|e| format!("invalid JSON: {e}"))?;
+    let StrictValue(v) = serde_json::from_slice(line).map_err(|e| format!("invalid JSON: {e}"))?;
     let Value::Object(mut m) = v else {
         return Err("expected a JSON object".into());
     };
+    if let Some(unknown) = m
+        .keys()
+        .find(|k| !RECORD_FIELDS.contains(&k.as_str()) && !IGNORED_FIELDS.contains(&k.as_str()))
+    {
+        return Err(format!(
+            "unknown field {} (a record has {}; {} are ignored)",
+            Value::String(unknown.clone()),
+            RECORD_FIELDS.join(", "),
+            IGNORED_FIELDS.join(", ")
+        )
+        .into());
+    }
     let mut r = JsonRecord::default();
     if let Some(k) = m.remove("key") {
         r.key = read_bytes(k, "key")?;
@@ -473,12 +500,87 @@ pub fn parse_record(line: &[u8]) -> Result<JsonRecord, JsonRecordError> {
         Some(t) => {
             r.timestamp = Some(
                 t.as_i64()
-                    .filter(|&t| t >= 0)
-                    .ok_or("timestamp must be a non-negative integer (ms)")?,
+                    .filter(|&t| t >= 0 || t == NO_TIMESTAMP)
+                    .ok_or("timestamp must be milliseconds since the epoch, or -1 for none")?,
             )
         }
     }
     Ok(r)
+}
+
+/// A JSON value, parsed as `serde_json::Value` is except that an object with a key twice is
+/// an error naming the key.
+struct StrictValue(Value);
+
+impl<'de> serde::Deserialize<'de> for StrictValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StrictVisitor)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = StrictValue;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<StrictValue, E> {
+        Ok(StrictValue(Value::Bool(v)))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<StrictValue, E> {
+        Ok(StrictValue(Value::from(v)))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<StrictValue, E> {
+        Ok(StrictValue(Value::from(v)))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<StrictValue, E> {
+        Ok(StrictValue(Value::from(v)))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<StrictValue, E> {
+        Ok(StrictValue(Value::String(v.to_string())))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<StrictValue, E> {
+        Ok(StrictValue(Value::String(v)))
+    }
+
+    fn visit_unit<E>(self) -> Result<StrictValue, E> {
+        Ok(StrictValue(Value::Null))
+    }
+
+    fn visit_none<E>(self) -> Result<StrictValue, E> {
+        Ok(StrictValue(Value::Null))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<StrictValue, A::Error> {
+        let mut v = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+        while let Some(StrictValue(e)) = seq.next_element()? {
+            v.push(e);
+        }
+        Ok(StrictValue(Value::Array(v)))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<StrictValue, A::Error> {
+        let mut m = serde_json::Map::new();
+        while let Some(k) = map.next_key::<String>()? {
+            if m.contains_key(&k) {
+                return Err(serde::de::Error::custom(format_args!(
+                    "duplicate key {}",
+                    Value::String(k)
+                )));
+            }
+            let StrictValue(v) = map.next_value()?;
+            m.insert(k, v);
+        }
+        Ok(StrictValue(Value::Object(m)))
+    }
 }
 
 #[cfg(test)]
@@ -637,6 +739,42 @@ mod tests {
     }
 
     #[test]
+    fn a_record_without_a_timestamp_keeps_none() {
+        let r = parse_record(br#"{"timestamp":-1,"timestamp_type":"CreateTime"}"#).unwrap();
+        assert_eq!(r.timestamp, Some(NO_TIMESTAMP));
+        assert_eq!(
+            parse_record(br#"{"timestamp":null}"#).unwrap().timestamp,
+            None
+        );
+        assert_eq!(parse_record(b"{}").unwrap().timestamp, None);
+    }
+
+    #[test]
+    fn unknown_fields_and_duplicate_keys_are_named() {
+        let e = parse_record(br#"{"vaule":"x"}"#).unwrap_err().to_string();
+        assert!(
+            e.starts_with(r#"unknown field "vaule" (a record has key, value,"#),
+            "{e}"
+        );
+        let e = parse_record(br#"{"key":"a","value":"x","key":"b"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(r#"duplicate key "key""#), "{e}");
+        let e = parse_record(br#"{"headers":[["h",{"base64":"AA==","base64":"AQ=="}]]}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(r#"duplicate key "base64""#), "{e}");
+        // The same name twice in headers is two headers, as Kafka allows.
+        assert_eq!(
+            parse_record(br#"{"headers":[["h","1"],["h","2"]]}"#)
+                .unwrap()
+                .headers
+                .len(),
+            2
+        );
+    }
+
+    #[test]
     fn records() {
         let r = parse_record(
             br#"{"topic":"t","offset":3,"key":null,"value":{"base64":"AAE="},"headers":[["h","v"],["h",null]],"partition":2,"timestamp":5}"#,
@@ -656,6 +794,10 @@ mod tests {
             br#"{"headers":[["h"]]}"#,
             br#"{"partition":-1}"#,
             br#"{"timestamp":1.5}"#,
+            br#"{"timestamp":-2}"#,
+            br#"{"vaule":"x"}"#,
+            br#"{"value":"x","value":"y"}"#,
+            br#"{"value":{"base64":"AA==","base64":"AQ=="}}"#,
         ] {
             assert!(
                 parse_record(bad).is_err(),

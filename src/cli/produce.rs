@@ -72,6 +72,10 @@ pub struct ProduceArgs {
     #[arg(long, conflicts_with = "json")]
     pub raw: bool,
     /// Each line is a JSON object as `klog consume --json` prints it
+    ///
+    /// Fields: key, value, headers, partition, timestamp (ms; -1 is "no timestamp" and is kept;
+    /// without one, the producer's clock); topic, offset and timestamp_type are ignored. Any
+    /// other field, or a key given twice, is an error naming the line.
     #[arg(long, conflicts_with_all = ["key", "key_separator", "null_marker"])]
     pub json: bool,
     /// A key or value equal to STR is null (a value of null is a tombstone)

@@ -14,6 +14,9 @@
 //! - `concurrency`: producers and consumers in parallel processes.
 //! - `pipelines`: produce/consume pipelines: volume, binary and JSON round trips, partitioner,
 //!   offset forms, live producers and followers, closed pipes, bad input, framing details.
+//! - `produce_input`: what `produce` accepts: `--json` exactly as `consume --json` prints it
+//!   (magic 0/1 data without timestamps too) and nothing else, `-v`, checks made before
+//!   anything is created.
 //! - `groups`: consumer groups: committed offsets, members sharing partitions, `groups` commands.
 //! - `segment_tools`: `segments list|dump|roll|verify`, `trim`, `clean` (retention): dumps of
 //!   broker-written and kafka-python fixtures, damage found and repaired, segments deleted.
@@ -26,6 +29,7 @@ mod global;
 mod groups;
 mod pipelines;
 mod produce_consume;
+mod produce_input;
 mod recovery;
 mod segment_tools;
 mod segments;

@@ -1,0 +1,264 @@
+//! What `klog produce` makes of its input and arguments: `--json` lines as `consume --json`
+//! prints them (magic 0 and 1 data without timestamps included) and nothing else, the `-v`
+//! summary, and the checks made before anything is created.
+
+use std::fs;
+use std::path::Path;
+use std::process::Output;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+
+use crate::util::{TestDir, assert_error, json, klog_at, lines};
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_millis() as i64
+}
+
+/// `klog produce TOPIC ARGS…` with `input` on stdin, whatever the outcome.
+fn produce_run(t: &TestDir, topic: &str, args: &[&str], input: impl Into<Vec<u8>>) -> Output {
+    t.klog()
+        .arg("produce")
+        .arg(topic)
+        .args(args)
+        .write_stdin(input)
+        .output()
+        .expect("run klog produce")
+}
+
+/// `klog --dir DIR consume TOPIC --json`, as bytes.
+fn consume_json_at(dir: &Path, topic: &str) -> Vec<u8> {
+    let out = klog_at(dir)
+        .args(["consume", topic, "--json"])
+        .output()
+        .expect("run klog consume");
+    assert!(
+        out.status.success(),
+        "consume {topic}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// One magic 0 message (no timestamp field) as a broker before 0.10 wrote it.
+fn magic0_message(offset: i64, key: Option<&[u8]>, value: Option<&[u8]>) -> Vec<u8> {
+    let mut body = vec![0u8, 0u8];
+    for field in [key, value] {
+        match field {
+            None => body.extend_from_slice(&(-1i32).to_be_bytes()),
+            Some(b) => {
+                body.extend_from_slice(&(b.len() as i32).to_be_bytes());
+                body.extend_from_slice(b);
+            }
+        }
+    }
+    let mut out = offset.to_be_bytes().to_vec();
+    out.extend_from_slice(&((body.len() + 4) as i32).to_be_bytes());
+    out.extend_from_slice(&crc32fast::hash(&body).to_be_bytes());
+    out.extend_from_slice(&body);
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// --json: lossless for data without timestamps
+// ---------------------------------------------------------------------------------------------
+
+/// `consume --json | produce --json` copies a broker's magic 1 partitions exactly, the one
+/// whose messages carry no timestamp (-1) included: consuming the copy prints the same lines.
+#[test]
+fn regression_json_copy_of_magic_1_data_without_timestamps_is_exact() {
+    let Some(fx) = crate::fixtures::shared_fixtures() else {
+        return;
+    };
+    let broker = fx.join("kafka/xpxwo100__bullShit/tmp/kafka-logs");
+    let t = TestDir::new();
+    // TEST-TOPIC: 21 211 messages with timestamp -1; topic1 and foo: real timestamps.
+    for topic in ["TEST-TOPIC", "topic1", "foo"] {
+        let original = consume_json_at(&broker, topic);
+        let first: Value = json(&lines(&String::from_utf8_lossy(&original))[0]);
+        if topic == "TEST-TOPIC" {
+            assert_eq!(first["timestamp"], -1, "the fixture has no timestamps");
+        }
+        let out = produce_json(&t, topic, &original);
+        assert!(
+            out.status.success(),
+            "{topic}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let copy = consume_json_at(t.data(), topic);
+        assert!(copy == original, "{topic}: the copy differs");
+    }
+}
+
+/// Produces `input` with `--json` into `topic` of `t`.
+fn produce_json(t: &TestDir, topic: &str, input: &[u8]) -> Output {
+    produce_run(t, topic, &["--json"], input.to_vec())
+}
+
+/// Magic 0 messages have no timestamp at all: their copy keeps -1 (Kafka's NO_TIMESTAMP), and
+/// every other field, offsets included.
+#[test]
+fn regression_json_copy_of_magic_0_data_keeps_no_timestamp() {
+    let src = TestDir::new();
+    let dir = src.partition_dir("legacy", 0);
+    fs::create_dir_all(&dir).expect("partition dir");
+    let log: Vec<u8> = [
+        magic0_message(0, Some(b"k0"), Some(b"v0")),
+        magic0_message(1, None, Some(&[0, 159, 146, 150])),
+        magic0_message(2, Some(b"k2"), None),
+    ]
+    .concat();
+    fs::write(dir.join("00000000000000000000.log"), log).expect("write log");
+    let original = consume_json_at(src.data(), "legacy");
+    let original: Vec<Value> = lines(&String::from_utf8_lossy(&original))
+        .iter()
+        .map(|l| json(l))
+        .collect();
+    assert_eq!(original.len(), 3);
+    assert!(
+        original.iter().all(|r| r["timestamp"] == -1),
+        "{original:?}"
+    );
+
+    let t = TestDir::new();
+    let input: Vec<u8> = original
+        .iter()
+        .flat_map(|r| format!("{r}\n").into_bytes())
+        .collect();
+    let out = produce_json(&t, "legacy", &input);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let copy = consume_json_at(t.data(), "legacy");
+    let copy: Vec<Value> = lines(&String::from_utf8_lossy(&copy))
+        .iter()
+        .map(|l| json(l))
+        .collect();
+    assert_eq!(copy.len(), original.len());
+    for (c, o) in copy.iter().zip(&original) {
+        for field in [
+            "topic",
+            "partition",
+            "offset",
+            "timestamp",
+            "key",
+            "value",
+            "headers",
+        ] {
+            assert_eq!(c[field], o[field], "{field}: {c} vs {o}");
+        }
+    }
+}
+
+/// A line without a timestamp (or with null) gets the producer's clock, as Kafka's producer
+/// stamps a record created without one; -1 stays -1; other negative values are refused.
+#[test]
+fn json_timestamps_missing_null_and_none() {
+    let t = TestDir::new();
+    let before = now_ms();
+    let out = produce_json(
+        &t,
+        "ts",
+        br#"{"value":"missing"}
+{"value":"null","timestamp":null}
+{"value":"none","timestamp":-1}
+{"value":"given","timestamp":5}
+"#,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = now_ms();
+    let got: Vec<Value> = t
+        .consume("ts", &["--json"])
+        .iter()
+        .map(|l| json(l))
+        .collect();
+    for r in &got[..2] {
+        let ts = r["timestamp"].as_i64().expect("timestamp");
+        assert!((before..=after).contains(&ts), "{r}");
+    }
+    assert_eq!(got[2]["timestamp"], -1);
+    assert_eq!(got[3]["timestamp"], 5);
+
+    let out = produce_json(&t, "ts", br#"{"value":"x","timestamp":-2}"#);
+    let err = assert_error(&out, 1);
+    assert!(
+        err.contains("line 1: timestamp must be milliseconds since the epoch, or -1 for none"),
+        "{err}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// --json: strict about fields and keys
+// ---------------------------------------------------------------------------------------------
+
+/// `{"vaule":"x"}` used to be a record with a null value (a tombstone): now an unknown field
+/// is an error naming it and the line, before anything of that line is written; with
+/// `--skip-invalid` the line is reported and skipped.
+#[test]
+fn regression_produce_json_refuses_unknown_fields() {
+    let t = TestDir::new();
+    t.ok(&["topics", "create", "users"]);
+    let input = b"{\"key\":\"alice\",\"value\":\"ok\"}\n{\"key\":\"bob\",\"vaule\":\"x\"}\n";
+    let out = produce_json(&t, "users", input);
+    let err = assert_error(&out, 1);
+    assert!(
+        err.contains("stdin: line 2: unknown field \"vaule\""),
+        "{err}"
+    );
+    assert!(
+        err.contains("key, value, headers, partition, timestamp"),
+        "{err}"
+    );
+    // The line before it is written, the bad one is not.
+    assert_eq!(t.consume("users", &["-K", "="]), ["alice=ok"]);
+
+    let out = produce_run(&t, "users", &["--json", "--skip-invalid"], input.to_vec());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("skipped stdin: line 2: unknown field \"vaule\""),
+        "{stderr}"
+    );
+    assert_eq!(t.consume("users", &["-K", "="]), ["alice=ok", "alice=ok"]);
+    // No tombstone for bob anywhere.
+    assert!(
+        !t.consume("users", &["--json"])
+            .iter()
+            .any(|l| l.contains("bob")),
+        "bob was written"
+    );
+}
+
+/// A key given twice in one object is refused, naming the key (serde keeps the last one;
+/// other JSON parsers keep the first).
+#[test]
+fn regression_produce_json_refuses_duplicate_keys() {
+    let t = TestDir::new();
+    t.ok(&["topics", "create", "dup"]);
+    for (line, key) in [
+        (&br#"{"value":"a","value":"b"}"#[..], "value"),
+        (br#"{"key":"k","partition":0,"partition":0}"#, "partition"),
+        (br#"{"value":{"base64":"AA==","base64":"AQ=="}}"#, "base64"),
+    ] {
+        let out = produce_json(&t, "dup", line);
+        let err = assert_error(&out, 1);
+        assert!(
+            err.contains(&format!("line 1: invalid JSON: duplicate key \"{key}\"")),
+            "{err}"
+        );
+    }
+    assert!(t.consume("dup", &[]).is_empty());
+}
