@@ -125,7 +125,7 @@ complete -c klog -n "__fish_klog_using_subcommand produce" -l json -d 'Each line
 complete -c klog -n "__fish_klog_using_subcommand produce" -l skip-invalid -d 'Report invalid records on stderr and go on instead of stopping'
 complete -c klog -n "__fish_klog_using_subcommand produce" -l no-create -d 'Fail instead of creating a missing topic'
 complete -c klog -n "__fish_klog_using_subcommand produce" -l sync -d 'fsync every batch right after appending it, before appending the next'
-complete -c klog -n "__fish_klog_using_subcommand produce" -s v -l verbose -d 'Print a summary of what was written on stderr'
+complete -c klog -n "__fish_klog_using_subcommand produce" -s v -l verbose -d 'Print a summary on stderr: records and bytes written, and for each partition written to, its records\' count and first and last offset'
 complete -c klog -n "__fish_klog_using_subcommand produce" -s q -l quiet -d 'Print nothing but data and errors'
 complete -c klog -n "__fish_klog_using_subcommand produce" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c klog -n "__fish_klog_using_subcommand produce" -s V -l version -d 'Print version'

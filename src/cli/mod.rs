@@ -406,6 +406,15 @@ fn shell_word(s: &str) -> String {
     }
 }
 
+/// `1 record`, `2 records`: a count and its noun, singular or plural as the count says.
+pub fn plural(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// A buffered stdout that turns a closed pipe into a quiet stop.
 pub fn stdout() -> io::BufWriter<io::StdoutLock<'static>> {
     io::BufWriter::with_capacity(256 * 1024, io::stdout().lock())

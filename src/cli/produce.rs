@@ -24,7 +24,7 @@ use clap::Args;
 use super::escape::unescape;
 use super::mapped::{MappedInput, Window};
 use super::timespec::now_ms;
-use super::{Ctx, ExitCode, Hint, UsageError};
+use super::{Ctx, ExitCode, Hint, UsageError, plural};
 use klog::format::batch::compress_batch;
 use klog::format::{BatchBuilder, Compression, Header, RECORD_BATCH_OVERHEAD, partition_for_key};
 use klog::input::{JsonRecord, Piece, Splitter, parse_record};
@@ -96,7 +96,8 @@ pub struct ProduceArgs {
     /// fsync every batch right after appending it, before appending the next
     #[arg(long)]
     pub sync: bool,
-    /// Print a summary of what was written on stderr
+    /// Print a summary on stderr: records and bytes written, and for each partition written
+    /// to, its records' count and first and last offset
     #[arg(short, long)]
     pub verbose: bool,
 }
@@ -461,6 +462,17 @@ struct Writer<'a> {
     compressed: Option<Vec<u8>>,
     records: u64,
     bytes: u64,
+    /// What was appended to each partition, indexed by partition.
+    appended: Vec<Option<Appended>>,
+}
+
+/// What one run appended to one partition (for `-v`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Appended {
+    partition: u32,
+    records: u64,
+    first_offset: i64,
+    last_offset: i64,
 }
 
 impl<'a> Writer<'a> {
@@ -474,6 +486,7 @@ impl<'a> Writer<'a> {
             compressed: None,
             records: 0,
             bytes: 0,
+            appended: vec![None; topic.partitions as usize],
         }
     }
 
@@ -537,15 +550,26 @@ impl<'a> Writer<'a> {
         let appended = log.append(batch);
         for t in log.take_truncations() {
             ctx.note(format_args!(
-                "recovered {}: removed {} bytes from byte {} ({})",
+                "recovered {}: removed {} from byte {} ({})",
                 t.path.display(),
-                t.removed_bytes,
+                plural(t.removed_bytes, "byte"),
                 t.position,
                 std::error::Error::source(&t.reason)
                     .map_or(t.reason.to_string(), |e| e.to_string())
             ));
         }
-        appended.with_context(|| format!("append to {}-{p}", topic.name))?;
+        let info = appended.with_context(|| format!("append to {}-{p}", topic.name))?;
+        if let Some(slot) = self.appended.get_mut(p as usize) {
+            let a = slot.get_or_insert(Appended {
+                partition: p,
+                records: 0,
+                first_offset: info.base_offset,
+                last_offset: info.last_offset,
+            });
+            a.records += records;
+            a.last_offset = info.last_offset;
+        }
+        let log = self.log(p)?;
         if sync {
             log.flush()
                 .with_context(|| format!("fsync {}-{p}", topic.name))?;
@@ -813,7 +837,8 @@ pub fn run(ctx: &Ctx, a: ProduceArgs) -> Result<ExitCode> {
         let writer = scope.spawn(move || {
             let mut w = Writer::new(ctx, topic, sync, codec);
             let r = w.run(job_rx, returned_tx);
-            (r, w.records, w.bytes, w.written())
+            let appended: Vec<Appended> = w.appended.iter().flatten().copied().collect();
+            (r, w.records, w.bytes, w.written(), appended)
         });
         let mut producer = Producer::new(topic, job_tx, returned_rx);
         let max_raw = topic.config.max_message_bytes as usize;
@@ -974,7 +999,7 @@ pub fn run(ctx: &Ctx, a: ProduceArgs) -> Result<ExitCode> {
         // Whatever happened, records accepted before it are written and fsynced.
         let handed_over = producer.finish();
         drop(producer);
-        let (written_ok, records, bytes, written) = writer
+        let (written_ok, records, bytes, written, appended) = writer
             .join()
             .map_err(|_| anyhow::anyhow!("the writer thread panicked"))?;
         // The writer's own error first: the producer only sees that it stopped.
@@ -987,14 +1012,27 @@ pub fn run(ctx: &Ctx, a: ProduceArgs) -> Result<ExitCode> {
         }
         if a.verbose {
             eprintln!(
-                "klog: wrote {records} records ({bytes} bytes) to {} partition{} of '{}'",
-                written.len(),
-                if written.len() == 1 { "" } else { "s" },
+                "klog: wrote {} ({}) to {} of '{}'",
+                plural(records, "record"),
+                plural(bytes, "byte"),
+                plural(appended.len() as u64, "partition"),
                 topic.name
             );
+            for a in &appended {
+                eprintln!(
+                    "klog:   partition {}: {}, first offset {}, last offset {}",
+                    a.partition,
+                    plural(a.records, "record"),
+                    a.first_offset,
+                    a.last_offset
+                );
+            }
         }
         if skipped > 0 {
-            ctx.note(format_args!("skipped {skipped} invalid records"));
+            ctx.note(format_args!(
+                "skipped {}",
+                plural(skipped, "invalid record")
+            ));
         }
         Ok(ExitCode::Success)
     })

@@ -262,3 +262,79 @@ fn regression_produce_json_refuses_duplicate_keys() {
     }
     assert!(t.consume("dup", &[]).is_empty());
 }
+
+// ---------------------------------------------------------------------------------------------
+// -v
+// ---------------------------------------------------------------------------------------------
+
+/// `(partition, records, first offset, last offset)` from `produce -v`'s per-partition lines.
+fn verbose_ranges(stderr: &str) -> Vec<(u32, u64, i64, i64)> {
+    stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("klog:   partition "))
+        .map(|l| {
+            let nums: Vec<i64> = l
+                .split(|c: char| !c.is_ascii_digit())
+                .filter(|w| !w.is_empty())
+                .map(|w| w.parse().expect("number"))
+                .collect();
+            assert_eq!(nums.len(), 4, "{l}");
+            (nums[0] as u32, nums[1] as u64, nums[2], nums[3])
+        })
+        .collect()
+}
+
+/// `produce -v` says, per partition written, how many records went there and the first and
+/// last offset they got, as the contract's summary has it; the offsets are the ones consume
+/// then shows.
+#[test]
+fn regression_produce_verbose_lists_the_offsets_written() {
+    let t = TestDir::new();
+    t.ok(&["topics", "create", "orders", "-p", "3"]);
+    let keyed: String = (0..30).map(|i| format!("key-{i}:v{i}\n")).collect();
+    let mut want_next = [0i64; 3];
+    for run in 0..2 {
+        let out = produce_run(&t, "orders", &["-K", ":", "-v"], keyed.clone());
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("klog: wrote 30 records (")
+                && stderr.contains(") to 3 partitions of 'orders'"),
+            "{stderr}"
+        );
+        let ranges = verbose_ranges(&stderr);
+        assert_eq!(ranges.len(), 3, "{stderr}");
+        // What consume shows of this run, per partition.
+        let consumed = t.consume("orders", &["-F", "%p %o\n"]);
+        for (p, records, first, last) in ranges {
+            let offsets: Vec<i64> = consumed
+                .iter()
+                .filter_map(|l| l.split_once(' '))
+                .filter(|(pp, _)| pp.parse::<u32>().ok() == Some(p))
+                .map(|(_, o)| o.parse().expect("offset"))
+                .filter(|&o| o >= want_next[p as usize])
+                .collect();
+            assert_eq!(first, want_next[p as usize], "run {run}, partition {p}");
+            assert_eq!(offsets.first(), Some(&first), "run {run}, partition {p}");
+            assert_eq!(offsets.last(), Some(&last), "run {run}, partition {p}");
+            assert_eq!(offsets.len() as u64, records, "run {run}, partition {p}");
+            want_next[p as usize] = last + 1;
+        }
+    }
+    // One record: singular.
+    let out = produce_run(&t, "orders", &["-p", "1", "-v"], "one\n");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("klog: wrote 1 record (") && stderr.contains(" to 1 partition of 'orders'"),
+        "{stderr}"
+    );
+    assert_eq!(
+        verbose_ranges(&stderr),
+        [(1, 1, want_next[1], want_next[1])],
+        "{stderr}"
+    );
+}

@@ -124,8 +124,9 @@ fn every_cut(p: &Pristine) {
                 "cut at byte {cut}: unexpected stderr {note}"
             );
         } else {
+            let unit = if torn == 1 { "byte" } else { "bytes" };
             assert!(
-                note.contains(&format!("removed {torn} bytes")),
+                note.contains(&format!("removed {torn} {unit} ")),
                 "cut at byte {cut}: recovery note should say {torn} bytes: {note}"
             );
         }
