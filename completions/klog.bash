@@ -954,7 +954,7 @@ _klog() {
             return 0
             ;;
         klog__subcmd__produce)
-            opts="-p -k -K -H -D -0 -v -q -h -V --partition --key --key-separator --header --delimiter --null --raw --json --null-marker --skip-invalid --no-create --partitions --compression --sync --verbose --dir --quiet --color --help --version"
+            opts="-p -k -K -H -D -0 -v -q -h -V --partition --key --key-separator --header --delimiter --null --raw --json --null-marker --skip-invalid --no-create --partitions --ignore-partition --compression --sync --verbose --dir --quiet --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

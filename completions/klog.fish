@@ -109,7 +109,7 @@ complete -c klog -n "__fish_klog_using_subcommand produce" -s K -l key-separator
 complete -c klog -n "__fish_klog_using_subcommand produce" -s H -l header -d 'Add this header to every record (repeatable)' -r
 complete -c klog -n "__fish_klog_using_subcommand produce" -s D -l delimiter -d 'Record delimiter instead of newline (escapes: \\t \\n \\0 \\xNN)' -r
 complete -c klog -n "__fish_klog_using_subcommand produce" -l null-marker -d 'A key or value equal to STR is null (a value of null is a tombstone)' -r
-complete -c klog -n "__fish_klog_using_subcommand produce" -l partitions -d 'Partitions of a topic created by this command' -r
+complete -c klog -n "__fish_klog_using_subcommand produce" -l partitions -d 'Partitions of the topic if this command creates it (default 1); for a topic that exists, N must be its partition count (`klog topics alter` adds partitions)' -r
 complete -c klog -n "__fish_klog_using_subcommand produce" -l compression -d 'Compress batches with this codec (default: the topic\'s compression.type, else none)' -r -f -a "none\t''
 gzip\t''
 snappy\t''
@@ -124,6 +124,7 @@ complete -c klog -n "__fish_klog_using_subcommand produce" -l raw -d 'Each file 
 complete -c klog -n "__fish_klog_using_subcommand produce" -l json -d 'Each line is a JSON object as `klog consume --json` prints it'
 complete -c klog -n "__fish_klog_using_subcommand produce" -l skip-invalid -d 'Report invalid records on stderr and go on instead of stopping'
 complete -c klog -n "__fish_klog_using_subcommand produce" -l no-create -d 'Fail instead of creating a missing topic'
+complete -c klog -n "__fish_klog_using_subcommand produce" -l ignore-partition -d 'With --json: choose each record\'s partition by its key (Kafka\'s partitioner), ignoring the "partition" field, e.g. to copy a topic into one with more partitions'
 complete -c klog -n "__fish_klog_using_subcommand produce" -l sync -d 'fsync every batch right after appending it, before appending the next'
 complete -c klog -n "__fish_klog_using_subcommand produce" -s v -l verbose -d 'Print a summary on stderr: records and bytes written, and for each partition written to, its records\' count and first and last offset'
 complete -c klog -n "__fish_klog_using_subcommand produce" -s q -l quiet -d 'Print nothing but data and errors'

@@ -39,7 +39,9 @@ use klog::topic::Topic;
   klog produce users -K : --null-marker NULL        # 'alice:NULL' is a tombstone
   find . -print0 | klog produce files -0
   klog produce images --raw a.png b.png             # one record per file
-  klog consume a --json | klog produce b --json     # lossless copy, binary included")]
+  klog consume a --json | klog produce b --json     # lossless copy, binary included
+  klog consume a --json | klog produce c --json --partitions 6 --ignore-partition
+                                                    # a copy spread over 6 partitions by key")]
 pub struct ProduceArgs {
     /// Topic to append to (created with default configs if missing, unless --no-create)
     pub topic: String,
@@ -87,9 +89,14 @@ pub struct ProduceArgs {
     /// Fail instead of creating a missing topic
     #[arg(long)]
     pub no_create: bool,
-    /// Partitions of a topic created by this command
-    #[arg(long, default_value_t = 1, value_name = "N")]
-    pub partitions: u32,
+    /// Partitions of the topic if this command creates it (default 1); for a topic that
+    /// exists, N must be its partition count (`klog topics alter` adds partitions)
+    #[arg(long, value_name = "N")]
+    pub partitions: Option<u32>,
+    /// With --json: choose each record's partition by its key (Kafka's partitioner), ignoring
+    /// the "partition" field, e.g. to copy a topic into one with more partitions
+    #[arg(long, requires = "json")]
+    pub ignore_partition: bool,
     /// Compress batches with this codec (default: the topic's compression.type, else none)
     #[arg(long, value_enum, value_name = "CODEC")]
     pub compression: Option<Codec>,
@@ -637,6 +644,8 @@ struct Shape {
     null_marker: Option<Vec<u8>>,
     headers: Vec<(Vec<u8>, Vec<u8>)>,
     partition: Option<u32>,
+    /// `--ignore-partition`: a JSON line's "partition" does not count.
+    ignore_partition: bool,
 }
 
 impl Shape {
@@ -676,7 +685,9 @@ fn produce_one(
             key: key.as_deref(),
             value: value.as_deref(),
             headers: &hs,
-            partition: shape.partition.or(partition),
+            partition: shape
+                .partition
+                .or(partition.filter(|_| !shape.ignore_partition)),
             timestamp: timestamp.unwrap_or(ts),
         });
     }
@@ -727,28 +738,40 @@ pub fn run(ctx: &Ctx, a: ProduceArgs) -> Result<ExitCode> {
         headers.push((k.as_bytes().to_vec(), unescape(v, "--header")?));
     }
 
+    // Every input file must be there and readable before anything is created. (Each is
+    // opened again when its turn comes: thousands of --raw files are not all kept open.)
+    for f in a.files.iter().filter(|f| f.as_os_str() != "-") {
+        let file = File::open(f).with_context(|| format!("open {}", f.display()))?;
+        let meta = file
+            .metadata()
+            .with_context(|| format!("stat {}", f.display()))?;
+        if meta.is_dir() {
+            anyhow::bail!("{} is a directory, not an input file", f.display());
+        }
+    }
+
     let topics = ctx.topics();
     let topic = match topics.open(&a.topic) {
         Ok(t) => t,
         Err(klog::Error::TopicNotFound(_)) if !a.no_create => {
             // Check what would fail after creating the topic before creating it.
+            let partitions = a.partitions.unwrap_or(1);
             if let Some(p) = a.partition
-                && p >= a.partitions
+                && p >= partitions
             {
                 return Err(klog::Error::PartitionNotFound {
                     topic: a.topic.clone(),
                     partition: p,
-                    partitions: a.partitions,
+                    partitions,
                 }
                 .into());
             }
-            let (t, created) = topics.open_or_create(&a.topic, a.partitions)?;
+            let (t, created) = topics.open_or_create(&a.topic, partitions)?;
             if created {
                 ctx.note(format_args!(
-                    "created topic '{}' with {} partition{} (default configs)",
+                    "created topic '{}' with {} (default configs)",
                     t.name,
-                    t.partitions,
-                    if t.partitions == 1 { "" } else { "s" }
+                    plural(u64::from(t.partitions), "partition")
                 ));
             }
             t
@@ -761,6 +784,25 @@ pub fn run(ctx: &Ctx, a: ProduceArgs) -> Result<ExitCode> {
         }
         Err(e) => return Err(e.into()),
     };
+    if let Some(n) = a.partitions
+        && n != topic.partitions
+    {
+        let grow = if n > topic.partitions {
+            format!(
+                "; `klog topics alter {} --partitions {n}` adds partitions",
+                topic.name
+            )
+        } else {
+            String::new()
+        };
+        return Err(UsageError(format!(
+            "topic '{}' has {}, not {n}: --partitions only sets the count of a topic produce \
+             creates{grow}",
+            topic.name,
+            plural(u64::from(topic.partitions), "partition")
+        ))
+        .into());
+    }
     if let Some(p) = a.partition {
         super::partitions_of(&topic, &[p])?;
     }
@@ -772,6 +814,7 @@ pub fn run(ctx: &Ctx, a: ProduceArgs) -> Result<ExitCode> {
         null_marker,
         headers,
         partition: a.partition,
+        ignore_partition: a.ignore_partition,
     };
     // Each record is just the input's bytes as its value, in the sticky partition.
     let plain = !shape.json

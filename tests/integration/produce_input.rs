@@ -338,3 +338,133 @@ fn regression_produce_verbose_lists_the_offsets_written() {
         "{stderr}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Checked before anything is created
+// ---------------------------------------------------------------------------------------------
+
+/// `produce t --raw missing.bin` used to create `t` and then fail: every named input is
+/// opened first, and a missing one (or a directory) fails before the topic exists.
+#[test]
+fn regression_missing_input_files_create_nothing() {
+    let t = TestDir::new();
+    let present = t.root().join("present.bin");
+    fs::write(&present, b"bytes").expect("write");
+    let missing = t.root().join("missing.bin");
+    let p = present.to_str().expect("UTF-8 path");
+    let m = missing.to_str().expect("UTF-8 path");
+    for args in [
+        vec!["produce", "t", "--raw", m],
+        vec!["produce", "t", "--raw", p, m],
+        vec!["produce", "t", p, "-", m],
+        vec!["produce", "t", m, "--no-create"],
+    ] {
+        let out = t
+            .klog()
+            .args(&args)
+            .write_stdin("x\n")
+            .output()
+            .expect("run");
+        let err = assert_error(&out, 1);
+        assert!(
+            err.contains("open ") && err.contains("missing.bin"),
+            "{args:?}: {err}"
+        );
+        assert!(
+            !t.data().exists(),
+            "{args:?} created {}",
+            t.data().display()
+        );
+    }
+    let out = t
+        .klog()
+        .args(["produce", "t", "--raw"])
+        .arg(t.root())
+        .output()
+        .expect("run");
+    let err = assert_error(&out, 1);
+    assert!(err.contains("is a directory"), "{err}");
+    assert!(!t.data().exists());
+
+    // Into an existing topic: nothing appended either.
+    t.ok(&["topics", "create", "t"]);
+    let out = t.run(&["produce", "t", "--raw", p, m]);
+    assert_error(&out, 1);
+    assert!(t.consume("t", &[]).is_empty());
+}
+
+/// `--partitions` that disagrees with an existing topic's count is an error, not silently
+/// ignored; the same count is fine, and a topic produce creates gets it.
+#[test]
+fn regression_partitions_flag_must_match_an_existing_topic() {
+    let t = TestDir::new();
+    t.ok(&["topics", "create", "two", "-p", "2"]);
+    for (n, grow) in [("5", true), ("1", false)] {
+        let out = produce_run(&t, "two", &["--partitions", n], "x\n");
+        let err = assert_error(&out, 2);
+        assert!(
+            err.contains(&format!("topic 'two' has 2 partitions, not {n}")),
+            "{err}"
+        );
+        assert_eq!(
+            err.contains(&format!("klog topics alter two --partitions {n}")),
+            grow,
+            "{err}"
+        );
+    }
+    assert!(t.consume("two", &[]).is_empty(), "nothing written");
+    t.produce("two", "x\n", &["--partitions", "2"]);
+    assert_eq!(t.consume("two", &[]), ["x"]);
+    t.produce("new", "y\n", &["--partitions", "3"]);
+    assert_eq!(
+        t.describe("new")["partitions"].as_array().map(Vec::len),
+        Some(3)
+    );
+}
+
+/// The README's copy into a topic with more partitions put everything in partition 0, since
+/// each JSON line says `"partition":0`. `--ignore-partition` chooses by key instead, exactly
+/// as producing the same keys with `-K` does.
+#[test]
+fn regression_ignore_partition_spreads_a_json_copy_by_key() {
+    let t = TestDir::new();
+    let keyed: String = (0..40).map(|i| format!("user-{i}:v{i}\n")).collect();
+    t.produce("src", keyed.clone(), &["-K", ":"]);
+    // The reference: the same records produced with keys into 3 partitions.
+    t.produce("by-key", keyed, &["-K", ":", "--partitions", "3"]);
+    let json_lines = t.ok(&["consume", "src", "--json"]);
+
+    let out = produce_run(
+        &t,
+        "copy",
+        &["--json", "--partitions", "3", "--ignore-partition"],
+        json_lines.clone(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let placed = |topic: &str| {
+        let mut v = t.consume(topic, &["-F", "%p %k=%s\n"]);
+        v.sort();
+        v
+    };
+    let copy = placed("copy");
+    assert_eq!(copy, placed("by-key"));
+    assert!(
+        copy.iter().any(|l| !l.starts_with("0 ")),
+        "all in partition 0: {copy:?}"
+    );
+
+    // Without it, the "partition" field counts (all 0 here), as before.
+    let out = produce_run(&t, "kept", &["--json", "--partitions", "3"], json_lines);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(placed("kept").iter().all(|l| l.starts_with("0 ")));
+    // It means nothing without --json.
+    assert_error(&produce_run(&t, "kept", &["--ignore-partition"], "x\n"), 2);
+}
