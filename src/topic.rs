@@ -450,14 +450,10 @@ impl Topics {
         }
         for k in delete {
             if !crate::storage::CONFIGS.iter().any(|c| c.name == k) {
-                return Err(Error::InvalidConfig {
-                    key: k.clone(),
-                    value: String::new(),
-                    reason: format!(
-                        "unknown config; valid ones are {}",
-                        crate::storage::config::config_names()
-                    ),
-                });
+                return Err(Error::Invalid(format!(
+                    "cannot delete unknown config '{k}'; valid ones are {}",
+                    crate::storage::config::config_names()
+                )));
             }
         }
         let mut validated = BTreeMap::new();

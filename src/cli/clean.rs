@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::output::{human_bytes, print_table, table};
 use super::timespec::{OffsetOrTime, now_ms, parse_offset_or_time};
-use super::{Ctx, ExitCode, UsageError};
+use super::{Ctx, ExitCode, UsageError, plural};
 use klog::storage::cleaner;
 use klog::storage::retention::{self, DeletedSegment};
 
@@ -205,6 +205,12 @@ pub fn clean(ctx: &Ctx, a: CleanArgs) -> Result<ExitCode> {
         ctx.note("nothing to delete or compact");
     } else {
         let mut t = table(&["TOPIC", "PARTITION", "ACTION", "OFFSETS", "SIZE", "DETAIL"]);
+        // A dry run says what would happen, not what did.
+        let (deleted, compacted) = if a.dry_run {
+            ("would delete segment", "would compact")
+        } else {
+            ("deleted segment", "compacted")
+        };
         for r in &rows {
             match r {
                 CleanRow::DeletedSegment {
@@ -215,7 +221,7 @@ pub fn clean(ctx: &Ctx, a: CleanArgs) -> Result<ExitCode> {
                     topic.clone(),
                     partition.to_string(),
                     format!(
-                        "deleted segment {}",
+                        "{deleted} {}",
                         klog::storage::file_names::offset_name(segment.base_offset)
                     ),
                     format!("{}..{}", segment.base_offset, segment.end_offset),
@@ -232,7 +238,7 @@ pub fn clean(ctx: &Ctx, a: CleanArgs) -> Result<ExitCode> {
                 } => t.add_row(vec![
                     topic.clone(),
                     partition.to_string(),
-                    "compacted".to_string(),
+                    compacted.to_string(),
                     format!("{}..{}", report.first_dirty_offset, report.cleaned_up_to),
                     format!(
                         "{} -> {}",
@@ -240,8 +246,11 @@ pub fn clean(ctx: &Ctx, a: CleanArgs) -> Result<ExitCode> {
                         human_bytes(report.bytes_after)
                     ),
                     format!(
-                        "dirty ratio {:.2}, {} records removed ({} tombstones)",
-                        report.dirty_ratio, report.records_removed, report.tombstones_removed
+                        "dirty ratio {:.2}, {} {} ({})",
+                        report.dirty_ratio,
+                        plural(report.records_removed, "record"),
+                        if a.dry_run { "to remove" } else { "removed" },
+                        plural(report.tombstones_removed, "tombstone")
                     ),
                 ]),
             };

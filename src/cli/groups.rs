@@ -267,8 +267,8 @@ fn reset(ctx: &Ctx, a: ResetArgs) -> Result<ExitCode> {
     {
         return Err(UsageError(format!(
             "invalid --to-offset {o}: an offset is never negative (--shift-by {o} moves the \
-             group back by {} records)",
-            o.unsigned_abs()
+             group back by {})",
+            super::plural(o.unsigned_abs(), "record")
         ))
         .into());
     }

@@ -957,8 +957,9 @@ pub fn run(ctx: &Ctx, a: ProduceArgs) -> Result<ExitCode> {
                             1,
                             input_name,
                             format!(
-                                "a --raw record of more than {max_raw} bytes is larger than \
+                                "a --raw record of more than {} is larger than \
                              max.message.bytes of topic '{}'",
+                                plural(max_raw as u64, "byte"),
                                 topic.name
                             ),
                         )
@@ -1005,8 +1006,9 @@ pub fn run(ctx: &Ctx, a: ProduceArgs) -> Result<ExitCode> {
                                 record_no,
                                 input_name,
                                 format!(
-                                    "more than {max_raw} bytes without a delimiter: larger than \
+                                    "more than {} without a delimiter: larger than \
                                  max.message.bytes of topic '{}'",
+                                    plural(max_raw as u64, "byte"),
                                     topic.name
                                 ),
                             ),

@@ -7,7 +7,7 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 
 use super::output::{human_bytes, human_ms, print_table, rfc3339_ms, table};
-use super::{Ctx, ExitCode, parse_configs};
+use super::{Ctx, ExitCode, parse_configs, plural};
 use klog::storage::{CONFIGS, PartitionStats};
 use klog::topic::Topic;
 
@@ -109,10 +109,9 @@ fn create(ctx: &Ctx, a: CreateArgs) -> Result<ExitCode> {
     match ctx.topics().create(&a.topic, a.partitions, configs) {
         Ok(t) => {
             ctx.note(format_args!(
-                "created topic '{}' with {} partition{} in {}",
+                "created topic '{}' with {} in {}",
                 t.name,
-                t.partitions,
-                if t.partitions == 1 { "" } else { "s" },
+                plural(u64::from(t.partitions), "partition"),
                 ctx.dir.display()
             ));
             Ok(ExitCode::Success)
@@ -154,6 +153,17 @@ fn cleanup_policy(t: &Topic) -> String {
         _ => "delete",
     }
     .to_string()
+}
+
+/// The RETENTION column: both of a topic's limits, `retention.ms` and `retention.bytes`
+/// (segments go when either is passed), or `unlimited` when it has neither.
+fn retention(ms: i64, bytes: i64) -> String {
+    match (ms >= 0, u64::try_from(bytes)) {
+        (false, Err(_)) => "unlimited".to_string(),
+        (true, Err(_)) => human_ms(ms),
+        (false, Ok(b)) => human_bytes(b),
+        (true, Ok(b)) => format!("{}, {}", human_ms(ms), human_bytes(b)),
+    }
 }
 
 fn list(ctx: &Ctx, a: ListArgs) -> Result<ExitCode> {
@@ -198,7 +208,7 @@ fn list(ctx: &Ctx, a: ListArgs) -> Result<ExitCode> {
                 r.partitions.to_string(),
                 r.records.to_string(),
                 human_bytes(r.size_bytes),
-                human_ms(r.retention_ms),
+                retention(r.retention_ms, r.retention_bytes),
                 r.cleanup_policy.clone(),
             ]);
         }
@@ -322,8 +332,9 @@ fn alter(ctx: &Ctx, a: AlterArgs) -> Result<ExitCode> {
         .topics()
         .alter(&a.topic, a.partitions, set, &a.delete_config)?;
     ctx.note(format_args!(
-        "altered topic '{}' ({} partitions)",
-        t.name, t.partitions
+        "altered topic '{}' ({})",
+        t.name,
+        plural(u64::from(t.partitions), "partition")
     ));
     Ok(ExitCode::Success)
 }

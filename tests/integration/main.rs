@@ -17,6 +17,8 @@
 //! - `produce_input`: what `produce` accepts: `--json` exactly as `consume --json` prints it
 //!   (magic 0/1 data without timestamps too) and nothing else, `-v`, checks made before
 //!   anything is created.
+//! - `messages`: what tables and notes say: both retention limits, "would" in dry runs,
+//!   singular counts, config errors.
 //! - `groups`: consumer groups: committed offsets, members sharing partitions, `groups` commands.
 //! - `segment_tools`: `segments list|dump|roll|verify`, `trim`, `clean` (retention): dumps of
 //!   broker-written and kafka-python fixtures, damage found and repaired, segments deleted.
@@ -27,6 +29,7 @@ mod damage;
 mod fixtures;
 mod global;
 mod groups;
+mod messages;
 mod pipelines;
 mod produce_consume;
 mod produce_input;
