@@ -182,9 +182,9 @@ complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcom
 complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from describe" -s V -l version -d 'Print version'
 complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from reset" -l topic -d 'Topic whose offsets to move' -r
 complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from reset" -s p -l partition -d 'Only this partition (repeatable; default: all)' -r
-complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from reset" -l to-offset -d 'To this offset (must lie between the log start and end)' -r
-complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from reset" -l to-time -d 'To the first record at or after TIME (RFC 3339, epoch ms, or relative such as -1h)' -r
-complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from reset" -l by-duration -d 'To the first record at or after now minus DURATION (e.g. 30m, 1h, 2d)' -r
+complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from reset" -l to-offset -d 'To this offset; past the log end it goes to the log end, below the log start to the log start (as Kafka\'s tool does), with a note' -r
+complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from reset" -l to-time -d 'To the first record at or after TIME (RFC 3339, epoch ms, or relative such as -1h, -1h30m)' -r
+complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from reset" -l by-duration -d 'To the first record at or after now minus DURATION: ISO 8601 as Kafka\'s tool takes it (PT1H, P1DT2H, PT0.5S), or 30m, 1h30m, 2d' -r
 complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from reset" -l shift-by -d 'Move by N records (negative: back), kept within the log' -r
 complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from reset" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
 complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from reset" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''

@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 
 use super::output::{print_table, table};
-use super::timespec::{now_ms, parse_duration_ms, parse_time};
+use super::timespec::{now_ms, parse_duration_ms, parse_iso_duration_ms, parse_time};
 use super::{Ctx, ExitCode, Hint, UsageError};
 use klog::group::{self, GroupPartition};
 use klog::topic::Topic;
@@ -30,7 +30,8 @@ pub enum GroupsCommand {
   klog groups reset etl --topic orders --to-earliest --dry-run
   klog groups reset etl --topic orders -p 0 --to-offset 1200
   klog groups reset etl --topic orders --to-time 2026-11-26T08:00:00Z
-  klog groups reset etl --topic orders --by-duration 1h     # back to one hour ago
+  klog groups reset etl --topic orders --by-duration PT1H   # back to one hour ago (or 1h)
+  klog groups reset etl --topic orders --by-duration P1DT12H
   klog groups reset etl --topic orders --shift-by -100")]
     Reset(ResetArgs),
     /// Delete a group's committed offsets (refused while it has live members)
@@ -78,14 +79,17 @@ pub struct ResetArgs {
     /// To the log end offset (skip everything there is)
     #[arg(long)]
     pub to_latest: bool,
-    /// To this offset (must lie between the log start and end)
+    /// To this offset; past the log end it goes to the log end, below the log start to the
+    /// log start (as Kafka's tool does), with a note
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub to_offset: Option<i64>,
-    /// To the first record at or after TIME (RFC 3339, epoch ms, or relative such as -1h)
+    /// To the first record at or after TIME (RFC 3339, epoch ms, or relative such as -1h,
+    /// -1h30m)
     #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     pub to_time: Option<String>,
-    /// To the first record at or after now minus DURATION (e.g. 30m, 1h, 2d)
-    #[arg(long, value_name = "DURATION")]
+    /// To the first record at or after now minus DURATION: ISO 8601 as Kafka's tool takes it
+    /// (PT1H, P1DT2H, PT0.5S), or 30m, 1h30m, 2d
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     pub by_duration: Option<String>,
     /// Move by N records (negative: back), kept within the log
     #[arg(long, value_name = "N", allow_hyphen_values = true)]
@@ -278,11 +282,17 @@ fn reset(ctx: &Ctx, a: ResetArgs) -> Result<ExitCode> {
         .map(|t| parse_time(t, now))
         .transpose()?;
     let by_duration = match &a.by_duration {
-        Some(d) => Some(now.saturating_sub(parse_duration_ms(d).ok_or_else(|| {
-            UsageError(format!(
-                "invalid --by-duration '{d}': expected a duration such as 30m, 1h, 2d"
-            ))
-        })?)),
+        Some(d) => {
+            let ms = parse_iso_duration_ms(d)
+                .or_else(|| parse_duration_ms(d))
+                .ok_or_else(|| {
+                    UsageError(format!(
+                        "invalid --by-duration '{d}': expected an ISO 8601 duration such as \
+                         PT1H, P1DT2H, PT0.5S (Kafka's PnDTnHnMnS), or 30m, 1h30m, 2d"
+                    ))
+                })?;
+            Some(now.saturating_sub(ms))
+        }
         None => None,
     };
     let topic = ctx.topics().open(&a.topic)?;
@@ -326,14 +336,24 @@ fn reset(ctx: &Ctx, a: ResetArgs) -> Result<ExitCode> {
         } else if a.to_latest {
             end
         } else if let Some(o) = a.to_offset {
-            if o < start || o > end {
-                return Err(UsageError(format!(
-                    "offset {o} is outside the log of {}-{p} (log start {start}, log end {end})",
+            // Kafka's kafka-consumer-groups moves an offset outside the log to its nearest end,
+            // with a warning.
+            if o > end {
+                ctx.note(format_args!(
+                    "offset {o} is past the log end of {}-{p}: using the log end offset {end}",
                     topic.name
-                ))
-                .into());
+                ));
+                end
+            } else if o < start {
+                ctx.note(format_args!(
+                    "offset {o} is below the log start of {}-{p}: using the log start offset \
+                     {start}",
+                    topic.name
+                ));
+                start
+            } else {
+                o
             }
-            o
         } else if let Some(t) = to_time.or(by_duration) {
             at_time(t)?
         } else if let Some(n) = a.shift_by {

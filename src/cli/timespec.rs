@@ -1,6 +1,13 @@
-//! Points in time on the command line: RFC 3339 (`2024-05-01T12:00:00Z`, with any offset), a
-//! date (`2024-05-01`, midnight UTC), epoch milliseconds (`1714564800000`), `now`, or relative
-//! to now (`-1h`, `-30m`, `-2d`, `-15s`, `-500ms`, `-1w`).
+//! Points in time and durations on the command line.
+//!
+//! A time is RFC 3339 (`2024-05-01T12:00:00Z`, any offset, any year up to 9999), a date
+//! (`2024-05-01`, midnight UTC), epoch milliseconds (`1714564800000`), `now`, or relative to
+//! now: `-` or `+` and a duration.
+//!
+//! A duration is klog's compact form, one or more of `w d h m s ms` from the largest unit
+//! down (`1h`, `30m`, `1h30m`, `1d12h`, `500ms`), or, where Kafka's tools take one (`groups
+//! reset --by-duration`), ISO 8601 as Java's `Duration.parse` reads it: `PnDTnHnMn.nS`
+//! (`PT1H`, `P1DT2H`, `PT0.5S`, `-PT30M`; letters in either case, signed parts).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -12,21 +19,125 @@ pub fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-/// Parses a duration such as `1h`, `30m`, `2d`, `15s`, `500ms`, `1w` into milliseconds.
+/// klog's units, largest first, with their length in ms.
+const UNITS: [(&str, i64); 6] = [
+    ("w", 604_800_000),
+    ("d", 86_400_000),
+    ("h", 3_600_000),
+    ("m", 60_000),
+    ("s", 1000),
+    ("ms", 1),
+];
+
+/// Parses a duration such as `1h`, `30m`, `2d`, `15s`, `500ms`, `1w`, or several of them
+/// from the largest unit down (`1h30m`, `1d12h`, `2m30s500ms`) into milliseconds.
 pub fn parse_duration_ms(s: &str) -> Option<i64> {
-    let split = s.find(|c: char| !c.is_ascii_digit())?;
-    let (n, unit) = s.split_at(split);
-    let n: i64 = n.parse().ok()?;
-    let mult = match unit {
-        "ms" => 1,
-        "s" => 1000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        "w" => 604_800_000,
-        _ => return None,
+    let mut rest = s;
+    let mut total: i64 = 0;
+    // Index into UNITS of the smallest unit used so far: each next one must be smaller.
+    let mut last: Option<usize> = None;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit())?;
+        if digits == 0 {
+            return None;
+        }
+        let (n, tail) = rest.split_at(digits);
+        let n: i64 = n.parse().ok()?;
+        // "ms" before "m": the longest unit name that matches.
+        let (i, (unit, mult)) = UNITS
+            .iter()
+            .enumerate()
+            .filter(|(_, (u, _))| tail.starts_with(u))
+            .max_by_key(|(_, (u, _))| u.len())?;
+        if last.is_some_and(|l| i <= l) {
+            return None;
+        }
+        last = Some(i);
+        total = total.checked_add(n.checked_mul(*mult)?)?;
+        rest = &tail[unit.len()..];
+    }
+    last.map(|_| total)
+}
+
+/// Parses an ISO 8601 duration as Java's `Duration.parse` does (what Kafka's
+/// `kafka-consumer-groups --by-duration` takes): `[-+]P[nD][T[nH][nM][n[.f]S]]`, letters in
+/// any case, each number optionally signed, at least one part, seconds with up to 9
+/// fraction digits. Returns milliseconds (a fraction of a millisecond is dropped).
+pub fn parse_iso_duration_ms(s: &str) -> Option<i64> {
+    let upper = s.to_ascii_uppercase();
+    let (negate, rest) = match upper.as_bytes().first()? {
+        b'-' => (true, &upper[1..]),
+        b'+' => (false, &upper[1..]),
+        _ => (false, upper.as_str()),
     };
-    n.checked_mul(mult)
+    let rest = rest.strip_prefix('P')?;
+    let (day_part, time_part) = match rest.split_once('T') {
+        Some((d, t)) => (d, Some(t)),
+        None => (rest, None),
+    };
+    let mut total: i64 = 0;
+    let mut parts = 0;
+    if !day_part.is_empty() {
+        let n = day_part.strip_suffix('D')?;
+        total = total.checked_add(signed_int(n)?.checked_mul(86_400_000)?)?;
+        parts += 1;
+    }
+    if let Some(mut t) = time_part {
+        if t.is_empty() {
+            return None;
+        }
+        for (letter, mult) in [('H', 3_600_000i64), ('M', 60_000)] {
+            if let Some(i) = t.find(letter) {
+                // Only a number may stand before the letter (not "1S2H").
+                let n = signed_int(&t[..i])?;
+                total = total.checked_add(n.checked_mul(mult)?)?;
+                t = &t[i + 1..];
+                parts += 1;
+            }
+        }
+        if !t.is_empty() {
+            let n = t.strip_suffix('S')?;
+            total = total.checked_add(seconds_ms(n)?)?;
+            parts += 1;
+        }
+    }
+    if parts == 0 {
+        return None;
+    }
+    if negate {
+        total.checked_neg()
+    } else {
+        Some(total)
+    }
+}
+
+/// An optionally signed decimal integer, digits only otherwise.
+fn signed_int(s: &str) -> Option<i64> {
+    let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// `n[.f]` seconds (sign allowed, `,` as Java allows, up to 9 fraction digits) in ms.
+fn seconds_ms(s: &str) -> Option<i64> {
+    let (whole, frac) = match s.split_once(['.', ',']) {
+        Some((w, f)) => (w, f),
+        None => (s, ""),
+    };
+    if frac.len() > 9 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let negative = whole.starts_with('-');
+    let ms_of_frac: i64 = format!("{frac:0<3}").get(..3)?.parse().ok()?;
+    let secs = signed_int(whole)?;
+    let ms = secs.checked_mul(1000)?;
+    if negative {
+        ms.checked_sub(ms_of_frac)
+    } else {
+        ms.checked_add(ms_of_frac)
+    }
 }
 
 /// An offset, or a point in time (`@TIME`): what `consume --until` and `trim --before` take.
@@ -57,7 +168,7 @@ pub fn parse_time(s: &str, now: i64) -> Result<i64, UsageError> {
     let bad = || {
         UsageError(format!(
             "invalid time '{s}': expected RFC 3339 (2024-05-01T12:00:00Z), a date (2024-05-01), \
-             epoch milliseconds, now, or a relative time such as -1h, -30m, -2d"
+             epoch milliseconds, now, or a relative time such as -1h, -30m, -1h30m, -2d"
         ))
     };
     let s = s.trim();
@@ -80,22 +191,49 @@ pub fn parse_time(s: &str, now: i64) -> Result<i64, UsageError> {
     if let Ok(ts) = s.parse::<jiff::Timestamp>() {
         return Ok(ts.as_millisecond());
     }
-    if let Ok(date) = s.parse::<jiff::civil::Date>() {
-        return jiff::tz::TimeZone::UTC
-            .to_timestamp(date.to_datetime(jiff::civil::Time::midnight()))
-            .map(|t| t.as_millisecond())
-            .map_err(|_| bad());
+    absolute_ms(s).ok_or_else(bad)
+}
+
+/// A date (midnight UTC) or a date and time with an offset, in ms since the epoch, counted
+/// from the civil date and time themselves: unlike `jiff::Timestamp`, whose range stops a
+/// day short of 9999-12-31, every RFC 3339 time has its value (Kafka's timestamps are i64
+/// ms, which reach far beyond).
+fn absolute_ms(s: &str) -> Option<i64> {
+    use jiff::fmt::temporal::{Pieces, PiecesOffset};
+    let pieces = Pieces::parse(s).ok()?;
+    // A time without an offset is a local time of some unknown zone: refused.
+    let offset_seconds = match (pieces.time(), pieces.offset()) {
+        (None, None) => 0,
+        (_, Some(PiecesOffset::Zulu)) => 0,
+        (_, Some(PiecesOffset::Numeric(n))) => i64::from(n.offset().seconds()),
+        (Some(_), None) => return None,
+        (_, Some(_)) => return None,
+    };
+    if pieces.time_zone_annotation().is_some() {
+        return None;
     }
-    Err(bad())
+    let epoch = jiff::civil::date(1970, 1, 1);
+    let days = pieces.date().duration_since(epoch).as_millis();
+    let time = pieces
+        .time()
+        .unwrap_or(jiff::civil::Time::midnight())
+        .duration_since(jiff::civil::Time::midnight())
+        .as_millis();
+    let ms = days
+        .checked_add(time)?
+        .checked_sub(i128::from(offset_seconds) * 1000)?;
+    i64::try_from(ms).ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const NOW: i64 = 1_714_564_800_000; // 2024-05-01T12:00:00Z
+
     #[test]
     fn times() {
-        let now = 1_714_564_800_000; // 2024-05-01T12:00:00Z
+        let now = NOW;
         assert_eq!(parse_time("2024-05-01T12:00:00Z", now).unwrap(), now);
         assert_eq!(parse_time("2024-05-01T14:00:00+02:00", now).unwrap(), now);
         assert_eq!(
@@ -109,8 +247,96 @@ mod tests {
         assert_eq!(parse_time("-30m", now).unwrap(), now - 1_800_000);
         assert_eq!(parse_time("-2d", now).unwrap(), now - 2 * 86_400_000);
         assert_eq!(parse_time("-500ms", now).unwrap(), now - 500);
-        for bad in ["", "yesterday", "-1x", "-h", "2024-13-01", "12:00"] {
+        for bad in [
+            "",
+            "yesterday",
+            "-1x",
+            "-h",
+            "2024-13-01",
+            "12:00",
+            "2024-05-01T12:00:00",
+            "10000-01-01",
+        ] {
             assert!(parse_time(bad, now).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn compound_relative_times() {
+        assert_eq!(parse_time("-1h30m", NOW).unwrap(), NOW - 5_400_000);
+        assert_eq!(parse_time("-1d12h", NOW).unwrap(), NOW - 129_600_000);
+        assert_eq!(parse_time("+1m30s", NOW).unwrap(), NOW + 90_000);
+        assert_eq!(parse_time("-1w2d3h4m5s6ms", NOW).unwrap(), {
+            NOW - (604_800_000 + 2 * 86_400_000 + 3 * 3_600_000 + 4 * 60_000 + 5006)
+        });
+        assert_eq!(parse_duration_ms("2m500ms"), Some(120_500));
+        // Units from the largest down, each once; every number has its unit.
+        for bad in ["30m1h", "1h1h", "1h30", "h1", "1h-30m", "1.5h", "", "1 h"] {
+            assert_eq!(parse_duration_ms(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn far_dates_within_kafkas_range() {
+        // 9999-12-31 is beyond jiff::Timestamp's range but a valid RFC 3339 date.
+        let end_of_9999 = 253_402_300_800_000;
+        assert_eq!(
+            parse_time("9999-12-31", NOW).unwrap(),
+            end_of_9999 - 86_400_000
+        );
+        assert_eq!(
+            parse_time("9999-12-31T23:59:59.999Z", NOW).unwrap(),
+            end_of_9999 - 1
+        );
+        assert_eq!(
+            parse_time("9999-12-31T23:59:59-23:59", NOW).unwrap(),
+            end_of_9999 - 1000 + (23 * 3600 + 59 * 60) * 1000
+        );
+        assert_eq!(
+            parse_time("0000-01-01T00:00:00Z", NOW).unwrap(),
+            -62_167_219_200_000
+        );
+        assert_eq!(parse_time("1969-12-31T23:59:59Z", NOW).unwrap(), -1000);
+    }
+
+    #[test]
+    fn iso_durations_as_java_reads_them() {
+        let h = 3_600_000;
+        for (s, ms) in [
+            ("PT1H", h),
+            ("pt1h", h),
+            ("P1DT2H", 26 * h),
+            ("P2D", 48 * h),
+            ("PT0.5S", 500),
+            ("PT0,25S", 250),
+            ("PT1M30S", 90_000),
+            ("PT1H30M", 90 * 60_000),
+            ("-PT30M", -30 * 60_000),
+            ("+PT30M", 30 * 60_000),
+            ("PT-6H3M", -6 * h + 3 * 60_000),
+            ("PT-0.5S", -500),
+            ("PT0.0005S", 0),
+            ("P0D", 0),
+        ] {
+            assert_eq!(parse_iso_duration_ms(s), Some(ms), "{s}");
+        }
+        for bad in [
+            "",
+            "P",
+            "PT",
+            "1H",
+            "PT1",
+            "P1H",
+            "PT1D",
+            "PT1S1H",
+            "PT1H1H",
+            "P1DT",
+            "PT1.S1",
+            "PT0.1234567890S",
+            "P1W",
+            "PTxH",
+        ] {
+            assert_eq!(parse_iso_duration_ms(bad), None, "{bad}");
         }
     }
 }

@@ -1117,8 +1117,9 @@ fn bad_group_commands_fail_with_clear_errors() {
     );
     assert!(err.contains("nosuchtopic"), "{err}");
 
-    let end0 = log_ends(&t, "t")[0];
-    for bad in [(end0 + 1).to_string(), "-1".to_string()] {
+    // An offset past the log end is moved to it, as Kafka's tool does (times.rs); a negative
+    // one or a non-number is refused.
+    for bad in ["-1".to_string(), "1x".to_string()] {
         let arg = format!("--to-offset={bad}");
         let err = assert_error(
             &t.run(&["groups", "reset", "g", "--topic", "t", "-p", "0", &arg]),

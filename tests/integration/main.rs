@@ -11,6 +11,8 @@
 //! - `damage`: damage no crash leaves (below the recovery point, impossible batches): refused
 //!   by readers and writers alike, cut only by `--repair`.
 //! - `terminal`: progress bars, tables and colors in a pseudo-terminal, never in a pipe.
+//! - `times`: times and durations as Kafka's tools write them: ISO 8601 `--by-duration`,
+//!   `--to-offset` moved into the log, compound relative times, far dates.
 //! - `concurrency`: producers and consumers in parallel processes.
 //! - `pipelines`: produce/consume pipelines: volume, binary and JSON round trips, partitioner,
 //!   offset forms, live producers and followers, closed pipes, bad input, framing details.
@@ -37,5 +39,6 @@ mod recovery;
 mod segment_tools;
 mod segments;
 mod terminal;
+mod times;
 mod topics;
 mod util;
