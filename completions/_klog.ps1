@@ -35,6 +35,7 @@ Register-ArgumentCompleter -Native -CommandName 'klog' -ScriptBlock {
             [CompletionResult]::new('groups', 'groups', [CompletionResultType]::ParameterValue, 'List, describe, reset and delete consumer groups')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions for bash, zsh, fish, elvish or powershell')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Write the man pages to a directory')
+            [CompletionResult]::new('__complete-names', '__complete-names', [CompletionResultType]::ParameterValue, 'List topic or group names for the shell completions')
             [CompletionResult]::new('segments', 'segments', [CompletionResultType]::ParameterValue, 'List, dump, roll and verify segments (klog''s or a Kafka broker''s)')
             [CompletionResult]::new('trim', 'trim', [CompletionResultType]::ParameterValue, 'Move a topic''s log start offset up (Kafka''s delete-records)')
             [CompletionResult]::new('clean', 'clean', [CompletionResultType]::ParameterValue, 'Apply retention (retention.ms, retention.bytes) and compaction now')
@@ -337,6 +338,17 @@ Register-ArgumentCompleter -Native -CommandName 'klog' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'klog;__complete-names' {
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (honours NO_COLOR)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but data and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but data and errors')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'klog;segments' {
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (honours NO_COLOR)')
@@ -472,6 +484,7 @@ Register-ArgumentCompleter -Native -CommandName 'klog' -ScriptBlock {
             [CompletionResult]::new('groups', 'groups', [CompletionResultType]::ParameterValue, 'List, describe, reset and delete consumer groups')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions for bash, zsh, fish, elvish or powershell')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Write the man pages to a directory')
+            [CompletionResult]::new('__complete-names', '__complete-names', [CompletionResultType]::ParameterValue, 'List topic or group names for the shell completions')
             [CompletionResult]::new('segments', 'segments', [CompletionResultType]::ParameterValue, 'List, dump, roll and verify segments (klog''s or a Kafka broker''s)')
             [CompletionResult]::new('trim', 'trim', [CompletionResultType]::ParameterValue, 'Move a topic''s log start offset up (Kafka''s delete-records)')
             [CompletionResult]::new('clean', 'clean', [CompletionResultType]::ParameterValue, 'Apply retention (retention.ms, retention.bytes) and compaction now')
@@ -530,6 +543,9 @@ Register-ArgumentCompleter -Native -CommandName 'klog' -ScriptBlock {
             break
         }
         'klog;help;man' {
+            break
+        }
+        'klog;help;__complete-names' {
             break
         }
         'klog;help;segments' {

@@ -16,6 +16,9 @@ _klog() {
             ",$1")
                 cmd="klog"
                 ;;
+            klog,__complete-names)
+                cmd="klog__subcmd____complete__subcmd__names"
+                ;;
             klog,clean)
                 cmd="klog__subcmd__clean"
                 ;;
@@ -75,6 +78,9 @@ _klog() {
                 ;;
             klog__subcmd__groups__subcmd__help,reset)
                 cmd="klog__subcmd__groups__subcmd__help__subcmd__reset"
+                ;;
+            klog__subcmd__help,__complete-names)
+                cmd="klog__subcmd__help__subcmd____complete__subcmd__names"
                 ;;
             klog__subcmd__help,clean)
                 cmd="klog__subcmd__help__subcmd__clean"
@@ -218,8 +224,30 @@ _klog() {
 
     case "${cmd}" in
         klog)
-            opts="-q -h -V --dir --quiet --color --help --version topics produce consume groups completions man segments trim clean help"
+            opts="-q -h -V --dir --quiet --color --help --version topics produce consume groups completions man __complete-names segments trim clean help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        klog__subcmd____complete__subcmd__names)
+            opts="-q -h -V --dir --quiet --color --help --version topics groups auto"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -596,8 +624,22 @@ _klog() {
             return 0
             ;;
         klog__subcmd__help)
-            opts="topics produce consume groups completions man segments trim clean help"
+            opts="topics produce consume groups completions man __complete-names segments trim clean help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        klog__subcmd__help__subcmd____complete__subcmd__names)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1565,7 +1607,19 @@ _klog() {
 }
 
 if [[ "${BASH_VERSINFO[0]}" -eq 4 && "${BASH_VERSINFO[1]}" -ge 4 || "${BASH_VERSINFO[0]}" -gt 4 ]]; then
-    complete -F _klog -o nosort -o bashdefault -o default klog
+    complete -F _klog_names -o nosort -o bashdefault -o default klog
 else
-    complete -F _klog -o bashdefault -o default klog
+    complete -F _klog_names -o bashdefault -o default klog
 fi
+
+# Topic and group names come from the data directory of the command line (--dir, else $KLOG_DIR,
+# else the default): `klog __complete-names` says where one is expected and lists them.
+_klog_names() {
+    local names
+    if names=$(klog __complete-names auto -- "${COMP_WORDS[@]:0:COMP_CWORD+1}" 2>/dev/null); then
+        local IFS=$'\n'
+        COMPREPLY=( $(compgen -W "${names}" -- "${COMP_WORDS[COMP_CWORD]}") )
+        return 0
+    fi
+    _klog "$@"
+}

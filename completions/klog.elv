@@ -32,6 +32,7 @@ set edit:completion:arg-completer[klog] = {|@words|
             cand groups 'List, describe, reset and delete consumer groups'
             cand completions 'Print shell completions for bash, zsh, fish, elvish or powershell'
             cand man 'Write the man pages to a directory'
+            cand __complete-names 'List topic or group names for the shell completions'
             cand segments 'List, dump, roll and verify segments (klog''s or a Kafka broker''s)'
             cand trim 'Move a topic''s log start offset up (Kafka''s delete-records)'
             cand clean 'Apply retention (retention.ms, retention.bytes) and compaction now'
@@ -305,6 +306,16 @@ set edit:completion:arg-completer[klog] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'klog;__complete-names'= {
+            cand --dir 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)'
+            cand --color 'When to use colors (honours NO_COLOR)'
+            cand -q 'Print nothing but data and errors'
+            cand --quiet 'Print nothing but data and errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'klog;segments'= {
             cand --dir 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)'
             cand --color 'When to use colors (honours NO_COLOR)'
@@ -427,6 +438,7 @@ set edit:completion:arg-completer[klog] = {|@words|
             cand groups 'List, describe, reset and delete consumer groups'
             cand completions 'Print shell completions for bash, zsh, fish, elvish or powershell'
             cand man 'Write the man pages to a directory'
+            cand __complete-names 'List topic or group names for the shell completions'
             cand segments 'List, dump, roll and verify segments (klog''s or a Kafka broker''s)'
             cand trim 'Move a topic''s log start offset up (Kafka''s delete-records)'
             cand clean 'Apply retention (retention.ms, retention.bytes) and compaction now'
@@ -470,6 +482,8 @@ set edit:completion:arg-completer[klog] = {|@words|
         &'klog;help;completions'= {
         }
         &'klog;help;man'= {
+        }
+        &'klog;help;__complete-names'= {
         }
         &'klog;help;segments'= {
             cand list 'One row per segment: offsets, records, bytes, timestamps, index entries, active or closed'

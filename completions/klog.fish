@@ -37,6 +37,7 @@ complete -c klog -n "__fish_klog_needs_command" -f -a "consume" -d 'Print a topi
 complete -c klog -n "__fish_klog_needs_command" -f -a "groups" -d 'List, describe, reset and delete consumer groups'
 complete -c klog -n "__fish_klog_needs_command" -f -a "completions" -d 'Print shell completions for bash, zsh, fish, elvish or powershell'
 complete -c klog -n "__fish_klog_needs_command" -f -a "man" -d 'Write the man pages to a directory'
+complete -c klog -n "__fish_klog_needs_command" -f -a "__complete-names" -d 'List topic or group names for the shell completions'
 complete -c klog -n "__fish_klog_needs_command" -f -a "segments" -d 'List, dump, roll and verify segments (klog\'s or a Kafka broker\'s)'
 complete -c klog -n "__fish_klog_needs_command" -f -a "trim" -d 'Move a topic\'s log start offset up (Kafka\'s delete-records)'
 complete -c klog -n "__fish_klog_needs_command" -f -a "clean" -d 'Apply retention (retention.ms, retention.bytes) and compaction now'
@@ -223,6 +224,13 @@ never\t''"
 complete -c klog -n "__fish_klog_using_subcommand man" -s q -l quiet -d 'Print nothing but data and errors'
 complete -c klog -n "__fish_klog_using_subcommand man" -s h -l help -d 'Print help'
 complete -c klog -n "__fish_klog_using_subcommand man" -s V -l version -d 'Print version'
+complete -c klog -n "__fish_klog_using_subcommand __complete-names" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
+complete -c klog -n "__fish_klog_using_subcommand __complete-names" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klog -n "__fish_klog_using_subcommand __complete-names" -s q -l quiet -d 'Print nothing but data and errors'
+complete -c klog -n "__fish_klog_using_subcommand __complete-names" -s h -l help -d 'Print help'
+complete -c klog -n "__fish_klog_using_subcommand __complete-names" -s V -l version -d 'Print version'
 complete -c klog -n "__fish_klog_using_subcommand segments; and not __fish_seen_subcommand_from list dump roll verify help" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
 complete -c klog -n "__fish_klog_using_subcommand segments; and not __fish_seen_subcommand_from list dump roll verify help" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
 always\t''
@@ -299,16 +307,17 @@ complete -c klog -n "__fish_klog_using_subcommand clean" -l json -d 'Print one J
 complete -c klog -n "__fish_klog_using_subcommand clean" -s q -l quiet -d 'Print nothing but data and errors'
 complete -c klog -n "__fish_klog_using_subcommand clean" -s h -l help -d 'Print help'
 complete -c klog -n "__fish_klog_using_subcommand clean" -s V -l version -d 'Print version'
-complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man segments trim clean help" -f -a "topics" -d 'Create, list, describe, alter and delete topics'
-complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man segments trim clean help" -f -a "produce" -d 'Append records from stdin or files to a topic'
-complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man segments trim clean help" -f -a "consume" -d 'Print a topic\'s records'
-complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man segments trim clean help" -f -a "groups" -d 'List, describe, reset and delete consumer groups'
-complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man segments trim clean help" -f -a "completions" -d 'Print shell completions for bash, zsh, fish, elvish or powershell'
-complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man segments trim clean help" -f -a "man" -d 'Write the man pages to a directory'
-complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man segments trim clean help" -f -a "segments" -d 'List, dump, roll and verify segments (klog\'s or a Kafka broker\'s)'
-complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man segments trim clean help" -f -a "trim" -d 'Move a topic\'s log start offset up (Kafka\'s delete-records)'
-complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man segments trim clean help" -f -a "clean" -d 'Apply retention (retention.ms, retention.bytes) and compaction now'
-complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man segments trim clean help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean help" -f -a "topics" -d 'Create, list, describe, alter and delete topics'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean help" -f -a "produce" -d 'Append records from stdin or files to a topic'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean help" -f -a "consume" -d 'Print a topic\'s records'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean help" -f -a "groups" -d 'List, describe, reset and delete consumer groups'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean help" -f -a "completions" -d 'Print shell completions for bash, zsh, fish, elvish or powershell'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean help" -f -a "man" -d 'Write the man pages to a directory'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean help" -f -a "__complete-names" -d 'List topic or group names for the shell completions'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean help" -f -a "segments" -d 'List, dump, roll and verify segments (klog\'s or a Kafka broker\'s)'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean help" -f -a "trim" -d 'Move a topic\'s log start offset up (Kafka\'s delete-records)'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean help" -f -a "clean" -d 'Apply retention (retention.ms, retention.bytes) and compaction now'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "create" -d 'Create a topic'
 complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "list" -d 'List topics with their size, record count, retention and cleanup policy'
 complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "describe" -d 'Show a topic\'s partitions (offsets, size, segments, timestamps) and configs'
@@ -322,3 +331,11 @@ complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcomma
 complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from segments" -f -a "dump" -d 'Print batches (and with --records, records) of segments, like kafka-dump-log'
 complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from segments" -f -a "roll" -d 'Close the active segment now and start a new one'
 complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from segments" -f -a "verify" -d 'Check every batch, offset and index entry; --repair cuts damage without moving offsets'
+
+# Topic and group names come from the data directory of the command line (--dir, else $KLOG_DIR,
+# else the default): `klog __complete-names` says where one is expected and lists them.
+function __fish_klog_names
+    set -l current (commandline -ct)
+    klog __complete-names auto -- (commandline -opc) "$current" 2>/dev/null
+end
+complete -c klog -n '__fish_klog_names >/dev/null' -f -a '(__fish_klog_names)'

@@ -70,6 +70,9 @@ Examples:
   klog consume orders | head -1
   klog --dir /var/lib/kafka/data topics list
 
+Environment: KLOG_DIR is the data directory when --dir is not given; NO_COLOR (not empty)
+turns colors off.
+
 Exit status: 0 success, 1 runtime error, 2 usage error, 3 damage found by a check.";
 
 /// Apache Kafka's log on a local directory: produce, consume and inspect Kafka segments
@@ -110,6 +113,9 @@ pub enum Command {
     /// Write the man pages to a directory
     #[command(hide = true)]
     Man(generate::ManArgs),
+    /// List topic or group names for the shell completions
+    #[command(name = "__complete-names", hide = true)]
+    CompleteNames(generate::CompleteNamesArgs),
     /// List, dump, roll and verify segments (klog's or a Kafka broker's)
     #[command(subcommand)]
     Segments(segments::SegmentsCommand),
@@ -229,6 +235,7 @@ pub fn main() -> i32 {
         Command::Groups(c) => groups::run(&ctx, c),
         Command::Completions(a) => generate::completions(a),
         Command::Man(a) => generate::man(a),
+        Command::CompleteNames(a) => generate::complete_names(&ctx, a),
         Command::Segments(c) => segments::run(&ctx, c),
         Command::Trim(a) => clean::trim(&ctx, a),
         Command::Clean(a) => clean::clean(&ctx, a),

@@ -4,6 +4,8 @@
 //! - `fixtures`: where `../shared/fixtures` is, and the rule when it is missing (a skip with
 //!   a note, a failure under `CI=true`).
 //! - `global`: `--dir`/`KLOG_DIR`, usage errors, help, version, `-q`.
+//! - `completion`: topic and group names in shell completions (`klog __complete-names` and
+//!   the committed scripts that call it).
 //! - `topics`: create, list, describe, alter, delete; names and configs.
 //! - `produce_consume`: volume, partitioning, keys, offsets, closed pipes.
 //! - `segments`: rolls, file names, indexes, Kafka's batch format on disk.
@@ -25,6 +27,7 @@
 //! - `segment_tools`: `segments list|dump|roll|verify`, `trim`, `clean` (retention): dumps of
 //!   broker-written and kafka-python fixtures, damage found and repaired, segments deleted.
 
+mod completion;
 mod concurrency;
 mod damage;
 #[path = "../support/fixtures.rs"]
