@@ -131,6 +131,81 @@ pub struct Ctx {
     pub quiet: bool,
     /// Colors on stderr (errors): `--color`, `NO_COLOR` and whether stderr is a terminal.
     pub color_stderr: bool,
+    /// What the command leaves behind when the disk fills up (for the hint).
+    pub on_full_disk: FullDisk,
+}
+
+/// What a command has done when a write fails for lack of space: the hint of that error says
+/// what is true for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FullDisk {
+    /// `produce`: every batch appended before the failing one stays.
+    Produce,
+    /// `consume --group`: the failing commit leaves the group's last committed offsets.
+    Consume,
+    /// `topics create NAME`: the metadata is written first, the partitions' files after it.
+    CreateTopic(String),
+    /// `topics alter`: the metadata is written first, new partitions' directories after it.
+    AlterTopic,
+    /// `topics delete`: each topic's partitions go before its metadata entry.
+    DeleteTopics,
+    /// `groups reset GROUP`: the partitions are committed one after the other.
+    ResetGroup(String),
+    /// Anything else.
+    Other,
+}
+
+impl FullDisk {
+    fn of(command: &Command) -> FullDisk {
+        match command {
+            Command::Produce(_) => FullDisk::Produce,
+            Command::Consume(_) => FullDisk::Consume,
+            Command::Topics(topics::TopicsCommand::Create(a)) => {
+                FullDisk::CreateTopic(a.topic.clone())
+            }
+            Command::Topics(topics::TopicsCommand::Alter(_)) => FullDisk::AlterTopic,
+            Command::Topics(topics::TopicsCommand::Delete(_)) => FullDisk::DeleteTopics,
+            Command::Groups(groups::GroupsCommand::Reset(a)) => {
+                FullDisk::ResetGroup(a.group.clone())
+            }
+            _ => FullDisk::Other,
+        }
+    }
+
+    /// The hint for `err`, a write that failed for lack of space.
+    fn hint(&self, err: &klog::Error) -> String {
+        // klog-topics.json is replaced whole (a temp file, then a rename): when that write is
+        // the one that failed, the metadata is as it was.
+        let metadata_unchanged = matches!(err, klog::Error::Io { path, .. }
+            if path.file_name().is_some_and(|n| n.to_string_lossy().contains(klog::topic::META_FILE)));
+        match self {
+            // Creating the topic it writes to (produce), or changing it.
+            FullDisk::Produce | FullDisk::CreateTopic(_) | FullDisk::AlterTopic
+                if metadata_unchanged =>
+            {
+                "free some space and run the command again; nothing was changed".into()
+            }
+            FullDisk::Produce => "free some space; records written before this one are kept".into(),
+            FullDisk::Consume => "free some space; the group keeps its last committed offsets, so \
+                                  the records printed since are printed again next time"
+                .into(),
+            FullDisk::CreateTopic(name) => format!(
+                "free some space; topic '{name}' was created, but not all of its files were: \
+                 `klog topics delete {name}`, then create it again"
+            ),
+            FullDisk::AlterTopic => "free some space; the change is saved (new partitions get \
+                                     their directories when first written)"
+                .into(),
+            FullDisk::DeleteTopics => "free some space and run the command again; `klog topics \
+                                       list` shows the topics still there"
+                .into(),
+            FullDisk::ResetGroup(group) => format!(
+                "free some space; partitions reset before the one named above keep their new \
+                 offsets (`klog groups describe {group}` shows them)"
+            ),
+            FullDisk::Other => "free some space and run the command again".into(),
+        }
+    }
 }
 
 impl Ctx {
@@ -227,6 +302,7 @@ pub fn main() -> i32 {
         dir: cli.dir.clone().unwrap_or_else(default_dir),
         quiet: cli.quiet,
         color_stderr,
+        on_full_disk: FullDisk::of(&cli.command),
     };
     let result = match cli.command {
         Command::Topics(c) => topics::run(&ctx, c),
@@ -370,7 +446,7 @@ fn default_hint(err: &anyhow::Error, ctx: Option<&Ctx>) -> Option<String> {
                 return Some(repair_hint(path, ctx));
             }
             Some(e) if e.is_no_space() => {
-                return Some("free some space; records written before this one are kept".into());
+                return Some(ctx.map_or(&FullDisk::Other, |c| &c.on_full_disk).hint(e));
             }
             _ => {}
         }
@@ -484,6 +560,79 @@ mod tests {
     fn broken_pipe_is_success() {
         let err = anyhow::Error::from(io::Error::from(io::ErrorKind::BrokenPipe));
         assert_eq!(report(&err, None), 0);
+    }
+
+    /// A write to `path` that failed for lack of space.
+    fn no_space(path: &str) -> klog::Error {
+        klog::Error::Io {
+            op: "write",
+            path: path.into(),
+            source: io::Error::from_raw_os_error(28),
+        }
+    }
+
+    #[test]
+    fn full_disk_hints_say_what_is_true_for_each_command() {
+        let metadata = no_space("/d/.klog-topics.json.12.0.tmp");
+        let partition = no_space("/d/orders-0/partition.metadata");
+        let log = no_space("/d/orders-0/00000000000000000000.log");
+        let commit = no_space("/d/orders-2/.klog-group.etl.json.12.tmp");
+        let nothing = "free some space and run the command again; nothing was changed";
+        assert_eq!(
+            FullDisk::Produce.hint(&log),
+            "free some space; records written before this one are kept"
+        );
+        // produce creating its topic, create and alter: the metadata write is all or nothing.
+        for kind in [
+            FullDisk::Produce,
+            FullDisk::CreateTopic("orders".into()),
+            FullDisk::AlterTopic,
+        ] {
+            assert_eq!(kind.hint(&metadata), nothing, "{kind:?}");
+        }
+        assert!(
+            FullDisk::CreateTopic("orders".into())
+                .hint(&partition)
+                .contains("topic 'orders' was created, but not all of its files were")
+        );
+        assert!(
+            FullDisk::AlterTopic
+                .hint(&partition)
+                .contains("the change is saved")
+        );
+        assert!(
+            FullDisk::Consume
+                .hint(&commit)
+                .contains("keeps its last committed offsets")
+        );
+        assert!(
+            FullDisk::ResetGroup("etl".into())
+                .hint(&commit)
+                .contains("`klog groups describe etl`")
+        );
+        // Only produce keeps records, and nothing else claims it.
+        for kind in [
+            FullDisk::Consume,
+            FullDisk::CreateTopic("orders".into()),
+            FullDisk::AlterTopic,
+            FullDisk::DeleteTopics,
+            FullDisk::ResetGroup("etl".into()),
+            FullDisk::Other,
+        ] {
+            for e in [&metadata, &partition, &log, &commit] {
+                assert!(!kind.hint(e).contains("records written"), "{kind:?}");
+            }
+        }
+        // The hint of an error goes by the command in the context.
+        let ctx = Ctx {
+            dir: PathBuf::from("/d"),
+            quiet: true,
+            color_stderr: false,
+            on_full_disk: FullDisk::ResetGroup("etl".into()),
+        };
+        let err = anyhow::Error::new(commit).context("commit orders-2");
+        let hint = default_hint(&err, Some(&ctx)).unwrap_or_default();
+        assert!(hint.contains("`klog groups describe etl`"), "{hint}");
     }
 
     #[test]

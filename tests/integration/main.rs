@@ -13,6 +13,7 @@
 //! - `damage`: damage no crash leaves (below the recovery point, impossible batches): refused
 //!   by readers and writers alike, cut only by `--repair`.
 //! - `terminal`: progress bars, tables and colors in a pseudo-terminal, never in a pipe.
+//! - `full_disk`: the hint after a full disk, per command (on a tmpfs, where root can mount).
 //! - `times`: times and durations as Kafka's tools write them: ISO 8601 `--by-duration`,
 //!   `--to-offset` moved into the log, compound relative times, far dates.
 //! - `concurrency`: producers and consumers in parallel processes.
@@ -32,6 +33,7 @@ mod concurrency;
 mod damage;
 #[path = "../support/fixtures.rs"]
 mod fixtures;
+mod full_disk;
 mod global;
 mod groups;
 mod messages;
