@@ -474,7 +474,8 @@ fn repair_hint(path: &std::path::Path, ctx: Option<&Ctx>) -> String {
         (None, None) => shell_word(&path.display().to_string()),
     };
     format!(
-        "`klog segments verify {target} --repair` cuts the damage and keeps every later batch          at its offsets; until then nothing is appended to the partition"
+        "`klog segments verify {target} --repair` cuts the damage and keeps every later batch \
+         at its offsets; until then nothing is appended to the partition"
     )
 }
 
