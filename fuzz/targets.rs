@@ -645,11 +645,14 @@ pub fn produce_split(data: &[u8]) -> bool {
     let max_len = usize::from(*max);
     let sizes = [*s0, *s1, *s2, *s3].map(|s| usize::from(s).max(1));
 
-    let mut splitter = Splitter::new(delim, max_len);
+    // Records spanning chunks are handed over in their buffer from some length on: the
+    // records must be the same either way.
+    let mut splitter = Splitter::new(delim, max_len).hand_over_from(usize::from(*s0));
     let mut got: Vec<Option<Vec<u8>>> = Vec::new();
     let mut collect = |p: Piece<'_>| -> Result<(), ()> {
         got.push(match p {
             Piece::Record(r) => Some(r.to_vec()),
+            Piece::Owned(r) => Some(r),
             Piece::TooLong => None,
         });
         Ok(())

@@ -32,10 +32,14 @@ use serde_json::Value;
 // ---------------------------------------------------------------------------------------------
 
 /// What [`Splitter`] hands out, in input order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Piece<'a> {
     /// One record, without its delimiter.
     Record(&'a [u8]),
+    /// One record, without its delimiter, handed over with the buffer it was assembled in:
+    /// a record spanning chunks, longer than [`Splitter::hand_over_from`] says (so that a
+    /// large record is never copied again).
+    Owned(Vec<u8>),
     /// A record of which more than the maximum had to be buffered: it is dropped, up to and
     /// including its delimiter. Reported once per record, in the record's place.
     TooLong,
@@ -61,6 +65,8 @@ pub struct Splitter {
     carry: Vec<u8>,
     /// Skipping a record already reported as too long, up to its delimiter.
     discarding: bool,
+    /// Records spanning chunks longer than this are handed out as [`Piece::Owned`].
+    hand_over_from: usize,
 }
 
 impl Splitter {
@@ -75,6 +81,23 @@ impl Splitter {
             max_len,
             carry: Vec::new(),
             discarding: false,
+            hand_over_from: usize::MAX,
+        }
+    }
+
+    /// Records that span chunks and are longer than `len` bytes are handed out as
+    /// [`Piece::Owned`], in the buffer they were assembled in, instead of as a slice of it.
+    pub fn hand_over_from(mut self, len: usize) -> Splitter {
+        self.hand_over_from = len;
+        self
+    }
+
+    /// The carried record as a piece: a slice of the carry, or the carry itself when long.
+    fn carried(&mut self) -> Piece<'_> {
+        if self.carry.len() > self.hand_over_from {
+            Piece::Owned(std::mem::take(&mut self.carry))
+        } else {
+            Piece::Record(&self.carry)
         }
     }
 
@@ -122,7 +145,7 @@ impl Splitter {
             let result = if std::mem::take(&mut self.discarding) {
                 Ok(())
             } else {
-                f(Piece::Record(&self.carry))
+                f(self.carried())
             };
             self.carry.clear();
             result?;
@@ -177,11 +200,7 @@ impl Splitter {
     /// is not empty, nor being skipped as too long), then resets the splitter for the next one.
     pub fn finish<E>(&mut self, mut f: impl FnMut(Piece<'_>) -> Result<(), E>) -> Result<(), E> {
         let last = !self.discarding && !self.carry.is_empty();
-        let result = if last {
-            f(Piece::Record(&self.carry))
-        } else {
-            Ok(())
-        };
+        let result = if last { f(self.carried()) } else { Ok(()) };
         self.reset();
         result
     }
@@ -588,13 +607,16 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// Runs `input`, cut into chunks of the given sizes (cycled), through a splitter.
+    /// Runs `input`, cut into chunks of the given sizes (cycled), through a splitter (which
+    /// hands over the buffers of records spanning chunks longer than 3 bytes: the records
+    /// must be the same either way).
     fn split(input: &[u8], delim: &[u8], max_len: usize, sizes: &[usize]) -> Vec<Option<Vec<u8>>> {
-        let mut s = Splitter::new(delim, max_len);
+        let mut s = Splitter::new(delim, max_len).hand_over_from(3);
         let mut out = Vec::new();
         let mut collect = |p: Piece<'_>| -> Result<(), ()> {
             out.push(match p {
                 Piece::Record(r) => Some(r.to_vec()),
+                Piece::Owned(r) => Some(r),
                 Piece::TooLong => None,
             });
             Ok(())

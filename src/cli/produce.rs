@@ -25,7 +25,7 @@ use super::escape::unescape;
 use super::mapped::{MappedInput, Window};
 use super::timespec::now_ms;
 use super::{Ctx, ExitCode, Hint, UsageError, plural};
-use klog::format::batch::compress_batch;
+use klog::format::batch::{BatchParts, compress_batch};
 use klog::format::{BatchBuilder, Compression, Header, RECORD_BATCH_OVERHEAD, partition_for_key};
 use klog::input::{JsonRecord, Piece, Splitter, parse_record};
 use klog::storage::Log;
@@ -274,8 +274,41 @@ enum Job {
         batch: BatchBuilder,
         records: u64,
     },
+    /// A record in a batch of its own, written from the buffer that holds it.
+    AppendLarge { partition: u32, record: LargeRecord },
     /// Append nothing more: fsync every partition written to, then stop.
     Finish,
+}
+
+/// Records of more than this many bytes go in a batch of their own, written straight from
+/// the buffer the input was assembled in ([`Log::append_parts`]): a record of any size is in
+/// memory once. Such a batch is not compressed (readers decompress at most 64 MiB a batch).
+const LARGE_RECORD: usize = 4 << 20;
+
+/// A record of more than [`LARGE_RECORD`] bytes and the buffer that holds its value.
+struct LargeRecord {
+    buf: Vec<u8>,
+    /// Where the value is in `buf`.
+    value: std::ops::Range<usize>,
+    key: Option<Vec<u8>>,
+    headers: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    timestamp: i64,
+}
+
+impl LargeRecord {
+    fn value(&self) -> &[u8] {
+        self.buf.get(self.value.clone()).unwrap_or_default()
+    }
+
+    fn headers(&self) -> Vec<Header<'_>> {
+        self.headers
+            .iter()
+            .map(|(k, v)| Header {
+                key: k,
+                value: v.as_deref(),
+            })
+            .collect()
+    }
 }
 
 /// Batches records per partition; a batch that is full, or complete because the input has
@@ -313,21 +346,76 @@ impl<'a> Producer<'a> {
         }
     }
 
-    /// Adds a record; `Err(Ok(msg))` is a problem with this record alone (skippable),
-    /// `Err(Err(e))` a failure to write.
-    fn add(&mut self, r: &Rec<'_>) -> Result<(), Result<String, anyhow::Error>> {
+    /// The partition of a record: the one asked for, else by its key, else the sticky one.
+    fn partition_of(&self, asked: Option<u32>, key: Option<&[u8]>) -> Result<u32, String> {
         let n = self.topic.partitions;
-        let p = match (r.partition, r.key) {
+        Ok(match (asked, key) {
             (Some(p), _) if p >= n => {
-                return Err(Ok(format!(
+                return Err(format!(
                     "partition {p} does not exist (topic '{}' has {n})",
                     self.topic.name
-                )));
+                ));
             }
             (Some(p), _) => p,
             (None, Some(k)) => partition_for_key(k, n),
             (None, None) => self.sticky,
-        };
+        })
+    }
+
+    /// The message when a record of `single` bytes (as a batch of its own) is larger than
+    /// the topic allows.
+    fn too_large(&self, single: usize) -> Option<String> {
+        let c = &self.topic.config;
+        let (name, max) = [
+            ("max.message.bytes", c.max_message_bytes),
+            ("segment.bytes", c.segment_bytes),
+        ]
+        .into_iter()
+        .find(|&(_, max)| single > max as usize)?;
+        Some(format!(
+            "a record of {} (as a batch) is larger than {name} ({max}) of topic '{}'; raise it \
+             with `klog topics alter {} -c {name}=N`",
+            plural(single as u64, "byte"),
+            self.topic.name,
+            self.topic.name
+        ))
+    }
+
+    /// Adds a record of more than [`LARGE_RECORD`] bytes, in a batch of its own that the
+    /// writer writes from `r.buf` (see [`Producer::add`] for the errors).
+    fn add_large(
+        &mut self,
+        partition: Option<u32>,
+        r: LargeRecord,
+    ) -> Result<(), Result<String, anyhow::Error>> {
+        let p = self.partition_of(partition, r.key.as_deref()).map_err(Ok)?;
+        let single = BatchBuilder::new().size_with(
+            r.timestamp,
+            r.key.as_deref(),
+            Some(r.value()),
+            &r.headers(),
+        );
+        if let Some(msg) = self.too_large(single) {
+            return Err(Ok(msg));
+        }
+        // What came before it in this partition goes first.
+        self.append(p).map_err(Err)?;
+        self.jobs
+            .send(Job::AppendLarge {
+                partition: p,
+                record: r,
+            })
+            .map_err(|_| Err(anyhow::anyhow!("the writer stopped")))?;
+        if p == self.sticky {
+            self.sticky = (self.sticky + 1) % self.topic.partitions.max(1);
+        }
+        Ok(())
+    }
+
+    /// Adds a record; `Err(Ok(msg))` is a problem with this record alone (skippable),
+    /// `Err(Err(e))` a failure to write.
+    fn add(&mut self, r: &Rec<'_>) -> Result<(), Result<String, anyhow::Error>> {
+        let p = self.partition_of(r.partition, r.key).map_err(Ok)?;
         let slot = p as usize;
         let current = self.builders.get(slot).and_then(Option::as_ref);
         // The exact size only matters near the limit.
@@ -341,19 +429,8 @@ impl<'a> Producer<'a> {
             ) > self.batch_limit
         {
             let single = BatchBuilder::new().size_with(r.timestamp, r.key, r.value, r.headers);
-            let c = &self.topic.config;
-            let over = [
-                ("max.message.bytes", c.max_message_bytes),
-                ("segment.bytes", c.segment_bytes),
-            ]
-            .into_iter()
-            .find(|&(_, max)| single > max as usize);
-            if let Some((name, max)) = over {
-                return Err(Ok(format!(
-                    "a record of {single} bytes (as a batch) is larger than {name} ({max}) of \
-                     topic '{}'; raise it with `klog topics alter {} -c {name}=N`",
-                    self.topic.name, self.topic.name
-                )));
+            if let Some(msg) = self.too_large(single) {
+                return Err(Ok(msg));
             }
             self.append(p).map_err(Err)?;
         }
@@ -538,6 +615,17 @@ impl<'a> Writer<'a> {
                         self.compressed = Some(batch);
                     }
                 }
+                Job::AppendLarge { partition, record } => {
+                    let value = record.value();
+                    let mut parts = BatchParts::new(
+                        record.timestamp,
+                        record.key.as_deref(),
+                        value,
+                        &record.headers(),
+                    );
+                    let len = parts.len(value);
+                    self.append_with(partition, 1, len, |log| log.append_parts(&mut parts, value))?;
+                }
                 Job::Finish => return self.finish(),
             }
         }
@@ -552,9 +640,22 @@ impl<'a> Writer<'a> {
     }
 
     fn append(&mut self, p: u32, batch: &mut [u8], records: u64) -> Result<()> {
+        let len = batch.len();
+        self.append_with(p, records, len, |log| log.append(batch))
+    }
+
+    /// Appends a batch of `records` records and `len` bytes to partition `p` through
+    /// `append`, then fsyncs as `--sync` and `flush.*` say.
+    fn append_with(
+        &mut self,
+        p: u32,
+        records: u64,
+        len: usize,
+        append: impl FnOnce(&mut Log) -> klog::Result<klog::storage::AppendInfo>,
+    ) -> Result<()> {
         let (ctx, sync, topic) = (self.ctx, self.sync, self.topic);
         let log = self.log(p)?;
-        let appended = log.append(batch);
+        let appended = append(log);
         for t in log.take_truncations() {
             ctx.note(format_args!(
                 "recovered {}: removed {} from byte {} ({})",
@@ -582,7 +683,7 @@ impl<'a> Writer<'a> {
                 .with_context(|| format!("fsync {}-{p}", topic.name))?;
         }
         self.records += records;
-        self.bytes += batch.len() as u64;
+        self.bytes += len as u64;
         // Every partition, not only this one: under steady traffic to some partitions the
         // writer rarely idles, and the others' flushes are due (or done) all the same.
         if !sync {
@@ -657,6 +758,118 @@ impl Shape {
     }
 }
 
+/// Hands a record read from a `--json` line to the producer.
+fn add_json(
+    producer: &mut Producer<'_>,
+    shape: &Shape,
+    extra: &[Header<'_>],
+    rec: JsonRecord,
+    ts: i64,
+) -> Result<(), Result<String, anyhow::Error>> {
+    let JsonRecord {
+        key,
+        value,
+        mut headers,
+        partition,
+        timestamp,
+    } = rec;
+    let partition = shape
+        .partition
+        .or(partition.filter(|_| !shape.ignore_partition));
+    let timestamp = timestamp.unwrap_or(ts);
+    let value = match value {
+        Some(value) if value.len() > LARGE_RECORD => {
+            headers.extend(owned_headers(extra));
+            let len = value.len();
+            return producer.add_large(
+                partition,
+                LargeRecord {
+                    buf: value,
+                    value: 0..len,
+                    key,
+                    headers,
+                    timestamp,
+                },
+            );
+        }
+        value => value,
+    };
+    let mut hs: Vec<Header<'_>> = headers
+        .iter()
+        .map(|(k, v)| Header {
+            key: k,
+            value: v.as_deref(),
+        })
+        .collect();
+    hs.extend_from_slice(extra);
+    producer.add(&Rec {
+        key: key.as_deref(),
+        value: value.as_deref(),
+        headers: &hs,
+        partition,
+        timestamp,
+    })
+}
+
+fn owned_headers(extra: &[Header<'_>]) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+    extra
+        .iter()
+        .map(|h| (h.key.to_vec(), h.value.map(<[u8]>::to_vec)))
+        .collect()
+}
+
+/// [`produce_one`] of a record that comes in a buffer of its own (a `--raw` input, a record
+/// that spanned input chunks): a value of more than [`LARGE_RECORD`] bytes goes to the writer
+/// in that buffer, never copied.
+fn produce_owned(
+    producer: &mut Producer<'_>,
+    shape: &Shape,
+    extra: &[Header<'_>],
+    buf: Vec<u8>,
+    ts: i64,
+) -> Result<(), Result<String, anyhow::Error>> {
+    if buf.len() <= LARGE_RECORD {
+        return produce_one(producer, shape, extra, &buf, ts);
+    }
+    if shape.json {
+        let rec = parse_record(&buf).map_err(|e| Ok(e.to_string()))?;
+        // The line goes before the record is appended: its value is in `rec` now.
+        drop(buf);
+        return add_json(producer, shape, extra, rec, ts);
+    }
+    let (key, value) = match &shape.key_sep {
+        Some(sep) => match memchr::memmem::find(&buf, sep) {
+            Some(i) => (Some(0..i), i + sep.len()..buf.len()),
+            None => (None, 0..buf.len()),
+        },
+        None => (None, 0..buf.len()),
+    };
+    let (Some(v), Some(k)) = (
+        buf.get(value.clone()),
+        key.clone().map_or(Some(&[][..]), |k| buf.get(k)),
+    ) else {
+        return produce_one(producer, shape, extra, &buf, ts);
+    };
+    if v.len() <= LARGE_RECORD || shape.nullable(v).is_none() {
+        // A large key and a small value, or a value that is the null marker.
+        return produce_one(producer, shape, extra, &buf, ts);
+    }
+    let key = match key {
+        Some(_) => shape.nullable(k).map(<[u8]>::to_vec),
+        None => shape.fixed_key.clone(),
+    };
+    producer.add_large(
+        shape.partition,
+        LargeRecord {
+            buf,
+            value,
+            key,
+            headers: owned_headers(extra),
+            timestamp: ts,
+        },
+    )
+}
+
 /// Turns one input record's bytes into a record and hands it to the producer.
 fn produce_one(
     producer: &mut Producer<'_>,
@@ -666,30 +879,8 @@ fn produce_one(
     ts: i64,
 ) -> Result<(), Result<String, anyhow::Error>> {
     if shape.json {
-        let JsonRecord {
-            key,
-            value,
-            headers,
-            partition,
-            timestamp,
-        } = parse_record(bytes).map_err(|e| Ok(e.to_string()))?;
-        let mut hs: Vec<Header<'_>> = headers
-            .iter()
-            .map(|(k, v)| Header {
-                key: k,
-                value: v.as_deref(),
-            })
-            .collect();
-        hs.extend_from_slice(extra);
-        return producer.add(&Rec {
-            key: key.as_deref(),
-            value: value.as_deref(),
-            headers: &hs,
-            partition: shape
-                .partition
-                .or(partition.filter(|_| !shape.ignore_partition)),
-            timestamp: timestamp.unwrap_or(ts),
-        });
+        let rec = parse_record(bytes).map_err(|e| Ok(e.to_string()))?;
+        return add_json(producer, shape, extra, rec, ts);
     }
     let (key, value) = match &shape.key_sep {
         Some(sep) => match memchr::memmem::find(bytes, sep) {
@@ -892,7 +1083,7 @@ pub fn run(ctx: &Ctx, a: ProduceArgs) -> Result<ExitCode> {
         };
         // A delimited record is buffered up to max.message.bytes: a longer one is refused anyway.
         let mut framing = match delimiter {
-            Some(d) => Framing::Delimited(Splitter::new(&d, max_raw)),
+            Some(d) => Framing::Delimited(Splitter::new(&d, max_raw).hand_over_from(LARGE_RECORD)),
             None => Framing::Raw,
         };
         // --raw: the current input so far.
@@ -974,6 +1165,9 @@ pub fn run(ctx: &Ctx, a: ProduceArgs) -> Result<ExitCode> {
                     input_idx += 1;
                     let r = if std::mem::take(&mut discarding) {
                         Ok(())
+                    } else if carry.len() > LARGE_RECORD {
+                        let buf = std::mem::take(&mut carry);
+                        produce_owned(&mut producer, &shape, &extra, buf, ts)
                     } else {
                         produce_one(&mut producer, &shape, &extra, &carry, ts)
                     };
@@ -995,6 +1189,13 @@ pub fn run(ctx: &Ctx, a: ProduceArgs) -> Result<ExitCode> {
                                     produce_one(&mut producer, &shape, &extra, bytes, ts)
                                 };
                                 match added {
+                                    Ok(()) => Ok(()),
+                                    Err(Ok(msg)) => on_bad(record_no, input_name, msg),
+                                    Err(Err(e)) => Err(e),
+                                }
+                            }
+                            Piece::Owned(buf) => {
+                                match produce_owned(&mut producer, &shape, &extra, buf, ts) {
                                     Ok(()) => Ok(()),
                                     Err(Ok(msg)) => on_bad(record_no, input_name, msg),
                                     Err(Err(e)) => Err(e),
@@ -1022,15 +1223,21 @@ pub fn run(ctx: &Ctx, a: ProduceArgs) -> Result<ExitCode> {
                     let last = record_no + 1;
                     // Numbers count from the start of each input.
                     record_no = 0;
-                    splitter.finish(|piece| match piece {
-                        Piece::Record(bytes) => {
-                            match produce_one(&mut producer, &shape, &extra, bytes, ts) {
-                                Ok(()) => Ok(()),
-                                Err(Ok(msg)) => on_bad(last, input_name, msg),
-                                Err(Err(e)) => Err(e),
+                    splitter.finish(|piece| {
+                        let added = match piece {
+                            Piece::Record(bytes) => {
+                                produce_one(&mut producer, &shape, &extra, bytes, ts)
                             }
+                            Piece::Owned(buf) => {
+                                produce_owned(&mut producer, &shape, &extra, buf, ts)
+                            }
+                            Piece::TooLong => Ok(()),
+                        };
+                        match added {
+                            Ok(()) => Ok(()),
+                            Err(Ok(msg)) => on_bad(last, input_name, msg),
+                            Err(Err(e)) => Err(e),
                         }
-                        Piece::TooLong => Ok(()),
                     })
                 }
             };

@@ -388,6 +388,23 @@ impl<'a> RecordBatch<'a> {
         })?;
         let header = BatchHeader::parse(bytes)?;
         let computed = compute_crc(bytes);
+        header.check(computed)?;
+        Ok(RecordBatch { header, bytes })
+    }
+
+    /// The whole batch, header included.
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+}
+
+impl BatchHeader {
+    /// The checks [`RecordBatch::decode`] makes once the entry is framed as a whole v2 batch:
+    /// its CRC (`computed` over the bytes it covers, see [`compute_crc`]), then the header
+    /// fields that must agree with each other. For readers that stream a large batch through
+    /// the CRC instead of holding it.
+    pub fn check(&self, computed: u32) -> Result<(), DecodeError> {
+        let header = self;
         if computed != header.crc {
             return Err(DecodeError::CrcMismatch {
                 at: CRC_OFFSET,
@@ -425,14 +442,11 @@ impl<'a> RecordBatch<'a> {
                 value: header.base_offset,
             });
         }
-        Ok(RecordBatch { header, bytes })
+        Ok(())
     }
+}
 
-    /// The whole batch, header included.
-    pub fn as_bytes(&self) -> &'a [u8] {
-        self.bytes
-    }
-
+impl<'a> RecordBatch<'a> {
     /// The bytes after the header: the records, or their compressed stream.
     pub fn records_bytes(&self) -> &'a [u8] {
         self.bytes.get(RECORDS_OFFSET..).unwrap_or(&[])
@@ -734,6 +748,72 @@ fn finish_header(out: &mut [u8], mut h: BatchHeader) {
     let crc = compute_crc(out);
     if let Some(dst) = out.get_mut(CRC_OFFSET..CRC_OFFSET + 4) {
         dst.copy_from_slice(&crc.to_be_bytes());
+    }
+}
+
+/// A batch of one record, uncompressed, encoded around its value so that the value is never
+/// copied: `head` (the batch header and the record up to its value), the value where the
+/// caller holds it, then `tail` (the record's headers). The CRC covers all three. A producer
+/// writes the three parts one after the other; see [`BatchParts::new`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchParts {
+    pub head: Vec<u8>,
+    pub tail: Vec<u8>,
+}
+
+impl BatchParts {
+    /// The batch (base offset 0) of one record: CreateTime `timestamp`, `key`, a value of which
+    /// `value` is the content, and `headers`.
+    pub fn new(
+        timestamp: i64,
+        key: Option<&[u8]>,
+        value: &[u8],
+        headers: &[Header<'_>],
+    ) -> BatchParts {
+        let mut head = vec![0u8; RECORD_BATCH_OVERHEAD];
+        let mut tail = Vec::new();
+        record::encode_record_around_value(&mut head, &mut tail, 0, 0, key, value.len(), headers);
+        let h = BatchHeader {
+            batch_length: (head.len() + value.len() + tail.len() - LOG_OVERHEAD) as i32,
+            base_timestamp: timestamp,
+            max_timestamp: timestamp,
+            records_count: 1,
+            ..BatchHeader::default()
+        };
+        let mut parts = BatchParts { head, tail };
+        parts.set_header(&h, value);
+        parts
+    }
+
+    /// The whole batch's size.
+    pub fn len(&self, value: &[u8]) -> usize {
+        self.head.len() + value.len() + self.tail.len()
+    }
+
+    /// [`set_log_append_time`] for a batch in parts (the CRC is computed again over all).
+    pub fn set_log_append_time(&mut self, value: &[u8], now: i64) {
+        if let Ok(mut h) = BatchHeader::parse(&self.head) {
+            h.attributes |= TIMESTAMP_TYPE_MASK;
+            h.max_timestamp = now;
+            self.set_header(&h, value);
+        }
+    }
+
+    /// Writes `h` (but its CRC) into the head, then the CRC of the whole batch.
+    pub fn set_header(&mut self, h: &BatchHeader, value: &[u8]) {
+        let mut bytes = [0u8; RECORD_BATCH_OVERHEAD];
+        BatchHeader { crc: 0, ..*h }.write(&mut bytes);
+        if let Some(dst) = self.head.get_mut(..RECORD_BATCH_OVERHEAD) {
+            dst.copy_from_slice(&bytes);
+        }
+        let mut crc = crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc32Iscsi);
+        crc.update(self.head.get(ATTRIBUTES_OFFSET..).unwrap_or_default());
+        crc.update(value);
+        crc.update(&self.tail);
+        let crc = crc.finalize() as u32;
+        if let Some(dst) = self.head.get_mut(CRC_OFFSET..CRC_OFFSET + 4) {
+            dst.copy_from_slice(&crc.to_be_bytes());
+        }
     }
 }
 
@@ -1079,6 +1159,27 @@ mod tests {
             RecordBatch::decode(&b).unwrap_err(),
             DecodeError::BadLength { at: 57, .. }
         ));
+    }
+
+    /// A batch built around its value is byte for byte the one the builder makes.
+    #[test]
+    fn batch_parts_are_the_builders_batch() {
+        let hs = [Header {
+            key: b"h",
+            value: Some(b"x"),
+        }];
+        for (key, value, headers) in [
+            (None, &b""[..], &[][..]),
+            (Some(&b"k"[..]), &b"value"[..], &hs[..]),
+            (None, &[7u8; 70_000][..], &hs[..]),
+        ] {
+            let parts = BatchParts::new(1_700_000_000_000, key, value, headers);
+            let mut b = BatchBuilder::new();
+            b.append(1_700_000_000_000, key, Some(value), headers);
+            let whole = b.finish();
+            assert_eq!([&parts.head[..], value, &parts.tail[..]].concat(), whole);
+            assert_eq!(parts.len(value), whole.len());
+        }
     }
 
     /// Regression: a CRC-valid batch whose records' offset deltas were 0, 0, 0 made `consume`

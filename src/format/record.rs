@@ -115,6 +115,36 @@ pub fn encode_record(
     }
 }
 
+/// [`encode_record`] of a record with a value, split around the value: appends to `prefix`
+/// the bytes before the value and to `suffix` the bytes after it (the headers), so that a
+/// large value can be written where it is, never copied.
+pub fn encode_record_around_value(
+    prefix: &mut Vec<u8>,
+    suffix: &mut Vec<u8>,
+    timestamp_delta: i64,
+    offset_delta: i32,
+    key: Option<&[u8]>,
+    value_len: usize,
+    headers: &[Header<'_>],
+) {
+    // The body's size with a value of `value_len` bytes (its content does not matter).
+    let body = body_size(timestamp_delta, offset_delta, key, Some(&[]), headers) - 1
+        + varint_size(value_len as i32)
+        + value_len;
+    put_varint(prefix, body as i32);
+    prefix.push(0);
+    put_varlong(prefix, timestamp_delta);
+    put_varint(prefix, offset_delta);
+    put_opt(prefix, key);
+    put_varint(prefix, value_len as i32);
+    put_varint(suffix, headers.len() as i32);
+    for h in headers {
+        put_varint(suffix, h.key.len() as i32);
+        suffix.extend_from_slice(h.key);
+        put_opt(suffix, h.value);
+    }
+}
+
 /// [`encode_record`] a field at a time: any record, headers included.
 fn encode_general(
     out: &mut Vec<u8>,

@@ -74,11 +74,68 @@ use super::reader::{
 };
 use super::retention::{self, DeletedSegment};
 use crate::error::{Error, Result};
-use crate::format::batch::{self as fbatch, RECORD_BATCH_OVERHEAD};
+use crate::format::batch::{self as fbatch, BatchParts, RECORD_BATCH_OVERHEAD};
 use crate::format::{BatchHeader, DecodeError, TimestampType};
 
 /// Name of the per-partition recovery point file (klog's own; Kafka ignores it).
 pub const RECOVERY_POINT_FILE: &str = ".klog-recovery-point";
+
+/// A batch [`Log`] appends: in one buffer, or in parts around a value.
+trait Appendable {
+    fn len(&self) -> usize;
+    fn header(&self) -> Result<BatchHeader>;
+    fn set_base_offset(&mut self, offset: i64);
+    fn set_log_append_time(&mut self, now: i64);
+    /// Writes the whole batch at `pos` (in one write, or one per part).
+    fn write_at(&self, file: &File, pos: u64) -> std::io::Result<()>;
+}
+
+struct Whole<'a>(&'a mut [u8]);
+
+impl Appendable for Whole<'_> {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn header(&self) -> Result<BatchHeader> {
+        BatchHeader::parse(self.0).map_err(|e| Error::Invalid(e.to_string()))
+    }
+    fn set_base_offset(&mut self, offset: i64) {
+        fbatch::set_base_offset(self.0, offset);
+    }
+    fn set_log_append_time(&mut self, now: i64) {
+        fbatch::set_log_append_time(self.0, now);
+    }
+    fn write_at(&self, file: &File, pos: u64) -> std::io::Result<()> {
+        fp::write_all_at(file, self.0, pos, "append.write")
+    }
+}
+
+struct Around<'a> {
+    parts: &'a mut BatchParts,
+    value: &'a [u8],
+}
+
+impl Appendable for Around<'_> {
+    fn len(&self) -> usize {
+        self.parts.len(self.value)
+    }
+    fn header(&self) -> Result<BatchHeader> {
+        BatchHeader::parse(&self.parts.head).map_err(|e| Error::Invalid(e.to_string()))
+    }
+    fn set_base_offset(&mut self, offset: i64) {
+        fbatch::set_base_offset(&mut self.parts.head, offset);
+    }
+    fn set_log_append_time(&mut self, now: i64) {
+        self.parts.set_log_append_time(self.value, now);
+    }
+    fn write_at(&self, file: &File, pos: u64) -> std::io::Result<()> {
+        let head = self.parts.head.len() as u64;
+        fp::write_all_at(file, &self.parts.head, pos, "append.write")?;
+        fp::write_all_at(file, self.value, pos + head, "append.write")?;
+        let tail_at = pos + head + self.value.len() as u64;
+        fp::write_all_at(file, &self.parts.tail, tail_at, "append.write")
+    }
+}
 
 /// Where an appended batch landed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -362,7 +419,18 @@ impl Log {
     /// Appends one encoded v2 batch (built with base offset 0), assigning its offsets. The
     /// batch's base offset field is overwritten with the offset it gets.
     pub fn append(&mut self, batch: &mut [u8]) -> Result<AppendInfo> {
-        let header = BatchHeader::parse(batch).map_err(|e| Error::Invalid(e.to_string()))?;
+        self.append_batch(Whole(batch))
+    }
+
+    /// [`Log::append`] of a batch built around a value ([`BatchParts`]): the head, the value
+    /// and the tail are written one after the other, so that a large value is never copied
+    /// (readers see the batch once it is whole; a crash in between leaves a torn tail).
+    pub fn append_parts(&mut self, parts: &mut BatchParts, value: &[u8]) -> Result<AppendInfo> {
+        self.append_batch(Around { parts, value })
+    }
+
+    fn append_batch(&mut self, mut batch: impl Appendable) -> Result<AppendInfo> {
+        let header = batch.header()?;
         if header.size() != batch.len() || batch.len() < RECORD_BATCH_OVERHEAD {
             return Err(Error::Invalid(format!(
                 "batch length field says {} bytes, buffer holds {}",
@@ -386,14 +454,18 @@ impl Log {
                 config: "segment.bytes",
             });
         }
-        self.locked(|log| log.append_locked(batch, &header))
+        self.locked(|log| log.append_locked(&mut batch, &header))
     }
 
-    fn append_locked(&mut self, batch: &mut [u8], header: &BatchHeader) -> Result<AppendInfo> {
+    fn append_locked(
+        &mut self,
+        batch: &mut impl Appendable,
+        header: &BatchHeader,
+    ) -> Result<AppendInfo> {
         let now = now_ms();
         let mut max_timestamp = header.max_timestamp;
         if self.config.message_timestamp_type == TimestampType::LogAppendTime {
-            fbatch::set_log_append_time(batch, now);
+            batch.set_log_append_time(now);
             max_timestamp = now;
         }
         self.maybe_roll(batch.len() as u64, max_timestamp, header.last_offset_delta)?;
@@ -403,10 +475,10 @@ impl Log {
             .ok_or(Error::Internal("no active segment after refresh"))?;
         active.reserve_ahead(batch.len() as u64, self.config.segment_bytes as u64);
         let base_offset = active.next_offset;
-        fbatch::set_base_offset(batch, base_offset);
+        batch.set_base_offset(base_offset);
         let last_offset = base_offset + header.last_offset_delta as i64;
         let position = active.size;
-        if let Err(e) = fp::write_all_at(&active.log, batch, position, "append.write") {
+        if let Err(e) = batch.write_at(&active.log, position) {
             // Leave no partial batch behind for readers; recovery would cut it anyway.
             let _ = fp::set_len(&active.log, position, "append.truncate_failed");
             return Err(Error::io("write", &active.log_path)(e));

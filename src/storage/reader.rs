@@ -60,6 +60,14 @@ pub(crate) enum At<'a> {
     End { needed: usize },
 }
 
+/// What [`ChunkReader::checked_header_at`] finds at a position.
+pub(crate) enum Checked {
+    /// A whole entry whose checksum holds: its header.
+    Header(BatchHeader),
+    /// As [`At::End`].
+    End { needed: usize },
+}
+
 /// A log entry as framed on disk, before any check of its contents.
 pub enum RawAt<'a> {
     /// Fewer than 17 bytes left.
@@ -262,6 +270,54 @@ impl ChunkReader {
         }
     }
 
+    /// What [`ChunkReader::at`] tells of the entry at `pos`, but only its header (a legacy
+    /// message's as a v2 header): for scans that need no records. A v2 batch larger than the
+    /// read chunk is checked (CRC and header fields) as it streams through a chunk-sized
+    /// buffer, never held whole, so that scanning a log of huge records takes no more memory
+    /// than one of small ones.
+    pub(crate) fn checked_header_at(&mut self, pos: u64, file_len: u64) -> Result<Checked> {
+        let path = &self.path;
+        let head = self
+            .buf
+            .fill(&self.file, path, pos, BATCH_HEADER_LEN, file_len)?;
+        let frame = match peek_entry(head) {
+            Ok(Peek::Entry(f)) | Ok(Peek::Incomplete(f)) => Some(f),
+            _ => None,
+        };
+        let Some(frame) = frame.filter(|f| {
+            f.size > CHUNK
+                && f.magic == crate::format::batch::CURRENT_MAGIC
+                && pos + f.size as u64 <= file_len
+                && head.len() >= BATCH_HEADER_LEN
+        }) else {
+            return Ok(match self.at(pos, file_len)? {
+                At::Batch(b) => Checked::Header(b.header),
+                At::Legacy(m) => Checked::Header(legacy_header(&m)),
+                At::End { needed } => Checked::End { needed },
+            });
+        };
+        let header = BatchHeader::parse(head).map_err(|e| Error::corrupt(path, pos, e))?;
+        let mut crc = crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc32Iscsi);
+        let mut chunk = vec![0u8; CHUNK];
+        let mut at = pos + crate::format::batch::ATTRIBUTES_OFFSET as u64;
+        let end = pos + frame.size as u64;
+        while at < end {
+            let n = ((end - at) as usize).min(CHUNK);
+            let Some(buf) = chunk.get_mut(..n) else {
+                break;
+            };
+            self.file
+                .read_exact_at(buf, at)
+                .map_err(Error::io("read", path))?;
+            crc.update(buf);
+            at += n as u64;
+        }
+        header
+            .check(crc.finalize() as u32)
+            .map_err(|e| Error::corrupt(path, pos, e))?;
+        Ok(Checked::Header(header))
+    }
+
     /// The headers of the whole v2 batch at `pos` and of the v2 batch after it (when the file
     /// holds that one's header), unchecked; the buffer then holds both, so that [`ChunkReader::at`]
     /// reads nothing more. `None` when no whole v2 batch is at `pos`.
@@ -433,8 +489,8 @@ pub(crate) fn scan_batches(
 ) -> Result<Scan> {
     let file_len = r.file_len()?;
     loop {
-        let step = match r.at(pos, file_len) {
-            Ok(At::End { needed }) => {
+        let step = match r.checked_header_at(pos, file_len) {
+            Ok(Checked::End { needed }) => {
                 if pos < file_len {
                     Some(Err(Error::corrupt(
                         &r.path,
@@ -449,12 +505,7 @@ pub(crate) fn scan_batches(
                     None
                 }
             }
-            Ok(entry @ (At::Batch(_) | At::Legacy(_))) => {
-                let h = match entry {
-                    At::Batch(b) => b.header,
-                    At::Legacy(m) => legacy_header(&m),
-                    At::End { .. } => BatchHeader::default(),
-                };
+            Ok(Checked::Header(h)) => {
                 if h.base_offset < next_offset {
                     Some(Err(Error::corrupt(
                         &r.path,
