@@ -46,7 +46,7 @@ pub mod verify;
 pub mod watch;
 
 pub use config::{CONFIGS, CleanupPolicy, LogConfig};
-pub use log::{AppendInfo, Log};
+pub use log::{AppendInfo, ConfigSource, Log};
 pub use reader::{
     BatchRef, ChunkReader, Entry, LogReader, PartitionStats, RawAt, SegmentSummary, list_segments,
     summarize_segment,
