@@ -36,7 +36,12 @@ pub struct TrimArgs {
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   klog clean                     # every topic
-  klog clean orders --dry-run    # what retention would delete now")]
+  klog clean orders --dry-run    # what retention would delete now
+
+Retention deletes closed segments past retention.ms or retention.bytes (cleanup.policy
+delete); compaction keeps each key's latest record (cleanup.policy compact). Partitions
+with nothing to do are not touched. Topics of a Kafka broker's directory get Kafka's configs:
+__consumer_offsets and __transaction_state are compacted, never deleted by age or size.")]
 pub struct CleanArgs {
     /// Topics to clean (default: all)
     pub topics: Vec<String>,
@@ -168,9 +173,7 @@ pub fn clean(ctx: &Ctx, a: CleanArgs) -> Result<ExitCode> {
         let deleted = if a.dry_run {
             retention::due(&dir, &topic.config, now)?.1
         } else {
-            topic
-                .open_log(p)?
-                .delete_old_segments(now)
+            retention::apply(&dir, &topic.config, now)
                 .with_context(|| format!("clean {}-{p}", topic.name))?
         };
         let changed = !deleted.is_empty();

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::output::{human_bytes, human_ms, print_table, rfc3339_ms, table};
 use super::{Ctx, ExitCode, parse_configs};
 use klog::storage::{CONFIGS, PartitionStats};
-use klog::topic::Topic;
+use klog::topic::{Topic, builtin_configs};
 
 #[derive(Debug, Subcommand)]
 pub enum TopicsCommand {
@@ -27,7 +27,10 @@ pub enum TopicsCommand {
     /// Show a topic's partitions (offsets, size, segments, timestamps) and configs
     #[command(after_help = "Examples:
   klog topics describe orders
-  klog topics describe orders --json | jq '.partitions[].log_end_offset'")]
+  klog topics describe orders --json | jq '.partitions[].log_end_offset'
+
+A config's SOURCE is topic (set with -c), internal (what Kafka gives its own topics, such as
+__consumer_offsets) or default.")]
     Describe(DescribeArgs),
     /// Add partitions or change configs
     #[command(after_help = "Examples:
@@ -37,7 +40,10 @@ pub enum TopicsCommand {
     /// Delete topics and all their data
     #[command(after_help = "Examples:
   klog topics delete scratch
-  klog topics delete a b c")]
+  klog topics delete a b c
+
+A topic is marked deleted first: if the delete is interrupted, it is gone for readers anyway,
+and the next command that writes (or a create of the same name) finishes it.")]
     Delete(DeleteArgs),
 }
 
@@ -221,6 +227,9 @@ struct ConfigJson {
     name: &'static str,
     value: String,
     default: bool,
+    /// `topic` (the topic's own override), `internal` (Kafka's config for its own topics,
+    /// such as `__consumer_offsets`) or `default`.
+    source: &'static str,
 }
 
 #[derive(Serialize)]
@@ -246,17 +255,22 @@ fn describe(ctx: &Ctx, a: DescribeArgs) -> Result<ExitCode> {
             .collect(),
         configs: CONFIGS
             .iter()
-            .map(|c| match t.configs.get(c.name) {
-                Some(v) => ConfigJson {
+            .map(|c| {
+                let builtin = builtin_configs(&t.name)
+                    .iter()
+                    .find(|(k, _)| *k == c.name)
+                    .map(|(_, v)| v.to_string());
+                let (value, source) = match (t.configs.get(c.name), builtin) {
+                    (Some(v), _) => (v.clone(), "topic"),
+                    (None, Some(v)) => (v, "internal"),
+                    (None, None) => (c.default.to_string(), "default"),
+                };
+                ConfigJson {
                     name: c.name,
-                    value: v.clone(),
-                    default: false,
-                },
-                None => ConfigJson {
-                    name: c.name,
-                    value: c.default.to_string(),
-                    default: true,
-                },
+                    value,
+                    default: source == "default",
+                    source,
+                }
             })
             .collect(),
     };
@@ -301,7 +315,7 @@ fn describe(ctx: &Ctx, a: DescribeArgs) -> Result<ExitCode> {
             tb.add_row(vec![
                 c.name.to_string(),
                 c.value.clone(),
-                if c.default { "default" } else { "topic" }.to_string(),
+                c.source.to_string(),
             ]);
         }
         print_table(&mut out, &mut tb)?;
