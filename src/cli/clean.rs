@@ -17,7 +17,10 @@ use klog::storage::retention::{self, DeletedSegment};
 #[command(after_help = "Examples:
   klog trim orders --before 120000           # offsets below 120000 are gone for readers
   klog trim orders --before @-7d -p 0        # everything older than a week in partition 0
-Consumer groups whose committed offset is below the new log start resume at it, with a
+Every partition is checked first: an OFFSET past a partition's log end offset refuses the
+whole command and nothing is trimmed (give -p to trim only some partitions). With @TIME each
+partition moves to its first record at or after TIME, or to its log end offset when it has
+none. Consumer groups whose committed offset is below the new log start resume at it, with a
 warning.")]
 pub struct TrimArgs {
     /// Topic name
@@ -70,10 +73,11 @@ pub fn trim(ctx: &Ctx, a: TrimArgs) -> Result<ExitCode> {
     })?;
     let topic = ctx.topics().open(&a.topic)?;
     let parts = super::partitions_of(&topic, &a.partitions)?;
-    let mut rows = Vec::new();
-    let bar = super::progress::bar(ctx, parts.len() as u64, "trimming", false);
+    // Every partition is checked before any changes: an offset past one partition's log end
+    // refuses the whole command, so that a typo never trims some partitions and not others.
+    let mut plan = Vec::new();
+    let mut past_end = Vec::new();
     for p in parts {
-        bar.inc(1);
         let Some(mut reader) = topic.open_reader(p)? else {
             continue;
         };
@@ -84,12 +88,28 @@ pub fn trim(ctx: &Ctx, a: TrimArgs) -> Result<ExitCode> {
             OffsetOrTime::Time(t) => reader.offset_for_timestamp(t)?.unwrap_or(end),
         };
         if offset > end {
-            return Err(UsageError(format!(
-                "offset {offset} is past the log end offset {end} of {}-{p}",
-                topic.name
-            ))
-            .into());
+            past_end.push(format!("{}-{p} ends at {end}", topic.name));
         }
+        plan.push((p, old, offset));
+    }
+    if !past_end.is_empty() {
+        let offset = match target {
+            OffsetOrTime::Offset(o) => o,
+            OffsetOrTime::Time(_) => 0,
+        };
+        return Err(UsageError(format!(
+            "offset {offset} is past the log end offset of {} partition{} ({}); nothing was \
+             trimmed (-p N trims only the partitions named)",
+            past_end.len(),
+            if past_end.len() == 1 { "" } else { "s" },
+            past_end.join(", ")
+        ))
+        .into());
+    }
+    let mut rows = Vec::new();
+    let bar = super::progress::bar(ctx, plan.len() as u64, "trimming", false);
+    for (p, old, offset) in plan {
+        bar.inc(1);
         let mut log = topic.open_log(p)?;
         let deleted = log
             .trim(offset)
