@@ -22,15 +22,21 @@ pub enum TopicsCommand {
     /// List topics with their size, record count, retention and cleanup policy
     #[command(after_help = "Examples:
   klog topics list
-  klog topics list --json | jq -r '.[].name'")]
+  klog topics list --json | jq -r '.[].name'
+
+RECORDS counts the records a reader gets, from each partition's log start offset on (counted
+from batch headers); a compacted topic has fewer than its offsets span.")]
     List(ListArgs),
     /// Show a topic's partitions (offsets, size, segments, timestamps) and configs
     #[command(after_help = "Examples:
   klog topics describe orders
   klog topics describe orders --json | jq '.partitions[].log_end_offset'
 
-A config's SOURCE is topic (set with -c), internal (what Kafka gives its own topics, such as
-__consumer_offsets) or default.")]
+RECORDS counts the records a reader gets (fewer than LOG-END - LOG-START once compaction has
+removed some); FIRST-TIMESTAMP and LAST-TIMESTAMP are the smallest and largest record
+timestamps (a batch counts with its first record's), for Kafka's legacy magic 0/1 messages
+too. A config's SOURCE is topic (set with -c), internal (what Kafka gives its own topics, such
+as __consumer_offsets) or default.")]
     Describe(DescribeArgs),
     /// Add partitions or change configs
     #[command(after_help = "Examples:
@@ -145,7 +151,8 @@ fn partition_stats(t: &Topic) -> Result<Vec<PartitionStats>> {
 struct TopicSummary {
     name: String,
     partitions: u32,
-    records: i64,
+    /// Records there are (not log end - log start: compaction leaves gaps).
+    records: u64,
     size_bytes: u64,
     retention_ms: i64,
     retention_bytes: i64,
@@ -171,10 +178,7 @@ fn list(ctx: &Ctx, a: ListArgs) -> Result<ExitCode> {
         rows.push(TopicSummary {
             name: t.name.clone(),
             partitions: t.partitions,
-            records: stats
-                .iter()
-                .map(|s| s.log_end_offset - s.log_start_offset)
-                .sum(),
+            records: stats.iter().map(|s| s.records).sum(),
             size_bytes: stats.iter().map(|s| s.size_bytes).sum(),
             retention_ms: t.config.retention_ms,
             retention_bytes: t.config.retention_bytes,
@@ -219,7 +223,6 @@ struct PartitionJson {
     partition: u32,
     #[serde(flatten)]
     stats: PartitionStats,
-    records: i64,
 }
 
 #[derive(Serialize)]
@@ -249,7 +252,6 @@ fn describe(ctx: &Ctx, a: DescribeArgs) -> Result<ExitCode> {
             .enumerate()
             .map(|(p, s)| PartitionJson {
                 partition: p as u32,
-                records: s.log_end_offset - s.log_start_offset,
                 stats: s,
             })
             .collect(),
@@ -301,7 +303,7 @@ fn describe(ctx: &Ctx, a: DescribeArgs) -> Result<ExitCode> {
                 p.partition.to_string(),
                 p.stats.log_start_offset.to_string(),
                 p.stats.log_end_offset.to_string(),
-                p.records.to_string(),
+                p.stats.records.to_string(),
                 human_bytes(p.stats.size_bytes),
                 p.stats.segments.to_string(),
                 ts(p.stats.first_timestamp),

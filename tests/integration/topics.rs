@@ -840,3 +840,69 @@ fn regression_a_running_producer_applies_altered_configs() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Records and timestamps of compacted topics
+// ---------------------------------------------------------------------------------------------
+
+/// `topics list|describe` showed log end − log start as RECORDS (a compacted topic showed
+/// 2 000 000 where 40 748 remained) and `-` as FIRST-TIMESTAMP when compaction had emptied the
+/// first batch (kept as an empty header). They now count the records there are, and give the
+/// smallest and largest timestamps of those records.
+#[test]
+fn regression_records_and_first_timestamp_of_a_compacted_topic() {
+    let t = TestDir::new();
+    // 200-byte segments: one record each, and the emptied first one stays on its own.
+    t.ok(&[
+        "topics",
+        "create",
+        "c",
+        "-c",
+        "cleanup.policy=compact",
+        "-c",
+        "segment.bytes=200",
+    ]);
+    let pad = "v".repeat(90);
+    for (k, v) in [("a", "1"), ("b", "2"), ("a", "3"), ("c", "4")] {
+        t.produce("c", format!("{k}:{v}{pad}\n"), &["-K", ":"]);
+    }
+    t.ok(&["clean"]);
+    let out = t.ok(&["consume", "c", "--json"]);
+    let kept: Vec<serde_json::Value> = out.lines().map(crate::util::json).collect();
+    let offsets: Vec<i64> = kept
+        .iter()
+        .map(|r| r["offset"].as_i64().expect("offset"))
+        .collect();
+    assert_eq!(offsets, [1, 2, 3], "a:1 compacted away");
+    let stamps: Vec<i64> = kept
+        .iter()
+        .map(|r| r["timestamp"].as_i64().expect("timestamp"))
+        .collect();
+
+    let d = t.describe("c");
+    let p = &d["partitions"][0];
+    assert_eq!(
+        (p["log_start_offset"].as_i64(), p["log_end_offset"].as_i64()),
+        (Some(0), Some(4))
+    );
+    assert_eq!(p["records"], 3, "{d}");
+    assert_eq!(
+        p["first_timestamp"].as_i64(),
+        stamps.iter().min().copied(),
+        "{d}"
+    );
+    assert_eq!(
+        p["last_timestamp"].as_i64(),
+        stamps.iter().max().copied(),
+        "{d}"
+    );
+    assert_eq!(named(&t.list(), "c")["records"], 3);
+    let table = t.ok(&["topics", "describe", "c"]);
+    let row = table
+        .lines()
+        .find(|l| l.starts_with('0'))
+        .expect("partition row");
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(cells[3], "3", "RECORDS: {row}");
+    assert_ne!(cells[6], "-", "FIRST-TIMESTAMP: {row}");
+}
