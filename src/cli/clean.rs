@@ -42,8 +42,9 @@ pub struct TrimArgs {
   klog clean orders --dry-run    # what retention would delete now
 
 Retention deletes closed segments past retention.ms or retention.bytes (cleanup.policy
-delete); compaction keeps each key's latest record (cleanup.policy compact). Partitions
-with nothing to do are not touched. Topics of a Kafka broker's directory get Kafka's configs:
+delete); compaction keeps each key's latest record (cleanup.policy compact) and merges
+consecutive segments while what is left of them fits segment.bytes, so that no run of small
+or emptied segments remains. Partitions with nothing to do are not touched. Topics of a Kafka broker's directory get Kafka's configs:
 __consumer_offsets and __transaction_state are compacted, never deleted by age or size.")]
 pub struct CleanArgs {
     /// Topics to clean (default: all)

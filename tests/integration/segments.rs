@@ -359,3 +359,52 @@ fn regression_trim_past_one_partitions_end_changes_nothing() {
     assert_eq!(d["partitions"][2]["log_start_offset"], 0);
     assert_eq!(t.consume("vt", &["-p", "0"]).len(), 5);
 }
+
+/// Compaction grouped segments by their size before cleaning, so segments near
+/// `segment.bytes` whose records later ones supersede stayed one per group: after `clean`,
+/// a run of 61-byte segments holding an empty batch each (46 in the report) remained. The
+/// segments a cleaning empties or shrinks are now merged while their records fit a segment.
+#[test]
+fn regression_clean_merges_the_segments_it_empties() {
+    let t = TestDir::new();
+    t.ok(&[
+        "topics",
+        "create",
+        "m",
+        "-c",
+        "cleanup.policy=compact",
+        "-c",
+        "segment.bytes=300",
+    ]);
+    let pad = "v".repeat(200);
+    for i in 0..20 {
+        // One batch per run, each rolling the segment before it (two do not fit 300 bytes).
+        t.produce("m", format!("k:{i}-{pad}\n"), &["-K", ":"]);
+    }
+    let dir = t.partition_dir("m", 0);
+    assert_eq!(segment_bases(&dir).len(), 20);
+    t.ok(&["clean"]);
+    let rows = crate::util::json(&t.ok(&["segments", "list", "m", "--json"]));
+    let rows = rows.as_array().expect("rows");
+    let summary: Vec<(i64, u64, u64)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["base_offset"].as_i64().expect("base"),
+                r["records"].as_u64().expect("records"),
+                r["size_bytes"].as_u64().expect("size"),
+            )
+        })
+        .collect();
+    // One closed segment with the latest closed record (offset 18), then the active one.
+    assert_eq!(summary.len(), 2, "{summary:?}");
+    assert_eq!((summary[0].0, summary[0].1), (0, 1), "{summary:?}");
+    assert_eq!((summary[1].0, summary[1].1), (19, 1), "{summary:?}");
+    let kept = t.consume("m", &["-F", "%o %s\\n"]);
+    assert_eq!(kept, [format!("18 18-{pad}"), format!("19 19-{pad}")]);
+    assert_eq!(
+        t.run(&["segments", "verify", "m"]).status.code(),
+        Some(0),
+        "verifies clean"
+    );
+}
