@@ -485,9 +485,8 @@ impl Topics {
     /// data directory's lock right now (then the next writer does).
     pub fn begin_write(&self) -> Result<WriteGuard> {
         let broker = hold_broker_lock(&self.dir)?;
-        if let Some(e) = self.metadata_problem() {
-            return Err(e);
-        }
+        // A file that does not parse stops every writer (an update would lose what it holds);
+        // a topic with invalid configs in it stops only the writers of that topic.
         let meta = self.read_meta()?;
         let marked = meta.topics.values().any(|m| m.deleting);
         if (marked || !self.delete_leftovers()?.is_empty())

@@ -213,13 +213,27 @@ impl Ctx {
     /// Before a reading command: warns when the metadata file cannot be used (the command
     /// then finds topics from their partition directories).
     fn warn_about_metadata(&self) {
-        if let Some(e) = self.topics().metadata_problem() {
+        let topics = self.topics();
+        let Some(e) = topics.metadata_problem() else {
+            return;
+        };
+        if topics.read_meta().is_err() {
             self.note(format_args!(
                 "warning: {e}; reading topics from their partition directories, with \
                  default configs"
             ));
             if !self.quiet {
                 eprintln!("hint: {METADATA_HINT}");
+            }
+        } else {
+            self.note(format_args!(
+                "warning: {e}; reading that topic with default configs"
+            ));
+            if !self.quiet {
+                eprintln!(
+                    "hint: writing to that topic is refused until its configs in the file \
+                     (JSON) are fixed or removed"
+                );
             }
         }
     }
