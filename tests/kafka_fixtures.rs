@@ -2327,11 +2327,11 @@ fn reading_commands_change_no_file_of_a_broker_directory() {
     }
 }
 
+/// A record's key and value.
+type KeyValue = (Option<Vec<u8>>, Option<Vec<u8>>);
+
 /// The records of every partition of `topic` in `dir`, by (partition, offset): key, value.
-fn records_by_offset(
-    dir: &Path,
-    topic: &str,
-) -> BTreeMap<(u32, i64), (Option<Vec<u8>>, Option<Vec<u8>>)> {
+fn records_by_offset(dir: &Path, topic: &str) -> BTreeMap<(u32, i64), KeyValue> {
     consume_json(dir, topic, &[])
         .into_iter()
         .map(|(p, _, r)| ((p, r.offset), (r.key, r.value)))

@@ -452,7 +452,7 @@ pub(crate) fn scan_batches(
 }
 
 /// What a partition holds, from file sizes, the batch headers of every segment (no record is
-/// decoded but in the rare batches noted at [`walk_headers`]) and the validated tail of the
+/// decoded but in the rare batches noted at `walk_headers`) and the validated tail of the
 /// last segment.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct PartitionStats {
@@ -463,7 +463,7 @@ pub struct PartitionStats {
     pub records: u64,
     pub size_bytes: u64,
     pub segments: usize,
-    /// The smallest record timestamp (see [`walk_headers`]), if any record has one.
+    /// The smallest record timestamp (a batch counts with its first record's), if any.
     pub first_timestamp: Option<i64>,
     /// The largest record timestamp, if any record has one.
     pub last_timestamp: Option<i64>,
@@ -702,7 +702,7 @@ pub struct SegmentSummary {
 }
 
 /// Summarizes segment `base` of partition `dir` by walking its entry headers (see
-/// [`walk_headers`]): every record in the file, and its smallest and largest timestamps.
+/// `walk_headers`): every record in the file, and its smallest and largest timestamps.
 pub fn summarize_segment(dir: &Path, base: i64) -> Result<SegmentSummary> {
     let path = file_names::log_file(dir, base);
     let len = std::fs::metadata(&path)
