@@ -2,9 +2,12 @@
 //!
 //! - `util`: the harness (`TestDir`, commands, on-disk readers).
 //! - `global`: `--dir`/`KLOG_DIR`, usage errors, help, version, `-q`.
-//! - `topics`: create, list, describe, alter, delete; names and configs.
+//! - `topics`: create, list, describe, alter, delete; names and configs; a broker's lock held
+//!   by another process, a damaged metadata file, an interrupted delete, configs altered under
+//!   a running producer, record counts and timestamps of compacted topics.
 //! - `produce_consume`: volume, partitioning, keys, offsets, closed pipes.
-//! - `segments`: rolls, file names, indexes, Kafka's batch format on disk.
+//! - `segments`: rolls, file names, indexes, Kafka's batch format on disk; `trim` checked on
+//!   every partition first; `clean` merging the segments compaction empties.
 //! - `recovery`: torn tails cut at every byte of the last batch.
 //! - `terminal`: progress bars, tables and colors in a pseudo-terminal, never in a pipe.
 //! - `concurrency`: producers and consumers in parallel processes.
