@@ -60,6 +60,14 @@ pub enum Error {
     },
     #[error("invalid metadata in {}: {reason}", path.display())]
     BadMetadata { path: PathBuf, reason: String },
+    /// A running Kafka broker holds the lock of this log directory (its `.lock` file).
+    #[error(
+        "{} is locked by a running Kafka broker{}: klog does not write to a log directory a \
+         broker is using",
+        path.display(),
+        pid.map_or_else(String::new, |p| format!(" (pid {p})"))
+    )]
+    BrokerLocked { path: PathBuf, pid: Option<i32> },
     /// A request that makes no sense (a bad argument): the caller's mistake.
     #[error("{0}")]
     Invalid(String),

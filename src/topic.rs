@@ -5,12 +5,15 @@
 //! <data dir>/
 //!   klog-topics.json         klog's metadata: each topic's partition count and config overrides
 //!   <topic>-<partition>/     one Kafka partition directory per partition
+//!   klog-<pid>-<n>.delete/   a partition directory of a topic being deleted
 //! ```
 //! The metadata is one regular file at the top of the data directory, where a Kafka broker
 //! looks only for its own checkpoint files (every *directory* there is a partition to Kafka).
 //! One file rather than one per topic keeps every legal topic name (up to 249 characters)
 //! within the file-name limit. A Kafka broker's `log.dirs` has no such file: its topics are
-//! discovered from the `<topic>-<n>` directories and read with default configs.
+//! discovered from the `<topic>-<n>` directories and get Kafka's defaults, plus the configs a
+//! broker gives its own topics ([`builtin_configs`]: `__consumer_offsets` and
+//! `__transaction_state` are compacted, never deleted by time or size).
 //!
 //! # Invariants
 //! 1. Topic names follow Kafka's rule (1-249 ASCII letters, digits, `.`, `_`, `-`; not `.` or
@@ -20,6 +23,25 @@
 //!    under an exclusive `flock` of the data directory, so two concurrent creates cannot both
 //!    win and no update is lost. Readers take no lock.
 //! 3. Partitions only grow.
+//! 4. A topic marked `deleting` in the metadata is gone for every reader and for `list`,
+//!    whatever of its partition directories is left.
+//! 5. Nothing is written in a directory whose Kafka `.lock` a running broker holds, nor
+//!    through a metadata file that does not parse ([`Topics::begin_write`]); readers
+//!    ([`Topics::for_reading`]) fall back to the partition directories instead.
+//!
+//! # Crash safety
+//! Deleting a topic: (1) mark it `deleting` in the metadata (durable); (2) rename each of its
+//! partition directories to `klog-<pid>-<n>.delete` and fsync the data directory; (3) remove
+//! those directories and the topic's checkpoint entries; (4) remove its metadata entry. A
+//! crash before (1) leaves the topic whole; after it, the topic is gone for readers, and the
+//! next writing command ([`Topics::begin_write`]), or a `create` of the same name, runs (2) to
+//! (4) again: every step is idempotent. Leftover `*.delete` directories are removed the same
+//! way; steps (2) to (4) and that sweep run under the data directory's lock.
+//!
+//! # Configs while writing
+//! [`Topic::open_log`] gives the [`Log`] a [`ConfigSource`] that watches the metadata file
+//! (its inode, size and times, one `stat`), so that a long-running writer applies a
+//! `topics alter` to its next roll and retention decision.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -28,16 +50,20 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::storage::checkpoint;
+use crate::storage::checkpoint::{self, Merge};
 use crate::storage::file_names::{parse_partition_dir, partition_dir_name};
-use crate::storage::fs::{atomic_write, fsync_dir};
-use crate::storage::{Log, LogConfig, LogReader};
+use crate::storage::fs::{
+    BrokerLockGuard, atomic_write, fsync_dir, hold_broker_lock, lock_dir, try_lock_dir,
+};
+use crate::storage::{ConfigSource, Log, LogConfig, LogReader};
 
 /// klog's metadata file in the data directory.
 pub const META_FILE: &str = "klog-topics.json";
 const MAX_NAME_LEN: usize = 249;
 /// Most partitions a topic may have (a sanity bound against typos such as `-p 1000000`).
 pub const MAX_PARTITIONS: u32 = 10_000;
+/// Suffix of a partition directory being deleted (`klog-<pid>-<n>.delete`).
+pub const DELETE_SUFFIX: &str = ".delete";
 
 /// Checks a topic name against Kafka's rule (`Topic.validate`).
 pub fn validate_topic_name(name: &str) -> Result<()> {
@@ -71,6 +97,41 @@ pub fn validate_topic_name(name: &str) -> Result<()> {
     Ok(())
 }
 
+/// The configs a Kafka broker gives its own topics when it creates them, which klog applies
+/// under a topic's own overrides: `__consumer_offsets` (`GroupCoordinator.offsetsTopicConfigs`)
+/// and `__transaction_state` (`TransactionLog.transactionTopicConfigs`) are compacted, never
+/// deleted by time or size, in segments of `offsets.topic.segment.bytes` /
+/// `transaction.state.log.segment.bytes` (100 MiB); the KRaft metadata log
+/// (`__cluster_metadata`) loses segments only to the controller's snapshots, which klog does
+/// not know, so klog deletes none.
+pub fn builtin_configs(topic: &str) -> &'static [(&'static str, &'static str)] {
+    match topic {
+        "__consumer_offsets" => &[
+            ("cleanup.policy", "compact"),
+            ("compression.type", "producer"),
+            ("segment.bytes", "104857600"),
+        ],
+        "__transaction_state" => &[
+            ("cleanup.policy", "compact"),
+            ("compression.type", "uncompressed"),
+            ("segment.bytes", "104857600"),
+        ],
+        "__cluster_metadata" => &[("retention.bytes", "-1"), ("retention.ms", "-1")],
+        _ => &[],
+    }
+}
+
+/// The typed config of topic `name` with overrides `configs`: Kafka's defaults, then
+/// [`builtin_configs`], then the overrides.
+pub fn topic_config(name: &str, configs: &BTreeMap<String, String>) -> Result<LogConfig> {
+    let mut all: BTreeMap<String, String> = builtin_configs(name)
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    all.extend(configs.iter().map(|(k, v)| (k.clone(), v.clone())));
+    LogConfig::from_overrides(&all)
+}
+
 /// One topic's entry in `klog-topics.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TopicMeta {
@@ -83,6 +144,9 @@ pub struct TopicMeta {
     /// Kafka's topic id (22 characters of base64url), written to `partition.metadata`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub topic_id: Option<String>,
+    /// Being deleted: gone for readers; the next writer finishes the deletion.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleting: bool,
 }
 
 /// A new random topic id: a version-4 UUID in Kafka's base64url form, without padding.
@@ -128,16 +192,72 @@ pub struct MetaFile {
     pub topics: BTreeMap<String, TopicMeta>,
 }
 
+/// What identifies one version of the metadata file (it is only ever replaced by a rename, so
+/// every update gives it a new inode): `None` when there is no file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct MetaStamp {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime_ns: i128,
+    ctime_ns: i128,
+}
+
+fn meta_stamp(path: &Path) -> Option<MetaStamp> {
+    use std::os::unix::fs::MetadataExt;
+    let m = fs::metadata(path).ok()?;
+    Some(MetaStamp {
+        dev: m.dev(),
+        ino: m.ino(),
+        len: m.len(),
+        mtime_ns: m.mtime() as i128 * 1_000_000_000 + m.mtime_nsec() as i128,
+        ctime_ns: m.ctime() as i128 * 1_000_000_000 + m.ctime_nsec() as i128,
+    })
+}
+
 /// A topic as found in a data directory.
 #[derive(Debug, Clone)]
 pub struct Topic {
     pub name: String,
     pub partitions: u32,
+    /// klog's config overrides for the topic (its metadata entry's), not the built-in ones.
     pub configs: BTreeMap<String, String>,
+    /// Every config in effect: Kafka's defaults, [`builtin_configs`], then `configs`.
     pub config: LogConfig,
     /// False for a topic found only through its partition directories (a Kafka broker's).
     pub has_meta: bool,
     dir: PathBuf,
+    /// The metadata file's version that `configs` came from.
+    stamp: Option<MetaStamp>,
+}
+
+/// Follows a topic's configs in the metadata file for a long-running [`Log`].
+struct ConfigWatcher {
+    meta_path: PathBuf,
+    name: String,
+    stamp: Option<MetaStamp>,
+    config: LogConfig,
+}
+
+impl ConfigWatcher {
+    /// The topic's config if it changed since the last call; one `stat` when the file did
+    /// not change. A file that does not parse, or no longer lists the topic, changes nothing.
+    fn poll(&mut self) -> Option<LogConfig> {
+        let now = meta_stamp(&self.meta_path);
+        if now == self.stamp {
+            return None;
+        }
+        self.stamp = now;
+        let text = crate::storage::fs::read_regular(&self.meta_path).ok()?;
+        let meta: MetaFile = serde_json::from_slice(&text).ok()?;
+        let entry = meta.topics.get(&self.name).filter(|m| !m.deleting)?;
+        let config = topic_config(&self.name, &entry.configs).ok()?;
+        if config == self.config {
+            return None;
+        }
+        self.config = config.clone();
+        Some(config)
+    }
 }
 
 impl Topic {
@@ -156,21 +276,31 @@ impl Topic {
         Ok(())
     }
 
-    /// Opens a partition for appending.
+    /// Opens a partition for appending. The log follows the topic's configs: a change
+    /// (`topics alter`) applies from its next roll or retention decision on.
     pub fn open_log(&self, partition: u32) -> Result<Log> {
         self.check_partition(partition)?;
-        Log::open(&self.partition_dir(partition), self.config.clone())
+        let mut log = Log::open(&self.partition_dir(partition), self.config.clone())?;
+        let mut watcher = ConfigWatcher {
+            meta_path: self.dir.join(META_FILE),
+            name: self.name.clone(),
+            stamp: self.stamp,
+            config: self.config.clone(),
+        };
+        log.set_config_source(ConfigSource(Box::new(move || watcher.poll())));
+        Ok(log)
     }
 
     /// Brings Kafka's checkpoint files up to date for these partitions, so that the data
     /// directory looks like one a broker left: the recovery point (what klog has fsynced),
     /// the high watermark (the log end offset: one local replica), the log start offset where
     /// it is above the first segment, the first uncompacted offset where compaction ran, and
-    /// an empty `leader-epoch-checkpoint` (klog writes no leader epochs).
+    /// an empty `leader-epoch-checkpoint` where there is none (klog writes no leader epochs).
+    /// A broker's offsets are never lowered, and entries of other partitions, and existing
+    /// leader epochs, are left as they are (see [`checkpoint`]).
     pub fn sync_checkpoints(&self, partitions: &[u32]) -> Result<()> {
         let (mut rps, mut hws, mut lsos) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
         let mut cleaned = BTreeMap::new();
-        let mut no_lso = Vec::new();
         for &p in partitions {
             let dir = self.partition_dir(p);
             let Some(mut r) = self.open_reader(p)? else {
@@ -186,20 +316,33 @@ impl Topic {
             hws.insert(key.clone(), leo);
             if r.segments().first().is_some_and(|&b| lso > b) {
                 lsos.insert(key, lso);
-            } else {
-                no_lso.push(key);
             }
             if let Some(o) = crate::storage::cleaner::read_cleaner_offset(&dir) {
                 cleaned.insert((self.name.clone(), p), o);
             }
-            checkpoint::write_leader_epochs(&dir, &[])?;
+            if !dir.join(checkpoint::LEADER_EPOCH).exists() {
+                checkpoint::write_leader_epochs(&dir, &[])?;
+            }
         }
+        let _lock = lock_dir(&self.dir)?;
+        let keep = |_: &str, _: u32| false;
         if !cleaned.is_empty() {
-            checkpoint::update_offsets(&self.dir, checkpoint::CLEANER_OFFSET, &cleaned, &[])?;
+            checkpoint::update_offsets_locked(
+                &self.dir,
+                checkpoint::CLEANER_OFFSET,
+                &cleaned,
+                &keep,
+                Merge::NeverLower,
+            )?;
         }
-        checkpoint::update_offsets(&self.dir, checkpoint::RECOVERY_POINT, &rps, &[])?;
-        checkpoint::update_offsets(&self.dir, checkpoint::REPLICATION_OFFSET, &hws, &[])?;
-        checkpoint::update_offsets(&self.dir, checkpoint::LOG_START_OFFSET, &lsos, &no_lso)
+        for (file, entries) in [
+            (checkpoint::RECOVERY_POINT, &rps),
+            (checkpoint::REPLICATION_OFFSET, &hws),
+            (checkpoint::LOG_START_OFFSET, &lsos),
+        ] {
+            checkpoint::update_offsets_locked(&self.dir, file, entries, &keep, Merge::NeverLower)?;
+        }
+        Ok(())
     }
 
     /// Opens a partition for reading (a missing directory reads as an empty log).
@@ -217,6 +360,14 @@ impl Topic {
 #[derive(Debug, Clone)]
 pub struct Topics {
     dir: PathBuf,
+    /// Reading only: a metadata file that does not parse reads as absent.
+    lenient: bool,
+}
+
+/// What a writing command holds while it writes (see [`Topics::begin_write`]).
+#[derive(Debug)]
+pub struct WriteGuard {
+    _broker: Option<BrokerLockGuard>,
 }
 
 fn now_ms() -> i64 {
@@ -225,9 +376,34 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+/// Removes a directory tree; one that is already gone is fine.
+fn remove_tree(path: &Path) -> Result<()> {
+    match fs::remove_dir_all(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io("delete", path)(e)),
+    }
+}
+
 impl Topics {
+    /// The topics of `dir`, for writing and for reading: a metadata file that does not parse
+    /// is an error.
     pub fn new(dir: impl Into<PathBuf>) -> Topics {
-        Topics { dir: dir.into() }
+        Topics {
+            dir: dir.into(),
+            lenient: false,
+        }
+    }
+
+    /// The topics of `dir` for reading only: a metadata file that does not parse is taken as
+    /// absent (topics are found from their partition directories, with default configs), and
+    /// a topic whose stored configs are invalid gets the defaults. [`Topics::metadata_problem`]
+    /// says whether that happens.
+    pub fn for_reading(dir: impl Into<PathBuf>) -> Topics {
+        Topics {
+            dir: dir.into(),
+            lenient: true,
+        }
     }
 
     pub fn dir(&self) -> &Path {
@@ -241,7 +417,7 @@ impl Topics {
     /// Reads the metadata file (lock-free: it is only ever replaced atomically).
     pub fn read_meta(&self) -> Result<MetaFile> {
         let path = self.meta_path();
-        let text = match fs::read(&path) {
+        let text = match crate::storage::fs::read_regular(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(MetaFile::default()),
             Err(e) => return Err(Error::io("read", &path)(e)),
@@ -252,21 +428,87 @@ impl Topics {
         })
     }
 
+    /// Why the metadata file cannot be used, if it cannot (it does not parse, or a topic's
+    /// configs in it are invalid).
+    pub fn metadata_problem(&self) -> Option<Error> {
+        let meta = match self.read_meta() {
+            Ok(m) => m,
+            Err(e @ Error::BadMetadata { .. }) => return Some(e),
+            Err(_) => return None,
+        };
+        meta.topics.iter().find_map(|(name, m)| {
+            topic_config(name, &m.configs)
+                .err()
+                .map(|e| Error::BadMetadata {
+                    path: self.meta_path(),
+                    reason: format!("topic '{name}': {e}"),
+                })
+        })
+    }
+
+    /// The metadata for finding topics: in reading mode, a file that does not parse reads as
+    /// absent.
+    fn meta_for_lookup(&self) -> Result<MetaFile> {
+        match self.read_meta() {
+            Err(Error::BadMetadata { .. }) if self.lenient => Ok(MetaFile::default()),
+            r => r,
+        }
+    }
+
+    fn write_meta(&self, meta: &MetaFile) -> Result<()> {
+        let mut meta = meta.clone();
+        meta.version = 1;
+        let mut text = serde_json::to_vec_pretty(&meta).unwrap_or_default();
+        text.push(b'\n');
+        atomic_write(&self.meta_path(), &text)
+    }
+
     /// Runs `f` on the metadata under the data directory's lock and writes it back if `f`
-    /// changed it.
+    /// changed it. Refused while a Kafka broker holds the directory.
     fn update<T>(&self, f: impl FnOnce(&mut MetaFile) -> Result<T>) -> Result<T> {
         fs::create_dir_all(&self.dir).map_err(Error::io("create directory", &self.dir))?;
-        let _lock = crate::storage::fs::lock_dir(&self.dir)?;
+        let _broker = hold_broker_lock(&self.dir)?;
+        let _lock = lock_dir(&self.dir)?;
         let before = self.read_meta()?;
         let mut meta = before.clone();
         let out = f(&mut meta)?;
         if meta != before {
-            meta.version = 1;
-            let mut text = serde_json::to_vec_pretty(&meta).unwrap_or_default();
-            text.push(b'\n');
-            atomic_write(&self.meta_path(), &text)?;
+            self.write_meta(&meta)?;
         }
         Ok(out)
+    }
+
+    /// Gets the data directory ready for a writing command: refuses it while a Kafka broker
+    /// holds the directory's `.lock` (and keeps one from starting while the guard lives),
+    /// refuses a metadata file that does not parse, and finishes what a killed `topics
+    /// delete` left (marked topics, `*.delete` directories) unless another process holds the
+    /// data directory's lock right now (then the next writer does).
+    pub fn begin_write(&self) -> Result<WriteGuard> {
+        let broker = hold_broker_lock(&self.dir)?;
+        // A file that does not parse stops every writer (an update would lose what it holds);
+        // a topic with invalid configs in it stops only the writers of that topic.
+        let meta = self.read_meta()?;
+        let marked = meta.topics.values().any(|m| m.deleting);
+        if (marked || !self.delete_leftovers()?.is_empty())
+            && let Some(_lock) = try_lock_dir(&self.dir)?
+        {
+            let before = self.read_meta()?;
+            let mut meta = before.clone();
+            self.remove_delete_leftovers()?;
+            let names: Vec<String> = meta
+                .topics
+                .iter()
+                .filter(|(_, m)| m.deleting)
+                .map(|(n, _)| n.clone())
+                .collect();
+            for name in names {
+                self.finish_deletion_locked(&mut meta, &name)?;
+            }
+            if meta != before {
+                self.write_meta(&meta)?;
+            }
+        }
+        Ok(WriteGuard { _broker: broker })
     }
 
     /// Partition numbers present as `<name>-<n>` directories.
@@ -290,7 +532,80 @@ impl Topics {
         Ok(out)
     }
 
-    /// Creates a topic. Configs are validated before anything is written.
+    /// The `klog-<pid>-<n>.delete` directories of deletions that did not finish.
+    fn delete_leftovers(&self) -> Result<Vec<PathBuf>> {
+        let rd = match fs::read_dir(&self.dir) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io("read directory", &self.dir)(e)),
+        };
+        Ok(rd
+            .flatten()
+            .filter(|e| {
+                e.file_name()
+                    .to_str()
+                    .is_some_and(|n| n.starts_with("klog-") && n.ends_with(DELETE_SUFFIX))
+            })
+            .map(|e| e.path())
+            .collect())
+    }
+
+    /// Removes [`Self::delete_leftovers`]. The caller holds the data directory's lock, which
+    /// every deleter holds while it removes: no one else is removing them.
+    fn remove_delete_leftovers(&self) -> Result<()> {
+        for d in self.delete_leftovers()? {
+            remove_tree(&d)?;
+        }
+        Ok(())
+    }
+
+    /// Steps 2 to 4 of a deletion (see the module's *Crash safety*) for topic `name` if it is
+    /// marked in `meta`: idempotent. The caller holds the data directory's lock and writes
+    /// `meta` back.
+    fn finish_deletion_locked(&self, meta: &mut MetaFile, name: &str) -> Result<()> {
+        if !meta.topics.get(name).is_some_and(|m| m.deleting) {
+            return Ok(());
+        }
+        self.remove_delete_leftovers()?;
+        let mut doomed = Vec::new();
+        for p in self.partition_dirs(name)? {
+            let d = self.dir.join(partition_dir_name(name, p));
+            // Kafka's way (a `-delete` suffix), in a name short enough for any topic name:
+            // the directory stops being a partition at once, for klog and for a broker.
+            let to = self
+                .dir
+                .join(format!("klog-{}-{p}{DELETE_SUFFIX}", std::process::id()));
+            fs::rename(&d, &to).map_err(Error::io("rename", &d))?;
+            doomed.push(to);
+        }
+        // The renames are durable before the mark can go.
+        fsync_dir(&self.dir)?;
+        for d in doomed {
+            remove_tree(&d)?;
+        }
+        let topic = |t: &str, _: u32| t == name;
+        for file in [
+            checkpoint::RECOVERY_POINT,
+            checkpoint::LOG_START_OFFSET,
+            checkpoint::REPLICATION_OFFSET,
+            checkpoint::CLEANER_OFFSET,
+        ] {
+            if self.dir.join(file).exists() {
+                checkpoint::update_offsets_locked(
+                    &self.dir,
+                    file,
+                    &BTreeMap::new(),
+                    &topic,
+                    Merge::Replace,
+                )?;
+            }
+        }
+        meta.topics.remove(name);
+        fsync_dir(&self.dir)
+    }
+
+    /// Creates a topic. Configs are validated before anything is written. A deletion of a
+    /// topic of the same name that did not finish is finished first.
     pub fn create(
         &self,
         name: &str,
@@ -308,7 +623,7 @@ impl Topics {
             let v = LogConfig::validate(&k, &v)?;
             clean.insert(k, v);
         }
-        let config = LogConfig::from_overrides(&clean)?;
+        let config = topic_config(name, &clean)?;
         // Kafka refuses names that collide once '.' is read as '_'.
         let canon = name.replace('.', "_");
         for other in self.list_names()? {
@@ -328,8 +643,11 @@ impl Topics {
             configs: clean.clone(),
             created_ms: now_ms(),
             topic_id: Some(topic_id.clone()),
+            deleting: false,
         };
         self.update(|meta| {
+            // An old topic of this name whose deletion was interrupted goes first.
+            self.finish_deletion_locked(meta, name)?;
             // Checked again under the lock: another process may have just created it.
             if meta.topics.contains_key(name) || !self.partition_dirs(name)?.is_empty() {
                 return Err(Error::TopicExists(name.to_string()));
@@ -344,6 +662,7 @@ impl Topics {
             config,
             has_meta: true,
             dir: self.dir.clone(),
+            stamp: meta_stamp(&self.meta_path()),
         };
         for p in 0..partitions {
             let d = topic.partition_dir(p);
@@ -357,14 +676,25 @@ impl Topics {
     }
 
     /// Opens an existing topic, from its metadata or, failing that, its partition directories.
+    /// A topic being deleted is not found.
     pub fn open(&self, name: &str) -> Result<Topic> {
         validate_topic_name(name)?;
-        if let Some(meta) = self.read_meta()?.topics.remove(name) {
-            let config =
-                LogConfig::from_overrides(&meta.configs).map_err(|e| Error::BadMetadata {
-                    path: self.meta_path(),
-                    reason: e.to_string(),
-                })?;
+        // The stamp first: a change after it is seen by the config watcher of `open_log`.
+        let stamp = meta_stamp(&self.meta_path());
+        if let Some(meta) = self.meta_for_lookup()?.topics.remove(name) {
+            if meta.deleting {
+                return Err(Error::TopicNotFound(name.to_string()));
+            }
+            let config = match topic_config(name, &meta.configs) {
+                Ok(c) => c,
+                Err(_) if self.lenient => topic_config(name, &BTreeMap::new())?,
+                Err(e) => {
+                    return Err(Error::BadMetadata {
+                        path: self.meta_path(),
+                        reason: format!("topic '{name}': {e}"),
+                    });
+                }
+            };
             return Ok(Topic {
                 name: name.to_string(),
                 partitions: meta.partitions,
@@ -372,6 +702,7 @@ impl Topics {
                 config,
                 has_meta: true,
                 dir: self.dir.clone(),
+                stamp,
             });
         }
         let parts = self.partition_dirs(name)?;
@@ -380,15 +711,17 @@ impl Topics {
                 name: name.to_string(),
                 partitions: max + 1,
                 configs: BTreeMap::new(),
-                config: LogConfig::default(),
+                config: topic_config(name, &BTreeMap::new())?,
                 has_meta: false,
                 dir: self.dir.clone(),
+                stamp,
             }),
             None => Err(Error::TopicNotFound(name.to_string())),
         }
     }
 
-    /// Names of every topic, sorted: those with metadata and those with only partition dirs.
+    /// Names of every topic, sorted: those with metadata and those with only partition dirs,
+    /// without the ones being deleted.
     pub fn list_names(&self) -> Result<Vec<String>> {
         let mut names = std::collections::BTreeSet::new();
         let rd = match fs::read_dir(&self.dir) {
@@ -396,7 +729,7 @@ impl Topics {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(Error::io("read directory", &self.dir)(e)),
         };
-        names.extend(self.read_meta()?.topics.into_keys());
+        let meta = self.meta_for_lookup()?;
         for entry in rd.flatten() {
             let Some(n) = entry.file_name().to_str().map(str::to_string) else {
                 continue;
@@ -406,6 +739,13 @@ impl Topics {
                 && entry.path().is_dir()
             {
                 names.insert(t.to_string());
+            }
+        }
+        for (name, m) in meta.topics {
+            if m.deleting {
+                names.remove(&name);
+            } else {
+                names.insert(name);
             }
         }
         Ok(names.into_iter().collect())
@@ -470,6 +810,7 @@ impl Topics {
                     configs: topic.configs.clone(),
                     created_ms: now_ms(),
                     topic_id: None,
+                    deleting: false,
                 });
             if let Some(p) = partitions {
                 entry.partitions = entry.partitions.max(p);
@@ -478,7 +819,7 @@ impl Topics {
                 entry.configs.remove(k);
             }
             entry.configs.extend(validated);
-            LogConfig::from_overrides(&entry.configs)?;
+            topic_config(name, &entry.configs)?;
             Ok(entry.partitions)
         })?;
         let topic_id = self
@@ -497,37 +838,25 @@ impl Topics {
         self.open(name)
     }
 
-    /// Deletes a topic: its partition directories, then its metadata.
+    /// Deletes a topic, crash-safely (see the module's *Crash safety*): marks it, then
+    /// removes its partition directories, checkpoint entries and metadata entry.
     pub fn delete(&self, name: &str) -> Result<()> {
         let topic = self.open(name)?;
         self.update(|meta| {
-            for p in self.partition_dirs(name)? {
-                let d = topic.partition_dir(p);
-                // Rename first (Kafka's `-delete` suffix, short enough for any topic name) so
-                // that a crash mid-way never leaves a half-deleted partition looking live.
-                let doomed = self
-                    .dir
-                    .join(format!("klog-{}-{p}.delete", std::process::id()));
-                fs::rename(&d, &doomed).map_err(Error::io("rename", &d))?;
-                fs::remove_dir_all(&doomed).map_err(Error::io("delete", &doomed))?;
-            }
-            meta.topics.remove(name);
+            let entry = meta
+                .topics
+                .entry(name.to_string())
+                .or_insert_with(|| TopicMeta {
+                    partitions: topic.partitions,
+                    configs: topic.configs.clone(),
+                    created_ms: now_ms(),
+                    topic_id: None,
+                    deleting: false,
+                });
+            entry.deleting = true;
             Ok(())
         })?;
-        let gone: Vec<(String, u32)> = (0..topic.partitions)
-            .map(|p| (name.to_string(), p))
-            .collect();
-        for file in [
-            checkpoint::RECOVERY_POINT,
-            checkpoint::LOG_START_OFFSET,
-            checkpoint::REPLICATION_OFFSET,
-            checkpoint::CLEANER_OFFSET,
-        ] {
-            if self.dir.join(file).exists() {
-                checkpoint::update_offsets(&self.dir, file, &BTreeMap::new(), &gone)?;
-            }
-        }
-        fsync_dir(&self.dir)
+        self.update(|meta| self.finish_deletion_locked(meta, name))
     }
 }
 
@@ -579,6 +908,69 @@ mod tests {
         topics.delete("t.x").unwrap();
         assert!(matches!(topics.open("t.x"), Err(Error::TopicNotFound(_))));
         assert!(topics.list_names().unwrap().is_empty());
+    }
+
+    /// Before, syncing the checkpoints of a partition of a broker's directory rewrote its
+    /// `leader-epoch-checkpoint` empty, set its recovery point to klog's (0: klog had flushed
+    /// nothing there), and rewrote the data-directory files sorted, from what klog parsed.
+    #[test]
+    fn regression_checkpoint_sync_keeps_a_brokers_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let p0 = root.join("t-0");
+        fs::create_dir(&p0).unwrap();
+        let mut log = Log::open(&p0, LogConfig::default()).unwrap();
+        let mut b = crate::format::BatchBuilder::new();
+        b.append(1, None, Some(b"v"), &[]);
+        log.append(&mut b.finish()).unwrap();
+        drop(log);
+        fs::remove_file(p0.join(crate::storage::log::RECOVERY_POINT_FILE)).unwrap();
+        // A broker's files: entries in its own order, one for a partition klog never touches.
+        let rp = "0\n3\nz 7 5\nt 0 9\na 1 2\n";
+        fs::write(root.join(checkpoint::RECOVERY_POINT), rp).unwrap();
+        let epochs = "0\n2\n0 0\n3 1\n";
+        fs::write(p0.join(checkpoint::LEADER_EPOCH), epochs).unwrap();
+        let topic = Topics::new(root).open("t").unwrap();
+        assert!(!topic.has_meta);
+        topic.sync_checkpoints(&[0]).unwrap();
+        assert_eq!(
+            fs::read_to_string(root.join(checkpoint::RECOVERY_POINT)).unwrap(),
+            rp,
+            "never lowered, every line in its place"
+        );
+        assert_eq!(
+            fs::read_to_string(p0.join(checkpoint::LEADER_EPOCH)).unwrap(),
+            epochs
+        );
+        // The high watermark file gets the partition's log end offset.
+        assert_eq!(
+            fs::read_to_string(root.join(checkpoint::REPLICATION_OFFSET)).unwrap(),
+            "0\n1\nt 0 1\n"
+        );
+        // A checkpoint that does not parse is refused, not replaced.
+        fs::write(root.join(checkpoint::RECOVERY_POINT), "0\n2\nz 7 5\n").unwrap();
+        assert!(topic.sync_checkpoints(&[0]).is_err());
+        assert_eq!(
+            fs::read_to_string(root.join(checkpoint::RECOVERY_POINT)).unwrap(),
+            "0\n2\nz 7 5\n"
+        );
+    }
+
+    #[test]
+    fn internal_topics_get_kafkas_configs_under_their_overrides() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("__consumer_offsets-0")).unwrap();
+        let topics = Topics::new(dir.path());
+        let t = topics.open("__consumer_offsets").unwrap();
+        assert!(t.config.cleanup_policy.compact && !t.config.cleanup_policy.delete);
+        assert_eq!(t.config.segment_bytes, 104_857_600);
+        let mut c = BTreeMap::new();
+        c.insert("segment.bytes".to_string(), "2048".to_string());
+        let t = topics.alter("__consumer_offsets", None, c, &[]).unwrap();
+        assert_eq!(t.config.segment_bytes, 2048);
+        assert!(t.config.cleanup_policy.compact, "still compacted");
+        let t = topics.create("plain", 1, BTreeMap::new()).unwrap();
+        assert!(t.config.cleanup_policy.delete);
     }
 
     #[test]

@@ -17,7 +17,10 @@ use klog::storage::retention::{self, DeletedSegment};
 #[command(after_help = "Examples:
   klog trim orders --before 120000           # offsets below 120000 are gone for readers
   klog trim orders --before @-7d -p 0        # everything older than a week in partition 0
-Consumer groups whose committed offset is below the new log start resume at it, with a
+Every partition is checked first: an OFFSET past a partition's log end offset refuses the
+whole command and nothing is trimmed (give -p to trim only some partitions). With @TIME each
+partition moves to its first record at or after TIME, or to its log end offset when it has
+none. Consumer groups whose committed offset is below the new log start resume at it, with a
 warning.")]
 pub struct TrimArgs {
     /// Topic name
@@ -36,7 +39,13 @@ pub struct TrimArgs {
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   klog clean                     # every topic
-  klog clean orders --dry-run    # what retention would delete now")]
+  klog clean orders --dry-run    # what retention would delete now
+
+Retention deletes closed segments past retention.ms or retention.bytes (cleanup.policy
+delete); compaction keeps each key's latest record (cleanup.policy compact) and merges
+consecutive segments while what is left of them fits segment.bytes, so that no run of small
+or emptied segments remains. Partitions with nothing to do are not touched. Topics of a Kafka broker's directory get Kafka's configs:
+__consumer_offsets and __transaction_state are compacted, never deleted by age or size.")]
 pub struct CleanArgs {
     /// Topics to clean (default: all)
     pub topics: Vec<String>,
@@ -65,10 +74,11 @@ pub fn trim(ctx: &Ctx, a: TrimArgs) -> Result<ExitCode> {
     })?;
     let topic = ctx.topics().open(&a.topic)?;
     let parts = super::partitions_of(&topic, &a.partitions)?;
-    let mut rows = Vec::new();
-    let bar = super::progress::bar(ctx, parts.len() as u64, "trimming", false);
+    // Every partition is checked before any changes: an offset past one partition's log end
+    // refuses the whole command, so that a typo never trims some partitions and not others.
+    let mut plan = Vec::new();
+    let mut past_end = Vec::new();
     for p in parts {
-        bar.inc(1);
         let Some(mut reader) = topic.open_reader(p)? else {
             continue;
         };
@@ -79,12 +89,28 @@ pub fn trim(ctx: &Ctx, a: TrimArgs) -> Result<ExitCode> {
             OffsetOrTime::Time(t) => reader.offset_for_timestamp(t)?.unwrap_or(end),
         };
         if offset > end {
-            return Err(UsageError(format!(
-                "offset {offset} is past the log end offset {end} of {}-{p}",
-                topic.name
-            ))
-            .into());
+            past_end.push(format!("{}-{p} ends at {end}", topic.name));
         }
+        plan.push((p, old, offset));
+    }
+    if !past_end.is_empty() {
+        let offset = match target {
+            OffsetOrTime::Offset(o) => o,
+            OffsetOrTime::Time(_) => 0,
+        };
+        return Err(UsageError(format!(
+            "offset {offset} is past the log end offset of {} partition{} ({}); nothing was \
+             trimmed (-p N trims only the partitions named)",
+            past_end.len(),
+            if past_end.len() == 1 { "" } else { "s" },
+            past_end.join(", ")
+        ))
+        .into());
+    }
+    let mut rows = Vec::new();
+    let bar = super::progress::bar(ctx, plan.len() as u64, "trimming", false);
+    for (p, old, offset) in plan {
+        bar.inc(1);
         let mut log = topic.open_log(p)?;
         let deleted = log
             .trim(offset)
@@ -168,9 +194,7 @@ pub fn clean(ctx: &Ctx, a: CleanArgs) -> Result<ExitCode> {
         let deleted = if a.dry_run {
             retention::due(&dir, &topic.config, now)?.1
         } else {
-            topic
-                .open_log(p)?
-                .delete_old_segments(now)
+            retention::apply(&dir, &topic.config, now)
                 .with_context(|| format!("clean {}-{p}", topic.name))?
         };
         let changed = !deleted.is_empty();

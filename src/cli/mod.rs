@@ -73,6 +73,10 @@ Examples:
 Environment: KLOG_DIR is the data directory when --dir is not given; NO_COLOR (not empty)
 turns colors off.
 
+A Kafka broker's log.dirs can be given as --dir. Reading changes nothing there, even while
+the broker runs; commands that write refuse while a broker holds its .lock, and give topics
+without klog metadata Kafka's configs (__consumer_offsets is compacted, never deleted by age).
+
 Exit status: 0 success, 1 runtime error, 2 usage error, 3 damage found by a check.";
 
 /// Apache Kafka's log on a local directory: produce, consume and inspect Kafka segments
@@ -125,6 +129,35 @@ pub enum Command {
     Clean(clean::CleanArgs),
 }
 
+impl Command {
+    /// Whether the command may write to the data directory (with the arguments given): such
+    /// commands are refused under a running Kafka broker and through damaged metadata, which
+    /// commands that only read work around (see `klog::topic::Topics::begin_write`).
+    fn writes(&self) -> bool {
+        match self {
+            Command::Topics(c) => !matches!(
+                c,
+                topics::TopicsCommand::List(_) | topics::TopicsCommand::Describe(_)
+            ),
+            Command::Produce(_) | Command::Trim(_) => true,
+            // A group member commits offsets and takes lock files in the partitions.
+            Command::Consume(a) => a.group.is_some(),
+            Command::Groups(c) => match c {
+                groups::GroupsCommand::List(_) | groups::GroupsCommand::Describe(_) => false,
+                groups::GroupsCommand::Reset(a) => !a.dry_run,
+                groups::GroupsCommand::Delete(_) => true,
+            },
+            Command::Segments(c) => match c {
+                segments::SegmentsCommand::List(_) | segments::SegmentsCommand::Dump(_) => false,
+                segments::SegmentsCommand::Roll(_) => true,
+                segments::SegmentsCommand::Verify(a) => a.repair,
+            },
+            Command::Clean(a) => !a.dry_run,
+            Command::Completions(_) | Command::Man(_) | Command::CompleteNames(_) => false,
+        }
+    }
+}
+
 /// Global settings every command receives.
 pub struct Ctx {
     pub dir: PathBuf,
@@ -133,6 +166,9 @@ pub struct Ctx {
     pub color_stderr: bool,
     /// What the command leaves behind when the disk fills up (for the hint).
     pub on_full_disk: FullDisk,
+    /// Whether the command writes (see `Command::writes`): the metadata is then read
+    /// strictly, else a damaged metadata file is read around.
+    pub writing: bool,
 }
 
 /// What a command has done when a write fails for lack of space: the hint of that error says
@@ -229,9 +265,66 @@ impl Ctx {
     }
 
     pub fn topics(&self) -> klog::topic::Topics {
-        klog::topic::Topics::new(&self.dir)
+        if self.writing {
+            klog::topic::Topics::new(&self.dir)
+        } else {
+            klog::topic::Topics::for_reading(&self.dir)
+        }
+    }
+
+    /// Before a writing command: see `Topics::begin_write`. The guard is held until the
+    /// command ends.
+    fn begin_write(&self) -> Result<klog::topic::WriteGuard> {
+        self.topics().begin_write().map_err(|e| {
+            let hint = match &e {
+                klog::Error::BrokerLocked { .. } => Some(
+                    "stop the broker first; reading (`topics list`, `consume`, `segments dump`) \
+                     works while it runs",
+                ),
+                klog::Error::BadMetadata { .. } => Some(METADATA_HINT),
+                _ => None,
+            };
+            match hint {
+                // The hint is the root of the chain, as `report` expects.
+                Some(h) => anyhow::Error::new(Hint(h.to_string())).context(e.to_string()),
+                None => anyhow::Error::new(e),
+            }
+        })
+    }
+
+    /// Before a reading command: warns when the metadata file cannot be used (the command
+    /// then finds topics from their partition directories).
+    fn warn_about_metadata(&self) {
+        let topics = self.topics();
+        let Some(e) = topics.metadata_problem() else {
+            return;
+        };
+        if topics.read_meta().is_err() {
+            self.note(format_args!(
+                "warning: {e}; reading topics from their partition directories, with \
+                 default configs"
+            ));
+            if !self.quiet {
+                eprintln!("hint: {METADATA_HINT}");
+            }
+        } else {
+            self.note(format_args!(
+                "warning: {e}; reading that topic with default configs"
+            ));
+            if !self.quiet {
+                eprintln!(
+                    "hint: writing to that topic is refused until its configs in the file \
+                     (JSON) are fixed or removed"
+                );
+            }
+        }
     }
 }
+
+/// How to repair a metadata file that does not parse.
+const METADATA_HINT: &str = "klog writes nothing until it parses: fix the JSON, or move the \
+     file aside (topics are then found from their directories, and their config overrides \
+     are lost)";
 
 fn default_dir() -> PathBuf {
     dirs::data_dir()
@@ -298,11 +391,27 @@ pub fn main() -> i32 {
                 && io::IsTerminal::is_terminal(&io::stderr())
         }
     };
+    let writing = cli.command.writes();
     let ctx = Ctx {
         dir: cli.dir.clone().unwrap_or_else(default_dir),
         quiet: cli.quiet,
         color_stderr,
         on_full_disk: FullDisk::of(&cli.command),
+        writing,
+    };
+    let _write_guard = if writing {
+        match ctx.begin_write() {
+            Ok(g) => Some(g),
+            Err(err) => return report(&err, Some(&ctx)),
+        }
+    } else {
+        if !matches!(
+            cli.command,
+            Command::Completions(_) | Command::Man(_) | Command::CompleteNames(_)
+        ) {
+            ctx.warn_about_metadata();
+        }
+        None
     };
     let result = match cli.command {
         Command::Topics(c) => topics::run(&ctx, c),
@@ -630,6 +739,7 @@ mod tests {
             quiet: true,
             color_stderr: false,
             on_full_disk: FullDisk::ResetGroup("etl".into()),
+            writing: true,
         };
         let err = anyhow::Error::new(commit).context("commit orders-2");
         let hint = default_hint(&err, Some(&ctx)).unwrap_or_default();

@@ -911,6 +911,11 @@ fn verify(ctx: &Ctx, a: VerifyArgs) -> Result<ExitCode> {
                 .and_then(file_names::parse_partition_dir)
                 .and_then(|(t, _)| ctx.topics().open(t).ok())
                 .map_or(4096, |t| t.config.index_interval_bytes);
+            // A partition given by path may be in a broker's directory: never under a live one.
+            let _broker = match dir.parent() {
+                Some(data_dir) => klog::storage::fs::hold_broker_lock(data_dir)?,
+                None => None,
+            };
             repairs = repair_partition(&dir, interval)
                 .with_context(|| format!("repair {}", dir.display()))?;
             after = Some(verify_partition(&dir)?);

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::output::{human_bytes, human_ms, print_table, rfc3339_ms, table};
 use super::{Ctx, ExitCode, parse_configs, plural};
 use klog::storage::{CONFIGS, PartitionStats};
-use klog::topic::Topic;
+use klog::topic::{Topic, builtin_configs};
 
 #[derive(Debug, Subcommand)]
 pub enum TopicsCommand {
@@ -22,12 +22,21 @@ pub enum TopicsCommand {
     /// List topics with their size, record count, retention and cleanup policy
     #[command(after_help = "Examples:
   klog topics list
-  klog topics list --json | jq -r '.[].name'")]
+  klog topics list --json | jq -r '.[].name'
+
+RECORDS counts the records a reader gets, from each partition's log start offset on (counted
+from batch headers); a compacted topic has fewer than its offsets span.")]
     List(ListArgs),
     /// Show a topic's partitions (offsets, size, segments, timestamps) and configs
     #[command(after_help = "Examples:
   klog topics describe orders
-  klog topics describe orders --json | jq '.partitions[].log_end_offset'")]
+  klog topics describe orders --json | jq '.partitions[].log_end_offset'
+
+RECORDS counts the records a reader gets (fewer than LOG-END - LOG-START once compaction has
+removed some); FIRST-TIMESTAMP and LAST-TIMESTAMP are the smallest and largest record
+timestamps (a batch counts with its first record's), for Kafka's legacy magic 0/1 messages
+too. A config's SOURCE is topic (set with -c), internal (what Kafka gives its own topics, such
+as __consumer_offsets) or default.")]
     Describe(DescribeArgs),
     /// Add partitions or change configs
     #[command(after_help = "Examples:
@@ -37,7 +46,10 @@ pub enum TopicsCommand {
     /// Delete topics and all their data
     #[command(after_help = "Examples:
   klog topics delete scratch
-  klog topics delete a b c")]
+  klog topics delete a b c
+
+A topic is marked deleted first: if the delete is interrupted, it is gone for readers anyway,
+and the next command that writes (or a create of the same name) finishes it.")]
     Delete(DeleteArgs),
 }
 
@@ -138,7 +150,8 @@ fn partition_stats(t: &Topic) -> Result<Vec<PartitionStats>> {
 struct TopicSummary {
     name: String,
     partitions: u32,
-    records: i64,
+    /// Records there are (not log end - log start: compaction leaves gaps).
+    records: u64,
     size_bytes: u64,
     retention_ms: i64,
     retention_bytes: i64,
@@ -175,10 +188,7 @@ fn list(ctx: &Ctx, a: ListArgs) -> Result<ExitCode> {
         rows.push(TopicSummary {
             name: t.name.clone(),
             partitions: t.partitions,
-            records: stats
-                .iter()
-                .map(|s| s.log_end_offset - s.log_start_offset)
-                .sum(),
+            records: stats.iter().map(|s| s.records).sum(),
             size_bytes: stats.iter().map(|s| s.size_bytes).sum(),
             retention_ms: t.config.retention_ms,
             retention_bytes: t.config.retention_bytes,
@@ -223,7 +233,6 @@ struct PartitionJson {
     partition: u32,
     #[serde(flatten)]
     stats: PartitionStats,
-    records: i64,
 }
 
 #[derive(Serialize)]
@@ -231,6 +240,9 @@ struct ConfigJson {
     name: &'static str,
     value: String,
     default: bool,
+    /// `topic` (the topic's own override), `internal` (Kafka's config for its own topics,
+    /// such as `__consumer_offsets`) or `default`.
+    source: &'static str,
 }
 
 #[derive(Serialize)]
@@ -250,23 +262,27 @@ fn describe(ctx: &Ctx, a: DescribeArgs) -> Result<ExitCode> {
             .enumerate()
             .map(|(p, s)| PartitionJson {
                 partition: p as u32,
-                records: s.log_end_offset - s.log_start_offset,
                 stats: s,
             })
             .collect(),
         configs: CONFIGS
             .iter()
-            .map(|c| match t.configs.get(c.name) {
-                Some(v) => ConfigJson {
+            .map(|c| {
+                let builtin = builtin_configs(&t.name)
+                    .iter()
+                    .find(|(k, _)| *k == c.name)
+                    .map(|(_, v)| v.to_string());
+                let (value, source) = match (t.configs.get(c.name), builtin) {
+                    (Some(v), _) => (v.clone(), "topic"),
+                    (None, Some(v)) => (v, "internal"),
+                    (None, None) => (c.default.to_string(), "default"),
+                };
+                ConfigJson {
                     name: c.name,
-                    value: v.clone(),
-                    default: false,
-                },
-                None => ConfigJson {
-                    name: c.name,
-                    value: c.default.to_string(),
-                    default: true,
-                },
+                    value,
+                    default: source == "default",
+                    source,
+                }
             })
             .collect(),
     };
@@ -297,7 +313,7 @@ fn describe(ctx: &Ctx, a: DescribeArgs) -> Result<ExitCode> {
                 p.partition.to_string(),
                 p.stats.log_start_offset.to_string(),
                 p.stats.log_end_offset.to_string(),
-                p.records.to_string(),
+                p.stats.records.to_string(),
                 human_bytes(p.stats.size_bytes),
                 p.stats.segments.to_string(),
                 ts(p.stats.first_timestamp),
@@ -311,7 +327,7 @@ fn describe(ctx: &Ctx, a: DescribeArgs) -> Result<ExitCode> {
             tb.add_row(vec![
                 c.name.to_string(),
                 c.value.clone(),
-                if c.default { "default" } else { "topic" }.to_string(),
+                c.source.to_string(),
             ]);
         }
         print_table(&mut out, &mut tb)?;

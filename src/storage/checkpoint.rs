@@ -13,13 +13,20 @@
 //! the log end offset), `cleaner-offset-checkpoint` (first offset not yet compacted). In a
 //! partition directory, `leader-epoch-checkpoint` has entries `epoch start-offset`.
 //!
+//! # Invariants
+//! 1. A rewrite keeps every entry it does not update, line for line and in its place (a
+//!    broker's entries for partitions klog did not touch stay byte-identical), and a file
+//!    that does not parse is never rewritten.
+//! 2. klog never lowers a broker's offsets ([`Merge::NeverLower`]) and never rewrites a
+//!    `leader-epoch-checkpoint` it finds (it writes an empty one only where there is none:
+//!    klog writes no leader epochs).
+//!
 //! # Crash safety
 //! Files are replaced atomically (temp file, fsync, rename, fsync the directory). The
 //! data-directory files hold every partition, so klog updates them under an exclusive lock
 //! of the data directory and merges its entries into what is there.
 
 use std::collections::BTreeMap;
-use std::fs;
 use std::path::Path;
 
 use crate::error::{Error, Result};
@@ -33,11 +40,23 @@ pub const LEADER_EPOCH: &str = "leader-epoch-checkpoint";
 /// Entries of a data-directory checkpoint: (topic, partition) → offset.
 pub type OffsetCheckpoint = BTreeMap<(String, u32), i64>;
 
-/// Parses a `topic partition offset` checkpoint. A missing file is empty.
-pub fn read_offsets(path: &Path) -> Result<OffsetCheckpoint> {
-    let text = match fs::read_to_string(path) {
+/// One entry of a data-directory checkpoint as found in the file: its key, its offset and its
+/// line, kept to write it back byte for byte when it does not change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Entry {
+    key: (String, u32),
+    offset: i64,
+    line: String,
+}
+
+/// Parses a `topic partition offset` checkpoint into its entries, in file order. A missing
+/// file is `None`.
+fn read_entries(path: &Path) -> Result<Option<Vec<Entry>>> {
+    let text = match super::fs::read_regular(path)
+        .and_then(|b| String::from_utf8(b).map_err(std::io::Error::other))
+    {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io("read", path)(e)),
     };
     let bad = |reason: &str| Error::BadMetadata {
@@ -56,7 +75,7 @@ pub fn read_offsets(path: &Path) -> Result<OffsetCheckpoint> {
         .next()
         .and_then(|l| l.trim().parse().ok())
         .ok_or_else(|| bad("no entry count line"))?;
-    let mut out = BTreeMap::new();
+    let mut out: Vec<Entry> = Vec::new();
     for line in lines.take(count) {
         let mut f = line.split_whitespace();
         let (Some(t), Some(p), Some(o)) = (f.next(), f.next(), f.next()) else {
@@ -68,7 +87,15 @@ pub fn read_offsets(path: &Path) -> Result<OffsetCheckpoint> {
         let o: i64 = o
             .parse()
             .map_err(|_| bad(&format!("bad offset in '{line}'")))?;
-        out.insert((t.to_string(), p), o);
+        let key = (t.to_string(), p);
+        if out.iter().any(|e| e.key == key) {
+            return Err(bad(&format!("two entries for {t}-{p}")));
+        }
+        out.push(Entry {
+            key,
+            offset: o,
+            line: line.to_string(),
+        });
     }
     if out.len() != count {
         return Err(bad(&format!(
@@ -76,7 +103,16 @@ pub fn read_offsets(path: &Path) -> Result<OffsetCheckpoint> {
             out.len()
         )));
     }
-    Ok(out)
+    Ok(Some(out))
+}
+
+/// Parses a `topic partition offset` checkpoint. A missing file is empty.
+pub fn read_offsets(path: &Path) -> Result<OffsetCheckpoint> {
+    Ok(read_entries(path)?
+        .unwrap_or_default()
+        .into_iter()
+        .map(|e| (e.key, e.offset))
+        .collect())
 }
 
 /// Formats a `topic partition offset` checkpoint.
@@ -88,8 +124,19 @@ pub fn format_offsets(entries: &OffsetCheckpoint) -> String {
     s
 }
 
+/// How an update combines with the entry already in a checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Merge {
+    /// The update's offset replaces it.
+    Replace,
+    /// The larger of the two stays: for offsets that only move up (a broker's recovery point,
+    /// high watermark, log start and first dirty offsets), which klog must never lower.
+    NeverLower,
+}
+
 /// Merges `updates` into the data-directory checkpoint `name` (removing the (topic,
-/// partition) keys in `remove`), under the data directory's lock, atomically.
+/// partition) keys in `remove`), under the data directory's lock, atomically; see
+/// [`update_offsets_locked`].
 pub fn update_offsets(
     data_dir: &Path,
     name: &str,
@@ -97,17 +144,61 @@ pub fn update_offsets(
     remove: &[(String, u32)],
 ) -> Result<()> {
     let _lock = super::fs::lock_dir(data_dir)?;
+    update_offsets_locked(
+        data_dir,
+        name,
+        updates,
+        &|t, p| remove.iter().any(|(rt, rp)| rt == t && *rp == p),
+        Merge::Replace,
+    )
+}
+
+/// Rewrites the data-directory checkpoint `name` with `updates` merged in by `merge` and the
+/// entries `remove` picks taken out. Every other entry keeps its line byte for byte and its
+/// place; new ones go at the end. The file is left alone when nothing changes, and a file that
+/// does not parse is refused (an error), never replaced: it may hold entries klog cannot see.
+/// A missing file is created. The caller holds the data directory's lock.
+pub fn update_offsets_locked(
+    data_dir: &Path,
+    name: &str,
+    updates: &OffsetCheckpoint,
+    remove: &dyn Fn(&str, u32) -> bool,
+    merge: Merge,
+) -> Result<()> {
     let path = data_dir.join(name);
-    let mut entries = read_offsets(&path).unwrap_or_default();
+    let found = read_entries(&path)?;
+    let existed = found.is_some();
+    let mut entries = found.unwrap_or_default();
     let before = entries.clone();
-    for k in remove {
-        entries.remove(k);
+    entries.retain(|e| !remove(&e.key.0, e.key.1));
+    for (key, &offset) in updates {
+        match entries.iter_mut().find(|e| &e.key == key) {
+            Some(e) => {
+                let new = match merge {
+                    Merge::Replace => offset,
+                    Merge::NeverLower => e.offset.max(offset),
+                };
+                if new != e.offset {
+                    e.offset = new;
+                    e.line = format!("{} {} {new}", key.0, key.1);
+                }
+            }
+            None => entries.push(Entry {
+                key: key.clone(),
+                offset,
+                line: format!("{} {} {offset}", key.0, key.1),
+            }),
+        }
     }
-    entries.extend(updates.iter().map(|(k, v)| (k.clone(), *v)));
-    if entries != before || !path.exists() {
-        super::fs::atomic_write(&path, format_offsets(&entries).as_bytes())?;
+    if entries == before && existed {
+        return Ok(());
     }
-    Ok(())
+    let mut text = format!("0\n{}\n", entries.len());
+    for e in &entries {
+        text.push_str(&e.line);
+        text.push('\n');
+    }
+    super::fs::atomic_write(&path, text.as_bytes())
 }
 
 /// Writes a partition's `leader-epoch-checkpoint` from (epoch, start offset) pairs.
@@ -117,7 +208,7 @@ pub fn write_leader_epochs(partition_dir: &Path, epochs: &[(i32, i64)]) -> Resul
         s.push_str(&format!("{e} {o}\n"));
     }
     let path = partition_dir.join(LEADER_EPOCH);
-    if fs::read_to_string(&path).ok().as_deref() == Some(s.as_str()) {
+    if super::fs::read_regular(&path).ok().as_deref() == Some(s.as_bytes()) {
         return Ok(());
     }
     super::fs::atomic_write(&path, s.as_bytes())
@@ -126,6 +217,7 @@ pub fn write_leader_epochs(partition_dir: &Path, epochs: &[(i32, i64)]) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     #[test]
     fn kafkas_format_round_trips() {

@@ -14,8 +14,15 @@
 //!    sizes fit `segment.bytes` / `segment.index.bytes` (and whose offsets fit a relative i32
 //!    offset), into one new segment per group named by the group's first base offset, keeping
 //!    a record iff it is the latest of its key (its offset ≥ the map's, or its key is not in the
-//!    map) and it has a value or is a tombstone whose delete horizon has not passed;
-//! 5. swaps each group in (see *Crash safety*) and stores the new first dirty offset.
+//!    map) and it has a value or is a tombstone whose delete horizon has not passed, and swaps
+//!    each group in (see *Crash safety*);
+//! 5. the merge pass: groups the segments step 4 left (those it left alone included) into
+//!    runs of consecutive ones whose *cleaned* sizes fit one segment (the same limits, each
+//!    counted without a final empty header but the run's last), and merges each run of two or
+//!    more into one segment the same way, copying every batch as it is but the empty headers
+//!    that do not end the merged segment; so that a clean leaves no run of small or emptied
+//!    segments behind;
+//! 6. stores the new first dirty offset.
 //!
 //! # Layout
 //! Next to the segments: `.klog-cleaner-offset` (JSON, written atomically), and while a group
@@ -51,7 +58,8 @@
 //!    segment that alone holds more keys.
 //!
 //! # Crash safety
-//! Groups are swapped one at a time; the group being swapped has base offset `B`. Steps, and
+//! Groups are swapped one at a time, those of the merge pass after those of step 4, all the
+//! same way; the group being swapped has base offset `B`. Steps, and
 //! what a crash right after each leaves (recovery = [`recover_cleaner_leftovers`]):
 //! 1. **Cleaned**: `B.log.cleaned`, `B.index.cleaned`, `B.timeindex.cleaned` written and
 //!    fsynced. The old segments are untouched; recovery deletes every `*.cleaned` (and any
@@ -88,7 +96,9 @@
 //! `buildOffsetMap`), `SkimpyOffsetMap`, `LogCleanerManager` (dirty ratio, cleanable range),
 //! `MemoryRecords.filterTo`, `LocalLog.replaceSegments` and `LogLoader` (swap recovery).
 //! Differences: the checkpoint is per partition and JSON; the map is keyed by a 128-bit keyed
-//! SipHash instead of MD5; `.deleted` files are removed at once (no `file.delete.delay.ms`);
+//! SipHash instead of MD5; segments are also grouped by their cleaned sizes (the merge pass:
+//! Kafka groups by the sizes before cleaning, so mostly superseded segments stay small until a
+//! later round); `.deleted` files are removed at once (no `file.delete.delay.ms`);
 //! the old first segment of a group is replaced by rename-over instead of being renamed to
 //! `.deleted` first, so that no listing ever lacks the group's first offsets.
 
@@ -162,7 +172,7 @@ struct CleanerOffset {
 
 /// The stored first dirty offset of a partition, if the cleaner ever ran on it.
 pub fn read_cleaner_offset(dir: &Path) -> Option<i64> {
-    let text = fs::read(dir.join(CLEANER_OFFSET_FILE)).ok()?;
+    let text = super::fs::read_regular(&dir.join(CLEANER_OFFSET_FILE)).ok()?;
     serde_json::from_slice::<CleanerOffset>(&text)
         .ok()
         .map(|c| c.cleaner_offset)
@@ -192,6 +202,7 @@ pub fn clean_partition(
         dry_run,
         max_map_entries: MAX_MAP_ENTRIES,
         stop_after: None,
+        merge: true,
     };
     clean_with(dir, config, &opts)
 }
@@ -213,8 +224,11 @@ struct CleanOptions {
     force: bool,
     dry_run: bool,
     max_map_entries: usize,
-    /// Stop (as if the process died) right after this step of the n-th swapped group.
+    /// Stop (as if the process died) right after this step of the n-th swapped group
+    /// (counted over both passes).
     stop_after: Option<(usize, Step)>,
+    /// Whether the merge pass runs (always, but in tests that need the first pass alone).
+    merge: bool,
 }
 
 /// Key → offset of its latest record in the dirty range, keyed by a 128-bit keyed hash of
@@ -292,6 +306,11 @@ fn clean_with(dir: &Path, config: &LogConfig, opts: &CleanOptions) -> Result<Cle
             dir.display()
         )));
     }
+    // Never under a running Kafka broker (a dry run only reads).
+    let _broker = match dir.parent() {
+        Some(data_dir) if !opts.dry_run => super::fs::hold_broker_lock(data_dir)?,
+        _ => None,
+    };
     let _lock = lock_dir(dir)?;
     if !opts.dry_run {
         recover_cleaner_leftovers(dir)?;
@@ -369,6 +388,7 @@ fn clean_with(dir: &Path, config: &LogConfig, opts: &CleanOptions) -> Result<Cle
 
     let groups = group_segments(&sources, config);
     let mut cleaner = Cleaner {
+        merge_only: false,
         map,
         now_ms: opts.now_ms,
         delete_retention_ms: config.delete_retention_ms,
@@ -379,6 +399,8 @@ fn clean_with(dir: &Path, config: &LogConfig, opts: &CleanOptions) -> Result<Cle
     let mut predicted_bytes = bytes_before;
     let mut predicted_segments = segments.len();
     let mut swapped = 0usize;
+    // What each group became: the sources of the merge pass.
+    let mut outputs = Vec::with_capacity(groups.len());
     for group in &groups {
         let Some(first) = group.first() else { continue };
         let (base, end) = (first.base, group.last().map_or(first.end, |s| s.end));
@@ -386,6 +408,16 @@ fn clean_with(dir: &Path, config: &LogConfig, opts: &CleanOptions) -> Result<Cle
         predicted_bytes =
             predicted_bytes - group.iter().map(|s| s.size).sum::<u64>() + outcome.size;
         predicted_segments = predicted_segments + 1 - group.len();
+        outputs.push(Output2 {
+            source: Source {
+                base,
+                end,
+                size: outcome.size,
+                index_size: outcome.index_size,
+                time_index_size: outcome.time_index_size,
+            },
+            kept: outcome.kept,
+        });
         if opts.dry_run {
             continue;
         }
@@ -394,6 +426,39 @@ fn clean_with(dir: &Path, config: &LogConfig, opts: &CleanOptions) -> Result<Cle
             remove_group_files(dir, base, CLEANED_SUFFIX);
             continue;
         }
+        let stop = opts
+            .stop_after
+            .filter(|&(n, _)| n == swapped)
+            .map(|(_, step)| step);
+        swapped += 1;
+        if swap_in(dir, base, end, stop)? {
+            report.cleaned = true;
+            return Ok(report);
+        }
+    }
+    // The merge pass: consecutive cleaned segments whose records fit one segment become one
+    // (Kafka groups by the sizes before cleaning; a segment mostly superseded then stays
+    // small until the next round, and one emptied to a header stays a segment of 61 bytes).
+    cleaner.merge_only = true;
+    let merges = if opts.merge {
+        merge_groups(&outputs, config)
+    } else {
+        Vec::new()
+    };
+    for merge in merges {
+        let (Some(first), Some(last)) = (merge.first(), merge.last()) else {
+            continue;
+        };
+        let merged = merge.iter().map(|o| o.kept).sum::<u64>() + (last.source.size - last.kept);
+        predicted_bytes =
+            predicted_bytes - merge.iter().map(|o| o.source.size).sum::<u64>() + merged;
+        predicted_segments = predicted_segments + 1 - merge.len();
+        if opts.dry_run {
+            continue;
+        }
+        let (base, end) = (first.source.base, last.source.end);
+        let group: Vec<Source> = merge.iter().map(|o| o.source).collect();
+        cleaner.clean_group(dir, &group, true)?;
         let stop = opts
             .stop_after
             .filter(|&(n, _)| n == swapped)
@@ -551,10 +616,58 @@ fn group_segments<'a>(sources: &'a [Source], config: &LogConfig) -> Vec<&'a [Sou
     groups
 }
 
+/// A segment as the first pass left it: the merge pass's unit.
+#[derive(Debug, Clone, Copy)]
+struct Output2 {
+    source: Source,
+    /// Its size without a final empty header (which a merge drops unless it ends the merge).
+    kept: u64,
+}
+
+/// Splits what the first pass left into runs of consecutive segments whose merged segment fits
+/// one segment (`segment.bytes`, `segment.index.bytes`, offsets within an i32 of the base): a
+/// merge copies every batch but empty headers, and keeps the last segment's final one. Only
+/// runs of two or more are returned.
+fn merge_groups<'a>(outputs: &'a [Output2], config: &LogConfig) -> Vec<&'a [Output2]> {
+    let mut groups = Vec::new();
+    let mut start = 0;
+    while start < outputs.len() {
+        let first = outputs[start];
+        let (mut size, mut idx, mut tidx) = (
+            first.kept,
+            first.source.index_size,
+            first.source.time_index_size,
+        );
+        let mut end = start + 1;
+        while let Some(next) = outputs.get(end) {
+            // `next` would end the run: its final empty header, if any, stays.
+            let fits = size + next.source.size <= config.segment_bytes as u64
+                && idx + next.source.index_size <= config.segment_index_bytes as u64
+                && tidx + next.source.time_index_size <= config.segment_index_bytes as u64
+                && next.source.end - 1 - first.source.base <= i32::MAX as i64;
+            if !fits {
+                break;
+            }
+            size += next.kept;
+            idx += next.source.index_size;
+            tidx += next.source.time_index_size;
+            end += 1;
+        }
+        if end - start > 1 {
+            groups.push(&outputs[start..end]);
+        }
+        start = end;
+    }
+    groups
+}
+
 /// Where a group's cleaned batches go: `<base>.log.cleaned`, or nowhere for a dry run.
 struct Output {
     file: Option<(BufWriter<fp::Writer<File>>, PathBuf)>,
     pos: u64,
+    /// Bytes of the batches written but a final empty header: what the segment brings to a
+    /// merge (see [`merge_groups`]).
+    kept: u64,
     index: IndexBuilder,
 }
 
@@ -566,6 +679,19 @@ impl Output {
         }
         self.index.on_batch(self.pos, last_offset, max_timestamp);
         self.pos += bytes.len() as u64;
+        self.kept += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// The group's last batch, an empty header: written, but not kept by a merge.
+    fn push_empty_header(
+        &mut self,
+        bytes: &[u8],
+        last_offset: i64,
+        max_timestamp: i64,
+    ) -> Result<()> {
+        self.push(bytes, last_offset, max_timestamp)?;
+        self.kept -= bytes.len() as u64;
         Ok(())
     }
 }
@@ -583,11 +709,19 @@ enum Filtered {
 /// What writing one group's cleaned segment gave.
 struct GroupOutcome {
     size: u64,
+    /// `size` without a final empty header.
+    kept: u64,
+    /// Sizes of its `.index` and `.timeindex`.
+    index_size: u64,
+    time_index_size: u64,
     /// Whether any batch was dropped or rewritten.
     changed: bool,
 }
 
 struct Cleaner {
+    /// Only merging (the second pass, see [`merge_groups`]): every batch is copied as it is,
+    /// but empty headers that do not end the merged segment.
+    merge_only: bool,
     map: OffsetMap,
     now_ms: i64,
     delete_retention_ms: i64,
@@ -620,6 +754,13 @@ impl Cleaner {
         let h = batch.header;
         if !is_compactable(&h) {
             return Ok(Filtered::Same);
+        }
+        if self.merge_only {
+            return Ok(if h.records_count == 0 {
+                Filtered::Emptied
+            } else {
+                Filtered::Same
+            });
         }
         let mut scratch = Vec::new();
         let mut kept = Vec::new();
@@ -688,6 +829,7 @@ impl Cleaner {
         let mut out = Output {
             file,
             pos: 0,
+            kept: 0,
             index: IndexBuilder::new(base, self.index_interval),
         };
         let result = self.copy_group(dir, group, &mut out);
@@ -695,6 +837,7 @@ impl Cleaner {
             let (index, time_index) =
                 std::mem::replace(&mut out.index, IndexBuilder::new(base, self.index_interval))
                     .finish();
+            let (index_size, time_index_size) = (index.len() as u64, time_index.len() as u64);
             if let Some((w, path)) = out.file.take() {
                 let f = w
                     .into_inner()
@@ -708,6 +851,9 @@ impl Cleaner {
             }
             Ok(GroupOutcome {
                 size: out.pos,
+                kept: out.kept,
+                index_size,
+                time_index_size,
                 changed,
             })
         });
@@ -769,7 +915,7 @@ impl Cleaner {
                 };
                 encode_batch(&header, &[])
             });
-            out.push(&bytes, h.last_offset(), h.max_timestamp)?;
+            out.push_empty_header(&bytes, h.last_offset(), h.max_timestamp)?;
         }
         Ok(changed)
     }
@@ -1304,6 +1450,7 @@ mod tests {
                 dry_run: false,
                 max_map_entries: 2,
                 stop_after: None,
+                merge: true,
             };
             let mut rounds = 0;
             loop {
@@ -1562,11 +1709,60 @@ mod tests {
         assert_verifies(dir.path());
     }
 
+    /// Segments were grouped by their size before cleaning: with segments near
+    /// `segment.bytes` whose records later segments supersede, each group was one segment, and
+    /// `clean` left a run of 61-byte segments holding an empty header each (46 of them in the
+    /// report). Consecutive segments whose cleaned sizes fit one segment are now merged in
+    /// the same run, and the merged segment keeps a single empty header.
+    #[test]
+    fn regression_segments_emptied_by_cleaning_are_merged() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = config(&[("segment.bytes", "400")]);
+        let mut log = Log::open(dir.path(), cfg.clone()).unwrap();
+        let none = Compression::None;
+        let value = "v".repeat(250);
+        let mut all = Vec::new();
+        for round in 0..12i64 {
+            // One ~320-byte batch per segment: two never fit in 400 bytes.
+            all.extend(append(&mut log, &[(Some("k"), Some(&value), round)], none));
+            log.roll().unwrap();
+        }
+        all.extend(append(&mut log, &[(Some("k"), Some("last"), 99)], none));
+        drop(log);
+        let active = list_segments(dir.path()).unwrap().last().copied().unwrap();
+        assert_eq!(list_segments(dir.path()).unwrap().len(), 13);
+
+        let dry = clean_partition(dir.path(), &cfg, NOW, true, true).unwrap();
+        let r = force(dir.path(), &cfg, NOW);
+        assert_eq!((dry.segments_after, r.segments_after), (2, 2), "{r:?}");
+        assert_eq!(dry.bytes_after, r.bytes_after);
+        // The eleven emptied segments and the last closed one are one segment now, which
+        // holds the one record left of them (no empty header: it does not end the segment).
+        let segments = list_segments(dir.path()).unwrap();
+        assert_eq!(segments, vec![0, active]);
+        let heads: Vec<(i64, i64, i32)> = read_batches(dir.path())
+            .iter()
+            .map(|(h, _)| (h.base_offset, h.last_offset(), h.records_count))
+            .collect();
+        assert_eq!(heads, vec![(11, 11, 1), (12, 12, 1)]);
+        assert_eq!(read_all(dir.path()), model(&all, active, true));
+        assert!(leftovers(dir.path()).is_empty());
+        assert_verifies(dir.path());
+        // Nothing more to merge: a second run changes no file.
+        let before = snapshot(dir.path());
+        force(dir.path(), &cfg, NOW);
+        let mut after = snapshot(dir.path());
+        after.remove(CLEANER_OFFSET_FILE);
+        let mut before = before;
+        before.remove(CLEANER_OFFSET_FILE);
+        assert_eq!(after, before);
+    }
+
     #[test]
     fn an_emptied_last_batch_of_a_group_stays_as_an_empty_header() {
         let dir = tempfile::tempdir().unwrap();
-        // Segments too big to merge: each is its own group.
-        let cfg = config(&[("segment.bytes", "100")]);
+        // Time indexes of one entry (12 bytes): no two segments merge, each is its own group.
+        let cfg = config(&[("segment.bytes", "100"), ("segment.index.bytes", "12")]);
         let mut log = Log::open(dir.path(), cfg.clone()).unwrap();
         let none = Compression::None;
         append(&mut log, &[(Some("a"), Some("1"), 7)], none);
@@ -1602,22 +1798,53 @@ mod tests {
         assert_verifies(dir.path());
     }
 
-    /// The pre- and post-cleaning content of each output segment's offset range, and whether
-    /// that output segment is swapped in (merged or changed) rather than left alone.
+    /// The pre- and post-cleaning content of each output segment's offset range of the first
+    /// pass, and whether that output segment is swapped in (merged or changed) rather than
+    /// left alone; and how many groups the merge pass swaps in after it (which changes no
+    /// record).
     struct Ranges {
-        /// (start, end, swapped) of each cleaned output segment, ascending.
+        /// (start, end, swapped) of each output segment of the first pass, ascending.
         ranges: Vec<(i64, i64, bool)>,
         pre: Vec<Rec>,
         post: Vec<Rec>,
+        merges: usize,
     }
 
     fn ranges(pristine: &Path, cfg: &LogConfig) -> Ranges {
         let pre = read_all(pristine);
         let pre_segments = list_segments(pristine).unwrap();
         let done = copy_dir(pristine);
-        force(done.path(), cfg, NOW);
+        let first_pass = CleanOptions {
+            now_ms: NOW,
+            force: true,
+            dry_run: false,
+            max_map_entries: MAX_MAP_ENTRIES,
+            stop_after: None,
+            merge: false,
+        };
+        clean_with(done.path(), cfg, &first_pass).unwrap();
         let post = read_all(done.path());
         let post_segments = list_segments(done.path()).unwrap();
+        // Both passes: each final segment covering several first-pass ones is one group the
+        // merge pass swapped in, and the records are the same.
+        let merged = copy_dir(pristine);
+        force(merged.path(), cfg, NOW);
+        assert_eq!(
+            read_all(merged.path()),
+            post,
+            "the merge pass changes no record"
+        );
+        let final_segments = list_segments(merged.path()).unwrap();
+        let merges = final_segments
+            .windows(2)
+            .filter(|w| {
+                post_segments
+                    .iter()
+                    .filter(|&&b| b >= w[0] && b < w[1])
+                    .count()
+                    > 1
+            })
+            .count();
         let ranges = post_segments
             .windows(2)
             .map(|w| {
@@ -1631,12 +1858,17 @@ mod tests {
                 (w[0], w[1], merged || changed)
             })
             .collect();
-        Ranges { ranges, pre, post }
+        Ranges {
+            ranges,
+            pre,
+            post,
+            merges,
+        }
     }
 
     #[test]
     fn a_crash_at_any_step_of_any_swap_recovers_to_old_or_new_segments() {
-        let (mut cases, mut logs) = (0, 0);
+        let (mut cases, mut logs, mut merge_cases) = (0, 0, 0);
         for seed in 0..40u64 {
             // Small manual rolls and segment.bytes 600: several groups, most merging.
             let mut s = random_log(seed, 600, 350);
@@ -1655,9 +1887,12 @@ mod tests {
                 break;
             }
             let must_see: BTreeSet<i64> = r.post.iter().map(|x| x.offset).collect();
-            for g in 0..swapped {
+            // Groups of the first pass, then the first two of the merge pass (after which
+            // every range of the first pass is cleaned, whatever the step).
+            for g in 0..swapped + r.merges.min(2) {
                 for step in STEPS {
                     cases += 1;
+                    merge_cases += usize::from(g >= swapped);
                     let what = format!("seed {seed}, group {g}, after {step:?}");
                     let crashed = copy_dir(pristine);
                     let dir = crashed.path();
@@ -1667,6 +1902,7 @@ mod tests {
                         dry_run: false,
                         max_map_entries: MAX_MAP_ENTRIES,
                         stop_after: Some((g, step)),
+                        merge: true,
                     };
                     clean_with(dir, &s.cfg, &opts).unwrap();
                     assert_eq!(read_cleaner_offset(dir), None, "{what}");
@@ -1712,6 +1948,7 @@ mod tests {
             }
         }
         assert!(logs >= 3 && cases >= 40, "{logs} logs, {cases} cases");
+        assert!(merge_cases >= 5, "{merge_cases} cases in the merge pass");
     }
 
     #[test]
@@ -1727,6 +1964,7 @@ mod tests {
             dry_run: false,
             max_map_entries: MAX_MAP_ENTRIES,
             stop_after: Some((0, Step::Installed)),
+            merge: true,
         };
         clean_with(dir, &s.cfg, &opts).unwrap();
         recover_cleaner_leftovers(dir).unwrap();

@@ -13,6 +13,14 @@
 //! Every file klog reads from a data directory is opened with [`open_regular`] (or
 //! [`read_regular`]): without blocking, and refused unless it is a regular file. Opening a
 //! FIFO named like a segment for reading would otherwise wait forever for a writer.
+//!
+//! # A broker's log directory
+//! A Kafka broker locks its log directory through the `.lock` file in it ([`BROKER_LOCK_FILE`]),
+//! with an exclusive `fcntl` lock (the JVM's `FileChannel.tryLock`). [`hold_broker_lock`] takes a
+//! *shared* lock on that file (an open-file-description lock on Linux, which closing other
+//! descriptors of the file does not drop): it fails while a broker runs there, which is how
+//! klog refuses to write under a live broker, and while klog holds it a broker refuses to
+//! start. klog never creates `.lock`; a directory without one is not a broker's.
 
 use std::fs::{File, OpenOptions};
 use std::path::Path;
@@ -180,6 +188,78 @@ pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
     Ok(out)
 }
 
+/// Kafka's lock file in a log directory.
+pub const BROKER_LOCK_FILE: &str = ".lock";
+
+/// A shared hold on a broker directory's `.lock` (see the module doc), released on drop or
+/// when the process dies.
+#[derive(Debug)]
+pub struct BrokerLockGuard {
+    _file: File,
+}
+
+/// Whether a Kafka broker holds `<data_dir>/.lock`: `Err(Error::BrokerLocked)` if one does.
+/// Otherwise, when the file exists, holds a shared lock on it until the guard is dropped, so
+/// that a broker cannot start meanwhile. `Ok(None)` when there is no `.lock` (not a broker's
+/// directory, or no directory yet).
+pub fn hold_broker_lock(data_dir: &Path) -> Result<Option<BrokerLockGuard>> {
+    let path = data_dir.join(BROKER_LOCK_FILE);
+    let file = match open_options_regular(OpenOptions::new().read(true)).open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io("open", &path)(e)),
+    };
+    match shared_lock(&file) {
+        Ok(()) => Ok(Some(BrokerLockGuard { _file: file })),
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EAGAIN) | Some(libc::EACCES)) => {
+            Err(Error::BrokerLocked {
+                pid: lock_holder(&file),
+                path,
+            })
+        }
+        Err(e) => Err(Error::io("lock", &path)(e)),
+    }
+}
+
+/// `fcntl` on the whole of `file` with a lock description of `kind`.
+fn fcntl_lock(file: &File, cmd: libc::c_int, kind: libc::c_int) -> std::io::Result<libc::flock> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a zeroed `flock` is a valid value of this plain C struct (whole file from 0);
+    // `fcntl` gets a descriptor that `file` keeps open and a pointer to that local struct,
+    // which it only reads and writes within the call.
+    #[allow(unsafe_code)]
+    let (r, fl) = unsafe {
+        let mut fl: libc::flock = std::mem::zeroed();
+        fl.l_type = kind as libc::c_short;
+        fl.l_whence = libc::SEEK_SET as libc::c_short;
+        let r = libc::fcntl(file.as_raw_fd(), cmd, &mut fl as *mut libc::flock);
+        (r, fl)
+    };
+    if r == -1 {
+        Err(std::io::Error::last_os_error())
+    } else {
+        Ok(fl)
+    }
+}
+
+/// A shared lock that conflicts with a broker's exclusive one, without blocking.
+fn shared_lock(file: &File) -> std::io::Result<()> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let cmd = libc::F_OFD_SETLK;
+    // Elsewhere a process-associated lock: only a check (klog never closes another
+    // descriptor of `.lock` while holding it, but keeps no promise about it).
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let cmd = libc::F_SETLK;
+    fcntl_lock(file, cmd, libc::F_RDLCK).map(|_| ())
+}
+
+/// The pid of the process holding a conflicting lock on `file`, when the system says (not for
+/// open-file-description locks).
+fn lock_holder(file: &File) -> Option<i32> {
+    let fl = fcntl_lock(file, libc::F_GETLK, libc::F_RDLCK).ok()?;
+    (fl.l_type != libc::F_UNLCK as libc::c_short && fl.l_pid > 0).then_some(fl.l_pid)
+}
+
 /// An exclusive advisory lock on a directory, released on drop or when the process dies.
 #[derive(Debug)]
 pub struct DirLock {
@@ -193,8 +273,50 @@ pub fn lock_dir(dir: &Path) -> Result<DirLock> {
     Ok(DirLock { file })
 }
 
+/// Takes the exclusive lock on `dir` if no one holds it: `Ok(None)` when someone does.
+pub fn try_lock_dir(dir: &Path) -> Result<Option<DirLock>> {
+    let file = File::open(dir).map_err(Error::io("open directory", dir))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(DirLock { file })),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::io("lock", dir)(e)),
+    }
+}
+
 impl Drop for DirLock {
     fn drop(&mut self) {
         let _ = self.file.unlock();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A broker's exclusive lock on `.lock`, from another open file description (which on
+    /// Linux conflicts as another process's would): klog's shared hold is refused, naming
+    /// the file; without it, klog's holds are shared.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[test]
+    fn a_brokers_lock_refuses_klogs_hold() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(hold_broker_lock(dir.path()).unwrap().is_none(), "no .lock");
+        let path = dir.path().join(BROKER_LOCK_FILE);
+        std::fs::write(&path, b"").unwrap();
+        let a = hold_broker_lock(dir.path()).unwrap();
+        let b = hold_broker_lock(dir.path()).unwrap();
+        assert!(a.is_some() && b.is_some(), "klog's holds are shared");
+        let broker = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .unwrap();
+        assert!(fcntl_lock(&broker, libc::F_OFD_SETLK, libc::F_WRLCK).is_err());
+        drop((a, b));
+        fcntl_lock(&broker, libc::F_OFD_SETLK, libc::F_WRLCK).unwrap();
+        match hold_broker_lock(dir.path()) {
+            Err(Error::BrokerLocked { path: p, .. }) => assert_eq!(p, path),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -9,6 +9,10 @@
 //!    segment's first batch is never indexed); a time index entry `(max timestamp so far, its
 //!    offset)` goes with it when the timestamp is a new maximum, plus a final one on roll.
 //! 3. The recovery point is only ever written after an fsync of everything below it.
+//! 4. Roll, retention and flush decisions use the topic's current configs: a writer with a
+//!    [`ConfigSource`] asks it for changes each time it takes the partition lock.
+//! 5. No `Log` opens in a data directory whose Kafka `.lock` a running broker holds; while
+//!    one is open, it holds that file shared, so no broker starts there.
 //!
 //! # Crash safety
 //! - Append: batch bytes first, index entries after. A crash leaves at worst a torn batch at
@@ -222,6 +226,23 @@ pub struct Log {
     pub(super) writeback: Option<std::sync::mpsc::SyncSender<File>>,
     /// The background flush thread, started on first use, and the flush it is running.
     flusher: Option<Flusher>,
+    /// Where a fresh config comes from when the topic's configs change (see
+    /// [`Log::set_config_source`]).
+    config_source: Option<ConfigSource>,
+    /// A shared hold on a Kafka broker's `.lock` in the data directory, if it has one: a
+    /// broker cannot start there while this writer lives.
+    _broker: Option<fs::BrokerLockGuard>,
+}
+
+/// A source of configs for a [`Log`]: called before each decision that depends on them, it
+/// returns `Some` with the new config when the topic's configs changed since its last call,
+/// and should cost no more than a `stat` when they did not.
+pub struct ConfigSource(pub Box<dyn FnMut() -> Option<LogConfig> + Send>);
+
+impl std::fmt::Debug for ConfigSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ConfigSource")
+    }
 }
 
 /// How often a writer with a background flush in flight looks whether it is done.
@@ -312,6 +333,11 @@ impl Log {
     /// Opens the partition directory `dir` (creating it) for appending. Nothing is read or
     /// recovered until the first append or flush takes the lock.
     pub fn open(dir: &Path, config: LogConfig) -> Result<Log> {
+        // Never under a running Kafka broker (see `fs::hold_broker_lock`).
+        let broker = match dir.parent() {
+            Some(data_dir) => fs::hold_broker_lock(data_dir)?,
+            None => None,
+        };
         std::fs::create_dir_all(dir).map_err(Error::io("create directory", dir))?;
         let lock = File::open(dir).map_err(Error::io("open directory", dir))?;
         Ok(Log {
@@ -326,7 +352,16 @@ impl Log {
             unwritten_back: 0,
             writeback: None,
             flusher: None,
+            config_source: None,
+            _broker: broker,
         })
+    }
+
+    /// Installs where fresh configs come from: from now on the writer asks it each time it
+    /// takes the partition lock (before any roll or retention decision) and goes on with the
+    /// config it returns. `Topic::open_log` installs one that watches the topic's metadata.
+    pub fn set_config_source(&mut self, source: ConfigSource) {
+        self.config_source = Some(source);
     }
 
     /// Tails that recovery truncated since the last call (a torn write of a killed writer, or
@@ -346,6 +381,11 @@ impl Log {
     /// Runs `f` holding the partition lock, with the writer's view brought up to date.
     fn locked<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
         self.lock.lock().map_err(Error::io("lock", &self.dir))?;
+        if let Some(ConfigSource(source)) = &mut self.config_source
+            && let Some(config) = source()
+        {
+            self.config = config;
+        }
         let r = self.refresh().and_then(|()| f(self));
         let _ = self.lock.unlock();
         r
@@ -782,7 +822,7 @@ impl Log {
             }
             self.checked_closed = true;
         }
-        let rp = read_recovery_point(&self.dir);
+        let rp = recovery_point(&self.dir);
         self.active = Some(self.load_active(base, rp)?);
         Ok(())
     }
@@ -901,9 +941,7 @@ impl Log {
             // is damage that the next append must not cut: bytes below the recovery point
             // were fsynced and acknowledged, and a batch whose checksum holds was written as
             // it is. No append goes in until `segments verify --repair` has dealt with it.
-            let below_recovery_point =
-                recovery_point.is_some_and(|rp| rp > base && scan.next_offset < rp);
-            if below_recovery_point || reader.crc_holds_at(scan.valid_end, file_len)? {
+            if !scan.stopped_at_crash_debris(&mut reader, base, recovery_point)? {
                 return Err(scan.damage.unwrap_or_else(|| {
                     Error::corrupt(
                         &log_path,
@@ -1121,7 +1159,22 @@ fn create_segment(dir: &Path, base: i64) -> Result<()> {
     fsync_dir_at(dir, "segment.dir_fsync")
 }
 
-/// The partition's recovery point: every offset below it is fsynced and valid.
+/// The recovery point a writer's recovery starts from: klog's own, else the one a Kafka
+/// broker left for the partition in its data directory's `recovery-point-offset-checkpoint`.
+pub fn recovery_point(dir: &Path) -> Option<i64> {
+    read_recovery_point(dir).or_else(|| {
+        let name = dir.file_name()?.to_str()?;
+        let (topic, partition) = file_names::parse_partition_dir(name)?;
+        let path = dir.parent()?.join(super::checkpoint::RECOVERY_POINT);
+        super::checkpoint::read_offsets(&path)
+            .ok()?
+            .get(&(topic.to_string(), partition))
+            .copied()
+    })
+}
+
+/// klog's recovery point of the partition (`.klog-recovery-point`): every offset below it is
+/// fsynced and valid.
 pub fn read_recovery_point(dir: &Path) -> Option<i64> {
     let text = fs::read_regular(&dir.join(RECOVERY_POINT_FILE)).ok()?;
     serde_json::from_slice::<RecoveryPoint>(&text)

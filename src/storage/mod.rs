@@ -35,6 +35,8 @@
 //! segment if so. Readers take no lock to read: they read only whole batches within the file
 //! size they see, treating an incomplete last batch as the current end, and take a shared lock
 //! only to re-check offsets that look damaged (a compaction swap looks the same for a moment).
+//! Writers never work under a running Kafka broker: in a data directory with a broker's
+//! `.lock`, they hold it shared and refuse to start while a broker holds it (see [`fs`]).
 
 pub mod checkpoint;
 pub mod cleaner;
@@ -50,7 +52,7 @@ pub mod verify;
 pub mod watch;
 
 pub use config::{CONFIGS, CleanupPolicy, LogConfig};
-pub use log::{AppendInfo, Log};
+pub use log::{AppendInfo, ConfigSource, Log};
 pub use reader::{
     BatchRef, ChunkReader, Entry, LogReader, PartitionStats, RawAt, SegmentSummary, list_segments,
     summarize_segment,

@@ -212,6 +212,13 @@ fn op_compact(root: &Path, _: &mut Progress) -> Result<()> {
     Ok(())
 }
 
+/// Compaction whose first pass cleans each segment alone (two never fit 1500 bytes) and whose
+/// merge pass then merges the cleaned ones, mostly emptied, in groups of several segments.
+fn op_compact_merge(root: &Path, _: &mut Progress) -> Result<()> {
+    cleaner::clean_partition(&part(root), &config(&[]), NOW, true, false)?;
+    Ok(())
+}
+
 /// A compaction that crashed at `point`'s `nth` hit, leaving its files for recovery.
 fn prepare_crashed_compaction(root: &Path, point: &'static str, nth: usize) {
     prepare_log(root);
@@ -386,6 +393,12 @@ fn scenarios() -> Vec<Scenario> {
             name: "compact",
             prepare: prepare_log,
             op: op_compact,
+            check: Check::Compacted,
+        },
+        Scenario {
+            name: "compact_merge",
+            prepare: prepare_log,
+            op: op_compact_merge,
             check: Check::Compacted,
         },
         Scenario {
@@ -826,6 +839,26 @@ fn power_loss_recover_deletion() {
 #[test]
 fn power_loss_compact() {
     exercise("compact", false);
+}
+
+/// The merge pass of compaction swaps in groups of several segments: a crash or power loss
+/// at any of its steps leaves each group's old segments or its merged one.
+#[test]
+fn power_loss_compact_merge() {
+    // What the scenario exercises: first-pass groups of one segment, then merges of several.
+    let work = work_dir();
+    prepare_log(work.path());
+    let dir = part(work.path());
+    let before = super::list_segments(&dir).unwrap();
+    let r = cleaner::clean_partition(&dir, &config(&[]), NOW, true, false).unwrap();
+    let after = super::list_segments(&dir).unwrap();
+    let widest = after
+        .windows(2)
+        .map(|w| before.iter().filter(|&&b| b >= w[0] && b < w[1]).count())
+        .max()
+        .unwrap_or(0);
+    assert!(widest >= 3, "{before:?} -> {after:?} ({r:?})");
+    exercise("compact_merge", false);
 }
 
 #[test]

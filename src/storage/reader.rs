@@ -463,19 +463,34 @@ pub(crate) struct Scan {
 }
 
 impl Scan {
-    /// The log end offset this scan of the last segment shows: where it stopped, when that is
-    /// the end of the data or an entry still being written (one running past the end of the
-    /// file). Damage before the end is an error: the log goes on after it, and a log end
-    /// offset taken from the damage would make readers stop there quietly.
-    pub(crate) fn end_offset(self) -> Result<i64> {
-        match self.damage {
-            None
-            | Some(Error::Corrupt {
-                source: DecodeError::Truncated { .. },
-                ..
-            }) => Ok(self.next_offset),
-            Some(e) => Err(e),
+    /// Whether what stopped this scan of segment `base` (read by `r`) is what a crash leaves
+    /// at the end of the log, and so what the next writer cuts: bytes at or above the
+    /// recovery point `rp` that are not an entry whose checksum holds (a killed writer leaves
+    /// an incomplete last entry, a power loss bytes that never reached the disk). Anything
+    /// else is damage: below the point everything was fsynced, and an entry whose checksum
+    /// holds was written as it is.
+    pub(crate) fn stopped_at_crash_debris(
+        &self,
+        r: &mut ChunkReader,
+        base: i64,
+        rp: Option<i64>,
+    ) -> Result<bool> {
+        let below_recovery_point = rp.is_some_and(|rp| rp > base && self.next_offset < rp);
+        Ok(!below_recovery_point && !r.crc_holds_at(self.valid_end, r.file_len()?)?)
+    }
+
+    /// The log end offset this scan of the last segment `base` shows: where it stopped, when
+    /// that is the end of the data or what a crash left there (see
+    /// [`Scan::stopped_at_crash_debris`]: a write in progress looks the same). Damage before
+    /// the end is an error: the log goes on after it, and a log end offset taken from it
+    /// would make readers stop there quietly.
+    pub(crate) fn end_offset(self, r: &mut ChunkReader, base: i64, rp: Option<i64>) -> Result<i64> {
+        if self.damage.is_none() || self.stopped_at_crash_debris(r, base, rp)? {
+            return Ok(self.next_offset);
         }
+        Err(self
+            .damage
+            .unwrap_or(Error::Internal("a scan stopped without damage")))
     }
 }
 
@@ -547,18 +562,221 @@ pub(crate) fn scan_batches(
     }
 }
 
-/// What a partition holds, computed from file sizes, the first batch and the tail of the
-/// last segment (no full scan).
+/// What a partition holds, from file sizes, the batch headers of every segment (no record is
+/// decoded but in the rare batches noted at `walk_headers`) and the validated tail of the
+/// last segment.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct PartitionStats {
     pub log_start_offset: i64,
     pub log_end_offset: i64,
+    /// Records from the log start offset on: what a reader gets, control records included.
+    /// Below `log_end_offset - log_start_offset` where compaction removed records.
+    pub records: u64,
     pub size_bytes: u64,
     pub segments: usize,
-    /// Timestamp of the first record, if any record has one.
+    /// The smallest record timestamp (a batch counts with its first record's), if any.
     pub first_timestamp: Option<i64>,
-    /// Largest timestamp of the last batch.
+    /// The largest record timestamp, if any record has one.
     pub last_timestamp: Option<i64>,
+}
+
+/// What [`walk_headers`] found in one `.log`.
+#[derive(Debug, Default)]
+struct HeaderWalk {
+    batches: u64,
+    /// Records at or above the walk's `from` offset.
+    records: u64,
+    /// Last offset of the last whole entry.
+    last_offset: Option<i64>,
+    first_timestamp: Option<i64>,
+    last_timestamp: Option<i64>,
+    /// Why the walk stopped before the end of the file, if an entry could not be framed.
+    damage: Option<Error>,
+}
+
+impl HeaderWalk {
+    fn timestamps(&mut self, first: i64, last: i64) {
+        if first >= 0 {
+            self.first_timestamp = Some(self.first_timestamp.map_or(first, |t| t.min(first)));
+        }
+        if last >= 0 {
+            self.last_timestamp = Some(self.last_timestamp.map_or(last, |t| t.max(last)));
+        }
+    }
+}
+
+/// Bytes read at a time while entries are small; for large ones (past [`SMALL_ENTRY`]) only
+/// the next header is read, so that walking a segment of 1 MiB batches reads a few bytes per
+/// megabyte.
+const WALK_WINDOW: usize = 64 * 1024;
+const SMALL_ENTRY: usize = 8 * 1024;
+/// Bytes of an entry's head the walk looks at: a v2 batch header, or a legacy message's
+/// offset, size, CRC, magic, attributes and timestamp.
+const ENTRY_HEAD: usize = BATCH_HEADER_LEN;
+
+/// Walks the entries of the `.log` at `path` through their headers alone, without checking
+/// CRCs: batches, records at or above offset `from` (the log start: records below it are no
+/// longer read), the last offset, and the smallest and largest record timestamps, ignoring
+/// records without one (-1). A v2 batch's smallest timestamp is taken as its first record's
+/// (the base timestamp; the max timestamp for `LogAppendTime`), as producers write them in
+/// order. Records are decoded only where the headers do not tell: the one batch that straddles
+/// `from` when compaction left gaps in it, a batch whose base timestamp is a delete horizon,
+/// and a compressed legacy wrapper. Emptied batches (kept by compaction, no records) count
+/// for nothing. The walk stops at an entry that cannot be framed or runs past the end (a
+/// write in progress), noting the damage in the first case.
+fn walk_headers(path: &Path, from: i64) -> Result<HeaderWalk> {
+    let file = super::fs::open_regular(path)?;
+    let len = file.metadata().map_err(Error::io("stat", path))?.len();
+    let mut w = HeaderWalk::default();
+    let (mut buf, mut buf_pos) = (Vec::new(), 0u64);
+    let mut pos = 0u64;
+    let mut prev_size = 0usize;
+    let read_at = |buf: &mut Vec<u8>, at: u64, want: usize| -> Result<()> {
+        buf.resize(want, 0);
+        let mut got = 0;
+        while got < want {
+            match file.read_at(&mut buf[got..], at + got as u64) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::io("read", path)(e)),
+            }
+        }
+        buf.truncate(got);
+        Ok(())
+    };
+    while pos < len {
+        let need = ENTRY_HEAD.min((len - pos) as usize);
+        if pos < buf_pos || pos + need as u64 > buf_pos + buf.len() as u64 {
+            let window = if prev_size > SMALL_ENTRY {
+                ENTRY_HEAD
+            } else {
+                WALK_WINDOW
+            };
+            read_at(&mut buf, pos, window.min((len - pos) as usize))?;
+            buf_pos = pos;
+        }
+        let head = &buf[(pos - buf_pos) as usize..];
+        let frame = match peek_entry(head) {
+            Ok(Peek::End) => break,
+            Ok(Peek::Entry(f)) | Ok(Peek::Incomplete(f)) => f,
+            Err(e) => {
+                w.damage = Some(Error::corrupt(path, pos, e));
+                break;
+            }
+        };
+        if pos + frame.size as u64 > len {
+            break;
+        }
+        let whole = |buf: &mut Vec<u8>| -> Result<Vec<u8>> {
+            let mut entry = Vec::new();
+            read_at(&mut entry, pos, frame.size)?;
+            buf.clear();
+            Ok(entry)
+        };
+        if frame.magic == crate::format::batch::CURRENT_MAGIC {
+            let Ok(h) = BatchHeader::parse(head) else {
+                w.damage = Some(Error::corrupt(
+                    path,
+                    pos,
+                    DecodeError::Truncated {
+                        at: 0,
+                        needed: BATCH_HEADER_LEN,
+                        available: head.len(),
+                    },
+                ));
+                break;
+            };
+            w.batches += 1;
+            w.last_offset = Some(h.last_offset());
+            let count = h.records_count.max(0) as u64;
+            let dense = i64::from(h.records_count) == i64::from(h.last_offset_delta) + 1;
+            let straddles = h.base_offset < from && h.last_offset() >= from;
+            let horizon = h.has_delete_horizon()
+                && h.timestamp_type() == crate::format::TimestampType::CreateTime;
+            if count > 0 && h.last_offset() >= from {
+                if (straddles && !dense) || horizon {
+                    // Only the records tell: decode them (CRC checked; on damage the header's
+                    // counts stand).
+                    let entry = whole(&mut buf)?;
+                    let mut scratch = Vec::new();
+                    match RecordBatch::decode(&entry).and_then(|b| {
+                        let mut kept = (0u64, None::<i64>);
+                        for r in b.records_in(&mut scratch)? {
+                            let r = r?;
+                            if b.offset_of(&r) >= from {
+                                kept.0 += 1;
+                                let t = b.timestamp_of(&r);
+                                if t >= 0 {
+                                    kept.1 = Some(kept.1.map_or(t, |m| m.min(t)));
+                                }
+                            }
+                        }
+                        Ok(kept)
+                    }) {
+                        Ok((n, first)) => {
+                            w.records += n;
+                            w.timestamps(first.unwrap_or(-1), h.max_timestamp);
+                        }
+                        Err(_) => {
+                            w.records += count;
+                            w.timestamps(h.max_timestamp, h.max_timestamp);
+                        }
+                    }
+                } else {
+                    w.records += if straddles {
+                        (h.last_offset() - from + 1) as u64
+                    } else {
+                        count
+                    };
+                    w.timestamps(h.first_timestamp().unwrap_or(-1), h.max_timestamp);
+                }
+            }
+        } else if frame.magic == 0 || frame.magic == 1 {
+            w.batches += 1;
+            w.last_offset = Some(frame.offset);
+            // offset 8, size 4, crc 4, magic 1, attributes 1, timestamp 8 (magic 1).
+            let codec = head.get(17).map_or(0, |a| a & 0x07);
+            if codec != 0 {
+                let entry = whole(&mut buf)?;
+                let records = LegacyMessage::decode(&entry)
+                    .and_then(|m| crate::format::legacy::records(&m, DECOMPRESS_LIMIT));
+                match records {
+                    Ok(records) => {
+                        for r in records.iter().filter(|r| r.offset >= from) {
+                            w.records += 1;
+                            w.timestamps(r.timestamp, r.timestamp);
+                        }
+                    }
+                    Err(e) => {
+                        w.damage = Some(Error::corrupt(path, pos, e));
+                        break;
+                    }
+                }
+            } else if frame.offset >= from {
+                w.records += 1;
+                if frame.magic == 1
+                    && let Some(ts) = head.get(18..26)
+                {
+                    let ts = i64::from_be_bytes(ts.try_into().unwrap_or([0xff; 8]));
+                    w.timestamps(ts, ts);
+                }
+            }
+        } else {
+            w.damage = Some(Error::corrupt(
+                path,
+                pos,
+                DecodeError::UnsupportedMagic {
+                    at: 16,
+                    magic: frame.magic,
+                },
+            ));
+            break;
+        }
+        prev_size = frame.size;
+        pos += frame.size as u64;
+    }
+    Ok(w)
 }
 
 /// Scans the last segment from `start` (the position of an index entry's batch) to its end,
@@ -594,36 +812,27 @@ pub struct SegmentSummary {
     pub time_index_entries: usize,
 }
 
-/// Summarizes segment `base` of partition `dir` by walking its batch headers.
+/// Summarizes segment `base` of partition `dir` by walking its entry headers (see
+/// `walk_headers`): every record in the file, and its smallest and largest timestamps.
 pub fn summarize_segment(dir: &Path, base: i64) -> Result<SegmentSummary> {
     let path = file_names::log_file(dir, base);
-    let mut r = ChunkReader::open(&path)?;
-    let len = r.file_len()?;
+    let len = std::fs::metadata(&path)
+        .map_err(Error::io("stat", &path))?
+        .len();
+    let w = walk_headers(&path, i64::MIN)?;
+    if let Some(e) = w.damage {
+        return Err(e);
+    }
     let mut s = SegmentSummary {
         base_offset: base,
+        last_offset: w.last_offset,
+        batches: w.batches,
+        records: w.records,
         size_bytes: len,
+        first_timestamp: w.first_timestamp,
+        last_timestamp: w.last_timestamp,
         ..SegmentSummary::default()
     };
-    let mut pos = 0;
-    while let Some((size, _)) = r.peek(pos, len)? {
-        if let Some(h) = r.buffered_header(pos, len)? {
-            s.batches += 1;
-            s.records += h.records_count.max(0) as u64;
-            s.last_offset = Some(h.last_offset());
-            if s.first_timestamp.is_none() {
-                s.first_timestamp = h.first_timestamp();
-            }
-            if h.max_timestamp >= 0 {
-                s.last_timestamp = Some(s.last_timestamp.unwrap_or(i64::MIN).max(h.max_timestamp));
-            }
-        } else if let Some(f) = r.frame_at(pos, len)? {
-            // A legacy (magic 0/1) entry: one message.
-            s.batches += 1;
-            s.records += 1;
-            s.last_offset = Some(f.offset);
-        }
-        pos += size;
-    }
     if let Ok(src) = FileSource::open(&file_names::index_file(dir, base)) {
         s.index_entries = index::valid_entries(&src, OFFSET_ENTRY_SIZE);
     }
@@ -741,7 +950,8 @@ impl LogReader {
         let log_path = file_names::log_file(&self.dir, base);
         let mut r = ChunkReader::open(&log_path)?;
         let start = self.active_index_lookup(base, i64::MAX);
-        scan_tail(&mut r, start, base, |_, _| {})?.end_offset()
+        let rp = super::log::recovery_point(&self.dir);
+        scan_tail(&mut r, start, base, |_, _| {})?.end_offset(&mut r, base, rp)
     }
 
     /// Offsets, sizes and timestamps of the partition.
@@ -752,37 +962,36 @@ impl LogReader {
             segments: self.segments.len(),
             ..PartitionStats::default()
         };
-        for &b in &self.segments {
-            let p = file_names::log_file(&self.dir, b);
-            st.size_bytes += std::fs::metadata(&p).map_or(0, |m| m.len());
-        }
         let Some(&last_base) = self.segments.last() else {
             return Ok(st);
         };
-        // First timestamp: the first batch of the first non-empty segment.
+        // Records and timestamps from every segment's headers; a segment that vanished
+        // meanwhile (retention, compaction) is skipped.
+        let mut tail = HeaderWalk::default();
         for &b in &self.segments {
-            let r = ChunkReader::open(&file_names::log_file(&self.dir, b))?;
-            if let Some(h) = r.header_at(0) {
-                st.first_timestamp = h.first_timestamp();
-                break;
-            }
+            let p = file_names::log_file(&self.dir, b);
+            let w = match walk_headers(&p, st.log_start_offset) {
+                Ok(w) => w,
+                Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            st.size_bytes += std::fs::metadata(&p).map_or(0, |m| m.len());
+            st.records += w.records;
+            tail.timestamps(
+                w.first_timestamp.unwrap_or(-1),
+                w.last_timestamp.unwrap_or(-1),
+            );
         }
+        st.first_timestamp = tail.first_timestamp;
+        st.last_timestamp = tail.last_timestamp;
+        // The log end offset from the validated tail of the last segment.
         let mut r = ChunkReader::open(&file_names::log_file(&self.dir, last_base))?;
         let start = self.active_index_lookup(last_base, i64::MAX);
-        let mut last_ts = None;
-        let scan = scan_tail(&mut r, start, last_base, |_, h| {
-            last_ts = Some(h.max_timestamp).filter(|&t| t >= 0);
-        })?;
-        st.log_end_offset = scan.end_offset()?;
-        st.last_timestamp = last_ts;
-        if st.last_timestamp.is_none() && self.segments.len() > 1 {
-            // The active segment is empty: the previous one's time index has the answer.
-            let prev = self.segments[self.segments.len() - 2];
-            if let Ok(src) = FileSource::open(&file_names::time_index_file(&self.dir, prev)) {
-                let n = index::valid_entries(&src, TIME_ENTRY_SIZE);
-                st.last_timestamp = index::time_entries_last(&src, n, prev).map(|e| e.timestamp);
-            }
-        }
+        let scan = scan_tail(&mut r, start, last_base, |_, _| {})?;
+        let rp = super::log::recovery_point(&self.dir);
+        st.log_end_offset = scan.end_offset(&mut r, last_base, rp)?;
         Ok(st)
     }
 

@@ -42,7 +42,7 @@ struct LogStart {
 
 /// The stored log start offset of a partition, if it was ever moved.
 pub fn read_log_start(dir: &Path) -> Option<i64> {
-    let text = fs::read(dir.join(LOG_START_FILE)).ok()?;
+    let text = super::fs::read_regular(&dir.join(LOG_START_FILE)).ok()?;
     serde_json::from_slice::<LogStart>(&text)
         .ok()
         .map(|l| l.log_start_offset)
@@ -175,6 +175,35 @@ pub fn due(dir: &Path, config: &LogConfig, now: i64) -> Result<(i64, Vec<Deleted
     let rules = RetentionRules::of(config);
     let doomed = segments_to_delete(dir, &segments, log_start, rules, now);
     Ok((log_start, doomed))
+}
+
+/// Applies retention to partition `dir` now, as `klog clean` does: deletes the closed
+/// segments [`due`] under `config` (oldest first, the log start moved up first), holding the
+/// partition lock. Unlike a writer it never opens the active segment, so a partition with
+/// nothing to delete is left exactly as it is. Refused while a Kafka broker holds the data
+/// directory. Returns what was deleted.
+pub fn apply(dir: &Path, config: &LogConfig, now: i64) -> Result<Vec<DeletedSegment>> {
+    let _broker = match dir.parent() {
+        Some(data_dir) => super::fs::hold_broker_lock(data_dir)?,
+        None => None,
+    };
+    let _lock = super::fs::lock_dir(dir)?;
+    // What an interrupted swap or deletion left, as a writer's first load does.
+    super::cleaner::recover_cleaner_leftovers(dir)?;
+    remove_leftovers(dir)?;
+    let (log_start, doomed) = due(dir, config, now)?;
+    if let Some(last) = doomed.last()
+        && last.end_offset > log_start
+    {
+        write_log_start(dir, last.end_offset)?;
+    }
+    for d in &doomed {
+        delete_segment(dir, d.base_offset)?;
+    }
+    if !doomed.is_empty() {
+        super::fs::fsync_dir_at(dir, "retention.dir_fsync")?;
+    }
+    Ok(doomed)
 }
 
 /// Which closed segments to delete, oldest first: those entirely below `log_start`, then (with

@@ -752,7 +752,7 @@ fn repair_locked(dir: &Path, index_interval: u32) -> Result<Vec<Repair>> {
         // below it everything was just verified (or, if damage is left, is damage that no
         // writer may cut), and a point left where it was could lie in what was cut or moved.
         let path = file_names::log_file(dir, last);
-        let f = File::open(&path).map_err(Error::io("open", &path))?;
+        let f = super::fs::open_regular(&path)?;
         fp::sync_data(&f, "repair.final_fsync").map_err(Error::io("fsync", &path))?;
         if let Ok(leo) = super::reader::LogReader::open(dir).and_then(|mut r| r.log_end_offset()) {
             super::log::write_recovery_point(dir, leo)?;

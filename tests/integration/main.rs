@@ -6,9 +6,12 @@
 //! - `global`: `--dir`/`KLOG_DIR`, usage errors, help, version, `-q`.
 //! - `completion`: topic and group names in shell completions (`klog __complete-names` and
 //!   the committed scripts that call it).
-//! - `topics`: create, list, describe, alter, delete; names and configs.
+//! - `topics`: create, list, describe, alter, delete; names and configs; a broker's lock held
+//!   by another process, a damaged metadata file, an interrupted delete, configs altered under
+//!   a running producer, record counts and timestamps of compacted topics.
 //! - `produce_consume`: volume, partitioning, keys, offsets, closed pipes.
-//! - `segments`: rolls, file names, indexes, Kafka's batch format on disk.
+//! - `segments`: rolls, file names, indexes, Kafka's batch format on disk; `trim` checked on
+//!   every partition first; `clean` merging the segments compaction empties.
 //! - `recovery`: torn tails cut at every byte of the last batch.
 //! - `damage`: damage no crash leaves (below the recovery point, impossible batches): refused
 //!   by readers and writers alike, cut only by `--repair`.

@@ -306,3 +306,105 @@ fn any_offset_can_be_sought_through_the_indexes() {
     let last = t.consume("seek", &["-o", "-120"]);
     assert!(last == produced[produced.len() - 120..], "consume -o -120");
 }
+
+/// Every `.log` of a partition directory with its bytes.
+fn logs_of(dir: &Path) -> Vec<(i64, Vec<u8>)> {
+    segment_bases(dir)
+        .into_iter()
+        .map(|b| (b, fs::read(segment_file(dir, b, ".log")).expect("read log")))
+        .collect()
+}
+
+/// `trim vt --before 5` on a topic whose partition 1 ends at 0 moved partition 0's log start,
+/// then failed on partition 1 with exit status 2: half applied. Every partition is now checked
+/// first; the error names the partitions the offset is past and nothing is trimmed.
+#[test]
+fn regression_trim_past_one_partitions_end_changes_nothing() {
+    let t = TestDir::new();
+    t.ok(&[
+        "topics",
+        "create",
+        "vt",
+        "-p",
+        "3",
+        "-c",
+        "segment.bytes=200",
+    ]);
+    let (input, _) = numbered_lines("r", 0..10);
+    t.produce("vt", input.as_str(), &["-p", "0"]);
+    t.produce("vt", "x\ny\n", &["-p", "2"]);
+    let dirs: Vec<_> = (0..3).map(|p| t.partition_dir("vt", p)).collect();
+    let before: Vec<_> = dirs.iter().map(|d| logs_of(d)).collect();
+
+    let out = t.run(&["trim", "vt", "--before", "5"]);
+    let err = crate::util::assert_error(&out, 2);
+    assert!(
+        err.contains("vt-1 ends at 0") && err.contains("vt-2 ends at 2"),
+        "{err}"
+    );
+    assert!(!err.contains("vt-0"), "{err}");
+    assert!(err.contains("nothing was trimmed"), "{err}");
+    let d = t.describe("vt");
+    for p in 0..3 {
+        assert_eq!(d["partitions"][p]["log_start_offset"], 0, "partition {p}");
+    }
+    let after: Vec<_> = dirs.iter().map(|d| logs_of(d)).collect();
+    assert_eq!(after, before, "no segment deleted");
+    assert_eq!(t.consume("vt", &["-p", "0"]).len(), 10);
+
+    // Naming the partitions that have the offset works.
+    t.ok(&["trim", "vt", "--before", "5", "-p", "0"]);
+    let d = t.describe("vt");
+    assert_eq!(d["partitions"][0]["log_start_offset"], 5);
+    assert_eq!(d["partitions"][2]["log_start_offset"], 0);
+    assert_eq!(t.consume("vt", &["-p", "0"]).len(), 5);
+}
+
+/// Compaction grouped segments by their size before cleaning, so segments near
+/// `segment.bytes` whose records later ones supersede stayed one per group: after `clean`,
+/// a run of 61-byte segments holding an empty batch each (46 in the report) remained. The
+/// segments a cleaning empties or shrinks are now merged while their records fit a segment.
+#[test]
+fn regression_clean_merges_the_segments_it_empties() {
+    let t = TestDir::new();
+    t.ok(&[
+        "topics",
+        "create",
+        "m",
+        "-c",
+        "cleanup.policy=compact",
+        "-c",
+        "segment.bytes=300",
+    ]);
+    let pad = "v".repeat(200);
+    for i in 0..20 {
+        // One batch per run, each rolling the segment before it (two do not fit 300 bytes).
+        t.produce("m", format!("k:{i}-{pad}\n"), &["-K", ":"]);
+    }
+    let dir = t.partition_dir("m", 0);
+    assert_eq!(segment_bases(&dir).len(), 20);
+    t.ok(&["clean"]);
+    let rows = crate::util::json(&t.ok(&["segments", "list", "m", "--json"]));
+    let rows = rows.as_array().expect("rows");
+    let summary: Vec<(i64, u64, u64)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["base_offset"].as_i64().expect("base"),
+                r["records"].as_u64().expect("records"),
+                r["size_bytes"].as_u64().expect("size"),
+            )
+        })
+        .collect();
+    // One closed segment with the latest closed record (offset 18), then the active one.
+    assert_eq!(summary.len(), 2, "{summary:?}");
+    assert_eq!((summary[0].0, summary[0].1), (0, 1), "{summary:?}");
+    assert_eq!((summary[1].0, summary[1].1), (19, 1), "{summary:?}");
+    let kept = t.consume("m", &["-F", "%o %s\\n"]);
+    assert_eq!(kept, [format!("18 18-{pad}"), format!("19 19-{pad}")]);
+    assert_eq!(
+        t.run(&["segments", "verify", "m"]).status.code(),
+        Some(0),
+        "verifies clean"
+    );
+}

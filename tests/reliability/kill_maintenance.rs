@@ -19,19 +19,19 @@ use crate::harness::{
 };
 
 /// Run times of the completed runs of a command, to aim the kills.
-struct Timing {
+pub(crate) struct Timing {
     avg_us: f64,
 }
 
 impl Timing {
-    fn new(guess: Duration) -> Timing {
+    pub(crate) fn new(guess: Duration) -> Timing {
         Timing {
             avg_us: guess.as_micros() as f64,
         }
     }
 
     /// A kill moment: uniform over 0..1.3 × the average run time.
-    fn pick(&self, rng: &mut Rng) -> Duration {
+    pub(crate) fn pick(&self, rng: &mut Rng) -> Duration {
         Duration::from_micros(rng.below((self.avg_us * 1.3) as u64 + 1))
     }
 
@@ -48,7 +48,7 @@ impl Timing {
 
 /// Spawns `klog ARGS` and SIGKILLs it after `delay` unless it exits first. Returns its output
 /// when it completed, `None` when it was killed.
-fn run_and_kill(
+pub(crate) fn run_and_kill(
     k: &Klog,
     args: &[&str],
     delay: Duration,
@@ -100,7 +100,7 @@ fn run_and_kill(
 /// In long mode (hundreds of rounds), some runs must have been killed and some must have
 /// completed: otherwise the kills were not aimed where the work happens and the test showed
 /// nothing. (The short mode's few rounds may land all on one side.)
-fn killed_and_completed(s: &mut Summary) {
+pub(crate) fn killed_and_completed(s: &mut Summary) {
     let (killed, completed) = (s.extra.get("killed"), s.extra.get("completed"));
     if crate::harness::long_mode() && (killed.is_none() || completed.is_none()) {
         s.fail(format!(

@@ -22,6 +22,7 @@ mod corruption;
 mod full_disk;
 mod harness;
 mod hostile;
+mod kill_delete;
 mod kill_group;
 mod kill_maintenance;
 mod kill_produce;
