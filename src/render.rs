@@ -16,6 +16,8 @@
 //! UTF-8, otherwise `{"base64": "…"}` (standard alphabet, padded). Header names are strings
 //! (invalid UTF-8 in a name is replaced by U+FFFD). `produce --json` reads the same shape back.
 
+use std::io::{self, Write};
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
@@ -148,6 +150,77 @@ impl Render {
             Render::Json(parts) => render_json(out, parts, topic, partition, rec),
         }
     }
+}
+
+impl Render {
+    /// [`Render::render`] written to `w` instead of appended to a buffer: keys and values are
+    /// written from the record as they are, or (JSON) encoded a chunk at a time, so that a
+    /// record of any size takes no more memory than the record itself. Byte for byte what
+    /// `render` appends. For records with a key or value over [`LARGE_FIELD`] bytes.
+    pub fn render_to(
+        &mut self,
+        w: &mut impl Write,
+        topic: &str,
+        partition: u32,
+        rec: &RecordView<'_>,
+    ) -> io::Result<()> {
+        let mut small = Vec::new();
+        match self {
+            Render::Value { key_sep, null } => {
+                if let Some(sep) = key_sep {
+                    w.write_all(rec.key.unwrap_or(null))?;
+                    w.write_all(sep)?;
+                }
+                w.write_all(rec.value.unwrap_or(null))?;
+                w.write_all(b"\n")
+            }
+            Render::Format { tokens, null } => {
+                for t in tokens.iter() {
+                    match t {
+                        Token::Key => w.write_all(rec.key.unwrap_or(null))?,
+                        Token::Value => w.write_all(rec.value.unwrap_or(null))?,
+                        t => {
+                            small.clear();
+                            render_format(
+                                &mut small,
+                                std::slice::from_ref(t),
+                                null,
+                                topic,
+                                partition,
+                                rec,
+                            );
+                            w.write_all(&small)?;
+                        }
+                    }
+                }
+                Ok(())
+            }
+            Render::Json(parts) => {
+                // The record without key and value, split where they go.
+                let bare = RecordView {
+                    key: None,
+                    value: None,
+                    ..*rec
+                };
+                render_json(&mut small, parts, topic, partition, &bare);
+                let key_at = find(&small, b",\"key\":null").map(|i| i + 7);
+                let value_at = find(&small, b",\"value\":null").map(|i| i + 9);
+                let (Some(k), Some(v)) = (key_at, value_at) else {
+                    return Err(io::Error::other("unexpected JSON record shape"));
+                };
+                w.write_all(small.get(..k).unwrap_or_default())?;
+                write_json_bytes(w, rec.key)?;
+                w.write_all(small.get(k + 4..v).unwrap_or_default())?;
+                write_json_bytes(w, rec.value)?;
+                w.write_all(small.get(v + 4..).unwrap_or_default())
+            }
+        }
+    }
+}
+
+/// Where `needle` first occurs in `hay`.
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
 }
 
 /// [`Render::Value`] without a key separator: the value (`null` for none) and a newline. On
@@ -391,6 +464,56 @@ pub fn json_bytes(out: &mut Vec<u8>, b: Option<&[u8]>) {
     }
 }
 
+/// Bytes a streaming writer encodes at a time (a multiple of 3, for base64).
+const STREAM_CHUNK: usize = 48 << 10;
+
+/// Keys and values larger than this are written by [`Render::render_to`] straight from the
+/// record (or encoded a chunk at a time), never copied whole into an output buffer.
+pub const LARGE_FIELD: usize = 1 << 20;
+
+/// [`json_bytes`] written to `w`, encoding a chunk at a time: a value of any size takes no
+/// more memory than a chunk. The output is byte for byte `json_bytes`'.
+pub fn write_json_bytes(w: &mut impl Write, b: Option<&[u8]>) -> io::Result<()> {
+    let Some(b) = b else {
+        return w.write_all(b"null");
+    };
+    if plain_ascii(b) {
+        w.write_all(b"\"")?;
+        w.write_all(b)?;
+        return w.write_all(b"\"");
+    }
+    let mut buf = Vec::with_capacity(2 * STREAM_CHUNK + 16);
+    match std::str::from_utf8(b) {
+        Ok(s) => {
+            w.write_all(b"\"")?;
+            let mut rest = s;
+            while !rest.is_empty() {
+                let mut cut = rest.len().min(STREAM_CHUNK);
+                while !rest.is_char_boundary(cut) {
+                    cut += 1;
+                }
+                let (piece, after) = rest.split_at(cut);
+                buf.clear();
+                json_str(&mut buf, piece);
+                // Without the quotes json_str puts around each piece.
+                w.write_all(buf.get(1..buf.len() - 1).unwrap_or_default())?;
+                rest = after;
+            }
+            w.write_all(b"\"")
+        }
+        Err(_) => {
+            w.write_all(b"{\"base64\":\"")?;
+            for piece in b.chunks(STREAM_CHUNK) {
+                buf.clear();
+                buf.resize(base64::encoded_len(piece.len(), true).unwrap_or(0), 0);
+                let n = STANDARD.encode_slice(piece, &mut buf).unwrap_or(0);
+                w.write_all(buf.get(..n).unwrap_or_default())?;
+            }
+            w.write_all(b"\"}")
+        }
+    }
+}
+
 /// Appends a JSON string literal.
 pub fn json_str(out: &mut Vec<u8>, s: &str) {
     if plain_ascii(s.as_bytes()) {
@@ -494,6 +617,68 @@ mod tests {
             key,
             value,
             headers,
+        }
+    }
+
+    /// `render_to` writes exactly what `render` appends, for every format and for keys and
+    /// values of every kind (absent, empty, ASCII, escaped, multi-byte across a chunk's
+    /// edge, not UTF-8, larger than a chunk); and `write_json_bytes` what `json_bytes` does.
+    #[test]
+    fn streaming_renders_what_the_buffer_does() {
+        let long_utf8: String = "é\"\n".repeat(40_000);
+        let long_binary: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        let fields: Vec<Option<&[u8]>> = vec![
+            None,
+            Some(b""),
+            Some(b"plain"),
+            Some(b"q\"u\\o\n\x01"),
+            Some(b"\xff\xfe"),
+            Some(long_utf8.as_bytes()),
+            Some(&long_binary),
+            Some(&long_binary[..STREAM_CHUNK + 1]),
+        ];
+        let hs = [Header {
+            key: b"h",
+            value: Some(b"v"),
+        }];
+        let formats = [
+            Render::json(),
+            Render::Value {
+                key_sep: None,
+                null: b"NULL".to_vec(),
+            },
+            Render::Value {
+                key_sep: Some(b"=".to_vec()),
+                null: Vec::new(),
+            },
+            Render::Format {
+                tokens: parse_format(b"%t/%p/%o %T %k=%s %K %S [%h]\n").unwrap(),
+                null: b"-".to_vec(),
+            },
+        ];
+        for mut r in formats {
+            for &k in &fields {
+                for &v in &fields {
+                    let rec = view(k, v, &hs);
+                    let mut want = Vec::new();
+                    r.clone().render(&mut want, "topic", 3, &rec);
+                    let mut got = Vec::new();
+                    r.render_to(&mut got, "topic", 3, &rec).unwrap();
+                    assert!(
+                        got == want,
+                        "{r:?} key {:?} value {:?}",
+                        k.map(<[u8]>::len),
+                        v.map(<[u8]>::len)
+                    );
+                }
+            }
+        }
+        for &b in &fields {
+            let mut want = Vec::new();
+            json_bytes(&mut want, b);
+            let mut got = Vec::new();
+            write_json_bytes(&mut got, b).unwrap();
+            assert!(got == want, "{:?}", b.map(<[u8]>::len));
         }
     }
 

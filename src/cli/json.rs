@@ -4,11 +4,9 @@
 
 use std::io::{self, Write};
 
-/// Writes bytes in the JSON bytes shape (see [`klog::render`]).
+/// Writes bytes in the JSON bytes shape (see [`klog::render`]), a chunk at a time.
 pub fn write_bytes(out: &mut impl Write, b: Option<&[u8]>) -> io::Result<()> {
-    let mut buf = Vec::new();
-    klog::render::json_bytes(&mut buf, b);
-    out.write_all(&buf)
+    klog::render::write_json_bytes(out, b)
 }
 
 /// Writes a JSON string literal.

@@ -118,23 +118,46 @@ mod tests {
 /// Bytes for a terminal or a text line: printable text as is (UTF-8 included), control
 /// characters and invalid UTF-8 escaped (`\n`, `\t`, `\r`, `\\`, `\xNN`), so that a dump
 /// line is always one line and never a terminal control sequence.
+/// [`escape_bytes`] written to `out` a piece at a time: a value of any size takes no more
+/// memory than a piece.
+pub fn write_escaped(out: &mut impl std::io::Write, b: &[u8]) -> std::io::Result<()> {
+    let mut piece = String::new();
+    for chunk in b.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            escape_char(&mut piece, c);
+            if piece.len() >= 64 << 10 {
+                out.write_all(piece.as_bytes())?;
+                piece.clear();
+            }
+        }
+        for byte in chunk.invalid() {
+            piece.push_str(&format!("\\x{byte:02x}"));
+        }
+    }
+    out.write_all(piece.as_bytes())
+}
+
+fn escape_char(s: &mut String, c: char) {
+    match c {
+        '\n' => s.push_str("\\n"),
+        '\t' => s.push_str("\\t"),
+        '\r' => s.push_str("\\r"),
+        '\\' => s.push_str("\\\\"),
+        c if c.is_control() => {
+            let mut buf = [0u8; 4];
+            for byte in c.encode_utf8(&mut buf).bytes() {
+                s.push_str(&format!("\\x{byte:02x}"));
+            }
+        }
+        c => s.push(c),
+    }
+}
+
 pub fn escape_bytes(b: &[u8]) -> String {
     let mut s = String::with_capacity(b.len());
     for chunk in b.utf8_chunks() {
         for c in chunk.valid().chars() {
-            match c {
-                '\n' => s.push_str("\\n"),
-                '\t' => s.push_str("\\t"),
-                '\r' => s.push_str("\\r"),
-                '\\' => s.push_str("\\\\"),
-                c if c.is_control() => {
-                    let mut buf = [0u8; 4];
-                    for byte in c.encode_utf8(&mut buf).bytes() {
-                        s.push_str(&format!("\\x{byte:02x}"));
-                    }
-                }
-                c => s.push(c),
-            }
+            escape_char(&mut s, c);
         }
         for byte in chunk.invalid() {
             s.push_str(&format!("\\x{byte:02x}"));
@@ -153,5 +176,16 @@ mod escape_tests {
         assert_eq!(escape_bytes("naïve".as_bytes()), "naïve");
         assert_eq!(escape_bytes(b"a\nb\tc\\"), "a\\nb\\tc\\\\");
         assert_eq!(escape_bytes(b"\x1b[31m\xff\x00"), "\\x1b[31m\\xff\\x00");
+    }
+
+    /// The streaming form writes what the string form makes, also across its pieces.
+    #[test]
+    fn written_pieces_are_the_escaped_string() {
+        let long: Vec<u8> = b"x\n\xffna\xc3\xafve\x1b".repeat(30_000);
+        for b in [&b""[..], b"plain", b"a\nb\tc\\", b"\x1b[31m\xff\x00", &long] {
+            let mut out = Vec::new();
+            super::write_escaped(&mut out, b).unwrap();
+            assert_eq!(String::from_utf8(out).unwrap(), escape_bytes(b));
+        }
     }
 }

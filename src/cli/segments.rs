@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 
 use super::json::{write_bytes, write_str};
-use super::output::{escape_bytes, human_bytes, print_table, rfc3339_ms, table};
+use super::output::{escape_bytes, human_bytes, print_table, rfc3339_ms, table, write_escaped};
 use super::{Ctx, ExitCode, UsageError};
 use klog::format::batch::{BatchHeader, RECORD_BATCH_OVERHEAD};
 use klog::format::legacy::{self, LegacyMessage};
@@ -630,10 +630,12 @@ fn key_payload(
         return Ok(());
     }
     if let Some(k) = key {
-        write!(out, " key: {}", escape_bytes(k))?;
+        out.write_all(b" key: ")?;
+        write_escaped(out, k)?;
     }
     if let Some(v) = value {
-        write!(out, " payload: {}", escape_bytes(v))?;
+        out.write_all(b" payload: ")?;
+        write_escaped(out, v)?;
     }
     Ok(())
 }
