@@ -599,6 +599,15 @@ fn shell_word(s: &str) -> String {
     }
 }
 
+/// `1 batch`, `2 batches`: [`plural`] for a noun whose plural is not the noun and an `s`.
+pub fn plural_of(n: u64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
 /// `1 record`, `2 records`: a count and its noun, singular or plural as the count says.
 pub fn plural(n: u64, noun: &str) -> String {
     if n == 1 {

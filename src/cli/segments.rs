@@ -824,7 +824,9 @@ fn dump_index(out: &mut impl Write, path: &Path, json: bool) -> Result<()> {
     if !json && mismatches > 0 {
         writeln!(
             out,
-            "{mismatches} entries do not match {}",
+            "{} {} not match {}",
+            super::plural_of(mismatches as u64, "entry", "entries"),
+            if mismatches == 1 { "does" } else { "do" },
             file_name(&log_path)
         )?;
     }
@@ -947,11 +949,11 @@ fn verify(ctx: &Ctx, a: VerifyArgs) -> Result<ExitCode> {
         };
         writeln!(
             out,
-            "{}: {} segments, {} batches, {} records, {}: {status}",
+            "{}: {}, {}, {}, {}: {status}",
             dir.display(),
-            before.segments,
-            before.batches,
-            before.records,
+            super::plural(before.segments as u64, "segment"),
+            super::plural_of(before.batches, "batch", "batches"),
+            super::plural(before.records, "record"),
             human_bytes(before.bytes)
         )?;
         for p in &before.problems {
@@ -972,7 +974,8 @@ fn verify(ctx: &Ctx, a: VerifyArgs) -> Result<ExitCode> {
                     bytes,
                 } => writeln!(
                     out,
-                    "  repaired: removed {bytes} bytes at {}:{position}",
+                    "  repaired: removed {} at {}:{position}",
+                    super::plural(*bytes, "byte"),
                     path.display()
                 )?,
                 Repair::Moved {
@@ -984,7 +987,8 @@ fn verify(ctx: &Ctx, a: VerifyArgs) -> Result<ExitCode> {
                     last_offset,
                 } => writeln!(
                     out,
-                    "  repaired: moved {bytes} bytes of valid batches (offsets {first_offset}..={last_offset}) from {}:{position} to {}",
+                    "  repaired: moved {} of valid batches (offsets {first_offset}..={last_offset}) from {}:{position} to {}",
+                    super::plural(*bytes, "byte"),
                     from.display(),
                     to.display()
                 )?,
@@ -999,8 +1003,8 @@ fn verify(ctx: &Ctx, a: VerifyArgs) -> Result<ExitCode> {
             } else {
                 writeln!(
                     out,
-                    "  still {} problems after repair",
-                    after.problems.len()
+                    "  still {} after repair",
+                    super::plural(after.problems.len() as u64, "problem")
                 )?;
             }
         }
