@@ -10,7 +10,8 @@
 //! | `.klog-group.G.lock`        | held (`flock`) by the live member that owns the partition; holds its pid |
 //!
 //! and in `T-0/` the member slots `.klog-group.G.member-<k>`, each held by one live member, so
-//! that members can count each other.
+//! that members can count each other. A member's rank among the live slots gives its share of
+//! the partitions ([`fair_share`]: ⌊P/M⌋ or ⌈P/M⌉) and the range it tries first.
 //!
 //! # Why files next to the data, replaced atomically
 //! A committed offset is a small fact about one partition, so it lives in that partition's
@@ -248,37 +249,58 @@ impl Member {
     }
 }
 
-/// Number of live members of `group` on `topic` (this process's own member included).
-pub fn live_members(topic: &Topic, group: &str) -> Result<usize> {
+/// Slots of the live members of `group` on `topic`, ascending (this process's own member
+/// included). A slot is live while its file is locked.
+pub fn live_member_slots(topic: &Topic, group: &str) -> Result<Vec<usize>> {
     let dir = topic.partition_dir(0);
     let prefix = format!(".klog-group.{group}.member-");
     let rd = match fs::read_dir(&dir) {
         Ok(rd) => rd,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(Error::io("read directory", &dir)(e)),
     };
-    let mut n = 0;
+    let mut slots = Vec::new();
     for e in rd.flatten() {
         let name = e.file_name();
         let Some(name) = name.to_str() else { continue };
-        if name
+        let Some(slot) = name
             .strip_prefix(&prefix)
-            .is_some_and(|s| s.bytes().all(|b| b.is_ascii_digit()))
-        {
-            match try_lock(&e.path())? {
-                Some(f) => {
-                    let _ = f.unlock();
-                }
-                None => n += 1,
+            .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|s| s.parse::<usize>().ok())
+        else {
+            continue;
+        };
+        match try_lock(&e.path())? {
+            Some(f) => {
+                let _ = f.unlock();
             }
+            None => slots.push(slot),
         }
     }
-    Ok(n)
+    slots.sort_unstable();
+    Ok(slots)
 }
 
-/// How many partitions one member should own: an even share, rounded up.
-pub fn fair_share(partitions: usize, members: usize) -> usize {
-    partitions.div_ceil(members.max(1))
+/// Number of live members of `group` on `topic` (this process's own member included).
+pub fn live_members(topic: &Topic, group: &str) -> Result<usize> {
+    Ok(live_member_slots(topic, group)?.len())
+}
+
+/// How many of `partitions` the member of rank `rank` (0-based, among `members` live members
+/// ordered by slot) should own: ⌈P/M⌉ for the first P mod M ranks and ⌊P/M⌋ for the others,
+/// the sizes of Kafka's range assignor. The shares of all ranks add up to `partitions`.
+pub fn fair_share(partitions: usize, members: usize, rank: usize) -> usize {
+    let members = members.max(1);
+    partitions / members + usize::from(rank < partitions % members)
+}
+
+/// Where the range of the member of rank `rank` starts among `partitions` (the shares of the
+/// lower ranks added up): the partitions it tries first, so that members of a stable group
+/// settle on disjoint ranges.
+pub fn range_start(partitions: usize, members: usize, rank: usize) -> usize {
+    let members = members.max(1);
+    let rank = rank.min(members);
+    rank * (partitions / members) + rank.min(partitions % members)
 }
 
 /// One row of `groups describe`.
@@ -427,8 +449,34 @@ mod tests {
         assert_eq!(live_members(&t, "g").unwrap(), 2);
         drop(a);
         assert_eq!(live_members(&t, "g").unwrap(), 1);
-        assert_eq!(fair_share(4, 2), 2);
-        assert_eq!(fair_share(5, 2), 3);
-        assert_eq!(fair_share(3, 0), 3);
+        assert_eq!(live_member_slots(&t, "g").unwrap(), vec![b.slot]);
+    }
+
+    /// 3 members on 4 partitions got 2/2/0: every member was given ⌈P/M⌉.
+    #[test]
+    fn regression_fair_share_is_floor_or_ceil_and_adds_up() {
+        assert_eq!(
+            (0..3).map(|r| fair_share(4, 3, r)).collect::<Vec<_>>(),
+            [2, 1, 1]
+        );
+        assert_eq!(
+            (0..3).map(|r| range_start(4, 3, r)).collect::<Vec<_>>(),
+            [0, 2, 3]
+        );
+        assert_eq!(fair_share(3, 0, 0), 3);
+        for p in 0..40 {
+            for m in 1..12 {
+                let shares: Vec<usize> = (0..m).map(|r| fair_share(p, m, r)).collect();
+                assert_eq!(shares.iter().sum::<usize>(), p, "{p} on {m}");
+                for (r, &s) in shares.iter().enumerate() {
+                    assert!(
+                        s == p / m || s == p.div_ceil(m),
+                        "{p} on {m}: rank {r} gets {s}"
+                    );
+                    // The ranges are back to back and cover every partition.
+                    assert_eq!(range_start(p, m, r), shares[..r].iter().sum::<usize>());
+                }
+            }
+        }
     }
 }

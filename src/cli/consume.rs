@@ -227,15 +227,21 @@ impl Session<'_> {
         Ok(())
     }
 
-    /// Takes free partitions up to a fair share (or every free one with records left, when
-    /// not following and the owned ones are done) and gives back partitions beyond the
-    /// share. `out` is flushed and offsets committed before a partition is given back.
+    /// Takes free partitions up to a fair share (⌊P/M⌋ or ⌈P/M⌉ by rank, see
+    /// [`group::fair_share`]; or every free one with records left, when not following and the
+    /// owned ones are done) and gives back partitions beyond the share. `out` is flushed and
+    /// offsets committed before a partition is given back.
     fn rebalance(&mut self, out: &mut impl Write) -> Result<()> {
         let Some(g) = &self.group else {
             return Ok(());
         };
-        let members = group::live_members(&self.topic, &g.name)?;
-        let share = group::fair_share(g.wanted.len(), members);
+        // This member's rank among the live ones, by slot: its share and where its range
+        // starts (members see each other's slots, so their shares add up to the partitions).
+        let slots = group::live_member_slots(&self.topic, &g.name)?;
+        let rank = slots.iter().filter(|&&s| s < g.member.slot).count();
+        let members = slots.len().max(rank + 1);
+        let n = g.wanted.len();
+        let share = group::fair_share(n, members, rank);
         let owned = self.parts.len();
         if owned > share {
             out.flush()?;
@@ -257,8 +263,7 @@ impl Session<'_> {
         if owned >= limit {
             return Ok(());
         }
-        let n = g.wanted.len();
-        let first = (g.member.slot * share.max(1)) % n.max(1);
+        let first = group::range_start(n, members, rank) % n.max(1);
         let name = g.name.clone();
         for i in 0..n {
             if self.parts.len() >= limit {

@@ -332,9 +332,10 @@ fn hold_member_slot(t: &TestDir, topic: &str, group: &str) -> std::fs::File {
 /// 4-partition `topic`, and waits until the two own 2 partitions each.
 ///
 /// The test first holds a member slot itself: the owner sees two members and gives back two
-/// partitions, the new member (one of three, share 2) finds them free at its first look, then
-/// the slot is let go. The hand-over is then the same in every run, whatever the timing of the
-/// members' rebalance ticks (a member that finds nothing free waits: see
+/// partitions, the new member (the last of three, share 1) finds them free at its first look
+/// and takes one, then the slot is let go and the new member (one of two, share 2) takes the
+/// other, which nobody else wants. The hand-over is then the same in every run, whatever the
+/// timing of the members' rebalance ticks (a member that finds nothing free waits: see
 /// `a_standby_member_waits_and_takes_over`).
 fn join_member(t: &TestDir, topic: &str, group: &str, owner: u32) -> Member {
     let slot = hold_member_slot(t, topic, group);
@@ -345,16 +346,22 @@ fn join_member(t: &TestDir, topic: &str, group: &str, owner: u32) -> Member {
         })
     });
     let mut m = Member::spawn(t, topic, 4, group, &[]);
-    wait_until("the new member owns 2 partitions", || {
+    let owned_by_new = |m: &mut Member, n: usize| {
         if let Some(st) = m.child.try_wait().expect("try_wait") {
             panic!("the new member exited with {st:?}");
         }
         (0..4)
             .filter(|&p| lock_pid(t, topic, group, p) == Some(m.pid))
             .count()
-            == 2
+            == n
+    };
+    wait_until("the new member owns 1 partition", || {
+        owned_by_new(&mut m, 1)
     });
     drop(slot);
+    wait_until("the new member owns 2 partitions", || {
+        owned_by_new(&mut m, 2)
+    });
     m
 }
 
@@ -672,6 +679,63 @@ fn a_standby_member_waits_and_takes_over() {
         (10..15).collect(),
         "the standby printed only what came after"
     );
+}
+
+/// Partitions owned per member pid, from `groups describe` (every partition owned).
+fn shares(t: &TestDir, group: &str, partitions: usize) -> Option<BTreeMap<u32, usize>> {
+    let o = owners(t, group)?;
+    if o.len() != partitions || o.iter().any(Option::is_none) {
+        return None;
+    }
+    let mut by_pid = BTreeMap::new();
+    for pid in o.into_iter().flatten() {
+        *by_pid.entry(pid).or_insert(0) += 1;
+    }
+    Some(by_pid)
+}
+
+/// 3 members on 4 partitions got 2, 2 and 0 partitions (each rounded ⌈4/3⌉ up), though the
+/// README says the members share them evenly: Kafka gives each ⌊P/M⌋ or ⌈P/M⌉.
+#[test]
+fn regression_three_members_on_four_partitions_share_two_one_one() {
+    let t = TestDir::new();
+    t.ok(&["topics", "create", "t", "-p", "4"]);
+    produce_keyed(&t, "t", 0..100);
+    let a = Member::spawn(&t, "t", 4, "g", &[]);
+    wait_taken(&t, "t", "g", &[0, 1, 2, 3], a.pid);
+    let b = Member::spawn(&t, "t", 4, "g", &[]);
+    wait_until("two members own 2 partitions each", || {
+        shares(&t, "g", 4).is_some_and(|s| s.get(&b.pid) == Some(&2))
+    });
+    let c = Member::spawn(&t, "t", 4, "g", &[]);
+    let pids = [a.pid, b.pid, c.pid];
+    let even = |s: &BTreeMap<u32, usize>| {
+        let mut counts: Vec<usize> = pids
+            .iter()
+            .map(|p| s.get(p).copied().unwrap_or(0))
+            .collect();
+        counts.sort_unstable();
+        counts == [1, 1, 2]
+    };
+    wait_until("the three members own 2, 1 and 1 partitions", || {
+        shares(&t, "g", 4).is_some_and(|s| even(&s))
+    });
+    // Stable while membership is: the same owners over several rebalance ticks (250 ms).
+    let settled = owners(&t, "g");
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_millis(1500) {
+        assert_eq!(owners(&t, "g"), settled, "the assignment changed");
+        thread::sleep(Duration::from_millis(50));
+    }
+    // Every record printed once across the three.
+    wait_printed(&[&a, &b, &c], 100);
+    let mut all = Vec::new();
+    for (m, what) in [(a, "a"), (b, "b"), (c, "c")] {
+        let (_, recs) = m.terminate(what);
+        all.extend(recs.into_iter().map(|r| r.n));
+    }
+    all.sort_unstable();
+    assert_eq!(all, (0..100).collect::<Vec<u64>>());
 }
 
 // ---------------------------------------------------------------------------------------
