@@ -136,7 +136,7 @@ complete -c klog -n "__fish_klog_using_subcommand consume" -s p -l partition -d 
 complete -c klog -n "__fish_klog_using_subcommand consume" -s K -l key-separator -d 'Print the key, SEP, then the value (escapes: \\t \\n \\0 \\xNN)' -r
 complete -c klog -n "__fish_klog_using_subcommand consume" -s F -l format -d 'Output format with kcat\'s tokens: %t topic, %p partition, %o offset, %k key, %s value, %T timestamp (ms), %h headers, %K/%S key/value length, %% a percent sign; escapes \\n \\t' -r
 complete -c klog -n "__fish_klog_using_subcommand consume" -l null-literal -d 'Print null keys and values as STR in text output (default: nothing)' -r
-complete -c klog -n "__fish_klog_using_subcommand consume" -s g -l group -d 'Consume as a member of this group: start at its committed offsets, commit what was printed, and share the partitions with the group\'s other live members' -r
+complete -c klog -n "__fish_klog_using_subcommand consume" -s g -l group -d 'Consume as a member of this group (any non-empty id, as in Kafka): start at its committed offsets, commit what was printed, and share the partitions with the group\'s other live members' -r
 complete -c klog -n "__fish_klog_using_subcommand consume" -l reset -d 'Where a group starts on a partition it has no committed offset for' -r -f -a "earliest\t''
 latest\t''"
 complete -c klog -n "__fish_klog_using_subcommand consume" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F

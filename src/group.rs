@@ -28,8 +28,10 @@
 //!    `flock` on its lock file, released by the OS when the member exits or is killed.
 //! 2. The committed offset is the next offset to read; a member commits only offsets of
 //!    records it has already written out.
-//! 3. Group names follow the topic-name rule, at most [`MAX_GROUP_NAME`] characters, so that
-//!    every file name above stays within the file-system limit.
+//! 3. `G` in these names is the group name encoded by [`encode_group`] (every byte outside
+//!    `[A-Za-z0-9._-]` as `%XX`), so any group id Kafka accepts (any non-empty string) is
+//!    stored inside its partition directory, and every file name stays within the file
+//!    system's 255 bytes ([`MAX_ENCODED_GROUP_NAME`]; longer names are refused).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, Write};
@@ -42,11 +44,63 @@ use crate::storage::failpoint as fp;
 use crate::storage::file_names::parse_partition_dir;
 use crate::topic::{Topic, Topics};
 
-/// Longest group name accepted.
-pub const MAX_GROUP_NAME: usize = 200;
+/// Longest group name accepted, in bytes once encoded for file names (see [`encode_group`]):
+/// the longest file name a group has, a commit's temp file
+/// `.klog-group.<G>.json.<pid>.tmp` with a 10-digit pid, then takes the file system's 255.
+pub const MAX_ENCODED_GROUP_NAME: usize = 255 - ".klog-group..json.4294967295.tmp".len();
 const MAX_MEMBER_SLOTS: usize = 4096;
 
-/// Checks a group name: the topic-name alphabet, 1 to [`MAX_GROUP_NAME`] characters.
+/// Whether a byte stands for itself in an encoded group name.
+fn plain(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')
+}
+
+/// A group name as it appears in file names: every byte outside `[A-Za-z0-9._-]` written as
+/// `%XX` (upper-case hex). Names of that alphabet alone keep their own spelling, so offsets
+/// committed before names could hold other characters are found under the same files; no
+/// encoded name holds a `/` or is `.` or `..` on its own.
+pub fn encode_group(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for &b in name.as_bytes() {
+        if plain(b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The group name an encoded one stands for; `None` unless `encoded` is exactly what
+/// [`encode_group`] makes of some name (so that one group has one spelling on disk).
+pub fn decode_group(encoded: &str) -> Option<String> {
+    let b = encoded.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        if c == b'%' {
+            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+            if hex.bytes().any(|h| h.is_ascii_lowercase()) {
+                return None;
+            }
+            let v = u8::from_str_radix(hex, 16).ok()?;
+            if plain(v) {
+                return None;
+            }
+            out.push(v);
+            i += 3;
+        } else if plain(c) {
+            out.push(c);
+            i += 1;
+        } else {
+            return None;
+        }
+    }
+    String::from_utf8(out).ok().filter(|s| !s.is_empty())
+}
+
+/// Checks a group name. Kafka refuses only the empty group id; klog also needs the encoded
+/// name (see [`encode_group`]) to keep every file name within the file system's 255 bytes.
 pub fn validate_group_name(name: &str) -> Result<()> {
     let bad = |reason: String| {
         Err(Error::InvalidGroupName {
@@ -55,37 +109,30 @@ pub fn validate_group_name(name: &str) -> Result<()> {
         })
     };
     if name.is_empty() {
-        return bad("it is empty".into());
+        return bad("it is empty (Kafka refuses an empty group id)".into());
     }
-    if name == "." || name == ".." {
-        return bad("'.' and '..' are not allowed".into());
-    }
-    if name.len() > MAX_GROUP_NAME {
-        return bad(format!("it is longer than {MAX_GROUP_NAME} characters"));
-    }
-    if let Some(c) = name
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
-    {
+    let encoded = encode_group(name).len();
+    if encoded > MAX_ENCODED_GROUP_NAME {
         return bad(format!(
-            "{c:?} is not allowed (only ASCII letters, digits, '.', '_' and '-')"
+            "it is too long: {encoded} bytes in file names once encoded, at most \
+             {MAX_ENCODED_GROUP_NAME} (each byte outside A-Z a-z 0-9 . _ - takes 3)"
         ));
     }
     Ok(())
 }
 
 fn offset_file(partition_dir: &Path, group: &str) -> PathBuf {
-    partition_dir.join(format!("klog-group.{group}.json"))
+    partition_dir.join(format!("klog-group.{}.json", encode_group(group)))
 }
 
 fn lock_file(partition_dir: &Path, group: &str) -> PathBuf {
-    partition_dir.join(format!(".klog-group.{group}.lock"))
+    partition_dir.join(format!(".klog-group.{}.lock", encode_group(group)))
 }
 
 fn member_file(topic: &Topic, group: &str, slot: usize) -> PathBuf {
     topic
         .partition_dir(0)
-        .join(format!(".klog-group.{group}.member-{slot}"))
+        .join(format!(".klog-group.{}.member-{slot}", encode_group(group)))
 }
 
 /// A committed offset as stored.
@@ -136,7 +183,8 @@ pub fn commit(topic: &Topic, partition: u32, group: &str, offset: i64) -> Result
     let mut text = serde_json::to_vec(&c).unwrap_or_default();
     text.push(b'\n');
     let tmp = dir.join(format!(
-        ".klog-group.{group}.json.{}.tmp",
+        ".klog-group.{}.json.{}.tmp",
+        encode_group(group),
         std::process::id()
     ));
     let mut f = fp::open(
@@ -253,7 +301,7 @@ impl Member {
 /// included). A slot is live while its file is locked.
 pub fn live_member_slots(topic: &Topic, group: &str) -> Result<Vec<usize>> {
     let dir = topic.partition_dir(0);
-    let prefix = format!(".klog-group.{group}.member-");
+    let prefix = format!(".klog-group.{}.member-", encode_group(group));
     let rd = match fs::read_dir(&dir) {
         Ok(rd) => rd,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -352,12 +400,10 @@ pub fn list_groups(topics: &Topics) -> Result<Vec<(String, Vec<String>)>> {
                         .and_then(|s| s.strip_suffix(".lock"))
                         .filter(|_| matches!(try_lock(&f.path()), Ok(None)))
                 });
-            if let Some(g) = group
-                && validate_group_name(g).is_ok()
+            if let Some(g) = group.and_then(decode_group)
+                && validate_group_name(&g).is_ok()
             {
-                out.entry(g.to_string())
-                    .or_default()
-                    .insert(topic.to_string());
+                out.entry(g).or_default().insert(topic.to_string());
             }
         }
     }
@@ -398,8 +444,38 @@ mod tests {
     #[test]
     fn names() {
         assert!(validate_group_name("etl.v2_x-1").is_ok());
-        for bad in ["", ".", "..", "a/b", "a b", &"g".repeat(201)] {
+        for bad in [
+            "",
+            &"g".repeat(MAX_ENCODED_GROUP_NAME + 1),
+            &"/".repeat(MAX_ENCODED_GROUP_NAME / 3 + 1),
+        ] {
             assert!(validate_group_name(bad).is_err(), "{bad}");
+        }
+        assert!(validate_group_name(&"g".repeat(MAX_ENCODED_GROUP_NAME)).is_ok());
+        assert_eq!(MAX_ENCODED_GROUP_NAME, 223);
+    }
+
+    /// Group ids Kafka accepts (`app:etl`, spaces, any Unicode) were refused; they are stored
+    /// percent-encoded, and simple names keep their old file names.
+    #[test]
+    fn regression_group_names_are_percent_encoded_in_file_names() {
+        for (name, enc) in [
+            ("etl.v2_x-1", "etl.v2_x-1"),
+            ("app:etl", "app%3Aetl"),
+            ("a b", "a%20b"),
+            ("../x", "..%2Fx"),
+            ("%41", "%2541"),
+            ("\0", "%00"),
+            ("☃", "%E2%98%83"),
+            (".", "."),
+        ] {
+            assert!(validate_group_name(name).is_ok(), "{name:?}");
+            assert_eq!(encode_group(name), enc, "{name:?}");
+            assert_eq!(decode_group(enc).as_deref(), Some(name), "{enc}");
+        }
+        // Only the one spelling encode_group makes decodes.
+        for not_canonical in ["%41", "%3a", "a b", "a/b", "%", "%4", "%zz", "%FF", ""] {
+            assert_eq!(decode_group(not_canonical), None, "{not_canonical}");
         }
     }
 

@@ -74,8 +74,9 @@ pub struct ConsumeArgs {
     /// Print null keys and values as STR in text output (default: nothing)
     #[arg(long, value_name = "STR")]
     pub null_literal: Option<String>,
-    /// Consume as a member of this group: start at its committed offsets, commit what was
-    /// printed, and share the partitions with the group's other live members
+    /// Consume as a member of this group (any non-empty id, as in Kafka): start at its
+    /// committed offsets, commit what was printed, and share the partitions with the group's
+    /// other live members
     #[arg(short, long, value_name = "GROUP")]
     pub group: Option<String>,
     /// Where a group starts on a partition it has no committed offset for

@@ -1209,7 +1209,8 @@ fn bad_group_commands_fail_with_clear_errors() {
     assert_error(&t.run(&["consume", "t", "-g", "g", "-p", "9"]), 2);
     assert_eq!(current(&t, "g"), before);
 
-    for name in ["a/b", ""] {
+    let too_long = "g".repeat(224);
+    for name in ["", too_long.as_str()] {
         for args in [
             vec!["consume", "t", "-g", name],
             vec!["groups", "describe", name],
@@ -1231,6 +1232,97 @@ fn bad_group_commands_fail_with_clear_errors() {
     assert_eq!(out.status.code(), Some(2), "a reset without a target");
     assert_eq!(current(&t, "g"), before);
     assert!(out.stdout.is_empty());
+}
+
+/// Every file name in a directory, sorted.
+fn names_in(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
+        .map(|e| {
+            e.expect("entry")
+                .file_name()
+                .into_string()
+                .expect("UTF-8 name")
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Group ids that Kafka accepts (`app:etl`, spaces, any Unicode, even `/` and `..`) were
+/// refused as "invalid group name"; they work, and are stored percent-encoded inside the
+/// partition directory.
+#[test]
+fn regression_group_ids_with_any_characters_work_and_stay_in_their_directory() {
+    let t = TestDir::new();
+    t.ok(&["topics", "create", "t", "-p", "1"]);
+    let values = produce_keyed(&t, "t", 0..10);
+    let data_before = names_in(t.data());
+    let longest = "x".repeat(223);
+    let groups: [(&str, &str); 9] = [
+        ("app:etl", "app%3Aetl"),
+        ("with space", "with%20space"),
+        ("ünï ☃", "%C3%BCn%C3%AF%20%E2%98%83"),
+        ("../../escape", "..%2F..%2Fescape"),
+        ("a/b", "a%2Fb"),
+        ("%41", "%2541"),
+        ("A", "A"),
+        ("..", ".."),
+        (&longest, &longest),
+    ];
+    for (i, (g, _)) in groups.iter().enumerate() {
+        // Each group reads a different number of records, so that offsets tell them apart.
+        let n = (i + 1).to_string();
+        assert_eq!(
+            t.consume("t", &["-g", g, "-n", &n]),
+            values[..i + 1],
+            "group {g:?}"
+        );
+    }
+    // Nothing was written outside the partition directory, and there under encoded names.
+    assert_eq!(names_in(t.data()), data_before);
+    let files = names_in(&t.partition_dir("t", 0));
+    for (g, enc) in groups {
+        let json = format!("klog-group.{enc}.json");
+        assert!(files.contains(&json), "no {json} for {g:?} in {files:?}");
+        let text = std::fs::read_to_string(t.partition_dir("t", 0).join(&json)).expect("read");
+        assert_eq!(json_value(&text)["group"], g, "{json}");
+    }
+    // list prints the decoded names; describe and a second run find each group's offset.
+    let listed: BTreeSet<String> = json(&t.ok(&["groups", "list", "--json"]))
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|r| r["group"].as_str().expect("group").to_string())
+        .collect();
+    assert_eq!(listed, groups.iter().map(|(g, _)| g.to_string()).collect());
+    let table = t.ok(&["groups", "list"]);
+    assert!(
+        table.contains("app:etl") && table.contains("ünï ☃"),
+        "{table}"
+    );
+    for (i, (g, _)) in groups.iter().enumerate() {
+        assert_eq!(current(&t, g), vec![Some(i as i64 + 1)], "group {g:?}");
+        let rest = t.consume("t", &["-g", g]);
+        assert_eq!(rest, values[i + 1..], "group {g:?}");
+    }
+    // One byte more than fits in a file name is refused, naming the limit.
+    for name in ["x".repeat(224), "☃".repeat(25)] {
+        let err = assert_error(&t.run(&["consume", "t", "-g", &name]), 2);
+        assert!(err.contains("too long") && err.contains("223"), "{err}");
+    }
+    let out = t.run(&["groups", "delete", "a/b"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(!names_in(&t.partition_dir("t", 0)).contains(&"klog-group.a%2Fb.json".to_string()));
+    assert_eq!(
+        t.consume("t", &["-g", "a/b"]),
+        values,
+        "deleted: read from the start"
+    );
+}
+
+fn json_value(text: &str) -> Value {
+    json(text.trim_end())
 }
 
 // ---------------------------------------------------------------------------------------
