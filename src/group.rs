@@ -8,6 +8,7 @@
 //! |-----------------------------|---------------------------------------------------------|
 //! | `klog-group.G.json`         | the committed offset: `{"group", "topic", "partition", "offset", "committed_ms"}` |
 //! | `.klog-group.G.lock`        | held (`flock`) by the live member that owns the partition; holds its pid |
+//! | `.klog-group.G.json.<pid>.tmp` | a commit being written; renamed over `klog-group.G.json` |
 //!
 //! and in `T-0/` the member slots `.klog-group.G.member-<k>`, each held by one live member, so
 //! that members can count each other. A member's rank among the live slots gives its share of
@@ -19,7 +20,10 @@
 //! deleting a topic deletes its groups' offsets (as in Kafka), and `cat` shows an offset
 //! without klog. Each commit writes a temp file, fsyncs it and renames it over the old one, so
 //! a crash leaves the old or the new offset, never a torn one; losing the very last commit in
-//! a power cut only repeats records, which the at-least-once contract allows. A compacted
+//! a power cut only repeats records, which the at-least-once contract allows. Only the owner
+//! of a partition's lock commits to it, so the member that takes a partition removes every
+//! temp file its group left there (commits killed before their rename); a commit that fails
+//! removes its own. A compacted
 //! `__consumer_offsets` log (Kafka's way) would need compaction to stay small and a decoder to
 //! be read.
 //!
@@ -168,8 +172,54 @@ pub fn committed(topic: &Topic, partition: u32, group: &str) -> Result<Option<Co
         })
 }
 
+/// The temp file a commit by process `pid` writes before renaming it into place.
+fn tmp_file(partition_dir: &Path, group: &str, pid: u32) -> PathBuf {
+    partition_dir.join(format!(
+        ".klog-group.{}.json.{pid}.tmp",
+        encode_group(group)
+    ))
+}
+
+/// Whether `file_name` is a commit's temp file of `group` (any pid).
+fn is_tmp_file(file_name: &str, group: &str) -> bool {
+    file_name
+        .strip_prefix(".klog-group.")
+        .and_then(|s| s.strip_prefix(encode_group(group).as_str()))
+        .and_then(|s| s.strip_prefix(".json."))
+        .and_then(|s| s.strip_suffix(".tmp"))
+        .is_some_and(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Removes every commit temp file of `group` in a partition directory: what commits killed
+/// between writing and renaming left. Only the owner of the partition's lock may call this:
+/// it is the only committer of the partition, so no temp file there is being written.
+fn sweep_tmp_files(partition_dir: &Path, group: &str) -> Result<()> {
+    let rd = match fs::read_dir(partition_dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io("read directory", partition_dir)(e)),
+    };
+    for e in rd.flatten() {
+        if e.file_name()
+            .to_str()
+            .is_some_and(|n| is_tmp_file(n, group))
+        {
+            // Garbage either way: outside the fail-point layer, like the lock files.
+            match fs::remove_file(e.path()) {
+                Ok(()) => {}
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+                Err(err) => return Err(Error::io("delete", e.path())(err)),
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Stores `offset` as the committed offset of `group` for one partition (atomic replace;
 /// the file is fsynced, the rename is not waited for: losing it only repeats records).
+/// Call it only while owning the partition ([`try_own`]): the owner is its only committer.
+/// A commit that fails removes its temp file; one killed midway leaves it for the next owner
+/// to sweep.
 pub fn commit(topic: &Topic, partition: u32, group: &str, offset: i64) -> Result<()> {
     let dir = topic.partition_dir(partition);
     let path = offset_file(&dir, group);
@@ -182,21 +232,24 @@ pub fn commit(topic: &Topic, partition: u32, group: &str, offset: i64) -> Result
     };
     let mut text = serde_json::to_vec(&c).unwrap_or_default();
     text.push(b'\n');
-    let tmp = dir.join(format!(
-        ".klog-group.{}.json.{}.tmp",
-        encode_group(group),
-        std::process::id()
-    ));
+    let tmp = tmp_file(&dir, group, std::process::id());
     let mut f = fp::open(
         OpenOptions::new().write(true).create(true).truncate(true),
         &tmp,
         "group.create",
     )
     .map_err(Error::io("create", &tmp))?;
-    fp::write_all(&mut f, &text, "group.write").map_err(Error::io("write", &tmp))?;
-    fp::sync_data(&f, "group.fsync").map_err(Error::io("fsync", &tmp))?;
+    let written = fp::write_all(&mut f, &text, "group.write")
+        .map_err(Error::io("write", &tmp))
+        .and_then(|()| fp::sync_data(&f, "group.fsync").map_err(Error::io("fsync", &tmp)));
     drop(f);
-    fp::rename(&tmp, &path, "group.rename").map_err(Error::io("rename", &tmp))
+    let done = written
+        .and_then(|()| fp::rename(&tmp, &path, "group.rename").map_err(Error::io("rename", &tmp)));
+    if done.is_err() {
+        // Best effort: the error that matters is the commit's.
+        let _ = fp::remove_file(&tmp, "group.cleanup");
+    }
+    done
 }
 
 /// Removes the committed offset of `group` for one partition.
@@ -269,6 +322,7 @@ pub fn try_own(topic: &Topic, partition: u32, group: &str) -> Result<Option<Part
     let _ = f.set_len(0);
     let _ = f.rewind();
     let _ = f.write_all(pid.as_bytes());
+    sweep_tmp_files(&topic.partition_dir(partition), group)?;
     Ok(Some(PartitionLock {
         partition,
         _file: f,
@@ -496,6 +550,59 @@ mod tests {
         );
         forget(&t, 1, "g").unwrap();
         assert_eq!(committed(&t, 1, "g").unwrap(), None);
+    }
+
+    /// A failed commit left its `.klog-group.g.json.<pid>.tmp` behind for good.
+    #[test]
+    fn regression_a_failed_commit_removes_its_temp_file() {
+        use crate::storage::failpoint::{self as fp, Action};
+        let dir = tempfile::tempdir().unwrap();
+        let topics = Topics::new(dir.path());
+        let t = topics.create("t", 1, BTreeMap::new()).unwrap();
+        commit(&t, 0, "g", 1).unwrap();
+        for point in ["group.write", "group.fsync", "group.rename"] {
+            fp::reset();
+            fp::arm(point, 0, Action::Error);
+            assert!(commit(&t, 0, "g", 2).is_err(), "{point}");
+            assert!(fp::fired(), "{point}");
+            fp::reset();
+            let left: Vec<String> = fs::read_dir(t.partition_dir(0))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .filter(|n| n.ends_with(".tmp"))
+                .collect();
+            assert!(left.is_empty(), "{point}: {left:?}");
+            assert_eq!(committed(&t, 0, "g").unwrap().unwrap().offset, 1, "{point}");
+        }
+    }
+
+    /// Temp files of killed commits piled up: the owner of a partition sweeps its group's,
+    /// and only its group's.
+    #[test]
+    fn regression_taking_a_partition_sweeps_its_groups_temp_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let topics = Topics::new(dir.path());
+        let t = topics.create("t", 1, BTreeMap::new()).unwrap();
+        let d = t.partition_dir(0);
+        let keep = [
+            ".klog-group.h.json.4242.tmp",
+            ".klog-group.g.json.tmp",
+            ".klog-group.g.json.x1.tmp",
+            "klog-group.g.json",
+        ];
+        let gone = [".klog-group.g.json.4242.tmp", ".klog-group.g.json.1.tmp"];
+        for n in keep.iter().chain(&gone) {
+            fs::write(d.join(n), b"{}").unwrap();
+        }
+        assert!(is_tmp_file(gone[0], "g") && !is_tmp_file(keep[0], "g"));
+        let lock = try_own(&t, 0, "g").unwrap().unwrap();
+        for n in keep {
+            assert!(d.join(n).exists(), "{n} was removed");
+        }
+        for n in gone {
+            assert!(!d.join(n).exists(), "{n} is still there");
+        }
+        drop(lock);
     }
 
     #[test]

@@ -121,6 +121,7 @@ pub const POINTS: &[&str] = &[
     "group.write",
     "group.fsync",
     "group.rename",
+    "group.cleanup",
     "group.forget",
 ];
 

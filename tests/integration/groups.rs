@@ -1325,6 +1325,46 @@ fn json_value(text: &str) -> Value {
     json(text.trim_end())
 }
 
+/// A member killed between writing its commit's temp file and renaming it left
+/// `.klog-group.g.json.<pid>.tmp` behind, and nothing ever removed it.
+#[test]
+fn regression_temp_files_of_killed_commits_are_swept_by_the_next_owner() {
+    let t = TestDir::new();
+    t.ok(&["topics", "create", "t", "-p", "2"]);
+    let values = produce_keyed(&t, "t", 0..20);
+    // The pid of a process that has exited, as a killed member's would be.
+    let mut gone = std::process::Command::new("true")
+        .spawn()
+        .expect("spawn true");
+    let dead = gone.id();
+    gone.wait().expect("wait");
+    let torn = format!(".klog-group.g.json.{dead}.tmp");
+    let other = format!(".klog-group.h.json.{dead}.tmp");
+    for p in 0..2 {
+        for name in [&torn, &other] {
+            std::fs::write(t.partition_dir("t", p).join(name), "{\"group\":\"g\",\"to")
+                .expect("plant a temp file");
+        }
+    }
+    let read = t.consume("t", &["-g", "g"]);
+    assert!(sorted(read) == sorted(values), "the member read everything");
+    for p in 0..2 {
+        let files = names_in(&t.partition_dir("t", p));
+        assert!(
+            !files.contains(&torn),
+            "t-{p}: {torn} is still there: {files:?}"
+        );
+        assert!(
+            files.contains(&other),
+            "t-{p}: another group's temp file was removed: {files:?}"
+        );
+        assert!(
+            files.contains(&"klog-group.g.json".to_string()),
+            "{files:?}"
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // 8. A closed pipe
 
