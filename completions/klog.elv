@@ -210,7 +210,7 @@ set edit:completion:arg-completer[klog] = {|@words|
             cand list 'List consumer groups with their topics, live members and total lag'
             cand describe 'Show a group''s offsets, lag and owning member per partition'
             cand reset 'Move a group''s committed offsets (refused while a member owns an affected partition)'
-            cand delete 'Delete a group''s committed offsets (refused while it has live members)'
+            cand delete 'Delete a group: its committed offsets and its lock and member files (refused while it has live members, as in Kafka)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'klog;groups;list'= {
@@ -271,7 +271,7 @@ set edit:completion:arg-completer[klog] = {|@words|
             cand list 'List consumer groups with their topics, live members and total lag'
             cand describe 'Show a group''s offsets, lag and owning member per partition'
             cand reset 'Move a group''s committed offsets (refused while a member owns an affected partition)'
-            cand delete 'Delete a group''s committed offsets (refused while it has live members)'
+            cand delete 'Delete a group: its committed offsets and its lock and member files (refused while it has live members, as in Kafka)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'klog;groups;help;list'= {
@@ -456,7 +456,7 @@ set edit:completion:arg-completer[klog] = {|@words|
             cand list 'List consumer groups with their topics, live members and total lag'
             cand describe 'Show a group''s offsets, lag and owning member per partition'
             cand reset 'Move a group''s committed offsets (refused while a member owns an affected partition)'
-            cand delete 'Delete a group''s committed offsets (refused while it has live members)'
+            cand delete 'Delete a group: its committed offsets and its lock and member files (refused while it has live members, as in Kafka)'
         }
         &'klog;help;groups;list'= {
         }

@@ -160,7 +160,7 @@ complete -c klog -n "__fish_klog_using_subcommand groups; and not __fish_seen_su
 complete -c klog -n "__fish_klog_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset delete help" -f -a "list" -d 'List consumer groups with their topics, live members and total lag'
 complete -c klog -n "__fish_klog_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset delete help" -f -a "describe" -d 'Show a group\'s offsets, lag and owning member per partition'
 complete -c klog -n "__fish_klog_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset delete help" -f -a "reset" -d 'Move a group\'s committed offsets (refused while a member owns an affected partition)'
-complete -c klog -n "__fish_klog_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset delete help" -f -a "delete" -d 'Delete a group\'s committed offsets (refused while it has live members)'
+complete -c klog -n "__fish_klog_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset delete help" -f -a "delete" -d 'Delete a group: its committed offsets and its lock and member files (refused while it has live members, as in Kafka)'
 complete -c klog -n "__fish_klog_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset delete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from list" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
 complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from list" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
@@ -206,7 +206,7 @@ complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcom
 complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "list" -d 'List consumer groups with their topics, live members and total lag'
 complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "describe" -d 'Show a group\'s offsets, lag and owning member per partition'
 complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "reset" -d 'Move a group\'s committed offsets (refused while a member owns an affected partition)'
-complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a group\'s committed offsets (refused while it has live members)'
+complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a group: its committed offsets and its lock and member files (refused while it has live members, as in Kafka)'
 complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c klog -n "__fish_klog_using_subcommand completions" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
 complete -c klog -n "__fish_klog_using_subcommand completions" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
@@ -316,7 +316,7 @@ complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcomma
 complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from groups" -f -a "list" -d 'List consumer groups with their topics, live members and total lag'
 complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from groups" -f -a "describe" -d 'Show a group\'s offsets, lag and owning member per partition'
 complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from groups" -f -a "reset" -d 'Move a group\'s committed offsets (refused while a member owns an affected partition)'
-complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from groups" -f -a "delete" -d 'Delete a group\'s committed offsets (refused while it has live members)'
+complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from groups" -f -a "delete" -d 'Delete a group: its committed offsets and its lock and member files (refused while it has live members, as in Kafka)'
 complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from segments" -f -a "list" -d 'One row per segment: offsets, records, bytes, timestamps, index entries, active or closed'
 complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from segments" -f -a "dump" -d 'Print batches (and with --records, records) of segments, like kafka-dump-log'
 complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from segments" -f -a "roll" -d 'Close the active segment now and start a new one'

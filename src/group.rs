@@ -14,6 +14,9 @@
 //! that members can count each other. A member's rank among the live slots gives its share of
 //! the partitions ([`fair_share`]: ⌊P/M⌋ or ⌈P/M⌉) and the range it tries first.
 //!
+//! Lock and member-slot files stay after their members exit (a member that comes back
+//! reuses them); [`delete`] removes them with the offsets, while it holds every one of them.
+//!
 //! # Why files next to the data, replaced atomically
 //! A committed offset is a small fact about one partition, so it lives in that partition's
 //! directory: commits of different partitions never contend, nothing is read-modify-written,
@@ -275,33 +278,78 @@ fn open_lock(path: &Path) -> Result<File> {
         .map_err(Error::io("open", path))
 }
 
-/// Tries to take an exclusive lock without blocking: `Ok(None)` if someone holds it.
+/// Whether `f` is still the file at `path` (same device and inode).
+fn still_at(f: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (f.metadata(), fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+/// Tries to take an exclusive lock without blocking: `Ok(None)` if someone holds it. Creates
+/// the file if needed.
+///
+/// [`delete`] unlinks lock files while it holds them. A process that opened such a file just
+/// before and locks it just after would hold a lock nobody else can see (the next opener
+/// creates a new file at the path), so a lock is kept only on the file still at `path`.
 fn try_lock(path: &Path) -> Result<Option<File>> {
-    let f = open_lock(path)?;
-    match f.try_lock() {
-        Ok(()) => Ok(Some(f)),
-        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+    for _ in 0..16 {
+        let f = open_lock(path)?;
+        match f.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io("lock", path)(e)),
+        }
+        if still_at(&f, path) {
+            return Ok(Some(f));
+        }
+    }
+    Ok(None)
+}
+
+/// Whether a live process holds the lock on the file at `path`; a missing file is held by
+/// nobody. Probes with a shared lock on a read-only open, so it creates and changes nothing.
+fn is_held(path: &Path) -> Result<bool> {
+    let f = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(Error::io("open", path)(e)),
+    };
+    match f.try_lock_shared() {
+        Ok(()) => {
+            let _ = f.unlock();
+            Ok(false)
+        }
+        Err(std::fs::TryLockError::WouldBlock) => Ok(true),
         Err(std::fs::TryLockError::Error(e)) => Err(Error::io("lock", path)(e)),
     }
+}
+
+/// The pid a lock or member-slot file names (written by its holder), if any.
+fn pid_in(path: &Path) -> Option<u32> {
+    let mut s = String::new();
+    File::open(path)
+        .and_then(|mut f| f.read_to_string(&mut s))
+        .ok()?;
+    s.trim().parse().ok()
+}
+
+/// Writes this process's pid into a file it holds the lock of.
+fn write_pid(f: &mut File) {
+    let pid = std::process::id().to_string();
+    let _ = f.set_len(0);
+    let _ = f.rewind();
+    let _ = f.write_all(pid.as_bytes());
 }
 
 /// The pid of the live member owning a partition, if one does.
 pub fn owner(topic: &Topic, partition: u32, group: &str) -> Result<Option<u32>> {
     let path = lock_file(&topic.partition_dir(partition), group);
-    if !path.exists() {
+    if !is_held(&path)? {
         return Ok(None);
     }
-    match try_lock(&path)? {
-        Some(f) => {
-            let _ = f.unlock();
-            Ok(None)
-        }
-        None => {
-            let mut s = String::new();
-            let _ = File::open(&path).and_then(|mut f| f.read_to_string(&mut s));
-            Ok(Some(s.trim().parse().unwrap_or(0)))
-        }
-    }
+    Ok(Some(pid_in(&path).unwrap_or(0)))
 }
 
 /// Ownership of one partition: the lock is released when this is dropped.
@@ -318,10 +366,7 @@ pub fn try_own(topic: &Topic, partition: u32, group: &str) -> Result<Option<Part
         return Ok(None);
     };
     // Record who holds it, for `groups describe`.
-    let pid = std::process::id().to_string();
-    let _ = f.set_len(0);
-    let _ = f.rewind();
-    let _ = f.write_all(pid.as_bytes());
+    write_pid(&mut f);
     sweep_tmp_files(&topic.partition_dir(partition), group)?;
     Ok(Some(PartitionLock {
         partition,
@@ -341,7 +386,9 @@ impl Member {
     pub fn join(topic: &Topic, group: &str) -> Result<Member> {
         validate_group_name(group)?;
         for slot in 0..MAX_MEMBER_SLOTS {
-            if let Some(f) = try_lock(&member_file(topic, group, slot))? {
+            if let Some(mut f) = try_lock(&member_file(topic, group, slot))? {
+                // Who holds it, for the error of a refused `groups delete`.
+                write_pid(&mut f);
                 return Ok(Member { slot, _file: f });
             }
         }
@@ -351,35 +398,45 @@ impl Member {
     }
 }
 
-/// Slots of the live members of `group` on `topic`, ascending (this process's own member
-/// included). A slot is live while its file is locked.
-pub fn live_member_slots(topic: &Topic, group: &str) -> Result<Vec<usize>> {
+/// The member slot a file name is, for `group`.
+fn member_slot_of(file_name: &str, group: &str) -> Option<usize> {
+    file_name
+        .strip_prefix(".klog-group.")?
+        .strip_prefix(encode_group(group).as_str())?
+        .strip_prefix(".member-")
+        .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))?
+        .parse()
+        .ok()
+}
+
+/// Every member-slot file of `group` on `topic`, live or not: (slot, path), by slot.
+fn member_files(topic: &Topic, group: &str) -> Result<Vec<(usize, PathBuf)>> {
     let dir = topic.partition_dir(0);
-    let prefix = format!(".klog-group.{}.member-", encode_group(group));
     let rd = match fs::read_dir(&dir) {
         Ok(rd) => rd,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(Error::io("read directory", &dir)(e)),
     };
+    let mut out: Vec<(usize, PathBuf)> = rd
+        .flatten()
+        .filter_map(|e| {
+            let slot = member_slot_of(e.file_name().to_str()?, group)?;
+            Some((slot, e.path()))
+        })
+        .collect();
+    out.sort_unstable();
+    Ok(out)
+}
+
+/// Slots of the live members of `group` on `topic`, ascending (this process's own member
+/// included). A slot is live while its file is locked.
+pub fn live_member_slots(topic: &Topic, group: &str) -> Result<Vec<usize>> {
     let mut slots = Vec::new();
-    for e in rd.flatten() {
-        let name = e.file_name();
-        let Some(name) = name.to_str() else { continue };
-        let Some(slot) = name
-            .strip_prefix(&prefix)
-            .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
-            .and_then(|s| s.parse::<usize>().ok())
-        else {
-            continue;
-        };
-        match try_lock(&e.path())? {
-            Some(f) => {
-                let _ = f.unlock();
-            }
-            None => slots.push(slot),
+    for (slot, path) in member_files(topic, group)? {
+        if is_held(&path)? {
+            slots.push(slot);
         }
     }
-    slots.sort_unstable();
     Ok(slots)
 }
 
@@ -443,8 +500,7 @@ pub fn list_groups(topics: &Topics) -> Result<Vec<(String, Vec<String>)>> {
                 continue;
             };
             // A group exists where it has committed offsets, or a live member owns a partition
-            // (lock files stay behind after members leave: deleting them could let a joining
-            // member lock an unlinked file while another locks its replacement).
+            // (lock files stay behind after members leave, until `groups delete`).
             let group = fname
                 .strip_prefix("klog-group.")
                 .and_then(|s| s.strip_suffix(".json"))
@@ -452,7 +508,7 @@ pub fn list_groups(topics: &Topics) -> Result<Vec<(String, Vec<String>)>> {
                     fname
                         .strip_prefix(".klog-group.")
                         .and_then(|s| s.strip_suffix(".lock"))
-                        .filter(|_| matches!(try_lock(&f.path()), Ok(None)))
+                        .filter(|_| matches!(is_held(&f.path()), Ok(true)))
                 });
             if let Some(g) = group.and_then(decode_group)
                 && validate_group_name(&g).is_ok()
@@ -465,6 +521,104 @@ pub fn list_groups(topics: &Topics) -> Result<Vec<(String, Vec<String>)>> {
         .into_iter()
         .map(|(g, ts)| (g, ts.into_iter().collect()))
         .collect())
+}
+
+/// Whether `file_name` is one of `group`'s files: its committed offset, a partition lock, a
+/// member slot or a commit's temp file.
+fn is_group_file(file_name: &str, group: &str) -> bool {
+    let enc = encode_group(group);
+    file_name == format!("klog-group.{enc}.json")
+        || file_name == format!(".klog-group.{enc}.lock")
+        || member_slot_of(file_name, group).is_some()
+        || is_tmp_file(file_name, group)
+}
+
+/// Names of the topics where `group` has any file (committed offsets, lock, member-slot or
+/// temp files, live or left behind), sorted.
+pub fn topics_with_files(topics: &Topics, group: &str) -> Result<Vec<String>> {
+    let rd = match fs::read_dir(topics.dir()) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io("read directory", topics.dir())(e)),
+    };
+    let mut out = std::collections::BTreeSet::new();
+    for e in rd.flatten() {
+        let name = e.file_name();
+        let Some((topic, _)) = name.to_str().and_then(parse_partition_dir) else {
+            continue;
+        };
+        let Ok(inner) = fs::read_dir(e.path()) else {
+            continue;
+        };
+        if inner.flatten().any(|f| {
+            f.file_name()
+                .to_str()
+                .is_some_and(|n| is_group_file(n, group))
+        }) {
+            out.insert(topic.to_string());
+        }
+    }
+    Ok(out.into_iter().collect())
+}
+
+/// Deletes `group` from `topics`: its committed offsets, and every lock, member-slot and temp
+/// file it has there. Refused with [`Error::GroupNotEmpty`] while a live member holds a
+/// partition or a member slot, as Kafka refuses to delete a group with members; nothing is
+/// deleted then.
+///
+/// Every lock and slot is taken before anything goes and the files are unlinked while held,
+/// so no member can start meanwhile; one that opened a file just before it was unlinked
+/// finds it gone when it gets the lock and takes the new file instead (see `try_lock`).
+pub fn delete(topics: &[Topic], group: &str) -> Result<()> {
+    validate_group_name(group)?;
+    let busy = |place: String, pid: Option<u32>| Error::GroupNotEmpty {
+        group: group.escape_debug().to_string(),
+        place,
+        pid,
+    };
+    let mut held: Vec<(PathBuf, File)> = Vec::new();
+    for t in topics {
+        // A member waiting for a partition owns none, but holds its slot: it is live too.
+        for (_, path) in member_files(t, group)? {
+            match try_lock(&path)? {
+                Some(f) => held.push((path, f)),
+                None => return Err(busy(format!("topic '{}'", t.name), pid_in(&path))),
+            }
+        }
+        for p in 0..t.partitions {
+            let dir = t.partition_dir(p);
+            if !dir.is_dir() {
+                continue;
+            }
+            let path = lock_file(&dir, group);
+            match try_lock(&path)? {
+                Some(f) => held.push((path, f)),
+                None => {
+                    return Err(busy(
+                        format!("{}-{p}", t.name),
+                        Some(pid_in(&path).unwrap_or(0)),
+                    ));
+                }
+            }
+        }
+    }
+    for t in topics {
+        for p in 0..t.partitions {
+            let dir = t.partition_dir(p);
+            if dir.is_dir() {
+                forget(t, p, group)?;
+                sweep_tmp_files(&dir, group)?;
+            }
+        }
+    }
+    for (path, _) in &held {
+        match fs::remove_file(path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io("delete", path)(e)),
+        }
+    }
+    Ok(())
 }
 
 /// The state of `group` on every partition of `topic`.
@@ -603,6 +757,58 @@ mod tests {
             assert!(!d.join(n).exists(), "{n} is still there");
         }
         drop(lock);
+    }
+
+    /// Deleting lock files could let a member keep a lock on an unlinked file while another
+    /// locks the new file at the same path: a lock counts only on the file still there.
+    #[test]
+    fn a_lock_on_an_unlinked_file_is_not_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".klog-group.g.lock");
+        let old = open_lock(&path).unwrap();
+        fs::remove_file(&path).unwrap();
+        assert!(!still_at(&old, &path));
+        let new = try_lock(&path).unwrap().expect("the new file is free");
+        assert!(still_at(&new, &path));
+        // The unlinked file can still be locked, but that lock is not the path's.
+        old.try_lock().unwrap();
+        assert!(is_held(&path).unwrap());
+        drop(new);
+        assert!(!is_held(&path).unwrap());
+        assert!(!is_held(&dir.path().join("missing")).unwrap());
+        assert!(
+            !dir.path().join("missing").exists(),
+            "probing created a file"
+        );
+    }
+
+    #[test]
+    fn delete_refuses_a_live_member_and_removes_every_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let topics = Topics::new(dir.path());
+        let t = topics.create("t", 2, BTreeMap::new()).unwrap();
+        let m = Member::join(&t, "g").unwrap();
+        let lock = try_own(&t, 1, "g").unwrap().unwrap();
+        commit(&t, 1, "g", 5).unwrap();
+        drop(lock);
+        assert_eq!(
+            topics_with_files(&topics, "g").unwrap(),
+            vec!["t".to_string()]
+        );
+        match delete(std::slice::from_ref(&t), "g") {
+            Err(Error::GroupNotEmpty { pid, place, .. }) => {
+                assert_eq!(
+                    (pid, place.as_str()),
+                    (Some(std::process::id()), "topic 't'")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(committed(&t, 1, "g").unwrap().unwrap().offset, 5);
+        drop(m);
+        delete(std::slice::from_ref(&t), "g").unwrap();
+        assert!(topics_with_files(&topics, "g").unwrap().is_empty());
+        assert_eq!(committed(&t, 1, "g").unwrap(), None);
     }
 
     #[test]

@@ -1,6 +1,5 @@
 //! `klog groups list|describe|reset|delete`: consumer groups' committed offsets and members.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 
 use anyhow::{Context, Result};
@@ -33,7 +32,8 @@ pub enum GroupsCommand {
   klog groups reset etl --topic orders --by-duration 1h     # back to one hour ago
   klog groups reset etl --topic orders --shift-by -100")]
     Reset(ResetArgs),
-    /// Delete a group's committed offsets (refused while it has live members)
+    /// Delete a group: its committed offsets and its lock and member files (refused while it
+    /// has live members, as in Kafka)
     #[command(after_help = "Examples:
   klog groups delete etl
   klog groups list --json | jq -r '.[] | select(.lag == 0) | .group' | xargs -n1 klog groups delete")]
@@ -113,27 +113,30 @@ pub fn run(ctx: &Ctx, cmd: GroupsCommand) -> Result<ExitCode> {
     }
 }
 
+/// "group 'G' does not exist", with a hint naming the known groups or the nearest ones.
+fn unknown_group(name: &str, all: &[(String, Vec<String>)]) -> anyhow::Error {
+    let known: Vec<&str> = all.iter().map(|(g, _)| g.as_str()).collect();
+    let hint = if known.is_empty() {
+        "no group has committed offsets here yet; `klog consume TOPIC --group G` creates one"
+            .to_string()
+    } else {
+        let near = super::nearest(name, known.iter().copied());
+        if near.is_empty() {
+            format!("known groups: {}", known.join(", "))
+        } else {
+            super::did_you_mean(&near, "klog groups list")
+        }
+    };
+    anyhow::Error::new(Hint(hint)).context(format!("group '{name}' does not exist"))
+}
+
 /// The topics a group has offsets or members in; an error naming the group if none.
 fn group_topics(ctx: &Ctx, name: &str) -> Result<Vec<Topic>> {
     group::validate_group_name(name)?;
     let topics = ctx.topics();
     let all = group::list_groups(&topics)?;
     let Some((_, names)) = all.iter().find(|(g, _)| g == name) else {
-        let known: Vec<&str> = all.iter().map(|(g, _)| g.as_str()).collect();
-        let hint = if known.is_empty() {
-            "no group has committed offsets here yet; `klog consume TOPIC --group G` creates one"
-                .to_string()
-        } else {
-            let near = super::nearest(name, known.iter().copied());
-            if near.is_empty() {
-                format!("known groups: {}", known.join(", "))
-            } else {
-                super::did_you_mean(&near, "klog groups list")
-            }
-        };
-        return Err(
-            anyhow::Error::new(Hint(hint)).context(format!("group '{name}' does not exist"))
-        );
+        return Err(unknown_group(name, &all));
     };
     names
         .iter()
@@ -373,32 +376,27 @@ fn reset(ctx: &Ctx, a: ResetArgs) -> Result<ExitCode> {
 }
 
 fn delete(ctx: &Ctx, a: DeleteArgs) -> Result<ExitCode> {
-    let topics = group_topics(ctx, &a.group)?;
-    // Own every partition first: a live member makes the delete fail before anything goes.
-    let mut locks = BTreeMap::new();
-    for t in &topics {
-        for p in 0..t.partitions {
-            match group::try_own(t, p, &a.group)? {
-                Some(l) => {
-                    locks.insert((t.name.clone(), p), l);
-                }
-                None => {
-                    let pid = group::owner(t, p, &a.group)?.unwrap_or(0);
-                    return Err(anyhow::anyhow!(
-                        "group '{}' has a live member (pid {pid}) on {}-{p}; stop it first",
-                        a.group,
-                        t.name
-                    ));
-                }
-            }
-        }
+    group::validate_group_name(&a.group)?;
+    let topics = ctx.topics();
+    // Every topic with a file of the group, offsets or not: a run with --no-commit leaves only
+    // lock and member-slot files, which delete removes too.
+    let names = group::topics_with_files(&topics, &a.group)?;
+    if names.is_empty() {
+        return Err(unknown_group(&a.group, &group::list_groups(&topics)?));
     }
-    for t in &topics {
-        for p in 0..t.partitions {
-            group::forget(t, p, &a.group)?;
+    let ts = names
+        .iter()
+        .map(|t| topics.open(t))
+        .collect::<Result<Vec<_>, _>>()?;
+    match group::delete(&ts, &a.group) {
+        Err(e @ klog::Error::GroupNotEmpty { .. }) => {
+            return Err(anyhow::Error::new(Hint(
+                "stop its members first (Kafka too refuses to delete a group with members)".into(),
+            ))
+            .context(e.to_string()));
         }
+        r => r?,
     }
-    drop(locks);
     ctx.note(format_args!("deleted group '{}'", a.group));
     Ok(ExitCode::Success)
 }

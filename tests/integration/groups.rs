@@ -1117,6 +1117,68 @@ fn reset_and_delete_refuse_while_a_member_is_live() {
     assert_eq!(t.consume("t", &["-g", "g"]).len(), 100);
 }
 
+/// Files of group `g` in every partition directory of `topic` (offsets, locks, member slots,
+/// temp files), as `t-<p>/<name>`.
+fn group_files(t: &TestDir, topic: &str, partitions: u32, group: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for p in 0..partitions {
+        for n in names_in(&t.partition_dir(topic, p)) {
+            if n.starts_with(&format!("klog-group.{group}."))
+                || n.starts_with(&format!(".klog-group.{group}."))
+            {
+                out.push(format!("{topic}-{p}/{n}"));
+            }
+        }
+    }
+    out
+}
+
+/// `groups delete` removed the committed offsets but left `.klog-group.<g>.lock` in every
+/// partition and the member slots in partition 0; a group read only with `--no-commit` (lock
+/// and slot files, no offsets) could not be deleted at all.
+#[test]
+fn regression_delete_removes_lock_and_member_slot_files() {
+    let t = TestDir::new();
+    t.ok(&["topics", "create", "t", "-p", "2"]);
+    let values = produce_keyed(&t, "t", 0..20);
+    assert_eq!(t.consume("t", &["-g", "g"]).len(), 20);
+    let before = group_files(&t, "t", 2, "g");
+    for f in [
+        "t-0/.klog-group.g.lock",
+        "t-1/.klog-group.g.lock",
+        "t-0/.klog-group.g.member-0",
+    ] {
+        assert!(before.contains(&f.to_string()), "{f} not in {before:?}");
+    }
+
+    // A live member that owns no partition (it holds only its slot) blocks the delete.
+    let slot = hold_member_slot(&t, "t", "g");
+    let err = assert_error(&t.run(&["groups", "delete", "g"]), 1);
+    assert!(err.contains("live member") && err.contains("'g'"), "{err}");
+    assert_eq!(
+        group_files(&t, "t", 2, "g"),
+        before,
+        "a refused delete removed files"
+    );
+    drop(slot);
+
+    let out = t.run(&["groups", "delete", "g"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(group_files(&t, "t", 2, "g"), Vec::<String>::new());
+    assert_error(&t.run(&["groups", "describe", "g"]), 1);
+
+    // A group read with --no-commit has no offsets, only files left behind: delete takes them.
+    assert_eq!(t.consume("t", &["-g", "n", "--no-commit"]).len(), 20);
+    assert!(!group_files(&t, "t", 2, "n").is_empty());
+    let out = t.run(&["groups", "delete", "n"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(group_files(&t, "t", 2, "n"), Vec::<String>::new());
+    assert_error(&t.run(&["groups", "delete", "n"]), 1);
+
+    // A group deleted, then used again, works from the start.
+    assert!(sorted(t.consume("t", &["-g", "g"])) == sorted(values));
+}
+
 #[test]
 fn a_member_of_some_partitions_blocks_only_those() {
     let t = TestDir::new();
