@@ -183,7 +183,7 @@ set edit:completion:arg-completer[klog] = {|@words|
             cand --null-literal 'Print null keys and values as STR in text output (default: nothing)'
             cand -g 'Consume as a member of this group (any non-empty id, as in Kafka): start at its committed offsets, commit what was printed, and share the partitions with the group''s other live members'
             cand --group 'Consume as a member of this group (any non-empty id, as in Kafka): start at its committed offsets, commit what was printed, and share the partitions with the group''s other live members'
-            cand --reset 'Where a group starts on a partition it has no committed offset for'
+            cand --reset 'Where a group starts on a partition it has no committed offset for, or whose committed offset lies outside the log (Kafka''s auto.offset.reset; a warning names the partition)'
             cand --dir 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)'
             cand --color 'When to use colors (honours NO_COLOR)'
             cand --from-beginning 'Same as --offset beginning'
@@ -208,7 +208,7 @@ set edit:completion:arg-completer[klog] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand list 'List consumer groups with their topics, live members and total lag'
-            cand describe 'Show a group''s offsets, lag and owning member per partition'
+            cand describe 'Show a group''s offsets, lag and owning member per partition (a committed offset outside the log is flagged: the next member starts where its --reset says)'
             cand reset 'Move a group''s committed offsets (refused while a member owns an affected partition)'
             cand delete 'Delete a group: its committed offsets and its lock and member files (refused while it has live members, as in Kafka)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -269,7 +269,7 @@ set edit:completion:arg-completer[klog] = {|@words|
         }
         &'klog;groups;help'= {
             cand list 'List consumer groups with their topics, live members and total lag'
-            cand describe 'Show a group''s offsets, lag and owning member per partition'
+            cand describe 'Show a group''s offsets, lag and owning member per partition (a committed offset outside the log is flagged: the next member starts where its --reset says)'
             cand reset 'Move a group''s committed offsets (refused while a member owns an affected partition)'
             cand delete 'Delete a group: its committed offsets and its lock and member files (refused while it has live members, as in Kafka)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -454,7 +454,7 @@ set edit:completion:arg-completer[klog] = {|@words|
         }
         &'klog;help;groups'= {
             cand list 'List consumer groups with their topics, live members and total lag'
-            cand describe 'Show a group''s offsets, lag and owning member per partition'
+            cand describe 'Show a group''s offsets, lag and owning member per partition (a committed offset outside the log is flagged: the next member starts where its --reset says)'
             cand reset 'Move a group''s committed offsets (refused while a member owns an affected partition)'
             cand delete 'Delete a group: its committed offsets and its lock and member files (refused while it has live members, as in Kafka)'
         }

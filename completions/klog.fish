@@ -137,7 +137,7 @@ complete -c klog -n "__fish_klog_using_subcommand consume" -s K -l key-separator
 complete -c klog -n "__fish_klog_using_subcommand consume" -s F -l format -d 'Output format with kcat\'s tokens: %t topic, %p partition, %o offset, %k key, %s value, %T timestamp (ms), %h headers, %K/%S key/value length, %% a percent sign; escapes \\n \\t' -r
 complete -c klog -n "__fish_klog_using_subcommand consume" -l null-literal -d 'Print null keys and values as STR in text output (default: nothing)' -r
 complete -c klog -n "__fish_klog_using_subcommand consume" -s g -l group -d 'Consume as a member of this group (any non-empty id, as in Kafka): start at its committed offsets, commit what was printed, and share the partitions with the group\'s other live members' -r
-complete -c klog -n "__fish_klog_using_subcommand consume" -l reset -d 'Where a group starts on a partition it has no committed offset for' -r -f -a "earliest\t''
+complete -c klog -n "__fish_klog_using_subcommand consume" -l reset -d 'Where a group starts on a partition it has no committed offset for, or whose committed offset lies outside the log (Kafka\'s auto.offset.reset; a warning names the partition)' -r -f -a "earliest\t''
 latest\t''"
 complete -c klog -n "__fish_klog_using_subcommand consume" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
 complete -c klog -n "__fish_klog_using_subcommand consume" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
@@ -158,7 +158,7 @@ complete -c klog -n "__fish_klog_using_subcommand groups; and not __fish_seen_su
 complete -c klog -n "__fish_klog_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset delete help" -s h -l help -d 'Print help'
 complete -c klog -n "__fish_klog_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset delete help" -s V -l version -d 'Print version'
 complete -c klog -n "__fish_klog_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset delete help" -f -a "list" -d 'List consumer groups with their topics, live members and total lag'
-complete -c klog -n "__fish_klog_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset delete help" -f -a "describe" -d 'Show a group\'s offsets, lag and owning member per partition'
+complete -c klog -n "__fish_klog_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset delete help" -f -a "describe" -d 'Show a group\'s offsets, lag and owning member per partition (a committed offset outside the log is flagged: the next member starts where its --reset says)'
 complete -c klog -n "__fish_klog_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset delete help" -f -a "reset" -d 'Move a group\'s committed offsets (refused while a member owns an affected partition)'
 complete -c klog -n "__fish_klog_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset delete help" -f -a "delete" -d 'Delete a group: its committed offsets and its lock and member files (refused while it has live members, as in Kafka)'
 complete -c klog -n "__fish_klog_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset delete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -204,7 +204,7 @@ complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcom
 complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
 complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
 complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "list" -d 'List consumer groups with their topics, live members and total lag'
-complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "describe" -d 'Show a group\'s offsets, lag and owning member per partition'
+complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "describe" -d 'Show a group\'s offsets, lag and owning member per partition (a committed offset outside the log is flagged: the next member starts where its --reset says)'
 complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "reset" -d 'Move a group\'s committed offsets (refused while a member owns an affected partition)'
 complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a group: its committed offsets and its lock and member files (refused while it has live members, as in Kafka)'
 complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -314,7 +314,7 @@ complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcomma
 complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "alter" -d 'Add partitions or change configs'
 complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "delete" -d 'Delete topics and all their data'
 complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from groups" -f -a "list" -d 'List consumer groups with their topics, live members and total lag'
-complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from groups" -f -a "describe" -d 'Show a group\'s offsets, lag and owning member per partition'
+complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from groups" -f -a "describe" -d 'Show a group\'s offsets, lag and owning member per partition (a committed offset outside the log is flagged: the next member starts where its --reset says)'
 complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from groups" -f -a "reset" -d 'Move a group\'s committed offsets (refused while a member owns an affected partition)'
 complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from groups" -f -a "delete" -d 'Delete a group: its committed offsets and its lock and member files (refused while it has live members, as in Kafka)'
 complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from segments" -f -a "list" -d 'One row per segment: offsets, records, bytes, timestamps, index entries, active or closed'

@@ -462,6 +462,38 @@ pub fn range_start(partitions: usize, members: usize, rank: usize) -> usize {
     rank * (partitions / members) + rank.min(partitions % members)
 }
 
+/// Where a committed offset lies outside its partition's log (Kafka's `OFFSET_OUT_OF_RANGE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutOfRange {
+    /// Below the log start offset: retention or trimming deleted records never read.
+    BelowLogStart,
+    /// Past the log end offset: the log lost its tail (a torn tail cut by recovery, a repair)
+    /// after the group read it.
+    PastLogEnd,
+}
+
+impl OutOfRange {
+    /// Whether `offset` (the next offset to read) lies outside `[log_start, log_end]`.
+    pub fn of(offset: i64, log_start: i64, log_end: i64) -> Option<OutOfRange> {
+        if offset < log_start {
+            Some(OutOfRange::BelowLogStart)
+        } else if offset > log_end {
+            Some(OutOfRange::PastLogEnd)
+        } else {
+            None
+        }
+    }
+
+    /// "below the log start 5", "past the log end 11".
+    pub fn describe(self, log_start: i64, log_end: i64) -> String {
+        match self {
+            OutOfRange::BelowLogStart => format!("below the log start {log_start}"),
+            OutOfRange::PastLogEnd => format!("past the log end {log_end}"),
+        }
+    }
+}
+
 /// One row of `groups describe`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct GroupPartition {
@@ -471,9 +503,14 @@ pub struct GroupPartition {
     pub current_offset: Option<i64>,
     pub log_start_offset: i64,
     pub log_end_offset: i64,
+    /// Records left to read from the committed offset; `None` without one, or when it is out
+    /// of range (where the next member starts then depends on its `--reset`).
     pub lag: Option<i64>,
     /// Pid of the live member owning the partition.
     pub member: Option<u32>,
+    /// Set when the committed offset lies outside the log: the next member does not start
+    /// there but where its `--reset` says, as Kafka's `auto.offset.reset` does.
+    pub out_of_range: Option<OutOfRange>,
 }
 
 /// Every group with committed offsets or live members, and the topics it has them in.
@@ -630,6 +667,7 @@ pub fn describe_topic(topic: &Topic, group: &str) -> Result<Vec<GroupPartition>>
             None => (0, 0),
         };
         let current = committed(topic, p, group)?.map(|c| c.offset);
+        let out_of_range = current.and_then(|c| OutOfRange::of(c, start, end));
         rows.push(GroupPartition {
             group: group.to_string(),
             topic: topic.name.clone(),
@@ -637,8 +675,9 @@ pub fn describe_topic(topic: &Topic, group: &str) -> Result<Vec<GroupPartition>>
             current_offset: current,
             log_start_offset: start,
             log_end_offset: end,
-            lag: current.map(|c| (end - c.max(start)).max(0)),
+            lag: current.filter(|_| out_of_range.is_none()).map(|c| end - c),
             member: owner(topic, p, group)?,
+            out_of_range,
         });
     }
     Ok(rows)
@@ -809,6 +848,18 @@ mod tests {
         delete(std::slice::from_ref(&t), "g").unwrap();
         assert!(topics_with_files(&topics, "g").unwrap().is_empty());
         assert_eq!(committed(&t, 1, "g").unwrap(), None);
+    }
+
+    #[test]
+    fn out_of_range_offsets() {
+        assert_eq!(OutOfRange::of(4, 5, 11), Some(OutOfRange::BelowLogStart));
+        assert_eq!(OutOfRange::of(5, 5, 11), None);
+        assert_eq!(OutOfRange::of(11, 5, 11), None);
+        assert_eq!(OutOfRange::of(20, 5, 11), Some(OutOfRange::PastLogEnd));
+        assert_eq!(
+            OutOfRange::PastLogEnd.describe(5, 11),
+            "past the log end 11"
+        );
     }
 
     #[test]

@@ -79,7 +79,8 @@ pub struct ConsumeArgs {
     /// other live members
     #[arg(short, long, value_name = "GROUP")]
     pub group: Option<String>,
-    /// Where a group starts on a partition it has no committed offset for
+    /// Where a group starts on a partition it has no committed offset for, or whose committed
+    /// offset lies outside the log (Kafka's auto.offset.reset; a warning names the partition)
     #[arg(long, value_enum, default_value_t = ResetPolicy::Earliest, requires = "group")]
     pub reset: ResetPolicy,
     /// Read with the group's offsets and partition sharing, but commit nothing
@@ -169,6 +170,9 @@ struct Part {
     flushed_next: i64,
     /// What the group has committed for this partition (or what it started from).
     committed: Option<i64>,
+    /// The log start and end offsets when the partition was opened.
+    log_start: i64,
+    log_end: i64,
     /// Ownership of the partition in the group, if consuming with one.
     lock: Option<group::PartitionLock>,
 }
@@ -290,25 +294,81 @@ impl Session<'_> {
             return open_part(&self.topic, partition, self.start, self.until, self.follow);
         };
         let committed = group::committed(&self.topic, partition, &g.name)?.map(|c| c.offset);
+        let reset = if g.reset_latest {
+            StartSpec::End
+        } else {
+            StartSpec::Beginning
+        };
         let start = match (self.explicit_start, committed) {
             (true, _) => self.start,
             (false, Some(c)) => StartSpec::Offset(c),
-            (false, None) if g.reset_latest => StartSpec::End,
-            (false, None) => StartSpec::Beginning,
+            (false, None) => reset,
         };
         let mut part = open_part(&self.topic, partition, start, self.until, self.follow)?;
+        // A committed offset outside the log (records deleted before they were read, or a
+        // tail the log lost after they were) is reset by --reset, as Kafka's
+        // auto.offset.reset does: reading on from it would skip records or wait for offsets
+        // that new records reach only later.
         if let (false, Some(c)) = (self.explicit_start, committed)
-            && c < part.next
+            && let Some(out) = group::OutOfRange::of(c, part.log_start, part.log_end)
         {
-            self.ctx.note(format_args!(
-                "warning: group '{}' committed offset {c} of {}-{partition} is below the log \
-                 start; starting at {}",
-                g.name, self.topic.name, part.next
-            ));
+            let (start, end) = (part.log_start, part.log_end);
+            part = open_part(&self.topic, partition, reset, self.until, self.follow)?;
+            let why = out.describe(start, end);
+            self.warn_out_of_range(partition, "committed offset", c, why, part.next);
         }
         part.committed = committed;
         part.lock = Some(lock);
         Ok(part)
+    }
+
+    /// The one-line warning for a committed offset reset by `--reset`.
+    fn warn_out_of_range(&self, partition: u32, what: &str, offset: i64, why: String, next: i64) {
+        let Some(g) = &self.group else {
+            return;
+        };
+        let policy = if g.reset_latest { "latest" } else { "earliest" };
+        self.ctx.note(format_args!(
+            "warning: group '{}' {what} {offset} of {}-{partition} is {why}; starting at \
+             {next} (--reset {policy})",
+            g.name.escape_debug(),
+            self.topic.name
+        ));
+    }
+
+    /// While following, the log of an owned partition may lose its tail (recovery cuts a torn
+    /// one) or its head (retention) under the member: a position outside the log is reset by
+    /// `--reset`, as at the start. (Not with an explicit --offset, which is kept as given.)
+    fn check_positions(&mut self) -> Result<()> {
+        let Some(g) = &self.group else {
+            return Ok(());
+        };
+        if self.explicit_start || !self.follow {
+            return Ok(());
+        }
+        let latest = g.reset_latest;
+        let mut warnings = Vec::new();
+        for part in &mut self.parts {
+            let Some(reader) = part.reader.as_mut() else {
+                continue;
+            };
+            let name = format!("{}-{}", self.topic.name, part.partition);
+            let end = reader
+                .log_end_offset()
+                .with_context(|| format!("read {name}"))?;
+            let start = reader.log_start_offset();
+            let Some(out) = group::OutOfRange::of(part.next, start, end) else {
+                continue;
+            };
+            let next = if latest { end } else { start };
+            reader.seek(next).with_context(|| format!("read {name}"))?;
+            warnings.push((part.partition, part.next, out.describe(start, end), next));
+            part.next = next;
+        }
+        for (partition, offset, why, next) in warnings {
+            self.warn_out_of_range(partition, "position", offset, why, next);
+        }
+        Ok(())
     }
 }
 
@@ -597,6 +657,9 @@ fn consume_loop<W: Write>(
                 last_commit = Instant::now();
             }
             if group_due || !progressed {
+                if group_due {
+                    s.check_positions()?;
+                }
                 s.rebalance(out)?;
                 last_tick = Instant::now();
             }
@@ -748,6 +811,8 @@ fn open_part(
             stop_time,
             flushed_next: next,
             committed: None,
+            log_start: 0,
+            log_end: 0,
             lock: None,
         });
     };
@@ -795,6 +860,8 @@ fn open_part(
         stop_time,
         flushed_next: next,
         committed: None,
+        log_start,
+        log_end: end,
         lock: None,
     })
 }

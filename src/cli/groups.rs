@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::output::{print_table, table};
 use super::timespec::{now_ms, parse_duration_ms, parse_time};
 use super::{Ctx, ExitCode, Hint, UsageError};
-use klog::group::{self, GroupPartition};
+use klog::group::{self, GroupPartition, OutOfRange};
 use klog::topic::Topic;
 
 #[derive(Debug, Subcommand)]
@@ -19,7 +19,8 @@ pub enum GroupsCommand {
   klog groups list
   klog groups list --json | jq -r '.[] | select(.lag > 0) | .group'")]
     List(ListArgs),
-    /// Show a group's offsets, lag and owning member per partition
+    /// Show a group's offsets, lag and owning member per partition (a committed offset outside
+    /// the log is flagged: the next member starts where its --reset says)
     #[command(after_help = "Examples:
   klog groups describe etl
   klog groups describe etl --json | jq '[.[].lag] | add'")]
@@ -235,11 +236,16 @@ fn describe(ctx: &Ctx, a: DescribeArgs) -> Result<ExitCode> {
             "MEMBER",
         ]);
         for r in &rows {
+            let current = match (r.current_offset, r.out_of_range) {
+                (Some(c), Some(OutOfRange::PastLogEnd)) => format!("{c} (past log end)"),
+                (Some(c), Some(OutOfRange::BelowLogStart)) => format!("{c} (below log start)"),
+                (c, _) => opt(c),
+            };
             t.add_row(vec![
                 r.group.clone(),
                 r.topic.clone(),
                 r.partition.to_string(),
-                opt(r.current_offset),
+                current,
                 r.log_end_offset.to_string(),
                 opt(r.lag),
                 r.member
@@ -249,6 +255,19 @@ fn describe(ctx: &Ctx, a: DescribeArgs) -> Result<ExitCode> {
         print_table(&mut out, &mut t)?;
     }
     out.flush()?;
+    for r in &rows {
+        if let (Some(c), Some(o)) = (r.current_offset, r.out_of_range) {
+            ctx.note(format_args!(
+                "warning: committed offset {c} of {}-{} is {}: the group's next member starts \
+                 where its --reset says (earliest: {}, latest: {})",
+                r.topic,
+                r.partition,
+                o.describe(r.log_start_offset, r.log_end_offset),
+                r.log_start_offset,
+                r.log_end_offset
+            ));
+        }
+    }
     Ok(ExitCode::Success)
 }
 

@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::util::{TestDir, assert_error, json, send_signal, wait_until};
+use crate::util::{
+    TestDir, assert_error, frames, json, segment_bases, segment_file, send_signal, wait_until,
+};
 
 /// Lines `k<i>:v<i>` for `produce -K :` (murmur2 of the key spreads them over partitions),
 /// and the values `v<i>` they carry.
@@ -852,6 +854,207 @@ fn survivor_takes_over_after_kill_9_and_nothing_is_lost() {
     assert_eq!(
         field(&rows, "current_offset"),
         ends.iter().map(|&e| Some(e)).collect::<Vec<_>>()
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// 4b. Committed offsets outside the log
+
+/// Cuts the active segment of `topic-p` at the batch that starts at `offset`, as recovery cuts
+/// a torn tail: the log end falls back to `offset`.
+fn cut_log_at(t: &TestDir, topic: &str, p: u32, offset: i64) {
+    let dir = t.partition_dir(topic, p);
+    let base = *segment_bases(&dir).last().expect("a segment");
+    let path = segment_file(&dir, base, ".log");
+    let bytes = std::fs::read(&path).expect("read the log");
+    let at = frames(&bytes)
+        .iter()
+        .find(|f| f.base_offset == offset)
+        .unwrap_or_else(|| panic!("no batch starts at {offset}"))
+        .position;
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .expect("open the log");
+    f.set_len(at).expect("cut the log");
+    assert_eq!(
+        log_ends(t, topic)[p as usize],
+        offset,
+        "log end after the cut"
+    );
+}
+
+/// A 1-partition topic with `k0..k19` in two batches (offsets 0-10 and 11-19), read to its
+/// end by group `g`, whose log then loses its second batch: `g` has committed 20, the log
+/// ends at 11.
+fn committed_past_the_end(groups: &[&str]) -> (TestDir, Vec<String>) {
+    let t = TestDir::new();
+    t.ok(&["topics", "create", "t", "-p", "1"]);
+    let mut values = produce_keyed(&t, "t", 0..11);
+    values.extend(produce_keyed(&t, "t", 11..20));
+    for g in groups {
+        assert_eq!(t.consume("t", &["-g", g]).len(), 20);
+        assert_eq!(current(&t, g), vec![Some(20)]);
+    }
+    cut_log_at(&t, "t", 0, 11);
+    (t, values)
+}
+
+/// Group committed at 20; the log end fell back to 11 and new records arrived at 11..25:
+/// `consume -g` printed only 20..25 (skipping 11..19) and `groups describe` showed LAG 0.
+/// Kafka resets an out-of-range committed offset by `auto.offset.reset`.
+#[test]
+fn regression_a_committed_offset_past_the_log_end_is_reset_by_reset() {
+    let (t, values) = committed_past_the_end(&["e", "l"]);
+
+    // describe flags it: no lag (where the next member starts depends on its --reset).
+    let out = t.run(&["groups", "describe", "e", "--json"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let rs = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(rs[0]["current_offset"], 20);
+    assert_eq!(rs[0]["log_end_offset"], 11);
+    assert_eq!(rs[0]["out_of_range"], "past_log_end", "{rs}");
+    assert!(rs[0]["lag"].is_null(), "{rs}");
+    assert!(
+        stderr_of(&out).contains("committed offset 20 of t-0 is past the log end 11"),
+        "{}",
+        stderr_of(&out)
+    );
+    let table = t.ok(&["groups", "describe", "e"]);
+    assert!(table.contains("20 (past log end)"), "{table}");
+
+    // --reset earliest (the default): from the log start, with a one-line warning naming the
+    // partition and both offsets.
+    let out = t.run(&["consume", "t", "-g", "e"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .collect::<Vec<_>>(),
+        values[..11]
+    );
+    assert_eq!(
+        stderr_of(&out),
+        "klog: warning: group 'e' committed offset 20 of t-0 is past the log end 11; starting \
+         at 0 (--reset earliest)\n"
+    );
+    // --reset latest: from the log end.
+    let out = t.run(&["consume", "t", "-g", "l", "--reset", "latest"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        stderr_of(&out).contains(
+            "committed offset 20 of t-0 is past the log end 11; starting at 11 (--reset latest)"
+        ),
+        "{}",
+        stderr_of(&out)
+    );
+    for g in ["e", "l"] {
+        assert_eq!(current(&t, g), vec![Some(11)], "group {g}");
+        let rs = rows(&t, g);
+        assert!(
+            rs[0]["out_of_range"].is_null() && rs[0]["lag"] == 0,
+            "{rs:?}"
+        );
+    }
+    // New records at 11..25 are all read, not only those from 20 on.
+    let new = produce_keyed(&t, "t", 100..114);
+    for g in ["e", "l"] {
+        assert_eq!(t.consume("t", &["-g", g]), new, "group {g}");
+    }
+}
+
+/// Below the log start, the committed offset went to the log start whatever `--reset` said;
+/// `--reset latest` goes to the log end, as Kafka does.
+#[test]
+fn regression_a_committed_offset_below_the_log_start_follows_reset() {
+    let t = TestDir::new();
+    t.ok(&[
+        "topics",
+        "create",
+        "t",
+        "-p",
+        "1",
+        "-c",
+        "segment.bytes=300",
+    ]);
+    let values: Vec<String> = (0..20)
+        .flat_map(|i| produce_keyed(&t, "t", i..i + 1))
+        .collect();
+    for g in ["e", "l"] {
+        reset(&t, &[g, "--topic", "t", "--to-offset", "2"]);
+    }
+    t.ok(&["trim", "t", "--before", "10"]);
+    let start = t.describe("t")["partitions"][0]["log_start_offset"]
+        .as_i64()
+        .expect("log start");
+    assert!((3..=10).contains(&start), "log start {start}");
+    assert_eq!(rows(&t, "l")[0]["out_of_range"], "below_log_start");
+
+    let out = t.run(&["consume", "t", "-g", "l", "--reset", "latest"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        stderr_of(&out).contains(&format!(
+            "committed offset 2 of t-0 is below the log start {start}; starting at 20 (--reset latest)"
+        )),
+        "{}",
+        stderr_of(&out)
+    );
+    assert_eq!(current(&t, "l"), vec![Some(20)]);
+    let out = t.run(&["consume", "t", "-g", "e"]);
+    assert!(
+        stderr_of(&out).contains(&format!("starting at {start} (--reset earliest)")),
+        "{}",
+        stderr_of(&out)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .collect::<Vec<_>>(),
+        values[start as usize..]
+    );
+}
+
+/// A following member whose log loses its tail under it waited at its old position, so
+/// that it skipped the new records below it: it resets its position by --reset too.
+#[test]
+fn regression_a_follower_whose_log_loses_its_tail_resets_its_position() {
+    let (t, _) = committed_past_the_end(&[]);
+    assert_eq!(t.consume("t", &["-g", "f"]).len(), 11);
+    // Put the group at 20 as if it had read the lost batch, then follow.
+    let lost = produce_keyed(&t, "t", 11..20);
+    assert_eq!(t.consume("t", &["-g", "f"]), lost);
+    let m = Member::spawn(&t, "t", 1, "f", &["--reset", "latest"]);
+    wait_until("the member owns the partition at offset 20", || {
+        try_rows(&t, "f").is_some_and(|rs| {
+            rs[0]["member"].as_u64() == Some(m.pid as u64) && rs[0]["current_offset"] == 20
+        })
+    });
+    cut_log_at(&t, "t", 0, 11);
+    wait_until("the member moved to the log end and committed it", || {
+        current(&t, "f") == vec![Some(11)]
+    });
+    let new = produce_keyed(&t, "t", 100..114);
+    wait_printed(&[&m], 14);
+    let (stderr, recs) = m.terminate("the member");
+    assert_eq!(
+        recs.iter().map(|r| (r.offset, r.n)).collect::<Vec<_>>(),
+        (11..25).zip(100..114).collect::<Vec<_>>(),
+        "{new:?}"
+    );
+    assert!(
+        stderr
+            .contains("position 20 of t-0 is past the log end 11; starting at 11 (--reset latest)"),
+        "{stderr}"
     );
 }
 
