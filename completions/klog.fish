@@ -131,9 +131,10 @@ complete -c klog -n "__fish_klog_using_subcommand produce" -s h -l help -d 'Prin
 complete -c klog -n "__fish_klog_using_subcommand produce" -s V -l version -d 'Print version'
 complete -c klog -n "__fish_klog_using_subcommand consume" -s o -l offset -d 'Where to start: beginning, end, an offset N, -N (N records before the end of each partition), or @TIME (first record at or after TIME: RFC 3339, epoch ms, or relative such as @-1h)' -r
 complete -c klog -n "__fish_klog_using_subcommand consume" -s u -l until -d 'Where to stop (exclusive): end, an offset N, or @TIME' -r
-complete -c klog -n "__fish_klog_using_subcommand consume" -s n -l count -d 'Stop after N records in all' -r
+complete -c klog -n "__fish_klog_using_subcommand consume" -s n -s c -l count -l max-messages -d 'Stop after N records in all (-c as in kcat, --max-messages as in kafka-console-consumer)' -r
 complete -c klog -n "__fish_klog_using_subcommand consume" -s p -l partition -d 'Read only this partition (repeatable)' -r
 complete -c klog -n "__fish_klog_using_subcommand consume" -s K -l key-separator -d 'Print the key, SEP, then the value (escapes: \\t \\n \\0 \\xNN)' -r
+complete -c klog -n "__fish_klog_using_subcommand consume" -s D -l delimiter -d 'Print DELIM after each record instead of a newline, in the default and -K output (kcat\'s -D; escapes: \\t \\n \\0 \\xNN)' -r
 complete -c klog -n "__fish_klog_using_subcommand consume" -s F -l format -d 'Output format with kcat\'s tokens: %t topic, %p partition, %o offset, %k key, %s value, %T timestamp (ms), %h headers, %K/%S key/value length, %% a percent sign; escapes \\n \\t' -r
 complete -c klog -n "__fish_klog_using_subcommand consume" -l null-literal -d 'Print null keys and values as STR in text output (default: nothing)' -r
 complete -c klog -n "__fish_klog_using_subcommand consume" -s g -l group -d 'Consume as a member of this group (any non-empty id, as in Kafka): start at its committed offsets, commit what was printed, and share the partitions with the group\'s other live members' -r
@@ -144,6 +145,7 @@ complete -c klog -n "__fish_klog_using_subcommand consume" -l color -d 'When to 
 always\t''
 never\t''"
 complete -c klog -n "__fish_klog_using_subcommand consume" -l from-beginning -d 'Same as --offset beginning'
+complete -c klog -n "__fish_klog_using_subcommand consume" -s e -l exit -d 'Exit at the end of the log (kcat\'s -e): what consume does without --follow'
 complete -c klog -n "__fish_klog_using_subcommand consume" -s f -l follow -d 'Keep waiting for new records, like tail -f'
 complete -c klog -n "__fish_klog_using_subcommand consume" -l json -d 'One JSON object per record and line (bytes that are not UTF-8 as {"base64": …})'
 complete -c klog -n "__fish_klog_using_subcommand consume" -l no-commit -d 'Read with the group\'s offsets and partition sharing, but commit nothing'

@@ -22,7 +22,7 @@ use super::{Ctx, ExitCode, UsageError};
 use klog::format::legacy;
 use klog::format::{DECOMPRESS_LIMIT, TimestampType};
 use klog::group;
-use klog::render::{RecordView, Render, parse_format, value_line};
+use klog::render::{RecordView, Render, Token, parse_format, value_line};
 use klog::storage::Entry;
 use klog::storage::LogReader;
 use klog::storage::file_names::log_file;
@@ -37,6 +37,7 @@ use klog::topic::Topic;
   klog consume orders -o @2024-05-01T00:00:00Z -f
   klog consume orders --json | jq -c 'select(.key == \"alice\")'
   klog consume orders -F '%p/%o %k=%s\\n' -n 5
+  klog consume orders -e -c 100 -D '\\0' | xargs -0 -n1 echo   # kcat's -e, -c and -D
   klog consume orders -g etl -f | ./load.sh     # a group member; run more to share partitions")]
 pub struct ConsumeArgs {
     /// Topic to read
@@ -52,9 +53,19 @@ pub struct ConsumeArgs {
     /// Where to stop (exclusive): end, an offset N, or @TIME
     #[arg(short, long, value_name = "SPEC", allow_hyphen_values = true)]
     pub until: Option<String>,
-    /// Stop after N records in all
-    #[arg(short = 'n', long, value_name = "N")]
+    /// Stop after N records in all (-c as in kcat, --max-messages as in
+    /// kafka-console-consumer)
+    #[arg(
+        short = 'n',
+        long,
+        value_name = "N",
+        visible_short_alias = 'c',
+        visible_alias = "max-messages"
+    )]
     pub count: Option<u64>,
+    /// Exit at the end of the log (kcat's -e): what consume does without --follow
+    #[arg(short = 'e', long = "exit", conflicts_with = "follow")]
+    pub exit_at_end: bool,
     /// Read only this partition (repeatable)
     #[arg(short, long = "partition", value_name = "N")]
     pub partitions: Vec<u32>,
@@ -64,6 +75,10 @@ pub struct ConsumeArgs {
     /// Print the key, SEP, then the value (escapes: \t \n \0 \xNN)
     #[arg(short = 'K', long, value_name = "SEP", conflicts_with_all = ["format", "json"])]
     pub key_separator: Option<String>,
+    /// Print DELIM after each record instead of a newline, in the default and -K output
+    /// (kcat's -D; escapes: \t \n \0 \xNN)
+    #[arg(short = 'D', long, value_name = "DELIM", conflicts_with_all = ["format", "json"])]
+    pub delimiter: Option<String>,
     /// Output format with kcat's tokens: %t topic, %p partition, %o offset, %k key, %s value,
     /// %T timestamp (ms), %h headers, %K/%S key/value length, %% a percent sign; escapes \n \t
     #[arg(short = 'F', long, value_name = "FMT", conflicts_with = "json")]
@@ -393,13 +408,27 @@ pub fn run(ctx: &Ctx, a: ConsumeArgs) -> Result<ExitCode> {
             null,
         }
     } else {
-        Render::Value {
-            key_sep: a
-                .key_separator
-                .as_deref()
-                .map(|s| unescape(s, "--key-separator"))
-                .transpose()?,
-            null,
+        let key_sep = a
+            .key_separator
+            .as_deref()
+            .map(|s| unescape(s, "--key-separator"))
+            .transpose()?;
+        let delimiter = a
+            .delimiter
+            .as_deref()
+            .map(|s| unescape(s, "--delimiter"))
+            .transpose()?;
+        match delimiter {
+            // A delimiter other than a newline: the same output as format tokens.
+            Some(d) if d != b"\n" => {
+                let mut tokens = Vec::new();
+                if let Some(sep) = key_sep {
+                    tokens.extend([Token::Key, Token::Lit(sep)]);
+                }
+                tokens.extend([Token::Value, Token::Lit(d)]);
+                Render::Format { tokens, null }
+            }
+            _ => Render::Value { key_sep, null },
         }
     };
     if let Some(g) = &a.group {

@@ -1124,6 +1124,56 @@ fn closed_stdout_ends_json_and_follow_consumers_quietly() {
     assert!(stderr.is_empty(), "stderr not empty: {stderr}");
 }
 
+/// kcat's `-e`, `-c N` and `-D DELIM` and kafka-console-consumer's `--max-messages N` were
+/// unknown flags (exit 2) to `consume`.
+#[test]
+fn kcat_and_console_consumer_flags_on_consume() {
+    let t = TestDir::new();
+    let out = produce_run(
+        &t,
+        "k",
+        &["-q", "-K", ":", "--null-marker", "NULL"],
+        "k1:a\nk2:b\nNULL:c\n",
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let text = |args: &[&str]| String::from_utf8(consume_bytes(&t, "k", args)).expect("UTF-8");
+    assert_eq!(text(&["-c", "2"]), "a\nb\n");
+    assert_eq!(text(&["--max-messages", "1"]), "a\n");
+    assert_eq!(text(&["--count", "1"]), "a\n");
+    assert_eq!(text(&["-e"]), "a\nb\nc\n");
+    assert_eq!(text(&["-e", "-c", "2", "-D", ";"]), "a;b;");
+    assert_eq!(text(&["-D", "|"]), "a|b|c|");
+    assert_eq!(text(&["-D", ""]), "abc");
+    assert_eq!(text(&["--delimiter", "\\n"]), "a\nb\nc\n");
+    assert_eq!(text(&["-D", "\\r\\n"]), "a\r\nb\r\nc\r\n");
+    // With -K: key, separator, value, delimiter; a null key prints as --null-literal.
+    assert_eq!(
+        consume_bytes(&t, "k", &["-K", "=", "-D", "\\0"]),
+        b"k1=a\0k2=b\0=c\0"
+    );
+    assert_eq!(
+        consume_bytes(
+            &t,
+            "k",
+            &["-K", "\\t", "-D", "\\x1e", "--null-literal", "NULL"]
+        ),
+        b"k1\ta\x1ek2\tb\x1eNULL\tc\x1e"
+    );
+    // Usage errors: -e with -f, -D with --json or --format, a bad escape.
+    for args in [
+        vec!["-e", "-f"],
+        vec!["-D", ";", "--json"],
+        vec!["-D", ";", "-F", "%s"],
+        vec!["-D", "\\q"],
+    ] {
+        let mut all = vec!["consume", "k"];
+        all.extend_from_slice(&args);
+        let out = t.run(&all);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr_of(&out));
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // 8. Bad input
 // ---------------------------------------------------------------------------------------------
