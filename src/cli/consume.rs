@@ -5,7 +5,9 @@
 //! `cat`), however fast others keep producing. Partitions are read in turn, a batch at a time.
 //! Output is buffered and flushed whenever klog waits for new records. In follow mode klog
 //! sleeps until the file system reports a change in one of the partition directories (no
-//! polling); Ctrl-C or SIGTERM flushes what was read and exits 0.
+//! polling); Ctrl-C or SIGTERM flushes what was read and exits 0, and so does a reader that
+//! closes the pipe (`consume -f | head -1`), seen by a thread polling stdout as soon as it
+//! happens rather than at the next write.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -193,6 +195,54 @@ struct Part {
 }
 
 static STOP: AtomicBool = AtomicBool::new(false);
+/// Set when the reader of stdout has gone away (see [`watch_stdout`]).
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Watches stdout on a thread of its own and, when its reader goes away, sets
+/// [`STDOUT_CLOSED`] and wakes the consume loop through `wake` (the channel the file watcher
+/// uses). poll(2) reports `POLLERR` on a pipe whose read end is closed and `POLLHUP` on a
+/// socket or terminal that hung up, with nothing written: a follower waiting for records
+/// would otherwise see the closed pipe only at its next write, after the next record, and
+/// a group member would keep its partitions until then. A file or /dev/null never reports
+/// either, so the thread just waits.
+fn watch_stdout(wake: mpsc::Sender<()>) {
+    let spawned = std::thread::Builder::new()
+        .name("stdout-watch".into())
+        .spawn(move || {
+            loop {
+                let mut fd = libc::pollfd {
+                    fd: libc::STDOUT_FILENO,
+                    events: 0,
+                    revents: 0,
+                };
+                // SAFETY: `fd` is one valid, initialized pollfd, and the count passed is 1.
+                #[allow(unsafe_code)]
+                let n = unsafe { libc::poll(&mut fd, 1, -1) };
+                if n < 0 {
+                    if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                        continue;
+                    }
+                    return;
+                }
+                if fd.revents & libc::POLLNVAL != 0 {
+                    // No stdout at all: writes report that themselves.
+                    return;
+                }
+                if fd.revents & (libc::POLLERR | libc::POLLHUP) != 0 {
+                    STDOUT_CLOSED.store(true, Ordering::SeqCst);
+                    let _ = wake.send(());
+                    return;
+                }
+            }
+        });
+    // Without the thread, a closed pipe is still seen at the next write.
+    drop(spawned);
+}
+
+/// The error a write to a closed pipe gives: `report` turns it into a quiet exit 0.
+fn stdout_closed() -> anyhow::Error {
+    std::io::Error::from(std::io::ErrorKind::BrokenPipe).into()
+}
 
 /// How often a following group member commits and looks for partitions to take or give.
 const GROUP_TICK: Duration = Duration::from_millis(250);
@@ -473,6 +523,10 @@ pub fn run(ctx: &Ctx, a: ConsumeArgs) -> Result<ExitCode> {
             let _ = tx.send(());
         });
     }
+    if a.follow {
+        // A reader that goes away ends the run at once, even if no record ever comes.
+        watch_stdout(wake_tx.clone());
+    }
     let watcher = if a.follow {
         let dirs: Vec<PathBuf> = (0..session.topic.partitions)
             .map(|p| session.topic.partition_dir(p))
@@ -661,6 +715,9 @@ fn consume_loop<W: Write>(
         if left == 0 || STOP.load(Ordering::Relaxed) {
             return Ok(());
         }
+        if STDOUT_CLOSED.load(Ordering::Relaxed) {
+            return Err(stdout_closed());
+        }
         // A following group member that owns nothing yet waits for partitions to free up.
         let idle_member = s.follow && s.group.is_some() && s.parts.is_empty();
         if !idle_member && s.parts.iter().all(|p| p.done) {
@@ -706,6 +763,9 @@ fn consume_loop<W: Write>(
                 Err(RecvTimeoutError::Disconnected) => return Ok(()),
             }
             while wake_rx.try_recv().is_ok() {}
+            if STDOUT_CLOSED.load(Ordering::Relaxed) {
+                return Err(stdout_closed());
+            }
         }
     }
 }

@@ -1099,11 +1099,11 @@ fn closed_stdout_ends_json_and_follow_consumers_quietly() {
     assert_eq!(status.code(), Some(0), "stderr: {stderr}");
     assert!(stderr.is_empty(), "stderr not empty: {stderr}");
 
-    // A follower notices the closed pipe at its next write: after the next record.
+    // A follower ends too, also while records keep coming (without them, see
+    // `regression_a_follower_exits_when_its_reader_closes_the_pipe`).
     let mut c = spawn_consumer(&t, "pipe", &["-f", "-o", "-1"]);
     assert_eq!(head_1(&mut c), "j-00049999\n");
-    // The reader is gone; each new record makes the follower write. Keep producing (a bounded
-    // number of times) until it has exited.
+    // The reader is gone; keep producing (a bounded number of times) until it has exited.
     let start = Instant::now();
     let status = loop {
         t.produce("pipe", "more\n", &["-q"]);
@@ -1172,6 +1172,65 @@ fn kcat_and_console_consumer_flags_on_consume() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr_of(&out));
         assert!(out.stdout.is_empty(), "{args:?}");
     }
+}
+
+/// How long a follower may take to exit once its reader closed the pipe: klog sees it within
+/// milliseconds; this only bounds a slow machine.
+const CLOSED_PIPE_EXIT: Duration = Duration::from_secs(5);
+
+/// Waits up to [`CLOSED_PIPE_EXIT`] for a follower to exit; returns its status and how long
+/// it took.
+fn exits_within(child: &mut Child, what: &str) -> (ExitStatus, Duration) {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return (status, start.elapsed());
+        }
+        assert!(
+            start.elapsed() < CLOSED_PIPE_EXIT,
+            "{what}: still running {CLOSED_PIPE_EXIT:?} after its reader closed the pipe, with \
+             no new record"
+        );
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// `klog consume t -f | head -1` never exited after `head` did: the follower saw the closed
+/// pipe only at its next write, after the next record, and a group member kept its
+/// partitions until then. No record is produced here after the reader leaves.
+#[test]
+fn regression_a_follower_exits_when_its_reader_closes_the_pipe() {
+    let t = TestDir::new();
+    t.ok(&["topics", "create", "h", "-p", "2"]);
+    t.produce("h", "a\nb\nc\n", &["-q"]);
+    for args in [vec!["-f"], vec!["-f", "-g", "g"]] {
+        let mut c = spawn_consumer(&t, "h", &args);
+        let first = head_1(&mut c);
+        assert!(["a\n", "b\n", "c\n"].contains(&first.as_str()), "{first:?}");
+        let (status, took) = exits_within(&mut c, &format!("consume {args:?} | head -1"));
+        let stderr = read_stderr(&mut c);
+        assert_eq!(status.code(), Some(0), "{args:?}: stderr: {stderr}");
+        assert!(stderr.is_empty(), "{args:?}: stderr: {stderr}");
+        eprintln!("consume {args:?}: exited {took:?} after its reader closed the pipe");
+    }
+    // The member gave its partitions back: another one takes both at once.
+    let rows: Value =
+        serde_json::from_str(&t.ok(&["groups", "describe", "g", "--json"])).expect("JSON");
+    assert!(
+        rows.as_array()
+            .expect("rows")
+            .iter()
+            .all(|r| r["member"].is_null()),
+        "{rows}"
+    );
+    let mut c = spawn_consumer(&t, "h", &["-f", "-g", "g", "-o", "beginning"]);
+    let rx = line_channel(c.stdout.take().expect("stdout"));
+    let mut got: Vec<String> = (0..3).map(|_| next_line(&rx, "the next member")).collect();
+    got.sort();
+    assert_eq!(got, ["a", "b", "c"]);
+    signal(&c, "-TERM");
+    let status = wait_within(&mut c, "the next member");
+    assert_eq!(status.code(), Some(0));
 }
 
 // ---------------------------------------------------------------------------------------------
