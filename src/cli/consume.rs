@@ -5,12 +5,15 @@
 //! `cat`), however fast others keep producing. Partitions are read in turn, a batch at a time.
 //! Output is buffered and flushed whenever klog waits for new records. In follow mode klog
 //! sleeps until the file system reports a change in one of the partition directories (no
-//! polling); Ctrl-C or SIGTERM flushes what was read and exits 0, and so does a reader that
-//! closes the pipe (`consume -f | head -1`), seen by a thread polling stdout as soon as it
-//! happens rather than at the next write.
+//! polling), or in the data directory for partitions added meanwhile, which it then reads
+//! from their beginning (not with `-p`). Ctrl-C or SIGTERM flushes what was read and exits
+//! 0, and so does a reader that closes the pipe (`consume -f | head -1`), seen by a thread
+//! polling stdout as soon as it happens rather than at the next write.
 
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
@@ -28,8 +31,9 @@ use klog::render::{RecordView, Render, Token, parse_format, value_line};
 use klog::storage::Entry;
 use klog::storage::LogReader;
 use klog::storage::file_names::log_file;
-use klog::storage::watch::LogWatcher;
-use klog::topic::Topic;
+use klog::storage::file_names::parse_partition_dir;
+use klog::storage::watch::{LogWatcher, ParentWatch};
+use klog::topic::{META_FILE, Topic};
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
@@ -256,6 +260,18 @@ struct GroupCtx {
     commit: bool,
     /// Partitions this run may read (all, or those given with -p).
     wanted: Vec<u32>,
+    /// Partitions added to the topic during the run: without a committed offset they start
+    /// at their beginning, whatever --reset says (their records are all new).
+    added: BTreeSet<u32>,
+}
+
+/// The file-system watch of a follower.
+struct Watch {
+    watcher: LogWatcher,
+    /// Raised when the topic's metadata or its set of partition directories changed.
+    changed: Arc<AtomicBool>,
+    /// Partition directories to watch once they exist.
+    pending: Vec<PathBuf>,
 }
 
 /// Everything a consume run needs, shared by its loop and its exit paths.
@@ -267,11 +283,55 @@ struct Session<'a> {
     explicit_start: bool,
     until: Option<StopSpec>,
     follow: bool,
+    /// No -p: partitions added to the topic while following are read too.
+    all_partitions: bool,
     parts: Vec<Part>,
     group: Option<GroupCtx>,
+    /// The file-system watch while following (`None`: checking every 100 ms instead).
+    watch: Option<Watch>,
 }
 
 impl Session<'_> {
+    /// Picks up partitions added to the topic while following (`topics alter --partitions`),
+    /// as Kafka consumers do after a metadata refresh: a plain follower reads them from their
+    /// beginning, a group member adds them to those it shares. Then watches the new partition
+    /// directories that exist by now, before they are read, so that no append goes unseen.
+    fn refresh_partitions(&mut self) -> Result<()> {
+        if !self.follow || !self.all_partitions {
+            return Ok(());
+        }
+        // Metadata being rewritten, or the topic deleted meanwhile: look again next time.
+        let Ok(now) = self.ctx.topics().open(&self.topic.name) else {
+            return Ok(());
+        };
+        let old = self.topic.partitions;
+        if now.partitions > old {
+            self.topic = now;
+            for p in old..self.topic.partitions {
+                match &mut self.group {
+                    Some(g) => {
+                        g.wanted.push(p);
+                        g.added.insert(p);
+                    }
+                    None => {
+                        let part =
+                            open_part(&self.topic, p, StartSpec::Beginning, self.until, true)?;
+                        self.parts.push(part);
+                    }
+                }
+                if let Some(w) = &mut self.watch {
+                    w.pending.push(self.topic.partition_dir(p));
+                }
+            }
+        }
+        if let Some(w) = &mut self.watch {
+            let watcher = &mut w.watcher;
+            w.pending
+                .retain(|d| !(d.is_dir() && watcher.watch(d).is_ok()));
+        }
+        Ok(())
+    }
+
     /// Marks everything printed so far as flushed (call after a successful flush).
     fn flushed(&mut self) {
         for p in &mut self.parts {
@@ -367,6 +427,7 @@ impl Session<'_> {
         let start = match (self.explicit_start, committed) {
             (true, _) => self.start,
             (false, Some(c)) => StartSpec::Offset(c),
+            (false, None) if g.added.contains(&partition) => StartSpec::Beginning,
             (false, None) => reset,
         };
         let mut part = open_part(&self.topic, partition, start, self.until, self.follow)?;
@@ -494,6 +555,7 @@ pub fn run(ctx: &Ctx, a: ConsumeArgs) -> Result<ExitCode> {
             reset_latest: a.reset == ResetPolicy::Latest,
             commit: !a.no_commit,
             wanted: partitions.clone(),
+            added: BTreeSet::new(),
         }),
         None => None,
     };
@@ -504,8 +566,10 @@ pub fn run(ctx: &Ctx, a: ConsumeArgs) -> Result<ExitCode> {
         explicit_start,
         until,
         follow: a.follow,
+        all_partitions: a.partitions.is_empty(),
         parts: Vec::new(),
         group,
+        watch: None,
     };
     if session.group.is_none() {
         for p in partitions {
@@ -527,23 +591,40 @@ pub fn run(ctx: &Ctx, a: ConsumeArgs) -> Result<ExitCode> {
         // A reader that goes away ends the run at once, even if no record ever comes.
         watch_stdout(wake_tx.clone());
     }
-    let watcher = if a.follow {
+    if a.follow {
         let dirs: Vec<PathBuf> = (0..session.topic.partitions)
             .map(|p| session.topic.partition_dir(p))
             .collect();
         for d in &dirs {
             std::fs::create_dir_all(d).with_context(|| format!("create {}", d.display()))?;
         }
-        match LogWatcher::new(&dirs, wake_tx.clone()) {
-            Ok(w) => Some(w),
+        // The data directory too, for the topic's metadata and new partition directories.
+        let changed = Arc::new(AtomicBool::new(false));
+        let name = session.topic.name.clone();
+        let parent = session.all_partitions.then(|| ParentWatch {
+            dir: ctx.topics().dir().to_path_buf(),
+            relevant: Box::new(move |entry: &std::ffi::OsStr| {
+                entry == META_FILE
+                    || entry
+                        .to_str()
+                        .and_then(parse_partition_dir)
+                        .is_some_and(|(t, _)| t == name)
+            }),
+            changed: changed.clone(),
+        });
+        match LogWatcher::with_parent(&dirs, wake_tx.clone(), parent) {
+            Ok(watcher) => {
+                session.watch = Some(Watch {
+                    watcher,
+                    changed,
+                    pending: Vec::new(),
+                })
+            }
             Err(e) => {
                 ctx.note(format_args!("{e:#}; checking for new records every 100 ms"));
-                None
             }
         }
-    } else {
-        None
-    };
+    }
 
     // A progress bar for a bounded read into a file or pipe (not for groups: their
     // partitions come and go).
@@ -564,7 +645,6 @@ pub fn run(ctx: &Ctx, a: ConsumeArgs) -> Result<ExitCode> {
         &mut out,
         a.count,
         &wake_rx,
-        watcher.is_none(),
         &bar,
     );
     bar.finish_and_clear();
@@ -586,16 +666,27 @@ fn consume_loop<W: Write>(
     out: &mut RecordOut<W>,
     count: Option<u64>,
     wake_rx: &mpsc::Receiver<()>,
-    poll: bool,
     bar: &indicatif::ProgressBar,
 ) -> Result<()> {
+    let poll = s.watch.is_none();
     let mut left = count.unwrap_or(u64::MAX);
     // Decompressed records of the current batch, reused from batch to batch.
     let mut scratch = Vec::new();
     let mut last_commit = Instant::now();
     let mut last_tick = Instant::now();
+    let mut last_refresh = Instant::now();
     s.rebalance(out)?;
     loop {
+        // New partitions: when the watcher saw the metadata or a partition directory change,
+        // or every tick when there is no watcher.
+        let changed = s
+            .watch
+            .as_ref()
+            .is_some_and(|w| w.changed.swap(false, Ordering::SeqCst));
+        if changed || (s.follow && poll && last_refresh.elapsed() >= GROUP_TICK) {
+            s.refresh_partitions()?;
+            last_refresh = Instant::now();
+        }
         let mut progressed = false;
         let topic_name = s.topic.name.as_str();
         for part in s.parts.iter_mut() {

@@ -15,7 +15,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
-use crate::util::{TestDir, assert_error, has_meta, numbered_lines};
+use crate::util::{TestDir, assert_error, has_meta, numbered_lines, wait_until};
 
 /// Bound for anything that waits on another process: generous, so that it cannot flake; a
 /// test only fails when it is reached.
@@ -1231,6 +1231,80 @@ fn regression_a_follower_exits_when_its_reader_closes_the_pipe() {
     signal(&c, "-TERM");
     let status = wait_within(&mut c, "the next member");
     assert_eq!(status.code(), Some(0));
+}
+
+/// `topics alter t --partitions 2` while `consume t -f` ran (with or without a group): the
+/// records of the new partition never appeared. Followers pick new partitions up and read
+/// them from their beginning, even a group member with `--reset latest`; with `-p`, only the
+/// partitions asked for.
+#[test]
+fn regression_followers_read_partitions_added_while_they_run() {
+    let t = TestDir::new();
+    t.ok(&["topics", "create", "grow", "-p", "1"]);
+    t.produce("grow", "old\n", &["-q"]);
+    // Group l has read nothing yet: it starts at offset 0 of partition 0, then --reset latest.
+    t.ok(&["groups", "reset", "l", "--topic", "grow", "--to-earliest"]);
+    let followers = [
+        vec!["-f"],
+        vec!["-f", "-g", "g"],
+        vec!["-f", "-g", "l", "--reset", "latest"],
+        vec!["-f", "-p", "0"],
+    ];
+    let mut running: Vec<(Spawned, Receiver<String>)> = followers
+        .iter()
+        .map(|args| {
+            let mut c = spawn_consumer(&t, "grow", args);
+            let rx = line_channel(c.stdout.take().expect("stdout"));
+            assert_eq!(next_line(&rx, &format!("{args:?}")), "old");
+            (c, rx)
+        })
+        .collect();
+    for g in ["g", "l"] {
+        wait_until(&format!("group {g} owns partition 0"), || {
+            let rows: Value =
+                serde_json::from_str(&t.ok(&["groups", "describe", g, "--json"])).expect("JSON");
+            rows[0]["member"].is_u64()
+        });
+    }
+    // The new partition already holds a record when the topic grows (its directory filled
+    // before the metadata names it): a member starting it at its end would skip "new".
+    t.ok(&["topics", "create", "src", "-p", "1"]);
+    t.produce("src", "new\n", &["-q"]);
+    let grown = t.partition_dir("grow", 1);
+    std::fs::create_dir(&grown).expect("create grow-1");
+    let log = "00000000000000000000.log";
+    std::fs::copy(t.partition_dir("src", 0).join(log), grown.join(log)).expect("copy");
+    t.ok(&["topics", "alter", "grow", "--partitions", "2"]);
+    t.produce("grow", "again\n", &["-q", "-p", "0"]);
+    for (args, (_, rx)) in followers.iter().zip(&running) {
+        let mut got = vec![next_line(rx, &format!("{args:?}"))];
+        if args.contains(&"-p") {
+            assert_eq!(got, ["again"], "{args:?} read a partition it was not given");
+            continue;
+        }
+        got.push(next_line(rx, &format!("{args:?}")));
+        got.sort();
+        assert_eq!(got, ["again", "new"], "{args:?}");
+    }
+    // Appends to the new partition wake the followers too: its directory is watched.
+    t.produce("grow", "more\n", &["-q", "-p", "1"]);
+    for (args, (_, rx)) in followers.iter().zip(&running) {
+        if !args.contains(&"-p") {
+            assert_eq!(next_line(rx, &format!("{args:?}")), "more");
+        }
+    }
+    for ((c, rx), args) in running.iter_mut().zip(&followers) {
+        signal(c, "-TERM");
+        let status = wait_within(c, &format!("{args:?}"));
+        assert_eq!(status.code(), Some(0), "{args:?}: {}", read_stderr(c));
+        assert_eq!(rx.try_recv().ok(), None, "{args:?} printed more");
+    }
+    // The members committed what they read of the new partition.
+    for g in ["g", "l"] {
+        let rows: Value =
+            serde_json::from_str(&t.ok(&["groups", "describe", g, "--json"])).expect("JSON");
+        assert_eq!(rows[1]["current_offset"], 2, "group {g}: {rows}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
