@@ -232,7 +232,7 @@ Register-ArgumentCompleter -Native -CommandName 'klog' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List consumer groups with their topics, live members and total lag')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List consumer groups with their topics, live members and total lag (klog''s, and a Kafka broker''s from its __consumer_offsets topic)')
             [CompletionResult]::new('describe', 'describe', [CompletionResultType]::ParameterValue, 'Show a group''s offsets, lag and owning member per partition (a committed offset outside the log is flagged: the next member starts where its --reset says)')
             [CompletionResult]::new('reset', 'reset', [CompletionResultType]::ParameterValue, 'Move a group''s committed offsets (refused while a member owns an affected partition)')
             [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete a group: its committed offsets and its lock and member files (refused while it has live members, as in Kafka)')
@@ -298,7 +298,7 @@ Register-ArgumentCompleter -Native -CommandName 'klog' -ScriptBlock {
             break
         }
         'klog;groups;help' {
-            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List consumer groups with their topics, live members and total lag')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List consumer groups with their topics, live members and total lag (klog''s, and a Kafka broker''s from its __consumer_offsets topic)')
             [CompletionResult]::new('describe', 'describe', [CompletionResultType]::ParameterValue, 'Show a group''s offsets, lag and owning member per partition (a committed offset outside the log is flagged: the next member starts where its --reset says)')
             [CompletionResult]::new('reset', 'reset', [CompletionResultType]::ParameterValue, 'Move a group''s committed offsets (refused while a member owns an affected partition)')
             [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete a group: its committed offsets and its lock and member files (refused while it has live members, as in Kafka)')
@@ -513,7 +513,7 @@ Register-ArgumentCompleter -Native -CommandName 'klog' -ScriptBlock {
             break
         }
         'klog;help;groups' {
-            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List consumer groups with their topics, live members and total lag')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List consumer groups with their topics, live members and total lag (klog''s, and a Kafka broker''s from its __consumer_offsets topic)')
             [CompletionResult]::new('describe', 'describe', [CompletionResultType]::ParameterValue, 'Show a group''s offsets, lag and owning member per partition (a committed offset outside the log is flagged: the next member starts where its --reset says)')
             [CompletionResult]::new('reset', 'reset', [CompletionResultType]::ParameterValue, 'Move a group''s committed offsets (refused while a member owns an affected partition)')
             [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete a group: its committed offsets and its lock and member files (refused while it has live members, as in Kafka)')

@@ -213,7 +213,7 @@ set edit:completion:arg-completer[klog] = {|@words|
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
-            cand list 'List consumer groups with their topics, live members and total lag'
+            cand list 'List consumer groups with their topics, live members and total lag (klog''s, and a Kafka broker''s from its __consumer_offsets topic)'
             cand describe 'Show a group''s offsets, lag and owning member per partition (a committed offset outside the log is flagged: the next member starts where its --reset says)'
             cand reset 'Move a group''s committed offsets (refused while a member owns an affected partition)'
             cand delete 'Delete a group: its committed offsets and its lock and member files (refused while it has live members, as in Kafka)'
@@ -274,7 +274,7 @@ set edit:completion:arg-completer[klog] = {|@words|
             cand --version 'Print version'
         }
         &'klog;groups;help'= {
-            cand list 'List consumer groups with their topics, live members and total lag'
+            cand list 'List consumer groups with their topics, live members and total lag (klog''s, and a Kafka broker''s from its __consumer_offsets topic)'
             cand describe 'Show a group''s offsets, lag and owning member per partition (a committed offset outside the log is flagged: the next member starts where its --reset says)'
             cand reset 'Move a group''s committed offsets (refused while a member owns an affected partition)'
             cand delete 'Delete a group: its committed offsets and its lock and member files (refused while it has live members, as in Kafka)'
@@ -459,7 +459,7 @@ set edit:completion:arg-completer[klog] = {|@words|
         &'klog;help;consume'= {
         }
         &'klog;help;groups'= {
-            cand list 'List consumer groups with their topics, live members and total lag'
+            cand list 'List consumer groups with their topics, live members and total lag (klog''s, and a Kafka broker''s from its __consumer_offsets topic)'
             cand describe 'Show a group''s offsets, lag and owning member per partition (a committed offset outside the log is flagged: the next member starts where its --reset says)'
             cand reset 'Move a group''s committed offsets (refused while a member owns an affected partition)'
             cand delete 'Delete a group: its committed offsets and its lock and member files (refused while it has live members, as in Kafka)'

@@ -30,6 +30,11 @@
 //! `__consumer_offsets` log (Kafka's way) would need compaction to stay small and a decoder to
 //! be read.
 //!
+//! # A Kafka broker's groups
+//! In a broker's data directory, the broker's groups' offsets are records of its compacted
+//! `__consumer_offsets` topic; [`broker_commits`] reads them (never writes) the way the
+//! group coordinator loads them, so that `groups list|describe` show them next to klog's.
+//!
 //! # Invariants
 //! 1. A partition is owned by at most one live member of a group: ownership is an exclusive
 //!    `flock` on its lock file, released by the OS when the member exits or is killed.
@@ -40,6 +45,7 @@
 //!    stored inside its partition directory, and every file name stays within the file
 //!    system's 255 bytes ([`MAX_ENCODED_GROUP_NAME`]; longer names are refused).
 
+use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
@@ -47,6 +53,10 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::format::DECOMPRESS_LIMIT;
+use crate::format::group_metadata::{OffsetsKey, decode_key, decode_offset_commit};
+use crate::format::legacy;
+use crate::storage::Entry;
 use crate::storage::failpoint as fp;
 use crate::storage::file_names::parse_partition_dir;
 use crate::topic::{Topic, Topics};
@@ -494,6 +504,25 @@ impl OutOfRange {
     }
 }
 
+/// Where a committed offset is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// klog's own `klog-group.G.json` files.
+    Klog,
+    /// A Kafka broker's `__consumer_offsets` topic (read only).
+    Kafka,
+}
+
+impl Source {
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Klog => "klog",
+            Source::Kafka => "kafka",
+        }
+    }
+}
+
 /// One row of `groups describe`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct GroupPartition {
@@ -511,6 +540,8 @@ pub struct GroupPartition {
     /// Set when the committed offset lies outside the log: the next member does not start
     /// there but where its `--reset` says, as Kafka's `auto.offset.reset` does.
     pub out_of_range: Option<OutOfRange>,
+    /// Whose offset this is: klog's, or a Kafka broker's.
+    pub source: Source,
 }
 
 /// Every group with committed offsets or live members, and the topics it has them in.
@@ -678,6 +709,144 @@ pub fn describe_topic(topic: &Topic, group: &str) -> Result<Vec<GroupPartition>>
             lag: current.filter(|_| out_of_range.is_none()).map(|c| end - c),
             member: owner(topic, p, group)?,
             out_of_range,
+            source: Source::Klog,
+        });
+    }
+    Ok(rows)
+}
+
+/// The topic where a Kafka broker keeps its groups' committed offsets.
+pub const CONSUMER_OFFSETS: &str = "__consumer_offsets";
+
+/// An offset a Kafka broker committed for a group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerCommit {
+    /// The next offset the group will read.
+    pub offset: i64,
+    pub commit_timestamp: i64,
+}
+
+/// Every (group, topic, partition) → commit.
+pub type BrokerCommits = BTreeMap<(String, String, u32), BrokerCommit>;
+
+/// The offsets committed in a Kafka broker's `__consumer_offsets` topic in this data
+/// directory (empty without one): its partitions read in offset order, the latest commit per
+/// (group, topic, partition) wins and a tombstone deletes, as the group coordinator loads
+/// them. Reads only; records that do not decode as offset commits are passed over.
+/// Commits of transactions are taken as they come (aborted ones are not told apart).
+pub fn broker_commits(topics: &Topics) -> Result<BrokerCommits> {
+    let mut out: BrokerCommits = BTreeMap::new();
+    let topic = match topics.open(CONSUMER_OFFSETS) {
+        Ok(t) => t,
+        Err(Error::TopicNotFound(_)) => return Ok(out),
+        Err(e) => return Err(e),
+    };
+    let mut apply = |key: Option<&[u8]>, value: Option<&[u8]>| {
+        let Some(Ok(OffsetsKey::OffsetCommit {
+            group,
+            topic,
+            partition,
+        })) = key.map(decode_key)
+        else {
+            return;
+        };
+        let Ok(partition) = u32::try_from(partition) else {
+            return;
+        };
+        let k = (group, topic, partition);
+        match value.map(decode_offset_commit) {
+            None => {
+                out.remove(&k);
+            }
+            Some(Ok(v)) => {
+                // A group lives in one partition of __consumer_offsets; should it show up in
+                // two (their count changed), the later commit wins.
+                let later = out
+                    .get(&k)
+                    .is_none_or(|c| c.commit_timestamp <= v.commit_timestamp);
+                if later {
+                    out.insert(
+                        k,
+                        BrokerCommit {
+                            offset: v.offset,
+                            commit_timestamp: v.commit_timestamp,
+                        },
+                    );
+                }
+            }
+            Some(Err(_)) => {}
+        }
+    };
+    let mut scratch = Vec::new();
+    for p in 0..topic.partitions {
+        let Some(mut reader) = topic.open_reader(p)? else {
+            continue;
+        };
+        while let Some(b) = reader.next_batch()? {
+            match &b.batch {
+                Entry::Batch(batch) if batch.header.is_control() => {}
+                Entry::Batch(batch) => {
+                    let Ok(records) = batch.records_in(&mut scratch) else {
+                        continue;
+                    };
+                    for r in records.flatten() {
+                        apply(r.key, r.value);
+                    }
+                }
+                Entry::Legacy(m) => {
+                    for r in legacy::records(m, DECOMPRESS_LIMIT).unwrap_or_default() {
+                        apply(r.key.as_deref(), r.value.as_deref());
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Every group with offsets in `commits`, and the topics it has them in.
+pub fn broker_groups(commits: &BrokerCommits) -> Vec<(String, Vec<String>)> {
+    let mut out: BTreeMap<&str, std::collections::BTreeSet<&str>> = BTreeMap::new();
+    for (g, t, _) in commits.keys() {
+        out.entry(g).or_default().insert(t);
+    }
+    out.into_iter()
+        .map(|(g, ts)| (g.to_string(), ts.into_iter().map(str::to_string).collect()))
+        .collect()
+}
+
+/// The rows of `group` from a broker's commits: one per partition it committed, with the log
+/// offsets of that partition here (0 where the partition has no directory here).
+pub fn describe_broker(
+    topics: &Topics,
+    commits: &BrokerCommits,
+    group: &str,
+) -> Result<Vec<GroupPartition>> {
+    let mut rows = Vec::new();
+    for ((g, t, p), c) in commits {
+        if g != group {
+            continue;
+        }
+        let (start, end) = match topics.open(t) {
+            Ok(topic) if *p < topic.partitions => match topic.open_reader(*p)? {
+                Some(mut r) => (r.log_start_offset(), r.log_end_offset()?),
+                None => (0, 0),
+            },
+            Ok(_) | Err(Error::TopicNotFound(_)) | Err(Error::InvalidTopicName { .. }) => (0, 0),
+            Err(e) => return Err(e),
+        };
+        let out_of_range = OutOfRange::of(c.offset, start, end);
+        rows.push(GroupPartition {
+            group: g.clone(),
+            topic: t.clone(),
+            partition: *p,
+            current_offset: Some(c.offset),
+            log_start_offset: start,
+            log_end_offset: end,
+            lag: out_of_range.is_none().then_some(end - c.offset),
+            member: None,
+            out_of_range,
+            source: Source::Kafka,
         });
     }
     Ok(rows)

@@ -1,4 +1,7 @@
 //! `klog groups list|describe|reset|delete`: consumer groups' committed offsets and members.
+//!
+//! `list` and `describe` show klog's groups and, in a Kafka broker's data directory, the
+//! broker's (from its `__consumer_offsets` topic, read only), each row marked with its source.
 
 use std::io::Write;
 
@@ -9,15 +12,16 @@ use serde::Serialize;
 use super::output::{print_table, table};
 use super::timespec::{now_ms, parse_duration_ms, parse_time};
 use super::{Ctx, ExitCode, Hint, UsageError};
-use klog::group::{self, GroupPartition, OutOfRange};
-use klog::topic::Topic;
+use klog::group::{self, GroupPartition, OutOfRange, Source};
 
 #[derive(Debug, Subcommand)]
 pub enum GroupsCommand {
-    /// List consumer groups with their topics, live members and total lag
+    /// List consumer groups with their topics, live members and total lag (klog's, and a
+    /// Kafka broker's from its __consumer_offsets topic)
     #[command(after_help = "Examples:
   klog groups list
-  klog groups list --json | jq -r '.[] | select(.lag > 0) | .group'")]
+  klog groups list --json | jq -r '.[] | select(.lag > 0) | .group'
+  klog --dir /var/lib/kafka/data groups list   # a broker's groups (SOURCE kafka)")]
     List(ListArgs),
     /// Show a group's offsets, lag and owning member per partition (a committed offset outside
     /// the log is flagged: the next member starts where its --reset says)
@@ -115,8 +119,7 @@ pub fn run(ctx: &Ctx, cmd: GroupsCommand) -> Result<ExitCode> {
 }
 
 /// "group 'G' does not exist", with a hint naming the known groups or the nearest ones.
-fn unknown_group(name: &str, all: &[(String, Vec<String>)]) -> anyhow::Error {
-    let known: Vec<&str> = all.iter().map(|(g, _)| g.as_str()).collect();
+fn unknown_group(name: &str, known: &[&str]) -> anyhow::Error {
     let hint = if known.is_empty() {
         "no group has committed offsets here yet; `klog consume TOPIC --group G` creates one"
             .to_string()
@@ -131,18 +134,50 @@ fn unknown_group(name: &str, all: &[(String, Vec<String>)]) -> anyhow::Error {
     anyhow::Error::new(Hint(hint)).context(format!("group '{name}' does not exist"))
 }
 
-/// The topics a group has offsets or members in; an error naming the group if none.
-fn group_topics(ctx: &Ctx, name: &str) -> Result<Vec<Topic>> {
-    group::validate_group_name(name)?;
-    let topics = ctx.topics();
-    let all = group::list_groups(&topics)?;
-    let Some((_, names)) = all.iter().find(|(g, _)| g == name) else {
-        return Err(unknown_group(name, &all));
-    };
-    names
-        .iter()
-        .map(|t| topics.open(t).map_err(Into::into))
-        .collect()
+/// The groups of a data directory: klog's own, and a Kafka broker's from its
+/// `__consumer_offsets` topic, each with the topics it has offsets (or members) in.
+struct AllGroups {
+    klog: Vec<(String, Vec<String>)>,
+    kafka: Vec<(String, Vec<String>)>,
+    commits: group::BrokerCommits,
+}
+
+impl AllGroups {
+    fn read(ctx: &Ctx) -> Result<AllGroups> {
+        let topics = ctx.topics();
+        let commits = group::broker_commits(&topics)?;
+        Ok(AllGroups {
+            klog: group::list_groups(&topics)?,
+            kafka: group::broker_groups(&commits),
+            commits,
+        })
+    }
+
+    /// Every group name, sorted, each once.
+    fn names(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self
+            .klog
+            .iter()
+            .chain(&self.kafka)
+            .map(|(g, _)| g.as_str())
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    /// The rows of `describe` for one group: klog's, then the broker's.
+    fn rows(&self, ctx: &Ctx, name: &str) -> Result<Vec<GroupPartition>> {
+        let topics = ctx.topics();
+        let mut rows = Vec::new();
+        if let Some((_, names)) = self.klog.iter().find(|(g, _)| g == name) {
+            for t in names {
+                rows.extend(group::describe_topic(&topics.open(t)?, name)?);
+            }
+        }
+        rows.extend(group::describe_broker(&topics, &self.commits, name)?);
+        Ok(rows)
+    }
 }
 
 #[derive(Serialize)]
@@ -152,18 +187,26 @@ struct GroupSummary {
     partitions: usize,
     members: usize,
     lag: i64,
+    source: Source,
+}
+
+/// A SOURCE column, shown where a broker's offsets are listed.
+fn with_source(mut columns: Vec<&'static str>, shown: bool) -> Vec<&'static str> {
+    if shown {
+        columns.push("SOURCE");
+    }
+    columns
 }
 
 fn list(ctx: &Ctx, a: ListArgs) -> Result<ExitCode> {
-    let topics = ctx.topics();
+    let all = AllGroups::read(ctx)?;
     let mut rows = Vec::new();
-    for (g, names) in group::list_groups(&topics)? {
-        let mut partitions = 0;
-        let mut lag = 0;
-        let mut members = std::collections::BTreeSet::new();
-        for t in &names {
-            let topic = topics.open(t)?;
-            for r in group::describe_topic(&topic, &g)? {
+    for (source, groups) in [(Source::Klog, &all.klog), (Source::Kafka, &all.kafka)] {
+        for (g, names) in groups {
+            let mut partitions = 0;
+            let mut lag = 0;
+            let mut members = std::collections::BTreeSet::new();
+            for r in all.rows(ctx, g)?.iter().filter(|r| r.source == source) {
                 if r.current_offset.is_some() {
                     partitions += 1;
                 }
@@ -172,30 +215,40 @@ fn list(ctx: &Ctx, a: ListArgs) -> Result<ExitCode> {
                     members.insert(pid);
                 }
             }
+            rows.push(GroupSummary {
+                group: g.clone(),
+                topics: names.clone(),
+                partitions,
+                members: members.len(),
+                lag,
+                source,
+            });
         }
-        rows.push(GroupSummary {
-            group: g,
-            topics: names,
-            partitions,
-            members: members.len(),
-            lag,
-        });
     }
+    rows.sort_by(|a, b| (&a.group, a.source).cmp(&(&b.group, b.source)));
     let mut out = super::stdout();
     if a.json {
         super::output::print_json(&mut out, &rows)?;
     } else if rows.is_empty() {
         ctx.note("no consumer groups (consume with `--group G` to create one)");
     } else {
-        let mut t = table(&["GROUP", "TOPICS", "PARTITIONS", "MEMBERS", "LAG"]);
+        let kafka = rows.iter().any(|r| r.source == Source::Kafka);
+        let mut t = table(&with_source(
+            vec!["GROUP", "TOPICS", "PARTITIONS", "MEMBERS", "LAG"],
+            kafka,
+        ));
         for r in &rows {
-            t.add_row(vec![
+            let mut row = vec![
                 r.group.clone(),
                 r.topics.join(","),
                 r.partitions.to_string(),
                 r.members.to_string(),
                 r.lag.to_string(),
-            ]);
+            ];
+            if kafka {
+                row.push(r.source.name().to_string());
+            }
+            t.add_row(row);
         }
         print_table(&mut out, &mut t)?;
     }
@@ -208,40 +261,45 @@ fn opt(v: Option<impl ToString>) -> String {
 }
 
 fn describe(ctx: &Ctx, a: DescribeArgs) -> Result<ExitCode> {
-    let mut topics = group_topics(ctx, &a.group)?;
+    group::validate_group_name(&a.group)?;
+    let all = AllGroups::read(ctx)?;
+    let mut rows = all.rows(ctx, &a.group)?;
+    if rows.is_empty() && !all.names().contains(&a.group.as_str()) {
+        return Err(unknown_group(&a.group, &all.names()));
+    }
     if let Some(t) = &a.topic {
-        topics.retain(|x| &x.name == t);
-        if topics.is_empty() {
+        rows.retain(|r| &r.topic == t);
+        if rows.is_empty() {
             ctx.topics().open(t)?;
             return Err(
                 UsageError(format!("group '{}' has no offsets in topic '{t}'", a.group)).into(),
             );
         }
     }
-    let mut rows: Vec<GroupPartition> = Vec::new();
-    for t in &topics {
-        rows.extend(group::describe_topic(t, &a.group)?);
-    }
     let mut out = super::stdout();
     if a.json {
         super::output::print_json(&mut out, &rows)?;
     } else {
-        let mut t = table(&[
-            "GROUP",
-            "TOPIC",
-            "PARTITION",
-            "CURRENT-OFFSET",
-            "LOG-END-OFFSET",
-            "LAG",
-            "MEMBER",
-        ]);
+        let kafka = rows.iter().any(|r| r.source == Source::Kafka);
+        let mut t = table(&with_source(
+            vec![
+                "GROUP",
+                "TOPIC",
+                "PARTITION",
+                "CURRENT-OFFSET",
+                "LOG-END-OFFSET",
+                "LAG",
+                "MEMBER",
+            ],
+            kafka,
+        ));
         for r in &rows {
             let current = match (r.current_offset, r.out_of_range) {
                 (Some(c), Some(OutOfRange::PastLogEnd)) => format!("{c} (past log end)"),
                 (Some(c), Some(OutOfRange::BelowLogStart)) => format!("{c} (below log start)"),
                 (c, _) => opt(c),
             };
-            t.add_row(vec![
+            let mut row = vec![
                 r.group.clone(),
                 r.topic.clone(),
                 r.partition.to_string(),
@@ -250,16 +308,25 @@ fn describe(ctx: &Ctx, a: DescribeArgs) -> Result<ExitCode> {
                 opt(r.lag),
                 r.member
                     .map_or_else(|| "-".to_string(), |p| format!("pid {p}")),
-            ]);
+            ];
+            if kafka {
+                row.push(r.source.name().to_string());
+            }
+            t.add_row(row);
         }
         print_table(&mut out, &mut t)?;
     }
     out.flush()?;
     for r in &rows {
         if let (Some(c), Some(o)) = (r.current_offset, r.out_of_range) {
+            let who = match r.source {
+                Source::Klog => "the group's next member starts where its --reset says",
+                Source::Kafka => {
+                    "a Kafka consumer of the group starts where its auto.offset.reset says"
+                }
+            };
             ctx.note(format_args!(
-                "warning: committed offset {c} of {}-{} is {}: the group's next member starts \
-                 where its --reset says (earliest: {}, latest: {})",
+                "warning: committed offset {c} of {}-{} is {}: {who} (earliest: {}, latest: {})",
                 r.topic,
                 r.partition,
                 o.describe(r.log_start_offset, r.log_end_offset),
@@ -400,8 +467,23 @@ fn delete(ctx: &Ctx, a: DeleteArgs) -> Result<ExitCode> {
     // Every topic with a file of the group, offsets or not: a run with --no-commit leaves only
     // lock and member-slot files, which delete removes too.
     let names = group::topics_with_files(&topics, &a.group)?;
+    let all = AllGroups::read(ctx)?;
+    let in_broker = all.kafka.iter().any(|(g, _)| g == &a.group);
     if names.is_empty() {
-        return Err(unknown_group(&a.group, &group::list_groups(&topics)?));
+        if in_broker {
+            return Err(anyhow::Error::new(Hint(
+                "delete it with Kafka's tools (kafka-consumer-groups --delete) while the broker \
+                 runs"
+                    .into(),
+            ))
+            .context(format!(
+                "group '{}' has offsets only in the Kafka broker's {}, which klog reads but \
+                 never changes",
+                a.group,
+                group::CONSUMER_OFFSETS
+            )));
+        }
+        return Err(unknown_group(&a.group, &all.names()));
     }
     let ts = names
         .iter()
@@ -417,5 +499,12 @@ fn delete(ctx: &Ctx, a: DeleteArgs) -> Result<ExitCode> {
         r => r?,
     }
     ctx.note(format_args!("deleted group '{}'", a.group));
+    if in_broker {
+        ctx.note(format_args!(
+            "the offsets of '{}' in the Kafka broker's {} are left as they are",
+            a.group,
+            group::CONSUMER_OFFSETS
+        ));
+    }
     Ok(ExitCode::Success)
 }

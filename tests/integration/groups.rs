@@ -1,6 +1,9 @@
-//! Consumer groups end to end: committed offsets and resuming, start positions, members that
-//! share partitions while a producer writes, take-over after `kill -9`, and the `groups`
-//! commands (describe, reset with every target, delete, errors).
+//! Consumer groups end to end: committed offsets and resuming, start positions (also of
+//! committed offsets outside the log), members that share partitions evenly while a producer
+//! writes, take-over after `kill -9`, the `groups` commands (describe, reset with every
+//! target, delete and what it removes, errors), group ids of any characters, and a Kafka
+//! broker's groups read from its `__consumer_offsets` (`../shared/fixtures/kafka`: skipped
+//! with a note when absent, failed under `CI=true`).
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -1113,7 +1116,7 @@ fn describe_lag_and_reset_targets() {
     assert_eq!(
         list,
         serde_json::json!([
-            {"group": "g", "topics": ["t"], "partitions": 3, "members": 0, "lag": 37}
+            {"group": "g", "topics": ["t"], "partitions": 3, "members": 0, "lag": 37, "source": "klog"}
         ])
     );
     // A consumer then reads exactly the lag.
@@ -1669,5 +1672,241 @@ fn closed_pipe_commits_nothing_unread() {
         rest.iter().collect::<BTreeSet<_>>().len(),
         rest.len(),
         "the second run repeats records"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// 9. A Kafka broker's groups, from its __consumer_offsets topic
+
+/// `../shared/fixtures/kafka` (broker data directories found in public repositories), or
+/// `None` after a note on stderr when it is absent. Under `CI=true` its absence fails the test
+/// instead: CI must not pass without having read the fixtures.
+fn broker_fixtures() -> Option<std::path::PathBuf> {
+    let dir = std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/fixtures/kafka"
+    ));
+    if dir.is_dir() {
+        return Some(dir.to_path_buf());
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{} is missing (CI=true: the fixtures must be there)",
+        dir.display()
+    );
+    eprintln!("skipping: {} not found", dir.display());
+    None
+}
+
+/// Copies a directory tree.
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("create dir");
+    for e in std::fs::read_dir(from).expect("read dir") {
+        let e = e.expect("entry");
+        let target = to.join(e.file_name());
+        if e.file_type().expect("file type").is_dir() {
+            copy_tree(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// Every file under `dir` with its size and modification time, to show that nothing changed.
+fn listing(dir: &std::path::Path) -> BTreeMap<std::path::PathBuf, (u64, std::time::SystemTime)> {
+    let mut out = BTreeMap::new();
+    for e in std::fs::read_dir(dir).expect("read dir") {
+        let e = e.expect("entry");
+        let m = e.metadata().expect("metadata");
+        if m.is_dir() {
+            out.extend(listing(&e.path()));
+        }
+        out.insert(e.path(), (m.len(), m.modified().expect("mtime")));
+    }
+    out
+}
+
+/// What the broker's commits say, from `segments dump --records` of each `__consumer_offsets`
+/// partition (whose lines `kafka_fixtures` checks against an independent decoder): in offset
+/// order the last commit per (group, topic, partition) wins and a tombstone deletes.
+fn commits_from_dump(t: &TestDir) -> BTreeMap<(String, String, u32), i64> {
+    let mut out = BTreeMap::new();
+    for entry in names_in(t.data()) {
+        if !entry.starts_with("__consumer_offsets-") {
+            continue;
+        }
+        let dir = t.data().join(&entry);
+        let dump = t.ok(&["segments", "dump", dir.to_str().expect("path"), "--records"]);
+        for line in dump.lines() {
+            let Some(rest) = line.split("key: offset_commit::group=").nth(1) else {
+                continue;
+            };
+            let (key, payload) = rest.split_once(" payload: ").expect("payload");
+            let (group, rest) = key.split_once(",topic=").expect("topic");
+            let (topic, partition) = rest.split_once(",partition=").expect("partition");
+            let k = (
+                group.to_string(),
+                topic.to_string(),
+                partition.parse::<u32>().expect("partition number"),
+            );
+            if payload == "<DELETE>" {
+                out.remove(&k);
+            } else {
+                let offset = payload
+                    .strip_prefix("offset=")
+                    .and_then(|s| s.split(',').next())
+                    .and_then(|s| s.parse::<i64>().ok())
+                    .unwrap_or_else(|| panic!("offset in {line}"));
+                out.insert(k, offset);
+            }
+        }
+    }
+    out
+}
+
+/// `groups list` and `groups describe` on a Kafka broker's data directory showed no group:
+/// the broker keeps its groups' offsets in `__consumer_offsets`, which klog only dumped.
+#[test]
+fn regression_groups_of_a_broker_come_from_its_consumer_offsets() {
+    let Some(fx) = broker_fixtures() else { return };
+    let dirs = [
+        "xpxwo100__bullShit/tmp/kafka-logs",
+        "cobyforrester__kafka/history/32ed774168/data/kafka",
+        "cobyforrester__kafka/data/kafka",
+        "DonaldY__kafka-2.7.1/kafka-logs",
+        "ronem123__rupia-transaction-service/kafka-logs",
+    ];
+    let mut groups_seen = BTreeMap::new();
+    for rel in dirs {
+        let t = TestDir::new();
+        copy_tree(&fx.join(rel), t.data());
+        let before = listing(t.data());
+        let want = commits_from_dump(&t);
+
+        let list = json(&t.ok(&["groups", "list", "--json"]));
+        let listed: BTreeSet<(String, String)> = list
+            .as_array()
+            .expect("array")
+            .iter()
+            .map(|r| {
+                (
+                    r["group"].as_str().expect("group").to_string(),
+                    r["source"].as_str().expect("source").to_string(),
+                )
+            })
+            .collect();
+        let want_groups: BTreeSet<(String, String)> = want
+            .keys()
+            .map(|(g, _, _)| (g.clone(), "kafka".to_string()))
+            .collect();
+        assert_eq!(listed, want_groups, "{rel}");
+        for (g, _) in &want_groups {
+            let rs = rows(&t, g);
+            let got: BTreeMap<(String, String, u32), i64> = rs
+                .iter()
+                .map(|r| {
+                    assert_eq!(r["source"], "kafka", "{rel}: {r}");
+                    assert!(r["member"].is_null(), "{rel}: {r}");
+                    let topic = r["topic"].as_str().expect("topic").to_string();
+                    let p = r["partition"].as_u64().expect("partition") as u32;
+                    // The lag is against the partition's log here.
+                    let end = log_ends(&t, &topic)[p as usize];
+                    let offset = r["current_offset"].as_i64().expect("offset");
+                    assert_eq!(r["log_end_offset"], end, "{rel}: {r}");
+                    assert_eq!(r["lag"].as_i64(), Some(end - offset), "{rel}: {r}");
+                    ((g.clone(), topic, p), offset)
+                })
+                .collect();
+            let want_g: BTreeMap<_, _> = want
+                .iter()
+                .filter(|((wg, _, _), _)| wg == g)
+                .map(|(k, v)| (k.clone(), *v))
+                .collect();
+            assert_eq!(got, want_g, "{rel}: group {g}");
+            let table = t.ok(&["groups", "describe", g]);
+            assert!(
+                table.contains("SOURCE") && table.contains("kafka"),
+                "{table}"
+            );
+            groups_seen.insert(g.clone(), got);
+        }
+        // Reading the broker's offsets changed nothing in its directory.
+        assert_eq!(listing(t.data()), before, "{rel}: files changed");
+    }
+    // Facts of these directories (SOURCES.md and the dumps): APP-NAME read first_topic to its
+    // end; GroupA committed foo-0 at its end; DonaldY's and ronem123's groups were deleted
+    // (tombstones) by the broker.
+    let app: Vec<i64> = groups_seen["APP-NAME"].values().copied().collect();
+    assert_eq!(app, [4, 3, 1]);
+    assert_eq!(
+        groups_seen["GroupA"],
+        BTreeMap::from([(("GroupA".into(), "foo".into(), 0), 204)])
+    );
+    assert_eq!(groups_seen.len(), 2, "{groups_seen:?}");
+}
+
+/// Where klog's own offsets and a broker's exist for one group, both are shown, each marked
+/// with its source; `groups delete` deletes klog's and leaves the broker's.
+#[test]
+fn klog_and_broker_offsets_of_one_group_are_both_shown_and_marked() {
+    let Some(fx) = broker_fixtures() else { return };
+    let t = TestDir::new();
+    copy_tree(&fx.join("xpxwo100__bullShit/tmp/kafka-logs"), t.data());
+    assert_eq!(t.consume("foo", &["-g", "GroupA", "-n", "5"]).len(), 5);
+    let rs = rows(&t, "GroupA");
+    let got: Vec<(String, Option<i64>)> = rs
+        .iter()
+        .map(|r| {
+            (
+                r["source"].as_str().expect("source").to_string(),
+                r["current_offset"].as_i64(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("klog".to_string(), Some(5)),
+            ("kafka".to_string(), Some(204))
+        ]
+    );
+    let table = t.ok(&["groups", "describe", "GroupA"]);
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[0].ends_with("SOURCE"), "{table}");
+    assert!(
+        lines[1].contains(" 5 ") && lines[1].trim_end().ends_with("klog"),
+        "{table}"
+    );
+    assert!(
+        lines[2].contains(" 204 ") && lines[2].trim_end().ends_with("kafka"),
+        "{table}"
+    );
+    let list = json(&t.ok(&["groups", "list", "--json"]));
+    let sources: Vec<(&str, &str, i64)> = list
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|r| {
+            (
+                r["group"].as_str().expect("group"),
+                r["source"].as_str().expect("source"),
+                r["lag"].as_i64().expect("lag"),
+            )
+        })
+        .collect();
+    assert_eq!(sources, [("GroupA", "klog", 199), ("GroupA", "kafka", 0)]);
+
+    let out = t.run(&["groups", "delete", "GroupA"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("__consumer_offsets are left as they are"));
+    let got: Vec<String> = rows(&t, "GroupA")
+        .iter()
+        .map(|r| r["source"].as_str().expect("source").to_string())
+        .collect();
+    assert_eq!(got, ["kafka"]);
+    let err = assert_error(&t.run(&["groups", "delete", "GroupA"]), 1);
+    assert!(
+        err.contains("only in the Kafka broker's __consumer_offsets"),
+        "{err}"
     );
 }
