@@ -192,21 +192,27 @@ Register-ArgumentCompleter -Native -CommandName 'klog' -ScriptBlock {
             [CompletionResult]::new('--offset', '--offset', [CompletionResultType]::ParameterName, 'Where to start: beginning, end, an offset N, -N (N records before the end of each partition), or @TIME (first record at or after TIME: RFC 3339, epoch ms, or relative such as @-1h)')
             [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'Where to stop (exclusive): end, an offset N, or @TIME')
             [CompletionResult]::new('--until', '--until', [CompletionResultType]::ParameterName, 'Where to stop (exclusive): end, an offset N, or @TIME')
-            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Stop after N records in all')
-            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Stop after N records in all')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Stop after N records in all (-c as in kcat, --max-messages as in kafka-console-consumer)')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Stop after N records in all (-c as in kcat, --max-messages as in kafka-console-consumer)')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Stop after N records in all (-c as in kcat, --max-messages as in kafka-console-consumer)')
+            [CompletionResult]::new('--max-messages', '--max-messages', [CompletionResultType]::ParameterName, 'Stop after N records in all (-c as in kcat, --max-messages as in kafka-console-consumer)')
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Read only this partition (repeatable)')
             [CompletionResult]::new('--partition', '--partition', [CompletionResultType]::ParameterName, 'Read only this partition (repeatable)')
             [CompletionResult]::new('-K', '-K ', [CompletionResultType]::ParameterName, 'Print the key, SEP, then the value (escapes: \t \n \0 \xNN)')
             [CompletionResult]::new('--key-separator', '--key-separator', [CompletionResultType]::ParameterName, 'Print the key, SEP, then the value (escapes: \t \n \0 \xNN)')
+            [CompletionResult]::new('-D', '-D ', [CompletionResultType]::ParameterName, 'Print DELIM after each record instead of a newline, in the default and -K output (kcat''s -D; escapes: \t \n \0 \xNN)')
+            [CompletionResult]::new('--delimiter', '--delimiter', [CompletionResultType]::ParameterName, 'Print DELIM after each record instead of a newline, in the default and -K output (kcat''s -D; escapes: \t \n \0 \xNN)')
             [CompletionResult]::new('-F', '-F ', [CompletionResultType]::ParameterName, 'Output format with kcat''s tokens: %t topic, %p partition, %o offset, %k key, %s value, %T timestamp (ms), %h headers, %K/%S key/value length, %% a percent sign; escapes \n \t')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format with kcat''s tokens: %t topic, %p partition, %o offset, %k key, %s value, %T timestamp (ms), %h headers, %K/%S key/value length, %% a percent sign; escapes \n \t')
             [CompletionResult]::new('--null-literal', '--null-literal', [CompletionResultType]::ParameterName, 'Print null keys and values as STR in text output (default: nothing)')
-            [CompletionResult]::new('-g', '-g', [CompletionResultType]::ParameterName, 'Consume as a member of this group: start at its committed offsets, commit what was printed, and share the partitions with the group''s other live members')
-            [CompletionResult]::new('--group', '--group', [CompletionResultType]::ParameterName, 'Consume as a member of this group: start at its committed offsets, commit what was printed, and share the partitions with the group''s other live members')
-            [CompletionResult]::new('--reset', '--reset', [CompletionResultType]::ParameterName, 'Where a group starts on a partition it has no committed offset for')
+            [CompletionResult]::new('-g', '-g', [CompletionResultType]::ParameterName, 'Consume as a member of this group (any non-empty id, as in Kafka): start at its committed offsets, commit what was printed, and share the partitions with the group''s other live members')
+            [CompletionResult]::new('--group', '--group', [CompletionResultType]::ParameterName, 'Consume as a member of this group (any non-empty id, as in Kafka): start at its committed offsets, commit what was printed, and share the partitions with the group''s other live members')
+            [CompletionResult]::new('--reset', '--reset', [CompletionResultType]::ParameterName, 'Where a group starts on a partition it has no committed offset for, or whose committed offset lies outside the log (Kafka''s auto.offset.reset; a warning names the partition)')
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (honours NO_COLOR)')
             [CompletionResult]::new('--from-beginning', '--from-beginning', [CompletionResultType]::ParameterName, 'Same as --offset beginning')
+            [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'Exit at the end of the log (kcat''s -e): what consume does without --follow')
+            [CompletionResult]::new('--exit', '--exit', [CompletionResultType]::ParameterName, 'Exit at the end of the log (kcat''s -e): what consume does without --follow')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Keep waiting for new records, like tail -f')
             [CompletionResult]::new('--follow', '--follow', [CompletionResultType]::ParameterName, 'Keep waiting for new records, like tail -f')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'One JSON object per record and line (bytes that are not UTF-8 as {"base64": …})')
@@ -228,10 +234,10 @@ Register-ArgumentCompleter -Native -CommandName 'klog' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List consumer groups with their topics, live members and total lag')
-            [CompletionResult]::new('describe', 'describe', [CompletionResultType]::ParameterValue, 'Show a group''s offsets, lag and owning member per partition')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List consumer groups with their topics, live members and total lag (klog''s, and a Kafka broker''s from its __consumer_offsets topic)')
+            [CompletionResult]::new('describe', 'describe', [CompletionResultType]::ParameterValue, 'Show a group''s offsets, lag and owning member per partition (a committed offset outside the log is flagged: the next member starts where its --reset says)')
             [CompletionResult]::new('reset', 'reset', [CompletionResultType]::ParameterValue, 'Move a group''s committed offsets (refused while a member owns an affected partition)')
-            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete a group''s committed offsets (refused while it has live members)')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete a group: its committed offsets and its lock and member files (refused while it has live members, as in Kafka)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -294,10 +300,10 @@ Register-ArgumentCompleter -Native -CommandName 'klog' -ScriptBlock {
             break
         }
         'klog;groups;help' {
-            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List consumer groups with their topics, live members and total lag')
-            [CompletionResult]::new('describe', 'describe', [CompletionResultType]::ParameterValue, 'Show a group''s offsets, lag and owning member per partition')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List consumer groups with their topics, live members and total lag (klog''s, and a Kafka broker''s from its __consumer_offsets topic)')
+            [CompletionResult]::new('describe', 'describe', [CompletionResultType]::ParameterValue, 'Show a group''s offsets, lag and owning member per partition (a committed offset outside the log is flagged: the next member starts where its --reset says)')
             [CompletionResult]::new('reset', 'reset', [CompletionResultType]::ParameterValue, 'Move a group''s committed offsets (refused while a member owns an affected partition)')
-            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete a group''s committed offsets (refused while it has live members)')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete a group: its committed offsets and its lock and member files (refused while it has live members, as in Kafka)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -521,10 +527,10 @@ Register-ArgumentCompleter -Native -CommandName 'klog' -ScriptBlock {
             break
         }
         'klog;help;groups' {
-            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List consumer groups with their topics, live members and total lag')
-            [CompletionResult]::new('describe', 'describe', [CompletionResultType]::ParameterValue, 'Show a group''s offsets, lag and owning member per partition')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List consumer groups with their topics, live members and total lag (klog''s, and a Kafka broker''s from its __consumer_offsets topic)')
+            [CompletionResult]::new('describe', 'describe', [CompletionResultType]::ParameterValue, 'Show a group''s offsets, lag and owning member per partition (a committed offset outside the log is flagged: the next member starts where its --reset says)')
             [CompletionResult]::new('reset', 'reset', [CompletionResultType]::ParameterValue, 'Move a group''s committed offsets (refused while a member owns an affected partition)')
-            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete a group''s committed offsets (refused while it has live members)')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete a group: its committed offsets and its lock and member files (refused while it has live members, as in Kafka)')
             break
         }
         'klog;help;groups;list' {

@@ -312,7 +312,7 @@ _klog() {
             return 0
             ;;
         klog__subcmd__consume)
-            opts="-o -u -n -p -f -K -F -g -q -h -V --offset --from-beginning --until --count --partition --follow --key-separator --format --json --null-literal --group --reset --no-commit --dir --quiet --color --help --version"
+            opts="-o -u -c -n -e -p -f -K -D -F -g -q -h -V --offset --from-beginning --until --max-messages --count --exit --partition --follow --key-separator --delimiter --format --json --null-literal --group --reset --no-commit --dir --quiet --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -338,7 +338,15 @@ _klog() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --max-messages)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -355,6 +363,14 @@ _klog() {
                     return 0
                     ;;
                 -K)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --delimiter)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -D)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

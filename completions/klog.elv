@@ -174,21 +174,27 @@ set edit:completion:arg-completer[klog] = {|@words|
             cand --offset 'Where to start: beginning, end, an offset N, -N (N records before the end of each partition), or @TIME (first record at or after TIME: RFC 3339, epoch ms, or relative such as @-1h)'
             cand -u 'Where to stop (exclusive): end, an offset N, or @TIME'
             cand --until 'Where to stop (exclusive): end, an offset N, or @TIME'
-            cand -n 'Stop after N records in all'
-            cand --count 'Stop after N records in all'
+            cand -n 'Stop after N records in all (-c as in kcat, --max-messages as in kafka-console-consumer)'
+            cand -c 'Stop after N records in all (-c as in kcat, --max-messages as in kafka-console-consumer)'
+            cand --count 'Stop after N records in all (-c as in kcat, --max-messages as in kafka-console-consumer)'
+            cand --max-messages 'Stop after N records in all (-c as in kcat, --max-messages as in kafka-console-consumer)'
             cand -p 'Read only this partition (repeatable)'
             cand --partition 'Read only this partition (repeatable)'
             cand -K 'Print the key, SEP, then the value (escapes: \t \n \0 \xNN)'
             cand --key-separator 'Print the key, SEP, then the value (escapes: \t \n \0 \xNN)'
+            cand -D 'Print DELIM after each record instead of a newline, in the default and -K output (kcat''s -D; escapes: \t \n \0 \xNN)'
+            cand --delimiter 'Print DELIM after each record instead of a newline, in the default and -K output (kcat''s -D; escapes: \t \n \0 \xNN)'
             cand -F 'Output format with kcat''s tokens: %t topic, %p partition, %o offset, %k key, %s value, %T timestamp (ms), %h headers, %K/%S key/value length, %% a percent sign; escapes \n \t'
             cand --format 'Output format with kcat''s tokens: %t topic, %p partition, %o offset, %k key, %s value, %T timestamp (ms), %h headers, %K/%S key/value length, %% a percent sign; escapes \n \t'
             cand --null-literal 'Print null keys and values as STR in text output (default: nothing)'
-            cand -g 'Consume as a member of this group: start at its committed offsets, commit what was printed, and share the partitions with the group''s other live members'
-            cand --group 'Consume as a member of this group: start at its committed offsets, commit what was printed, and share the partitions with the group''s other live members'
-            cand --reset 'Where a group starts on a partition it has no committed offset for'
+            cand -g 'Consume as a member of this group (any non-empty id, as in Kafka): start at its committed offsets, commit what was printed, and share the partitions with the group''s other live members'
+            cand --group 'Consume as a member of this group (any non-empty id, as in Kafka): start at its committed offsets, commit what was printed, and share the partitions with the group''s other live members'
+            cand --reset 'Where a group starts on a partition it has no committed offset for, or whose committed offset lies outside the log (Kafka''s auto.offset.reset; a warning names the partition)'
             cand --dir 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)'
             cand --color 'When to use colors (honours NO_COLOR)'
             cand --from-beginning 'Same as --offset beginning'
+            cand -e 'Exit at the end of the log (kcat''s -e): what consume does without --follow'
+            cand --exit 'Exit at the end of the log (kcat''s -e): what consume does without --follow'
             cand -f 'Keep waiting for new records, like tail -f'
             cand --follow 'Keep waiting for new records, like tail -f'
             cand --json 'One JSON object per record and line (bytes that are not UTF-8 as {"base64": …})'
@@ -209,10 +215,10 @@ set edit:completion:arg-completer[klog] = {|@words|
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
-            cand list 'List consumer groups with their topics, live members and total lag'
-            cand describe 'Show a group''s offsets, lag and owning member per partition'
+            cand list 'List consumer groups with their topics, live members and total lag (klog''s, and a Kafka broker''s from its __consumer_offsets topic)'
+            cand describe 'Show a group''s offsets, lag and owning member per partition (a committed offset outside the log is flagged: the next member starts where its --reset says)'
             cand reset 'Move a group''s committed offsets (refused while a member owns an affected partition)'
-            cand delete 'Delete a group''s committed offsets (refused while it has live members)'
+            cand delete 'Delete a group: its committed offsets and its lock and member files (refused while it has live members, as in Kafka)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'klog;groups;list'= {
@@ -270,10 +276,10 @@ set edit:completion:arg-completer[klog] = {|@words|
             cand --version 'Print version'
         }
         &'klog;groups;help'= {
-            cand list 'List consumer groups with their topics, live members and total lag'
-            cand describe 'Show a group''s offsets, lag and owning member per partition'
+            cand list 'List consumer groups with their topics, live members and total lag (klog''s, and a Kafka broker''s from its __consumer_offsets topic)'
+            cand describe 'Show a group''s offsets, lag and owning member per partition (a committed offset outside the log is flagged: the next member starts where its --reset says)'
             cand reset 'Move a group''s committed offsets (refused while a member owns an affected partition)'
-            cand delete 'Delete a group''s committed offsets (refused while it has live members)'
+            cand delete 'Delete a group: its committed offsets and its lock and member files (refused while it has live members, as in Kafka)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'klog;groups;help;list'= {
@@ -466,10 +472,10 @@ set edit:completion:arg-completer[klog] = {|@words|
         &'klog;help;consume'= {
         }
         &'klog;help;groups'= {
-            cand list 'List consumer groups with their topics, live members and total lag'
-            cand describe 'Show a group''s offsets, lag and owning member per partition'
+            cand list 'List consumer groups with their topics, live members and total lag (klog''s, and a Kafka broker''s from its __consumer_offsets topic)'
+            cand describe 'Show a group''s offsets, lag and owning member per partition (a committed offset outside the log is flagged: the next member starts where its --reset says)'
             cand reset 'Move a group''s committed offsets (refused while a member owns an affected partition)'
-            cand delete 'Delete a group''s committed offsets (refused while it has live members)'
+            cand delete 'Delete a group: its committed offsets and its lock and member files (refused while it has live members, as in Kafka)'
         }
         &'klog;help;groups;list'= {
         }

@@ -133,19 +133,21 @@ complete -c klog -n "__fish_klog_using_subcommand produce" -s h -l help -d 'Prin
 complete -c klog -n "__fish_klog_using_subcommand produce" -s V -l version -d 'Print version'
 complete -c klog -n "__fish_klog_using_subcommand consume" -s o -l offset -d 'Where to start: beginning, end, an offset N, -N (N records before the end of each partition), or @TIME (first record at or after TIME: RFC 3339, epoch ms, or relative such as @-1h)' -r
 complete -c klog -n "__fish_klog_using_subcommand consume" -s u -l until -d 'Where to stop (exclusive): end, an offset N, or @TIME' -r
-complete -c klog -n "__fish_klog_using_subcommand consume" -s n -l count -d 'Stop after N records in all' -r
+complete -c klog -n "__fish_klog_using_subcommand consume" -s n -s c -l count -l max-messages -d 'Stop after N records in all (-c as in kcat, --max-messages as in kafka-console-consumer)' -r
 complete -c klog -n "__fish_klog_using_subcommand consume" -s p -l partition -d 'Read only this partition (repeatable)' -r
 complete -c klog -n "__fish_klog_using_subcommand consume" -s K -l key-separator -d 'Print the key, SEP, then the value (escapes: \\t \\n \\0 \\xNN)' -r
+complete -c klog -n "__fish_klog_using_subcommand consume" -s D -l delimiter -d 'Print DELIM after each record instead of a newline, in the default and -K output (kcat\'s -D; escapes: \\t \\n \\0 \\xNN)' -r
 complete -c klog -n "__fish_klog_using_subcommand consume" -s F -l format -d 'Output format with kcat\'s tokens: %t topic, %p partition, %o offset, %k key, %s value, %T timestamp (ms), %h headers, %K/%S key/value length, %% a percent sign; escapes \\n \\t' -r
 complete -c klog -n "__fish_klog_using_subcommand consume" -l null-literal -d 'Print null keys and values as STR in text output (default: nothing)' -r
-complete -c klog -n "__fish_klog_using_subcommand consume" -s g -l group -d 'Consume as a member of this group: start at its committed offsets, commit what was printed, and share the partitions with the group\'s other live members' -r
-complete -c klog -n "__fish_klog_using_subcommand consume" -l reset -d 'Where a group starts on a partition it has no committed offset for' -r -f -a "earliest\t''
+complete -c klog -n "__fish_klog_using_subcommand consume" -s g -l group -d 'Consume as a member of this group (any non-empty id, as in Kafka): start at its committed offsets, commit what was printed, and share the partitions with the group\'s other live members' -r
+complete -c klog -n "__fish_klog_using_subcommand consume" -l reset -d 'Where a group starts on a partition it has no committed offset for, or whose committed offset lies outside the log (Kafka\'s auto.offset.reset; a warning names the partition)' -r -f -a "earliest\t''
 latest\t''"
 complete -c klog -n "__fish_klog_using_subcommand consume" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
 complete -c klog -n "__fish_klog_using_subcommand consume" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c klog -n "__fish_klog_using_subcommand consume" -l from-beginning -d 'Same as --offset beginning'
+complete -c klog -n "__fish_klog_using_subcommand consume" -s e -l exit -d 'Exit at the end of the log (kcat\'s -e): what consume does without --follow'
 complete -c klog -n "__fish_klog_using_subcommand consume" -s f -l follow -d 'Keep waiting for new records, like tail -f'
 complete -c klog -n "__fish_klog_using_subcommand consume" -l json -d 'One JSON object per record and line (bytes that are not UTF-8 as {"base64": …})'
 complete -c klog -n "__fish_klog_using_subcommand consume" -l no-commit -d 'Read with the group\'s offsets and partition sharing, but commit nothing'
@@ -159,10 +161,10 @@ never\t''"
 complete -c klog -n "__fish_klog_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset delete help" -s q -l quiet -d 'Print nothing but data and errors'
 complete -c klog -n "__fish_klog_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset delete help" -s h -l help -d 'Print help'
 complete -c klog -n "__fish_klog_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset delete help" -s V -l version -d 'Print version'
-complete -c klog -n "__fish_klog_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset delete help" -f -a "list" -d 'List consumer groups with their topics, live members and total lag'
-complete -c klog -n "__fish_klog_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset delete help" -f -a "describe" -d 'Show a group\'s offsets, lag and owning member per partition'
+complete -c klog -n "__fish_klog_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset delete help" -f -a "list" -d 'List consumer groups with their topics, live members and total lag (klog\'s, and a Kafka broker\'s from its __consumer_offsets topic)'
+complete -c klog -n "__fish_klog_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset delete help" -f -a "describe" -d 'Show a group\'s offsets, lag and owning member per partition (a committed offset outside the log is flagged: the next member starts where its --reset says)'
 complete -c klog -n "__fish_klog_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset delete help" -f -a "reset" -d 'Move a group\'s committed offsets (refused while a member owns an affected partition)'
-complete -c klog -n "__fish_klog_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset delete help" -f -a "delete" -d 'Delete a group\'s committed offsets (refused while it has live members)'
+complete -c klog -n "__fish_klog_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset delete help" -f -a "delete" -d 'Delete a group: its committed offsets and its lock and member files (refused while it has live members, as in Kafka)'
 complete -c klog -n "__fish_klog_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset delete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from list" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
 complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from list" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
@@ -205,10 +207,10 @@ never\t''"
 complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from delete" -s q -l quiet -d 'Print nothing but data and errors'
 complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
 complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
-complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "list" -d 'List consumer groups with their topics, live members and total lag'
-complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "describe" -d 'Show a group\'s offsets, lag and owning member per partition'
+complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "list" -d 'List consumer groups with their topics, live members and total lag (klog\'s, and a Kafka broker\'s from its __consumer_offsets topic)'
+complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "describe" -d 'Show a group\'s offsets, lag and owning member per partition (a committed offset outside the log is flagged: the next member starts where its --reset says)'
 complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "reset" -d 'Move a group\'s committed offsets (refused while a member owns an affected partition)'
-complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a group\'s committed offsets (refused while it has live members)'
+complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a group: its committed offsets and its lock and member files (refused while it has live members, as in Kafka)'
 complete -c klog -n "__fish_klog_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c klog -n "__fish_klog_using_subcommand completions" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
 complete -c klog -n "__fish_klog_using_subcommand completions" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
@@ -323,10 +325,10 @@ complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcomma
 complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "describe" -d 'Show a topic\'s partitions (offsets, size, segments, timestamps) and configs'
 complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "alter" -d 'Add partitions or change configs'
 complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "delete" -d 'Delete topics and all their data'
-complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from groups" -f -a "list" -d 'List consumer groups with their topics, live members and total lag'
-complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from groups" -f -a "describe" -d 'Show a group\'s offsets, lag and owning member per partition'
+complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from groups" -f -a "list" -d 'List consumer groups with their topics, live members and total lag (klog\'s, and a Kafka broker\'s from its __consumer_offsets topic)'
+complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from groups" -f -a "describe" -d 'Show a group\'s offsets, lag and owning member per partition (a committed offset outside the log is flagged: the next member starts where its --reset says)'
 complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from groups" -f -a "reset" -d 'Move a group\'s committed offsets (refused while a member owns an affected partition)'
-complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from groups" -f -a "delete" -d 'Delete a group\'s committed offsets (refused while it has live members)'
+complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from groups" -f -a "delete" -d 'Delete a group: its committed offsets and its lock and member files (refused while it has live members, as in Kafka)'
 complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from segments" -f -a "list" -d 'One row per segment: offsets, records, bytes, timestamps, index entries, active or closed'
 complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from segments" -f -a "dump" -d 'Print batches (and with --records, records) of segments, like kafka-dump-log'
 complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from segments" -f -a "roll" -d 'Close the active segment now and start a new one'

@@ -40,6 +40,17 @@ pub enum Error {
     InvalidTopicName { name: String, reason: String },
     #[error("invalid group name '{name}': {reason}")]
     InvalidGroupName { name: String, reason: String },
+    /// A change a live member of the group forbids (Kafka's `GROUP_NOT_EMPTY`).
+    #[error(
+        "group '{group}' has a live member{} on {place}",
+        pid.map(|p| format!(" (pid {p})")).unwrap_or_default()
+    )]
+    GroupNotEmpty {
+        group: String,
+        /// Where: `topic-partition`, or `topic 'T'` for a member that owns no partition.
+        place: String,
+        pid: Option<u32>,
+    },
     #[error("invalid config {key}={value}: {reason}")]
     InvalidConfig {
         key: String,

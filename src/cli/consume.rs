@@ -5,10 +5,15 @@
 //! `cat`), however fast others keep producing. Partitions are read in turn, a batch at a time.
 //! Output is buffered and flushed whenever klog waits for new records. In follow mode klog
 //! sleeps until the file system reports a change in one of the partition directories (no
-//! polling); Ctrl-C or SIGTERM flushes what was read and exits 0.
+//! polling), or in the data directory for partitions added meanwhile, which it then reads
+//! from their beginning (not with `-p`). Ctrl-C or SIGTERM flushes what was read and exits
+//! 0, and so does a reader that closes the pipe (`consume -f | head -1`), seen by a thread
+//! polling stdout as soon as it happens rather than at the next write.
 
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
@@ -22,12 +27,13 @@ use super::{Ctx, ExitCode, UsageError};
 use klog::format::legacy;
 use klog::format::{DECOMPRESS_LIMIT, TimestampType};
 use klog::group;
-use klog::render::{RecordView, Render, parse_format, value_line};
+use klog::render::{RecordView, Render, Token, parse_format, value_line};
 use klog::storage::Entry;
 use klog::storage::LogReader;
 use klog::storage::file_names::log_file;
-use klog::storage::watch::LogWatcher;
-use klog::topic::Topic;
+use klog::storage::file_names::parse_partition_dir;
+use klog::storage::watch::{LogWatcher, ParentWatch};
+use klog::topic::{META_FILE, Topic};
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
@@ -37,6 +43,7 @@ use klog::topic::Topic;
   klog consume orders -o @2024-05-01T00:00:00Z -f
   klog consume orders --json | jq -c 'select(.key == \"alice\")'
   klog consume orders -F '%p/%o %k=%s\\n' -n 5
+  klog consume orders -e -c 100 -D '\\0' | xargs -0 -n1 echo   # kcat's -e, -c and -D
   klog consume orders -g etl -f | ./load.sh     # a group member; run more to share partitions")]
 pub struct ConsumeArgs {
     /// Topic to read
@@ -52,9 +59,19 @@ pub struct ConsumeArgs {
     /// Where to stop (exclusive): end, an offset N, or @TIME
     #[arg(short, long, value_name = "SPEC", allow_hyphen_values = true)]
     pub until: Option<String>,
-    /// Stop after N records in all
-    #[arg(short = 'n', long, value_name = "N")]
+    /// Stop after N records in all (-c as in kcat, --max-messages as in
+    /// kafka-console-consumer)
+    #[arg(
+        short = 'n',
+        long,
+        value_name = "N",
+        visible_short_alias = 'c',
+        visible_alias = "max-messages"
+    )]
     pub count: Option<u64>,
+    /// Exit at the end of the log (kcat's -e): what consume does without --follow
+    #[arg(short = 'e', long = "exit", conflicts_with = "follow")]
+    pub exit_at_end: bool,
     /// Read only this partition (repeatable)
     #[arg(short, long = "partition", value_name = "N")]
     pub partitions: Vec<u32>,
@@ -64,6 +81,10 @@ pub struct ConsumeArgs {
     /// Print the key, SEP, then the value (escapes: \t \n \0 \xNN)
     #[arg(short = 'K', long, value_name = "SEP", conflicts_with_all = ["format", "json"])]
     pub key_separator: Option<String>,
+    /// Print DELIM after each record instead of a newline, in the default and -K output
+    /// (kcat's -D; escapes: \t \n \0 \xNN)
+    #[arg(short = 'D', long, value_name = "DELIM", conflicts_with_all = ["format", "json"])]
+    pub delimiter: Option<String>,
     /// Output format with kcat's tokens: %t topic, %p partition, %o offset, %k key, %s value,
     /// %T timestamp (ms), %h headers, %K/%S key/value length, %% a percent sign; escapes \n \t
     #[arg(short = 'F', long, value_name = "FMT", conflicts_with = "json")]
@@ -74,11 +95,13 @@ pub struct ConsumeArgs {
     /// Print null keys and values as STR in text output (default: nothing)
     #[arg(long, value_name = "STR")]
     pub null_literal: Option<String>,
-    /// Consume as a member of this group: start at its committed offsets, commit what was
-    /// printed, and share the partitions with the group's other live members
+    /// Consume as a member of this group (any non-empty id, as in Kafka): start at its
+    /// committed offsets, commit what was printed, and share the partitions with the group's
+    /// other live members
     #[arg(short, long, value_name = "GROUP")]
     pub group: Option<String>,
-    /// Where a group starts on a partition it has no committed offset for
+    /// Where a group starts on a partition it has no committed offset for, or whose committed
+    /// offset lies outside the log (Kafka's auto.offset.reset; a warning names the partition)
     #[arg(long, value_enum, default_value_t = ResetPolicy::Earliest, requires = "group")]
     pub reset: ResetPolicy,
     /// Read with the group's offsets and partition sharing, but commit nothing
@@ -168,11 +191,62 @@ struct Part {
     flushed_next: i64,
     /// What the group has committed for this partition (or what it started from).
     committed: Option<i64>,
+    /// The log start and end offsets when the partition was opened.
+    log_start: i64,
+    log_end: i64,
     /// Ownership of the partition in the group, if consuming with one.
     lock: Option<group::PartitionLock>,
 }
 
 static STOP: AtomicBool = AtomicBool::new(false);
+/// Set when the reader of stdout has gone away (see [`watch_stdout`]).
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Watches stdout on a thread of its own and, when its reader goes away, sets
+/// [`STDOUT_CLOSED`] and wakes the consume loop through `wake` (the channel the file watcher
+/// uses). poll(2) reports `POLLERR` on a pipe whose read end is closed and `POLLHUP` on a
+/// socket or terminal that hung up, with nothing written: a follower waiting for records
+/// would otherwise see the closed pipe only at its next write, after the next record, and
+/// a group member would keep its partitions until then. A file or /dev/null never reports
+/// either, so the thread just waits.
+fn watch_stdout(wake: mpsc::Sender<()>) {
+    let spawned = std::thread::Builder::new()
+        .name("stdout-watch".into())
+        .spawn(move || {
+            loop {
+                let mut fd = libc::pollfd {
+                    fd: libc::STDOUT_FILENO,
+                    events: 0,
+                    revents: 0,
+                };
+                // SAFETY: `fd` is one valid, initialized pollfd, and the count passed is 1.
+                #[allow(unsafe_code)]
+                let n = unsafe { libc::poll(&mut fd, 1, -1) };
+                if n < 0 {
+                    if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                        continue;
+                    }
+                    return;
+                }
+                if fd.revents & libc::POLLNVAL != 0 {
+                    // No stdout at all: writes report that themselves.
+                    return;
+                }
+                if fd.revents & (libc::POLLERR | libc::POLLHUP) != 0 {
+                    STDOUT_CLOSED.store(true, Ordering::SeqCst);
+                    let _ = wake.send(());
+                    return;
+                }
+            }
+        });
+    // Without the thread, a closed pipe is still seen at the next write.
+    drop(spawned);
+}
+
+/// The error a write to a closed pipe gives: `report` turns it into a quiet exit 0.
+fn stdout_closed() -> anyhow::Error {
+    std::io::Error::from(std::io::ErrorKind::BrokenPipe).into()
+}
 
 /// How often a following group member commits and looks for partitions to take or give.
 const GROUP_TICK: Duration = Duration::from_millis(250);
@@ -186,6 +260,18 @@ struct GroupCtx {
     commit: bool,
     /// Partitions this run may read (all, or those given with -p).
     wanted: Vec<u32>,
+    /// Partitions added to the topic during the run: without a committed offset they start
+    /// at their beginning, whatever --reset says (their records are all new).
+    added: BTreeSet<u32>,
+}
+
+/// The file-system watch of a follower.
+struct Watch {
+    watcher: LogWatcher,
+    /// Raised when the topic's metadata or its set of partition directories changed.
+    changed: Arc<AtomicBool>,
+    /// Partition directories to watch once they exist.
+    pending: Vec<PathBuf>,
 }
 
 /// Everything a consume run needs, shared by its loop and its exit paths.
@@ -197,11 +283,55 @@ struct Session<'a> {
     explicit_start: bool,
     until: Option<StopSpec>,
     follow: bool,
+    /// No -p: partitions added to the topic while following are read too.
+    all_partitions: bool,
     parts: Vec<Part>,
     group: Option<GroupCtx>,
+    /// The file-system watch while following (`None`: checking every 100 ms instead).
+    watch: Option<Watch>,
 }
 
 impl Session<'_> {
+    /// Picks up partitions added to the topic while following (`topics alter --partitions`),
+    /// as Kafka consumers do after a metadata refresh: a plain follower reads them from their
+    /// beginning, a group member adds them to those it shares. Then watches the new partition
+    /// directories that exist by now, before they are read, so that no append goes unseen.
+    fn refresh_partitions(&mut self) -> Result<()> {
+        if !self.follow || !self.all_partitions {
+            return Ok(());
+        }
+        // Metadata being rewritten, or the topic deleted meanwhile: look again next time.
+        let Ok(now) = self.ctx.topics().open(&self.topic.name) else {
+            return Ok(());
+        };
+        let old = self.topic.partitions;
+        if now.partitions > old {
+            self.topic = now;
+            for p in old..self.topic.partitions {
+                match &mut self.group {
+                    Some(g) => {
+                        g.wanted.push(p);
+                        g.added.insert(p);
+                    }
+                    None => {
+                        let part =
+                            open_part(&self.topic, p, StartSpec::Beginning, self.until, true)?;
+                        self.parts.push(part);
+                    }
+                }
+                if let Some(w) = &mut self.watch {
+                    w.pending.push(self.topic.partition_dir(p));
+                }
+            }
+        }
+        if let Some(w) = &mut self.watch {
+            let watcher = &mut w.watcher;
+            w.pending
+                .retain(|d| !(d.is_dir() && watcher.watch(d).is_ok()));
+        }
+        Ok(())
+    }
+
     /// Marks everything printed so far as flushed (call after a successful flush).
     fn flushed(&mut self) {
         for p in &mut self.parts {
@@ -227,15 +357,21 @@ impl Session<'_> {
         Ok(())
     }
 
-    /// Takes free partitions up to a fair share (or every free one with records left, when
-    /// not following and the owned ones are done) and gives back partitions beyond the
-    /// share. `out` is flushed and offsets committed before a partition is given back.
+    /// Takes free partitions up to a fair share (⌊P/M⌋ or ⌈P/M⌉ by rank, see
+    /// [`group::fair_share`]; or every free one with records left, when not following and the
+    /// owned ones are done) and gives back partitions beyond the share. `out` is flushed and
+    /// offsets committed before a partition is given back.
     fn rebalance(&mut self, out: &mut impl Write) -> Result<()> {
         let Some(g) = &self.group else {
             return Ok(());
         };
-        let members = group::live_members(&self.topic, &g.name)?;
-        let share = group::fair_share(g.wanted.len(), members);
+        // This member's rank among the live ones, by slot: its share and where its range
+        // starts (members see each other's slots, so their shares add up to the partitions).
+        let slots = group::live_member_slots(&self.topic, &g.name)?;
+        let rank = slots.iter().filter(|&&s| s < g.member.slot).count();
+        let members = slots.len().max(rank + 1);
+        let n = g.wanted.len();
+        let share = group::fair_share(n, members, rank);
         let owned = self.parts.len();
         if owned > share {
             out.flush()?;
@@ -257,8 +393,7 @@ impl Session<'_> {
         if owned >= limit {
             return Ok(());
         }
-        let n = g.wanted.len();
-        let first = (g.member.slot * share.max(1)) % n.max(1);
+        let first = group::range_start(n, members, rank) % n.max(1);
         let name = g.name.clone();
         for i in 0..n {
             if self.parts.len() >= limit {
@@ -284,25 +419,82 @@ impl Session<'_> {
             return open_part(&self.topic, partition, self.start, self.until, self.follow);
         };
         let committed = group::committed(&self.topic, partition, &g.name)?.map(|c| c.offset);
+        let reset = if g.reset_latest {
+            StartSpec::End
+        } else {
+            StartSpec::Beginning
+        };
         let start = match (self.explicit_start, committed) {
             (true, _) => self.start,
             (false, Some(c)) => StartSpec::Offset(c),
-            (false, None) if g.reset_latest => StartSpec::End,
-            (false, None) => StartSpec::Beginning,
+            (false, None) if g.added.contains(&partition) => StartSpec::Beginning,
+            (false, None) => reset,
         };
         let mut part = open_part(&self.topic, partition, start, self.until, self.follow)?;
+        // A committed offset outside the log (records deleted before they were read, or a
+        // tail the log lost after they were) is reset by --reset, as Kafka's
+        // auto.offset.reset does: reading on from it would skip records or wait for offsets
+        // that new records reach only later.
         if let (false, Some(c)) = (self.explicit_start, committed)
-            && c < part.next
+            && let Some(out) = group::OutOfRange::of(c, part.log_start, part.log_end)
         {
-            self.ctx.note(format_args!(
-                "warning: group '{}' committed offset {c} of {}-{partition} is below the log \
-                 start; starting at {}",
-                g.name, self.topic.name, part.next
-            ));
+            let (start, end) = (part.log_start, part.log_end);
+            part = open_part(&self.topic, partition, reset, self.until, self.follow)?;
+            let why = out.describe(start, end);
+            self.warn_out_of_range(partition, "committed offset", c, why, part.next);
         }
         part.committed = committed;
         part.lock = Some(lock);
         Ok(part)
+    }
+
+    /// The one-line warning for a committed offset reset by `--reset`.
+    fn warn_out_of_range(&self, partition: u32, what: &str, offset: i64, why: String, next: i64) {
+        let Some(g) = &self.group else {
+            return;
+        };
+        let policy = if g.reset_latest { "latest" } else { "earliest" };
+        self.ctx.note(format_args!(
+            "warning: group '{}' {what} {offset} of {}-{partition} is {why}; starting at \
+             {next} (--reset {policy})",
+            g.name.escape_debug(),
+            self.topic.name
+        ));
+    }
+
+    /// While following, the log of an owned partition may lose its tail (recovery cuts a torn
+    /// one) or its head (retention) under the member: a position outside the log is reset by
+    /// `--reset`, as at the start. (Not with an explicit --offset, which is kept as given.)
+    fn check_positions(&mut self) -> Result<()> {
+        let Some(g) = &self.group else {
+            return Ok(());
+        };
+        if self.explicit_start || !self.follow {
+            return Ok(());
+        }
+        let latest = g.reset_latest;
+        let mut warnings = Vec::new();
+        for part in &mut self.parts {
+            let Some(reader) = part.reader.as_mut() else {
+                continue;
+            };
+            let name = format!("{}-{}", self.topic.name, part.partition);
+            let end = reader
+                .log_end_offset()
+                .with_context(|| format!("read {name}"))?;
+            let start = reader.log_start_offset();
+            let Some(out) = group::OutOfRange::of(part.next, start, end) else {
+                continue;
+            };
+            let next = if latest { end } else { start };
+            reader.seek(next).with_context(|| format!("read {name}"))?;
+            warnings.push((part.partition, part.next, out.describe(start, end), next));
+            part.next = next;
+        }
+        for (partition, offset, why, next) in warnings {
+            self.warn_out_of_range(partition, "position", offset, why, next);
+        }
+        Ok(())
     }
 }
 
@@ -327,13 +519,27 @@ pub fn run(ctx: &Ctx, a: ConsumeArgs) -> Result<ExitCode> {
             null,
         }
     } else {
-        Render::Value {
-            key_sep: a
-                .key_separator
-                .as_deref()
-                .map(|s| unescape(s, "--key-separator"))
-                .transpose()?,
-            null,
+        let key_sep = a
+            .key_separator
+            .as_deref()
+            .map(|s| unescape(s, "--key-separator"))
+            .transpose()?;
+        let delimiter = a
+            .delimiter
+            .as_deref()
+            .map(|s| unescape(s, "--delimiter"))
+            .transpose()?;
+        match delimiter {
+            // A delimiter other than a newline: the same output as format tokens.
+            Some(d) if d != b"\n" => {
+                let mut tokens = Vec::new();
+                if let Some(sep) = key_sep {
+                    tokens.extend([Token::Key, Token::Lit(sep)]);
+                }
+                tokens.extend([Token::Value, Token::Lit(d)]);
+                Render::Format { tokens, null }
+            }
+            _ => Render::Value { key_sep, null },
         }
     };
     if let Some(g) = &a.group {
@@ -349,6 +555,7 @@ pub fn run(ctx: &Ctx, a: ConsumeArgs) -> Result<ExitCode> {
             reset_latest: a.reset == ResetPolicy::Latest,
             commit: !a.no_commit,
             wanted: partitions.clone(),
+            added: BTreeSet::new(),
         }),
         None => None,
     };
@@ -359,8 +566,10 @@ pub fn run(ctx: &Ctx, a: ConsumeArgs) -> Result<ExitCode> {
         explicit_start,
         until,
         follow: a.follow,
+        all_partitions: a.partitions.is_empty(),
         parts: Vec::new(),
         group,
+        watch: None,
     };
     if session.group.is_none() {
         for p in partitions {
@@ -378,23 +587,44 @@ pub fn run(ctx: &Ctx, a: ConsumeArgs) -> Result<ExitCode> {
             let _ = tx.send(());
         });
     }
-    let watcher = if a.follow {
+    if a.follow {
+        // A reader that goes away ends the run at once, even if no record ever comes.
+        watch_stdout(wake_tx.clone());
+    }
+    if a.follow {
         let dirs: Vec<PathBuf> = (0..session.topic.partitions)
             .map(|p| session.topic.partition_dir(p))
             .collect();
         for d in &dirs {
             std::fs::create_dir_all(d).with_context(|| format!("create {}", d.display()))?;
         }
-        match LogWatcher::new(&dirs, wake_tx.clone()) {
-            Ok(w) => Some(w),
+        // The data directory too, for the topic's metadata and new partition directories.
+        let changed = Arc::new(AtomicBool::new(false));
+        let name = session.topic.name.clone();
+        let parent = session.all_partitions.then(|| ParentWatch {
+            dir: ctx.topics().dir().to_path_buf(),
+            relevant: Box::new(move |entry: &std::ffi::OsStr| {
+                entry == META_FILE
+                    || entry
+                        .to_str()
+                        .and_then(parse_partition_dir)
+                        .is_some_and(|(t, _)| t == name)
+            }),
+            changed: changed.clone(),
+        });
+        match LogWatcher::with_parent(&dirs, wake_tx.clone(), parent) {
+            Ok(watcher) => {
+                session.watch = Some(Watch {
+                    watcher,
+                    changed,
+                    pending: Vec::new(),
+                })
+            }
             Err(e) => {
                 ctx.note(format_args!("{e:#}; checking for new records every 100 ms"));
-                None
             }
         }
-    } else {
-        None
-    };
+    }
 
     // A progress bar for a bounded read into a file or pipe (not for groups: their
     // partitions come and go).
@@ -415,7 +645,6 @@ pub fn run(ctx: &Ctx, a: ConsumeArgs) -> Result<ExitCode> {
         &mut out,
         a.count,
         &wake_rx,
-        watcher.is_none(),
         &bar,
     );
     bar.finish_and_clear();
@@ -437,16 +666,27 @@ fn consume_loop<W: Write>(
     out: &mut RecordOut<W>,
     count: Option<u64>,
     wake_rx: &mpsc::Receiver<()>,
-    poll: bool,
     bar: &indicatif::ProgressBar,
 ) -> Result<()> {
+    let poll = s.watch.is_none();
     let mut left = count.unwrap_or(u64::MAX);
     // Decompressed records of the current batch, reused from batch to batch.
     let mut scratch = Vec::new();
     let mut last_commit = Instant::now();
     let mut last_tick = Instant::now();
+    let mut last_refresh = Instant::now();
     s.rebalance(out)?;
     loop {
+        // New partitions: when the watcher saw the metadata or a partition directory change,
+        // or every tick when there is no watcher.
+        let changed = s
+            .watch
+            .as_ref()
+            .is_some_and(|w| w.changed.swap(false, Ordering::SeqCst));
+        if changed || (s.follow && poll && last_refresh.elapsed() >= GROUP_TICK) {
+            s.refresh_partitions()?;
+            last_refresh = Instant::now();
+        }
         let mut progressed = false;
         let topic_name = s.topic.name.as_str();
         for part in s.parts.iter_mut() {
@@ -566,6 +806,9 @@ fn consume_loop<W: Write>(
         if left == 0 || STOP.load(Ordering::Relaxed) {
             return Ok(());
         }
+        if STDOUT_CLOSED.load(Ordering::Relaxed) {
+            return Err(stdout_closed());
+        }
         // A following group member that owns nothing yet waits for partitions to free up.
         let idle_member = s.follow && s.group.is_some() && s.parts.is_empty();
         if !idle_member && s.parts.iter().all(|p| p.done) {
@@ -591,6 +834,9 @@ fn consume_loop<W: Write>(
                 last_commit = Instant::now();
             }
             if group_due || !progressed {
+                if group_due {
+                    s.check_positions()?;
+                }
                 s.rebalance(out)?;
                 last_tick = Instant::now();
             }
@@ -608,6 +854,9 @@ fn consume_loop<W: Write>(
                 Err(RecvTimeoutError::Disconnected) => return Ok(()),
             }
             while wake_rx.try_recv().is_ok() {}
+            if STDOUT_CLOSED.load(Ordering::Relaxed) {
+                return Err(stdout_closed());
+            }
         }
     }
 }
@@ -742,6 +991,8 @@ fn open_part(
             stop_time,
             flushed_next: next,
             committed: None,
+            log_start: 0,
+            log_end: 0,
             lock: None,
         });
     };
@@ -796,6 +1047,8 @@ fn open_part(
         stop_time,
         flushed_next: next,
         committed: None,
+        log_start,
+        log_end: end,
         lock: None,
     })
 }

@@ -1,6 +1,8 @@
 //! `klog groups list|describe|reset|delete`: consumer groups' committed offsets and members.
+//!
+//! `list` and `describe` show klog's groups and, in a Kafka broker's data directory, the
+//! broker's (from its `__consumer_offsets` topic, read only), each row marked with its source.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 
 use anyhow::{Context, Result};
@@ -10,17 +12,19 @@ use serde::Serialize;
 use super::output::{print_table, table};
 use super::timespec::{now_ms, parse_duration_ms, parse_iso_duration_ms, parse_time};
 use super::{Ctx, ExitCode, Hint, UsageError};
-use klog::group::{self, GroupPartition};
-use klog::topic::Topic;
+use klog::group::{self, GroupPartition, OutOfRange, Source};
 
 #[derive(Debug, Subcommand)]
 pub enum GroupsCommand {
-    /// List consumer groups with their topics, live members and total lag
+    /// List consumer groups with their topics, live members and total lag (klog's, and a
+    /// Kafka broker's from its __consumer_offsets topic)
     #[command(after_help = "Examples:
   klog groups list
-  klog groups list --json | jq -r '.[] | select(.lag > 0) | .group'")]
+  klog groups list --json | jq -r '.[] | select(.lag > 0) | .group'
+  klog --dir /var/lib/kafka/data groups list   # a broker's groups (SOURCE kafka)")]
     List(ListArgs),
-    /// Show a group's offsets, lag and owning member per partition
+    /// Show a group's offsets, lag and owning member per partition (a committed offset outside
+    /// the log is flagged: the next member starts where its --reset says)
     #[command(after_help = "Examples:
   klog groups describe etl
   klog groups describe etl --json | jq '[.[].lag] | add'")]
@@ -34,7 +38,8 @@ pub enum GroupsCommand {
   klog groups reset etl --topic orders --by-duration P1DT12H
   klog groups reset etl --topic orders --shift-by -100")]
     Reset(ResetArgs),
-    /// Delete a group's committed offsets (refused while it has live members)
+    /// Delete a group: its committed offsets and its lock and member files (refused while it
+    /// has live members, as in Kafka)
     #[command(after_help = "Examples:
   klog groups delete etl
   klog groups list --json | jq -r '.[] | select(.lag == 0) | .group' | xargs -n1 klog groups delete")]
@@ -117,32 +122,66 @@ pub fn run(ctx: &Ctx, cmd: GroupsCommand) -> Result<ExitCode> {
     }
 }
 
-/// The topics a group has offsets or members in; an error naming the group if none.
-fn group_topics(ctx: &Ctx, name: &str) -> Result<Vec<Topic>> {
-    group::validate_group_name(name)?;
-    let topics = ctx.topics();
-    let all = group::list_groups(&topics)?;
-    let Some((_, names)) = all.iter().find(|(g, _)| g == name) else {
-        let known: Vec<&str> = all.iter().map(|(g, _)| g.as_str()).collect();
-        let hint = if known.is_empty() {
-            "no group has committed offsets here yet; `klog consume TOPIC --group G` creates one"
-                .to_string()
+/// "group 'G' does not exist", with a hint naming the known groups or the nearest ones.
+fn unknown_group(name: &str, known: &[&str]) -> anyhow::Error {
+    let hint = if known.is_empty() {
+        "no group has committed offsets here yet; `klog consume TOPIC --group G` creates one"
+            .to_string()
+    } else {
+        let near = super::nearest(name, known.iter().copied());
+        if near.is_empty() {
+            format!("known groups: {}", known.join(", "))
         } else {
-            let near = super::nearest(name, known.iter().copied());
-            if near.is_empty() {
-                format!("known groups: {}", known.join(", "))
-            } else {
-                super::did_you_mean(&near, "klog groups list")
-            }
-        };
-        return Err(
-            anyhow::Error::new(Hint(hint)).context(format!("group '{name}' does not exist"))
-        );
+            super::did_you_mean(&near, "klog groups list")
+        }
     };
-    names
-        .iter()
-        .map(|t| topics.open(t).map_err(Into::into))
-        .collect()
+    anyhow::Error::new(Hint(hint)).context(format!("group '{name}' does not exist"))
+}
+
+/// The groups of a data directory: klog's own, and a Kafka broker's from its
+/// `__consumer_offsets` topic, each with the topics it has offsets (or members) in.
+struct AllGroups {
+    klog: Vec<(String, Vec<String>)>,
+    kafka: Vec<(String, Vec<String>)>,
+    commits: group::BrokerCommits,
+}
+
+impl AllGroups {
+    fn read(ctx: &Ctx) -> Result<AllGroups> {
+        let topics = ctx.topics();
+        let commits = group::broker_commits(&topics)?;
+        Ok(AllGroups {
+            klog: group::list_groups(&topics)?,
+            kafka: group::broker_groups(&commits),
+            commits,
+        })
+    }
+
+    /// Every group name, sorted, each once.
+    fn names(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self
+            .klog
+            .iter()
+            .chain(&self.kafka)
+            .map(|(g, _)| g.as_str())
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    /// The rows of `describe` for one group: klog's, then the broker's.
+    fn rows(&self, ctx: &Ctx, name: &str) -> Result<Vec<GroupPartition>> {
+        let topics = ctx.topics();
+        let mut rows = Vec::new();
+        if let Some((_, names)) = self.klog.iter().find(|(g, _)| g == name) {
+            for t in names {
+                rows.extend(group::describe_topic(&topics.open(t)?, name)?);
+            }
+        }
+        rows.extend(group::describe_broker(&topics, &self.commits, name)?);
+        Ok(rows)
+    }
 }
 
 #[derive(Serialize)]
@@ -152,18 +191,26 @@ struct GroupSummary {
     partitions: usize,
     members: usize,
     lag: i64,
+    source: Source,
+}
+
+/// A SOURCE column, shown where a broker's offsets are listed.
+fn with_source(mut columns: Vec<&'static str>, shown: bool) -> Vec<&'static str> {
+    if shown {
+        columns.push("SOURCE");
+    }
+    columns
 }
 
 fn list(ctx: &Ctx, a: ListArgs) -> Result<ExitCode> {
-    let topics = ctx.topics();
+    let all = AllGroups::read(ctx)?;
     let mut rows = Vec::new();
-    for (g, names) in group::list_groups(&topics)? {
-        let mut partitions = 0;
-        let mut lag = 0;
-        let mut members = std::collections::BTreeSet::new();
-        for t in &names {
-            let topic = topics.open(t)?;
-            for r in group::describe_topic(&topic, &g)? {
+    for (source, groups) in [(Source::Klog, &all.klog), (Source::Kafka, &all.kafka)] {
+        for (g, names) in groups {
+            let mut partitions = 0;
+            let mut lag = 0;
+            let mut members = std::collections::BTreeSet::new();
+            for r in all.rows(ctx, g)?.iter().filter(|r| r.source == source) {
                 if r.current_offset.is_some() {
                     partitions += 1;
                 }
@@ -172,30 +219,40 @@ fn list(ctx: &Ctx, a: ListArgs) -> Result<ExitCode> {
                     members.insert(pid);
                 }
             }
+            rows.push(GroupSummary {
+                group: g.clone(),
+                topics: names.clone(),
+                partitions,
+                members: members.len(),
+                lag,
+                source,
+            });
         }
-        rows.push(GroupSummary {
-            group: g,
-            topics: names,
-            partitions,
-            members: members.len(),
-            lag,
-        });
     }
+    rows.sort_by(|a, b| (&a.group, a.source).cmp(&(&b.group, b.source)));
     let mut out = super::stdout();
     if a.json {
         super::output::print_json(&mut out, &rows)?;
     } else if rows.is_empty() {
         ctx.note("no consumer groups (consume with `--group G` to create one)");
     } else {
-        let mut t = table(&["GROUP", "TOPICS", "PARTITIONS", "MEMBERS", "LAG"]);
+        let kafka = rows.iter().any(|r| r.source == Source::Kafka);
+        let mut t = table(&with_source(
+            vec!["GROUP", "TOPICS", "PARTITIONS", "MEMBERS", "LAG"],
+            kafka,
+        ));
         for r in &rows {
-            t.add_row(vec![
+            let mut row = vec![
                 r.group.clone(),
                 r.topics.join(","),
                 r.partitions.to_string(),
                 r.members.to_string(),
                 r.lag.to_string(),
-            ]);
+            ];
+            if kafka {
+                row.push(r.source.name().to_string());
+            }
+            t.add_row(row);
         }
         print_table(&mut out, &mut t)?;
     }
@@ -208,48 +265,80 @@ fn opt(v: Option<impl ToString>) -> String {
 }
 
 fn describe(ctx: &Ctx, a: DescribeArgs) -> Result<ExitCode> {
-    let mut topics = group_topics(ctx, &a.group)?;
+    group::validate_group_name(&a.group)?;
+    let all = AllGroups::read(ctx)?;
+    let mut rows = all.rows(ctx, &a.group)?;
+    if rows.is_empty() && !all.names().contains(&a.group.as_str()) {
+        return Err(unknown_group(&a.group, &all.names()));
+    }
     if let Some(t) = &a.topic {
-        topics.retain(|x| &x.name == t);
-        if topics.is_empty() {
+        rows.retain(|r| &r.topic == t);
+        if rows.is_empty() {
             ctx.topics().open(t)?;
             return Err(
                 UsageError(format!("group '{}' has no offsets in topic '{t}'", a.group)).into(),
             );
         }
     }
-    let mut rows: Vec<GroupPartition> = Vec::new();
-    for t in &topics {
-        rows.extend(group::describe_topic(t, &a.group)?);
-    }
     let mut out = super::stdout();
     if a.json {
         super::output::print_json(&mut out, &rows)?;
     } else {
-        let mut t = table(&[
-            "GROUP",
-            "TOPIC",
-            "PARTITION",
-            "CURRENT-OFFSET",
-            "LOG-END-OFFSET",
-            "LAG",
-            "MEMBER",
-        ]);
+        let kafka = rows.iter().any(|r| r.source == Source::Kafka);
+        let mut t = table(&with_source(
+            vec![
+                "GROUP",
+                "TOPIC",
+                "PARTITION",
+                "CURRENT-OFFSET",
+                "LOG-END-OFFSET",
+                "LAG",
+                "MEMBER",
+            ],
+            kafka,
+        ));
         for r in &rows {
-            t.add_row(vec![
+            let current = match (r.current_offset, r.out_of_range) {
+                (Some(c), Some(OutOfRange::PastLogEnd)) => format!("{c} (past log end)"),
+                (Some(c), Some(OutOfRange::BelowLogStart)) => format!("{c} (below log start)"),
+                (c, _) => opt(c),
+            };
+            let mut row = vec![
                 r.group.clone(),
                 r.topic.clone(),
                 r.partition.to_string(),
-                opt(r.current_offset),
+                current,
                 r.log_end_offset.to_string(),
                 opt(r.lag),
                 r.member
                     .map_or_else(|| "-".to_string(), |p| format!("pid {p}")),
-            ]);
+            ];
+            if kafka {
+                row.push(r.source.name().to_string());
+            }
+            t.add_row(row);
         }
         print_table(&mut out, &mut t)?;
     }
     out.flush()?;
+    for r in &rows {
+        if let (Some(c), Some(o)) = (r.current_offset, r.out_of_range) {
+            let who = match r.source {
+                Source::Klog => "the group's next member starts where its --reset says",
+                Source::Kafka => {
+                    "a Kafka consumer of the group starts where its auto.offset.reset says"
+                }
+            };
+            ctx.note(format_args!(
+                "warning: committed offset {c} of {}-{} is {}: {who} (earliest: {}, latest: {})",
+                r.topic,
+                r.partition,
+                o.describe(r.log_start_offset, r.log_end_offset),
+                r.log_start_offset,
+                r.log_end_offset
+            ));
+        }
+    }
     Ok(ExitCode::Success)
 }
 
@@ -403,32 +492,49 @@ fn reset(ctx: &Ctx, a: ResetArgs) -> Result<ExitCode> {
 }
 
 fn delete(ctx: &Ctx, a: DeleteArgs) -> Result<ExitCode> {
-    let topics = group_topics(ctx, &a.group)?;
-    // Own every partition first: a live member makes the delete fail before anything goes.
-    let mut locks = BTreeMap::new();
-    for t in &topics {
-        for p in 0..t.partitions {
-            match group::try_own(t, p, &a.group)? {
-                Some(l) => {
-                    locks.insert((t.name.clone(), p), l);
-                }
-                None => {
-                    let pid = group::owner(t, p, &a.group)?.unwrap_or(0);
-                    return Err(anyhow::anyhow!(
-                        "group '{}' has a live member (pid {pid}) on {}-{p}; stop it first",
-                        a.group,
-                        t.name
-                    ));
-                }
-            }
+    group::validate_group_name(&a.group)?;
+    let topics = ctx.topics();
+    // Every topic with a file of the group, offsets or not: a run with --no-commit leaves only
+    // lock and member-slot files, which delete removes too.
+    let names = group::topics_with_files(&topics, &a.group)?;
+    let all = AllGroups::read(ctx)?;
+    let in_broker = all.kafka.iter().any(|(g, _)| g == &a.group);
+    if names.is_empty() {
+        if in_broker {
+            return Err(anyhow::Error::new(Hint(
+                "delete it with Kafka's tools (kafka-consumer-groups --delete) while the broker \
+                 runs"
+                    .into(),
+            ))
+            .context(format!(
+                "group '{}' has offsets only in the Kafka broker's {}, which klog reads but \
+                 never changes",
+                a.group,
+                group::CONSUMER_OFFSETS
+            )));
         }
+        return Err(unknown_group(&a.group, &all.names()));
     }
-    for t in &topics {
-        for p in 0..t.partitions {
-            group::forget(t, p, &a.group)?;
+    let ts = names
+        .iter()
+        .map(|t| topics.open(t))
+        .collect::<Result<Vec<_>, _>>()?;
+    match group::delete(&ts, &a.group) {
+        Err(e @ klog::Error::GroupNotEmpty { .. }) => {
+            return Err(anyhow::Error::new(Hint(
+                "stop its members first (Kafka too refuses to delete a group with members)".into(),
+            ))
+            .context(e.to_string()));
         }
+        r => r?,
     }
-    drop(locks);
     ctx.note(format_args!("deleted group '{}'", a.group));
+    if in_broker {
+        ctx.note(format_args!(
+            "the offsets of '{}' in the Kafka broker's {} are left as they are",
+            a.group,
+            group::CONSUMER_OFFSETS
+        ));
+    }
     Ok(ExitCode::Success)
 }

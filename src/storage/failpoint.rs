@@ -134,6 +134,7 @@ pub const POINTS: &[&str] = &[
     "group.write",
     "group.fsync",
     "group.rename",
+    "group.cleanup",
     "group.forget",
 ];
 

@@ -15,7 +15,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
-use crate::util::{TestDir, assert_error, has_meta, numbered_lines};
+use crate::util::{TestDir, assert_error, has_meta, numbered_lines, wait_until};
 
 /// Bound for anything that waits on another process: generous, so that it cannot flake; a
 /// test only fails when it is reached.
@@ -1099,11 +1099,11 @@ fn closed_stdout_ends_json_and_follow_consumers_quietly() {
     assert_eq!(status.code(), Some(0), "stderr: {stderr}");
     assert!(stderr.is_empty(), "stderr not empty: {stderr}");
 
-    // A follower notices the closed pipe at its next write: after the next record.
+    // A follower ends too, also while records keep coming (without them, see
+    // `regression_a_follower_exits_when_its_reader_closes_the_pipe`).
     let mut c = spawn_consumer(&t, "pipe", &["-f", "-o", "-1"]);
     assert_eq!(head_1(&mut c), "j-00049999\n");
-    // The reader is gone; each new record makes the follower write. Keep producing (a bounded
-    // number of times) until it has exited.
+    // The reader is gone; keep producing (a bounded number of times) until it has exited.
     let start = Instant::now();
     let status = loop {
         t.produce("pipe", "more\n", &["-q"]);
@@ -1122,6 +1122,189 @@ fn closed_stdout_ends_json_and_follow_consumers_quietly() {
     let stderr = read_stderr(&mut c);
     assert_eq!(status.code(), Some(0), "stderr: {stderr}");
     assert!(stderr.is_empty(), "stderr not empty: {stderr}");
+}
+
+/// kcat's `-e`, `-c N` and `-D DELIM` and kafka-console-consumer's `--max-messages N` were
+/// unknown flags (exit 2) to `consume`.
+#[test]
+fn kcat_and_console_consumer_flags_on_consume() {
+    let t = TestDir::new();
+    let out = produce_run(
+        &t,
+        "k",
+        &["-q", "-K", ":", "--null-marker", "NULL"],
+        "k1:a\nk2:b\nNULL:c\n",
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let text = |args: &[&str]| String::from_utf8(consume_bytes(&t, "k", args)).expect("UTF-8");
+    assert_eq!(text(&["-c", "2"]), "a\nb\n");
+    assert_eq!(text(&["--max-messages", "1"]), "a\n");
+    assert_eq!(text(&["--count", "1"]), "a\n");
+    assert_eq!(text(&["-e"]), "a\nb\nc\n");
+    assert_eq!(text(&["-e", "-c", "2", "-D", ";"]), "a;b;");
+    assert_eq!(text(&["-D", "|"]), "a|b|c|");
+    assert_eq!(text(&["-D", ""]), "abc");
+    assert_eq!(text(&["--delimiter", "\\n"]), "a\nb\nc\n");
+    assert_eq!(text(&["-D", "\\r\\n"]), "a\r\nb\r\nc\r\n");
+    // With -K: key, separator, value, delimiter; a null key prints as --null-literal.
+    assert_eq!(
+        consume_bytes(&t, "k", &["-K", "=", "-D", "\\0"]),
+        b"k1=a\0k2=b\0=c\0"
+    );
+    assert_eq!(
+        consume_bytes(
+            &t,
+            "k",
+            &["-K", "\\t", "-D", "\\x1e", "--null-literal", "NULL"]
+        ),
+        b"k1\ta\x1ek2\tb\x1eNULL\tc\x1e"
+    );
+    // Usage errors: -e with -f, -D with --json or --format, a bad escape.
+    for args in [
+        vec!["-e", "-f"],
+        vec!["-D", ";", "--json"],
+        vec!["-D", ";", "-F", "%s"],
+        vec!["-D", "\\q"],
+    ] {
+        let mut all = vec!["consume", "k"];
+        all.extend_from_slice(&args);
+        let out = t.run(&all);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr_of(&out));
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}
+
+/// How long a follower may take to exit once its reader closed the pipe: klog sees it within
+/// milliseconds; this only bounds a slow machine.
+const CLOSED_PIPE_EXIT: Duration = Duration::from_secs(5);
+
+/// Waits up to [`CLOSED_PIPE_EXIT`] for a follower to exit; returns its status and how long
+/// it took.
+fn exits_within(child: &mut Child, what: &str) -> (ExitStatus, Duration) {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return (status, start.elapsed());
+        }
+        assert!(
+            start.elapsed() < CLOSED_PIPE_EXIT,
+            "{what}: still running {CLOSED_PIPE_EXIT:?} after its reader closed the pipe, with \
+             no new record"
+        );
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// `klog consume t -f | head -1` never exited after `head` did: the follower saw the closed
+/// pipe only at its next write, after the next record, and a group member kept its
+/// partitions until then. No record is produced here after the reader leaves.
+#[test]
+fn regression_a_follower_exits_when_its_reader_closes_the_pipe() {
+    let t = TestDir::new();
+    t.ok(&["topics", "create", "h", "-p", "2"]);
+    t.produce("h", "a\nb\nc\n", &["-q"]);
+    for args in [vec!["-f"], vec!["-f", "-g", "g"]] {
+        let mut c = spawn_consumer(&t, "h", &args);
+        let first = head_1(&mut c);
+        assert!(["a\n", "b\n", "c\n"].contains(&first.as_str()), "{first:?}");
+        let (status, took) = exits_within(&mut c, &format!("consume {args:?} | head -1"));
+        let stderr = read_stderr(&mut c);
+        assert_eq!(status.code(), Some(0), "{args:?}: stderr: {stderr}");
+        assert!(stderr.is_empty(), "{args:?}: stderr: {stderr}");
+        eprintln!("consume {args:?}: exited {took:?} after its reader closed the pipe");
+    }
+    // The member gave its partitions back: another one takes both at once.
+    let rows: Value =
+        serde_json::from_str(&t.ok(&["groups", "describe", "g", "--json"])).expect("JSON");
+    assert!(
+        rows.as_array()
+            .expect("rows")
+            .iter()
+            .all(|r| r["member"].is_null()),
+        "{rows}"
+    );
+    let mut c = spawn_consumer(&t, "h", &["-f", "-g", "g", "-o", "beginning"]);
+    let rx = line_channel(c.stdout.take().expect("stdout"));
+    let mut got: Vec<String> = (0..3).map(|_| next_line(&rx, "the next member")).collect();
+    got.sort();
+    assert_eq!(got, ["a", "b", "c"]);
+    signal(&c, "-TERM");
+    let status = wait_within(&mut c, "the next member");
+    assert_eq!(status.code(), Some(0));
+}
+
+/// `topics alter t --partitions 2` while `consume t -f` ran (with or without a group): the
+/// records of the new partition never appeared. Followers pick new partitions up and read
+/// them from their beginning, even a group member with `--reset latest`; with `-p`, only the
+/// partitions asked for.
+#[test]
+fn regression_followers_read_partitions_added_while_they_run() {
+    let t = TestDir::new();
+    t.ok(&["topics", "create", "grow", "-p", "1"]);
+    t.produce("grow", "old\n", &["-q"]);
+    // Group l has read nothing yet: it starts at offset 0 of partition 0, then --reset latest.
+    t.ok(&["groups", "reset", "l", "--topic", "grow", "--to-earliest"]);
+    let followers = [
+        vec!["-f"],
+        vec!["-f", "-g", "g"],
+        vec!["-f", "-g", "l", "--reset", "latest"],
+        vec!["-f", "-p", "0"],
+    ];
+    let mut running: Vec<(Spawned, Receiver<String>)> = followers
+        .iter()
+        .map(|args| {
+            let mut c = spawn_consumer(&t, "grow", args);
+            let rx = line_channel(c.stdout.take().expect("stdout"));
+            assert_eq!(next_line(&rx, &format!("{args:?}")), "old");
+            (c, rx)
+        })
+        .collect();
+    for g in ["g", "l"] {
+        wait_until(&format!("group {g} owns partition 0"), || {
+            let rows: Value =
+                serde_json::from_str(&t.ok(&["groups", "describe", g, "--json"])).expect("JSON");
+            rows[0]["member"].is_u64()
+        });
+    }
+    // The new partition already holds a record when the topic grows (its directory filled
+    // before the metadata names it): a member starting it at its end would skip "new".
+    t.ok(&["topics", "create", "src", "-p", "1"]);
+    t.produce("src", "new\n", &["-q"]);
+    let grown = t.partition_dir("grow", 1);
+    std::fs::create_dir(&grown).expect("create grow-1");
+    let log = "00000000000000000000.log";
+    std::fs::copy(t.partition_dir("src", 0).join(log), grown.join(log)).expect("copy");
+    t.ok(&["topics", "alter", "grow", "--partitions", "2"]);
+    t.produce("grow", "again\n", &["-q", "-p", "0"]);
+    for (args, (_, rx)) in followers.iter().zip(&running) {
+        let mut got = vec![next_line(rx, &format!("{args:?}"))];
+        if args.contains(&"-p") {
+            assert_eq!(got, ["again"], "{args:?} read a partition it was not given");
+            continue;
+        }
+        got.push(next_line(rx, &format!("{args:?}")));
+        got.sort();
+        assert_eq!(got, ["again", "new"], "{args:?}");
+    }
+    // Appends to the new partition wake the followers too: its directory is watched.
+    t.produce("grow", "more\n", &["-q", "-p", "1"]);
+    for (args, (_, rx)) in followers.iter().zip(&running) {
+        if !args.contains(&"-p") {
+            assert_eq!(next_line(rx, &format!("{args:?}")), "more");
+        }
+    }
+    for ((c, rx), args) in running.iter_mut().zip(&followers) {
+        signal(c, "-TERM");
+        let status = wait_within(c, &format!("{args:?}"));
+        assert_eq!(status.code(), Some(0), "{args:?}: {}", read_stderr(c));
+        assert_eq!(rx.try_recv().ok(), None, "{args:?} printed more");
+    }
+    // The members committed what they read of the new partition.
+    for g in ["g", "l"] {
+        let rows: Value =
+            serde_json::from_str(&t.ok(&["groups", "describe", g, "--json"])).expect("JSON");
+        assert_eq!(rows[1]["current_offset"], 2, "group {g}: {rows}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -11,7 +11,9 @@
 //!   (`C_before <= C_after <= C_before + printed`);
 //! - so records printed again by the next member are exactly those at or after `C_after`
 //!   (counted as `redelivered`; a record printed again below a commit is a violation);
-//! - across all rounds every offset of every partition was printed at least once.
+//! - across all rounds every offset of every partition was printed at least once;
+//! - no commit temp file (`.klog-group.g.json.<pid>.tmp`) is left once the drain has owned
+//!   every partition.
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -225,6 +227,17 @@ fn kill_group_member() {
                 "partition {p}: committed {} after the drain, log end {}",
                 commit[p as usize], ends[p as usize]
             ));
+        }
+    }
+    // A commit killed between its temp file and the rename leaves the temp file; the next
+    // owner of the partition sweeps it, so none is left once the drain has owned them all.
+    for p in 0..PARTITIONS {
+        let dir = k.partition_dir("t", p);
+        for e in std::fs::read_dir(&dir).expect("read partition directory") {
+            let name = e.expect("entry").file_name().to_string_lossy().into_owned();
+            if name.starts_with(".klog-group.g.json.") && name.ends_with(".tmp") {
+                s.fail(format!("partition {p}: {name} left after the drain"));
+            }
         }
     }
     s.bump("redelivered", redelivered);
