@@ -27,7 +27,7 @@ use super::{Ctx, ExitCode, UsageError};
 use klog::format::legacy;
 use klog::format::{DECOMPRESS_LIMIT, TimestampType};
 use klog::group;
-use klog::render::{RecordView, Render, Token, parse_format, value_line};
+use klog::render::{LARGE_FIELD, RecordView, Render, Token, parse_format, value_line};
 use klog::storage::Entry;
 use klog::storage::LogReader;
 use klog::storage::file_names::log_file;
@@ -199,6 +199,9 @@ struct Part {
 }
 
 static STOP: AtomicBool = AtomicBool::new(false);
+
+/// How long a run stopped by a signal has to finish cleanly before it is ended anyway.
+const STOP_GRACE: Duration = Duration::from_secs(2);
 /// Set when the reader of stdout has gone away (see [`watch_stdout`]).
 static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
 
@@ -579,12 +582,21 @@ pub fn run(ctx: &Ctx, a: ConsumeArgs) -> Result<ExitCode> {
     }
 
     // Ctrl-C and SIGTERM end a run cleanly: what was read is flushed (and committed), status 0.
+    // A run that cannot get there (blocked writing to a reader that stopped reading, or in a
+    // read that does not return) is ended anyway, a moment later or at a second signal, with
+    // the status of a process killed by SIGINT: nothing is committed that was not flushed.
     let (wake_tx, wake_rx) = mpsc::channel::<()>();
     {
         let tx = wake_tx.clone();
         let _ = ctrlc::set_handler(move || {
-            STOP.store(true, Ordering::SeqCst);
+            if STOP.swap(true, Ordering::SeqCst) {
+                std::process::exit(130);
+            }
             let _ = tx.send(());
+            std::thread::spawn(|| {
+                std::thread::sleep(STOP_GRACE);
+                std::process::exit(130);
+            });
         });
     }
     if a.follow {
@@ -731,6 +743,7 @@ fn consume_loop<W: Write>(
                     null,
                 } = printer
                 && part.stop_time.is_none()
+                && batch.header.size() <= LARGE_FIELD
                 && batch.header.base_offset >= part.next
                 && part.stop.is_none_or(|s| batch.header.last_offset() < s)
                 && left > batch.header.records_count.max(0) as u64
@@ -901,6 +914,32 @@ impl<W: Write> RecordOut<W> {
         }
         Ok(())
     }
+
+    /// Renders a record with a key or value too large for the buffer straight to `inner`
+    /// (after what is buffered): the record is never copied whole (see
+    /// [`Render::render_to`]).
+    #[cold]
+    fn render_large(
+        &mut self,
+        printer: &mut Render,
+        topic: &str,
+        partition: u32,
+        view: &RecordView<'_>,
+    ) -> std::io::Result<()> {
+        self.spill()?;
+        let r = printer.render_to(&mut self.inner, topic, partition, view);
+        if let Err(e) = &r {
+            self.failed = Some(e.kind());
+        }
+        r
+    }
+}
+
+/// Whether a record is too large to render into the output buffer.
+#[inline(always)]
+fn is_large(view: &RecordView<'_>) -> bool {
+    let len = |b: Option<&[u8]>| b.map_or(0, <[u8]>::len);
+    len(view.key) > LARGE_FIELD || len(view.value) > LARGE_FIELD
 }
 
 impl<W: Write> Write for RecordOut<W> {
@@ -947,8 +986,12 @@ fn take_record<W: Write>(
         *part.done = true;
         return Ok(false);
     }
-    printer.render(&mut out.buf, topic_name, part.partition, view);
-    out.spill_if_full()?;
+    if is_large(view) {
+        out.render_large(printer, topic_name, part.partition, view)?;
+    } else {
+        printer.render(&mut out.buf, topic_name, part.partition, view);
+        out.spill_if_full()?;
+    }
     *part.next = view.offset + 1;
     *left -= 1;
     Ok(*left > 0)

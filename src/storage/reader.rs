@@ -1102,6 +1102,10 @@ impl LogReader {
     fn open_segment(&mut self, idx: usize, pos: u64) -> Result<()> {
         let mut base = self.segments[idx];
         let mut pos = pos;
+        // The segment being left goes first: its read buffer (as large as its largest batch)
+        // is then the one the new reader takes up, not a second one beside it.
+        let floor = self.cur_base_floor();
+        self.cur = None;
         let mut path = file_names::log_file(&self.dir, base);
         let mut tries = 0;
         let reader = loop {
@@ -1119,7 +1123,7 @@ impl LogReader {
                     let merged_into = self.segments.iter().rev().find(|&&b| b < missing);
                     let next = self.segments.iter().find(|&&b| b > missing);
                     let pick = match (merged_into, next) {
-                        (Some(&b), _) if b >= self.cur_base_floor() => Some(b),
+                        (Some(&b), _) if b >= floor => Some(b),
                         (_, Some(&b)) => Some(b),
                         _ => None,
                     };

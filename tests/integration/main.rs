@@ -39,6 +39,7 @@ mod fixtures;
 mod full_disk;
 mod global;
 mod groups;
+mod large_records;
 mod messages;
 mod pipelines;
 mod produce_consume;

@@ -1959,3 +1959,44 @@ fn an_input_file_cut_short_while_produced_stops_with_an_error_and_keeps_the_log(
         [&got[..], b"after\n"].concat()
     );
 }
+
+/// Regression: a follower blocked on a full stdout (a reader that stopped reading) ignored
+/// Ctrl-C and SIGTERM, which it only looked at between records. A signal now ends it within
+/// a moment anyway (status 130: it could not finish cleanly), and a second one at once;
+/// nothing it did not flush is committed.
+#[test]
+fn regression_a_follower_blocked_writing_ends_on_a_signal() {
+    let t = TestDir::new();
+    t.ok(&["topics", "create", "b"]);
+    let line = "x".repeat(1000);
+    let input: String = (0..2000).map(|_| format!("{line}\n")).collect();
+    t.produce("b", input, &["-q"]);
+    for (args, signals) in [
+        (vec!["-f"], vec!["-TERM"]),
+        (vec!["-f", "-g", "g"], vec!["-INT"]),
+        (vec!["-f"], vec!["-INT", "-INT"]),
+    ] {
+        // Nobody reads its stdout: 2 MB do not fit in a pipe, so it blocks writing.
+        let mut c = spawn_consumer(&t, "b", &args);
+        let stalled = Instant::now() + Duration::from_millis(300);
+        while Instant::now() < stalled {
+            assert!(c.try_wait().expect("try_wait").is_none(), "{args:?} exited");
+            thread::sleep(Duration::from_millis(10));
+        }
+        for s in &signals {
+            signal(&c, s);
+        }
+        let status = wait_within(&mut c, &format!("consume {args:?} after {signals:?}"));
+        assert_eq!(status.code(), Some(130), "{args:?} {signals:?}");
+    }
+    // The member committed nothing it did not write out: no offset yet, or one below the end.
+    let out = t.run(&["groups", "describe", "g", "--json"]);
+    if out.status.success() {
+        let rows: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        let committed = rows[0]["current_offset"].as_i64().unwrap_or(0);
+        assert!(committed < 2000, "{rows}");
+    } else {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("does not exist"), "{stderr}");
+    }
+}
