@@ -774,8 +774,21 @@ fn consume_loop<W: Write>(
                 stop_time: part.stop_time,
                 done: &mut part.done,
             };
+            // No record of an entry smaller than LARGE_FIELD needs its own path.
+            let may_be_large = match &b.batch {
+                Entry::Batch(batch) => batch.header.size() > LARGE_FIELD,
+                Entry::Legacy(m) => m.size > LARGE_FIELD,
+            };
             let mut take = |view: &RecordView<'_>, out: &mut RecordOut<W>| {
-                take_record(&mut range, &mut left, printer, topic_name, view, out)
+                take_record(
+                    &mut range,
+                    &mut left,
+                    printer,
+                    topic_name,
+                    view,
+                    out,
+                    may_be_large,
+                )
             };
             match &b.batch {
                 // Control batches (transaction markers) are not records for consumers.
@@ -976,6 +989,7 @@ fn take_record<W: Write>(
     topic_name: &str,
     view: &RecordView<'_>,
     out: &mut RecordOut<W>,
+    may_be_large: bool,
 ) -> Result<bool> {
     if view.offset < *part.next {
         return Ok(true);
@@ -986,7 +1000,7 @@ fn take_record<W: Write>(
         *part.done = true;
         return Ok(false);
     }
-    if is_large(view) {
+    if may_be_large && is_large(view) {
         out.render_large(printer, topic_name, part.partition, view)?;
     } else {
         printer.render(&mut out.buf, topic_name, part.partition, view);

@@ -29,7 +29,7 @@
 
 use super::DecodeError;
 use super::record::{self, Header, Record};
-use super::varint::Cursor;
+use super::varint::{Cursor, zigzag_encode32, zigzag32};
 
 pub const BASE_OFFSET_OFFSET: usize = 0;
 pub const LENGTH_OFFSET: usize = BASE_OFFSET_OFFSET + 8;
@@ -476,7 +476,8 @@ impl<'a> RecordBatch<'a> {
             left: self.header.records_count,
             done: false,
             compressed: true,
-            next_delta: 0,
+            next_zigzag: 0,
+            min_delta: 0,
             last_delta: self.header.last_offset_delta,
         })
     }
@@ -491,7 +492,8 @@ impl<'a> RecordBatch<'a> {
                 left: self.header.records_count,
                 done: false,
                 compressed: false,
-                next_delta: 0,
+                next_zigzag: 0,
+                min_delta: 0,
                 last_delta: self.header.last_offset_delta,
             }),
             _ => Err(DecodeError::UnsupportedCompression {
@@ -535,8 +537,11 @@ pub struct Records<'a> {
     left: i32,
     done: bool,
     compressed: bool,
-    /// The smallest offset delta the next record may have.
-    next_delta: i32,
+    /// The next record's offset delta, zigzag-encoded (twice the delta), while every record
+    /// so far followed the one before it; `u64::MAX` (no varint's value) after a gap.
+    next_zigzag: u64,
+    /// After a gap: the smallest offset delta the next record may have.
+    min_delta: i64,
     last_delta: i32,
 }
 
@@ -556,7 +561,7 @@ impl<'a> Iterator for Records<'a> {
                 None => Record::decode_fast(&mut self.cursor),
             };
             if let Some(r) = r {
-                if let Err(e) = self.check_delta(r.offset_delta, start) {
+                if let Err(e) = self.check_delta(zigzag_encode32(r.offset_delta), start) {
                     return Some(Err(e));
                 }
                 self.left -= 1;
@@ -601,13 +606,35 @@ impl<'a> Records<'a> {
         Ok(())
     }
 
-    /// Checks the offset delta of the record that started at `start` (see [`Records`]).
+    /// Checks the offset delta (zigzag-encoded, as records carry it) of the record that
+    /// started at `start` (see [`Records`]): one comparison while each record follows the
+    /// one before, as in every batch compaction left whole. Such a record is within
+    /// `last_offset_delta` without a check: deltas from 0 on, one per record, and
+    /// [`RecordBatch::decode`] bounds the records count by `last_offset_delta + 1`.
     #[inline(always)]
-    fn check_delta(&mut self, delta: i32, start: usize) -> Result<(), DecodeError> {
-        if delta < self.next_delta || delta > self.last_delta {
+    fn check_delta(&mut self, zigzag: u64, start: usize) -> Result<(), DecodeError> {
+        if zigzag == self.next_zigzag {
+            self.next_zigzag += 2;
+            return Ok(());
+        }
+        self.check_delta_gap(zigzag, start)
+    }
+
+    /// [`Records::check_delta`] of a record that does not follow the one before: after a gap
+    /// (compaction removed records), or damage.
+    #[cold]
+    fn check_delta_gap(&mut self, zigzag: u64, start: usize) -> Result<(), DecodeError> {
+        let delta = zigzag32(zigzag).unwrap_or(i32::MIN);
+        let min = if self.next_zigzag == u64::MAX {
+            self.min_delta
+        } else {
+            (self.next_zigzag >> 1) as i64
+        };
+        if (delta as i64) < min || delta > self.last_delta {
             return Err(self.bad_delta(delta, start));
         }
-        self.next_delta = delta.saturating_add(1);
+        self.min_delta = delta as i64 + 1;
+        self.next_zigzag = u64::MAX;
         Ok(())
     }
 
@@ -666,7 +693,7 @@ impl<'a> Records<'a> {
             self.done = true;
         }
         if let Ok(rec) = &r
-            && let Err(e) = self.check_delta(rec.offset_delta, start)
+            && let Err(e) = self.check_delta(zigzag_encode32(rec.offset_delta), start)
         {
             return Some(Err(e));
         }

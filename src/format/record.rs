@@ -389,12 +389,34 @@ impl<'a> Record<'a> {
         })
     }
 
-    /// The offset delta and value of the record at `*p` in `buf`, for readers that want
-    /// nothing else: those of [`Record::plain_fast`] (the other fields are computed only to
-    /// be dropped).
+    /// The offset delta (still zigzag-encoded, as [`Records`] checks it) and value of the
+    /// record at `*p` in `buf`, for readers that want nothing else: what
+    /// [`Record::plain_fast`] accepts and decodes, without the fields they drop.
     #[inline(always)]
-    pub(crate) fn value_fast(buf: &'a [u8], p: &mut usize) -> Option<(i32, Option<&'a [u8]>)> {
-        Record::plain_fast(buf, p).map(|r| (r.offset_delta, r.value))
+    pub(crate) fn value_fast(buf: &'a [u8], p: &mut usize) -> Option<(u64, Option<&'a [u8]>)> {
+        let w = buf.get(*p..)?.first_chunk::<16>()?;
+        let mut q = 0;
+        let len = short_uvarint(w, &mut q)?;
+        if len & 1 != 0 {
+            return None; // negative
+        }
+        let end = *p + q + (len >> 1) as usize;
+        q += 1; // attributes
+        short_uvarint(w, &mut q)?; // timestamp delta
+        let offset_delta_zigzag = short_uvarint(w, &mut q)?;
+        let klen = short_uvarint(w, &mut q)?;
+        let mut at = *p + q;
+        match klen {
+            1 => {} // -1: no key
+            k if k & 1 == 0 => at += (k >> 1) as usize,
+            _ => return None,
+        }
+        let value = fast_opt(buf, &mut at)?;
+        if buf.get(at) != Some(&0) || at + 1 != end {
+            return None;
+        }
+        *p = end;
+        Some((offset_delta_zigzag, value))
     }
 
     /// Decodes one record with a precise error for whatever is wrong with it.

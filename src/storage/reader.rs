@@ -475,8 +475,19 @@ impl Scan {
         base: i64,
         rp: Option<i64>,
     ) -> Result<bool> {
-        let below_recovery_point = rp.is_some_and(|rp| rp > base && self.next_offset < rp);
-        Ok(!below_recovery_point && !r.crc_holds_at(self.valid_end, r.file_len()?)?)
+        if rp.is_some_and(|rp| rp > base && self.next_offset < rp) {
+            return Ok(false);
+        }
+        // An entry running past the end of the file as the scan saw it: a write in progress
+        // (it may be whole by now), or a killed writer's.
+        if let Some(Error::Corrupt {
+            source: DecodeError::Truncated { .. },
+            ..
+        }) = &self.damage
+        {
+            return Ok(true);
+        }
+        Ok(!r.crc_holds_at(self.valid_end, r.file_len()?)?)
     }
 
     /// The log end offset this scan of the last segment `base` shows: where it stopped, when
@@ -1514,6 +1525,39 @@ pub(super) mod tests {
             out.push(b.batch.as_batch().unwrap().header.base_offset);
         }
         out
+    }
+
+    /// Regression: the log end offset a reader computed while another process appended
+    /// failed as "damage" now and then: its scan saw the last batch incomplete (a write in
+    /// progress), and the check that followed found it whole, with a checksum that holds,
+    /// which is no crash's debris. An entry the scan saw running past the end is a write in
+    /// progress (or a killed writer's), whatever it has become since.
+    #[test]
+    fn regression_a_batch_completed_after_the_scan_is_no_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = Log::open(dir.path(), LogConfig::default()).unwrap();
+        append_rolling(&mut log, 0, 3);
+        drop(log);
+        let path = file_names::log_file(dir.path(), 0);
+        let len = std::fs::metadata(&path).unwrap().len();
+        let mut r = ChunkReader::open(&path).unwrap();
+        let last = r.header_at(0).unwrap().size() as u64 * 2;
+        // What a scan of the file, taken while the third batch was half written, says.
+        let scan = Scan {
+            valid_end: last,
+            next_offset: 2,
+            damage: Some(Error::corrupt(
+                &path,
+                last,
+                DecodeError::Truncated {
+                    at: 0,
+                    needed: (len - last) as usize,
+                    available: 10,
+                },
+            )),
+        };
+        assert!(scan.stopped_at_crash_debris(&mut r, 0, Some(2)).unwrap());
+        assert_eq!(scan.end_offset(&mut r, 0, Some(2)).unwrap(), 2);
     }
 
     /// Regression: a follower, and a group member that then committed past them, skipped
