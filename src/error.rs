@@ -107,6 +107,6 @@ impl Error {
 
     /// True when the error is the disk being full.
     pub fn is_no_space(&self) -> bool {
-        matches!(self, Error::Io { source, .. } if source.raw_os_error() == Some(28))
+        matches!(self, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::StorageFull)
     }
 }

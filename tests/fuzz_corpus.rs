@@ -17,10 +17,6 @@
 //! Regression tests replay the inputs under `fuzz/regressions/` (and run the CLI on the same
 //! bytes) that once made klog's offsets overflow.
 
-// The counting allocator below is the only unsafe code: a `GlobalAlloc` must be implemented
-// with `unsafe`, and every call is forwarded unchanged to `System`.
-#![allow(unsafe_code)]
-
 #[path = "../fuzz/targets.rs"]
 mod targets;
 
@@ -62,6 +58,9 @@ fn note(delta: isize) {
     });
 }
 
+// The only unsafe code of this file: a `GlobalAlloc` must be implemented with `unsafe`, and
+// every call is forwarded unchanged to `System`.
+#[allow(unsafe_code)]
 // SAFETY: every method forwards to `System` with the caller's arguments unchanged, so the
 // caller's guarantees are `System`'s; the bookkeeping only updates plain thread-local integers.
 unsafe impl GlobalAlloc for Counting {

@@ -514,24 +514,10 @@ pub fn did_you_mean(near: &[&str], list_cmd: &str) -> String {
 
 /// Names within a small edit distance of `name`, closest first (at most three).
 pub fn nearest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
-    fn distance(a: &str, b: &str) -> usize {
-        let b: Vec<char> = b.chars().collect();
-        let mut row: Vec<usize> = (0..=b.len()).collect();
-        for (i, ca) in a.chars().enumerate() {
-            let mut prev = row[0];
-            row[0] = i + 1;
-            for (j, &cb) in b.iter().enumerate() {
-                let cur = row[j + 1];
-                row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(cur + 1);
-                prev = cur;
-            }
-        }
-        row[b.len()]
-    }
     let limit = (name.chars().count() / 3).max(2);
     let mut scored: Vec<(usize, &str)> = candidates
         .into_iter()
-        .map(|c| (distance(name, c), c))
+        .map(|c| (strsim::levenshtein(name, c), c))
         .filter(|&(d, c)| d <= limit || c.contains(name) || name.contains(c))
         .collect();
     scored.sort();

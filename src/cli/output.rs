@@ -52,33 +52,14 @@ pub fn human_bytes(n: u64) -> String {
     }
 }
 
-/// Milliseconds since the epoch as RFC 3339 UTC (`2021-01-25T03:08:52.675Z`).
+/// Milliseconds since the epoch as RFC 3339 UTC (`2021-01-25T03:08:52.675Z`), by `jiff`. A
+/// timestamp outside its years (-9999 to 9999: a damaged or made-up one) is shown as the
+/// milliseconds it is (`@-62167219200001ms`), which the table still lines up.
 pub fn rfc3339_ms(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let millis = ms.rem_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+    match jiff::Timestamp::from_millisecond(ms) {
+        Ok(t) => t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+        Err(_) => format!("@{ms}ms"),
+    }
 }
 
 /// Retention in readable form: "7d", "1h", "unlimited".
@@ -109,6 +90,8 @@ mod tests {
         assert_eq!(human_bytes(1536), "1.5 KiB");
         assert_eq!(rfc3339_ms(1_611_544_132_675), "2021-01-25T03:08:52.675Z");
         assert_eq!(rfc3339_ms(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339_ms(-1), "1969-12-31T23:59:59.999Z");
+        assert_eq!(rfc3339_ms(i64::MAX), format!("@{}ms", i64::MAX));
         assert_eq!(human_ms(604_800_000), "7d");
         assert_eq!(human_ms(-1), "unlimited");
         assert_eq!(human_ms(1500), "1500ms");
