@@ -57,6 +57,7 @@ use crate::format::DECOMPRESS_LIMIT;
 use crate::format::group_metadata::{OffsetsKey, decode_key, decode_offset_commit};
 use crate::format::legacy;
 use crate::storage::Entry;
+use crate::storage::clock::now_ms;
 use crate::storage::failpoint as fp;
 use crate::storage::file_names::parse_partition_dir;
 use crate::topic::{Topic, Topics};
@@ -161,12 +162,6 @@ pub struct Committed {
     /// The next offset the group will read.
     pub offset: i64,
     pub committed_ms: i64,
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// The committed offset of `group` for one partition, if any.

@@ -55,7 +55,7 @@ use crate::storage::file_names::{parse_partition_dir, partition_dir_name};
 use crate::storage::fs::{
     BrokerLockGuard, atomic_write, fsync_dir, hold_broker_lock, lock_dir, try_lock_dir,
 };
-use crate::storage::{ConfigSource, Log, LogConfig, LogReader};
+use crate::storage::{ConfigSource, Log, LogConfig, LogReader, now_ms};
 
 /// klog's metadata file in the data directory.
 pub const META_FILE: &str = "klog-topics.json";
@@ -368,12 +368,6 @@ pub struct Topics {
 #[derive(Debug)]
 pub struct WriteGuard {
     _broker: Option<BrokerLockGuard>,
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// Removes a directory tree; one that is already gone is fine.

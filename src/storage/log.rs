@@ -64,10 +64,11 @@
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
+use super::clock::now_ms;
 use super::config::LogConfig;
 use super::failpoint as fp;
 use super::file_names;
@@ -321,12 +322,6 @@ pub struct Truncation {
     pub removed_bytes: u64,
     /// The problem found at `position`.
     pub reason: Error,
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 impl Log {

@@ -40,6 +40,7 @@
 
 pub mod checkpoint;
 pub mod cleaner;
+pub mod clock;
 pub mod config;
 pub mod failpoint;
 pub mod file_names;
@@ -51,6 +52,7 @@ pub mod retention;
 pub mod verify;
 pub mod watch;
 
+pub use clock::now_ms;
 pub use config::{CONFIGS, CleanupPolicy, LogConfig};
 pub use log::{AppendInfo, ConfigSource, Log};
 pub use reader::{

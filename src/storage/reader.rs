@@ -1479,7 +1479,7 @@ pub(super) mod tests {
 
     use super::*;
     use crate::format::BatchBuilder;
-    use crate::storage::{Log, LogConfig};
+    use crate::storage::{Log, LogConfig, now_ms};
 
     thread_local! {
         /// Segments that the next listings of this thread leave out: (base offset, how many
@@ -1498,13 +1498,6 @@ pub(super) mod tests {
             }
         });
         listing
-    }
-
-    fn now_ms() -> i64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as i64
     }
 
     /// Appends offsets `from..to`, one record per batch, rolling before each multiple of 10.
