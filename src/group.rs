@@ -59,7 +59,7 @@ use crate::format::legacy;
 use crate::storage::Entry;
 use crate::storage::clock::now_ms;
 use crate::storage::failpoint as fp;
-use crate::storage::file_names::parse_partition_dir;
+use crate::storage::layout::{self, parse_partition_dir};
 use crate::topic::{Topic, Topics};
 
 /// Longest group name accepted, in bytes once encoded for file names (see [`encode_group`]):
@@ -140,17 +140,17 @@ pub fn validate_group_name(name: &str) -> Result<()> {
 }
 
 fn offset_file(partition_dir: &Path, group: &str) -> PathBuf {
-    partition_dir.join(format!("klog-group.{}.json", encode_group(group)))
+    partition_dir.join(layout::group_offset_file(&encode_group(group)))
 }
 
 fn lock_file(partition_dir: &Path, group: &str) -> PathBuf {
-    partition_dir.join(format!(".klog-group.{}.lock", encode_group(group)))
+    partition_dir.join(layout::group_lock_file(&encode_group(group)))
 }
 
 fn member_file(topic: &Topic, group: &str, slot: usize) -> PathBuf {
     topic
         .partition_dir(0)
-        .join(format!(".klog-group.{}.member-{slot}", encode_group(group)))
+        .join(layout::group_member_file(&encode_group(group), slot))
 }
 
 /// A committed offset as stored.
@@ -403,13 +403,7 @@ impl Member {
 
 /// The member slot a file name is, for `group`.
 fn member_slot_of(file_name: &str, group: &str) -> Option<usize> {
-    file_name
-        .strip_prefix(".klog-group.")?
-        .strip_prefix(encode_group(group).as_str())?
-        .strip_prefix(".member-")
-        .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))?
-        .parse()
-        .ok()
+    layout::parse_group_member_file(file_name, &encode_group(group))
 }
 
 /// Every member-slot file of `group` on `topic`, live or not: (slot, path), by slot.
@@ -562,15 +556,10 @@ pub fn list_groups(topics: &Topics) -> Result<Vec<(String, Vec<String>)>> {
             };
             // A group exists where it has committed offsets, or a live member owns a partition
             // (lock files stay behind after members leave, until `groups delete`).
-            let group = fname
-                .strip_prefix("klog-group.")
-                .and_then(|s| s.strip_suffix(".json"))
-                .or_else(|| {
-                    fname
-                        .strip_prefix(".klog-group.")
-                        .and_then(|s| s.strip_suffix(".lock"))
-                        .filter(|_| matches!(is_held(&f.path()), Ok(true)))
-                });
+            let group = layout::parse_group_offset_file(fname).or_else(|| {
+                layout::parse_group_lock_file(fname)
+                    .filter(|_| matches!(is_held(&f.path()), Ok(true)))
+            });
             if let Some(g) = group.and_then(decode_group)
                 && validate_group_name(&g).is_ok()
             {
@@ -588,8 +577,8 @@ pub fn list_groups(topics: &Topics) -> Result<Vec<(String, Vec<String>)>> {
 /// member slot or a commit's temp file.
 fn is_group_file(file_name: &str, group: &str) -> bool {
     let enc = encode_group(group);
-    file_name == format!("klog-group.{enc}.json")
-        || file_name == format!(".klog-group.{enc}.lock")
+    file_name == layout::group_offset_file(&enc)
+        || file_name == layout::group_lock_file(&enc)
         || member_slot_of(file_name, group).is_some()
         || is_tmp_file(file_name, group)
 }

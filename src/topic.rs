@@ -51,19 +51,20 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::storage::checkpoint::{self, Merge};
-use crate::storage::file_names::{parse_partition_dir, partition_dir_name};
 use crate::storage::fs::{
     BrokerLockGuard, atomic_write, fsync_dir, hold_broker_lock, lock_dir, try_lock_dir,
+};
+use crate::storage::layout::{
+    self, PARTITION_METADATA_FILE, delete_dir_name, is_delete_dir, parse_partition_dir,
+    partition_dir_name,
 };
 use crate::storage::{ConfigSource, Log, LogConfig, LogReader, now_ms};
 
 /// klog's metadata file in the data directory.
-pub const META_FILE: &str = "klog-topics.json";
+pub use layout::TOPICS_FILE as META_FILE;
 const MAX_NAME_LEN: usize = 249;
 /// Most partitions a topic may have (a sanity bound against typos such as `-p 1000000`).
 pub const MAX_PARTITIONS: u32 = 10_000;
-/// Suffix of a partition directory being deleted (`klog-<pid>-<n>.delete`).
-pub const DELETE_SUFFIX: &str = ".delete";
 
 /// Checks a topic name against Kafka's rule (`Topic.validate`).
 pub fn validate_topic_name(name: &str) -> Result<()> {
@@ -174,7 +175,7 @@ pub fn new_topic_id() -> String {
 /// Writes Kafka's `partition.metadata` (`version: 0`, `topic_id: …`, no trailing newline)
 /// unless it is there already.
 fn write_partition_metadata(dir: &Path, topic_id: &str) -> Result<()> {
-    let path = dir.join("partition.metadata");
+    let path = dir.join(PARTITION_METADATA_FILE);
     if path.exists() {
         return Ok(());
     }
@@ -535,11 +536,7 @@ impl Topics {
         };
         Ok(rd
             .flatten()
-            .filter(|e| {
-                e.file_name()
-                    .to_str()
-                    .is_some_and(|n| n.starts_with("klog-") && n.ends_with(DELETE_SUFFIX))
-            })
+            .filter(|e| e.file_name().to_str().is_some_and(is_delete_dir))
             .map(|e| e.path())
             .collect())
     }
@@ -566,9 +563,7 @@ impl Topics {
             let d = self.dir.join(partition_dir_name(name, p));
             // Kafka's way (a `-delete` suffix), in a name short enough for any topic name:
             // the directory stops being a partition at once, for klog and for a broker.
-            let to = self
-                .dir
-                .join(format!("klog-{}-{p}{DELETE_SUFFIX}", std::process::id()));
+            let to = self.dir.join(delete_dir_name(std::process::id(), p));
             fs::rename(&d, &to).map_err(Error::io("rename", &d))?;
             doomed.push(to);
         }

@@ -31,11 +31,11 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 
-pub const RECOVERY_POINT: &str = "recovery-point-offset-checkpoint";
-pub const LOG_START_OFFSET: &str = "log-start-offset-checkpoint";
-pub const REPLICATION_OFFSET: &str = "replication-offset-checkpoint";
-pub const CLEANER_OFFSET: &str = "cleaner-offset-checkpoint";
-pub const LEADER_EPOCH: &str = "leader-epoch-checkpoint";
+pub use super::layout::{
+    CLEANER_OFFSET_CHECKPOINT as CLEANER_OFFSET, LEADER_EPOCH_CHECKPOINT as LEADER_EPOCH,
+    LOG_START_OFFSET_CHECKPOINT as LOG_START_OFFSET, RECOVERY_POINT_CHECKPOINT as RECOVERY_POINT,
+    REPLICATION_OFFSET_CHECKPOINT as REPLICATION_OFFSET,
+};
 
 /// Entries of a data-directory checkpoint: (topic, partition) → offset.
 pub type OffsetCheckpoint = BTreeMap<(String, u32), i64>;

@@ -113,22 +113,19 @@ use serde::{Deserialize, Serialize};
 
 use super::config::LogConfig;
 use super::failpoint as fp;
-use super::file_names::{self, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX};
 use super::fs::{atomic_write, fsync_dir_at, lock_dir};
 use super::index::IndexBuilder;
+use super::layout::{
+    self, CLEANED_SUFFIX, CLEANER_OFFSET_FILE, DELETED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX,
+    SEGMENT_SUFFIXES, SWAP_SUFFIX, TIME_INDEX_SUFFIX, parse_segment_file, segment_file,
+    with_suffix,
+};
 use super::reader::{ChunkReader, RawAt, list_segments};
-use super::retention::{self, DELETED_SUFFIX};
+use super::retention;
 use crate::error::{Error, Result};
 use crate::format::batch::{Compression, EntryFrame, compress_batch, encode_batch};
 use crate::format::{BatchHeader, DecodeError, Record, RecordBatch, TimestampType};
 
-/// Name of the per-partition first dirty offset file (klog's own; Kafka keeps the same fact
-/// in the log directory's `cleaner-offset-checkpoint`).
-pub const CLEANER_OFFSET_FILE: &str = ".klog-cleaner-offset";
-/// Suffix of a cleaned segment's files while they are being written.
-pub const CLEANED_SUFFIX: &str = ".cleaned";
-/// Suffix of a cleaned segment's files once complete, until they replace the old ones.
-pub const SWAP_SUFFIX: &str = ".swap";
 /// Most keys the offset map holds in one round: 4 Mi hash buckets of 25 bytes at the
 /// map's 7/8 load factor, so the map never grows past ≈ 100 MiB.
 pub const MAX_MAP_ENTRIES: usize = 3_670_016;
@@ -137,8 +134,6 @@ pub const MAX_MAP_ENTRIES: usize = 3_670_016;
 const DELETE_HORIZON_BIT: i16 = 0x40;
 /// Attribute bits kept on an emptied batch: timestamp type, transactional, control.
 const EMPTY_BATCH_ATTRIBUTES: i16 = 0x08 | 0x10 | 0x20;
-/// The files of one segment that the cleaner writes and replaces.
-const SEGMENT_SUFFIXES: [&str; 3] = [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX];
 
 /// What [`clean_partition`] did (or, with `dry_run`, would do).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -282,20 +277,10 @@ fn file_len(path: &Path) -> u64 {
     fs::metadata(path).map_or(0, |m| m.len())
 }
 
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(suffix);
-    PathBuf::from(s)
-}
-
-fn segment_file(dir: &Path, base: i64, suffix: &str) -> PathBuf {
-    dir.join(format!("{}{suffix}", file_names::offset_name(base)))
-}
-
 fn total_log_bytes(dir: &Path, segments: &[i64]) -> u64 {
     segments
         .iter()
-        .map(|&b| file_len(&file_names::log_file(dir, b)))
+        .map(|&b| file_len(&layout::log_file(dir, b)))
         .sum()
 }
 
@@ -337,9 +322,9 @@ fn clean_with(dir: &Path, config: &LogConfig, opts: &CleanOptions) -> Result<Cle
         sources.push(Source {
             base,
             end,
-            size: file_len(&file_names::log_file(dir, base)),
-            index_size: file_len(&file_names::index_file(dir, base)),
-            time_index_size: file_len(&file_names::time_index_file(dir, base)),
+            size: file_len(&layout::log_file(dir, base)),
+            index_size: file_len(&layout::index_file(dir, base)),
+            time_index_size: file_len(&layout::time_index_file(dir, base)),
         });
     }
 
@@ -554,7 +539,7 @@ fn build_offset_map(
         }
         let may_stop = first_dirty_seen;
         first_dirty_seen = true;
-        let path = file_names::log_file(dir, s.base);
+        let path = layout::log_file(dir, s.base);
         let mut filled = false;
         for_each_entry(&path, |pos, frame, bytes| {
             if frame.magic != 2 {
@@ -814,7 +799,7 @@ impl Cleaner {
     fn clean_group(&mut self, dir: &Path, group: &[Source], write: bool) -> Result<GroupOutcome> {
         let base = group.first().map_or(0, |s| s.base);
         let file = if write {
-            let path = with_suffix(&file_names::log_file(dir, base), CLEANED_SUFFIX);
+            let path = with_suffix(&layout::log_file(dir, base), CLEANED_SUFFIX);
             let f = fp::open(
                 OpenOptions::new().write(true).create(true).truncate(true),
                 &path,
@@ -871,7 +856,7 @@ impl Cleaner {
         // bytes then.
         let mut empty_last: Option<(BatchHeader, Option<Vec<u8>>)> = None;
         for s in group {
-            let path = file_names::log_file(dir, s.base);
+            let path = layout::log_file(dir, s.base);
             for_each_entry(&path, |pos, frame, bytes| {
                 if frame.magic != 2 {
                     changed |= empty_last.take().is_some();
@@ -1001,7 +986,7 @@ fn finish_swap(dir: &Path, base: i64, end: Option<i64>, stop: Option<Step>) -> R
     }
     let end = match end {
         Some(e) => e,
-        None => next_offset_of(&file_names::log_file(dir, base), base)?,
+        None => next_offset_of(&layout::log_file(dir, base), base)?,
     };
     // 4. Every file of the other old segments of the group goes, .log first.
     let mut old: Vec<(i64, usize, PathBuf)> = Vec::new();
@@ -1012,7 +997,7 @@ fn finish_swap(dir: &Path, base: i64, end: Option<i64>, stop: Option<Step>) -> R
             continue;
         };
         for (rank, suffix) in SEGMENT_SUFFIXES.iter().enumerate() {
-            if let Some(b) = file_names::parse_offset(&name, suffix)
+            if let Some(b) = layout::parse_offset(&name, suffix)
                 && b > base
                 && b < end
             {
@@ -1050,13 +1035,6 @@ fn finish_swap(dir: &Path, base: i64, end: Option<i64>, stop: Option<Step>) -> R
         }
     }
     Ok(false)
-}
-
-/// The base offset of `<20 digits>.{log,index,timeindex}`.
-fn parse_segment_file(name: &str) -> Option<i64> {
-    SEGMENT_SUFFIXES
-        .iter()
-        .find_map(|s| file_names::parse_offset(name, s))
 }
 
 /// Finishes or undoes what an interrupted cleaning left in `dir` (see the module's *Crash
@@ -1380,7 +1358,7 @@ mod tests {
             let s = random_log(seed, segment_bytes, 250);
             let dir = s.dir.path();
             let active = s.active_base();
-            let active_bytes = fs::read(file_names::log_file(dir, active)).unwrap();
+            let active_bytes = fs::read(layout::log_file(dir, active)).unwrap();
 
             let r1 = force(dir, &s.cfg, NOW);
             assert!(r1.cleaned, "seed {seed}");
@@ -1413,7 +1391,7 @@ mod tests {
             check_batches(&s);
             assert!(leftovers(dir).is_empty());
             assert_eq!(
-                fs::read(file_names::log_file(dir, active)).unwrap(),
+                fs::read(layout::log_file(dir, active)).unwrap(),
                 active_bytes,
                 "active segment touched, seed {seed}"
             );
@@ -1853,8 +1831,8 @@ mod tests {
                     .filter(|&&b| b >= w[0] && b < w[1])
                     .count()
                     > 1;
-                let changed = fs::read(file_names::log_file(pristine, w[0])).unwrap()
-                    != fs::read(file_names::log_file(done.path(), w[0])).unwrap();
+                let changed = fs::read(layout::log_file(pristine, w[0])).unwrap()
+                    != fs::read(layout::log_file(done.path(), w[0])).unwrap();
                 (w[0], w[1], merged || changed)
             })
             .collect();

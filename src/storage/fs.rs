@@ -26,6 +26,7 @@ use std::fs::{File, OpenOptions};
 use std::path::Path;
 
 use super::failpoint as fp;
+pub use super::layout::BROKER_LOCK_FILE;
 use crate::error::{Error, Result};
 
 /// fsyncs a directory so that entries created, renamed or removed in it are durable.
@@ -187,9 +188,6 @@ pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
     f.read_to_end(&mut out)?;
     Ok(out)
 }
-
-/// Kafka's lock file in a log directory.
-pub const BROKER_LOCK_FILE: &str = ".lock";
 
 /// A shared hold on a broker directory's `.lock` (see the module doc), released on drop or
 /// when the process dies.

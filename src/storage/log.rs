@@ -71,19 +71,17 @@ use serde::{Deserialize, Serialize};
 use super::clock::now_ms;
 use super::config::LogConfig;
 use super::failpoint as fp;
-use super::file_names;
 use super::fs::{self, fsync_dir_at};
 use super::index::{OffsetIndex, TimeIndex};
-use super::reader::{
-    ChunkReader, Scan, continues_after_recovery_point, list_segments, scan_batches,
-};
+use super::layout;
+use super::layout::list_segments;
+use super::reader::{ChunkReader, Scan, continues_after_recovery_point, scan_batches};
 use super::retention::{self, DeletedSegment};
 use crate::error::{Error, Result};
 use crate::format::batch::{self as fbatch, BatchParts, RECORD_BATCH_OVERHEAD};
 use crate::format::{BatchHeader, DecodeError, TimestampType};
 
-/// Name of the per-partition recovery point file (klog's own; Kafka ignores it).
-pub const RECOVERY_POINT_FILE: &str = ".klog-recovery-point";
+pub use super::layout::RECOVERY_POINT_FILE;
 
 /// A batch [`Log`] appends: in one buffer, or in parts around a value.
 trait Appendable {
@@ -829,14 +827,14 @@ impl Log {
         };
         meta.len() == a.size
             && meta.nlink() > 0
-            && !file_names::log_file(&self.dir, a.next_offset).exists()
+            && !layout::log_file(&self.dir, a.next_offset).exists()
             && a.offset_index.matches_disk()
             && a.time_index.matches_disk()
     }
 
     /// Opens segment `base` as the active one and recovers its tail from `recovery_point`.
     fn load_active(&mut self, base: i64, recovery_point: Option<i64>) -> Result<ActiveSegment> {
-        let log_path = file_names::log_file(&self.dir, base);
+        let log_path = layout::log_file(&self.dir, base);
         let log = fp::open(
             fs::open_options_regular(
                 OpenOptions::new()
@@ -851,10 +849,8 @@ impl Log {
         .map_err(Error::io("open", &log_path))?;
         fs::ensure_regular(&log, &log_path)?;
         let max = self.config.segment_index_bytes;
-        let mut offset_index =
-            OffsetIndex::open(&file_names::index_file(&self.dir, base), base, max)?;
-        let mut time_index =
-            TimeIndex::open(&file_names::time_index_file(&self.dir, base), base, max)?;
+        let mut offset_index = OffsetIndex::open(&layout::index_file(&self.dir, base), base, max)?;
+        let mut time_index = TimeIndex::open(&layout::time_index_file(&self.dir, base), base, max)?;
 
         // Index entries at or past the recovery point may describe data that never reached
         // the disk: keep only the ones below it, and only if they point inside the file.
@@ -1099,8 +1095,8 @@ fn indexes_look_sane(dir: &Path, base: i64, log_len: u64) -> bool {
         FileSource, OFFSET_ENTRY_SIZE, TIME_ENTRY_SIZE, offset_entries, time_entries,
     };
     let (Ok(idx), Ok(tidx)) = (
-        FileSource::open(&file_names::index_file(dir, base)),
-        FileSource::open(&file_names::time_index_file(dir, base)),
+        FileSource::open(&layout::index_file(dir, base)),
+        FileSource::open(&layout::time_index_file(dir, base)),
     ) else {
         return false;
     };
@@ -1127,7 +1123,7 @@ fn indexes_look_sane(dir: &Path, base: i64, log_len: u64) -> bool {
 /// or fail the sanity check. New files are written aside and renamed into place, so readers
 /// holding the old ones are not disturbed.
 fn rebuild_indexes_if_damaged(dir: &Path, base: i64, interval: u32) -> Result<()> {
-    let log_path = file_names::log_file(dir, base);
+    let log_path = layout::log_file(dir, base);
     let log_len = std::fs::metadata(&log_path)
         .map_err(Error::io("stat", &log_path))?
         .len();
@@ -1140,9 +1136,9 @@ fn rebuild_indexes_if_damaged(dir: &Path, base: i64, interval: u32) -> Result<()
 /// Creates an empty segment (`.log`, `.index`, `.timeindex`) and fsyncs the directory.
 fn create_segment(dir: &Path, base: i64) -> Result<()> {
     for path in [
-        file_names::log_file(dir, base),
-        file_names::index_file(dir, base),
-        file_names::time_index_file(dir, base),
+        layout::log_file(dir, base),
+        layout::index_file(dir, base),
+        layout::time_index_file(dir, base),
     ] {
         fp::open(
             OpenOptions::new().write(true).create(true).truncate(false),
@@ -1159,8 +1155,8 @@ fn create_segment(dir: &Path, base: i64) -> Result<()> {
 pub fn recovery_point(dir: &Path) -> Option<i64> {
     read_recovery_point(dir).or_else(|| {
         let name = dir.file_name()?.to_str()?;
-        let (topic, partition) = file_names::parse_partition_dir(name)?;
-        let path = dir.parent()?.join(super::checkpoint::RECOVERY_POINT);
+        let (topic, partition) = layout::parse_partition_dir(name)?;
+        let path = dir.parent()?.join(super::layout::RECOVERY_POINT_CHECKPOINT);
         super::checkpoint::read_offsets(&path)
             .ok()?
             .get(&(topic.to_string(), partition))

@@ -43,9 +43,9 @@ pub mod cleaner;
 pub mod clock;
 pub mod config;
 pub mod failpoint;
-pub mod file_names;
 pub mod fs;
 pub mod index;
+pub mod layout;
 pub mod log;
 pub mod reader;
 pub mod retention;
@@ -54,6 +54,8 @@ pub mod watch;
 
 pub use clock::now_ms;
 pub use config::{CONFIGS, CleanupPolicy, LogConfig};
+/// The names of segment files and partition directories, under the module's former name.
+pub use layout as file_names;
 pub use log::{AppendInfo, ConfigSource, Log};
 pub use reader::{
     BatchRef, ChunkReader, Entry, LogReader, PartitionStats, RawAt, SegmentSummary, list_segments,

@@ -21,33 +21,13 @@ use std::path::{Path, PathBuf};
 
 use memmap2::Mmap;
 
-use super::file_names::{self, LOG_SUFFIX};
 use super::index::{self, FileSource, OFFSET_ENTRY_SIZE, TIME_ENTRY_SIZE};
+pub use super::layout::list_segments;
+use super::layout::{self, CLEANED_SUFFIX, SWAP_SUFFIX};
 use crate::error::{Error, Result};
 use crate::format::batch::{Peek, peek_entry};
 use crate::format::legacy::LegacyMessage;
 use crate::format::{BatchHeader, DECOMPRESS_LIMIT, DecodeError, RecordBatch};
-
-/// Base offsets of the segments in `dir`, ascending (from the `.log` file names).
-///
-/// A listing taken while segments are created may show a new segment without another one
-/// created just before it. Writers, the cleaner and repair list under the partition lock,
-/// where no segment is created meanwhile; [`LogReader`] re-lists before it moves past a gap
-/// in the offsets; `segments verify` re-checks under the lock what it would report.
-pub fn list_segments(dir: &Path) -> Result<Vec<i64>> {
-    let rd = std::fs::read_dir(dir).map_err(Error::io("read directory", dir))?;
-    let mut out = Vec::new();
-    for entry in rd {
-        let entry = entry.map_err(Error::io("read directory", dir))?;
-        if let Some(name) = entry.file_name().to_str()
-            && let Some(base) = file_names::parse_offset(name, LOG_SUFFIX)
-        {
-            out.push(base);
-        }
-    }
-    out.sort_unstable();
-    Ok(out)
-}
 
 /// What the bytes at a position of a `.log` hold.
 pub(crate) enum At<'a> {
@@ -140,7 +120,6 @@ const REACHES_NEXT_SEGMENT: &str = "batch reaching the next segment's base offse
 /// the next writer finishes or undoes it, a merged segment may overlap the ones it replaces,
 /// which readers then read past (their position only goes up: nothing is handed out twice).
 fn swap_left_over(dir: &Path) -> bool {
-    use super::cleaner::{CLEANED_SUFFIX, SWAP_SUFFIX};
     std::fs::read_dir(dir).is_ok_and(|entries| {
         entries.flatten().any(|e| {
             let name = e.file_name();
@@ -826,7 +805,7 @@ pub struct SegmentSummary {
 /// Summarizes segment `base` of partition `dir` by walking its entry headers (see
 /// `walk_headers`): every record in the file, and its smallest and largest timestamps.
 pub fn summarize_segment(dir: &Path, base: i64) -> Result<SegmentSummary> {
-    let path = file_names::log_file(dir, base);
+    let path = layout::log_file(dir, base);
     let len = std::fs::metadata(&path)
         .map_err(Error::io("stat", &path))?
         .len();
@@ -844,10 +823,10 @@ pub fn summarize_segment(dir: &Path, base: i64) -> Result<SegmentSummary> {
         last_timestamp: w.last_timestamp,
         ..SegmentSummary::default()
     };
-    if let Ok(src) = FileSource::open(&file_names::index_file(dir, base)) {
+    if let Ok(src) = FileSource::open(&layout::index_file(dir, base)) {
         s.index_entries = index::valid_entries(&src, OFFSET_ENTRY_SIZE);
     }
-    if let Ok(src) = FileSource::open(&file_names::time_index_file(dir, base)) {
+    if let Ok(src) = FileSource::open(&layout::time_index_file(dir, base)) {
         s.time_index_entries = index::valid_entries(&src, TIME_ENTRY_SIZE);
     }
     Ok(s)
@@ -958,7 +937,7 @@ impl LogReader {
         let Some(&base) = self.segments.last() else {
             return Ok(0);
         };
-        let log_path = file_names::log_file(&self.dir, base);
+        let log_path = layout::log_file(&self.dir, base);
         let mut r = ChunkReader::open(&log_path)?;
         let start = self.active_index_lookup(base, i64::MAX);
         let rp = super::log::recovery_point(&self.dir);
@@ -980,7 +959,7 @@ impl LogReader {
         // meanwhile (retention, compaction) is skipped.
         let mut tail = HeaderWalk::default();
         for &b in &self.segments {
-            let p = file_names::log_file(&self.dir, b);
+            let p = layout::log_file(&self.dir, b);
             let w = match walk_headers(&p, st.log_start_offset) {
                 Ok(w) => w,
                 Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
@@ -998,7 +977,7 @@ impl LogReader {
         st.first_timestamp = tail.first_timestamp;
         st.last_timestamp = tail.last_timestamp;
         // The log end offset from the validated tail of the last segment.
-        let mut r = ChunkReader::open(&file_names::log_file(&self.dir, last_base))?;
+        let mut r = ChunkReader::open(&layout::log_file(&self.dir, last_base))?;
         let start = self.active_index_lookup(last_base, i64::MAX);
         let scan = scan_tail(&mut r, start, last_base, |_, _| {})?;
         let rp = super::log::recovery_point(&self.dir);
@@ -1073,7 +1052,7 @@ impl LogReader {
     /// Index lookup in segment `base`: (offset, position) of the largest entry ≤ target,
     /// checked against the log.
     fn active_index_lookup(&self, base: i64, target: i64) -> Option<(i64, u64)> {
-        let path = file_names::index_file(&self.dir, base);
+        let path = layout::index_file(&self.dir, base);
         let is_last = self.segments.last() == Some(&base);
         let found = if is_last {
             let src = FileSource::open(&path).ok()?;
@@ -1089,7 +1068,7 @@ impl LogReader {
             index::lookup_offset(&m, n, base, target)
         }?;
         // Trust the entry only if the batch at its position really ends at its offset.
-        let log = super::fs::open_regular(&file_names::log_file(&self.dir, base)).ok()?;
+        let log = super::fs::open_regular(&layout::log_file(&self.dir, base)).ok()?;
         let r = ChunkReader::new(log, Path::new(""));
         let h = r.header_at(found.position as u64)?;
         (h.last_offset() == found.offset).then_some((found.offset, found.position as u64))
@@ -1117,7 +1096,7 @@ impl LogReader {
         // is then the one the new reader takes up, not a second one beside it.
         let floor = self.cur_base_floor();
         self.cur = None;
-        let mut path = file_names::log_file(&self.dir, base);
+        let mut path = layout::log_file(&self.dir, base);
         let mut tries = 0;
         let reader = loop {
             match super::fs::open_regular(&path) {
@@ -1142,7 +1121,7 @@ impl LogReader {
                         Some(b) => {
                             base = b;
                             pos = 0;
-                            path = file_names::log_file(&self.dir, base);
+                            path = layout::log_file(&self.dir, base);
                         }
                         None => return Err(Error::io("open", &path)(e)),
                     }
@@ -1244,7 +1223,7 @@ impl LogReader {
         use std::os::unix::fs::MetadataExt;
         let (Ok(open), Ok(named)) = (
             c.reader.file.metadata(),
-            std::fs::metadata(file_names::log_file(&self.dir, c.base)),
+            std::fs::metadata(layout::log_file(&self.dir, c.base)),
         ) else {
             return false;
         };
@@ -1282,7 +1261,7 @@ impl LogReader {
             // Skip segments whose largest timestamp is below the target (cheap: the last
             // time-index entry of a closed segment; the active one is scanned from its hint).
             let is_last = i + 1 == segments.len();
-            let tpath = file_names::time_index_file(&self.dir, base);
+            let tpath = layout::time_index_file(&self.dir, base);
             let hint = FileSource::open(&tpath).ok().map(|src| {
                 let n = index::valid_entries(&src, TIME_ENTRY_SIZE);
                 let last = index::time_entries_last(&src, n, base);
@@ -1299,7 +1278,7 @@ impl LogReader {
             let pos = self
                 .active_index_lookup(base, from_offset)
                 .map_or(0, |(_, p)| p);
-            let path = file_names::log_file(&self.dir, base);
+            let path = layout::log_file(&self.dir, base);
             let mut r = ChunkReader::open(&path)?;
             let file_len = r.file_len()?;
             let mut pos = pos;
@@ -1433,7 +1412,7 @@ impl LogReader {
             if !self.confirming {
                 return self.confirm_anomaly();
             }
-            let path = file_names::log_file(&self.dir, base);
+            let path = layout::log_file(&self.dir, base);
             return Err(Error::corrupt(
                 &path,
                 pos,
@@ -1531,7 +1510,7 @@ pub(super) mod tests {
         let mut log = Log::open(dir.path(), LogConfig::default()).unwrap();
         append_rolling(&mut log, 0, 3);
         drop(log);
-        let path = file_names::log_file(dir.path(), 0);
+        let path = layout::log_file(dir.path(), 0);
         let len = std::fs::metadata(&path).unwrap().len();
         let mut r = ChunkReader::open(&path).unwrap();
         let last = r.header_at(0).unwrap().size() as u64 * 2;

@@ -25,15 +25,12 @@ use serde::{Deserialize, Serialize};
 
 use super::config::LogConfig;
 use super::failpoint as fp;
-use super::file_names::{self, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX};
 use super::index::{FileSource, TIME_ENTRY_SIZE, time_entries_last, valid_entries};
-use super::reader::list_segments;
+use super::layout::{
+    self, DELETED_SUFFIX, INDEX_SUFFIX, LOG_START_FILE, LOG_SUFFIX, TIME_INDEX_SUFFIX,
+    list_segments,
+};
 use crate::error::{Error, Result};
-
-/// Name of the per-partition log start offset file (klog's own; Kafka ignores it).
-pub const LOG_START_FILE: &str = ".klog-log-start-offset";
-/// Suffix a segment's files get while being deleted (Kafka's).
-pub const DELETED_SUFFIX: &str = ".deleted";
 
 #[derive(Debug, Serialize, Deserialize)]
 struct LogStart {
@@ -65,14 +62,14 @@ pub fn log_start_offset(dir: &Path, segments: &[i64]) -> i64 {
 
 /// Deletes one segment's files (crash-safe order: the `.log` leaves listings first).
 pub fn delete_segment(dir: &Path, base: i64) -> Result<()> {
-    let log = file_names::log_file(dir, base);
+    let log = layout::log_file(dir, base);
     let mut doomed = log.clone().into_os_string();
     doomed.push(DELETED_SUFFIX);
     fp::rename(&log, doomed.as_ref(), "retention.rename_deleted")
         .map_err(Error::io("rename", &log))?;
     for p in [
-        file_names::index_file(dir, base),
-        file_names::time_index_file(dir, base),
+        layout::index_file(dir, base),
+        layout::time_index_file(dir, base),
     ] {
         match fp::remove_file(&p, "retention.remove_index") {
             Ok(()) => {}
@@ -97,10 +94,10 @@ pub fn remove_leftovers(dir: &Path) -> Result<()> {
         };
         if name.ends_with(DELETED_SUFFIX) {
             let _ = fp::remove_file(&e.path(), "retention.remove_leftover");
-        } else if let Some(b) = file_names::parse_offset(&name, LOG_SUFFIX) {
+        } else if let Some(b) = layout::parse_offset(&name, LOG_SUFFIX) {
             logs.insert(b);
-        } else if let Some(b) = file_names::parse_offset(&name, INDEX_SUFFIX)
-            .or_else(|| file_names::parse_offset(&name, TIME_INDEX_SUFFIX))
+        } else if let Some(b) = layout::parse_offset(&name, INDEX_SUFFIX)
+            .or_else(|| layout::parse_offset(&name, TIME_INDEX_SUFFIX))
         {
             indexes.push((b, e.path()));
         }
@@ -116,13 +113,13 @@ pub fn remove_leftovers(dir: &Path) -> Result<()> {
 /// The largest timestamp of a closed segment (its last time index entry), or the `.log`'s
 /// modification time when it has none, as Kafka measures a segment's age.
 pub fn largest_timestamp(dir: &Path, base: i64) -> Option<i64> {
-    if let Ok(src) = FileSource::open(&file_names::time_index_file(dir, base)) {
+    if let Ok(src) = FileSource::open(&layout::time_index_file(dir, base)) {
         let n = valid_entries(&src, TIME_ENTRY_SIZE);
         if let Some(e) = time_entries_last(&src, n, base) {
             return Some(e.timestamp);
         }
     }
-    let m = fs::metadata(file_names::log_file(dir, base)).ok()?;
+    let m = fs::metadata(layout::log_file(dir, base)).ok()?;
     let t = m.modified().ok()?;
     t.duration_since(std::time::UNIX_EPOCH)
         .ok()
@@ -223,7 +220,7 @@ pub fn segments_to_delete(
         .iter()
         .map(|&b| {
             if by_bytes {
-                fs::metadata(file_names::log_file(dir, b))
+                fs::metadata(layout::log_file(dir, b))
                     .map(|m| m.len())
                     .unwrap_or(0)
             } else {
@@ -255,7 +252,7 @@ pub fn segments_to_delete(
         let size_bytes = if by_bytes {
             sizes[i]
         } else {
-            fs::metadata(file_names::log_file(dir, base)).map_or(0, |m| m.len())
+            fs::metadata(layout::log_file(dir, base)).map_or(0, |m| m.len())
         };
         out.push(DeletedSegment {
             base_offset: base,

@@ -48,12 +48,12 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::failpoint as fp;
-use super::file_names;
 use super::index::{
     FileSource, IndexBuilder, IndexSource, OFFSET_ENTRY_SIZE, TIME_ENTRY_SIZE, offset_entries,
     time_entries,
 };
-use super::reader::{ChunkReader, RawAt, list_segments};
+use super::layout::{self, REPAIRING_SUFFIX, list_segments, with_suffix};
+use super::reader::{ChunkReader, RawAt};
 use crate::error::{Error, Result};
 use crate::format::batch::{CURRENT_MAGIC, RECORD_BATCH_OVERHEAD};
 use crate::format::legacy::{self, LegacyMessage};
@@ -346,8 +346,8 @@ fn check_log(
 
 /// Checks the offset and time index of one segment against its log.
 fn check_indexes(dir: &Path, base: i64, is_active: bool, log: &LogCheck, v: &mut Verification) {
-    let idx_path = file_names::index_file(dir, base);
-    let tidx_path = file_names::time_index_file(dir, base);
+    let idx_path = layout::index_file(dir, base);
+    let tidx_path = layout::time_index_file(dir, base);
     for p in [&idx_path, &tidx_path] {
         if !is_active && !p.exists() {
             v.problems.push(Problem {
@@ -459,7 +459,7 @@ fn contiguous_from(recovery_point: Option<i64>, segments: &[i64], i: usize) -> O
 /// `cleaner-offset-checkpoint`.
 fn below_cleaner_offset(dir: &Path, base: i64) -> bool {
     let kafka = || {
-        let (topic, partition) = file_names::parse_partition_dir(dir.file_name()?.to_str()?)?;
+        let (topic, partition) = layout::parse_partition_dir(dir.file_name()?.to_str()?)?;
         let path = dir.parent()?.join(super::checkpoint::CLEANER_OFFSET);
         let offsets = super::checkpoint::read_offsets(&path).ok()?;
         offsets.get(&(topic.to_string(), partition)).copied()
@@ -499,7 +499,7 @@ fn verify_unlocked(dir: &Path) -> Result<Verification> {
     let recovery_point = super::log::read_recovery_point(dir);
     let mut next_offset = i64::MIN;
     for (i, &base) in segments.iter().enumerate() {
-        let path = file_names::log_file(dir, base);
+        let path = layout::log_file(dir, base);
         let before = segments.get(i + 1).copied().unwrap_or(i64::MAX);
         let contiguous_from = contiguous_from(recovery_point, &segments, i);
         let mut scratch = Verification::default();
@@ -623,15 +623,13 @@ fn resync(r: &mut ChunkReader, from: u64, len: u64, rules: &Resume) -> Result<Op
     Ok(None)
 }
 
-/// Suffix of the copy of a damaged segment's valid tail while [`repair_partition`] writes it
-/// (`<first offset>.log.repairing`). It becomes a segment only by a rename, once complete and
-/// fsynced, and the damaged segment is cut only after that rename is durable: so a leftover
-/// one means a repair died before the rename, with the damaged segment still whole, and it
-/// is deleted (by the next repair, or the next writer of the partition).
-pub const REPAIRING_SUFFIX: &str = ".repairing";
-
-/// Deletes what a killed repair left (see [`REPAIRING_SUFFIX`]). The caller holds the
-/// partition lock, so no live repair is writing one.
+/// Deletes what a killed repair left: the copy of a damaged segment's valid tail that
+/// [`repair_partition`] writes as `<first offset>.log.repairing` ([`REPAIRING_SUFFIX`]). It
+/// becomes a segment only by a rename, once complete and fsynced, and the damaged segment is
+/// cut only after that rename is durable: so a leftover one means a repair died before the
+/// rename, with the damaged segment still whole, and it is deleted (by the next repair, or the
+/// next writer of the partition). The caller holds the partition lock, so no live repair is
+/// writing one.
 pub(crate) fn remove_repair_leftovers(dir: &Path) -> Result<()> {
     let rd = fs::read_dir(dir).map_err(Error::io("read directory", dir))?;
     let mut removed = false;
@@ -640,7 +638,7 @@ pub(crate) fn remove_repair_leftovers(dir: &Path) -> Result<()> {
         if name
             .to_str()
             .and_then(|n| n.strip_suffix(REPAIRING_SUFFIX))
-            .is_some_and(|n| file_names::parse_offset(n, file_names::LOG_SUFFIX).is_some())
+            .is_some_and(|n| layout::parse_offset(n, layout::LOG_SUFFIX).is_some())
         {
             match fp::remove_file(&e.path(), "repair.remove_leftover") {
                 Ok(()) => removed = true,
@@ -677,13 +675,6 @@ fn copy_ranges(from: &File, from_path: &Path, ranges: &[(u64, u64)], to: &Path) 
         }
     }
     fp::sync_all(&f, "repair.fsync").map_err(Error::io("fsync", to))
-}
-
-/// `<path><suffix>`.
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(suffix);
-    PathBuf::from(s)
 }
 
 /// Repairs a partition (see the module doc). Returns what it changed; an empty list when the
@@ -732,8 +723,8 @@ fn repair_locked(dir: &Path, index_interval: u32) -> Result<Vec<Repair>> {
             .iter()
             .filter_map(|p| {
                 let name = p.path.file_name()?.to_str()?;
-                file_names::parse_offset(name, file_names::INDEX_SUFFIX)
-                    .or_else(|| file_names::parse_offset(name, file_names::TIME_INDEX_SUFFIX))
+                layout::parse_offset(name, layout::INDEX_SUFFIX)
+                    .or_else(|| layout::parse_offset(name, layout::TIME_INDEX_SUFFIX))
             })
             .collect();
         bases.sort_unstable();
@@ -751,7 +742,7 @@ fn repair_locked(dir: &Path, index_interval: u32) -> Result<Vec<Repair>> {
         // The recovery point moves to the log end offset, after an fsync of the last segment:
         // below it everything was just verified (or, if damage is left, is damage that no
         // writer may cut), and a point left where it was could lie in what was cut or moved.
-        let path = file_names::log_file(dir, last);
+        let path = layout::log_file(dir, last);
         let f = super::fs::open_regular(&path)?;
         fp::sync_data(&f, "repair.final_fsync").map_err(Error::io("fsync", &path))?;
         if let Ok(leo) = super::reader::LogReader::open(dir).and_then(|mut r| r.log_end_offset()) {
@@ -774,7 +765,7 @@ fn repair_first_damaged_log(
     let mut scratch = Verification::default();
     let recovery_point = super::log::read_recovery_point(dir);
     for (i, &base) in segments.iter().enumerate() {
-        let path = file_names::log_file(dir, base);
+        let path = layout::log_file(dir, base);
         let before = segments.get(i + 1).copied().unwrap_or(i64::MAX);
         let contiguous_from = contiguous_from(recovery_point, &segments, i);
         let check = check_log(
@@ -819,7 +810,7 @@ fn repair_first_damaged_log(
         }
         if let Some(start) = resume {
             let first = r.header_at(start).map_or(0, |h| h.base_offset);
-            let target = file_names::log_file(dir, first);
+            let target = layout::log_file(dir, first);
             if target.exists() {
                 return Err(Error::Invalid(format!(
                     "cannot move the valid batches at {}:{start}: {} exists",
@@ -877,7 +868,7 @@ pub(crate) fn rebuild_indexes(
     interval: u32,
     repairs: &mut Vec<Repair>,
 ) -> Result<()> {
-    let log_path = file_names::log_file(dir, base);
+    let log_path = layout::log_file(dir, base);
     let mut reader = ChunkReader::open(&log_path)?;
     let mut builder = IndexBuilder::new(base, interval as u64);
     super::reader::scan_batches(&mut reader, 0, base, |pos, h| {
@@ -885,8 +876,8 @@ pub(crate) fn rebuild_indexes(
     })?;
     let (idx, tidx) = builder.finish();
     for (path, bytes) in [
-        (file_names::index_file(dir, base), idx),
-        (file_names::time_index_file(dir, base), tidx),
+        (layout::index_file(dir, base), idx),
+        (layout::time_index_file(dir, base), tidx),
     ] {
         super::fs::atomic_write(&path, &bytes)?;
         repairs.push(Repair::RebuiltIndex { path });
@@ -914,7 +905,7 @@ mod tests {
 
     fn write_rp(dir: &Path, rp: i64) {
         let text = format!("{{\"recovery_point\":{rp}}}");
-        fs::write(dir.join(super::super::log::RECOVERY_POINT_FILE), text).unwrap();
+        fs::write(dir.join(super::super::layout::RECOVERY_POINT_FILE), text).unwrap();
     }
 
     fn offset_problems(dir: &Path) -> Vec<(u64, String)> {
@@ -931,7 +922,7 @@ mod tests {
     fn gaps_are_legal_below_the_recovery_point_and_damage_from_it_on() {
         let dir = tempfile::tempdir().unwrap();
         let (a, b) = (batch_at(0, 5), batch_at(10, 5));
-        fs::write(file_names::log_file(dir.path(), 0), [a.clone(), b].concat()).unwrap();
+        fs::write(layout::log_file(dir.path(), 0), [a.clone(), b].concat()).unwrap();
         // Offsets 5..9 missing, as a broker replicating a compacted partition leaves them.
         assert_eq!(offset_problems(dir.path()), vec![]);
         write_rp(dir.path(), 15);
@@ -956,7 +947,7 @@ mod tests {
         drop(log);
         // The third batch (20..29) is gone although it was flushed (the file ends cleanly
         // before it): the log ends at 20, below its recovery point.
-        let path = file_names::log_file(dir.path(), 0);
+        let path = layout::log_file(dir.path(), 0);
         let len = fs::metadata(&path).unwrap().len();
         let f = OpenOptions::new().write(true).open(&path).unwrap();
         f.set_len(len - batch_at(0, 10).len() as u64).unwrap();
@@ -1008,7 +999,7 @@ mod tests {
         // damage: the last batch 40..49 moved to 60..69.
         drop(log);
         write_rp(dir.path(), 50);
-        let path = file_names::log_file(dir.path(), 0);
+        let path = layout::log_file(dir.path(), 0);
         let mut bytes = fs::read(&path).unwrap();
         let last = bytes.len() - batch_at(0, 10).len();
         set_base_offset(&mut bytes[last..], 60);
@@ -1053,8 +1044,8 @@ mod tests {
             damaged[last] ^= 0x01;
             let c = batch_at(12, 3);
             let log0 = [a.clone(), damaged.clone(), c].concat();
-            fs::write(file_names::log_file(dir.path(), 0), log0).unwrap();
-            fs::write(file_names::log_file(dir.path(), 100), b"").unwrap();
+            fs::write(layout::log_file(dir.path(), 0), log0).unwrap();
+            fs::write(layout::log_file(dir.path(), 100), b"").unwrap();
             let repairs = repair_partition(dir.path(), 4096).unwrap();
             let moved = repairs.iter().any(|r| {
                 matches!(
