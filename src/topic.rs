@@ -52,7 +52,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::storage::checkpoint::{self, Merge};
 use crate::storage::fs::{
-    BrokerLockGuard, atomic_write, fsync_dir, hold_broker_lock, lock_dir, try_lock_dir,
+    self as sfs, BrokerLockGuard, Durability, fsync_dir, hold_broker_lock, lock_dir, replace_file,
+    try_lock_dir,
 };
 use crate::storage::layout::{
     self, PARTITION_METADATA_FILE, delete_dir_name, is_delete_dir, parse_partition_dir,
@@ -179,9 +180,11 @@ fn write_partition_metadata(dir: &Path, topic_id: &str) -> Result<()> {
     if path.exists() {
         return Ok(());
     }
-    atomic_write(
+    replace_file(
         &path,
         format!("version: 0\ntopic_id: {topic_id}").as_bytes(),
+        Durability::Durable,
+        &sfs::ATOMIC,
     )
 }
 
@@ -455,7 +458,7 @@ impl Topics {
         meta.version = 1;
         let mut text = serde_json::to_vec_pretty(&meta).unwrap_or_default();
         text.push(b'\n');
-        atomic_write(&self.meta_path(), &text)
+        replace_file(&self.meta_path(), &text, Durability::Durable, &sfs::ATOMIC)
     }
 
     /// Runs `f` on the metadata under the data directory's lock and writes it back if `f`

@@ -29,6 +29,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use super::fs::{ATOMIC, Durability, replace_file};
 use crate::error::{Error, Result};
 
 pub use super::layout::{
@@ -198,7 +199,7 @@ pub fn update_offsets_locked(
         text.push_str(&e.line);
         text.push('\n');
     }
-    super::fs::atomic_write(&path, text.as_bytes())
+    replace_file(&path, text.as_bytes(), Durability::Durable, &ATOMIC)
 }
 
 /// Writes a partition's `leader-epoch-checkpoint` from (epoch, start offset) pairs.
@@ -211,7 +212,7 @@ pub fn write_leader_epochs(partition_dir: &Path, epochs: &[(i32, i64)]) -> Resul
     if super::fs::read_regular(&path).ok().as_deref() == Some(s.as_bytes()) {
         return Ok(());
     }
-    super::fs::atomic_write(&path, s.as_bytes())
+    replace_file(&path, s.as_bytes(), Durability::Durable, &ATOMIC)
 }
 
 #[cfg(test)]

@@ -62,8 +62,9 @@
 //! same way; the group being swapped has base offset `B`. Steps, and
 //! what a crash right after each leaves (recovery = [`recover_cleaner_leftovers`]):
 //! 1. **Cleaned**: `B.log.cleaned`, `B.index.cleaned`, `B.timeindex.cleaned` written and
-//!    fsynced. The old segments are untouched; recovery deletes every `*.cleaned` (and any
-//!    `.swap` of a base that still has a `.cleaned`).
+//!    fsynced (the indexes each through a temp file renamed into place). The old segments are
+//!    untouched; recovery deletes every `*.cleaned` and such a temp file (and any `.swap` of a
+//!    base that still has a `.cleaned`).
 //! 2. **Swapped**: renamed to `.swap`, `.log` last (the commit point), then the directory is
 //!    fsynced. From here on the group is committed: a base with a `.swap` and no `.cleaned`
 //!    is completed by recovery, which runs the remaining steps below.
@@ -113,7 +114,7 @@ use serde::{Deserialize, Serialize};
 
 use super::config::LogConfig;
 use super::failpoint as fp;
-use super::fs::{atomic_write, fsync_dir_at, lock_dir};
+use super::fs::{self as sfs, Durability, fsync_dir_at, lock_dir, replace_file};
 use super::index::IndexBuilder;
 use super::layout::{
     self, CLEANED_SUFFIX, CLEANER_OFFSET_FILE, DELETED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX,
@@ -178,7 +179,12 @@ fn write_cleaner_offset(dir: &Path, offset: i64) -> Result<()> {
         cleaner_offset: offset,
     })
     .unwrap_or_default();
-    atomic_write(&dir.join(CLEANER_OFFSET_FILE), &text)
+    replace_file(
+        &dir.join(CLEANER_OFFSET_FILE),
+        &text,
+        Durability::Durable,
+        &sfs::ATOMIC,
+    )
 }
 
 /// Compacts the closed segments of partition `dir` if its dirty ratio reaches
@@ -831,7 +837,8 @@ impl Cleaner {
                 fp::sync_all(&f, "clean.fsync").map_err(Error::io("fsync", &path))?;
                 for (suffix, bytes) in [(INDEX_SUFFIX, index), (TIME_INDEX_SUFFIX, time_index)] {
                     let p = with_suffix(&segment_file(dir, base, suffix), CLEANED_SUFFIX);
-                    write_synced(&p, &bytes)?;
+                    // Synced: the swap fsyncs the directory once they are renamed.
+                    replace_file(&p, &bytes, Durability::Synced, &sfs::CLEANED_INDEX)?;
                 }
             }
             Ok(GroupOutcome {
@@ -904,17 +911,6 @@ impl Cleaner {
         }
         Ok(changed)
     }
-}
-
-fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut f = fp::open(
-        OpenOptions::new().write(true).create(true).truncate(true),
-        path,
-        "clean.index_create",
-    )
-    .map_err(Error::io("create", path))?;
-    fp::write_all(&mut f, bytes, "clean.index_write").map_err(Error::io("write", path))?;
-    fp::sync_all(&f, "clean.index_fsync").map_err(Error::io("fsync", path))
 }
 
 /// Best-effort removal of `<base>.{log,index,timeindex}<suffix>`.
@@ -1039,7 +1035,8 @@ fn finish_swap(dir: &Path, base: i64, end: Option<i64>, stop: Option<Step>) -> R
 
 /// Finishes or undoes what an interrupted cleaning left in `dir` (see the module's *Crash
 /// safety*): deletes every `*.cleaned` (with the `.swap` files of a base that still has
-/// one), completes every committed swap, and deletes `*.deleted`. Call with the partition
+/// one, and the temp file of a `.cleaned` index killed before its rename), completes every
+/// committed swap, and deletes `*.deleted`. Call with the partition
 /// lock held, before listing segments (a writer's first load, next to
 /// [`retention::remove_leftovers`]).
 pub fn recover_cleaner_leftovers(dir: &Path) -> Result<()> {
@@ -1059,7 +1056,13 @@ pub fn recover_cleaner_leftovers(dir: &Path) -> Result<()> {
             cleaned.entry(b).or_default().push(entry.path());
         } else if let Some(b) = name.strip_suffix(SWAP_SUFFIX).and_then(parse_segment_file) {
             swaps.entry(b).or_default().push(entry.path());
-        } else if name.ends_with(DELETED_SUFFIX) {
+        } else if name.ends_with(DELETED_SUFFIX)
+            || layout::temp_targets(&name).any(|t| {
+                t.strip_suffix(CLEANED_SUFFIX)
+                    .and_then(parse_segment_file)
+                    .is_some()
+            })
+        {
             deleted.push(entry.path());
         }
     }

@@ -1178,5 +1178,10 @@ pub(crate) fn write_recovery_point(dir: &Path, offset: i64) -> Result<()> {
         recovery_point: offset,
     })
     .unwrap_or_default();
-    super::fs::replace_unsynced(&dir.join(RECOVERY_POINT_FILE), &text)
+    fs::replace_file(
+        &dir.join(RECOVERY_POINT_FILE),
+        &text,
+        fs::Durability::Unsynced,
+        &fs::RECOVERY_POINT,
+    )
 }

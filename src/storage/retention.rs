@@ -51,7 +51,12 @@ pub fn write_log_start(dir: &Path, offset: i64) -> Result<()> {
         log_start_offset: offset,
     })
     .unwrap_or_default();
-    super::fs::atomic_write(&dir.join(LOG_START_FILE), &text)
+    super::fs::replace_file(
+        &dir.join(LOG_START_FILE),
+        &text,
+        super::fs::Durability::Durable,
+        &super::fs::ATOMIC,
+    )
 }
 
 /// The log start offset given the segments' base offsets.

@@ -48,6 +48,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::failpoint as fp;
+use super::fs::Durability;
 use super::index::{
     FileSource, IndexBuilder, IndexSource, OFFSET_ENTRY_SIZE, TIME_ENTRY_SIZE, offset_entries,
     time_entries,
@@ -879,7 +880,7 @@ pub(crate) fn rebuild_indexes(
         (layout::index_file(dir, base), idx),
         (layout::time_index_file(dir, base), tidx),
     ] {
-        super::fs::atomic_write(&path, &bytes)?;
+        super::fs::replace_file(&path, &bytes, Durability::Durable, &super::fs::ATOMIC)?;
         repairs.push(Repair::RebuiltIndex { path });
     }
     Ok(())
