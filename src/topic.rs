@@ -59,7 +59,7 @@ use crate::storage::layout::{
     self, PARTITION_METADATA_FILE, delete_dir_name, is_delete_dir, parse_partition_dir,
     partition_dir_name,
 };
-use crate::storage::{ConfigSource, Log, LogConfig, LogReader, now_ms};
+use crate::storage::{ConfigSource, Log, LogConfig, LogReader, now_ms, partition_checkpoints};
 
 /// klog's metadata file in the data directory.
 pub use layout::TOPICS_FILE as META_FILE;
@@ -252,7 +252,7 @@ impl ConfigWatcher {
             return None;
         }
         self.stamp = now;
-        let text = crate::storage::fs::read_regular(&self.meta_path).ok()?;
+        let text = sfs::read_regular(&self.meta_path).ok()?;
         let meta: MetaFile = serde_json::from_slice(&text).ok()?;
         let entry = meta.topics.get(&self.name).filter(|m| !m.deleting)?;
         let config = topic_config(&self.name, &entry.configs).ok()?;
@@ -306,23 +306,20 @@ impl Topic {
         let (mut rps, mut hws, mut lsos) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
         let mut cleaned = BTreeMap::new();
         for &p in partitions {
+            self.check_partition(p)?;
             let dir = self.partition_dir(p);
-            let Some(mut r) = self.open_reader(p)? else {
+            if !dir.is_dir() {
                 continue;
-            };
-            let leo = r.log_end_offset()?;
-            let lso = r.log_start_offset();
-            let key = (self.name.clone(), p);
-            let rp = crate::storage::log::read_recovery_point(&dir)
-                .unwrap_or(0)
-                .min(leo);
-            rps.insert(key.clone(), rp);
-            hws.insert(key.clone(), leo);
-            if r.segments().first().is_some_and(|&b| lso > b) {
-                lsos.insert(key, lso);
             }
-            if let Some(o) = crate::storage::cleaner::read_cleaner_offset(&dir) {
-                cleaned.insert((self.name.clone(), p), o);
+            let c = partition_checkpoints(&dir)?;
+            let key = (self.name.clone(), p);
+            rps.insert(key.clone(), c.recovery_point);
+            hws.insert(key.clone(), c.high_watermark);
+            if let Some(lso) = c.log_start_offset {
+                lsos.insert(key.clone(), lso);
+            }
+            if let Some(o) = c.cleaner_offset {
+                cleaned.insert(key, o);
             }
             if !dir.join(checkpoint::LEADER_EPOCH).exists() {
                 checkpoint::write_leader_epochs(&dir, &[])?;
@@ -415,7 +412,7 @@ impl Topics {
     /// Reads the metadata file (lock-free: it is only ever replaced atomically).
     pub fn read_meta(&self) -> Result<MetaFile> {
         let path = self.meta_path();
-        let text = match crate::storage::fs::read_regular(&path) {
+        let text = match sfs::read_regular(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(MetaFile::default()),
             Err(e) => return Err(Error::io("read", &path)(e)),
@@ -916,7 +913,7 @@ mod tests {
         b.append(1, None, Some(b"v"), &[]);
         log.append(&mut b.finish()).unwrap();
         drop(log);
-        fs::remove_file(p0.join(crate::storage::log::RECOVERY_POINT_FILE)).unwrap();
+        fs::remove_file(p0.join(crate::storage::layout::RECOVERY_POINT_FILE)).unwrap();
         // A broker's files: entries in its own order, one for a partition klog never touches.
         let rp = "0\n3\nz 7 5\nt 0 9\na 1 2\n";
         fs::write(root.join(checkpoint::RECOVERY_POINT), rp).unwrap();

@@ -25,7 +25,8 @@
 //! 6. stores the new first dirty offset.
 //!
 //! # Layout
-//! Next to the segments: `.klog-cleaner-offset` (JSON, written atomically), and while a group
+//! Next to the segments: `.klog-cleaner-offset` (JSON, written atomically by
+//! [`checkpoint`](super::checkpoint)), and while a group
 //! is being swapped `<base>.{log,index,timeindex}.cleaned`, then `.swap`, and the replaced
 //! segments' files as `<name>.deleted`.
 //!
@@ -110,16 +111,16 @@ use std::hash::RandomState;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
+use super::checkpoint::{self, read_cleaner_offset, write_cleaner_offset};
 use super::config::LogConfig;
 use super::failpoint as fp;
 use super::fs::{self as sfs, Durability, fsync_dir_at, lock_dir, replace_file};
 use super::index::IndexBuilder;
 use super::layout::{
-    self, CLEANED_SUFFIX, CLEANER_OFFSET_FILE, DELETED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX,
-    SEGMENT_SUFFIXES, SWAP_SUFFIX, TIME_INDEX_SUFFIX, parse_segment_file, segment_file,
-    with_suffix,
+    self, CLEANED_SUFFIX, DELETED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, SEGMENT_SUFFIXES, SWAP_SUFFIX,
+    TIME_INDEX_SUFFIX, parse_segment_file, segment_file, with_suffix,
 };
 use super::reader::{ChunkReader, RawAt, list_segments};
 use super::retention;
@@ -159,32 +160,6 @@ pub struct CleanReport {
     /// The first dirty offset after this run: the end of the cleaned range (unchanged when
     /// nothing was cleaned).
     pub cleaned_up_to: i64,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct CleanerOffset {
-    cleaner_offset: i64,
-}
-
-/// The stored first dirty offset of a partition, if the cleaner ever ran on it.
-pub fn read_cleaner_offset(dir: &Path) -> Option<i64> {
-    let text = super::fs::read_regular(&dir.join(CLEANER_OFFSET_FILE)).ok()?;
-    serde_json::from_slice::<CleanerOffset>(&text)
-        .ok()
-        .map(|c| c.cleaner_offset)
-}
-
-fn write_cleaner_offset(dir: &Path, offset: i64) -> Result<()> {
-    let text = serde_json::to_vec(&CleanerOffset {
-        cleaner_offset: offset,
-    })
-    .unwrap_or_default();
-    replace_file(
-        &dir.join(CLEANER_OFFSET_FILE),
-        &text,
-        Durability::Durable,
-        &sfs::ATOMIC,
-    )
 }
 
 /// Compacts the closed segments of partition `dir` if its dirty ratio reaches
@@ -307,7 +282,7 @@ fn clean_with(dir: &Path, config: &LogConfig, opts: &CleanOptions) -> Result<Cle
         recover_cleaner_leftovers(dir)?;
     }
     let segments = list_segments(dir)?;
-    let log_start = retention::log_start_offset(dir, &segments);
+    let log_start = checkpoint::log_start_offset(dir, &segments);
     let bytes_before = total_log_bytes(dir, &segments);
 
     // The cleanable range: closed segments holding something at or above the log start, up
@@ -1095,6 +1070,7 @@ mod tests {
 
     use super::*;
     use crate::format::BatchBuilder;
+    use crate::storage::layout::CLEANER_OFFSET_FILE;
     use crate::storage::verify::verify_partition;
     use crate::storage::{Log, LogReader};
 

@@ -66,8 +66,10 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
-use serde::{Deserialize, Serialize};
-
+use super::checkpoint::{
+    self, read_log_start, read_recovery_point, recovery_point, write_log_start,
+    write_recovery_point,
+};
 use super::clock::now_ms;
 use super::config::LogConfig;
 use super::failpoint as fp;
@@ -149,12 +151,6 @@ pub struct AppendInfo {
     pub max_timestamp: i64,
     pub segment_base: i64,
     pub position: u64,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct RecoveryPoint {
-    /// Every offset below this is fsynced and valid.
-    recovery_point: i64,
 }
 
 /// The writer's view of the active segment.
@@ -391,7 +387,7 @@ impl Log {
 
     /// The log start offset: the first offset readers get.
     pub fn log_start_offset(&self) -> Result<i64> {
-        Ok(retention::log_start_offset(
+        Ok(checkpoint::log_start_offset(
             &self.dir,
             &list_segments(&self.dir)?,
         ))
@@ -413,10 +409,10 @@ impl Log {
                 )));
             }
             let segments = list_segments(&log.dir)?;
-            if offset <= retention::log_start_offset(&log.dir, &segments) {
+            if offset <= checkpoint::log_start_offset(&log.dir, &segments) {
                 return Ok(Vec::new());
             }
-            retention::write_log_start(&log.dir, offset)?;
+            write_log_start(&log.dir, offset)?;
             // Everything goes: roll so that an empty active segment remains at the end.
             if offset == leo && offset > base && size > 0 {
                 log.roll_locked()?;
@@ -438,7 +434,7 @@ impl Log {
         {
             // The log start moves up to the first remaining segment, durably, before any
             // segment goes.
-            retention::write_log_start(&self.dir, last.end_offset)?;
+            write_log_start(&self.dir, last.end_offset)?;
         }
         for d in &doomed {
             retention::delete_segment(&self.dir, d.base_offset)?;
@@ -800,7 +796,7 @@ impl Log {
         let base = match segments.last() {
             Some(&b) => b,
             None => {
-                let base = retention::read_log_start(&self.dir).unwrap_or(0).max(0);
+                let base = read_log_start(&self.dir).unwrap_or(0).max(0);
                 create_segment(&self.dir, base)?;
                 base
             }
@@ -1148,40 +1144,4 @@ fn create_segment(dir: &Path, base: i64) -> Result<()> {
         .map_err(Error::io("create", &path))?;
     }
     fsync_dir_at(dir, "segment.dir_fsync")
-}
-
-/// The recovery point a writer's recovery starts from: klog's own, else the one a Kafka
-/// broker left for the partition in its data directory's `recovery-point-offset-checkpoint`.
-pub fn recovery_point(dir: &Path) -> Option<i64> {
-    read_recovery_point(dir).or_else(|| {
-        let name = dir.file_name()?.to_str()?;
-        let (topic, partition) = layout::parse_partition_dir(name)?;
-        let path = dir.parent()?.join(super::layout::RECOVERY_POINT_CHECKPOINT);
-        super::checkpoint::read_offsets(&path)
-            .ok()?
-            .get(&(topic.to_string(), partition))
-            .copied()
-    })
-}
-
-/// klog's recovery point of the partition (`.klog-recovery-point`): every offset below it is
-/// fsynced and valid.
-pub fn read_recovery_point(dir: &Path) -> Option<i64> {
-    let text = fs::read_regular(&dir.join(RECOVERY_POINT_FILE)).ok()?;
-    serde_json::from_slice::<RecoveryPoint>(&text)
-        .ok()
-        .map(|r| r.recovery_point)
-}
-
-pub(crate) fn write_recovery_point(dir: &Path, offset: i64) -> Result<()> {
-    let text = serde_json::to_vec(&RecoveryPoint {
-        recovery_point: offset,
-    })
-    .unwrap_or_default();
-    fs::replace_file(
-        &dir.join(RECOVERY_POINT_FILE),
-        &text,
-        fs::Durability::Unsynced,
-        &fs::RECOVERY_POINT,
-    )
 }

@@ -58,8 +58,8 @@ pub use config::{CONFIGS, CleanupPolicy, LogConfig};
 pub use layout as file_names;
 pub use log::{AppendInfo, ConfigSource, Log};
 pub use reader::{
-    BatchRef, ChunkReader, Entry, LogReader, PartitionStats, RawAt, SegmentSummary, list_segments,
-    summarize_segment,
+    BatchRef, ChunkReader, Entry, LogReader, PartitionCheckpoints, PartitionStats, RawAt,
+    SegmentSummary, list_segments, partition_checkpoints, summarize_segment,
 };
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 
 use memmap2::Mmap;
 
+use super::checkpoint;
 use super::index::{self, FileSource, OFFSET_ENTRY_SIZE, TIME_ENTRY_SIZE};
 pub use super::layout::list_segments;
 use super::layout::{self, CLEANED_SUFFIX, SWAP_SUFFIX};
@@ -787,6 +788,39 @@ fn scan_tail(
     scan_batches(r, 0, base, on_batch)
 }
 
+/// What Kafka's checkpoint files say of one partition, as klog's files and segments show it:
+/// the entries a broker would find for it in its data directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartitionCheckpoints {
+    /// klog's recovery point (0 without one), never above the log end offset
+    /// (`recovery-point-offset-checkpoint`).
+    pub recovery_point: i64,
+    /// The log end offset: one local replica's high watermark (`replication-offset-checkpoint`).
+    pub high_watermark: i64,
+    /// The log start offset, when it is above the first segment's base offset (the only ones
+    /// `log-start-offset-checkpoint` lists).
+    pub log_start_offset: Option<i64>,
+    /// The first dirty offset, where compaction ran (`cleaner-offset-checkpoint`).
+    pub cleaner_offset: Option<i64>,
+}
+
+/// The checkpoint entries of the partition in directory `dir` (which must exist).
+pub fn partition_checkpoints(dir: &Path) -> Result<PartitionCheckpoints> {
+    let mut r = LogReader::open(dir)?;
+    let leo = r.log_end_offset()?;
+    let lso = r.log_start_offset();
+    Ok(PartitionCheckpoints {
+        recovery_point: checkpoint::read_recovery_point(dir).unwrap_or(0).min(leo),
+        high_watermark: leo,
+        log_start_offset: r
+            .segments()
+            .first()
+            .is_some_and(|&b| lso > b)
+            .then_some(lso),
+        cleaner_offset: checkpoint::read_cleaner_offset(dir),
+    })
+}
+
 /// What one segment holds, from its batch headers and index sizes (no record decoding).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct SegmentSummary {
@@ -928,7 +962,7 @@ impl LogReader {
 
     /// First offset of the log (the first segment's base offset).
     pub fn log_start_offset(&self) -> i64 {
-        super::retention::log_start_offset(&self.dir, &self.segments)
+        checkpoint::log_start_offset(&self.dir, &self.segments)
     }
 
     /// The log end offset: the offset the next appended record will get.
@@ -940,7 +974,7 @@ impl LogReader {
         let log_path = layout::log_file(&self.dir, base);
         let mut r = ChunkReader::open(&log_path)?;
         let start = self.active_index_lookup(base, i64::MAX);
-        let rp = super::log::recovery_point(&self.dir);
+        let rp = checkpoint::recovery_point(&self.dir);
         scan_tail(&mut r, start, base, |_, _| {})?.end_offset(&mut r, base, rp)
     }
 
@@ -980,7 +1014,7 @@ impl LogReader {
         let mut r = ChunkReader::open(&layout::log_file(&self.dir, last_base))?;
         let start = self.active_index_lookup(last_base, i64::MAX);
         let scan = scan_tail(&mut r, start, last_base, |_, _| {})?;
-        let rp = super::log::recovery_point(&self.dir);
+        let rp = checkpoint::recovery_point(&self.dir);
         st.log_end_offset = scan.end_offset(&mut r, last_base, rp)?;
         Ok(st)
     }
@@ -1143,7 +1177,7 @@ impl LogReader {
         // A segment's batches start at or after its base offset.
         self.prev_next = (pos == 0).then_some(base);
         self.recovery_point = if self.segments.last() == Some(&base) {
-            super::log::read_recovery_point(&self.dir).filter(|&rp| rp >= base)
+            checkpoint::read_recovery_point(&self.dir).filter(|&rp| rp >= base)
         } else {
             None
         };
@@ -1245,7 +1279,7 @@ impl LogReader {
             .get(self.segments.partition_point(|&b| b <= base))
             .copied();
         self.recovery_point = if self.segments.last() == Some(&base) {
-            super::log::read_recovery_point(&self.dir).filter(|&rp| rp >= base)
+            checkpoint::read_recovery_point(&self.dir).filter(|&rp| rp >= base)
         } else {
             None
         };
@@ -1497,6 +1531,36 @@ pub(super) mod tests {
             out.push(b.batch.as_batch().unwrap().header.base_offset);
         }
         out
+    }
+
+    /// The checkpoint entries of a partition: the recovery point capped at the log end
+    /// offset, the log start only where it is above the first segment, the cleaner offset
+    /// only where compaction ran.
+    #[test]
+    fn partition_checkpoints_are_what_a_broker_would_find() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = Log::open(dir.path(), LogConfig::default()).unwrap();
+        append_rolling(&mut log, 0, 30);
+        log.flush().unwrap();
+        let c = partition_checkpoints(dir.path()).unwrap();
+        assert_eq!(
+            c,
+            PartitionCheckpoints {
+                recovery_point: 30,
+                high_watermark: 30,
+                log_start_offset: None,
+                cleaner_offset: None,
+            }
+        );
+        log.trim(15).unwrap();
+        checkpoint::write_cleaner_offset(dir.path(), 20).unwrap();
+        // A recovery point past the end (a log cut since) says no more than the end.
+        checkpoint::write_recovery_point(dir.path(), 99).unwrap();
+        let c = partition_checkpoints(dir.path()).unwrap();
+        assert_eq!(list_segments(dir.path()).unwrap(), [10, 20]);
+        assert_eq!((c.recovery_point, c.high_watermark), (30, 30));
+        assert_eq!(c.log_start_offset, Some(15));
+        assert_eq!(c.cleaner_offset, Some(20));
     }
 
     /// Regression: the log end offset a reader computed while another process appended

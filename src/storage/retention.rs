@@ -4,7 +4,7 @@
 //! `<partition>/.klog-log-start-offset` holds `{"log_start_offset": N}` once the log start has
 //! been moved past the first segment's base offset (Kafka keeps the same fact in its
 //! `log-start-offset-checkpoint`). The log start offset is the larger of that and the first
-//! segment's base offset.
+//! segment's base offset. [`checkpoint`](super::checkpoint) reads and writes the file.
 //!
 //! # Invariants
 //! 1. Records below the log start offset are never returned to readers; the segments that
@@ -21,49 +21,16 @@
 use std::fs;
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
+use super::checkpoint::{log_start_offset, write_log_start};
 use super::config::LogConfig;
 use super::failpoint as fp;
 use super::index::{FileSource, TIME_ENTRY_SIZE, time_entries_last, valid_entries};
 use super::layout::{
-    self, DELETED_SUFFIX, INDEX_SUFFIX, LOG_START_FILE, LOG_SUFFIX, TIME_INDEX_SUFFIX,
-    list_segments,
+    self, DELETED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, list_segments,
 };
 use crate::error::{Error, Result};
-
-#[derive(Debug, Serialize, Deserialize)]
-struct LogStart {
-    log_start_offset: i64,
-}
-
-/// The stored log start offset of a partition, if it was ever moved.
-pub fn read_log_start(dir: &Path) -> Option<i64> {
-    let text = super::fs::read_regular(&dir.join(LOG_START_FILE)).ok()?;
-    serde_json::from_slice::<LogStart>(&text)
-        .ok()
-        .map(|l| l.log_start_offset)
-}
-
-/// Stores the log start offset durably.
-pub fn write_log_start(dir: &Path, offset: i64) -> Result<()> {
-    let text = serde_json::to_vec(&LogStart {
-        log_start_offset: offset,
-    })
-    .unwrap_or_default();
-    super::fs::replace_file(
-        &dir.join(LOG_START_FILE),
-        &text,
-        super::fs::Durability::Durable,
-        &super::fs::ATOMIC,
-    )
-}
-
-/// The log start offset given the segments' base offsets.
-pub fn log_start_offset(dir: &Path, segments: &[i64]) -> i64 {
-    let first = segments.first().copied().unwrap_or(0);
-    read_log_start(dir).map_or(first, |l| l.max(first))
-}
 
 /// Deletes one segment's files (crash-safe order: the `.log` leaves listings first).
 pub fn delete_segment(dir: &Path, base: i64) -> Result<()> {

@@ -679,7 +679,8 @@ fn append_bytes(log: &mut Log, total: u64, first: usize) -> usize {
 
 #[test]
 fn early_writeback_starts_after_writeback_bytes_and_changes_nothing_read() {
-    use super::log::{WRITEBACK_BYTES, read_recovery_point};
+    use super::checkpoint::read_recovery_point;
+    use super::log::WRITEBACK_BYTES;
     let dir = tempfile::tempdir().unwrap();
     let mut log = Log::open(dir.path(), config(&[])).unwrap();
     let mut n = append_bytes(&mut log, WRITEBACK_BYTES - 128 * 1024, 0);
@@ -803,7 +804,8 @@ fn loading_a_segment_gives_back_what_a_dead_writer_reserved() {
 
 #[test]
 fn background_flush_moves_the_recovery_point_to_where_it_started() {
-    use super::log::{FLUSH_POLL, read_recovery_point};
+    use super::checkpoint::read_recovery_point;
+    use super::log::FLUSH_POLL;
     let dir = tempfile::tempdir().unwrap();
     let mut log = Log::open(dir.path(), config(&[("flush.ms", "0")])).unwrap();
     let vals = |n: usize| (0..n).map(|i| format!("v{i}")).collect::<Vec<_>>();
@@ -836,8 +838,8 @@ fn background_flush_moves_the_recovery_point_to_where_it_started() {
 
 #[test]
 fn a_failed_background_flush_counts_as_no_flush() {
+    use super::checkpoint::read_recovery_point;
     use super::failpoint::{self as fp, Action};
-    use super::log::read_recovery_point;
     let dir = tempfile::tempdir().unwrap();
     let mut log = Log::open(dir.path(), config(&[("flush.ms", "0")])).unwrap();
     let vals: Vec<String> = (0..3).map(|i| format!("v{i}")).collect();

@@ -47,6 +47,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::checkpoint;
 use super::failpoint as fp;
 use super::fs::Durability;
 use super::index::{
@@ -459,15 +460,9 @@ fn contiguous_from(recovery_point: Option<i64>, segments: &[i64], i: usize) -> O
 /// `.klog-cleaner-offset` or the partition's line in the data directory's
 /// `cleaner-offset-checkpoint`.
 fn below_cleaner_offset(dir: &Path, base: i64) -> bool {
-    let kafka = || {
-        let (topic, partition) = layout::parse_partition_dir(dir.file_name()?.to_str()?)?;
-        let path = dir.parent()?.join(super::checkpoint::CLEANER_OFFSET);
-        let offsets = super::checkpoint::read_offsets(&path).ok()?;
-        offsets.get(&(topic.to_string(), partition)).copied()
-    };
-    super::cleaner::read_cleaner_offset(dir)
+    checkpoint::read_cleaner_offset(dir)
         .into_iter()
-        .chain(kafka())
+        .chain(checkpoint::broker_offset(dir, checkpoint::CLEANER_OFFSET))
         .any(|c| base < c)
 }
 
@@ -497,7 +492,7 @@ fn verify_unlocked(dir: &Path) -> Result<Verification> {
         segments: segments.len(),
         ..Verification::default()
     };
-    let recovery_point = super::log::read_recovery_point(dir);
+    let recovery_point = checkpoint::read_recovery_point(dir);
     let mut next_offset = i64::MIN;
     for (i, &base) in segments.iter().enumerate() {
         let path = layout::log_file(dir, base);
@@ -747,7 +742,7 @@ fn repair_locked(dir: &Path, index_interval: u32) -> Result<Vec<Repair>> {
         let f = super::fs::open_regular(&path)?;
         fp::sync_data(&f, "repair.final_fsync").map_err(Error::io("fsync", &path))?;
         if let Ok(leo) = super::reader::LogReader::open(dir).and_then(|mut r| r.log_end_offset()) {
-            super::log::write_recovery_point(dir, leo)?;
+            checkpoint::write_recovery_point(dir, leo)?;
         }
     }
     Ok(repairs)
@@ -764,7 +759,7 @@ fn repair_first_damaged_log(
     let segments = list_segments(dir)?;
     let mut next_offset = i64::MIN;
     let mut scratch = Verification::default();
-    let recovery_point = super::log::read_recovery_point(dir);
+    let recovery_point = checkpoint::read_recovery_point(dir);
     for (i, &base) in segments.iter().enumerate() {
         let path = layout::log_file(dir, base);
         let before = segments.get(i + 1).copied().unwrap_or(i64::MAX);
@@ -955,10 +950,7 @@ mod tests {
         let mut log = Log::open(dir.path(), LogConfig::default()).unwrap();
         assert_eq!(log.log_end_offset().unwrap(), 20);
         assert!(log.take_truncations().is_empty());
-        assert_eq!(
-            crate::storage::log::read_recovery_point(dir.path()),
-            Some(20)
-        );
+        assert_eq!(checkpoint::read_recovery_point(dir.path()), Some(20));
         // An append across the old recovery point (30), then a kill before any flush.
         log.append(&mut batch_at(0, 15)).unwrap();
         std::mem::forget(log);
