@@ -26,7 +26,7 @@
 //!
 //! # Layout
 //! Next to the segments: `.klog-cleaner-offset` (JSON, written atomically by
-//! [`checkpoint`](super::checkpoint)), and while a group
+//! `checkpoint`), and while a group
 //! is being swapped `<base>.{log,index,timeindex}.cleaned`, then `.swap`, and the replaced
 //! segments' files as `<name>.deleted`.
 //!
@@ -116,14 +116,14 @@ use serde::Serialize;
 use super::checkpoint::{self, read_cleaner_offset, write_cleaner_offset};
 use super::config::LogConfig;
 use super::failpoint as fp;
+use super::file_records::{ChunkReader, RawAt};
 use super::fs::{self as sfs, Durability, fsync_dir_at, lock_dir, replace_file};
 use super::index::IndexBuilder;
 use super::layout::{
     self, CLEANED_SUFFIX, DELETED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, SEGMENT_SUFFIXES, SWAP_SUFFIX,
-    TIME_INDEX_SUFFIX, parse_segment_file, segment_file, with_suffix,
+    TIME_INDEX_SUFFIX, list_segments, parse_segment_file, with_suffix,
 };
-use super::reader::{ChunkReader, RawAt, list_segments};
-use super::retention;
+use super::segment::LogSegment;
 use crate::error::{Error, Result};
 use crate::format::batch::{Compression, EntryFrame, compress_batch, encode_batch};
 use crate::format::{BatchHeader, DecodeError, Record, RecordBatch, TimestampType};
@@ -261,7 +261,7 @@ fn file_len(path: &Path) -> u64 {
 fn total_log_bytes(dir: &Path, segments: &[i64]) -> u64 {
     segments
         .iter()
-        .map(|&b| file_len(&layout::log_file(dir, b)))
+        .map(|&b| file_len(&LogSegment::new(dir, b).log_path()))
         .sum()
 }
 
@@ -294,8 +294,10 @@ fn clean_with(dir: &Path, config: &LogConfig, opts: &CleanOptions) -> Result<Cle
         if end <= log_start {
             continue; // wholly below the log start: retention's to delete
         }
+        let seg = LogSegment::new(dir, base);
         if lag > 0
-            && retention::largest_timestamp(dir, base)
+            && seg
+                .largest_timestamp()
                 .is_none_or(|t| t > opts.now_ms.saturating_sub(lag))
         {
             break;
@@ -303,9 +305,9 @@ fn clean_with(dir: &Path, config: &LogConfig, opts: &CleanOptions) -> Result<Cle
         sources.push(Source {
             base,
             end,
-            size: file_len(&layout::log_file(dir, base)),
-            index_size: file_len(&layout::index_file(dir, base)),
-            time_index_size: file_len(&layout::time_index_file(dir, base)),
+            size: file_len(&seg.log_path()),
+            index_size: file_len(&seg.index_path()),
+            time_index_size: file_len(&seg.time_index_path()),
         });
     }
 
@@ -389,7 +391,7 @@ fn clean_with(dir: &Path, config: &LogConfig, opts: &CleanOptions) -> Result<Cle
         }
         if !outcome.changed && group.len() == 1 {
             // Nothing to do for this segment: leave it alone.
-            remove_group_files(dir, base, CLEANED_SUFFIX);
+            remove_group_files(LogSegment::new(dir, base), CLEANED_SUFFIX);
             continue;
         }
         let stop = opts
@@ -397,7 +399,7 @@ fn clean_with(dir: &Path, config: &LogConfig, opts: &CleanOptions) -> Result<Cle
             .filter(|&(n, _)| n == swapped)
             .map(|(_, step)| step);
         swapped += 1;
-        if swap_in(dir, base, end, stop)? {
+        if swap_in(LogSegment::new(dir, base), end, stop)? {
             report.cleaned = true;
             return Ok(report);
         }
@@ -430,7 +432,7 @@ fn clean_with(dir: &Path, config: &LogConfig, opts: &CleanOptions) -> Result<Cle
             .filter(|&(n, _)| n == swapped)
             .map(|(_, step)| step);
         swapped += 1;
-        if swap_in(dir, base, end, stop)? {
+        if swap_in(LogSegment::new(dir, base), end, stop)? {
             report.cleaned = true;
             return Ok(report);
         }
@@ -520,7 +522,7 @@ fn build_offset_map(
         }
         let may_stop = first_dirty_seen;
         first_dirty_seen = true;
-        let path = layout::log_file(dir, s.base);
+        let path = LogSegment::new(dir, s.base).log_path();
         let mut filled = false;
         for_each_entry(&path, |pos, frame, bytes| {
             if frame.magic != 2 {
@@ -779,8 +781,9 @@ impl Cleaner {
     /// Writes the cleaned copy of `group` (to `<base>.*.cleaned` when `write`, fsynced).
     fn clean_group(&mut self, dir: &Path, group: &[Source], write: bool) -> Result<GroupOutcome> {
         let base = group.first().map_or(0, |s| s.base);
+        let seg = LogSegment::new(dir, base);
         let file = if write {
-            let path = with_suffix(&layout::log_file(dir, base), CLEANED_SUFFIX);
+            let path = with_suffix(&seg.log_path(), CLEANED_SUFFIX);
             let f = fp::open(
                 OpenOptions::new().write(true).create(true).truncate(true),
                 &path,
@@ -811,7 +814,7 @@ impl Cleaner {
                     .into_inner();
                 fp::sync_all(&f, "clean.fsync").map_err(Error::io("fsync", &path))?;
                 for (suffix, bytes) in [(INDEX_SUFFIX, index), (TIME_INDEX_SUFFIX, time_index)] {
-                    let p = with_suffix(&segment_file(dir, base, suffix), CLEANED_SUFFIX);
+                    let p = with_suffix(&seg.file(suffix), CLEANED_SUFFIX);
                     // Synced: the swap fsyncs the directory once they are renamed.
                     replace_file(&p, &bytes, Durability::Synced, &sfs::CLEANED_INDEX)?;
                 }
@@ -825,7 +828,7 @@ impl Cleaner {
             })
         });
         if result.is_err() && write {
-            remove_group_files(dir, base, CLEANED_SUFFIX);
+            remove_group_files(LogSegment::new(dir, base), CLEANED_SUFFIX);
         }
         result
     }
@@ -838,7 +841,7 @@ impl Cleaner {
         // bytes then.
         let mut empty_last: Option<(BatchHeader, Option<Vec<u8>>)> = None;
         for s in group {
-            let path = layout::log_file(dir, s.base);
+            let path = LogSegment::new(dir, s.base).log_path();
             for_each_entry(&path, |pos, frame, bytes| {
                 if frame.magic != 2 {
                     changed |= empty_last.take().is_some();
@@ -888,13 +891,10 @@ impl Cleaner {
     }
 }
 
-/// Best-effort removal of `<base>.{log,index,timeindex}<suffix>`.
-fn remove_group_files(dir: &Path, base: i64, suffix: &str) {
-    for s in SEGMENT_SUFFIXES {
-        let _ = fp::remove_file(
-            &with_suffix(&segment_file(dir, base, s), suffix),
-            "clean.remove_cleaned",
-        );
+/// Best-effort removal of the segment's files with `suffix` (`<base>.log<suffix>`, …).
+fn remove_group_files(seg: LogSegment<'_>, suffix: &str) {
+    for f in seg.files() {
+        let _ = fp::remove_file(&with_suffix(&f, suffix), "clean.remove_cleaned");
     }
 }
 
@@ -902,31 +902,32 @@ fn rename(from: &Path, to: &Path, point: &'static str) -> Result<()> {
     fp::rename(from, to, point).map_err(Error::io("rename", from))
 }
 
-/// Steps 2 to 6 for the group `[base, end)` whose `.cleaned` files are complete. Returns
-/// true when it stopped early for a crash test.
-fn swap_in(dir: &Path, base: i64, end: i64, stop: Option<Step>) -> Result<bool> {
+/// Steps 2 to 6 for the group `[seg's base, end)` whose `.cleaned` files are complete.
+/// Returns true when it stopped early for a crash test.
+fn swap_in(seg: LogSegment<'_>, end: i64, stop: Option<Step>) -> Result<bool> {
     if stop == Some(Step::Cleaned) {
         return Ok(true);
     }
     // .log last: its .swap is the commit point.
     for suffix in [INDEX_SUFFIX, TIME_INDEX_SUFFIX, LOG_SUFFIX] {
-        let name = segment_file(dir, base, suffix);
+        let name = seg.file(suffix);
         rename(
             &with_suffix(&name, CLEANED_SUFFIX),
             &with_suffix(&name, SWAP_SUFFIX),
             "swap.rename_cleaned",
         )?;
     }
-    fsync_dir_at(dir, "swap.dir_fsync")?;
+    fsync_dir_at(seg.dir(), "swap.dir_fsync")?;
     if stop == Some(Step::Swapped) {
         return Ok(true);
     }
-    finish_swap(dir, base, Some(end), stop)
+    finish_swap(seg, Some(end), stop)
 }
 
-/// The offset after the last entry of a `.log` (its base offset when empty).
-fn next_offset_of(path: &Path, base: i64) -> Result<i64> {
-    let mut next = base;
+/// The offset after the last entry of a segment's `.log` (its base offset when empty).
+fn next_offset_of(seg: LogSegment<'_>) -> Result<i64> {
+    let path = &seg.log_path();
+    let mut next = seg.base_offset();
     for_each_entry(path, |pos, frame, bytes| {
         next = if frame.magic == 2 {
             BatchHeader::parse(bytes)
@@ -940,13 +941,14 @@ fn next_offset_of(path: &Path, base: i64) -> Result<i64> {
     Ok(next)
 }
 
-/// Steps 3 to 6 of a committed swap of group `base`: idempotent, so recovery can run it
-/// from any point. `end` is the group's end when known; recovery derives it from the new
-/// segment's last offset.
-fn finish_swap(dir: &Path, base: i64, end: Option<i64>, stop: Option<Step>) -> Result<bool> {
+/// Steps 3 to 6 of a committed swap of the group starting at `seg`: idempotent, so recovery
+/// can run it from any point. `end` is the group's end when known; recovery derives it from
+/// the new segment's last offset.
+fn finish_swap(seg: LogSegment<'_>, end: Option<i64>, stop: Option<Step>) -> Result<bool> {
+    let (dir, base) = (seg.dir(), seg.base_offset());
     // 3. The new .log and .timeindex replace the old ones in one rename each.
     for suffix in [LOG_SUFFIX, TIME_INDEX_SUFFIX] {
-        let name = segment_file(dir, base, suffix);
+        let name = seg.file(suffix);
         let swap = with_suffix(&name, SWAP_SUFFIX);
         if swap.exists() {
             rename(&swap, &name, "swap.install")?;
@@ -957,7 +959,7 @@ fn finish_swap(dir: &Path, base: i64, end: Option<i64>, stop: Option<Step>) -> R
     }
     let end = match end {
         Some(e) => e,
-        None => next_offset_of(&layout::log_file(dir, base), base)?,
+        None => next_offset_of(seg)?,
     };
     // 4. Every file of the other old segments of the group goes, .log first.
     let mut old: Vec<(i64, usize, PathBuf)> = Vec::new();
@@ -988,7 +990,7 @@ fn finish_swap(dir: &Path, base: i64, end: Option<i64>, stop: Option<Step>) -> R
         return Ok(true);
     }
     // 5. The index last: its .swap marks the group unfinished until here.
-    let index = segment_file(dir, base, INDEX_SUFFIX);
+    let index = seg.index_path();
     let swap = with_suffix(&index, SWAP_SUFFIX);
     if swap.exists() {
         rename(&swap, &index, "swap.finalize")?;
@@ -1013,7 +1015,7 @@ fn finish_swap(dir: &Path, base: i64, end: Option<i64>, stop: Option<Step>) -> R
 /// one, and the temp file of a `.cleaned` index killed before its rename), completes every
 /// committed swap, and deletes `*.deleted`. Call with the partition
 /// lock held, before listing segments (a writer's first load, next to
-/// [`retention::remove_leftovers`]).
+/// `retention::remove_leftovers`).
 pub fn recover_cleaner_leftovers(dir: &Path) -> Result<()> {
     let mut cleaned: BTreeMap<i64, Vec<PathBuf>> = BTreeMap::new();
     let mut swaps: BTreeMap<i64, Vec<PathBuf>> = BTreeMap::new();
@@ -1051,7 +1053,7 @@ pub fn recover_cleaner_leftovers(dir: &Path) -> Result<()> {
                 let _ = fp::remove_file(f, "clean.recover_remove");
             }
         } else {
-            finish_swap(dir, *base, None, None)?;
+            finish_swap(LogSegment::new(dir, *base), None, None)?;
         }
     }
     for f in cleaned.values().flatten().chain(&deleted) {

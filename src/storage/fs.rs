@@ -119,7 +119,7 @@ pub const CLEANED_INDEX: ReplacePoints = ReplacePoints {
 /// no reader and no crash ever sees a mix of old and new content; how durable the result is
 /// when this returns is `durability`'s to say. A write, fsync or rename that fails removes the
 /// temp file; one killed midway leaves it ([`layout::temp_file`] names it, for sweeps). Two
-/// writers never share a temp file (see [`TempFile`]).
+/// writers never share a temp file (see `TempFile`).
 pub fn replace_file(
     path: &Path,
     contents: &[u8],

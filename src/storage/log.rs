@@ -73,12 +73,12 @@ use super::checkpoint::{
 use super::clock::now_ms;
 use super::config::LogConfig;
 use super::failpoint as fp;
+use super::file_records::{ChunkReader, Scan};
 use super::fs::{self, fsync_dir_at};
 use super::index::{OffsetIndex, TimeIndex};
-use super::layout;
 use super::layout::list_segments;
-use super::reader::{ChunkReader, Scan, continues_after_recovery_point, scan_batches};
 use super::retention::{self, DeletedSegment};
+use super::segment::{LogSegment, continues_after_recovery_point};
 use crate::error::{Error, Result};
 use crate::format::batch::{self as fbatch, BatchParts, RECORD_BATCH_OVERHEAD};
 use crate::format::{BatchHeader, DecodeError, TimestampType};
@@ -437,7 +437,7 @@ impl Log {
             write_log_start(&self.dir, last.end_offset)?;
         }
         for d in &doomed {
-            retention::delete_segment(&self.dir, d.base_offset)?;
+            LogSegment::new(&self.dir, d.base_offset).delete()?;
         }
         if !doomed.is_empty() {
             fsync_dir_at(&self.dir, "retention.dir_fsync")?;
@@ -768,7 +768,7 @@ impl Log {
         fp::sync_data(&a.log, "log.fsync").map_err(Error::io("fsync", &a.log_path))?;
         a.offset_index.trim()?;
         a.time_index.trim()?;
-        create_segment(&self.dir, next)?;
+        LogSegment::new(&self.dir, next).create()?;
         write_recovery_point(&self.dir, next)?;
         self.mark_flushed();
         self.active = Some(self.load_active(next, Some(next))?);
@@ -797,7 +797,7 @@ impl Log {
             Some(&b) => b,
             None => {
                 let base = read_log_start(&self.dir).unwrap_or(0).max(0);
-                create_segment(&self.dir, base)?;
+                LogSegment::new(&self.dir, base).create()?;
                 base
             }
         };
@@ -807,7 +807,8 @@ impl Log {
             // that place (and `segments verify --repair` checks every one). Readers never
             // trust an index entry without checking it against the log.
             if let Some(&b) = segments.iter().rev().nth(1) {
-                rebuild_indexes_if_damaged(&self.dir, b, self.config.index_interval_bytes)?;
+                LogSegment::new(&self.dir, b)
+                    .rebuild_indexes_if_damaged(self.config.index_interval_bytes)?;
             }
             self.checked_closed = true;
         }
@@ -823,14 +824,17 @@ impl Log {
         };
         meta.len() == a.size
             && meta.nlink() > 0
-            && !layout::log_file(&self.dir, a.next_offset).exists()
+            && !LogSegment::new(&self.dir, a.next_offset)
+                .log_path()
+                .exists()
             && a.offset_index.matches_disk()
             && a.time_index.matches_disk()
     }
 
     /// Opens segment `base` as the active one and recovers its tail from `recovery_point`.
     fn load_active(&mut self, base: i64, recovery_point: Option<i64>) -> Result<ActiveSegment> {
-        let log_path = layout::log_file(&self.dir, base);
+        let seg = LogSegment::new(&self.dir, base);
+        let log_path = seg.log_path();
         let log = fp::open(
             fs::open_options_regular(
                 OpenOptions::new()
@@ -845,8 +849,8 @@ impl Log {
         .map_err(Error::io("open", &log_path))?;
         fs::ensure_regular(&log, &log_path)?;
         let max = self.config.segment_index_bytes;
-        let mut offset_index = OffsetIndex::open(&layout::index_file(&self.dir, base), base, max)?;
-        let mut time_index = TimeIndex::open(&layout::time_index_file(&self.dir, base), base, max)?;
+        let mut offset_index = OffsetIndex::open(&seg.index_path(), base, max)?;
+        let mut time_index = TimeIndex::open(&seg.time_index_path(), base, max)?;
 
         // Index entries at or past the recovery point may describe data that never reached
         // the disk: keep only the ones below it, and only if they point inside the file.
@@ -892,7 +896,7 @@ impl Log {
             let mut last_indexed = start_pos;
             let mut index_error = None;
             let mut contiguous = Contiguous::from(recovery_point, base, start_pos);
-            let scan = scan_batches(&mut reader, start_pos, base, |pos, h| {
+            let scan = seg.scan(&mut reader, start_pos, |pos, h| {
                 if !contiguous.accept(pos, h) {
                     return;
                 }
@@ -1082,66 +1086,4 @@ impl Drop for Log {
             });
         }
     }
-}
-
-/// Kafka's index sanity check for a closed segment: whole entries, and a last entry that
-/// lies inside the segment.
-fn indexes_look_sane(dir: &Path, base: i64, log_len: u64) -> bool {
-    use super::index::{
-        FileSource, OFFSET_ENTRY_SIZE, TIME_ENTRY_SIZE, offset_entries, time_entries,
-    };
-    let (Ok(idx), Ok(tidx)) = (
-        FileSource::open(&layout::index_file(dir, base)),
-        FileSource::open(&layout::time_index_file(dir, base)),
-    ) else {
-        return false;
-    };
-    let whole = |f: &FileSource, size: usize| {
-        use super::index::IndexSource;
-        f.byte_len().is_multiple_of(size)
-    };
-    if !whole(&idx, OFFSET_ENTRY_SIZE) || !whole(&tidx, TIME_ENTRY_SIZE) {
-        return false;
-    }
-    let offsets = offset_entries(&idx, base);
-    let times = time_entries(&tidx, base);
-    let offsets_ok = offsets
-        .last()
-        .is_none_or(|e| e.offset > base && (e.position as u64) < log_len);
-    let times_ok = match (times.first(), times.last()) {
-        (Some(f), Some(l)) => l.timestamp >= f.timestamp && l.offset >= base,
-        _ => true,
-    };
-    offsets_ok && times_ok
-}
-
-/// Rebuilds a closed segment's `.index` and `.timeindex` from its `.log` when they are missing
-/// or fail the sanity check. New files are written aside and renamed into place, so readers
-/// holding the old ones are not disturbed.
-fn rebuild_indexes_if_damaged(dir: &Path, base: i64, interval: u32) -> Result<()> {
-    let log_path = layout::log_file(dir, base);
-    let log_len = std::fs::metadata(&log_path)
-        .map_err(Error::io("stat", &log_path))?
-        .len();
-    if indexes_look_sane(dir, base, log_len) {
-        return Ok(());
-    }
-    super::verify::rebuild_indexes(dir, base, interval, &mut Vec::new())
-}
-
-/// Creates an empty segment (`.log`, `.index`, `.timeindex`) and fsyncs the directory.
-fn create_segment(dir: &Path, base: i64) -> Result<()> {
-    for path in [
-        layout::log_file(dir, base),
-        layout::index_file(dir, base),
-        layout::time_index_file(dir, base),
-    ] {
-        fp::open(
-            OpenOptions::new().write(true).create(true).truncate(false),
-            &path,
-            "segment.create",
-        )
-        .map_err(Error::io("create", &path))?;
-    }
-    fsync_dir_at(dir, "segment.dir_fsync")
 }

@@ -43,24 +43,28 @@ pub mod cleaner;
 pub mod clock;
 pub mod config;
 pub mod failpoint;
+pub mod file_records;
 pub mod fs;
 pub mod index;
 pub mod layout;
 pub mod log;
 pub mod reader;
 pub mod retention;
+pub mod segment;
 pub mod verify;
 pub mod watch;
 
 pub use clock::now_ms;
 pub use config::{CONFIGS, CleanupPolicy, LogConfig};
+pub use file_records::{ChunkReader, RawAt};
 /// The names of segment files and partition directories, under the module's former name.
 pub use layout as file_names;
+pub use layout::list_segments;
 pub use log::{AppendInfo, ConfigSource, Log};
 pub use reader::{
-    BatchRef, ChunkReader, Entry, LogReader, PartitionCheckpoints, PartitionStats, RawAt,
-    SegmentSummary, list_segments, partition_checkpoints, summarize_segment,
+    BatchRef, Entry, LogReader, PartitionCheckpoints, PartitionStats, partition_checkpoints,
 };
+pub use segment::{LogSegment, SegmentSummary, summarize_segment};
 
 #[cfg(test)]
 mod power_loss_tests;

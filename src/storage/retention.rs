@@ -1,10 +1,11 @@
-//! The log start offset, segment deletion, and retention (`retention.ms`, `retention.bytes`).
+//! The log start offset and retention (`retention.ms`, `retention.bytes`): which closed
+//! segments go, and deleting them ([`LogSegment::delete`]) and what a deletion left.
 //!
 //! # Layout
 //! `<partition>/.klog-log-start-offset` holds `{"log_start_offset": N}` once the log start has
 //! been moved past the first segment's base offset (Kafka keeps the same fact in its
 //! `log-start-offset-checkpoint`). The log start offset is the larger of that and the first
-//! segment's base offset. [`checkpoint`](super::checkpoint) reads and writes the file.
+//! segment's base offset. `checkpoint` reads and writes the file.
 //!
 //! # Invariants
 //! 1. Records below the log start offset are never returned to readers; the segments that
@@ -16,7 +17,8 @@
 //! The new log start offset is written (atomically, durably) before any segment goes. A
 //! segment is deleted by renaming its `.log` to `.log.deleted` first, which removes it from
 //! every listing at once; its indexes and the renamed file are removed after. A crash leaves
-//! at most `*.deleted` files and index files without a `.log`, which the next writer removes.
+//! at most `*.deleted` files and index files without a `.log`, which the next writer removes
+//! ([`remove_leftovers`]).
 
 use std::fs;
 use std::path::Path;
@@ -26,33 +28,11 @@ use serde::Serialize;
 use super::checkpoint::{log_start_offset, write_log_start};
 use super::config::LogConfig;
 use super::failpoint as fp;
-use super::index::{FileSource, TIME_ENTRY_SIZE, time_entries_last, valid_entries};
 use super::layout::{
     self, DELETED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, list_segments,
 };
+use super::segment::LogSegment;
 use crate::error::{Error, Result};
-
-/// Deletes one segment's files (crash-safe order: the `.log` leaves listings first).
-pub fn delete_segment(dir: &Path, base: i64) -> Result<()> {
-    let log = layout::log_file(dir, base);
-    let mut doomed = log.clone().into_os_string();
-    doomed.push(DELETED_SUFFIX);
-    fp::rename(&log, doomed.as_ref(), "retention.rename_deleted")
-        .map_err(Error::io("rename", &log))?;
-    for p in [
-        layout::index_file(dir, base),
-        layout::time_index_file(dir, base),
-    ] {
-        match fp::remove_file(&p, "retention.remove_index") {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(Error::io("delete", &p)(e)),
-        }
-    }
-    fp::remove_file(doomed.as_ref(), "retention.remove_deleted")
-        .map_err(Error::io("delete", &doomed))?;
-    Ok(())
-}
 
 /// Removes what an interrupted deletion left behind: `*.deleted` files, and index files
 /// whose `.log` is gone. Call with the partition lock held.
@@ -80,22 +60,6 @@ pub fn remove_leftovers(dir: &Path) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// The largest timestamp of a closed segment (its last time index entry), or the `.log`'s
-/// modification time when it has none, as Kafka measures a segment's age.
-pub fn largest_timestamp(dir: &Path, base: i64) -> Option<i64> {
-    if let Ok(src) = FileSource::open(&layout::time_index_file(dir, base)) {
-        let n = valid_entries(&src, TIME_ENTRY_SIZE);
-        if let Some(e) = time_entries_last(&src, n, base) {
-            return Some(e.timestamp);
-        }
-    }
-    let m = fs::metadata(layout::log_file(dir, base)).ok()?;
-    let t = m.modified().ok()?;
-    t.duration_since(std::time::UNIX_EPOCH)
-        .ok()
-        .map(|d| d.as_millis() as i64)
 }
 
 /// Why a segment was deleted.
@@ -167,7 +131,7 @@ pub fn apply(dir: &Path, config: &LogConfig, now: i64) -> Result<Vec<DeletedSegm
         write_log_start(dir, last.end_offset)?;
     }
     for d in &doomed {
-        delete_segment(dir, d.base_offset)?;
+        LogSegment::new(dir, d.base_offset).delete()?;
     }
     if !doomed.is_empty() {
         super::fs::fsync_dir_at(dir, "retention.dir_fsync")?;
@@ -192,7 +156,7 @@ pub fn segments_to_delete(
         .iter()
         .map(|&b| {
             if by_bytes {
-                fs::metadata(layout::log_file(dir, b))
+                fs::metadata(LogSegment::new(dir, b).log_path())
                     .map(|m| m.len())
                     .unwrap_or(0)
             } else {
@@ -208,7 +172,9 @@ pub fn segments_to_delete(
             Some(DeleteReason::LogStartOffset)
         } else if rules.delete_policy
             && rules.retention_ms >= 0
-            && largest_timestamp(dir, base).is_some_and(|t| now - t > rules.retention_ms)
+            && LogSegment::new(dir, base)
+                .largest_timestamp()
+                .is_some_and(|t| now - t > rules.retention_ms)
         {
             Some(DeleteReason::RetentionMs)
         } else if rules.delete_policy
@@ -224,7 +190,7 @@ pub fn segments_to_delete(
         let size_bytes = if by_bytes {
             sizes[i]
         } else {
-            fs::metadata(layout::log_file(dir, base)).map_or(0, |m| m.len())
+            fs::metadata(LogSegment::new(dir, base).log_path()).map_or(0, |m| m.len())
         };
         out.push(DeletedSegment {
             base_offset: base,

@@ -49,13 +49,12 @@ use serde::Serialize;
 
 use super::checkpoint;
 use super::failpoint as fp;
-use super::fs::Durability;
+use super::file_records::{ChunkReader, RawAt};
 use super::index::{
-    FileSource, IndexBuilder, IndexSource, OFFSET_ENTRY_SIZE, TIME_ENTRY_SIZE, offset_entries,
-    time_entries,
+    FileSource, IndexSource, OFFSET_ENTRY_SIZE, TIME_ENTRY_SIZE, offset_entries, time_entries,
 };
 use super::layout::{self, REPAIRING_SUFFIX, list_segments, with_suffix};
-use super::reader::{ChunkReader, RawAt};
+use super::segment::LogSegment;
 use crate::error::{Error, Result};
 use crate::format::batch::{CURRENT_MAGIC, RECORD_BATCH_OVERHEAD};
 use crate::format::legacy::{self, LegacyMessage};
@@ -116,14 +115,14 @@ struct LogCheck {
 }
 
 fn check_log(
-    path: &Path,
-    base: i64,
+    seg: LogSegment<'_>,
     mut next_offset: i64,
     before: i64,
     contiguous_from: Option<i64>,
     v: &mut Verification,
 ) -> Result<LogCheck> {
-    let mut r = ChunkReader::open(path)?;
+    let (base, path) = (seg.base_offset(), &seg.log_path());
+    let mut r = seg.open_reader()?;
     let len = r.file_len()?;
     v.bytes += len;
     let mut pos = 0u64;
@@ -347,9 +346,10 @@ fn check_log(
 }
 
 /// Checks the offset and time index of one segment against its log.
-fn check_indexes(dir: &Path, base: i64, is_active: bool, log: &LogCheck, v: &mut Verification) {
-    let idx_path = layout::index_file(dir, base);
-    let tidx_path = layout::time_index_file(dir, base);
+fn check_indexes(seg: LogSegment<'_>, is_active: bool, log: &LogCheck, v: &mut Verification) {
+    let base = seg.base_offset();
+    let idx_path = seg.index_path();
+    let tidx_path = seg.time_index_path();
     for p in [&idx_path, &tidx_path] {
         if !is_active && !p.exists() {
             v.problems.push(Problem {
@@ -456,14 +456,14 @@ fn contiguous_from(recovery_point: Option<i64>, segments: &[i64], i: usize) -> O
     recovery_point.filter(|&rp| i + 1 == segments.len() && rp >= base)
 }
 
-/// Whether segment `base` of `dir` lies below the cleaner offset: klog's
-/// `.klog-cleaner-offset` or the partition's line in the data directory's
-/// `cleaner-offset-checkpoint`.
-fn below_cleaner_offset(dir: &Path, base: i64) -> bool {
+/// Whether the segment lies below the cleaner offset: klog's `.klog-cleaner-offset` or the
+/// partition's line in the data directory's `cleaner-offset-checkpoint`.
+fn below_cleaner_offset(seg: LogSegment<'_>) -> bool {
+    let dir = seg.dir();
     checkpoint::read_cleaner_offset(dir)
         .into_iter()
         .chain(checkpoint::broker_offset(dir, checkpoint::CLEANER_OFFSET))
-        .any(|c| base < c)
+        .any(|c| seg.base_offset() < c)
 }
 
 /// Verifies every segment of a partition directory.
@@ -495,13 +495,13 @@ fn verify_unlocked(dir: &Path) -> Result<Verification> {
     let recovery_point = checkpoint::read_recovery_point(dir);
     let mut next_offset = i64::MIN;
     for (i, &base) in segments.iter().enumerate() {
-        let path = layout::log_file(dir, base);
+        let seg = LogSegment::new(dir, base);
+        let path = seg.log_path();
         let before = segments.get(i + 1).copied().unwrap_or(i64::MAX);
         let contiguous_from = contiguous_from(recovery_point, &segments, i);
         let mut scratch = Verification::default();
         let check = match check_log(
-            &path,
-            base,
+            seg,
             next_offset.max(base),
             before,
             contiguous_from,
@@ -530,7 +530,7 @@ fn verify_unlocked(dir: &Path) -> Result<Verification> {
         v.records += scratch.records;
         v.bytes += scratch.bytes;
         v.problems.append(&mut scratch.problems);
-        check_indexes(dir, base, i + 1 == segments.len(), &check, &mut v);
+        check_indexes(seg, i + 1 == segments.len(), &check, &mut v);
         next_offset = check.last_offset_before_damage + 1;
     }
     Ok(v)
@@ -729,7 +729,7 @@ fn repair_locked(dir: &Path, index_interval: u32) -> Result<Vec<Repair>> {
             break;
         }
         for b in bases {
-            rebuild_indexes(dir, b, index_interval, &mut repairs)?;
+            rebuild_indexes(LogSegment::new(dir, b), index_interval, &mut repairs)?;
         }
     }
     if !repairs.is_empty()
@@ -738,7 +738,7 @@ fn repair_locked(dir: &Path, index_interval: u32) -> Result<Vec<Repair>> {
         // The recovery point moves to the log end offset, after an fsync of the last segment:
         // below it everything was just verified (or, if damage is left, is damage that no
         // writer may cut), and a point left where it was could lie in what was cut or moved.
-        let path = layout::log_file(dir, last);
+        let path = LogSegment::new(dir, last).log_path();
         let f = super::fs::open_regular(&path)?;
         fp::sync_data(&f, "repair.final_fsync").map_err(Error::io("fsync", &path))?;
         if let Ok(leo) = super::reader::LogReader::open(dir).and_then(|mut r| r.log_end_offset()) {
@@ -761,12 +761,12 @@ fn repair_first_damaged_log(
     let mut scratch = Verification::default();
     let recovery_point = checkpoint::read_recovery_point(dir);
     for (i, &base) in segments.iter().enumerate() {
-        let path = layout::log_file(dir, base);
+        let seg = LogSegment::new(dir, base);
+        let path = seg.log_path();
         let before = segments.get(i + 1).copied().unwrap_or(i64::MAX);
         let contiguous_from = contiguous_from(recovery_point, &segments, i);
         let check = check_log(
-            &path,
-            base,
+            seg,
             next_offset.max(base),
             before,
             contiguous_from,
@@ -776,13 +776,13 @@ fn repair_first_damaged_log(
             next_offset = check.last_offset_before_damage + 1;
             continue;
         };
-        let mut r = ChunkReader::open(&path)?;
+        let mut r = seg.open_reader()?;
         let len = r.file_len()?;
         let rules = Resume {
             after: check.last_offset_before_damage,
             before,
             contiguous_from,
-            gaps_normal: check.compacted || below_cleaner_offset(dir, base),
+            gaps_normal: check.compacted || below_cleaner_offset(seg),
         };
         let resume = resync(&mut r, damage + 1, len, &rules)?;
         let cut_end = resume.unwrap_or(len);
@@ -801,12 +801,12 @@ fn repair_first_damaged_log(
                 position: damage,
                 bytes: start - damage,
             });
-            rebuild_indexes(dir, base, index_interval, repairs)?;
+            rebuild_indexes(seg, index_interval, repairs)?;
             return Ok(true);
         }
         if let Some(start) = resume {
             let first = r.header_at(start).map_or(0, |h| h.base_offset);
-            let target = layout::log_file(dir, first);
+            let target = LogSegment::new(dir, first).log_path();
             if target.exists() {
                 return Err(Error::Invalid(format!(
                     "cannot move the valid batches at {}:{start}: {} exists",
@@ -838,7 +838,7 @@ fn repair_first_damaged_log(
                 last_offset: last,
             });
             // The new segment gets its indexes at once (retention reads its age there).
-            rebuild_indexes(dir, first, index_interval, repairs)?;
+            rebuild_indexes(LogSegment::new(dir, first), index_interval, repairs)?;
         }
         let f = OpenOptions::new()
             .write(true)
@@ -851,31 +851,16 @@ fn repair_first_damaged_log(
             position: damage,
             bytes: cut_end - damage,
         });
-        rebuild_indexes(dir, base, index_interval, repairs)?;
+        rebuild_indexes(seg, index_interval, repairs)?;
         return Ok(true);
     }
     Ok(false)
 }
 
-/// Rebuilds both indexes of a segment from its `.log`, written aside and renamed into place.
-pub(crate) fn rebuild_indexes(
-    dir: &Path,
-    base: i64,
-    interval: u32,
-    repairs: &mut Vec<Repair>,
-) -> Result<()> {
-    let log_path = layout::log_file(dir, base);
-    let mut reader = ChunkReader::open(&log_path)?;
-    let mut builder = IndexBuilder::new(base, interval as u64);
-    super::reader::scan_batches(&mut reader, 0, base, |pos, h| {
-        builder.on_batch(pos, h.last_offset(), h.max_timestamp);
-    })?;
-    let (idx, tidx) = builder.finish();
-    for (path, bytes) in [
-        (layout::index_file(dir, base), idx),
-        (layout::time_index_file(dir, base), tidx),
-    ] {
-        super::fs::replace_file(&path, &bytes, Durability::Durable, &super::fs::ATOMIC)?;
+/// Rebuilds both indexes of a segment from its `.log` ([`LogSegment::rebuild_indexes`]),
+/// noting them in `repairs`.
+fn rebuild_indexes(seg: LogSegment<'_>, interval: u32, repairs: &mut Vec<Repair>) -> Result<()> {
+    for path in seg.rebuild_indexes(interval)? {
         repairs.push(Repair::RebuiltIndex { path });
     }
     Ok(())
