@@ -45,7 +45,10 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::fs::{ATOMIC, Durability, RECOVERY_POINT as RECOVERY_POINT_POINTS, replace_file};
+use super::fs::{
+    ATOMIC, Durability, RECOVERY_POINT as RECOVERY_POINT_POINTS, lock_dir, read_regular,
+    replace_file,
+};
 use super::layout::{
     CLEANER_OFFSET_FILE, LOG_START_FILE, RECOVERY_POINT_FILE, parse_partition_dir,
 };
@@ -72,7 +75,7 @@ struct Entry {
 /// Parses a `topic partition offset` checkpoint into its entries, in file order. A missing
 /// file is `None`.
 fn read_entries(path: &Path) -> Result<Option<Vec<Entry>>> {
-    let text = match super::fs::read_regular(path)
+    let text = match read_regular(path)
         .and_then(|b| String::from_utf8(b).map_err(std::io::Error::other))
     {
         Ok(t) => t,
@@ -163,7 +166,7 @@ pub fn update_offsets(
     updates: &OffsetCheckpoint,
     remove: &[(String, u32)],
 ) -> Result<()> {
-    let _lock = super::fs::lock_dir(data_dir)?;
+    let _lock = lock_dir(data_dir)?;
     update_offsets_locked(
         data_dir,
         name,
@@ -228,7 +231,7 @@ pub fn write_leader_epochs(partition_dir: &Path, epochs: &[(i32, i64)]) -> Resul
         s.push_str(&format!("{e} {o}\n"));
     }
     let path = partition_dir.join(LEADER_EPOCH);
-    if super::fs::read_regular(&path).ok().as_deref() == Some(s.as_bytes()) {
+    if read_regular(&path).ok().as_deref() == Some(s.as_bytes()) {
         return Ok(());
     }
     replace_file(&path, s.as_bytes(), Durability::Durable, &ATOMIC)
@@ -248,7 +251,7 @@ pub fn broker_offset(partition_dir: &Path, name: &str) -> Option<i64> {
 
 /// Reads one of klog's per-partition JSON files.
 fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Option<T> {
-    let text = super::fs::read_regular(path).ok()?;
+    let text = read_regular(path).ok()?;
     serde_json::from_slice(&text).ok()
 }
 

@@ -274,7 +274,7 @@ fn clean_with(dir: &Path, config: &LogConfig, opts: &CleanOptions) -> Result<Cle
     }
     // Never under a running Kafka broker (a dry run only reads).
     let _broker = match dir.parent() {
-        Some(data_dir) if !opts.dry_run => super::fs::hold_broker_lock(data_dir)?,
+        Some(data_dir) if !opts.dry_run => sfs::hold_broker_lock(data_dir)?,
         _ => None,
     };
     let _lock = lock_dir(dir)?;

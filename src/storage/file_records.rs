@@ -18,6 +18,7 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
+use super::fs::open_regular;
 use crate::error::{Error, Result};
 use crate::format::batch::{Peek, peek_entry};
 use crate::format::legacy::LegacyMessage;
@@ -153,7 +154,7 @@ impl ReadBuf {
 
 impl ChunkReader {
     pub fn open(path: &Path) -> Result<ChunkReader> {
-        let file = super::fs::open_regular(path)?;
+        let file = open_regular(path)?;
         Ok(ChunkReader::new(file, path))
     }
 
@@ -558,7 +559,7 @@ const ENTRY_HEAD: usize = BATCH_HEADER_LEN;
 /// for nothing. The walk stops at an entry that cannot be framed or runs past the end (a
 /// write in progress), noting the damage in the first case.
 pub(crate) fn walk_headers(path: &Path, from: i64) -> Result<HeaderWalk> {
-    let file = super::fs::open_regular(path)?;
+    let file = open_regular(path)?;
     let len = file.metadata().map_err(Error::io("stat", path))?.len();
     let mut w = HeaderWalk::default();
     let (mut buf, mut buf_pos) = (Vec::new(), 0u64);

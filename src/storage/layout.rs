@@ -81,7 +81,7 @@ pub fn offset_name(offset: i64) -> String {
 
 /// `<dir>/<base as 20 digits><suffix>`.
 pub fn segment_file(dir: &Path, base_offset: i64, suffix: &str) -> PathBuf {
-    dir.join(format!("{}{suffix}", offset_name(base_offset)))
+    dir.join(format!("{base_offset:020}{suffix}"))
 }
 
 pub fn log_file(dir: &Path, base_offset: i64) -> PathBuf {

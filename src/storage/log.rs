@@ -70,6 +70,7 @@ use super::checkpoint::{
     self, read_log_start, read_recovery_point, recovery_point, write_log_start,
     write_recovery_point,
 };
+use super::cleaner::recover_cleaner_leftovers;
 use super::clock::now_ms;
 use super::config::LogConfig;
 use super::failpoint as fp;
@@ -79,6 +80,7 @@ use super::index::{OffsetIndex, TimeIndex};
 use super::layout::list_segments;
 use super::retention::{self, DeletedSegment};
 use super::segment::{LogSegment, continues_after_recovery_point};
+use super::verify::remove_repair_leftovers;
 use crate::error::{Error, Result};
 use crate::format::batch::{self as fbatch, BatchParts, RECORD_BATCH_OVERHEAD};
 use crate::format::{BatchHeader, DecodeError, TimestampType};
@@ -788,9 +790,9 @@ impl Log {
         self.active = None;
         if !self.checked_closed {
             // What an interrupted compaction swap or segment deletion left behind.
-            super::cleaner::recover_cleaner_leftovers(&self.dir)?;
+            recover_cleaner_leftovers(&self.dir)?;
             retention::remove_leftovers(&self.dir)?;
-            super::verify::remove_repair_leftovers(&self.dir)?;
+            remove_repair_leftovers(&self.dir)?;
         }
         let segments = list_segments(&self.dir)?;
         let base = match segments.last() {

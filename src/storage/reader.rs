@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use super::checkpoint;
 use super::file_records::{At, HeaderWalk, Scan, walk_headers};
 pub use super::file_records::{ChunkReader, RawAt};
+use super::fs::open_regular;
 use super::index::{self, FileSource, TIME_ENTRY_SIZE};
 pub use super::layout::list_segments;
 use super::layout::{CLEANED_SUFFIX, SWAP_SUFFIX};
@@ -350,7 +351,7 @@ impl LogReader {
         let mut path = LogSegment::new(&self.dir, base).log_path();
         let mut tries = 0;
         let reader = loop {
-            match super::fs::open_regular(&path) {
+            match open_regular(&path) {
                 Ok(f) => break ChunkReader::new(f, &path),
                 // Gone meanwhile: deleted by retention or trimming (go on with the next
                 // segment), or merged into an earlier one by compaction (read that one again:

@@ -26,8 +26,10 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::checkpoint::{log_start_offset, write_log_start};
+use super::cleaner::recover_cleaner_leftovers;
 use super::config::LogConfig;
 use super::failpoint as fp;
+use super::fs::{fsync_dir_at, hold_broker_lock, lock_dir};
 use super::layout::{
     self, DELETED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, list_segments,
 };
@@ -117,12 +119,12 @@ pub fn due(dir: &Path, config: &LogConfig, now: i64) -> Result<(i64, Vec<Deleted
 /// directory. Returns what was deleted.
 pub fn apply(dir: &Path, config: &LogConfig, now: i64) -> Result<Vec<DeletedSegment>> {
     let _broker = match dir.parent() {
-        Some(data_dir) => super::fs::hold_broker_lock(data_dir)?,
+        Some(data_dir) => hold_broker_lock(data_dir)?,
         None => None,
     };
-    let _lock = super::fs::lock_dir(dir)?;
+    let _lock = lock_dir(dir)?;
     // What an interrupted swap or deletion left, as a writer's first load does.
-    super::cleaner::recover_cleaner_leftovers(dir)?;
+    recover_cleaner_leftovers(dir)?;
     remove_leftovers(dir)?;
     let (log_start, doomed) = due(dir, config, now)?;
     if let Some(last) = doomed.last()
@@ -134,7 +136,7 @@ pub fn apply(dir: &Path, config: &LogConfig, now: i64) -> Result<Vec<DeletedSegm
         LogSegment::new(dir, d.base_offset).delete()?;
     }
     if !doomed.is_empty() {
-        super::fs::fsync_dir_at(dir, "retention.dir_fsync")?;
+        fsync_dir_at(dir, "retention.dir_fsync")?;
     }
     Ok(doomed)
 }

@@ -50,10 +50,12 @@ use serde::Serialize;
 use super::checkpoint;
 use super::failpoint as fp;
 use super::file_records::{ChunkReader, RawAt};
+use super::fs::{fsync_dir_at, open_regular};
 use super::index::{
     FileSource, IndexSource, OFFSET_ENTRY_SIZE, TIME_ENTRY_SIZE, offset_entries, time_entries,
 };
 use super::layout::{self, REPAIRING_SUFFIX, list_segments, with_suffix};
+use super::reader::LogReader;
 use super::segment::LogSegment;
 use crate::error::{Error, Result};
 use crate::format::batch::{CURRENT_MAGIC, RECORD_BATCH_OVERHEAD};
@@ -644,7 +646,7 @@ pub(crate) fn remove_repair_leftovers(dir: &Path) -> Result<()> {
         }
     }
     if removed {
-        super::fs::fsync_dir_at(dir, "repair.leftover_dir_fsync")?;
+        fsync_dir_at(dir, "repair.leftover_dir_fsync")?;
     }
     Ok(())
 }
@@ -739,9 +741,9 @@ fn repair_locked(dir: &Path, index_interval: u32) -> Result<Vec<Repair>> {
         // below it everything was just verified (or, if damage is left, is damage that no
         // writer may cut), and a point left where it was could lie in what was cut or moved.
         let path = LogSegment::new(dir, last).log_path();
-        let f = super::fs::open_regular(&path)?;
+        let f = open_regular(&path)?;
         fp::sync_data(&f, "repair.final_fsync").map_err(Error::io("fsync", &path))?;
-        if let Ok(leo) = super::reader::LogReader::open(dir).and_then(|mut r| r.log_end_offset()) {
+        if let Ok(leo) = LogReader::open(dir).and_then(|mut r| r.log_end_offset()) {
             checkpoint::write_recovery_point(dir, leo)?;
         }
     }
@@ -795,7 +797,7 @@ fn repair_first_damaged_log(
             let tmp = with_suffix(&path, REPAIRING_SUFFIX);
             copy_ranges(&r.file, &path, &[(0, damage), (start, len)], &tmp)?;
             fp::rename(&tmp, &path, "repair.rename").map_err(Error::io("rename", &tmp))?;
-            super::fs::fsync_dir_at(dir, "repair.dir_fsync")?;
+            fsync_dir_at(dir, "repair.dir_fsync")?;
             repairs.push(Repair::Removed {
                 path: path.clone(),
                 position: damage,
@@ -828,7 +830,7 @@ fn repair_first_damaged_log(
             let tmp = with_suffix(&target, REPAIRING_SUFFIX);
             copy_ranges(&r.file, &path, &[(start, len)], &tmp)?;
             fp::rename(&tmp, &target, "repair.rename").map_err(Error::io("rename", &tmp))?;
-            super::fs::fsync_dir_at(dir, "repair.dir_fsync")?;
+            fsync_dir_at(dir, "repair.dir_fsync")?;
             repairs.push(Repair::Moved {
                 from: path.clone(),
                 position: start,
