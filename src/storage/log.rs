@@ -21,7 +21,8 @@
 //!   the new segment's files and fsync the directory, then advance the recovery point. A crash
 //!   before the new `.log` exists leaves the old segment active (trimmed indexes regrow); one
 //!   after leaves an empty new segment, which is valid.
-//! - Early writeback: every [`WRITEBACK_BYTES`] appended without a flush, a helper thread
+//! - Early writeback: every [`WRITEBACK_BYTES`] appended without a flush, the writer's helper
+//!   thread (one per writer, started on first use, which runs the background flush too)
 //!   fdatasyncs the active segment through a descriptor of its own, so that the disk works
 //!   while the writer encodes and a flush finds little left to write. It is only a head
 //!   start: nothing counts as flushed, and the recovery point does not move, until `flush`
@@ -37,7 +38,8 @@
 //!   next writer that loads the segment. Like the early writeback, this bypasses the fail
 //!   points: it changes no file's content.
 //! - Background flush (`maybe_flush_in_background`, for `flush.ms`): the log end offset is
-//!   noted and the active segment is fdatasynced on a helper thread while appends go on.
+//!   noted and the active segment is fdatasynced on the helper thread while appends go on (it
+//!   takes a waiting flush before a waiting writeback).
 //!   Only once the fsync is seen done does the recovery point move, to the noted offset and
 //!   never down; an fsync error is returned to the writer then, and what it covered counts as
 //!   unflushed again. It fsyncs the writer's own open file (through a duplicate descriptor),
@@ -219,9 +221,10 @@ pub struct Log {
     checked_closed: bool,
     /// Bytes appended since the last early writeback was started.
     pub(super) unwritten_back: u64,
-    /// The early writeback thread, started on first use.
-    pub(super) writeback: Option<std::sync::mpsc::SyncSender<File>>,
-    /// The background flush thread, started on first use, and the flush it is running.
+    /// How many early writebacks this writer started (`None`: none yet).
+    pub(super) writeback: Option<u64>,
+    /// The helper thread (early writebacks, background flushes), started on first use, and
+    /// the background flush it is running.
     flusher: Option<Flusher>,
     /// Where a fresh config comes from when the topic's configs change (see
     /// [`Log::set_config_source`]).
@@ -245,12 +248,57 @@ impl std::fmt::Debug for ConfigSource {
 /// How often a writer with a background flush in flight looks whether it is done.
 pub const FLUSH_POLL: std::time::Duration = std::time::Duration::from_millis(5);
 
-/// The background flush thread: it fdatasyncs each file it is sent and answers each.
+/// A writer's helper thread: it fdatasyncs the files it is handed, an early writeback
+/// (errors dropped: see the module doc) or a background flush (answered on `done`). It holds
+/// at most one of each waiting, and takes a flush first; a writer finding a writeback waiting
+/// appends on.
 #[derive(Debug)]
 struct Flusher {
-    jobs: std::sync::mpsc::SyncSender<File>,
+    jobs: std::sync::Arc<SyncJobs>,
     done: std::sync::mpsc::Receiver<std::io::Result<()>>,
     in_flight: Option<InFlight>,
+}
+
+/// The files handed to the helper thread and not yet taken, and its wake-up.
+#[derive(Debug, Default)]
+struct SyncJobs {
+    waiting: std::sync::Mutex<Waiting>,
+    wake: std::sync::Condvar,
+}
+
+#[derive(Debug, Default)]
+struct Waiting {
+    writeback: Option<File>,
+    flush: Option<File>,
+    /// The writer is gone: the thread ends once nothing waits.
+    closed: bool,
+}
+
+impl SyncJobs {
+    fn waiting(&self) -> std::sync::MutexGuard<'_, Waiting> {
+        self.waiting
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Hands over a file: `flush` (answered) or an early writeback (dropped when one waits).
+    fn hand(&self, file: File, flush: bool) {
+        let mut w = self.waiting();
+        if flush {
+            w.flush = Some(file);
+        } else if w.writeback.is_none() {
+            w.writeback = Some(file);
+        }
+        drop(w);
+        self.wake.notify_one();
+    }
+}
+
+impl Drop for Flusher {
+    fn drop(&mut self) {
+        self.jobs.waiting().closed = true;
+        self.jobs.wake.notify_one();
+    }
 }
 
 /// A background flush handed to the thread and not yet seen done.
@@ -263,13 +311,34 @@ struct InFlight {
 }
 
 fn spawn_flusher(dir: &Path) -> Result<Flusher> {
-    let (jobs, rx) = std::sync::mpsc::sync_channel::<File>(1);
+    let jobs = std::sync::Arc::new(SyncJobs::default());
     let (tx, done) = std::sync::mpsc::sync_channel(1);
+    let theirs = jobs.clone();
     std::thread::Builder::new()
-        .name("klog-flush".into())
+        .name("klog-fsync".into())
         .spawn(move || {
-            for file in rx {
-                if tx.send(file.sync_data()).is_err() {
+            loop {
+                let (file, flush) = {
+                    let mut w = theirs.waiting();
+                    loop {
+                        if let Some(f) = w.flush.take() {
+                            break (f, true);
+                        }
+                        if let Some(f) = w.writeback.take() {
+                            break (f, false);
+                        }
+                        if w.closed {
+                            return;
+                        }
+                        w = theirs
+                            .wake
+                            .wait(w)
+                            .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    }
+                };
+                let r = file.sync_data();
+                // A writeback's errors are the flush's to report (see the module doc).
+                if flush && tx.send(r).is_err() {
                     return;
                 }
             }
@@ -292,22 +361,6 @@ const RESERVED_SLACK: u64 = 1 << 20;
 /// Disk space a streaming writer reserves at a time past the end of the active segment (see
 /// the module doc).
 pub const RESERVE_AHEAD_BYTES: u64 = 16 << 20;
-
-/// Starts the early writeback thread: it fdatasyncs each file it is sent. At most one file
-/// waits while it works; a writer finding it busy just appends on.
-fn spawn_writeback() -> Option<std::sync::mpsc::SyncSender<File>> {
-    let (tx, rx) = std::sync::mpsc::sync_channel::<File>(1);
-    std::thread::Builder::new()
-        .name("klog-writeback".into())
-        .spawn(move || {
-            for file in rx {
-                // Errors are the flush's to report (see the module doc).
-                let _ = file.sync_data();
-            }
-        })
-        .ok()?;
-    Some(tx)
-}
 
 /// What recovery cut from the end of a segment, and why.
 #[derive(Debug)]
@@ -551,21 +604,22 @@ impl Log {
         Ok(info)
     }
 
-    /// Hands the active segment to the early writeback thread, unless it is still busy; from
-    /// now on the writer reserves blocks ahead (see the module doc).
+    /// Hands the active segment to the helper thread for an early writeback, unless one
+    /// already waits; from now on the writer reserves blocks ahead (see the module doc).
     fn start_writeback(&mut self) {
         let Some(a) = &mut self.active else {
             return;
         };
         a.reserved_to.get_or_insert(a.size);
-        if self.writeback.is_none() {
-            self.writeback = spawn_writeback();
+        if self.flusher.is_none() {
+            self.flusher = spawn_flusher(&self.dir).ok();
         }
         // A descriptor of its own: see the module doc.
-        if let Some(tx) = &self.writeback
+        if let Some(f) = &self.flusher
             && let Ok(file) = File::open(&a.log_path)
         {
-            let _ = tx.try_send(file);
+            f.jobs.hand(file, false);
+            self.writeback = Some(self.writeback.map_or(1, |n| n + 1));
         }
     }
 
@@ -628,9 +682,7 @@ impl Log {
         let Some(f) = &mut self.flusher else {
             return Err(Error::Internal("no flush thread"));
         };
-        f.jobs
-            .send(file)
-            .map_err(|_| Error::Internal("the flush thread stopped"))?;
+        f.jobs.hand(file, true);
         f.in_flight = Some(in_flight);
         // What was appended so far is being flushed: `flush.ms` counts from the next append.
         self.mark_flushed();
