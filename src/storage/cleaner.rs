@@ -113,7 +113,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::checkpoint::{self, read_cleaner_offset, write_cleaner_offset};
+/// The cleaner offset's file is read in `checkpoint`; here under its former path.
+pub use super::checkpoint::read_cleaner_offset;
+use super::checkpoint::{self, write_cleaner_offset};
 use super::config::LogConfig;
 use super::failpoint as fp;
 use super::file_records::{ChunkReader, RawAt};

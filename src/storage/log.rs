@@ -68,10 +68,9 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
-use super::checkpoint::{
-    self, read_log_start, read_recovery_point, recovery_point, write_log_start,
-    write_recovery_point,
-};
+use super::checkpoint::{self, read_log_start, write_log_start, write_recovery_point};
+/// The recovery point's files are read in `checkpoint`; here under their former paths.
+pub use super::checkpoint::{read_recovery_point, recovery_point};
 use super::cleaner::recover_cleaner_leftovers;
 use super::clock::now_ms;
 use super::config::LogConfig;

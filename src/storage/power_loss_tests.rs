@@ -191,7 +191,7 @@ fn prepare_torn_tail(root: &Path) {
     }
     std::mem::forget(log);
     let segments = super::list_segments(&part(root)).unwrap();
-    let active = super::layout::log_file(&part(root), *segments.last().unwrap());
+    let active = super::file_names::log_file(&part(root), *segments.last().unwrap());
     let mut bytes = std::fs::read(&active).unwrap();
     bytes.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 99, 0, 0, 1, 0, 7]);
     std::fs::write(&active, bytes).unwrap();
@@ -296,7 +296,7 @@ fn prepare_damaged(root: &Path) {
     prepare_log(root);
     let dir = part(root);
     let segments = super::list_segments(&dir).unwrap();
-    let path = super::layout::log_file(&dir, segments[1]);
+    let path = super::file_names::log_file(&dir, segments[1]);
     let mut bytes = std::fs::read(&path).unwrap();
     let pos = BatchHeader::parse(&bytes).unwrap().size();
     let h = BatchHeader::parse(&bytes[pos..]).unwrap();
@@ -319,7 +319,7 @@ fn prepare_damaged_prefix(root: &Path) {
     prepare_log(root);
     let dir = part(root);
     let segments = super::list_segments(&dir).unwrap();
-    let path = super::layout::log_file(&dir, segments[1]);
+    let path = super::file_names::log_file(&dir, segments[1]);
     let bytes = std::fs::read(&path).unwrap();
     std::fs::write(&path, [vec![0xff; 40], bytes].concat()).unwrap();
     std::fs::write(root.join(DAMAGE_FILE), "").unwrap();

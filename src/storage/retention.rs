@@ -25,7 +25,9 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::checkpoint::{log_start_offset, write_log_start};
+/// The log start offset's file is read and written in `checkpoint`; here under the former
+/// paths.
+pub use super::checkpoint::{log_start_offset, read_log_start, write_log_start};
 use super::cleaner::recover_cleaner_leftovers;
 use super::config::LogConfig;
 use super::failpoint as fp;

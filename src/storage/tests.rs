@@ -84,9 +84,9 @@ fn rolls_on_segment_bytes_and_indexes_sparsely() {
     assert!(segs.len() >= 3, "{segs:?}");
     assert_eq!(segs[0], 0);
     // Closed segments have trimmed indexes with entries, the active one is preallocated.
-    let idx = std::fs::metadata(layout::index_file(dir.path(), segs[0])).unwrap();
+    let idx = std::fs::metadata(file_names::index_file(dir.path(), segs[0])).unwrap();
     assert!(idx.len() > 0 && idx.len().is_multiple_of(8) && idx.len() < 20000 / 1000 * 8 + 8);
-    let tidx = std::fs::metadata(layout::time_index_file(dir.path(), segs[0])).unwrap();
+    let tidx = std::fs::metadata(file_names::time_index_file(dir.path(), segs[0])).unwrap();
     assert_eq!(tidx.len() % 12, 0);
     assert!(tidx.len() >= idx.len() / 8 * 12);
     // Every segment name is its first offset; everything reads back in order.
@@ -120,9 +120,9 @@ fn a_segment_cut_at_every_byte_of_its_last_batch_recovers() {
     // The last batch is the one being written when the writer dies (no flush, no Drop).
     let last = log.append(&mut batch(&values(60..63), 5)).unwrap();
     std::mem::forget(log);
-    let log_path = layout::log_file(dir.path(), 0);
+    let log_path = file_names::log_file(dir.path(), 0);
     let full = std::fs::read(&log_path).unwrap();
-    let index_path = layout::index_file(dir.path(), 0);
+    let index_path = file_names::index_file(dir.path(), 0);
     let index_bytes = std::fs::read(&index_path).unwrap();
     let rp_path = dir.path().join(super::log::RECOVERY_POINT_FILE);
     let rp_bytes = std::fs::read(&rp_path).unwrap();
@@ -153,7 +153,7 @@ fn garbage_after_the_recovery_point_is_cut_and_indexes_rebuilt() {
         log.append(&mut batch(&values(i..i + 1), 5)).unwrap();
     }
     log.flush().unwrap();
-    let end = std::fs::metadata(layout::log_file(dir.path(), 0))
+    let end = std::fs::metadata(file_names::log_file(dir.path(), 0))
         .unwrap()
         .len();
     for i in 10..20 {
@@ -161,7 +161,7 @@ fn garbage_after_the_recovery_point_is_cut_and_indexes_rebuilt() {
     }
     // Simulate lost writes after the flush: zeros over the unflushed tail.
     std::mem::forget(log);
-    let path = layout::log_file(dir.path(), 0);
+    let path = file_names::log_file(dir.path(), 0);
     let mut bytes = std::fs::read(&path).unwrap();
     let tail = end as usize + 30;
     bytes[tail..].fill(0);
@@ -244,9 +244,9 @@ fn missing_or_damaged_closed_indexes_are_rebuilt_identically() {
     // The last closed segment is the one a crash during a roll can leave damaged: the next
     // writer rebuilds its indexes. Older ones are left to `verify --repair`.
     let last_closed = segs[segs.len() - 2];
-    let idx = layout::index_file(dir.path(), last_closed);
-    let tidx = layout::time_index_file(dir.path(), last_closed);
-    let old_idx = layout::index_file(dir.path(), segs[0]);
+    let idx = file_names::index_file(dir.path(), last_closed);
+    let tidx = file_names::time_index_file(dir.path(), last_closed);
+    let old_idx = file_names::index_file(dir.path(), segs[0]);
     let (orig_idx, orig_tidx, orig_old) = (
         std::fs::read(&idx).unwrap(),
         std::fs::read(&tidx).unwrap(),
@@ -372,7 +372,7 @@ fn retention_bytes_deletes_the_oldest_closed_segments_only() {
         .map(|&b| {
             (
                 b,
-                std::fs::metadata(layout::log_file(dir.path(), b))
+                std::fs::metadata(file_names::log_file(dir.path(), b))
                     .unwrap()
                     .len(),
             )
@@ -445,7 +445,7 @@ fn leftovers_of_an_interrupted_deletion_are_removed() {
     drop(log);
     let segs = list_segments(dir.path()).unwrap();
     // Crash after renaming the .log: the index files are orphans, the .deleted file remains.
-    let doomed = layout::log_file(dir.path(), segs[0]);
+    let doomed = file_names::log_file(dir.path(), segs[0]);
     let mut renamed = doomed.clone().into_os_string();
     renamed.push(".deleted");
     std::fs::rename(&doomed, &renamed).unwrap();
@@ -453,8 +453,8 @@ fn leftovers_of_an_interrupted_deletion_are_removed() {
     let mut log = Log::open(dir.path(), config(&[("segment.bytes", "1000")])).unwrap();
     log.append(&mut batch(&values(0..1), 5)).unwrap();
     assert!(!std::path::Path::new(&renamed).exists());
-    assert!(!layout::index_file(dir.path(), segs[0]).exists());
-    assert!(!layout::time_index_file(dir.path(), segs[0]).exists());
+    assert!(!file_names::index_file(dir.path(), segs[0]).exists());
+    assert!(!file_names::time_index_file(dir.path(), segs[0]).exists());
 }
 
 mod verify_and_repair {
@@ -490,7 +490,7 @@ mod verify_and_repair {
     fn a_flipped_byte_is_found_and_repair_keeps_every_other_batch_at_its_offset() {
         let dir = tempfile::tempdir().unwrap();
         let pos = sample(dir.path());
-        let path = layout::log_file(dir.path(), 0);
+        let path = file_names::log_file(dir.path(), 0);
         let mut bytes = std::fs::read(&path).unwrap();
         bytes[pos[7] as usize + 40] ^= 0x10; // inside batch 7's header, under the CRC
         std::fs::write(&path, &bytes).unwrap();
@@ -529,7 +529,7 @@ mod verify_and_repair {
     fn a_truncated_tail_is_found_and_cut() {
         let dir = tempfile::tempdir().unwrap();
         let pos = sample(dir.path());
-        let path = layout::log_file(dir.path(), 0);
+        let path = file_names::log_file(dir.path(), 0);
         let len = std::fs::metadata(&path).unwrap().len();
         let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
         f.set_len(len - 5).unwrap();
@@ -549,8 +549,8 @@ mod verify_and_repair {
     fn bogus_index_entries_and_time_index_disorder_are_found_and_rebuilt() {
         let dir = tempfile::tempdir().unwrap();
         let pos = sample(dir.path());
-        let idx = layout::index_file(dir.path(), 0);
-        let tidx = layout::time_index_file(dir.path(), 0);
+        let idx = file_names::index_file(dir.path(), 0);
+        let tidx = file_names::time_index_file(dir.path(), 0);
         let mut b = std::fs::read(&idx).unwrap();
         // Entry 2 claims a position inside a batch.
         b[2 * 8 + 4..2 * 8 + 8].copy_from_slice(&((pos[3] + 5) as u32).to_be_bytes());
@@ -596,7 +596,7 @@ mod verify_and_repair {
         bytes.extend_from_slice(&second);
         bytes.extend_from_slice(&third);
         std::fs::create_dir_all(dir.path()).unwrap();
-        std::fs::write(layout::log_file(dir.path(), 0), &bytes).unwrap();
+        std::fs::write(file_names::log_file(dir.path(), 0), &bytes).unwrap();
 
         let mut log = Log::open(dir.path(), config(&[("index.interval.bytes", "0")])).unwrap();
         assert_eq!(log.log_end_offset().unwrap(), far + 1);
@@ -606,8 +606,8 @@ mod verify_and_repair {
         assert!(v.problems.is_empty(), "{:?}", v.problems);
         assert!(repair_partition(dir.path(), 0).unwrap().is_empty());
         // Rebuilt from scratch, the indexes verify too.
-        std::fs::remove_file(layout::index_file(dir.path(), 0)).unwrap();
-        std::fs::remove_file(layout::time_index_file(dir.path(), 0)).unwrap();
+        std::fs::remove_file(file_names::index_file(dir.path(), 0)).unwrap();
+        std::fs::remove_file(file_names::time_index_file(dir.path(), 0)).unwrap();
         repair_partition(dir.path(), 0).unwrap();
         let v = verify_partition(dir.path()).unwrap();
         assert!(v.problems.is_empty(), "{:?}", v.problems);
@@ -627,7 +627,7 @@ mod verify_and_repair {
     #[test]
     fn regression_segment_recovery_repair_of_garbage_before_the_first_batch() {
         let dir = tempfile::tempdir().unwrap();
-        let path = layout::log_file(dir.path(), 0);
+        let path = file_names::log_file(dir.path(), 0);
         let garbage = b"not a batch \xff\xff\xff\xff\xff\xff\xff at all";
         let mut second = batch(&values(1..3), 101);
         second[..8].copy_from_slice(&1i64.to_be_bytes());
@@ -679,8 +679,7 @@ fn append_bytes(log: &mut Log, total: u64, first: usize) -> usize {
 
 #[test]
 fn early_writeback_starts_after_writeback_bytes_and_changes_nothing_read() {
-    use super::checkpoint::read_recovery_point;
-    use super::log::WRITEBACK_BYTES;
+    use super::log::{WRITEBACK_BYTES, read_recovery_point};
     let dir = tempfile::tempdir().unwrap();
     let mut log = Log::open(dir.path(), config(&[])).unwrap();
     let mut n = append_bytes(&mut log, WRITEBACK_BYTES - 128 * 1024, 0);
@@ -728,7 +727,7 @@ fn no_early_writeback_for_what_flushes_and_rolls_cover() {
 
 /// Disk bytes allocated to segment `base`'s `.log`, and its length.
 fn allocated_and_len(dir: &Path, base: i64) -> (u64, u64) {
-    let meta = std::fs::metadata(super::layout::log_file(dir, base)).unwrap();
+    let meta = std::fs::metadata(super::file_names::log_file(dir, base)).unwrap();
     (super::fs::allocated_bytes(&meta), meta.len())
 }
 
@@ -791,7 +790,7 @@ fn loading_a_segment_gives_back_what_a_dead_writer_reserved() {
     log.append(&mut batch(&["a".to_string()], 1)).unwrap();
     drop(log);
     // What a writer killed while streaming leaves: blocks reserved past the end.
-    let path = super::layout::log_file(dir.path(), 0);
+    let path = super::file_names::log_file(dir.path(), 0);
     let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
     let len = f.metadata().unwrap().len();
     super::fs::reserve_blocks(&f, len, 8 << 20).unwrap();
@@ -804,8 +803,7 @@ fn loading_a_segment_gives_back_what_a_dead_writer_reserved() {
 
 #[test]
 fn background_flush_moves_the_recovery_point_to_where_it_started() {
-    use super::checkpoint::read_recovery_point;
-    use super::log::FLUSH_POLL;
+    use super::log::{FLUSH_POLL, read_recovery_point};
     let dir = tempfile::tempdir().unwrap();
     let mut log = Log::open(dir.path(), config(&[("flush.ms", "0")])).unwrap();
     let vals = |n: usize| (0..n).map(|i| format!("v{i}")).collect::<Vec<_>>();
@@ -838,8 +836,8 @@ fn background_flush_moves_the_recovery_point_to_where_it_started() {
 
 #[test]
 fn a_failed_background_flush_counts_as_no_flush() {
-    use super::checkpoint::read_recovery_point;
     use super::failpoint::{self as fp, Action};
+    use super::log::read_recovery_point;
     let dir = tempfile::tempdir().unwrap();
     let mut log = Log::open(dir.path(), config(&[("flush.ms", "0")])).unwrap();
     let vals: Vec<String> = (0..3).map(|i| format!("v{i}")).collect();

@@ -937,7 +937,10 @@ mod tests {
         let mut log = Log::open(dir.path(), LogConfig::default()).unwrap();
         assert_eq!(log.log_end_offset().unwrap(), 20);
         assert!(log.take_truncations().is_empty());
-        assert_eq!(checkpoint::read_recovery_point(dir.path()), Some(20));
+        assert_eq!(
+            crate::storage::log::read_recovery_point(dir.path()),
+            Some(20)
+        );
         // An append across the old recovery point (30), then a kill before any flush.
         log.append(&mut batch_at(0, 15)).unwrap();
         std::mem::forget(log);
