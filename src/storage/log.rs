@@ -224,7 +224,7 @@ pub struct Log {
     pub(super) writeback: Option<u64>,
     /// The helper thread (early writebacks, background flushes), started on first use, and
     /// the background flush it is running.
-    flusher: Option<Flusher>,
+    syncer: Option<Syncer>,
     /// Where a fresh config comes from when the topic's configs change (see
     /// [`Log::set_config_source`]).
     config_source: Option<ConfigSource>,
@@ -252,7 +252,7 @@ pub const FLUSH_POLL: std::time::Duration = std::time::Duration::from_millis(5);
 /// at most one of each waiting, and takes a flush first; a writer finding a writeback waiting
 /// appends on.
 #[derive(Debug)]
-struct Flusher {
+struct Syncer {
     jobs: std::sync::Arc<SyncJobs>,
     done: std::sync::mpsc::Receiver<std::io::Result<()>>,
     in_flight: Option<InFlight>,
@@ -291,9 +291,30 @@ impl SyncJobs {
         drop(w);
         self.wake.notify_one();
     }
+
+    /// The next file for the thread, waiting for one: a flush first (`true`), else a
+    /// writeback. `None` once the writer is gone and nothing waits.
+    fn next(&self) -> Option<(File, bool)> {
+        let mut w = self.waiting();
+        loop {
+            if let Some(f) = w.flush.take() {
+                return Some((f, true));
+            }
+            if let Some(f) = w.writeback.take() {
+                return Some((f, false));
+            }
+            if w.closed {
+                return None;
+            }
+            w = self
+                .wake
+                .wait(w)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+    }
 }
 
-impl Drop for Flusher {
+impl Drop for Syncer {
     fn drop(&mut self) {
         self.jobs.waiting().closed = true;
         self.jobs.wake.notify_one();
@@ -309,32 +330,14 @@ struct InFlight {
     sync: fp::BackgroundSync,
 }
 
-fn spawn_flusher(dir: &Path) -> Result<Flusher> {
+fn spawn_syncer(dir: &Path) -> Result<Syncer> {
     let jobs = std::sync::Arc::new(SyncJobs::default());
     let (tx, done) = std::sync::mpsc::sync_channel(1);
     let theirs = jobs.clone();
     std::thread::Builder::new()
         .name("klog-fsync".into())
         .spawn(move || {
-            loop {
-                let (file, flush) = {
-                    let mut w = theirs.waiting();
-                    loop {
-                        if let Some(f) = w.flush.take() {
-                            break (f, true);
-                        }
-                        if let Some(f) = w.writeback.take() {
-                            break (f, false);
-                        }
-                        if w.closed {
-                            return;
-                        }
-                        w = theirs
-                            .wake
-                            .wait(w)
-                            .unwrap_or_else(std::sync::PoisonError::into_inner);
-                    }
-                };
+            while let Some((file, flush)) = theirs.next() {
                 let r = file.sync_data();
                 // A writeback's errors are the flush's to report (see the module doc).
                 if flush && tx.send(r).is_err() {
@@ -343,7 +346,7 @@ fn spawn_flusher(dir: &Path) -> Result<Flusher> {
             }
         })
         .map_err(Error::io("start the flush thread for", dir))?;
-    Ok(Flusher {
+    Ok(Syncer {
         jobs,
         done,
         in_flight: None,
@@ -394,7 +397,7 @@ impl Log {
             checked_closed: false,
             unwritten_back: 0,
             writeback: None,
-            flusher: None,
+            syncer: None,
             config_source: None,
             _broker: broker,
         })
@@ -610,11 +613,11 @@ impl Log {
             return;
         };
         a.reserved_to.get_or_insert(a.size);
-        if self.flusher.is_none() {
-            self.flusher = spawn_flusher(&self.dir).ok();
+        if self.syncer.is_none() {
+            self.syncer = spawn_syncer(&self.dir).ok();
         }
         // A descriptor of its own: see the module doc.
-        if let Some(f) = &self.flusher
+        if let Some(f) = &self.syncer
             && let Ok(file) = File::open(&a.log_path)
         {
             f.jobs.hand(file, false);
@@ -648,7 +651,7 @@ impl Log {
         let due = self
             .first_unflushed
             .is_some_and(|t| t.elapsed().as_millis() as i64 >= self.config.flush_ms);
-        if due && self.flusher.as_ref().is_none_or(|f| f.in_flight.is_none()) {
+        if due && self.syncer.as_ref().is_none_or(|f| f.in_flight.is_none()) {
             self.locked(Self::start_background_flush_locked)?;
         }
         Ok(reached)
@@ -675,10 +678,10 @@ impl Log {
             log_path: a.log_path.clone(),
             sync,
         };
-        if self.flusher.is_none() {
-            self.flusher = Some(spawn_flusher(&self.dir)?);
+        if self.syncer.is_none() {
+            self.syncer = Some(spawn_syncer(&self.dir)?);
         }
-        let Some(f) = &mut self.flusher else {
+        let Some(f) = &mut self.syncer else {
             return Err(Error::Internal("no flush thread"));
         };
         f.jobs.hand(file, true);
@@ -691,7 +694,7 @@ impl Log {
     /// Takes the result of the background flush in flight (waiting for it when `wait`);
     /// when it succeeded, raises the recovery point to its target.
     fn reap_background_flush(&mut self, wait: bool) -> Result<Option<i64>> {
-        let Some(f) = &mut self.flusher else {
+        let Some(f) = &mut self.syncer else {
             return Ok(None);
         };
         if f.in_flight.is_none() {
@@ -738,7 +741,7 @@ impl Log {
     /// flush is in flight, [`FLUSH_POLL`] (no other starts before it ends), so that its end
     /// is seen soon.
     pub fn flush_due_in(&self) -> Option<std::time::Duration> {
-        if self.flusher.as_ref().is_some_and(|f| f.in_flight.is_some()) {
+        if self.syncer.as_ref().is_some_and(|f| f.in_flight.is_some()) {
             return Some(FLUSH_POLL);
         }
         let t = self.first_unflushed?;
@@ -1138,5 +1141,35 @@ impl Drop for Log {
                 Ok(())
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The helper thread's queue: one writeback waits at most (a second one is dropped, the
+    /// writer appends on), a flush goes before a waiting writeback, and the thread ends once
+    /// the writer is gone and nothing waits.
+    #[test]
+    fn the_helper_takes_a_flush_first_and_keeps_one_writeback() {
+        let dir = tempfile::tempdir().unwrap();
+        let open = |name: &str| File::create(dir.path().join(name)).unwrap();
+        let ino = |f: &File| std::os::unix::fs::MetadataExt::ino(&f.metadata().unwrap());
+        let jobs = SyncJobs::default();
+        let (wb1, wb2, flush) = (open("wb1"), open("wb2"), open("flush"));
+        let (wb1_ino, flush_ino) = (ino(&wb1), ino(&flush));
+        jobs.hand(wb1, false);
+        jobs.hand(wb2, false);
+        jobs.hand(flush, true);
+        let (f, is_flush) = jobs.next().unwrap();
+        assert!(is_flush && ino(&f) == flush_ino);
+        let (f, is_flush) = jobs.next().unwrap();
+        assert!(
+            !is_flush && ino(&f) == wb1_ino,
+            "the first writeback, not the second"
+        );
+        jobs.waiting().closed = true;
+        assert!(jobs.next().is_none());
     }
 }
