@@ -8,7 +8,7 @@
 //! |-----------------------------|---------------------------------------------------------|
 //! | `klog-group.G.json`         | the committed offset: `{"group", "topic", "partition", "offset", "committed_ms"}` |
 //! | `.klog-group.G.lock`        | held (`flock`) by the live member that owns the partition; holds its pid |
-//! | `.klog-group.G.json.<pid>.tmp` | a commit being written; renamed over `klog-group.G.json` |
+//! | `.klog-group.G.json.<pid>[.<k>].tmp` | a commit being written; renamed over `klog-group.G.json` |
 //!
 //! and in `T-0/` the member slots `.klog-group.G.member-<k>`, each held by one live member, so
 //! that members can count each other. A member's rank among the live slots gives its share of
@@ -57,13 +57,17 @@ use crate::format::DECOMPRESS_LIMIT;
 use crate::format::group_metadata::{OffsetsKey, decode_key, decode_offset_commit};
 use crate::format::legacy;
 use crate::storage::Entry;
+use crate::storage::clock::now_ms;
 use crate::storage::failpoint as fp;
-use crate::storage::file_names::parse_partition_dir;
+use crate::storage::fs as sfs;
+use crate::storage::layout::{self, parse_partition_dir};
 use crate::topic::{Topic, Topics};
 
 /// Longest group name accepted, in bytes once encoded for file names (see [`encode_group`]):
 /// the longest file name a group has, a commit's temp file
-/// `.klog-group.<G>.json.<pid>.tmp` with a 10-digit pid, then takes the file system's 255.
+/// `.klog-group.<G>.json.<pid>.tmp` with a 10-digit pid, then takes the file system's 255
+/// (concurrent commits of one offset file by one process add a slot to the pid only where
+/// the name still fits: see `storage::fs::replace_file`).
 pub const MAX_ENCODED_GROUP_NAME: usize = 255 - ".klog-group..json.4294967295.tmp".len();
 const MAX_MEMBER_SLOTS: usize = 4096;
 
@@ -139,17 +143,17 @@ pub fn validate_group_name(name: &str) -> Result<()> {
 }
 
 fn offset_file(partition_dir: &Path, group: &str) -> PathBuf {
-    partition_dir.join(format!("klog-group.{}.json", encode_group(group)))
+    partition_dir.join(layout::group_offset_file(&encode_group(group)))
 }
 
 fn lock_file(partition_dir: &Path, group: &str) -> PathBuf {
-    partition_dir.join(format!(".klog-group.{}.lock", encode_group(group)))
+    partition_dir.join(layout::group_lock_file(&encode_group(group)))
 }
 
 fn member_file(topic: &Topic, group: &str, slot: usize) -> PathBuf {
     topic
         .partition_dir(0)
-        .join(format!(".klog-group.{}.member-{slot}", encode_group(group)))
+        .join(layout::group_member_file(&encode_group(group), slot))
 }
 
 /// A committed offset as stored.
@@ -161,12 +165,6 @@ pub struct Committed {
     /// The next offset the group will read.
     pub offset: i64,
     pub committed_ms: i64,
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// The committed offset of `group` for one partition, if any.
@@ -185,22 +183,10 @@ pub fn committed(topic: &Topic, partition: u32, group: &str) -> Result<Option<Co
         })
 }
 
-/// The temp file a commit by process `pid` writes before renaming it into place.
-fn tmp_file(partition_dir: &Path, group: &str, pid: u32) -> PathBuf {
-    partition_dir.join(format!(
-        ".klog-group.{}.json.{pid}.tmp",
-        encode_group(group)
-    ))
-}
-
-/// Whether `file_name` is a commit's temp file of `group` (any pid).
+/// Whether `file_name` is a commit's temp file of `group`, by any process and thread
+/// (`.klog-group.G.json.<pid>[.<k>].tmp`, see `storage::layout::temp_file`).
 fn is_tmp_file(file_name: &str, group: &str) -> bool {
-    file_name
-        .strip_prefix(".klog-group.")
-        .and_then(|s| s.strip_prefix(encode_group(group).as_str()))
-        .and_then(|s| s.strip_prefix(".json."))
-        .and_then(|s| s.strip_suffix(".tmp"))
-        .is_some_and(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+    layout::is_temp_of(file_name, &layout::group_offset_file(&encode_group(group)))
 }
 
 /// Removes every commit temp file of `group` in a partition directory: what commits killed
@@ -245,24 +231,7 @@ pub fn commit(topic: &Topic, partition: u32, group: &str, offset: i64) -> Result
     };
     let mut text = serde_json::to_vec(&c).unwrap_or_default();
     text.push(b'\n');
-    let tmp = tmp_file(&dir, group, std::process::id());
-    let mut f = fp::open(
-        OpenOptions::new().write(true).create(true).truncate(true),
-        &tmp,
-        "group.create",
-    )
-    .map_err(Error::io("create", &tmp))?;
-    let written = fp::write_all(&mut f, &text, "group.write")
-        .map_err(Error::io("write", &tmp))
-        .and_then(|()| fp::sync_data(&f, "group.fsync").map_err(Error::io("fsync", &tmp)));
-    drop(f);
-    let done = written
-        .and_then(|()| fp::rename(&tmp, &path, "group.rename").map_err(Error::io("rename", &tmp)));
-    if done.is_err() {
-        // Best effort: the error that matters is the commit's.
-        let _ = fp::remove_file(&tmp, "group.cleanup");
-    }
-    done
+    sfs::replace_file(&path, &text, sfs::Durability::Synced, &sfs::GROUP_COMMIT)
 }
 
 /// Removes the committed offset of `group` for one partition.
@@ -408,13 +377,7 @@ impl Member {
 
 /// The member slot a file name is, for `group`.
 fn member_slot_of(file_name: &str, group: &str) -> Option<usize> {
-    file_name
-        .strip_prefix(".klog-group.")?
-        .strip_prefix(encode_group(group).as_str())?
-        .strip_prefix(".member-")
-        .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))?
-        .parse()
-        .ok()
+    layout::parse_group_member_file(file_name, &encode_group(group))
 }
 
 /// Every member-slot file of `group` on `topic`, live or not: (slot, path), by slot.
@@ -567,15 +530,10 @@ pub fn list_groups(topics: &Topics) -> Result<Vec<(String, Vec<String>)>> {
             };
             // A group exists where it has committed offsets, or a live member owns a partition
             // (lock files stay behind after members leave, until `groups delete`).
-            let group = fname
-                .strip_prefix("klog-group.")
-                .and_then(|s| s.strip_suffix(".json"))
-                .or_else(|| {
-                    fname
-                        .strip_prefix(".klog-group.")
-                        .and_then(|s| s.strip_suffix(".lock"))
-                        .filter(|_| matches!(is_held(&f.path()), Ok(true)))
-                });
+            let group = layout::parse_group_offset_file(fname).or_else(|| {
+                layout::parse_group_lock_file(fname)
+                    .filter(|_| matches!(is_held(&f.path()), Ok(true)))
+            });
             if let Some(g) = group.and_then(decode_group)
                 && validate_group_name(&g).is_ok()
             {
@@ -593,8 +551,8 @@ pub fn list_groups(topics: &Topics) -> Result<Vec<(String, Vec<String>)>> {
 /// member slot or a commit's temp file.
 fn is_group_file(file_name: &str, group: &str) -> bool {
     let enc = encode_group(group);
-    file_name == format!("klog-group.{enc}.json")
-        || file_name == format!(".klog-group.{enc}.lock")
+    file_name == layout::group_offset_file(&enc)
+        || file_name == layout::group_lock_file(&enc)
         || member_slot_of(file_name, group).is_some()
         || is_tmp_file(file_name, group)
 }
@@ -910,6 +868,32 @@ mod tests {
         );
         forget(&t, 1, "g").unwrap();
         assert_eq!(committed(&t, 1, "g").unwrap(), None);
+    }
+
+    /// Commits of one partition from several threads of one process (as a server makes)
+    /// wrote the same `.klog-group.g.json.<pid>.tmp`: one thread renamed another's
+    /// half-written file into place, or failed to find its own. Each now has its own temp
+    /// file, and the offset left is one that was committed, whole; a thread's temp file
+    /// is still one the next owner sweeps.
+    #[test]
+    fn regression_concurrent_commits_of_one_partition_never_collide() {
+        let dir = tempfile::tempdir().unwrap();
+        let topics = Topics::new(dir.path());
+        let t = topics.create("t", 1, BTreeMap::new()).unwrap();
+        std::thread::scope(|s| {
+            for thread in 0..8i64 {
+                let t = &t;
+                s.spawn(move || {
+                    for i in 0..25 {
+                        commit(t, 0, "g", thread * 1000 + i).unwrap();
+                    }
+                });
+            }
+        });
+        let last = committed(&t, 0, "g").unwrap().unwrap().offset;
+        assert!((0..8).any(|thread| last == thread * 1000 + 24), "{last}");
+        let pid = std::process::id();
+        assert!(is_tmp_file(&format!(".klog-group.g.json.{pid}.3.tmp"), "g"));
     }
 
     /// A failed commit left its `.klog-group.g.json.<pid>.tmp` behind for good.

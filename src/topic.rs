@@ -51,19 +51,21 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::storage::checkpoint::{self, Merge};
-use crate::storage::file_names::{parse_partition_dir, partition_dir_name};
 use crate::storage::fs::{
-    BrokerLockGuard, atomic_write, fsync_dir, hold_broker_lock, lock_dir, try_lock_dir,
+    self as sfs, BrokerLockGuard, Durability, fsync_dir, hold_broker_lock, lock_dir, replace_file,
+    try_lock_dir,
 };
-use crate::storage::{ConfigSource, Log, LogConfig, LogReader};
+use crate::storage::layout::{
+    self, PARTITION_METADATA_FILE, delete_dir_name, is_delete_dir, parse_partition_dir,
+    partition_dir_name,
+};
+use crate::storage::{ConfigSource, Log, LogConfig, LogReader, now_ms, partition_checkpoints};
 
 /// klog's metadata file in the data directory.
-pub const META_FILE: &str = "klog-topics.json";
+pub use layout::TOPICS_FILE as META_FILE;
 const MAX_NAME_LEN: usize = 249;
 /// Most partitions a topic may have (a sanity bound against typos such as `-p 1000000`).
 pub const MAX_PARTITIONS: u32 = 10_000;
-/// Suffix of a partition directory being deleted (`klog-<pid>-<n>.delete`).
-pub const DELETE_SUFFIX: &str = ".delete";
 
 /// Checks a topic name against Kafka's rule (`Topic.validate`).
 pub fn validate_topic_name(name: &str) -> Result<()> {
@@ -174,13 +176,15 @@ pub fn new_topic_id() -> String {
 /// Writes Kafka's `partition.metadata` (`version: 0`, `topic_id: …`, no trailing newline)
 /// unless it is there already.
 fn write_partition_metadata(dir: &Path, topic_id: &str) -> Result<()> {
-    let path = dir.join("partition.metadata");
+    let path = dir.join(PARTITION_METADATA_FILE);
     if path.exists() {
         return Ok(());
     }
-    atomic_write(
+    replace_file(
         &path,
         format!("version: 0\ntopic_id: {topic_id}").as_bytes(),
+        Durability::Durable,
+        &sfs::ATOMIC,
     )
 }
 
@@ -248,7 +252,7 @@ impl ConfigWatcher {
             return None;
         }
         self.stamp = now;
-        let text = crate::storage::fs::read_regular(&self.meta_path).ok()?;
+        let text = sfs::read_regular(&self.meta_path).ok()?;
         let meta: MetaFile = serde_json::from_slice(&text).ok()?;
         let entry = meta.topics.get(&self.name).filter(|m| !m.deleting)?;
         let config = topic_config(&self.name, &entry.configs).ok()?;
@@ -302,23 +306,20 @@ impl Topic {
         let (mut rps, mut hws, mut lsos) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
         let mut cleaned = BTreeMap::new();
         for &p in partitions {
+            self.check_partition(p)?;
             let dir = self.partition_dir(p);
-            let Some(mut r) = self.open_reader(p)? else {
+            if !dir.is_dir() {
                 continue;
-            };
-            let leo = r.log_end_offset()?;
-            let lso = r.log_start_offset();
-            let key = (self.name.clone(), p);
-            let rp = crate::storage::log::read_recovery_point(&dir)
-                .unwrap_or(0)
-                .min(leo);
-            rps.insert(key.clone(), rp);
-            hws.insert(key.clone(), leo);
-            if r.segments().first().is_some_and(|&b| lso > b) {
-                lsos.insert(key, lso);
             }
-            if let Some(o) = crate::storage::cleaner::read_cleaner_offset(&dir) {
-                cleaned.insert((self.name.clone(), p), o);
+            let c = partition_checkpoints(&dir)?;
+            let key = (self.name.clone(), p);
+            rps.insert(key.clone(), c.recovery_point);
+            hws.insert(key.clone(), c.high_watermark);
+            if let Some(lso) = c.log_start_offset {
+                lsos.insert(key.clone(), lso);
+            }
+            if let Some(o) = c.cleaner_offset {
+                cleaned.insert(key, o);
             }
             if !dir.join(checkpoint::LEADER_EPOCH).exists() {
                 checkpoint::write_leader_epochs(&dir, &[])?;
@@ -370,12 +371,6 @@ pub struct WriteGuard {
     _broker: Option<BrokerLockGuard>,
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
 /// Removes a directory tree; one that is already gone is fine.
 fn remove_tree(path: &Path) -> Result<()> {
     match fs::remove_dir_all(path) {
@@ -417,7 +412,7 @@ impl Topics {
     /// Reads the metadata file (lock-free: it is only ever replaced atomically).
     pub fn read_meta(&self) -> Result<MetaFile> {
         let path = self.meta_path();
-        let text = match crate::storage::fs::read_regular(&path) {
+        let text = match sfs::read_regular(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(MetaFile::default()),
             Err(e) => return Err(Error::io("read", &path)(e)),
@@ -460,7 +455,7 @@ impl Topics {
         meta.version = 1;
         let mut text = serde_json::to_vec_pretty(&meta).unwrap_or_default();
         text.push(b'\n');
-        atomic_write(&self.meta_path(), &text)
+        replace_file(&self.meta_path(), &text, Durability::Durable, &sfs::ATOMIC)
     }
 
     /// Runs `f` on the metadata under the data directory's lock and writes it back if `f`
@@ -541,11 +536,7 @@ impl Topics {
         };
         Ok(rd
             .flatten()
-            .filter(|e| {
-                e.file_name()
-                    .to_str()
-                    .is_some_and(|n| n.starts_with("klog-") && n.ends_with(DELETE_SUFFIX))
-            })
+            .filter(|e| e.file_name().to_str().is_some_and(is_delete_dir))
             .map(|e| e.path())
             .collect())
     }
@@ -572,9 +563,7 @@ impl Topics {
             let d = self.dir.join(partition_dir_name(name, p));
             // Kafka's way (a `-delete` suffix), in a name short enough for any topic name:
             // the directory stops being a partition at once, for klog and for a broker.
-            let to = self
-                .dir
-                .join(format!("klog-{}-{p}{DELETE_SUFFIX}", std::process::id()));
+            let to = self.dir.join(delete_dir_name(std::process::id(), p));
             fs::rename(&d, &to).map_err(Error::io("rename", &d))?;
             doomed.push(to);
         }
@@ -924,7 +913,7 @@ mod tests {
         b.append(1, None, Some(b"v"), &[]);
         log.append(&mut b.finish()).unwrap();
         drop(log);
-        fs::remove_file(p0.join(crate::storage::log::RECOVERY_POINT_FILE)).unwrap();
+        fs::remove_file(p0.join(crate::storage::layout::RECOVERY_POINT_FILE)).unwrap();
         // A broker's files: entries in its own order, one for a partition klog never touches.
         let rp = "0\n3\nz 7 5\nt 0 9\na 1 2\n";
         fs::write(root.join(checkpoint::RECOVERY_POINT), rp).unwrap();

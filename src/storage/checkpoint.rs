@@ -1,4 +1,6 @@
-//! Kafka's text checkpoint files (`CheckpointFile`), read and written.
+//! The offsets a partition checkpoints: Kafka's text checkpoint files (`CheckpointFile`) in
+//! the data directory, and klog's own per-partition files for the same facts (the recovery
+//! point, the log start offset, the first dirty offset), read and written.
 //!
 //! # Layout
 //! ```text
@@ -13,6 +15,13 @@
 //! the log end offset), `cleaner-offset-checkpoint` (first offset not yet compacted). In a
 //! partition directory, `leader-epoch-checkpoint` has entries `epoch start-offset`.
 //!
+//! klog's own, in each partition directory, one JSON object each:
+//! `.klog-recovery-point` (`{"recovery_point": N}`: every offset below N is fsynced and
+//! valid), `.klog-log-start-offset` (`{"log_start_offset": N}`, once the log start has moved
+//! past the first segment's base offset) and `.klog-cleaner-offset` (`{"cleaner_offset": N}`:
+//! the first offset compaction has not cleaned). A broker's files are read where klog has none
+//! of its own ([`recovery_point`], [`broker_offset`]).
+//!
 //! # Invariants
 //! 1. A rewrite keeps every entry it does not update, line for line and in its place (a
 //!    broker's entries for partitions klog did not touch stay byte-identical), and a file
@@ -21,21 +30,35 @@
 //!    `leader-epoch-checkpoint` it finds (it writes an empty one only where there is none:
 //!    klog writes no leader epochs).
 //!
+//! 3. The recovery point is only ever written after an fsync of everything below it, and is
+//!    a hint: a file that is missing or does not parse counts as no recovery point (recovery
+//!    then validates more).
+//!
 //! # Crash safety
-//! Files are replaced atomically (temp file, fsync, rename, fsync the directory). The
+//! Files are replaced atomically (temp file, fsync, rename, fsync the directory), but for the
+//! recovery point, which is not fsynced ([`Durability::Unsynced`]: a hint). The
 //! data-directory files hold every partition, so klog updates them under an exclusive lock
 //! of the data directory and merges its entries into what is there.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use serde::{Deserialize, Serialize};
+
+use super::fs::{
+    ATOMIC, Durability, RECOVERY_POINT as RECOVERY_POINT_POINTS, lock_dir, read_regular,
+    replace_file,
+};
+use super::layout::{
+    CLEANER_OFFSET_FILE, LOG_START_FILE, RECOVERY_POINT_FILE, parse_partition_dir,
+};
 use crate::error::{Error, Result};
 
-pub const RECOVERY_POINT: &str = "recovery-point-offset-checkpoint";
-pub const LOG_START_OFFSET: &str = "log-start-offset-checkpoint";
-pub const REPLICATION_OFFSET: &str = "replication-offset-checkpoint";
-pub const CLEANER_OFFSET: &str = "cleaner-offset-checkpoint";
-pub const LEADER_EPOCH: &str = "leader-epoch-checkpoint";
+pub use super::layout::{
+    CLEANER_OFFSET_CHECKPOINT as CLEANER_OFFSET, LEADER_EPOCH_CHECKPOINT as LEADER_EPOCH,
+    LOG_START_OFFSET_CHECKPOINT as LOG_START_OFFSET, RECOVERY_POINT_CHECKPOINT as RECOVERY_POINT,
+    REPLICATION_OFFSET_CHECKPOINT as REPLICATION_OFFSET,
+};
 
 /// Entries of a data-directory checkpoint: (topic, partition) → offset.
 pub type OffsetCheckpoint = BTreeMap<(String, u32), i64>;
@@ -52,7 +75,7 @@ struct Entry {
 /// Parses a `topic partition offset` checkpoint into its entries, in file order. A missing
 /// file is `None`.
 fn read_entries(path: &Path) -> Result<Option<Vec<Entry>>> {
-    let text = match super::fs::read_regular(path)
+    let text = match read_regular(path)
         .and_then(|b| String::from_utf8(b).map_err(std::io::Error::other))
     {
         Ok(t) => t,
@@ -143,7 +166,7 @@ pub fn update_offsets(
     updates: &OffsetCheckpoint,
     remove: &[(String, u32)],
 ) -> Result<()> {
-    let _lock = super::fs::lock_dir(data_dir)?;
+    let _lock = lock_dir(data_dir)?;
     update_offsets_locked(
         data_dir,
         name,
@@ -198,7 +221,7 @@ pub fn update_offsets_locked(
         text.push_str(&e.line);
         text.push('\n');
     }
-    super::fs::atomic_write(&path, text.as_bytes())
+    replace_file(&path, text.as_bytes(), Durability::Durable, &ATOMIC)
 }
 
 /// Writes a partition's `leader-epoch-checkpoint` from (epoch, start offset) pairs.
@@ -208,10 +231,116 @@ pub fn write_leader_epochs(partition_dir: &Path, epochs: &[(i32, i64)]) -> Resul
         s.push_str(&format!("{e} {o}\n"));
     }
     let path = partition_dir.join(LEADER_EPOCH);
-    if super::fs::read_regular(&path).ok().as_deref() == Some(s.as_bytes()) {
+    if read_regular(&path).ok().as_deref() == Some(s.as_bytes()) {
         return Ok(());
     }
-    super::fs::atomic_write(&path, s.as_bytes())
+    replace_file(&path, s.as_bytes(), Durability::Durable, &ATOMIC)
+}
+
+/// The offset of the partition in directory `partition_dir` in the data-directory checkpoint
+/// `name` (one of a broker's: a partition's entry of `recovery-point-offset-checkpoint`, …), if
+/// there is one and the file parses.
+pub fn broker_offset(partition_dir: &Path, name: &str) -> Option<i64> {
+    let (topic, partition) = parse_partition_dir(partition_dir.file_name()?.to_str()?)?;
+    let path = partition_dir.parent()?.join(name);
+    read_offsets(&path)
+        .ok()?
+        .get(&(topic.to_string(), partition))
+        .copied()
+}
+
+/// Reads one of klog's per-partition JSON files.
+fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Option<T> {
+    let text = read_regular(path).ok()?;
+    serde_json::from_slice(&text).ok()
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct RecoveryPoint {
+    /// Every offset below this is fsynced and valid.
+    recovery_point: i64,
+}
+
+/// The recovery point a writer's recovery starts from: klog's own, else the one a Kafka
+/// broker left for the partition in its data directory's `recovery-point-offset-checkpoint`.
+pub fn recovery_point(dir: &Path) -> Option<i64> {
+    read_recovery_point(dir).or_else(|| broker_offset(dir, RECOVERY_POINT))
+}
+
+/// klog's recovery point of the partition (`.klog-recovery-point`): every offset below it is
+/// fsynced and valid.
+pub fn read_recovery_point(dir: &Path) -> Option<i64> {
+    read_json::<RecoveryPoint>(&dir.join(RECOVERY_POINT_FILE)).map(|r| r.recovery_point)
+}
+
+/// Stores klog's recovery point, as a hint (not fsynced): call it only after an fsync of
+/// everything below `offset`.
+pub fn write_recovery_point(dir: &Path, offset: i64) -> Result<()> {
+    let text = serde_json::to_vec(&RecoveryPoint {
+        recovery_point: offset,
+    })
+    .unwrap_or_default();
+    replace_file(
+        &dir.join(RECOVERY_POINT_FILE),
+        &text,
+        Durability::Unsynced,
+        &RECOVERY_POINT_POINTS,
+    )
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct LogStart {
+    log_start_offset: i64,
+}
+
+/// The stored log start offset of a partition, if it was ever moved.
+pub fn read_log_start(dir: &Path) -> Option<i64> {
+    read_json::<LogStart>(&dir.join(LOG_START_FILE)).map(|l| l.log_start_offset)
+}
+
+/// Stores the log start offset durably.
+pub fn write_log_start(dir: &Path, offset: i64) -> Result<()> {
+    let text = serde_json::to_vec(&LogStart {
+        log_start_offset: offset,
+    })
+    .unwrap_or_default();
+    replace_file(
+        &dir.join(LOG_START_FILE),
+        &text,
+        Durability::Durable,
+        &ATOMIC,
+    )
+}
+
+/// The log start offset of a partition whose segments have these base offsets (ascending):
+/// the stored one, or the first segment's base offset if that is larger.
+pub fn log_start_offset(dir: &Path, segments: &[i64]) -> i64 {
+    let first = segments.first().copied().unwrap_or(0);
+    read_log_start(dir).map_or(first, |l| l.max(first))
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct CleanerOffset {
+    cleaner_offset: i64,
+}
+
+/// The stored first dirty offset of a partition, if the cleaner ever ran on it.
+pub fn read_cleaner_offset(dir: &Path) -> Option<i64> {
+    read_json::<CleanerOffset>(&dir.join(CLEANER_OFFSET_FILE)).map(|c| c.cleaner_offset)
+}
+
+/// Stores the first dirty offset durably.
+pub fn write_cleaner_offset(dir: &Path, offset: i64) -> Result<()> {
+    let text = serde_json::to_vec(&CleanerOffset {
+        cleaner_offset: offset,
+    })
+    .unwrap_or_default();
+    replace_file(
+        &dir.join(CLEANER_OFFSET_FILE),
+        &text,
+        Durability::Durable,
+        &ATOMIC,
+    )
 }
 
 #[cfg(test)]

@@ -25,7 +25,8 @@
 //! 6. stores the new first dirty offset.
 //!
 //! # Layout
-//! Next to the segments: `.klog-cleaner-offset` (JSON, written atomically), and while a group
+//! Next to the segments: `.klog-cleaner-offset` (JSON, written atomically by
+//! `checkpoint`), and while a group
 //! is being swapped `<base>.{log,index,timeindex}.cleaned`, then `.swap`, and the replaced
 //! segments' files as `<name>.deleted`.
 //!
@@ -62,8 +63,9 @@
 //! same way; the group being swapped has base offset `B`. Steps, and
 //! what a crash right after each leaves (recovery = [`recover_cleaner_leftovers`]):
 //! 1. **Cleaned**: `B.log.cleaned`, `B.index.cleaned`, `B.timeindex.cleaned` written and
-//!    fsynced. The old segments are untouched; recovery deletes every `*.cleaned` (and any
-//!    `.swap` of a base that still has a `.cleaned`).
+//!    fsynced (the indexes each through a temp file renamed into place). The old segments are
+//!    untouched; recovery deletes every `*.cleaned` and such a temp file (and any `.swap` of a
+//!    base that still has a `.cleaned`).
 //! 2. **Swapped**: renamed to `.swap`, `.log` last (the commit point), then the directory is
 //!    fsynced. From here on the group is committed: a base with a `.swap` and no `.cleaned`
 //!    is completed by recovery, which runs the remaining steps below.
@@ -109,26 +111,25 @@ use std::hash::RandomState;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
+/// The cleaner offset's file is read in `checkpoint`; here under its former path.
+pub use super::checkpoint::read_cleaner_offset;
+use super::checkpoint::{self, write_cleaner_offset};
 use super::config::LogConfig;
 use super::failpoint as fp;
-use super::file_names::{self, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX};
-use super::fs::{atomic_write, fsync_dir_at, lock_dir};
+use super::file_records::{ChunkReader, RawAt};
+use super::fs::{self as sfs, Durability, fsync_dir_at, lock_dir, replace_file};
 use super::index::IndexBuilder;
-use super::reader::{ChunkReader, RawAt, list_segments};
-use super::retention::{self, DELETED_SUFFIX};
+use super::layout::{
+    self, CLEANED_SUFFIX, DELETED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, SEGMENT_SUFFIXES, SWAP_SUFFIX,
+    TIME_INDEX_SUFFIX, list_segments, parse_segment_file, with_suffix,
+};
+use super::segment::LogSegment;
 use crate::error::{Error, Result};
 use crate::format::batch::{Compression, EntryFrame, compress_batch, encode_batch};
 use crate::format::{BatchHeader, DecodeError, Record, RecordBatch, TimestampType};
 
-/// Name of the per-partition first dirty offset file (klog's own; Kafka keeps the same fact
-/// in the log directory's `cleaner-offset-checkpoint`).
-pub const CLEANER_OFFSET_FILE: &str = ".klog-cleaner-offset";
-/// Suffix of a cleaned segment's files while they are being written.
-pub const CLEANED_SUFFIX: &str = ".cleaned";
-/// Suffix of a cleaned segment's files once complete, until they replace the old ones.
-pub const SWAP_SUFFIX: &str = ".swap";
 /// Most keys the offset map holds in one round: 4 Mi hash buckets of 25 bytes at the
 /// map's 7/8 load factor, so the map never grows past ≈ 100 MiB.
 pub const MAX_MAP_ENTRIES: usize = 3_670_016;
@@ -137,8 +138,6 @@ pub const MAX_MAP_ENTRIES: usize = 3_670_016;
 const DELETE_HORIZON_BIT: i16 = 0x40;
 /// Attribute bits kept on an emptied batch: timestamp type, transactional, control.
 const EMPTY_BATCH_ATTRIBUTES: i16 = 0x08 | 0x10 | 0x20;
-/// The files of one segment that the cleaner writes and replaces.
-const SEGMENT_SUFFIXES: [&str; 3] = [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX];
 
 /// What [`clean_partition`] did (or, with `dry_run`, would do).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -163,27 +162,6 @@ pub struct CleanReport {
     /// The first dirty offset after this run: the end of the cleaned range (unchanged when
     /// nothing was cleaned).
     pub cleaned_up_to: i64,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct CleanerOffset {
-    cleaner_offset: i64,
-}
-
-/// The stored first dirty offset of a partition, if the cleaner ever ran on it.
-pub fn read_cleaner_offset(dir: &Path) -> Option<i64> {
-    let text = super::fs::read_regular(&dir.join(CLEANER_OFFSET_FILE)).ok()?;
-    serde_json::from_slice::<CleanerOffset>(&text)
-        .ok()
-        .map(|c| c.cleaner_offset)
-}
-
-fn write_cleaner_offset(dir: &Path, offset: i64) -> Result<()> {
-    let text = serde_json::to_vec(&CleanerOffset {
-        cleaner_offset: offset,
-    })
-    .unwrap_or_default();
-    atomic_write(&dir.join(CLEANER_OFFSET_FILE), &text)
 }
 
 /// Compacts the closed segments of partition `dir` if its dirty ratio reaches
@@ -282,20 +260,10 @@ fn file_len(path: &Path) -> u64 {
     fs::metadata(path).map_or(0, |m| m.len())
 }
 
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(suffix);
-    PathBuf::from(s)
-}
-
-fn segment_file(dir: &Path, base: i64, suffix: &str) -> PathBuf {
-    dir.join(format!("{}{suffix}", file_names::offset_name(base)))
-}
-
 fn total_log_bytes(dir: &Path, segments: &[i64]) -> u64 {
     segments
         .iter()
-        .map(|&b| file_len(&file_names::log_file(dir, b)))
+        .map(|&b| file_len(&LogSegment::new(dir, b).log_path()))
         .sum()
 }
 
@@ -308,7 +276,7 @@ fn clean_with(dir: &Path, config: &LogConfig, opts: &CleanOptions) -> Result<Cle
     }
     // Never under a running Kafka broker (a dry run only reads).
     let _broker = match dir.parent() {
-        Some(data_dir) if !opts.dry_run => super::fs::hold_broker_lock(data_dir)?,
+        Some(data_dir) if !opts.dry_run => sfs::hold_broker_lock(data_dir)?,
         _ => None,
     };
     let _lock = lock_dir(dir)?;
@@ -316,7 +284,7 @@ fn clean_with(dir: &Path, config: &LogConfig, opts: &CleanOptions) -> Result<Cle
         recover_cleaner_leftovers(dir)?;
     }
     let segments = list_segments(dir)?;
-    let log_start = retention::log_start_offset(dir, &segments);
+    let log_start = checkpoint::log_start_offset(dir, &segments);
     let bytes_before = total_log_bytes(dir, &segments);
 
     // The cleanable range: closed segments holding something at or above the log start, up
@@ -328,8 +296,10 @@ fn clean_with(dir: &Path, config: &LogConfig, opts: &CleanOptions) -> Result<Cle
         if end <= log_start {
             continue; // wholly below the log start: retention's to delete
         }
+        let seg = LogSegment::new(dir, base);
         if lag > 0
-            && retention::largest_timestamp(dir, base)
+            && seg
+                .largest_timestamp()
                 .is_none_or(|t| t > opts.now_ms.saturating_sub(lag))
         {
             break;
@@ -337,9 +307,9 @@ fn clean_with(dir: &Path, config: &LogConfig, opts: &CleanOptions) -> Result<Cle
         sources.push(Source {
             base,
             end,
-            size: file_len(&file_names::log_file(dir, base)),
-            index_size: file_len(&file_names::index_file(dir, base)),
-            time_index_size: file_len(&file_names::time_index_file(dir, base)),
+            size: file_len(&seg.log_path()),
+            index_size: file_len(&seg.index_path()),
+            time_index_size: file_len(&seg.time_index_path()),
         });
     }
 
@@ -423,7 +393,7 @@ fn clean_with(dir: &Path, config: &LogConfig, opts: &CleanOptions) -> Result<Cle
         }
         if !outcome.changed && group.len() == 1 {
             // Nothing to do for this segment: leave it alone.
-            remove_group_files(dir, base, CLEANED_SUFFIX);
+            remove_group_files(LogSegment::new(dir, base), CLEANED_SUFFIX);
             continue;
         }
         let stop = opts
@@ -431,7 +401,7 @@ fn clean_with(dir: &Path, config: &LogConfig, opts: &CleanOptions) -> Result<Cle
             .filter(|&(n, _)| n == swapped)
             .map(|(_, step)| step);
         swapped += 1;
-        if swap_in(dir, base, end, stop)? {
+        if swap_in(LogSegment::new(dir, base), end, stop)? {
             report.cleaned = true;
             return Ok(report);
         }
@@ -464,7 +434,7 @@ fn clean_with(dir: &Path, config: &LogConfig, opts: &CleanOptions) -> Result<Cle
             .filter(|&(n, _)| n == swapped)
             .map(|(_, step)| step);
         swapped += 1;
-        if swap_in(dir, base, end, stop)? {
+        if swap_in(LogSegment::new(dir, base), end, stop)? {
             report.cleaned = true;
             return Ok(report);
         }
@@ -554,7 +524,7 @@ fn build_offset_map(
         }
         let may_stop = first_dirty_seen;
         first_dirty_seen = true;
-        let path = file_names::log_file(dir, s.base);
+        let path = LogSegment::new(dir, s.base).log_path();
         let mut filled = false;
         for_each_entry(&path, |pos, frame, bytes| {
             if frame.magic != 2 {
@@ -813,8 +783,9 @@ impl Cleaner {
     /// Writes the cleaned copy of `group` (to `<base>.*.cleaned` when `write`, fsynced).
     fn clean_group(&mut self, dir: &Path, group: &[Source], write: bool) -> Result<GroupOutcome> {
         let base = group.first().map_or(0, |s| s.base);
+        let seg = LogSegment::new(dir, base);
         let file = if write {
-            let path = with_suffix(&file_names::log_file(dir, base), CLEANED_SUFFIX);
+            let path = with_suffix(&seg.log_path(), CLEANED_SUFFIX);
             let f = fp::open(
                 OpenOptions::new().write(true).create(true).truncate(true),
                 &path,
@@ -845,8 +816,9 @@ impl Cleaner {
                     .into_inner();
                 fp::sync_all(&f, "clean.fsync").map_err(Error::io("fsync", &path))?;
                 for (suffix, bytes) in [(INDEX_SUFFIX, index), (TIME_INDEX_SUFFIX, time_index)] {
-                    let p = with_suffix(&segment_file(dir, base, suffix), CLEANED_SUFFIX);
-                    write_synced(&p, &bytes)?;
+                    let p = with_suffix(&seg.file(suffix), CLEANED_SUFFIX);
+                    // Synced: the swap fsyncs the directory once they are renamed.
+                    replace_file(&p, &bytes, Durability::Synced, &sfs::CLEANED_INDEX)?;
                 }
             }
             Ok(GroupOutcome {
@@ -858,7 +830,7 @@ impl Cleaner {
             })
         });
         if result.is_err() && write {
-            remove_group_files(dir, base, CLEANED_SUFFIX);
+            remove_group_files(LogSegment::new(dir, base), CLEANED_SUFFIX);
         }
         result
     }
@@ -871,7 +843,7 @@ impl Cleaner {
         // bytes then.
         let mut empty_last: Option<(BatchHeader, Option<Vec<u8>>)> = None;
         for s in group {
-            let path = file_names::log_file(dir, s.base);
+            let path = LogSegment::new(dir, s.base).log_path();
             for_each_entry(&path, |pos, frame, bytes| {
                 if frame.magic != 2 {
                     changed |= empty_last.take().is_some();
@@ -921,24 +893,10 @@ impl Cleaner {
     }
 }
 
-fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut f = fp::open(
-        OpenOptions::new().write(true).create(true).truncate(true),
-        path,
-        "clean.index_create",
-    )
-    .map_err(Error::io("create", path))?;
-    fp::write_all(&mut f, bytes, "clean.index_write").map_err(Error::io("write", path))?;
-    fp::sync_all(&f, "clean.index_fsync").map_err(Error::io("fsync", path))
-}
-
-/// Best-effort removal of `<base>.{log,index,timeindex}<suffix>`.
-fn remove_group_files(dir: &Path, base: i64, suffix: &str) {
-    for s in SEGMENT_SUFFIXES {
-        let _ = fp::remove_file(
-            &with_suffix(&segment_file(dir, base, s), suffix),
-            "clean.remove_cleaned",
-        );
+/// Best-effort removal of the segment's files with `suffix` (`<base>.log<suffix>`, …).
+fn remove_group_files(seg: LogSegment<'_>, suffix: &str) {
+    for f in seg.files() {
+        let _ = fp::remove_file(&with_suffix(&f, suffix), "clean.remove_cleaned");
     }
 }
 
@@ -946,31 +904,32 @@ fn rename(from: &Path, to: &Path, point: &'static str) -> Result<()> {
     fp::rename(from, to, point).map_err(Error::io("rename", from))
 }
 
-/// Steps 2 to 6 for the group `[base, end)` whose `.cleaned` files are complete. Returns
-/// true when it stopped early for a crash test.
-fn swap_in(dir: &Path, base: i64, end: i64, stop: Option<Step>) -> Result<bool> {
+/// Steps 2 to 6 for the group `[seg's base, end)` whose `.cleaned` files are complete.
+/// Returns true when it stopped early for a crash test.
+fn swap_in(seg: LogSegment<'_>, end: i64, stop: Option<Step>) -> Result<bool> {
     if stop == Some(Step::Cleaned) {
         return Ok(true);
     }
     // .log last: its .swap is the commit point.
     for suffix in [INDEX_SUFFIX, TIME_INDEX_SUFFIX, LOG_SUFFIX] {
-        let name = segment_file(dir, base, suffix);
+        let name = seg.file(suffix);
         rename(
             &with_suffix(&name, CLEANED_SUFFIX),
             &with_suffix(&name, SWAP_SUFFIX),
             "swap.rename_cleaned",
         )?;
     }
-    fsync_dir_at(dir, "swap.dir_fsync")?;
+    fsync_dir_at(seg.dir(), "swap.dir_fsync")?;
     if stop == Some(Step::Swapped) {
         return Ok(true);
     }
-    finish_swap(dir, base, Some(end), stop)
+    finish_swap(seg, Some(end), stop)
 }
 
-/// The offset after the last entry of a `.log` (its base offset when empty).
-fn next_offset_of(path: &Path, base: i64) -> Result<i64> {
-    let mut next = base;
+/// The offset after the last entry of a segment's `.log` (its base offset when empty).
+fn next_offset_of(seg: LogSegment<'_>) -> Result<i64> {
+    let path = &seg.log_path();
+    let mut next = seg.base_offset();
     for_each_entry(path, |pos, frame, bytes| {
         next = if frame.magic == 2 {
             BatchHeader::parse(bytes)
@@ -984,13 +943,14 @@ fn next_offset_of(path: &Path, base: i64) -> Result<i64> {
     Ok(next)
 }
 
-/// Steps 3 to 6 of a committed swap of group `base`: idempotent, so recovery can run it
-/// from any point. `end` is the group's end when known; recovery derives it from the new
-/// segment's last offset.
-fn finish_swap(dir: &Path, base: i64, end: Option<i64>, stop: Option<Step>) -> Result<bool> {
+/// Steps 3 to 6 of a committed swap of the group starting at `seg`: idempotent, so recovery
+/// can run it from any point. `end` is the group's end when known; recovery derives it from
+/// the new segment's last offset.
+fn finish_swap(seg: LogSegment<'_>, end: Option<i64>, stop: Option<Step>) -> Result<bool> {
+    let (dir, base) = (seg.dir(), seg.base_offset());
     // 3. The new .log and .timeindex replace the old ones in one rename each.
     for suffix in [LOG_SUFFIX, TIME_INDEX_SUFFIX] {
-        let name = segment_file(dir, base, suffix);
+        let name = seg.file(suffix);
         let swap = with_suffix(&name, SWAP_SUFFIX);
         if swap.exists() {
             rename(&swap, &name, "swap.install")?;
@@ -1001,7 +961,7 @@ fn finish_swap(dir: &Path, base: i64, end: Option<i64>, stop: Option<Step>) -> R
     }
     let end = match end {
         Some(e) => e,
-        None => next_offset_of(&file_names::log_file(dir, base), base)?,
+        None => next_offset_of(seg)?,
     };
     // 4. Every file of the other old segments of the group goes, .log first.
     let mut old: Vec<(i64, usize, PathBuf)> = Vec::new();
@@ -1012,7 +972,7 @@ fn finish_swap(dir: &Path, base: i64, end: Option<i64>, stop: Option<Step>) -> R
             continue;
         };
         for (rank, suffix) in SEGMENT_SUFFIXES.iter().enumerate() {
-            if let Some(b) = file_names::parse_offset(&name, suffix)
+            if let Some(b) = layout::parse_offset(&name, suffix)
                 && b > base
                 && b < end
             {
@@ -1032,7 +992,7 @@ fn finish_swap(dir: &Path, base: i64, end: Option<i64>, stop: Option<Step>) -> R
         return Ok(true);
     }
     // 5. The index last: its .swap marks the group unfinished until here.
-    let index = segment_file(dir, base, INDEX_SUFFIX);
+    let index = seg.index_path();
     let swap = with_suffix(&index, SWAP_SUFFIX);
     if swap.exists() {
         rename(&swap, &index, "swap.finalize")?;
@@ -1052,18 +1012,12 @@ fn finish_swap(dir: &Path, base: i64, end: Option<i64>, stop: Option<Step>) -> R
     Ok(false)
 }
 
-/// The base offset of `<20 digits>.{log,index,timeindex}`.
-fn parse_segment_file(name: &str) -> Option<i64> {
-    SEGMENT_SUFFIXES
-        .iter()
-        .find_map(|s| file_names::parse_offset(name, s))
-}
-
 /// Finishes or undoes what an interrupted cleaning left in `dir` (see the module's *Crash
 /// safety*): deletes every `*.cleaned` (with the `.swap` files of a base that still has
-/// one), completes every committed swap, and deletes `*.deleted`. Call with the partition
+/// one, and the temp file of a `.cleaned` index killed before its rename), completes every
+/// committed swap, and deletes `*.deleted`. Call with the partition
 /// lock held, before listing segments (a writer's first load, next to
-/// [`retention::remove_leftovers`]).
+/// `retention::remove_leftovers`).
 pub fn recover_cleaner_leftovers(dir: &Path) -> Result<()> {
     let mut cleaned: BTreeMap<i64, Vec<PathBuf>> = BTreeMap::new();
     let mut swaps: BTreeMap<i64, Vec<PathBuf>> = BTreeMap::new();
@@ -1081,7 +1035,13 @@ pub fn recover_cleaner_leftovers(dir: &Path) -> Result<()> {
             cleaned.entry(b).or_default().push(entry.path());
         } else if let Some(b) = name.strip_suffix(SWAP_SUFFIX).and_then(parse_segment_file) {
             swaps.entry(b).or_default().push(entry.path());
-        } else if name.ends_with(DELETED_SUFFIX) {
+        } else if name.ends_with(DELETED_SUFFIX)
+            || layout::temp_targets(&name).any(|t| {
+                t.strip_suffix(CLEANED_SUFFIX)
+                    .and_then(parse_segment_file)
+                    .is_some()
+            })
+        {
             deleted.push(entry.path());
         }
     }
@@ -1095,7 +1055,7 @@ pub fn recover_cleaner_leftovers(dir: &Path) -> Result<()> {
                 let _ = fp::remove_file(f, "clean.recover_remove");
             }
         } else {
-            finish_swap(dir, *base, None, None)?;
+            finish_swap(LogSegment::new(dir, *base), None, None)?;
         }
     }
     for f in cleaned.values().flatten().chain(&deleted) {
@@ -1114,6 +1074,7 @@ mod tests {
 
     use super::*;
     use crate::format::BatchBuilder;
+    use crate::storage::layout::CLEANER_OFFSET_FILE;
     use crate::storage::verify::verify_partition;
     use crate::storage::{Log, LogReader};
 
@@ -1380,7 +1341,7 @@ mod tests {
             let s = random_log(seed, segment_bytes, 250);
             let dir = s.dir.path();
             let active = s.active_base();
-            let active_bytes = fs::read(file_names::log_file(dir, active)).unwrap();
+            let active_bytes = fs::read(layout::log_file(dir, active)).unwrap();
 
             let r1 = force(dir, &s.cfg, NOW);
             assert!(r1.cleaned, "seed {seed}");
@@ -1413,7 +1374,7 @@ mod tests {
             check_batches(&s);
             assert!(leftovers(dir).is_empty());
             assert_eq!(
-                fs::read(file_names::log_file(dir, active)).unwrap(),
+                fs::read(layout::log_file(dir, active)).unwrap(),
                 active_bytes,
                 "active segment touched, seed {seed}"
             );
@@ -1853,8 +1814,8 @@ mod tests {
                     .filter(|&&b| b >= w[0] && b < w[1])
                     .count()
                     > 1;
-                let changed = fs::read(file_names::log_file(pristine, w[0])).unwrap()
-                    != fs::read(file_names::log_file(done.path(), w[0])).unwrap();
+                let changed = fs::read(layout::log_file(pristine, w[0])).unwrap()
+                    != fs::read(layout::log_file(done.path(), w[0])).unwrap();
                 (w[0], w[1], merged || changed)
             })
             .collect();

@@ -1,122 +1,202 @@
 //! `LogConfig`: a topic's configuration, under Kafka's config names and with Kafka's defaults.
 //!
 //! Topics store only their overrides (key → string value, as Kafka does); [`LogConfig`] is the
-//! validated, typed view with every default filled in. Unknown keys and bad values are refused
-//! with a reason, and [`CONFIGS`] lists what is valid.
+//! validated, typed view with every default filled in. [`CONFIGS`] is the registry, like
+//! Kafka's `ConfigDef`: each entry has its name, default, description, and the parser that
+//! checks a value (its range, or the words it takes) and sets its field. Unknown keys and bad
+//! values are refused with a reason.
 
 use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
 use crate::format::{Compression, TimestampType};
 
-/// One config key: its name, default (as text) and a one-line description.
+/// One config key, like Kafka's `ConfigDef.ConfigKey`: its name, its default (as text), a
+/// one-line description, and how a value is parsed and checked into its field of
+/// [`LogConfig`].
 #[derive(Debug, Clone, Copy)]
 pub struct ConfigDef {
     pub name: &'static str,
     pub default: &'static str,
     pub doc: &'static str,
+    /// Parses a value (as stored: surrounding spaces are allowed) into its field of the
+    /// config, or gives the reason it is invalid.
+    set: fn(&mut LogConfig, &str) -> std::result::Result<(), String>,
 }
 
 const I64_MAX: &str = "9223372036854775807";
+const MAX: i64 = i64::MAX;
+const I32_MAX: i64 = i32::MAX as i64;
 
-/// Every topic config klog knows, with Kafka's defaults (see `flush.ms`, the one exception).
+/// Every topic config klog knows, with Kafka's defaults (see `flush.ms`, the one exception),
+/// sorted by name.
 pub const CONFIGS: &[ConfigDef] = &[
     ConfigDef {
         name: "cleanup.policy",
         default: "delete",
         doc: "delete, compact, or compact,delete",
+        set: |c, v| {
+            c.cleanup_policy = CleanupPolicy::default();
+            for part in v.split(',').map(str::trim) {
+                match part {
+                    "delete" => c.cleanup_policy.delete = true,
+                    "compact" => c.cleanup_policy.compact = true,
+                    _ => return Err("expected delete, compact, or compact,delete".into()),
+                }
+            }
+            Ok(())
+        },
     },
     ConfigDef {
         name: "compression.type",
         default: "producer",
         doc: "producer, none, gzip, snappy, lz4 or zstd",
+        set: |c, v| {
+            c.compression_type = match v.trim() {
+                "producer" => None,
+                "none" | "uncompressed" => Some(Compression::None),
+                "gzip" => Some(Compression::Gzip),
+                "snappy" => Some(Compression::Snappy),
+                "lz4" => Some(Compression::Lz4),
+                "zstd" => Some(Compression::Zstd),
+                _ => return Err("expected producer, none, gzip, snappy, lz4 or zstd".into()),
+            };
+            Ok(())
+        },
     },
     ConfigDef {
         name: "delete.retention.ms",
         default: "86400000",
         doc: "how long tombstones survive compaction",
+        set: |c, v| int(v, 0, MAX).map(|n| c.delete_retention_ms = n),
     },
     ConfigDef {
         name: "file.delete.delay.ms",
         default: "60000",
         doc: "delay before deleting *.deleted files",
+        set: |c, v| int(v, 0, MAX).map(|n| c.file_delete_delay_ms = n),
     },
     ConfigDef {
         name: "flush.messages",
         default: I64_MAX,
         doc: "fsync after this many records",
+        set: |c, v| int(v, 1, MAX).map(|n| c.flush_messages = n),
     },
     ConfigDef {
         name: "flush.ms",
         default: "1000",
         doc: "fsync when the oldest unflushed record is this old (Kafka: unlimited)",
+        set: |c, v| int(v, 0, MAX).map(|n| c.flush_ms = n),
     },
     ConfigDef {
         name: "index.interval.bytes",
         default: "4096",
         doc: "bytes between offset index entries",
+        set: |c, v| int(v, 0, I32_MAX).map(|n| c.index_interval_bytes = n as u32),
     },
     ConfigDef {
         name: "max.compaction.lag.ms",
         default: I64_MAX,
         doc: "longest a record stays uncompacted",
+        set: |c, v| int(v, 1, MAX).map(|n| c.max_compaction_lag_ms = n),
     },
     ConfigDef {
         name: "max.message.bytes",
         default: "1048588",
         doc: "largest record batch accepted",
+        set: |c, v| int(v, 0, I32_MAX).map(|n| c.max_message_bytes = n as u32),
     },
     ConfigDef {
         name: "message.timestamp.type",
         default: "CreateTime",
         doc: "CreateTime or LogAppendTime",
+        set: |c, v| {
+            c.message_timestamp_type = match v.trim() {
+                "CreateTime" => TimestampType::CreateTime,
+                "LogAppendTime" => TimestampType::LogAppendTime,
+                _ => return Err("expected CreateTime or LogAppendTime".into()),
+            };
+            Ok(())
+        },
     },
     ConfigDef {
         name: "min.cleanable.dirty.ratio",
         default: "0.5",
         doc: "dirty share of the log that triggers compaction",
+        set: |c, v| {
+            let ratio: f64 = v.trim().parse().map_err(|_| "not a number")?;
+            if !(0.0..=1.0).contains(&ratio) {
+                return Err("must be between 0 and 1".into());
+            }
+            c.min_cleanable_dirty_ratio = ratio;
+            Ok(())
+        },
     },
     ConfigDef {
         name: "min.compaction.lag.ms",
         default: "0",
         doc: "shortest a record stays uncompacted",
+        set: |c, v| int(v, 0, MAX).map(|n| c.min_compaction_lag_ms = n),
     },
     ConfigDef {
         name: "preallocate",
         default: "false",
         doc: "preallocate segment files",
+        set: |c, v| {
+            c.preallocate = match v.trim() {
+                "true" => true,
+                "false" => false,
+                _ => return Err("expected true or false".into()),
+            };
+            Ok(())
+        },
     },
     ConfigDef {
         name: "retention.bytes",
         default: "-1",
         doc: "largest size of a partition before old segments go (-1: unlimited)",
+        set: |c, v| int(v, -1, MAX).map(|n| c.retention_bytes = n),
     },
     ConfigDef {
         name: "retention.ms",
         default: "604800000",
         doc: "age after which old segments go (-1: unlimited)",
+        set: |c, v| int(v, -1, MAX).map(|n| c.retention_ms = n),
     },
     ConfigDef {
         name: "segment.bytes",
         default: "1073741824",
         doc: "size at which a segment rolls",
+        set: |c, v| int(v, 14, I32_MAX).map(|n| c.segment_bytes = n as u32),
     },
     ConfigDef {
         name: "segment.index.bytes",
         default: "10485760",
         doc: "preallocated size of each index file",
+        set: |c, v| int(v, 12, I32_MAX).map(|n| c.segment_index_bytes = n as u32),
     },
     ConfigDef {
         name: "segment.jitter.ms",
         default: "0",
         doc: "random jitter subtracted from segment.ms",
+        set: |c, v| int(v, 0, MAX).map(|n| c.segment_jitter_ms = n),
     },
     ConfigDef {
         name: "segment.ms",
         default: "604800000",
         doc: "age at which a segment rolls",
+        set: |c, v| int(v, 1, MAX).map(|n| c.segment_ms = n),
     },
 ];
+
+/// An integer config value within `[min, max]`.
+fn int(v: &str, min: i64, max: i64) -> std::result::Result<i64, String> {
+    let n: i64 = v.trim().parse().map_err(|_| "not an integer")?;
+    if n < min || n > max {
+        return Err(format!("must be between {min} and {max}"));
+    }
+    Ok(n)
+}
 
 /// The names of every valid config, comma-separated, for error messages.
 pub fn config_names() -> String {
@@ -125,6 +205,11 @@ pub fn config_names() -> String {
         .map(|c| c.name)
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The definition of config `name`.
+pub fn config_def(name: &str) -> Option<&'static ConfigDef> {
+    CONFIGS.iter().find(|c| c.name == name)
 }
 
 /// Cleanup policy: which of retention and compaction apply.
@@ -176,122 +261,59 @@ fn bad(key: &str, value: &str, reason: impl Into<String>) -> Error {
     }
 }
 
-fn int(key: &str, v: &str, min: i64, max: i64) -> Result<i64> {
-    let n: i64 = v
-        .trim()
-        .parse()
-        .map_err(|_| bad(key, v, "not an integer"))?;
-    if n < min || n > max {
-        return Err(bad(key, v, format!("must be between {min} and {max}")));
-    }
-    Ok(n)
+fn unknown(key: &str, value: &str) -> Error {
+    bad(
+        key,
+        value,
+        format!("unknown config; valid ones are {}", config_names()),
+    )
 }
 
 impl LogConfig {
+    /// Every field zero, before the [`CONFIGS`] set each one.
+    fn unset() -> LogConfig {
+        LogConfig {
+            cleanup_policy: CleanupPolicy::default(),
+            compression_type: None,
+            delete_retention_ms: 0,
+            file_delete_delay_ms: 0,
+            flush_messages: 0,
+            flush_ms: 0,
+            index_interval_bytes: 0,
+            max_compaction_lag_ms: 0,
+            max_message_bytes: 0,
+            message_timestamp_type: TimestampType::CreateTime,
+            min_cleanable_dirty_ratio: 0.0,
+            min_compaction_lag_ms: 0,
+            preallocate: false,
+            retention_bytes: 0,
+            retention_ms: 0,
+            segment_bytes: 0,
+            segment_index_bytes: 0,
+            segment_jitter_ms: 0,
+            segment_ms: 0,
+        }
+    }
+
     /// Validates one key and value, returning the value normalised.
     pub fn validate(key: &str, value: &str) -> Result<String> {
-        if !CONFIGS.iter().any(|c| c.name == key) {
-            return Err(Error::InvalidConfig {
-                key: key.to_string(),
-                value: value.to_string(),
-                reason: format!("unknown config; valid ones are {}", config_names()),
-            });
-        }
-        let mut m = BTreeMap::new();
-        m.insert(key.to_string(), value.trim().to_string());
-        LogConfig::from_overrides(&m)?;
-        Ok(value.trim().to_string())
+        let def = config_def(key).ok_or_else(|| unknown(key, value))?;
+        let value = value.trim();
+        (def.set)(&mut LogConfig::unset(), value).map_err(|reason| bad(key, value, reason))?;
+        Ok(value.to_string())
     }
 
     /// Builds the typed config from a topic's overrides; everything else takes its default.
     pub fn from_overrides(overrides: &BTreeMap<String, String>) -> Result<LogConfig> {
-        for k in overrides.keys() {
-            if !CONFIGS.iter().any(|c| c.name == k) {
-                return Err(bad(
-                    k,
-                    &overrides[k],
-                    format!("unknown config; valid ones are {}", config_names()),
-                ));
-            }
+        if let Some((k, v)) = overrides.iter().find(|(k, _)| config_def(k).is_none()) {
+            return Err(unknown(k, v));
         }
-        let get = |name: &str| -> (String, String) {
-            let v = overrides.get(name).cloned().unwrap_or_else(|| {
-                CONFIGS
-                    .iter()
-                    .find(|c| c.name == name)
-                    .map(|c| c.default.to_string())
-                    .unwrap_or_default()
-            });
-            (name.to_string(), v)
-        };
-        let i = |name: &str, min: i64, max: i64| {
-            let (k, v) = get(name);
-            int(&k, &v, min, max)
-        };
-        let (k, v) = get("cleanup.policy");
-        let mut cleanup_policy = CleanupPolicy::default();
-        for part in v.split(',').map(str::trim) {
-            match part {
-                "delete" => cleanup_policy.delete = true,
-                "compact" => cleanup_policy.compact = true,
-                _ => return Err(bad(&k, &v, "expected delete, compact, or compact,delete")),
-            }
+        let mut config = LogConfig::unset();
+        for def in CONFIGS {
+            let value = overrides.get(def.name).map_or(def.default, String::as_str);
+            (def.set)(&mut config, value).map_err(|reason| bad(def.name, value, reason))?;
         }
-        let (k, v) = get("compression.type");
-        let compression_type = match v.trim() {
-            "producer" => None,
-            "none" | "uncompressed" => Some(Compression::None),
-            "gzip" => Some(Compression::Gzip),
-            "snappy" => Some(Compression::Snappy),
-            "lz4" => Some(Compression::Lz4),
-            "zstd" => Some(Compression::Zstd),
-            _ => {
-                return Err(bad(
-                    &k,
-                    &v,
-                    "expected producer, none, gzip, snappy, lz4 or zstd",
-                ));
-            }
-        };
-        let (k, v) = get("message.timestamp.type");
-        let message_timestamp_type = match v.trim() {
-            "CreateTime" => TimestampType::CreateTime,
-            "LogAppendTime" => TimestampType::LogAppendTime,
-            _ => return Err(bad(&k, &v, "expected CreateTime or LogAppendTime")),
-        };
-        let (k, v) = get("min.cleanable.dirty.ratio");
-        let ratio: f64 = v.trim().parse().map_err(|_| bad(&k, &v, "not a number"))?;
-        if !(0.0..=1.0).contains(&ratio) {
-            return Err(bad(&k, &v, "must be between 0 and 1"));
-        }
-        let (k, v) = get("preallocate");
-        let preallocate = match v.trim() {
-            "true" => true,
-            "false" => false,
-            _ => return Err(bad(&k, &v, "expected true or false")),
-        };
-        let max = i64::MAX;
-        Ok(LogConfig {
-            cleanup_policy,
-            compression_type,
-            delete_retention_ms: i("delete.retention.ms", 0, max)?,
-            file_delete_delay_ms: i("file.delete.delay.ms", 0, max)?,
-            flush_messages: i("flush.messages", 1, max)?,
-            flush_ms: i("flush.ms", 0, max)?,
-            index_interval_bytes: i("index.interval.bytes", 0, i32::MAX as i64)? as u32,
-            max_compaction_lag_ms: i("max.compaction.lag.ms", 1, max)?,
-            max_message_bytes: i("max.message.bytes", 0, i32::MAX as i64)? as u32,
-            message_timestamp_type,
-            min_cleanable_dirty_ratio: ratio,
-            min_compaction_lag_ms: i("min.compaction.lag.ms", 0, max)?,
-            preallocate,
-            retention_bytes: i("retention.bytes", -1, max)?,
-            retention_ms: i("retention.ms", -1, max)?,
-            segment_bytes: i("segment.bytes", 14, i32::MAX as i64)? as u32,
-            segment_index_bytes: i("segment.index.bytes", 12, i32::MAX as i64)? as u32,
-            segment_jitter_ms: i("segment.jitter.ms", 0, max)?,
-            segment_ms: i("segment.ms", 1, max)?,
-        })
+        Ok(config)
     }
 }
 
@@ -315,6 +337,95 @@ mod tests {
             }
         );
         assert_eq!(c.compression_type, None);
+    }
+
+    /// Each entry of the registry sets its own field: a valid value other than the default
+    /// changes the config, and only in that entry's field (the others still equal the
+    /// defaults when each is set back).
+    #[test]
+    fn every_entry_parses_into_its_own_field() {
+        let other = [
+            ("cleanup.policy", "compact"),
+            ("compression.type", "zstd"),
+            ("delete.retention.ms", "1"),
+            ("file.delete.delay.ms", "1"),
+            ("flush.messages", "1"),
+            ("flush.ms", "1"),
+            ("index.interval.bytes", "1"),
+            ("max.compaction.lag.ms", "1"),
+            ("max.message.bytes", "1"),
+            ("message.timestamp.type", "LogAppendTime"),
+            ("min.cleanable.dirty.ratio", "0.25"),
+            ("min.compaction.lag.ms", "1"),
+            ("preallocate", "true"),
+            ("retention.bytes", "1"),
+            ("retention.ms", "1"),
+            ("segment.bytes", "1000"),
+            ("segment.index.bytes", "1000"),
+            ("segment.jitter.ms", "1"),
+            ("segment.ms", "1"),
+        ];
+        let names: Vec<&str> = CONFIGS.iter().map(|c| c.name).collect();
+        assert_eq!(
+            names,
+            other.map(|(k, _)| k),
+            "one test value per config, in order"
+        );
+        let mut changed = Vec::new();
+        for (k, v) in other {
+            let mut m = BTreeMap::new();
+            m.insert(k.to_string(), v.to_string());
+            let c = LogConfig::from_overrides(&m).unwrap();
+            assert_ne!(c, LogConfig::default(), "{k}={v} changes nothing");
+            // Setting the default back on that config gives the defaults again.
+            let mut back = c.clone();
+            let def = config_def(k).unwrap();
+            (def.set)(&mut back, def.default).unwrap();
+            assert_eq!(back, LogConfig::default(), "{k} sets another field too");
+            changed.push(format!("{c:?}"));
+        }
+        changed.sort();
+        changed.dedup();
+        assert_eq!(changed.len(), other.len(), "two configs set the same field");
+    }
+
+    /// The reasons, and which value a refusal names (as stored, or trimmed when validated).
+    #[test]
+    fn refusals_keep_their_words() {
+        let reason = |k: &str, v: &str| match LogConfig::validate(k, v).unwrap_err() {
+            Error::InvalidConfig { key, value, reason } => {
+                assert_eq!(key, k);
+                format!("{value}: {reason}")
+            }
+            e => panic!("{e:?}"),
+        };
+        assert_eq!(reason("segment.bytes", " abc "), "abc: not an integer");
+        assert_eq!(
+            reason("segment.bytes", "1"),
+            "1: must be between 14 and 2147483647"
+        );
+        assert_eq!(
+            reason("cleanup.policy", "remove"),
+            "remove: expected delete, compact, or compact,delete"
+        );
+        assert_eq!(reason("min.cleanable.dirty.ratio", "x"), "x: not a number");
+        assert_eq!(
+            reason("min.cleanable.dirty.ratio", "2"),
+            "2: must be between 0 and 1"
+        );
+        assert_eq!(reason("preallocate", "yes"), "yes: expected true or false");
+        assert!(reason("no.such", " 1").starts_with(" 1: unknown config; valid ones are cleanup"));
+        let mut m = BTreeMap::new();
+        m.insert("retention.ms".to_string(), " -5".to_string());
+        match LogConfig::from_overrides(&m).unwrap_err() {
+            Error::InvalidConfig { value, reason, .. } => {
+                assert_eq!(
+                    (value.as_str(), reason.as_str()),
+                    (" -5", "must be between -1 and 9223372036854775807")
+                );
+            }
+            e => panic!("{e:?}"),
+        }
     }
 
     #[test]

@@ -84,8 +84,9 @@ pub const POINTS: &[&str] = &[
     // Recovery: cutting a torn tail, durably.
     "recovery.truncate",
     "recovery.fsync",
-    // fs::atomic_write, for every checkpoint rewrite (log start offset, cleaner offset,
-    // data-directory checkpoints, leader epochs, rebuilt indexes, topic metadata).
+    // fs::replace_file (Durability::Durable), for every checkpoint rewrite (log start offset,
+    // cleaner offset, data-directory checkpoints, leader epochs, rebuilt indexes, topic
+    // metadata).
     "atomic.create",
     "atomic.write",
     "atomic.fsync",
@@ -105,6 +106,8 @@ pub const POINTS: &[&str] = &[
     "clean.index_create",
     "clean.index_write",
     "clean.index_fsync",
+    "clean.index_rename",
+    "clean.index_cleanup",
     "clean.remove_cleaned",
     "swap.rename_cleaned",
     "swap.dir_fsync",

@@ -1,9 +1,10 @@
 //! File-system helpers with the crash-safety rules the rest of storage relies on.
 //!
 //! # Crash safety
-//! [`atomic_write`] writes a temp file unique to the writer (`.<name>.<pid>.<n>.tmp`), fsyncs
-//! it, renames it over `<name>` and fsyncs the directory: after a crash the file holds either
-//! the old or the new content, never a mix, and concurrent writers never share a temp file.
+//! [`replace_file`] writes a temp file unique to the writer (`.<name>.<pid>[.<k>].tmp`), renames
+//! it over `<name>`, and fsyncs as much as its [`Durability`] says (the content before the
+//! rename, the directory after it, or nothing for a hint): after a crash the file holds the
+//! old or the new content, never a mix, and concurrent writers never share a temp file.
 //! [`lock_dir`] takes an exclusive `flock` on a directory; the OS releases it when the process
 //! dies, kill -9 included, so a crashed writer never leaves a partition locked.
 //! [`reserve_blocks`] allocates disk blocks past a file's end without changing its length,
@@ -23,9 +24,11 @@
 //! start. klog never creates `.lock`; a directory without one is not a broker's.
 
 use std::fs::{File, OpenOptions};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::failpoint as fp;
+use super::layout;
+pub use super::layout::BROKER_LOCK_FILE;
 use crate::error::{Error, Result};
 
 /// fsyncs a directory so that entries created, renamed or removed in it are durable.
@@ -39,59 +42,191 @@ pub fn fsync_dir_at(dir: &Path, point: &'static str) -> Result<()> {
     fp::sync_dir(&f, dir, point).map_err(Error::io("fsync directory", dir))
 }
 
-/// A temp file name next to `path`, unique to this process and call: two processes (or
-/// threads) replacing the same file never write the same temp file.
-fn temp_path(path: &Path) -> std::path::PathBuf {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut name = std::ffi::OsString::from(".");
-    name.push(path.file_name().unwrap_or_default());
-    name.push(format!(
-        ".{}.{}.tmp",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    dir.join(name)
+/// How durable a replacement made by [`replace_file`] is once it returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// The new content is fsynced before the rename, and the directory after it: a crash or
+    /// a power loss after the call leaves the new content. For checkpoints, metadata and
+    /// rebuilt indexes.
+    Durable,
+    /// The new content is fsynced before the rename; the directory is not. A power loss may
+    /// bring the old file back (or none, for a new name), never a torn one. For files whose
+    /// rename a later directory fsync commits (a compaction's `.cleaned` files), or whose
+    /// last update may be lost (a group's committed offset: records are read again).
+    Synced,
+    /// Nothing is fsynced: after a power loss the file may hold the old content, the new one,
+    /// or what never reached the disk of the new one (nothing, or zeros). For hints that are
+    /// checked before use and whose loss only costs time (the recovery point).
+    Unsynced,
 }
 
-/// Replaces `path` with `contents` atomically and durably.
-pub fn atomic_write(path: &Path, contents: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = temp_path(path);
+/// The fail points one kind of replacement goes through (see [`fp`]): the power-loss tests
+/// reach each, so each caller keeps its own names.
+#[derive(Debug, Clone, Copy)]
+pub struct ReplacePoints {
+    pub create: &'static str,
+    pub write: &'static str,
+    /// The fsync of the new content: for [`Durability::Durable`] and [`Durability::Synced`].
+    pub fsync: Option<&'static str>,
+    pub rename: &'static str,
+    /// Removing the temp file after a failed write, fsync or rename.
+    pub cleanup: &'static str,
+    /// The directory's fsync: for [`Durability::Durable`].
+    pub dir_fsync: Option<&'static str>,
+}
+
+/// Checkpoints, metadata and rebuilt indexes.
+pub const ATOMIC: ReplacePoints = ReplacePoints {
+    create: "atomic.create",
+    write: "atomic.write",
+    fsync: Some("atomic.fsync"),
+    rename: "atomic.rename",
+    cleanup: "atomic.cleanup",
+    dir_fsync: Some("atomic.dir_fsync"),
+};
+
+/// The recovery point hint.
+pub const RECOVERY_POINT: ReplacePoints = ReplacePoints {
+    create: "recovery_point.create",
+    write: "recovery_point.write",
+    fsync: None,
+    rename: "recovery_point.rename",
+    cleanup: "recovery_point.cleanup",
+    dir_fsync: None,
+};
+
+/// A consumer group's committed offset.
+pub const GROUP_COMMIT: ReplacePoints = ReplacePoints {
+    create: "group.create",
+    write: "group.write",
+    fsync: Some("group.fsync"),
+    rename: "group.rename",
+    cleanup: "group.cleanup",
+    dir_fsync: None,
+};
+
+/// The indexes of a compaction's output (`<base>.index.cleaned`, `<base>.timeindex.cleaned`).
+pub const CLEANED_INDEX: ReplacePoints = ReplacePoints {
+    create: "clean.index_create",
+    write: "clean.index_write",
+    fsync: Some("clean.index_fsync"),
+    rename: "clean.index_rename",
+    cleanup: "clean.index_cleanup",
+    dir_fsync: None,
+};
+
+/// Replaces `path` with `contents` through a temp file in its directory and a rename, so that
+/// no reader and no crash ever sees a mix of old and new content; how durable the result is
+/// when this returns is `durability`'s to say. A write, fsync or rename that fails removes the
+/// temp file; one killed midway leaves it ([`layout::temp_file`] names it, for sweeps). Two
+/// writers never share a temp file (see `TempFile`).
+pub fn replace_file(
+    path: &Path,
+    contents: &[u8],
+    durability: Durability,
+    points: &ReplacePoints,
+) -> Result<()> {
+    let fsync = match durability {
+        Durability::Durable | Durability::Synced => points.fsync,
+        Durability::Unsynced => None,
+    };
+    let dir_fsync = match durability {
+        Durability::Durable => points.dir_fsync,
+        Durability::Synced | Durability::Unsynced => None,
+    };
+    debug_assert!(
+        (fsync.is_some() || durability == Durability::Unsynced)
+            && (dir_fsync.is_some() || durability != Durability::Durable),
+        "{points:?} has no fail point for a step of {durability:?}"
+    );
+    let temp = TempFile::claim(path);
+    let tmp = temp.path.as_path();
     let mut f = fp::open(
         OpenOptions::new().write(true).create(true).truncate(true),
-        &tmp,
-        "atomic.create",
+        tmp,
+        points.create,
     )
-    .map_err(Error::io("create", &tmp))?;
-    let written = fp::write_all(&mut f, contents, "atomic.write")
-        .map_err(Error::io("write", &tmp))
-        .and_then(|()| fp::sync_all(&f, "atomic.fsync").map_err(Error::io("fsync", &tmp)));
+    .map_err(Error::io("create", tmp))?;
+    let done = fp::write_all(&mut f, contents, points.write)
+        .map_err(Error::io("write", tmp))
+        .and_then(|()| {
+            match (durability, fsync) {
+                (Durability::Durable, Some(point)) => fp::sync_all(&f, point),
+                (_, Some(point)) => fp::sync_data(&f, point),
+                (_, None) => Ok(()),
+            }
+            .map_err(Error::io("fsync", tmp))
+        });
     drop(f);
-    if let Err(e) = written {
-        let _ = fp::remove_file(&tmp, "atomic.cleanup");
-        return Err(e);
+    let done =
+        done.and_then(|()| fp::rename(tmp, path, points.rename).map_err(Error::io("rename", tmp)));
+    if done.is_err() {
+        // Best effort: the error that matters is the write's.
+        let _ = fp::remove_file(tmp, points.cleanup);
     }
-    fp::rename(&tmp, path, "atomic.rename").map_err(Error::io("rename", &tmp))?;
-    fsync_dir_at(dir, "atomic.dir_fsync")
+    done?;
+    match dir_fsync {
+        Some(point) => fsync_dir_at(path.parent().unwrap_or(Path::new(".")), point),
+        None => Ok(()),
+    }
 }
 
-/// Writes `path` through a temp file and a rename, without fsync: for hints whose loss or
-/// staleness is harmless (the recovery point), never for data.
-pub fn replace_unsynced(path: &Path, contents: &[u8]) -> Result<()> {
-    let tmp = temp_path(path);
-    let written = fp::open(
-        OpenOptions::new().write(true).create(true).truncate(true),
-        &tmp,
-        "recovery_point.create",
-    )
-    .and_then(|mut f| fp::write_all(&mut f, contents, "recovery_point.write"));
-    if let Err(e) = written {
-        let _ = fp::remove_file(&tmp, "recovery_point.cleanup");
-        return Err(Error::io("write", &tmp)(e));
+/// The temp file of one [`replace_file`] call while it runs: [`layout::temp_file`] with this
+/// process's pid and the lowest slot `k` that no other call of this process replacing the same
+/// file holds, so that concurrent replacements of one file (threads committing the same
+/// group's offset) never write the same temp file, and the name stays as short as the pid
+/// alone but in such a race. Another process has another pid. A name that would pass the file
+/// system's 255 bytes (the longest group ids leave room for a 10-digit pid alone) waits for a
+/// lower slot instead.
+#[derive(Debug)]
+struct TempFile {
+    target: PathBuf,
+    k: u32,
+    path: PathBuf,
+}
+
+/// The slots in flight: (target, k).
+static TEMP_SLOTS: std::sync::Mutex<Vec<(PathBuf, u32)>> = std::sync::Mutex::new(Vec::new());
+static TEMP_SLOT_FREED: std::sync::Condvar = std::sync::Condvar::new();
+const NAME_MAX: usize = 255;
+
+impl TempFile {
+    fn claim(target: &Path) -> TempFile {
+        let pid = std::process::id();
+        let mut slots = TEMP_SLOTS.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            let k = (0..)
+                .find(|k| !slots.iter().any(|(t, sk)| sk == k && t == target))
+                .unwrap_or(0);
+            let path = layout::temp_file(target, pid, k);
+            let fits = path.file_name().is_none_or(|n| n.len() <= NAME_MAX);
+            if k == 0 || fits {
+                slots.push((target.to_path_buf(), k));
+                return TempFile {
+                    target: target.to_path_buf(),
+                    k,
+                    path,
+                };
+            }
+            slots = TEMP_SLOT_FREED
+                .wait(slots)
+                .unwrap_or_else(|e| e.into_inner());
+        }
     }
-    fp::rename(&tmp, path, "recovery_point.rename").map_err(Error::io("rename", &tmp))
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let mut slots = TEMP_SLOTS.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(i) = slots
+            .iter()
+            .position(|(t, k)| *k == self.k && *t == self.target)
+        {
+            slots.swap_remove(i);
+        }
+        drop(slots);
+        TEMP_SLOT_FREED.notify_all();
+    }
 }
 
 /// Allocates disk blocks for `len` bytes of `file` from `offset` without changing its length
@@ -187,9 +322,6 @@ pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
     f.read_to_end(&mut out)?;
     Ok(out)
 }
-
-/// Kafka's lock file in a log directory.
-pub const BROKER_LOCK_FILE: &str = ".lock";
 
 /// A shared hold on a broker directory's `.lock` (see the module doc), released on drop or
 /// when the process dies.
@@ -292,6 +424,121 @@ impl Drop for DirLock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What each durability promises after a power loss, under the fail-point layer's model:
+    /// `Durable` keeps the new content, `Synced` and `Unsynced` may bring the old one back,
+    /// and `Synced` never leaves anything but the old or the new content, whole.
+    #[test]
+    fn each_durability_survives_a_power_loss_as_documented() {
+        use fp::Loss;
+        let cases = [
+            (Durability::Durable, &b"new"[..]),
+            (Durability::Synced, b"old"),
+            (Durability::Unsynced, b"old"),
+        ];
+        for (durability, after_loss) in cases {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("f");
+            std::fs::write(&path, b"old").unwrap();
+            fp::reset();
+            fp::record(&[dir.path()]);
+            replace_file(&path, b"new", durability, &ATOMIC).unwrap();
+            assert_eq!(std::fs::read(&path).unwrap(), b"new", "{durability:?}");
+            fp::power_loss(Loss::Synced);
+            assert_eq!(std::fs::read(&path).unwrap(), after_loss, "{durability:?}");
+            let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+            assert_eq!(left.len(), 1, "{durability:?}: no temp file survives");
+        }
+        for seed in 0..32 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("f");
+            std::fs::write(&path, b"old").unwrap();
+            fp::reset();
+            fp::record(&[dir.path()]);
+            replace_file(&path, b"new content", Durability::Synced, &GROUP_COMMIT).unwrap();
+            fp::power_loss(Loss::Garbage(seed));
+            let got = std::fs::read(&path).unwrap();
+            assert!(
+                got == b"old" || got == b"new content",
+                "seed {seed}: {got:?}"
+            );
+        }
+        fp::reset();
+    }
+
+    /// Threads replacing one file at once (a server committing a group's offset from several
+    /// threads) each get a temp file of their own: with one temp name per process, one thread
+    /// renamed the other's half-written file into place, or found its own gone.
+    #[test]
+    fn concurrent_replacements_of_one_file_never_share_a_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("klog-group.g.json");
+        let contents: Vec<Vec<u8>> = (0..8)
+            .map(|t| vec![b'a' + t as u8; 1000 * (t + 1)])
+            .collect();
+        std::thread::scope(|s| {
+            for c in &contents {
+                let path = &path;
+                s.spawn(move || {
+                    for _ in 0..50 {
+                        replace_file(path, c, Durability::Unsynced, &RECOVERY_POINT).unwrap();
+                    }
+                });
+            }
+        });
+        let got = std::fs::read(&path).unwrap();
+        assert!(
+            contents.contains(&got),
+            "a torn or mixed file of {} bytes",
+            got.len()
+        );
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["klog-group.g.json"]);
+    }
+
+    /// A temp file is named after the pid alone unless another replacement of the same file
+    /// is in flight in this process; then it takes the lowest free slot, unless that name
+    /// would be too long for the file system, and then it waits for the first to end.
+    #[test]
+    fn temp_files_take_the_lowest_free_slot() {
+        let dir = tempfile::tempdir().unwrap();
+        let pid = std::process::id();
+        let target = dir.path().join("a");
+        let first = TempFile::claim(&target);
+        let second = TempFile::claim(&target);
+        let other = TempFile::claim(&dir.path().join("b"));
+        assert_eq!(first.path, dir.path().join(format!(".a.{pid}.tmp")));
+        assert_eq!(second.path, dir.path().join(format!(".a.{pid}.1.tmp")));
+        assert_eq!(other.path, dir.path().join(format!(".b.{pid}.tmp")));
+        drop(first);
+        let again = TempFile::claim(&target);
+        assert_eq!(again.path, dir.path().join(format!(".a.{pid}.tmp")));
+        drop((second, again, other));
+
+        // A name that fits with the pid alone and not with a slot.
+        let pid_len = pid.to_string().len();
+        let long = dir
+            .path()
+            .join("x".repeat(NAME_MAX - ".x..tmp".len() - pid_len + 1));
+        let held = TempFile::claim(&long);
+        assert!(held.path.file_name().unwrap().len() <= NAME_MAX);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::scope(|s| {
+            let long = &long;
+            s.spawn(move || tx.send(TempFile::claim(long).path.clone()).unwrap());
+            assert!(
+                rx.recv_timeout(std::time::Duration::from_millis(200))
+                    .is_err(),
+                "a second claim did not wait for the first"
+            );
+            let first_path = held.path.clone();
+            drop(held);
+            assert_eq!(rx.recv().unwrap(), first_path);
+        });
+    }
 
     /// A broker's exclusive lock on `.lock`, from another open file description (which on
     /// Linux conflicts as another process's would): klog's shared hold is refused, naming

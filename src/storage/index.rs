@@ -35,6 +35,7 @@ use std::path::{Path, PathBuf};
 use memmap2::Mmap;
 
 use super::failpoint as fp;
+use super::fs;
 use crate::error::{Error, Result};
 
 pub const OFFSET_ENTRY_SIZE: usize = 8;
@@ -97,8 +98,7 @@ impl FileSource {
     /// Opens an index file for reading; anything but a regular file is refused (as
     /// [`super::fs::open_regular`] does), with an `InvalidInput` error.
     pub fn open(path: &Path) -> std::io::Result<FileSource> {
-        let file =
-            super::fs::open_options_regular(std::fs::OpenOptions::new().read(true)).open(path)?;
+        let file = fs::open_options_regular(std::fs::OpenOptions::new().read(true)).open(path)?;
         let meta = file.metadata()?;
         if !meta.file_type().is_file() {
             return Err(std::io::Error::new(
@@ -357,7 +357,7 @@ impl MmapIndex {
     /// down to whole entries. Valid entries are counted from the existing contents.
     pub fn open(path: &Path, max_bytes: u32, entry_size: usize) -> Result<MmapIndex> {
         let file = fp::open(
-            super::fs::open_options_regular(
+            fs::open_options_regular(
                 OpenOptions::new()
                     .read(true)
                     .write(true)
@@ -368,7 +368,7 @@ impl MmapIndex {
             "index.open",
         )
         .map_err(Error::io("open index", path))?;
-        super::fs::ensure_regular(&file, path)?;
+        fs::ensure_regular(&file, path)?;
         let len = file
             .metadata()
             .map_err(Error::io("stat index", path))?

@@ -21,7 +21,8 @@
 //!   the new segment's files and fsync the directory, then advance the recovery point. A crash
 //!   before the new `.log` exists leaves the old segment active (trimmed indexes regrow); one
 //!   after leaves an empty new segment, which is valid.
-//! - Early writeback: every [`WRITEBACK_BYTES`] appended without a flush, a helper thread
+//! - Early writeback: every [`WRITEBACK_BYTES`] appended without a flush, the writer's helper
+//!   thread (one per writer, started on first use, which runs the background flush too)
 //!   fdatasyncs the active segment through a descriptor of its own, so that the disk works
 //!   while the writer encodes and a flush finds little left to write. It is only a head
 //!   start: nothing counts as flushed, and the recovery point does not move, until `flush`
@@ -37,7 +38,8 @@
 //!   next writer that loads the segment. Like the early writeback, this bypasses the fail
 //!   points: it changes no file's content.
 //! - Background flush (`maybe_flush_in_background`, for `flush.ms`): the log end offset is
-//!   noted and the active segment is fdatasynced on a helper thread while appends go on.
+//!   noted and the active segment is fdatasynced on the helper thread while appends go on (it
+//!   takes a waiting flush before a waiting writeback).
 //!   Only once the fsync is seen done does the recovery point move, to the noted offset and
 //!   never down; an fsync error is returned to the writer then, and what it covered counts as
 //!   unflushed again. It fsyncs the writer's own open file (through a duplicate descriptor),
@@ -64,25 +66,27 @@
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime};
 
-use serde::{Deserialize, Serialize};
-
+use super::checkpoint::{self, read_log_start, write_log_start, write_recovery_point};
+/// The recovery point's files are read in `checkpoint`; here under their former paths.
+pub use super::checkpoint::{read_recovery_point, recovery_point};
+use super::cleaner::recover_cleaner_leftovers;
+use super::clock::now_ms;
 use super::config::LogConfig;
 use super::failpoint as fp;
-use super::file_names;
+use super::file_records::{ChunkReader, Scan};
 use super::fs::{self, fsync_dir_at};
 use super::index::{OffsetIndex, TimeIndex};
-use super::reader::{
-    ChunkReader, Scan, continues_after_recovery_point, list_segments, scan_batches,
-};
+use super::layout::list_segments;
 use super::retention::{self, DeletedSegment};
+use super::segment::{LogSegment, continues_after_recovery_point};
+use super::verify::remove_repair_leftovers;
 use crate::error::{Error, Result};
 use crate::format::batch::{self as fbatch, BatchParts, RECORD_BATCH_OVERHEAD};
 use crate::format::{BatchHeader, DecodeError, TimestampType};
 
-/// Name of the per-partition recovery point file (klog's own; Kafka ignores it).
-pub const RECOVERY_POINT_FILE: &str = ".klog-recovery-point";
+pub use super::layout::RECOVERY_POINT_FILE;
 
 /// A batch [`Log`] appends: in one buffer, or in parts around a value.
 trait Appendable {
@@ -152,12 +156,6 @@ pub struct AppendInfo {
     pub position: u64,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-struct RecoveryPoint {
-    /// Every offset below this is fsynced and valid.
-    recovery_point: i64,
-}
-
 /// The writer's view of the active segment.
 #[derive(Debug)]
 struct ActiveSegment {
@@ -222,10 +220,11 @@ pub struct Log {
     checked_closed: bool,
     /// Bytes appended since the last early writeback was started.
     pub(super) unwritten_back: u64,
-    /// The early writeback thread, started on first use.
-    pub(super) writeback: Option<std::sync::mpsc::SyncSender<File>>,
-    /// The background flush thread, started on first use, and the flush it is running.
-    flusher: Option<Flusher>,
+    /// How many early writebacks this writer started (`None`: none yet).
+    pub(super) writeback: Option<u64>,
+    /// The helper thread (early writebacks, background flushes), started on first use, and
+    /// the background flush it is running.
+    syncer: Option<Syncer>,
     /// Where a fresh config comes from when the topic's configs change (see
     /// [`Log::set_config_source`]).
     config_source: Option<ConfigSource>,
@@ -248,12 +247,78 @@ impl std::fmt::Debug for ConfigSource {
 /// How often a writer with a background flush in flight looks whether it is done.
 pub const FLUSH_POLL: std::time::Duration = std::time::Duration::from_millis(5);
 
-/// The background flush thread: it fdatasyncs each file it is sent and answers each.
+/// A writer's helper thread: it fdatasyncs the files it is handed, an early writeback
+/// (errors dropped: see the module doc) or a background flush (answered on `done`). It holds
+/// at most one of each waiting, and takes a flush first; a writer finding a writeback waiting
+/// appends on.
 #[derive(Debug)]
-struct Flusher {
-    jobs: std::sync::mpsc::SyncSender<File>,
+struct Syncer {
+    jobs: std::sync::Arc<SyncJobs>,
     done: std::sync::mpsc::Receiver<std::io::Result<()>>,
     in_flight: Option<InFlight>,
+}
+
+/// The files handed to the helper thread and not yet taken, and its wake-up.
+#[derive(Debug, Default)]
+struct SyncJobs {
+    waiting: std::sync::Mutex<Waiting>,
+    wake: std::sync::Condvar,
+}
+
+#[derive(Debug, Default)]
+struct Waiting {
+    writeback: Option<File>,
+    flush: Option<File>,
+    /// The writer is gone: the thread ends once nothing waits.
+    closed: bool,
+}
+
+impl SyncJobs {
+    fn waiting(&self) -> std::sync::MutexGuard<'_, Waiting> {
+        self.waiting
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Hands over a file: `flush` (answered) or an early writeback (dropped when one waits).
+    fn hand(&self, file: File, flush: bool) {
+        let mut w = self.waiting();
+        if flush {
+            w.flush = Some(file);
+        } else if w.writeback.is_none() {
+            w.writeback = Some(file);
+        }
+        drop(w);
+        self.wake.notify_one();
+    }
+
+    /// The next file for the thread, waiting for one: a flush first (`true`), else a
+    /// writeback. `None` once the writer is gone and nothing waits.
+    fn next(&self) -> Option<(File, bool)> {
+        let mut w = self.waiting();
+        loop {
+            if let Some(f) = w.flush.take() {
+                return Some((f, true));
+            }
+            if let Some(f) = w.writeback.take() {
+                return Some((f, false));
+            }
+            if w.closed {
+                return None;
+            }
+            w = self
+                .wake
+                .wait(w)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+    }
+}
+
+impl Drop for Syncer {
+    fn drop(&mut self) {
+        self.jobs.waiting().closed = true;
+        self.jobs.wake.notify_one();
+    }
 }
 
 /// A background flush handed to the thread and not yet seen done.
@@ -265,20 +330,23 @@ struct InFlight {
     sync: fp::BackgroundSync,
 }
 
-fn spawn_flusher(dir: &Path) -> Result<Flusher> {
-    let (jobs, rx) = std::sync::mpsc::sync_channel::<File>(1);
+fn spawn_syncer(dir: &Path) -> Result<Syncer> {
+    let jobs = std::sync::Arc::new(SyncJobs::default());
     let (tx, done) = std::sync::mpsc::sync_channel(1);
+    let theirs = jobs.clone();
     std::thread::Builder::new()
-        .name("klog-flush".into())
+        .name("klog-fsync".into())
         .spawn(move || {
-            for file in rx {
-                if tx.send(file.sync_data()).is_err() {
+            while let Some((file, flush)) = theirs.next() {
+                let r = file.sync_data();
+                // A writeback's errors are the flush's to report (see the module doc).
+                if flush && tx.send(r).is_err() {
                     return;
                 }
             }
         })
         .map_err(Error::io("start the flush thread for", dir))?;
-    Ok(Flusher {
+    Ok(Syncer {
         jobs,
         done,
         in_flight: None,
@@ -296,22 +364,6 @@ const RESERVED_SLACK: u64 = 1 << 20;
 /// the module doc).
 pub const RESERVE_AHEAD_BYTES: u64 = 16 << 20;
 
-/// Starts the early writeback thread: it fdatasyncs each file it is sent. At most one file
-/// waits while it works; a writer finding it busy just appends on.
-fn spawn_writeback() -> Option<std::sync::mpsc::SyncSender<File>> {
-    let (tx, rx) = std::sync::mpsc::sync_channel::<File>(1);
-    std::thread::Builder::new()
-        .name("klog-writeback".into())
-        .spawn(move || {
-            for file in rx {
-                // Errors are the flush's to report (see the module doc).
-                let _ = file.sync_data();
-            }
-        })
-        .ok()?;
-    Some(tx)
-}
-
 /// What recovery cut from the end of a segment, and why.
 #[derive(Debug)]
 pub struct Truncation {
@@ -321,12 +373,6 @@ pub struct Truncation {
     pub removed_bytes: u64,
     /// The problem found at `position`.
     pub reason: Error,
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 impl Log {
@@ -351,7 +397,7 @@ impl Log {
             checked_closed: false,
             unwritten_back: 0,
             writeback: None,
-            flusher: None,
+            syncer: None,
             config_source: None,
             _broker: broker,
         })
@@ -398,7 +444,7 @@ impl Log {
 
     /// The log start offset: the first offset readers get.
     pub fn log_start_offset(&self) -> Result<i64> {
-        Ok(retention::log_start_offset(
+        Ok(checkpoint::log_start_offset(
             &self.dir,
             &list_segments(&self.dir)?,
         ))
@@ -420,10 +466,10 @@ impl Log {
                 )));
             }
             let segments = list_segments(&log.dir)?;
-            if offset <= retention::log_start_offset(&log.dir, &segments) {
+            if offset <= checkpoint::log_start_offset(&log.dir, &segments) {
                 return Ok(Vec::new());
             }
-            retention::write_log_start(&log.dir, offset)?;
+            write_log_start(&log.dir, offset)?;
             // Everything goes: roll so that an empty active segment remains at the end.
             if offset == leo && offset > base && size > 0 {
                 log.roll_locked()?;
@@ -445,10 +491,10 @@ impl Log {
         {
             // The log start moves up to the first remaining segment, durably, before any
             // segment goes.
-            retention::write_log_start(&self.dir, last.end_offset)?;
+            write_log_start(&self.dir, last.end_offset)?;
         }
         for d in &doomed {
-            retention::delete_segment(&self.dir, d.base_offset)?;
+            LogSegment::new(&self.dir, d.base_offset).delete()?;
         }
         if !doomed.is_empty() {
             fsync_dir_at(&self.dir, "retention.dir_fsync")?;
@@ -560,21 +606,22 @@ impl Log {
         Ok(info)
     }
 
-    /// Hands the active segment to the early writeback thread, unless it is still busy; from
-    /// now on the writer reserves blocks ahead (see the module doc).
+    /// Hands the active segment to the helper thread for an early writeback, unless one
+    /// already waits; from now on the writer reserves blocks ahead (see the module doc).
     fn start_writeback(&mut self) {
         let Some(a) = &mut self.active else {
             return;
         };
         a.reserved_to.get_or_insert(a.size);
-        if self.writeback.is_none() {
-            self.writeback = spawn_writeback();
+        if self.syncer.is_none() {
+            self.syncer = spawn_syncer(&self.dir).ok();
         }
         // A descriptor of its own: see the module doc.
-        if let Some(tx) = &self.writeback
+        if let Some(f) = &self.syncer
             && let Ok(file) = File::open(&a.log_path)
         {
-            let _ = tx.try_send(file);
+            f.jobs.hand(file, false);
+            self.writeback = Some(self.writeback.map_or(1, |n| n + 1));
         }
     }
 
@@ -604,7 +651,7 @@ impl Log {
         let due = self
             .first_unflushed
             .is_some_and(|t| t.elapsed().as_millis() as i64 >= self.config.flush_ms);
-        if due && self.flusher.as_ref().is_none_or(|f| f.in_flight.is_none()) {
+        if due && self.syncer.as_ref().is_none_or(|f| f.in_flight.is_none()) {
             self.locked(Self::start_background_flush_locked)?;
         }
         Ok(reached)
@@ -631,15 +678,13 @@ impl Log {
             log_path: a.log_path.clone(),
             sync,
         };
-        if self.flusher.is_none() {
-            self.flusher = Some(spawn_flusher(&self.dir)?);
+        if self.syncer.is_none() {
+            self.syncer = Some(spawn_syncer(&self.dir)?);
         }
-        let Some(f) = &mut self.flusher else {
+        let Some(f) = &mut self.syncer else {
             return Err(Error::Internal("no flush thread"));
         };
-        f.jobs
-            .send(file)
-            .map_err(|_| Error::Internal("the flush thread stopped"))?;
+        f.jobs.hand(file, true);
         f.in_flight = Some(in_flight);
         // What was appended so far is being flushed: `flush.ms` counts from the next append.
         self.mark_flushed();
@@ -649,7 +694,7 @@ impl Log {
     /// Takes the result of the background flush in flight (waiting for it when `wait`);
     /// when it succeeded, raises the recovery point to its target.
     fn reap_background_flush(&mut self, wait: bool) -> Result<Option<i64>> {
-        let Some(f) = &mut self.flusher else {
+        let Some(f) = &mut self.syncer else {
             return Ok(None);
         };
         if f.in_flight.is_none() {
@@ -696,7 +741,7 @@ impl Log {
     /// flush is in flight, [`FLUSH_POLL`] (no other starts before it ends), so that its end
     /// is seen soon.
     pub fn flush_due_in(&self) -> Option<std::time::Duration> {
-        if self.flusher.as_ref().is_some_and(|f| f.in_flight.is_some()) {
+        if self.syncer.as_ref().is_some_and(|f| f.in_flight.is_some()) {
             return Some(FLUSH_POLL);
         }
         let t = self.first_unflushed?;
@@ -779,7 +824,7 @@ impl Log {
         fp::sync_data(&a.log, "log.fsync").map_err(Error::io("fsync", &a.log_path))?;
         a.offset_index.trim()?;
         a.time_index.trim()?;
-        create_segment(&self.dir, next)?;
+        LogSegment::new(&self.dir, next).create()?;
         write_recovery_point(&self.dir, next)?;
         self.mark_flushed();
         self.active = Some(self.load_active(next, Some(next))?);
@@ -799,16 +844,16 @@ impl Log {
         self.active = None;
         if !self.checked_closed {
             // What an interrupted compaction swap or segment deletion left behind.
-            super::cleaner::recover_cleaner_leftovers(&self.dir)?;
+            recover_cleaner_leftovers(&self.dir)?;
             retention::remove_leftovers(&self.dir)?;
-            super::verify::remove_repair_leftovers(&self.dir)?;
+            remove_repair_leftovers(&self.dir)?;
         }
         let segments = list_segments(&self.dir)?;
         let base = match segments.last() {
             Some(&b) => b,
             None => {
-                let base = retention::read_log_start(&self.dir).unwrap_or(0).max(0);
-                create_segment(&self.dir, base)?;
+                let base = read_log_start(&self.dir).unwrap_or(0).max(0);
+                LogSegment::new(&self.dir, base).create()?;
                 base
             }
         };
@@ -818,7 +863,8 @@ impl Log {
             // that place (and `segments verify --repair` checks every one). Readers never
             // trust an index entry without checking it against the log.
             if let Some(&b) = segments.iter().rev().nth(1) {
-                rebuild_indexes_if_damaged(&self.dir, b, self.config.index_interval_bytes)?;
+                LogSegment::new(&self.dir, b)
+                    .rebuild_indexes_if_damaged(self.config.index_interval_bytes)?;
             }
             self.checked_closed = true;
         }
@@ -834,14 +880,17 @@ impl Log {
         };
         meta.len() == a.size
             && meta.nlink() > 0
-            && !file_names::log_file(&self.dir, a.next_offset).exists()
+            && !LogSegment::new(&self.dir, a.next_offset)
+                .log_path()
+                .exists()
             && a.offset_index.matches_disk()
             && a.time_index.matches_disk()
     }
 
     /// Opens segment `base` as the active one and recovers its tail from `recovery_point`.
     fn load_active(&mut self, base: i64, recovery_point: Option<i64>) -> Result<ActiveSegment> {
-        let log_path = file_names::log_file(&self.dir, base);
+        let seg = LogSegment::new(&self.dir, base);
+        let log_path = seg.log_path();
         let log = fp::open(
             fs::open_options_regular(
                 OpenOptions::new()
@@ -856,10 +905,8 @@ impl Log {
         .map_err(Error::io("open", &log_path))?;
         fs::ensure_regular(&log, &log_path)?;
         let max = self.config.segment_index_bytes;
-        let mut offset_index =
-            OffsetIndex::open(&file_names::index_file(&self.dir, base), base, max)?;
-        let mut time_index =
-            TimeIndex::open(&file_names::time_index_file(&self.dir, base), base, max)?;
+        let mut offset_index = OffsetIndex::open(&seg.index_path(), base, max)?;
+        let mut time_index = TimeIndex::open(&seg.time_index_path(), base, max)?;
 
         // Index entries at or past the recovery point may describe data that never reached
         // the disk: keep only the ones below it, and only if they point inside the file.
@@ -905,7 +952,7 @@ impl Log {
             let mut last_indexed = start_pos;
             let mut index_error = None;
             let mut contiguous = Contiguous::from(recovery_point, base, start_pos);
-            let scan = scan_batches(&mut reader, start_pos, base, |pos, h| {
+            let scan = seg.scan(&mut reader, start_pos, |pos, h| {
                 if !contiguous.accept(pos, h) {
                     return;
                 }
@@ -1097,95 +1144,32 @@ impl Drop for Log {
     }
 }
 
-/// Kafka's index sanity check for a closed segment: whole entries, and a last entry that
-/// lies inside the segment.
-fn indexes_look_sane(dir: &Path, base: i64, log_len: u64) -> bool {
-    use super::index::{
-        FileSource, OFFSET_ENTRY_SIZE, TIME_ENTRY_SIZE, offset_entries, time_entries,
-    };
-    let (Ok(idx), Ok(tidx)) = (
-        FileSource::open(&file_names::index_file(dir, base)),
-        FileSource::open(&file_names::time_index_file(dir, base)),
-    ) else {
-        return false;
-    };
-    let whole = |f: &FileSource, size: usize| {
-        use super::index::IndexSource;
-        f.byte_len().is_multiple_of(size)
-    };
-    if !whole(&idx, OFFSET_ENTRY_SIZE) || !whole(&tidx, TIME_ENTRY_SIZE) {
-        return false;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The helper thread's queue: one writeback waits at most (a second one is dropped, the
+    /// writer appends on), a flush goes before a waiting writeback, and the thread ends once
+    /// the writer is gone and nothing waits.
+    #[test]
+    fn the_helper_takes_a_flush_first_and_keeps_one_writeback() {
+        let dir = tempfile::tempdir().unwrap();
+        let open = |name: &str| File::create(dir.path().join(name)).unwrap();
+        let ino = |f: &File| std::os::unix::fs::MetadataExt::ino(&f.metadata().unwrap());
+        let jobs = SyncJobs::default();
+        let (wb1, wb2, flush) = (open("wb1"), open("wb2"), open("flush"));
+        let (wb1_ino, flush_ino) = (ino(&wb1), ino(&flush));
+        jobs.hand(wb1, false);
+        jobs.hand(wb2, false);
+        jobs.hand(flush, true);
+        let (f, is_flush) = jobs.next().unwrap();
+        assert!(is_flush && ino(&f) == flush_ino);
+        let (f, is_flush) = jobs.next().unwrap();
+        assert!(
+            !is_flush && ino(&f) == wb1_ino,
+            "the first writeback, not the second"
+        );
+        jobs.waiting().closed = true;
+        assert!(jobs.next().is_none());
     }
-    let offsets = offset_entries(&idx, base);
-    let times = time_entries(&tidx, base);
-    let offsets_ok = offsets
-        .last()
-        .is_none_or(|e| e.offset > base && (e.position as u64) < log_len);
-    let times_ok = match (times.first(), times.last()) {
-        (Some(f), Some(l)) => l.timestamp >= f.timestamp && l.offset >= base,
-        _ => true,
-    };
-    offsets_ok && times_ok
-}
-
-/// Rebuilds a closed segment's `.index` and `.timeindex` from its `.log` when they are missing
-/// or fail the sanity check. New files are written aside and renamed into place, so readers
-/// holding the old ones are not disturbed.
-fn rebuild_indexes_if_damaged(dir: &Path, base: i64, interval: u32) -> Result<()> {
-    let log_path = file_names::log_file(dir, base);
-    let log_len = std::fs::metadata(&log_path)
-        .map_err(Error::io("stat", &log_path))?
-        .len();
-    if indexes_look_sane(dir, base, log_len) {
-        return Ok(());
-    }
-    super::verify::rebuild_indexes(dir, base, interval, &mut Vec::new())
-}
-
-/// Creates an empty segment (`.log`, `.index`, `.timeindex`) and fsyncs the directory.
-fn create_segment(dir: &Path, base: i64) -> Result<()> {
-    for path in [
-        file_names::log_file(dir, base),
-        file_names::index_file(dir, base),
-        file_names::time_index_file(dir, base),
-    ] {
-        fp::open(
-            OpenOptions::new().write(true).create(true).truncate(false),
-            &path,
-            "segment.create",
-        )
-        .map_err(Error::io("create", &path))?;
-    }
-    fsync_dir_at(dir, "segment.dir_fsync")
-}
-
-/// The recovery point a writer's recovery starts from: klog's own, else the one a Kafka
-/// broker left for the partition in its data directory's `recovery-point-offset-checkpoint`.
-pub fn recovery_point(dir: &Path) -> Option<i64> {
-    read_recovery_point(dir).or_else(|| {
-        let name = dir.file_name()?.to_str()?;
-        let (topic, partition) = file_names::parse_partition_dir(name)?;
-        let path = dir.parent()?.join(super::checkpoint::RECOVERY_POINT);
-        super::checkpoint::read_offsets(&path)
-            .ok()?
-            .get(&(topic.to_string(), partition))
-            .copied()
-    })
-}
-
-/// klog's recovery point of the partition (`.klog-recovery-point`): every offset below it is
-/// fsynced and valid.
-pub fn read_recovery_point(dir: &Path) -> Option<i64> {
-    let text = fs::read_regular(&dir.join(RECOVERY_POINT_FILE)).ok()?;
-    serde_json::from_slice::<RecoveryPoint>(&text)
-        .ok()
-        .map(|r| r.recovery_point)
-}
-
-pub(crate) fn write_recovery_point(dir: &Path, offset: i64) -> Result<()> {
-    let text = serde_json::to_vec(&RecoveryPoint {
-        recovery_point: offset,
-    })
-    .unwrap_or_default();
-    super::fs::replace_unsynced(&dir.join(RECOVERY_POINT_FILE), &text)
 }

@@ -1,6 +1,7 @@
-//! Reading a partition: segment listing, chunked batch reads, and [`LogReader`], which finds
-//! the first batch for an offset or a timestamp through the indexes and then streams batches
-//! across segments.
+//! Reading a partition: [`LogReader`], which finds the first batch for an offset or a timestamp
+//! through the indexes and then streams batches across segments (each read through
+//! [`ChunkReader`]); the partition's offsets and sizes ([`PartitionStats`]) and checkpoint
+//! entries ([`partition_checkpoints`]).
 //!
 //! # Invariants
 //! 1. A reader takes no lock and only returns whole batches whose framing and CRC it checked,
@@ -16,123 +17,19 @@
 //!    that both show the next segment): a segment a roll has just created is never skipped.
 
 use std::fs::File;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use memmap2::Mmap;
-
-use super::file_names::{self, LOG_SUFFIX};
-use super::index::{self, FileSource, OFFSET_ENTRY_SIZE, TIME_ENTRY_SIZE};
+use super::checkpoint;
+use super::file_records::{At, HeaderWalk, Scan, walk_headers};
+pub use super::file_records::{ChunkReader, RawAt};
+use super::fs::open_regular;
+use super::index::{self, FileSource, TIME_ENTRY_SIZE};
+pub use super::layout::list_segments;
+use super::layout::{CLEANED_SUFFIX, SWAP_SUFFIX};
+use super::segment::{LogSegment, continues_after_recovery_point};
 use crate::error::{Error, Result};
-use crate::format::batch::{Peek, peek_entry};
 use crate::format::legacy::LegacyMessage;
 use crate::format::{BatchHeader, DECOMPRESS_LIMIT, DecodeError, RecordBatch};
-
-/// Base offsets of the segments in `dir`, ascending (from the `.log` file names).
-///
-/// A listing taken while segments are created may show a new segment without another one
-/// created just before it. Writers, the cleaner and repair list under the partition lock,
-/// where no segment is created meanwhile; [`LogReader`] re-lists before it moves past a gap
-/// in the offsets; `segments verify` re-checks under the lock what it would report.
-pub fn list_segments(dir: &Path) -> Result<Vec<i64>> {
-    let rd = std::fs::read_dir(dir).map_err(Error::io("read directory", dir))?;
-    let mut out = Vec::new();
-    for entry in rd {
-        let entry = entry.map_err(Error::io("read directory", dir))?;
-        if let Some(name) = entry.file_name().to_str()
-            && let Some(base) = file_names::parse_offset(name, LOG_SUFFIX)
-        {
-            out.push(base);
-        }
-    }
-    out.sort_unstable();
-    Ok(out)
-}
-
-/// What the bytes at a position of a `.log` hold.
-pub(crate) enum At<'a> {
-    /// A whole batch (magic 2, CRC checked).
-    Batch(RecordBatch<'a>),
-    /// A whole legacy message (magic 0 or 1, CRC checked).
-    Legacy(LegacyMessage<'a>),
-    /// Fewer than 17 bytes left, or an entry running past the end of the file: `needed` is
-    /// how many bytes from the position a whole entry would take.
-    End { needed: usize },
-}
-
-/// What [`ChunkReader::checked_header_at`] finds at a position.
-pub(crate) enum Checked {
-    /// A whole entry whose checksum holds: its header.
-    Header(BatchHeader),
-    /// As [`At::End`].
-    End { needed: usize },
-}
-
-/// A log entry as framed on disk, before any check of its contents.
-pub enum RawAt<'a> {
-    /// Fewer than 17 bytes left.
-    End,
-    /// A frame whose entry runs past the end of the file.
-    Incomplete {
-        frame: crate::format::batch::EntryFrame,
-        available: u64,
-    },
-    /// A size field no entry format allows: nothing after it can be framed.
-    BadFrame(DecodeError),
-    Entry {
-        frame: crate::format::batch::EntryFrame,
-        bytes: &'a [u8],
-    },
-}
-
-/// Reads a `.log` file in large chunks, handing out whole batches.
-#[derive(Debug)]
-pub struct ChunkReader {
-    pub(crate) file: File,
-    pub(crate) path: PathBuf,
-    buf: ReadBuf,
-}
-
-/// A window of a file's bytes: `data[..filled]` holds the file from `pos`. The vector is
-/// zeroed once when it grows, never before each read. It comes from, and goes back to, a
-/// spare kept per thread, so that a reader opened after another (the log end offset, then
-/// the first batch wanted) reuses memory already touched instead of faulting in a fresh
-/// megabyte (which costs more than reading it).
-#[derive(Debug)]
-struct ReadBuf {
-    data: Vec<u8>,
-    filled: usize,
-    pos: u64,
-}
-
-thread_local! {
-    /// The largest vector a dropped [`ReadBuf`] left on this thread.
-    static SPARE_READ_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-impl Default for ReadBuf {
-    fn default() -> Self {
-        ReadBuf {
-            data: SPARE_READ_BUF.try_with(|s| s.take()).unwrap_or_default(),
-            filled: 0,
-            pos: 0,
-        }
-    }
-}
-
-impl Drop for ReadBuf {
-    fn drop(&mut self) {
-        let data = std::mem::take(&mut self.data);
-        let _ = SPARE_READ_BUF.try_with(|s| {
-            let mut spare = s.borrow_mut();
-            if data.capacity() > spare.capacity() {
-                *spare = data;
-            }
-        });
-    }
-}
-
-const CHUNK: usize = 256 * 1024;
 
 const REACHES_NEXT_SEGMENT: &str = "batch reaching the next segment's base offset";
 
@@ -140,7 +37,6 @@ const REACHES_NEXT_SEGMENT: &str = "batch reaching the next segment's base offse
 /// the next writer finishes or undoes it, a merged segment may overlap the ones it replaces,
 /// which readers then read past (their position only goes up: nothing is handed out twice).
 fn swap_left_over(dir: &Path) -> bool {
-    use super::cleaner::{CLEANED_SUFFIX, SWAP_SUFFIX};
     std::fs::read_dir(dir).is_ok_and(|entries| {
         entries.flatten().any(|e| {
             let name = e.file_name();
@@ -148,429 +44,6 @@ fn swap_left_over(dir: &Path) -> bool {
             name.ends_with(SWAP_SUFFIX) || name.ends_with(CLEANED_SUFFIX)
         })
     })
-}
-
-/// The recovery point's rule for a v2 batch starting at `base_offset` whose last offset is at
-/// or past klog's recovery point `rp`: batches from the point on are klog's own appends since
-/// its last fsync, so they continue each other. `prev_next` is the offset after the batch
-/// before (the segment's base at its start; `None` when not known). The first batch reaching
-/// the point starts at it, or continues the batch before (then the point is off a batch
-/// boundary: stale or damaged, not this batch); the ones after it continue exactly.
-pub(crate) fn continues_after_recovery_point(
-    rp: i64,
-    prev_next: Option<i64>,
-    base_offset: i64,
-) -> bool {
-    match prev_next {
-        Some(p) if p > rp => base_offset == p,
-        Some(p) => base_offset == rp || base_offset == p,
-        None => true,
-    }
-}
-
-/// Bytes of a v2 batch header (up to the records count).
-const BATCH_HEADER_LEN: usize = 61;
-
-impl ReadBuf {
-    /// Makes `[pos, pos + len)` available, reading at most up to `file_len`.
-    fn fill(
-        &mut self,
-        file: &File,
-        path: &Path,
-        pos: u64,
-        len: usize,
-        file_len: u64,
-    ) -> Result<&[u8]> {
-        // Nothing past the end of the file can be asked of the buffer: a range reaching past
-        // it is held once the buffer reaches the end (else the last batch of a followed log
-        // would be read twice).
-        let end = (pos + len as u64).min(file_len.max(pos));
-        let have = self.pos <= pos && end <= self.pos + self.filled as u64;
-        if !have {
-            let want = (len.max(CHUNK) as u64).min(file_len.saturating_sub(pos)) as usize;
-            let want = want.max(len.min(file_len.saturating_sub(pos) as usize));
-            if self.data.len() < want {
-                self.data.resize(want, 0);
-            }
-            self.filled = 0;
-            let mut got = 0;
-            while got < want {
-                match file.read_at(&mut self.data[got..want], pos + got as u64) {
-                    Ok(0) => break,
-                    Ok(n) => got += n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(Error::io("read", path)(e)),
-                }
-            }
-            self.filled = got;
-            self.pos = pos;
-        }
-        let from = (pos - self.pos) as usize;
-        let to = (from + len).min(self.filled);
-        Ok(&self.data[from..to])
-    }
-}
-
-impl ChunkReader {
-    pub fn open(path: &Path) -> Result<ChunkReader> {
-        let file = super::fs::open_regular(path)?;
-        Ok(ChunkReader::new(file, path))
-    }
-
-    pub fn new(file: File, path: &Path) -> ChunkReader {
-        ChunkReader {
-            file,
-            path: path.to_path_buf(),
-            buf: ReadBuf::default(),
-        }
-    }
-
-    /// Forgets buffered bytes, so that the next read goes to the file.
-    pub fn invalidate(&mut self) {
-        self.buf.filled = 0;
-    }
-
-    pub fn file_len(&self) -> Result<u64> {
-        Ok(self
-            .file
-            .metadata()
-            .map_err(Error::io("stat", &self.path))?
-            .len())
-    }
-
-    fn fill(&mut self, pos: u64, len: usize, file_len: u64) -> Result<&[u8]> {
-        self.buf.fill(&self.file, &self.path, pos, len, file_len)
-    }
-
-    /// The entry at `pos`, for a file currently `file_len` bytes long.
-    pub(crate) fn at(&mut self, pos: u64, file_len: u64) -> Result<At<'_>> {
-        let path = &self.path;
-        let head = self.buf.fill(&self.file, path, pos, 17, file_len)?;
-        let frame = match peek_entry(head) {
-            Ok(Peek::End) => return Ok(At::End { needed: 17 }),
-            Ok(Peek::Entry(f)) | Ok(Peek::Incomplete(f)) => f,
-            Err(e) => return Err(Error::corrupt(path, pos, e)),
-        };
-        if pos + frame.size as u64 > file_len {
-            return Ok(At::End { needed: frame.size });
-        }
-        let bytes = self.buf.fill(&self.file, path, pos, frame.size, file_len)?;
-        if bytes.len() < frame.size {
-            return Ok(At::End { needed: frame.size });
-        }
-        if frame.magic == 0 || frame.magic == 1 {
-            return match LegacyMessage::decode(bytes) {
-                Ok(m) => Ok(At::Legacy(m)),
-                Err(e) => Err(Error::corrupt(path, pos, e)),
-            };
-        }
-        match RecordBatch::decode(bytes) {
-            Ok(b) => Ok(At::Batch(b)),
-            Err(e) => Err(Error::corrupt(path, pos, e)),
-        }
-    }
-
-    /// What [`ChunkReader::at`] tells of the entry at `pos`, but only its header (a legacy
-    /// message's as a v2 header): for scans that need no records. A v2 batch larger than the
-    /// read chunk is checked (CRC and header fields) as it streams through a chunk-sized
-    /// buffer, never held whole, so that scanning a log of huge records takes no more memory
-    /// than one of small ones.
-    pub(crate) fn checked_header_at(&mut self, pos: u64, file_len: u64) -> Result<Checked> {
-        let path = &self.path;
-        let head = self
-            .buf
-            .fill(&self.file, path, pos, BATCH_HEADER_LEN, file_len)?;
-        let frame = match peek_entry(head) {
-            Ok(Peek::Entry(f)) | Ok(Peek::Incomplete(f)) => Some(f),
-            _ => None,
-        };
-        let Some(frame) = frame.filter(|f| {
-            f.size > CHUNK
-                && f.magic == crate::format::batch::CURRENT_MAGIC
-                && pos + f.size as u64 <= file_len
-                && head.len() >= BATCH_HEADER_LEN
-        }) else {
-            return Ok(match self.at(pos, file_len)? {
-                At::Batch(b) => Checked::Header(b.header),
-                At::Legacy(m) => Checked::Header(legacy_header(&m)),
-                At::End { needed } => Checked::End { needed },
-            });
-        };
-        let header = BatchHeader::parse(head).map_err(|e| Error::corrupt(path, pos, e))?;
-        let mut crc = crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc32Iscsi);
-        let mut chunk = vec![0u8; CHUNK];
-        let mut at = pos + crate::format::batch::ATTRIBUTES_OFFSET as u64;
-        let end = pos + frame.size as u64;
-        while at < end {
-            let n = ((end - at) as usize).min(CHUNK);
-            let Some(buf) = chunk.get_mut(..n) else {
-                break;
-            };
-            self.file
-                .read_exact_at(buf, at)
-                .map_err(Error::io("read", path))?;
-            crc.update(buf);
-            at += n as u64;
-        }
-        header
-            .check(crc.finalize() as u32)
-            .map_err(|e| Error::corrupt(path, pos, e))?;
-        Ok(Checked::Header(header))
-    }
-
-    /// The headers of the whole v2 batch at `pos` and of the v2 batch after it (when the file
-    /// holds that one's header), unchecked; the buffer then holds both, so that [`ChunkReader::at`]
-    /// reads nothing more. `None` when no whole v2 batch is at `pos`.
-    pub(crate) fn headers_at(
-        &mut self,
-        pos: u64,
-        file_len: u64,
-    ) -> Result<Option<(BatchHeader, Option<BatchHeader>)>> {
-        let path = &self.path;
-        let head = self.buf.fill(&self.file, path, pos, 17, file_len)?;
-        let frame = match peek_entry(head) {
-            Ok(Peek::Entry(f)) | Ok(Peek::Incomplete(f)) => f,
-            _ => return Ok(None),
-        };
-        if frame.magic != crate::format::batch::CURRENT_MAGIC || pos + frame.size as u64 > file_len
-        {
-            return Ok(None);
-        }
-        let bytes = self.buf.fill(
-            &self.file,
-            path,
-            pos,
-            frame.size + BATCH_HEADER_LEN,
-            file_len,
-        )?;
-        let Some(h) = BatchHeader::parse(bytes).ok() else {
-            return Ok(None);
-        };
-        let next = bytes
-            .get(frame.size..)
-            .filter(|b| b.len() >= BATCH_HEADER_LEN)
-            .and_then(|b| BatchHeader::parse(b).ok())
-            .filter(|n| n.magic == crate::format::batch::CURRENT_MAGIC);
-        Ok(Some((h, next)))
-    }
-
-    /// The raw entry at `pos`, whatever its magic, without checking its contents.
-    pub fn raw_at(&mut self, pos: u64, file_len: u64) -> Result<RawAt<'_>> {
-        let head = self.fill(pos, 17, file_len)?;
-        let frame = match peek_entry(head) {
-            Ok(Peek::End) => return Ok(RawAt::End),
-            Ok(Peek::Entry(f)) | Ok(Peek::Incomplete(f)) => f,
-            Err(e) => return Ok(RawAt::BadFrame(e)),
-        };
-        if pos + frame.size as u64 > file_len {
-            return Ok(RawAt::Incomplete {
-                frame,
-                available: file_len - pos,
-            });
-        }
-        let bytes = self.fill(pos, frame.size, file_len)?;
-        if bytes.len() < frame.size {
-            return Ok(RawAt::Incomplete {
-                frame,
-                available: bytes.len() as u64,
-            });
-        }
-        Ok(RawAt::Entry { frame, bytes })
-    }
-
-    /// Size and last offset of the entry at `pos` from its header alone (no CRC check), or
-    /// `None` at the end of the data. Entries that are not well-formed v2 batches report
-    /// `i64::MAX` as last offset so that [`ChunkReader::at`] gets to report them.
-    pub fn peek(&mut self, pos: u64, file_len: u64) -> Result<Option<(u64, i64)>> {
-        let path = &self.path;
-        let head = self.buf.fill(&self.file, path, pos, 61, file_len)?;
-        let frame = match peek_entry(head) {
-            Ok(Peek::End) => return Ok(None),
-            Ok(Peek::Entry(f)) | Ok(Peek::Incomplete(f)) => f,
-            Err(e) => return Err(Error::corrupt(path, pos, e)),
-        };
-        if pos + frame.size as u64 > file_len {
-            return Ok(None);
-        }
-        let last = match BatchHeader::parse(head) {
-            _ if frame.magic == 0 || frame.magic == 1 => frame.offset,
-            Ok(h) if frame.magic == 2 && h.last_offset_delta >= 0 => h.last_offset(),
-            _ => i64::MAX,
-        };
-        Ok(Some((frame.size as u64, last)))
-    }
-
-    /// Whether a whole entry at `pos` carries a checksum that holds: such bytes were written
-    /// as they are (a crash leaves only an incomplete last entry, and a power loss unwritten
-    /// or stale sectors, whose checksum fails), so whatever else is wrong with them is damage
-    /// that only a repair may cut.
-    pub(crate) fn crc_holds_at(&mut self, pos: u64, file_len: u64) -> Result<bool> {
-        Ok(match self.raw_at(pos, file_len)? {
-            RawAt::Entry { frame, bytes } if frame.magic == crate::format::batch::CURRENT_MAGIC => {
-                BatchHeader::parse(bytes)
-                    .is_ok_and(|h| h.crc == crate::format::batch::compute_crc(bytes))
-            }
-            RawAt::Entry { frame, bytes } if frame.magic == 0 || frame.magic == 1 => bytes
-                .get(12..16)
-                .and_then(|b| b.try_into().ok())
-                .is_some_and(|b: [u8; 4]| {
-                    u32::from_be_bytes(b) == crate::format::legacy::compute_crc(bytes)
-                }),
-            _ => false,
-        })
-    }
-
-    /// The framing of the entry at `pos`, if a whole one is there.
-    pub fn frame_at(
-        &mut self,
-        pos: u64,
-        file_len: u64,
-    ) -> Result<Option<crate::format::batch::EntryFrame>> {
-        Ok(match self.raw_at(pos, file_len)? {
-            RawAt::Entry { frame, .. } => Some(frame),
-            _ => None,
-        })
-    }
-
-    /// The v2 batch header at `pos`, through the read buffer (no CRC check): for walking a
-    /// segment entry by entry after [`ChunkReader::peek`].
-    pub fn buffered_header(&mut self, pos: u64, file_len: u64) -> Result<Option<BatchHeader>> {
-        let head = self
-            .buf
-            .fill(&self.file, &self.path, pos, BATCH_HEADER_LEN, file_len)?;
-        Ok(BatchHeader::parse(head)
-            .ok()
-            .filter(|h| h.magic == crate::format::batch::CURRENT_MAGIC))
-    }
-
-    /// Reads the batch header at `pos` without checking the CRC (index checks, timestamps).
-    pub fn header_at(&self, pos: u64) -> Option<BatchHeader> {
-        let mut b = [0u8; 61];
-        self.file.read_exact_at(&mut b, pos).ok()?;
-        BatchHeader::parse(&b).ok()
-    }
-}
-
-/// Outcome of validating batches from a position to the end of a file.
-#[derive(Debug)]
-pub(crate) struct Scan {
-    /// End of the last valid batch.
-    pub valid_end: u64,
-    /// Next offset after the last valid batch (or the expected one if there was none).
-    pub next_offset: i64,
-    /// Why the scan stopped before the end of the file, if it did.
-    pub damage: Option<Error>,
-}
-
-impl Scan {
-    /// Whether what stopped this scan of segment `base` (read by `r`) is what a crash leaves
-    /// at the end of the log, and so what the next writer cuts: bytes at or above the
-    /// recovery point `rp` that are not an entry whose checksum holds (a killed writer leaves
-    /// an incomplete last entry, a power loss bytes that never reached the disk). Anything
-    /// else is damage: below the point everything was fsynced, and an entry whose checksum
-    /// holds was written as it is.
-    pub(crate) fn stopped_at_crash_debris(
-        &self,
-        r: &mut ChunkReader,
-        base: i64,
-        rp: Option<i64>,
-    ) -> Result<bool> {
-        if rp.is_some_and(|rp| rp > base && self.next_offset < rp) {
-            return Ok(false);
-        }
-        // An entry running past the end of the file as the scan saw it: a write in progress
-        // (it may be whole by now), or a killed writer's.
-        if let Some(Error::Corrupt {
-            source: DecodeError::Truncated { .. },
-            ..
-        }) = &self.damage
-        {
-            return Ok(true);
-        }
-        Ok(!r.crc_holds_at(self.valid_end, r.file_len()?)?)
-    }
-
-    /// The log end offset this scan of the last segment `base` shows: where it stopped, when
-    /// that is the end of the data or what a crash left there (see
-    /// [`Scan::stopped_at_crash_debris`]: a write in progress looks the same). Damage before
-    /// the end is an error: the log goes on after it, and a log end offset taken from it
-    /// would make readers stop there quietly.
-    pub(crate) fn end_offset(self, r: &mut ChunkReader, base: i64, rp: Option<i64>) -> Result<i64> {
-        if self.damage.is_none() || self.stopped_at_crash_debris(r, base, rp)? {
-            return Ok(self.next_offset);
-        }
-        Err(self
-            .damage
-            .unwrap_or(Error::Internal("a scan stopped without damage")))
-    }
-}
-
-/// Validates batches from `pos` on: framing, CRC, and offsets increasing from `next_offset`.
-/// Calls `on_batch(position, header)` for each valid batch.
-pub(crate) fn scan_batches(
-    r: &mut ChunkReader,
-    mut pos: u64,
-    mut next_offset: i64,
-    mut on_batch: impl FnMut(u64, &BatchHeader),
-) -> Result<Scan> {
-    let file_len = r.file_len()?;
-    loop {
-        let step = match r.checked_header_at(pos, file_len) {
-            Ok(Checked::End { needed }) => {
-                if pos < file_len {
-                    Some(Err(Error::corrupt(
-                        &r.path,
-                        pos,
-                        DecodeError::Truncated {
-                            at: 0,
-                            needed,
-                            available: (file_len - pos) as usize,
-                        },
-                    )))
-                } else {
-                    None
-                }
-            }
-            Ok(Checked::Header(h)) => {
-                if h.base_offset < next_offset {
-                    Some(Err(Error::corrupt(
-                        &r.path,
-                        pos,
-                        DecodeError::BadLength {
-                            at: 0,
-                            what: "base offset (not above the previous batch)",
-                            value: h.base_offset,
-                        },
-                    )))
-                } else {
-                    Some(Ok(h))
-                }
-            }
-            Err(e @ Error::Corrupt { .. }) => Some(Err(e)),
-            Err(e) => return Err(e),
-        };
-        match step {
-            None => {
-                return Ok(Scan {
-                    valid_end: pos,
-                    next_offset,
-                    damage: None,
-                });
-            }
-            Some(Err(e)) => {
-                return Ok(Scan {
-                    valid_end: pos,
-                    next_offset,
-                    damage: Some(e),
-                });
-            }
-            Some(Ok(h)) => {
-                on_batch(pos, &h);
-                next_offset = h.next_offset();
-                pos += h.size() as u64;
-            }
-        }
-    }
 }
 
 /// What a partition holds, from file sizes, the batch headers of every segment (no record is
@@ -591,266 +64,55 @@ pub struct PartitionStats {
     pub last_timestamp: Option<i64>,
 }
 
-/// What [`walk_headers`] found in one `.log`.
-#[derive(Debug, Default)]
-struct HeaderWalk {
-    batches: u64,
-    /// Records at or above the walk's `from` offset.
-    records: u64,
-    /// Last offset of the last whole entry.
-    last_offset: Option<i64>,
-    first_timestamp: Option<i64>,
-    last_timestamp: Option<i64>,
-    /// Why the walk stopped before the end of the file, if an entry could not be framed.
-    damage: Option<Error>,
-}
-
-impl HeaderWalk {
-    fn timestamps(&mut self, first: i64, last: i64) {
-        if first >= 0 {
-            self.first_timestamp = Some(self.first_timestamp.map_or(first, |t| t.min(first)));
-        }
-        if last >= 0 {
-            self.last_timestamp = Some(self.last_timestamp.map_or(last, |t| t.max(last)));
-        }
-    }
-}
-
-/// Bytes read at a time while entries are small; for large ones (past [`SMALL_ENTRY`]) only
-/// the next header is read, so that walking a segment of 1 MiB batches reads a few bytes per
-/// megabyte.
-const WALK_WINDOW: usize = 64 * 1024;
-const SMALL_ENTRY: usize = 8 * 1024;
-/// Bytes of an entry's head the walk looks at: a v2 batch header, or a legacy message's
-/// offset, size, CRC, magic, attributes and timestamp.
-const ENTRY_HEAD: usize = BATCH_HEADER_LEN;
-
-/// Walks the entries of the `.log` at `path` through their headers alone, without checking
-/// CRCs: batches, records at or above offset `from` (the log start: records below it are no
-/// longer read), the last offset, and the smallest and largest record timestamps, ignoring
-/// records without one (-1). A v2 batch's smallest timestamp is taken as its first record's
-/// (the base timestamp; the max timestamp for `LogAppendTime`), as producers write them in
-/// order. Records are decoded only where the headers do not tell: the one batch that straddles
-/// `from` when compaction left gaps in it, a batch whose base timestamp is a delete horizon,
-/// and a compressed legacy wrapper. Emptied batches (kept by compaction, no records) count
-/// for nothing. The walk stops at an entry that cannot be framed or runs past the end (a
-/// write in progress), noting the damage in the first case.
-fn walk_headers(path: &Path, from: i64) -> Result<HeaderWalk> {
-    let file = super::fs::open_regular(path)?;
-    let len = file.metadata().map_err(Error::io("stat", path))?.len();
-    let mut w = HeaderWalk::default();
-    let (mut buf, mut buf_pos) = (Vec::new(), 0u64);
-    let mut pos = 0u64;
-    let mut prev_size = 0usize;
-    let read_at = |buf: &mut Vec<u8>, at: u64, want: usize| -> Result<()> {
-        buf.resize(want, 0);
-        let mut got = 0;
-        while got < want {
-            match file.read_at(&mut buf[got..], at + got as u64) {
-                Ok(0) => break,
-                Ok(n) => got += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Error::io("read", path)(e)),
-            }
-        }
-        buf.truncate(got);
-        Ok(())
-    };
-    while pos < len {
-        let need = ENTRY_HEAD.min((len - pos) as usize);
-        if pos < buf_pos || pos + need as u64 > buf_pos + buf.len() as u64 {
-            let window = if prev_size > SMALL_ENTRY {
-                ENTRY_HEAD
-            } else {
-                WALK_WINDOW
-            };
-            read_at(&mut buf, pos, window.min((len - pos) as usize))?;
-            buf_pos = pos;
-        }
-        let head = &buf[(pos - buf_pos) as usize..];
-        let frame = match peek_entry(head) {
-            Ok(Peek::End) => break,
-            Ok(Peek::Entry(f)) | Ok(Peek::Incomplete(f)) => f,
-            Err(e) => {
-                w.damage = Some(Error::corrupt(path, pos, e));
-                break;
-            }
-        };
-        if pos + frame.size as u64 > len {
-            break;
-        }
-        let whole = |buf: &mut Vec<u8>| -> Result<Vec<u8>> {
-            let mut entry = Vec::new();
-            read_at(&mut entry, pos, frame.size)?;
-            buf.clear();
-            Ok(entry)
-        };
-        if frame.magic == crate::format::batch::CURRENT_MAGIC {
-            let Ok(h) = BatchHeader::parse(head) else {
-                w.damage = Some(Error::corrupt(
-                    path,
-                    pos,
-                    DecodeError::Truncated {
-                        at: 0,
-                        needed: BATCH_HEADER_LEN,
-                        available: head.len(),
-                    },
-                ));
-                break;
-            };
-            w.batches += 1;
-            w.last_offset = Some(h.last_offset());
-            let count = h.records_count.max(0) as u64;
-            let dense = i64::from(h.records_count) == i64::from(h.last_offset_delta) + 1;
-            let straddles = h.base_offset < from && h.last_offset() >= from;
-            let horizon = h.has_delete_horizon()
-                && h.timestamp_type() == crate::format::TimestampType::CreateTime;
-            if count > 0 && h.last_offset() >= from {
-                if (straddles && !dense) || horizon {
-                    // Only the records tell: decode them (CRC checked; on damage the header's
-                    // counts stand).
-                    let entry = whole(&mut buf)?;
-                    let mut scratch = Vec::new();
-                    match RecordBatch::decode(&entry).and_then(|b| {
-                        let mut kept = (0u64, None::<i64>);
-                        for r in b.records_in(&mut scratch)? {
-                            let r = r?;
-                            if b.offset_of(&r) >= from {
-                                kept.0 += 1;
-                                let t = b.timestamp_of(&r);
-                                if t >= 0 {
-                                    kept.1 = Some(kept.1.map_or(t, |m| m.min(t)));
-                                }
-                            }
-                        }
-                        Ok(kept)
-                    }) {
-                        Ok((n, first)) => {
-                            w.records += n;
-                            w.timestamps(first.unwrap_or(-1), h.max_timestamp);
-                        }
-                        Err(_) => {
-                            w.records += count;
-                            w.timestamps(h.max_timestamp, h.max_timestamp);
-                        }
-                    }
-                } else {
-                    w.records += if straddles {
-                        (h.last_offset() - from + 1) as u64
-                    } else {
-                        count
-                    };
-                    w.timestamps(h.first_timestamp().unwrap_or(-1), h.max_timestamp);
-                }
-            }
-        } else if frame.magic == 0 || frame.magic == 1 {
-            w.batches += 1;
-            w.last_offset = Some(frame.offset);
-            // offset 8, size 4, crc 4, magic 1, attributes 1, timestamp 8 (magic 1).
-            let codec = head.get(17).map_or(0, |a| a & 0x07);
-            if codec != 0 {
-                let entry = whole(&mut buf)?;
-                let records = LegacyMessage::decode(&entry)
-                    .and_then(|m| crate::format::legacy::records(&m, DECOMPRESS_LIMIT));
-                match records {
-                    Ok(records) => {
-                        for r in records.iter().filter(|r| r.offset >= from) {
-                            w.records += 1;
-                            w.timestamps(r.timestamp, r.timestamp);
-                        }
-                    }
-                    Err(e) => {
-                        w.damage = Some(Error::corrupt(path, pos, e));
-                        break;
-                    }
-                }
-            } else if frame.offset >= from {
-                w.records += 1;
-                if frame.magic == 1
-                    && let Some(ts) = head.get(18..26)
-                {
-                    let ts = i64::from_be_bytes(ts.try_into().unwrap_or([0xff; 8]));
-                    w.timestamps(ts, ts);
-                }
-            }
-        } else {
-            w.damage = Some(Error::corrupt(
-                path,
-                pos,
-                DecodeError::UnsupportedMagic {
-                    at: 16,
-                    magic: frame.magic,
-                },
-            ));
-            break;
-        }
-        prev_size = frame.size;
-        pos += frame.size as u64;
-    }
-    Ok(w)
-}
-
 /// Scans the last segment from `start` (the position of an index entry's batch) to its end,
 /// falling back to the segment start when the batch at `start` is not whole: then the offset
 /// before it is unknown, and the index entry itself is stale.
 fn scan_tail(
+    seg: LogSegment<'_>,
     r: &mut ChunkReader,
     start: Option<(i64, u64)>,
-    base: i64,
     mut on_batch: impl FnMut(u64, &BatchHeader),
 ) -> Result<Scan> {
     if let Some((_, pos)) = start.filter(|&(_, p)| p > 0) {
-        let scan = scan_batches(r, pos, base, &mut on_batch)?;
+        let scan = seg.scan(r, pos, &mut on_batch)?;
         if scan.valid_end > pos {
             return Ok(scan);
         }
     }
-    scan_batches(r, 0, base, on_batch)
+    seg.scan(r, 0, on_batch)
 }
 
-/// What one segment holds, from its batch headers and index sizes (no record decoding).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-pub struct SegmentSummary {
-    pub base_offset: i64,
-    /// Last offset of the last whole batch, if any.
-    pub last_offset: Option<i64>,
-    pub batches: u64,
-    pub records: u64,
-    pub size_bytes: u64,
-    pub first_timestamp: Option<i64>,
-    pub last_timestamp: Option<i64>,
-    pub index_entries: usize,
-    pub time_index_entries: usize,
+/// What Kafka's checkpoint files say of one partition, as klog's files and segments show it:
+/// the entries a broker would find for it in its data directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartitionCheckpoints {
+    /// klog's recovery point (0 without one), never above the log end offset
+    /// (`recovery-point-offset-checkpoint`).
+    pub recovery_point: i64,
+    /// The log end offset: one local replica's high watermark (`replication-offset-checkpoint`).
+    pub high_watermark: i64,
+    /// The log start offset, when it is above the first segment's base offset (the only ones
+    /// `log-start-offset-checkpoint` lists).
+    pub log_start_offset: Option<i64>,
+    /// The first dirty offset, where compaction ran (`cleaner-offset-checkpoint`).
+    pub cleaner_offset: Option<i64>,
 }
 
-/// Summarizes segment `base` of partition `dir` by walking its entry headers (see
-/// `walk_headers`): every record in the file, and its smallest and largest timestamps.
-pub fn summarize_segment(dir: &Path, base: i64) -> Result<SegmentSummary> {
-    let path = file_names::log_file(dir, base);
-    let len = std::fs::metadata(&path)
-        .map_err(Error::io("stat", &path))?
-        .len();
-    let w = walk_headers(&path, i64::MIN)?;
-    if let Some(e) = w.damage {
-        return Err(e);
-    }
-    let mut s = SegmentSummary {
-        base_offset: base,
-        last_offset: w.last_offset,
-        batches: w.batches,
-        records: w.records,
-        size_bytes: len,
-        first_timestamp: w.first_timestamp,
-        last_timestamp: w.last_timestamp,
-        ..SegmentSummary::default()
-    };
-    if let Ok(src) = FileSource::open(&file_names::index_file(dir, base)) {
-        s.index_entries = index::valid_entries(&src, OFFSET_ENTRY_SIZE);
-    }
-    if let Ok(src) = FileSource::open(&file_names::time_index_file(dir, base)) {
-        s.time_index_entries = index::valid_entries(&src, TIME_ENTRY_SIZE);
-    }
-    Ok(s)
+/// The checkpoint entries of the partition in directory `dir` (which must exist).
+pub fn partition_checkpoints(dir: &Path) -> Result<PartitionCheckpoints> {
+    let mut r = LogReader::open(dir)?;
+    let leo = r.log_end_offset()?;
+    let lso = r.log_start_offset();
+    Ok(PartitionCheckpoints {
+        recovery_point: checkpoint::read_recovery_point(dir).unwrap_or(0).min(leo),
+        high_watermark: leo,
+        log_start_offset: r
+            .segments()
+            .first()
+            .is_some_and(|&b| lso > b)
+            .then_some(lso),
+        cleaner_offset: checkpoint::read_cleaner_offset(dir),
+    })
 }
 
 /// A log entry: a v2 record batch, or a legacy (magic 0/1) message.
@@ -882,20 +144,6 @@ pub struct BatchRef<'a> {
     pub batch: Entry<'a>,
     pub segment_base: i64,
     pub position: u64,
-}
-
-/// The header fields a legacy message has, as a v2 header: its offset as base and last
-/// offset (a compressed wrapper carries the offset of its last inner message), its timestamp.
-fn legacy_header(m: &LegacyMessage<'_>) -> BatchHeader {
-    BatchHeader {
-        base_offset: m.offset,
-        batch_length: (m.size - crate::format::batch::LOG_OVERHEAD) as i32,
-        magic: m.magic,
-        max_timestamp: m.timestamp,
-        base_timestamp: m.timestamp,
-        records_count: 1,
-        ..BatchHeader::default()
-    }
 }
 
 struct Current {
@@ -949,7 +197,7 @@ impl LogReader {
 
     /// First offset of the log (the first segment's base offset).
     pub fn log_start_offset(&self) -> i64 {
-        super::retention::log_start_offset(&self.dir, &self.segments)
+        checkpoint::log_start_offset(&self.dir, &self.segments)
     }
 
     /// The log end offset: the offset the next appended record will get.
@@ -958,11 +206,11 @@ impl LogReader {
         let Some(&base) = self.segments.last() else {
             return Ok(0);
         };
-        let log_path = file_names::log_file(&self.dir, base);
-        let mut r = ChunkReader::open(&log_path)?;
+        let seg = LogSegment::new(&self.dir, base);
+        let mut r = seg.open_reader()?;
         let start = self.active_index_lookup(base, i64::MAX);
-        let rp = super::log::recovery_point(&self.dir);
-        scan_tail(&mut r, start, base, |_, _| {})?.end_offset(&mut r, base, rp)
+        let rp = checkpoint::recovery_point(&self.dir);
+        scan_tail(seg, &mut r, start, |_, _| {})?.end_offset(&mut r, base, rp)
     }
 
     /// Offsets, sizes and timestamps of the partition.
@@ -980,7 +228,7 @@ impl LogReader {
         // meanwhile (retention, compaction) is skipped.
         let mut tail = HeaderWalk::default();
         for &b in &self.segments {
-            let p = file_names::log_file(&self.dir, b);
+            let p = LogSegment::new(&self.dir, b).log_path();
             let w = match walk_headers(&p, st.log_start_offset) {
                 Ok(w) => w,
                 Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
@@ -998,10 +246,11 @@ impl LogReader {
         st.first_timestamp = tail.first_timestamp;
         st.last_timestamp = tail.last_timestamp;
         // The log end offset from the validated tail of the last segment.
-        let mut r = ChunkReader::open(&file_names::log_file(&self.dir, last_base))?;
+        let seg = LogSegment::new(&self.dir, last_base);
+        let mut r = seg.open_reader()?;
         let start = self.active_index_lookup(last_base, i64::MAX);
-        let scan = scan_tail(&mut r, start, last_base, |_, _| {})?;
-        let rp = super::log::recovery_point(&self.dir);
+        let scan = scan_tail(seg, &mut r, start, |_, _| {})?;
+        let rp = checkpoint::recovery_point(&self.dir);
         st.log_end_offset = scan.end_offset(&mut r, last_base, rp)?;
         Ok(st)
     }
@@ -1073,26 +322,8 @@ impl LogReader {
     /// Index lookup in segment `base`: (offset, position) of the largest entry ≤ target,
     /// checked against the log.
     fn active_index_lookup(&self, base: i64, target: i64) -> Option<(i64, u64)> {
-        let path = file_names::index_file(&self.dir, base);
         let is_last = self.segments.last() == Some(&base);
-        let found = if is_last {
-            let src = FileSource::open(&path).ok()?;
-            let n = index::valid_entries(&src, OFFSET_ENTRY_SIZE);
-            index::lookup_offset(&src, n, base, target)
-        } else {
-            let f = super::fs::open_regular(&path).ok()?;
-            // SAFETY: closed segments' indexes are never modified in place: they are only
-            // replaced by rename or deleted, which leaves this mapping valid.
-            #[allow(unsafe_code)]
-            let m = unsafe { Mmap::map(&f) }.ok()?;
-            let n = index::valid_entries(&m, OFFSET_ENTRY_SIZE);
-            index::lookup_offset(&m, n, base, target)
-        }?;
-        // Trust the entry only if the batch at its position really ends at its offset.
-        let log = super::fs::open_regular(&file_names::log_file(&self.dir, base)).ok()?;
-        let r = ChunkReader::new(log, Path::new(""));
-        let h = r.header_at(found.position as u64)?;
-        (h.last_offset() == found.offset).then_some((found.offset, found.position as u64))
+        LogSegment::new(&self.dir, base).lookup_offset(target, is_last)
     }
 
     /// Positions the reader so that the next batch returned is the one holding `offset` (or
@@ -1117,10 +348,10 @@ impl LogReader {
         // is then the one the new reader takes up, not a second one beside it.
         let floor = self.cur_base_floor();
         self.cur = None;
-        let mut path = file_names::log_file(&self.dir, base);
+        let mut path = LogSegment::new(&self.dir, base).log_path();
         let mut tries = 0;
         let reader = loop {
-            match super::fs::open_regular(&path) {
+            match open_regular(&path) {
                 Ok(f) => break ChunkReader::new(f, &path),
                 // Gone meanwhile: deleted by retention or trimming (go on with the next
                 // segment), or merged into an earlier one by compaction (read that one again:
@@ -1142,7 +373,7 @@ impl LogReader {
                         Some(b) => {
                             base = b;
                             pos = 0;
-                            path = file_names::log_file(&self.dir, base);
+                            path = LogSegment::new(&self.dir, base).log_path();
                         }
                         None => return Err(Error::io("open", &path)(e)),
                     }
@@ -1164,7 +395,7 @@ impl LogReader {
         // A segment's batches start at or after its base offset.
         self.prev_next = (pos == 0).then_some(base);
         self.recovery_point = if self.segments.last() == Some(&base) {
-            super::log::read_recovery_point(&self.dir).filter(|&rp| rp >= base)
+            checkpoint::read_recovery_point(&self.dir).filter(|&rp| rp >= base)
         } else {
             None
         };
@@ -1244,7 +475,7 @@ impl LogReader {
         use std::os::unix::fs::MetadataExt;
         let (Ok(open), Ok(named)) = (
             c.reader.file.metadata(),
-            std::fs::metadata(file_names::log_file(&self.dir, c.base)),
+            std::fs::metadata(LogSegment::new(&self.dir, c.base).log_path()),
         ) else {
             return false;
         };
@@ -1266,7 +497,7 @@ impl LogReader {
             .get(self.segments.partition_point(|&b| b <= base))
             .copied();
         self.recovery_point = if self.segments.last() == Some(&base) {
-            super::log::read_recovery_point(&self.dir).filter(|&rp| rp >= base)
+            checkpoint::read_recovery_point(&self.dir).filter(|&rp| rp >= base)
         } else {
             None
         };
@@ -1282,7 +513,8 @@ impl LogReader {
             // Skip segments whose largest timestamp is below the target (cheap: the last
             // time-index entry of a closed segment; the active one is scanned from its hint).
             let is_last = i + 1 == segments.len();
-            let tpath = file_names::time_index_file(&self.dir, base);
+            let seg = LogSegment::new(&self.dir, base);
+            let tpath = seg.time_index_path();
             let hint = FileSource::open(&tpath).ok().map(|src| {
                 let n = index::valid_entries(&src, TIME_ENTRY_SIZE);
                 let last = index::time_entries_last(&src, n, base);
@@ -1299,7 +531,7 @@ impl LogReader {
             let pos = self
                 .active_index_lookup(base, from_offset)
                 .map_or(0, |(_, p)| p);
-            let path = file_names::log_file(&self.dir, base);
+            let path = seg.log_path();
             let mut r = ChunkReader::open(&path)?;
             let file_len = r.file_len()?;
             let mut pos = pos;
@@ -1433,7 +665,7 @@ impl LogReader {
             if !self.confirming {
                 return self.confirm_anomaly();
             }
-            let path = file_names::log_file(&self.dir, base);
+            let path = LogSegment::new(&self.dir, base).log_path();
             return Err(Error::corrupt(
                 &path,
                 pos,
@@ -1479,7 +711,7 @@ pub(super) mod tests {
 
     use super::*;
     use crate::format::BatchBuilder;
-    use crate::storage::{Log, LogConfig};
+    use crate::storage::{Log, LogConfig, layout, now_ms};
 
     thread_local! {
         /// Segments that the next listings of this thread leave out: (base offset, how many
@@ -1498,13 +730,6 @@ pub(super) mod tests {
             }
         });
         listing
-    }
-
-    fn now_ms() -> i64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as i64
     }
 
     /// Appends offsets `from..to`, one record per batch, rolling before each multiple of 10.
@@ -1527,6 +752,36 @@ pub(super) mod tests {
         out
     }
 
+    /// The checkpoint entries of a partition: the recovery point capped at the log end
+    /// offset, the log start only where it is above the first segment, the cleaner offset
+    /// only where compaction ran.
+    #[test]
+    fn partition_checkpoints_are_what_a_broker_would_find() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = Log::open(dir.path(), LogConfig::default()).unwrap();
+        append_rolling(&mut log, 0, 30);
+        log.flush().unwrap();
+        let c = partition_checkpoints(dir.path()).unwrap();
+        assert_eq!(
+            c,
+            PartitionCheckpoints {
+                recovery_point: 30,
+                high_watermark: 30,
+                log_start_offset: None,
+                cleaner_offset: None,
+            }
+        );
+        log.trim(15).unwrap();
+        checkpoint::write_cleaner_offset(dir.path(), 20).unwrap();
+        // A recovery point past the end (a log cut since) says no more than the end.
+        checkpoint::write_recovery_point(dir.path(), 99).unwrap();
+        let c = partition_checkpoints(dir.path()).unwrap();
+        assert_eq!(list_segments(dir.path()).unwrap(), [10, 20]);
+        assert_eq!((c.recovery_point, c.high_watermark), (30, 30));
+        assert_eq!(c.log_start_offset, Some(15));
+        assert_eq!(c.cleaner_offset, Some(20));
+    }
+
     /// Regression: the log end offset a reader computed while another process appended
     /// failed as "damage" now and then: its scan saw the last batch incomplete (a write in
     /// progress), and the check that followed found it whole, with a checksum that holds,
@@ -1538,7 +793,7 @@ pub(super) mod tests {
         let mut log = Log::open(dir.path(), LogConfig::default()).unwrap();
         append_rolling(&mut log, 0, 3);
         drop(log);
-        let path = file_names::log_file(dir.path(), 0);
+        let path = layout::log_file(dir.path(), 0);
         let len = std::fs::metadata(&path).unwrap().len();
         let mut r = ChunkReader::open(&path).unwrap();
         let last = r.header_at(0).unwrap().size() as u64 * 2;

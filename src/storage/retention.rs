@@ -1,10 +1,11 @@
-//! The log start offset, segment deletion, and retention (`retention.ms`, `retention.bytes`).
+//! The log start offset and retention (`retention.ms`, `retention.bytes`): which closed
+//! segments go, and deleting them ([`LogSegment::delete`]) and what a deletion left.
 //!
 //! # Layout
 //! `<partition>/.klog-log-start-offset` holds `{"log_start_offset": N}` once the log start has
 //! been moved past the first segment's base offset (Kafka keeps the same fact in its
 //! `log-start-offset-checkpoint`). The log start offset is the larger of that and the first
-//! segment's base offset.
+//! segment's base offset. `checkpoint` reads and writes the file.
 //!
 //! # Invariants
 //! 1. Records below the log start offset are never returned to readers; the segments that
@@ -16,74 +17,26 @@
 //! The new log start offset is written (atomically, durably) before any segment goes. A
 //! segment is deleted by renaming its `.log` to `.log.deleted` first, which removes it from
 //! every listing at once; its indexes and the renamed file are removed after. A crash leaves
-//! at most `*.deleted` files and index files without a `.log`, which the next writer removes.
+//! at most `*.deleted` files and index files without a `.log`, which the next writer removes
+//! ([`remove_leftovers`]).
 
 use std::fs;
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
+/// The log start offset's file is read and written in `checkpoint`; here under the former
+/// paths.
+pub use super::checkpoint::{log_start_offset, read_log_start, write_log_start};
+use super::cleaner::recover_cleaner_leftovers;
 use super::config::LogConfig;
 use super::failpoint as fp;
-use super::file_names::{self, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX};
-use super::index::{FileSource, TIME_ENTRY_SIZE, time_entries_last, valid_entries};
-use super::reader::list_segments;
+use super::fs::{fsync_dir_at, hold_broker_lock, lock_dir};
+use super::layout::{
+    self, DELETED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, list_segments,
+};
+use super::segment::LogSegment;
 use crate::error::{Error, Result};
-
-/// Name of the per-partition log start offset file (klog's own; Kafka ignores it).
-pub const LOG_START_FILE: &str = ".klog-log-start-offset";
-/// Suffix a segment's files get while being deleted (Kafka's).
-pub const DELETED_SUFFIX: &str = ".deleted";
-
-#[derive(Debug, Serialize, Deserialize)]
-struct LogStart {
-    log_start_offset: i64,
-}
-
-/// The stored log start offset of a partition, if it was ever moved.
-pub fn read_log_start(dir: &Path) -> Option<i64> {
-    let text = super::fs::read_regular(&dir.join(LOG_START_FILE)).ok()?;
-    serde_json::from_slice::<LogStart>(&text)
-        .ok()
-        .map(|l| l.log_start_offset)
-}
-
-/// Stores the log start offset durably.
-pub fn write_log_start(dir: &Path, offset: i64) -> Result<()> {
-    let text = serde_json::to_vec(&LogStart {
-        log_start_offset: offset,
-    })
-    .unwrap_or_default();
-    super::fs::atomic_write(&dir.join(LOG_START_FILE), &text)
-}
-
-/// The log start offset given the segments' base offsets.
-pub fn log_start_offset(dir: &Path, segments: &[i64]) -> i64 {
-    let first = segments.first().copied().unwrap_or(0);
-    read_log_start(dir).map_or(first, |l| l.max(first))
-}
-
-/// Deletes one segment's files (crash-safe order: the `.log` leaves listings first).
-pub fn delete_segment(dir: &Path, base: i64) -> Result<()> {
-    let log = file_names::log_file(dir, base);
-    let mut doomed = log.clone().into_os_string();
-    doomed.push(DELETED_SUFFIX);
-    fp::rename(&log, doomed.as_ref(), "retention.rename_deleted")
-        .map_err(Error::io("rename", &log))?;
-    for p in [
-        file_names::index_file(dir, base),
-        file_names::time_index_file(dir, base),
-    ] {
-        match fp::remove_file(&p, "retention.remove_index") {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(Error::io("delete", &p)(e)),
-        }
-    }
-    fp::remove_file(doomed.as_ref(), "retention.remove_deleted")
-        .map_err(Error::io("delete", &doomed))?;
-    Ok(())
-}
 
 /// Removes what an interrupted deletion left behind: `*.deleted` files, and index files
 /// whose `.log` is gone. Call with the partition lock held.
@@ -97,10 +50,10 @@ pub fn remove_leftovers(dir: &Path) -> Result<()> {
         };
         if name.ends_with(DELETED_SUFFIX) {
             let _ = fp::remove_file(&e.path(), "retention.remove_leftover");
-        } else if let Some(b) = file_names::parse_offset(&name, LOG_SUFFIX) {
+        } else if let Some(b) = layout::parse_offset(&name, LOG_SUFFIX) {
             logs.insert(b);
-        } else if let Some(b) = file_names::parse_offset(&name, INDEX_SUFFIX)
-            .or_else(|| file_names::parse_offset(&name, TIME_INDEX_SUFFIX))
+        } else if let Some(b) = layout::parse_offset(&name, INDEX_SUFFIX)
+            .or_else(|| layout::parse_offset(&name, TIME_INDEX_SUFFIX))
         {
             indexes.push((b, e.path()));
         }
@@ -111,22 +64,6 @@ pub fn remove_leftovers(dir: &Path) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// The largest timestamp of a closed segment (its last time index entry), or the `.log`'s
-/// modification time when it has none, as Kafka measures a segment's age.
-pub fn largest_timestamp(dir: &Path, base: i64) -> Option<i64> {
-    if let Ok(src) = FileSource::open(&file_names::time_index_file(dir, base)) {
-        let n = valid_entries(&src, TIME_ENTRY_SIZE);
-        if let Some(e) = time_entries_last(&src, n, base) {
-            return Some(e.timestamp);
-        }
-    }
-    let m = fs::metadata(file_names::log_file(dir, base)).ok()?;
-    let t = m.modified().ok()?;
-    t.duration_since(std::time::UNIX_EPOCH)
-        .ok()
-        .map(|d| d.as_millis() as i64)
 }
 
 /// Why a segment was deleted.
@@ -184,12 +121,12 @@ pub fn due(dir: &Path, config: &LogConfig, now: i64) -> Result<(i64, Vec<Deleted
 /// directory. Returns what was deleted.
 pub fn apply(dir: &Path, config: &LogConfig, now: i64) -> Result<Vec<DeletedSegment>> {
     let _broker = match dir.parent() {
-        Some(data_dir) => super::fs::hold_broker_lock(data_dir)?,
+        Some(data_dir) => hold_broker_lock(data_dir)?,
         None => None,
     };
-    let _lock = super::fs::lock_dir(dir)?;
+    let _lock = lock_dir(dir)?;
     // What an interrupted swap or deletion left, as a writer's first load does.
-    super::cleaner::recover_cleaner_leftovers(dir)?;
+    recover_cleaner_leftovers(dir)?;
     remove_leftovers(dir)?;
     let (log_start, doomed) = due(dir, config, now)?;
     if let Some(last) = doomed.last()
@@ -198,10 +135,10 @@ pub fn apply(dir: &Path, config: &LogConfig, now: i64) -> Result<Vec<DeletedSegm
         write_log_start(dir, last.end_offset)?;
     }
     for d in &doomed {
-        delete_segment(dir, d.base_offset)?;
+        LogSegment::new(dir, d.base_offset).delete()?;
     }
     if !doomed.is_empty() {
-        super::fs::fsync_dir_at(dir, "retention.dir_fsync")?;
+        fsync_dir_at(dir, "retention.dir_fsync")?;
     }
     Ok(doomed)
 }
@@ -223,7 +160,7 @@ pub fn segments_to_delete(
         .iter()
         .map(|&b| {
             if by_bytes {
-                fs::metadata(file_names::log_file(dir, b))
+                fs::metadata(LogSegment::new(dir, b).log_path())
                     .map(|m| m.len())
                     .unwrap_or(0)
             } else {
@@ -239,7 +176,9 @@ pub fn segments_to_delete(
             Some(DeleteReason::LogStartOffset)
         } else if rules.delete_policy
             && rules.retention_ms >= 0
-            && largest_timestamp(dir, base).is_some_and(|t| now - t > rules.retention_ms)
+            && LogSegment::new(dir, base)
+                .largest_timestamp()
+                .is_some_and(|t| now - t > rules.retention_ms)
         {
             Some(DeleteReason::RetentionMs)
         } else if rules.delete_policy
@@ -255,7 +194,7 @@ pub fn segments_to_delete(
         let size_bytes = if by_bytes {
             sizes[i]
         } else {
-            fs::metadata(file_names::log_file(dir, base)).map_or(0, |m| m.len())
+            fs::metadata(LogSegment::new(dir, base).log_path()).map_or(0, |m| m.len())
         };
         out.push(DeletedSegment {
             base_offset: base,

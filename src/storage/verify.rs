@@ -47,13 +47,16 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::checkpoint;
 use super::failpoint as fp;
-use super::file_names;
+use super::file_records::{ChunkReader, RawAt};
+use super::fs::{fsync_dir_at, open_regular};
 use super::index::{
-    FileSource, IndexBuilder, IndexSource, OFFSET_ENTRY_SIZE, TIME_ENTRY_SIZE, offset_entries,
-    time_entries,
+    FileSource, IndexSource, OFFSET_ENTRY_SIZE, TIME_ENTRY_SIZE, offset_entries, time_entries,
 };
-use super::reader::{ChunkReader, RawAt, list_segments};
+use super::layout::{self, REPAIRING_SUFFIX, list_segments, with_suffix};
+use super::reader::LogReader;
+use super::segment::LogSegment;
 use crate::error::{Error, Result};
 use crate::format::batch::{CURRENT_MAGIC, RECORD_BATCH_OVERHEAD};
 use crate::format::legacy::{self, LegacyMessage};
@@ -114,14 +117,14 @@ struct LogCheck {
 }
 
 fn check_log(
-    path: &Path,
-    base: i64,
+    seg: LogSegment<'_>,
     mut next_offset: i64,
     before: i64,
     contiguous_from: Option<i64>,
     v: &mut Verification,
 ) -> Result<LogCheck> {
-    let mut r = ChunkReader::open(path)?;
+    let (base, path) = (seg.base_offset(), &seg.log_path());
+    let mut r = seg.open_reader()?;
     let len = r.file_len()?;
     v.bytes += len;
     let mut pos = 0u64;
@@ -345,9 +348,10 @@ fn check_log(
 }
 
 /// Checks the offset and time index of one segment against its log.
-fn check_indexes(dir: &Path, base: i64, is_active: bool, log: &LogCheck, v: &mut Verification) {
-    let idx_path = file_names::index_file(dir, base);
-    let tidx_path = file_names::time_index_file(dir, base);
+fn check_indexes(seg: LogSegment<'_>, is_active: bool, log: &LogCheck, v: &mut Verification) {
+    let base = seg.base_offset();
+    let idx_path = seg.index_path();
+    let tidx_path = seg.time_index_path();
     for p in [&idx_path, &tidx_path] {
         if !is_active && !p.exists() {
             v.problems.push(Problem {
@@ -454,20 +458,14 @@ fn contiguous_from(recovery_point: Option<i64>, segments: &[i64], i: usize) -> O
     recovery_point.filter(|&rp| i + 1 == segments.len() && rp >= base)
 }
 
-/// Whether segment `base` of `dir` lies below the cleaner offset: klog's
-/// `.klog-cleaner-offset` or the partition's line in the data directory's
-/// `cleaner-offset-checkpoint`.
-fn below_cleaner_offset(dir: &Path, base: i64) -> bool {
-    let kafka = || {
-        let (topic, partition) = file_names::parse_partition_dir(dir.file_name()?.to_str()?)?;
-        let path = dir.parent()?.join(super::checkpoint::CLEANER_OFFSET);
-        let offsets = super::checkpoint::read_offsets(&path).ok()?;
-        offsets.get(&(topic.to_string(), partition)).copied()
-    };
-    super::cleaner::read_cleaner_offset(dir)
+/// Whether the segment lies below the cleaner offset: klog's `.klog-cleaner-offset` or the
+/// partition's line in the data directory's `cleaner-offset-checkpoint`.
+fn below_cleaner_offset(seg: LogSegment<'_>) -> bool {
+    let dir = seg.dir();
+    checkpoint::read_cleaner_offset(dir)
         .into_iter()
-        .chain(kafka())
-        .any(|c| base < c)
+        .chain(checkpoint::broker_offset(dir, checkpoint::CLEANER_OFFSET))
+        .any(|c| seg.base_offset() < c)
 }
 
 /// Verifies every segment of a partition directory.
@@ -496,16 +494,16 @@ fn verify_unlocked(dir: &Path) -> Result<Verification> {
         segments: segments.len(),
         ..Verification::default()
     };
-    let recovery_point = super::log::read_recovery_point(dir);
+    let recovery_point = checkpoint::read_recovery_point(dir);
     let mut next_offset = i64::MIN;
     for (i, &base) in segments.iter().enumerate() {
-        let path = file_names::log_file(dir, base);
+        let seg = LogSegment::new(dir, base);
+        let path = seg.log_path();
         let before = segments.get(i + 1).copied().unwrap_or(i64::MAX);
         let contiguous_from = contiguous_from(recovery_point, &segments, i);
         let mut scratch = Verification::default();
         let check = match check_log(
-            &path,
-            base,
+            seg,
             next_offset.max(base),
             before,
             contiguous_from,
@@ -534,7 +532,7 @@ fn verify_unlocked(dir: &Path) -> Result<Verification> {
         v.records += scratch.records;
         v.bytes += scratch.bytes;
         v.problems.append(&mut scratch.problems);
-        check_indexes(dir, base, i + 1 == segments.len(), &check, &mut v);
+        check_indexes(seg, i + 1 == segments.len(), &check, &mut v);
         next_offset = check.last_offset_before_damage + 1;
     }
     Ok(v)
@@ -623,15 +621,13 @@ fn resync(r: &mut ChunkReader, from: u64, len: u64, rules: &Resume) -> Result<Op
     Ok(None)
 }
 
-/// Suffix of the copy of a damaged segment's valid tail while [`repair_partition`] writes it
-/// (`<first offset>.log.repairing`). It becomes a segment only by a rename, once complete and
-/// fsynced, and the damaged segment is cut only after that rename is durable: so a leftover
-/// one means a repair died before the rename, with the damaged segment still whole, and it
-/// is deleted (by the next repair, or the next writer of the partition).
-pub const REPAIRING_SUFFIX: &str = ".repairing";
-
-/// Deletes what a killed repair left (see [`REPAIRING_SUFFIX`]). The caller holds the
-/// partition lock, so no live repair is writing one.
+/// Deletes what a killed repair left: the copy of a damaged segment's valid tail that
+/// [`repair_partition`] writes as `<first offset>.log.repairing` ([`REPAIRING_SUFFIX`]). It
+/// becomes a segment only by a rename, once complete and fsynced, and the damaged segment is
+/// cut only after that rename is durable: so a leftover one means a repair died before the
+/// rename, with the damaged segment still whole, and it is deleted (by the next repair, or the
+/// next writer of the partition). The caller holds the partition lock, so no live repair is
+/// writing one.
 pub(crate) fn remove_repair_leftovers(dir: &Path) -> Result<()> {
     let rd = fs::read_dir(dir).map_err(Error::io("read directory", dir))?;
     let mut removed = false;
@@ -640,7 +636,7 @@ pub(crate) fn remove_repair_leftovers(dir: &Path) -> Result<()> {
         if name
             .to_str()
             .and_then(|n| n.strip_suffix(REPAIRING_SUFFIX))
-            .is_some_and(|n| file_names::parse_offset(n, file_names::LOG_SUFFIX).is_some())
+            .is_some_and(|n| layout::parse_offset(n, layout::LOG_SUFFIX).is_some())
         {
             match fp::remove_file(&e.path(), "repair.remove_leftover") {
                 Ok(()) => removed = true,
@@ -650,7 +646,7 @@ pub(crate) fn remove_repair_leftovers(dir: &Path) -> Result<()> {
         }
     }
     if removed {
-        super::fs::fsync_dir_at(dir, "repair.leftover_dir_fsync")?;
+        fsync_dir_at(dir, "repair.leftover_dir_fsync")?;
     }
     Ok(())
 }
@@ -677,13 +673,6 @@ fn copy_ranges(from: &File, from_path: &Path, ranges: &[(u64, u64)], to: &Path) 
         }
     }
     fp::sync_all(&f, "repair.fsync").map_err(Error::io("fsync", to))
-}
-
-/// `<path><suffix>`.
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(suffix);
-    PathBuf::from(s)
 }
 
 /// Repairs a partition (see the module doc). Returns what it changed; an empty list when the
@@ -732,8 +721,8 @@ fn repair_locked(dir: &Path, index_interval: u32) -> Result<Vec<Repair>> {
             .iter()
             .filter_map(|p| {
                 let name = p.path.file_name()?.to_str()?;
-                file_names::parse_offset(name, file_names::INDEX_SUFFIX)
-                    .or_else(|| file_names::parse_offset(name, file_names::TIME_INDEX_SUFFIX))
+                layout::parse_offset(name, layout::INDEX_SUFFIX)
+                    .or_else(|| layout::parse_offset(name, layout::TIME_INDEX_SUFFIX))
             })
             .collect();
         bases.sort_unstable();
@@ -742,7 +731,7 @@ fn repair_locked(dir: &Path, index_interval: u32) -> Result<Vec<Repair>> {
             break;
         }
         for b in bases {
-            rebuild_indexes(dir, b, index_interval, &mut repairs)?;
+            rebuild_indexes(LogSegment::new(dir, b), index_interval, &mut repairs)?;
         }
     }
     if !repairs.is_empty()
@@ -751,11 +740,11 @@ fn repair_locked(dir: &Path, index_interval: u32) -> Result<Vec<Repair>> {
         // The recovery point moves to the log end offset, after an fsync of the last segment:
         // below it everything was just verified (or, if damage is left, is damage that no
         // writer may cut), and a point left where it was could lie in what was cut or moved.
-        let path = file_names::log_file(dir, last);
-        let f = super::fs::open_regular(&path)?;
+        let path = LogSegment::new(dir, last).log_path();
+        let f = open_regular(&path)?;
         fp::sync_data(&f, "repair.final_fsync").map_err(Error::io("fsync", &path))?;
-        if let Ok(leo) = super::reader::LogReader::open(dir).and_then(|mut r| r.log_end_offset()) {
-            super::log::write_recovery_point(dir, leo)?;
+        if let Ok(leo) = LogReader::open(dir).and_then(|mut r| r.log_end_offset()) {
+            checkpoint::write_recovery_point(dir, leo)?;
         }
     }
     Ok(repairs)
@@ -772,14 +761,14 @@ fn repair_first_damaged_log(
     let segments = list_segments(dir)?;
     let mut next_offset = i64::MIN;
     let mut scratch = Verification::default();
-    let recovery_point = super::log::read_recovery_point(dir);
+    let recovery_point = checkpoint::read_recovery_point(dir);
     for (i, &base) in segments.iter().enumerate() {
-        let path = file_names::log_file(dir, base);
+        let seg = LogSegment::new(dir, base);
+        let path = seg.log_path();
         let before = segments.get(i + 1).copied().unwrap_or(i64::MAX);
         let contiguous_from = contiguous_from(recovery_point, &segments, i);
         let check = check_log(
-            &path,
-            base,
+            seg,
             next_offset.max(base),
             before,
             contiguous_from,
@@ -789,13 +778,13 @@ fn repair_first_damaged_log(
             next_offset = check.last_offset_before_damage + 1;
             continue;
         };
-        let mut r = ChunkReader::open(&path)?;
+        let mut r = seg.open_reader()?;
         let len = r.file_len()?;
         let rules = Resume {
             after: check.last_offset_before_damage,
             before,
             contiguous_from,
-            gaps_normal: check.compacted || below_cleaner_offset(dir, base),
+            gaps_normal: check.compacted || below_cleaner_offset(seg),
         };
         let resume = resync(&mut r, damage + 1, len, &rules)?;
         let cut_end = resume.unwrap_or(len);
@@ -808,18 +797,18 @@ fn repair_first_damaged_log(
             let tmp = with_suffix(&path, REPAIRING_SUFFIX);
             copy_ranges(&r.file, &path, &[(0, damage), (start, len)], &tmp)?;
             fp::rename(&tmp, &path, "repair.rename").map_err(Error::io("rename", &tmp))?;
-            super::fs::fsync_dir_at(dir, "repair.dir_fsync")?;
+            fsync_dir_at(dir, "repair.dir_fsync")?;
             repairs.push(Repair::Removed {
                 path: path.clone(),
                 position: damage,
                 bytes: start - damage,
             });
-            rebuild_indexes(dir, base, index_interval, repairs)?;
+            rebuild_indexes(seg, index_interval, repairs)?;
             return Ok(true);
         }
         if let Some(start) = resume {
             let first = r.header_at(start).map_or(0, |h| h.base_offset);
-            let target = file_names::log_file(dir, first);
+            let target = LogSegment::new(dir, first).log_path();
             if target.exists() {
                 return Err(Error::Invalid(format!(
                     "cannot move the valid batches at {}:{start}: {} exists",
@@ -841,7 +830,7 @@ fn repair_first_damaged_log(
             let tmp = with_suffix(&target, REPAIRING_SUFFIX);
             copy_ranges(&r.file, &path, &[(start, len)], &tmp)?;
             fp::rename(&tmp, &target, "repair.rename").map_err(Error::io("rename", &tmp))?;
-            super::fs::fsync_dir_at(dir, "repair.dir_fsync")?;
+            fsync_dir_at(dir, "repair.dir_fsync")?;
             repairs.push(Repair::Moved {
                 from: path.clone(),
                 position: start,
@@ -851,7 +840,7 @@ fn repair_first_damaged_log(
                 last_offset: last,
             });
             // The new segment gets its indexes at once (retention reads its age there).
-            rebuild_indexes(dir, first, index_interval, repairs)?;
+            rebuild_indexes(LogSegment::new(dir, first), index_interval, repairs)?;
         }
         let f = OpenOptions::new()
             .write(true)
@@ -864,31 +853,16 @@ fn repair_first_damaged_log(
             position: damage,
             bytes: cut_end - damage,
         });
-        rebuild_indexes(dir, base, index_interval, repairs)?;
+        rebuild_indexes(seg, index_interval, repairs)?;
         return Ok(true);
     }
     Ok(false)
 }
 
-/// Rebuilds both indexes of a segment from its `.log`, written aside and renamed into place.
-pub(crate) fn rebuild_indexes(
-    dir: &Path,
-    base: i64,
-    interval: u32,
-    repairs: &mut Vec<Repair>,
-) -> Result<()> {
-    let log_path = file_names::log_file(dir, base);
-    let mut reader = ChunkReader::open(&log_path)?;
-    let mut builder = IndexBuilder::new(base, interval as u64);
-    super::reader::scan_batches(&mut reader, 0, base, |pos, h| {
-        builder.on_batch(pos, h.last_offset(), h.max_timestamp);
-    })?;
-    let (idx, tidx) = builder.finish();
-    for (path, bytes) in [
-        (file_names::index_file(dir, base), idx),
-        (file_names::time_index_file(dir, base), tidx),
-    ] {
-        super::fs::atomic_write(&path, &bytes)?;
+/// Rebuilds both indexes of a segment from its `.log` ([`LogSegment::rebuild_indexes`]),
+/// noting them in `repairs`.
+fn rebuild_indexes(seg: LogSegment<'_>, interval: u32, repairs: &mut Vec<Repair>) -> Result<()> {
+    for path in seg.rebuild_indexes(interval)? {
         repairs.push(Repair::RebuiltIndex { path });
     }
     Ok(())
@@ -914,7 +888,7 @@ mod tests {
 
     fn write_rp(dir: &Path, rp: i64) {
         let text = format!("{{\"recovery_point\":{rp}}}");
-        fs::write(dir.join(super::super::log::RECOVERY_POINT_FILE), text).unwrap();
+        fs::write(dir.join(super::super::layout::RECOVERY_POINT_FILE), text).unwrap();
     }
 
     fn offset_problems(dir: &Path) -> Vec<(u64, String)> {
@@ -931,7 +905,7 @@ mod tests {
     fn gaps_are_legal_below_the_recovery_point_and_damage_from_it_on() {
         let dir = tempfile::tempdir().unwrap();
         let (a, b) = (batch_at(0, 5), batch_at(10, 5));
-        fs::write(file_names::log_file(dir.path(), 0), [a.clone(), b].concat()).unwrap();
+        fs::write(layout::log_file(dir.path(), 0), [a.clone(), b].concat()).unwrap();
         // Offsets 5..9 missing, as a broker replicating a compacted partition leaves them.
         assert_eq!(offset_problems(dir.path()), vec![]);
         write_rp(dir.path(), 15);
@@ -956,7 +930,7 @@ mod tests {
         drop(log);
         // The third batch (20..29) is gone although it was flushed (the file ends cleanly
         // before it): the log ends at 20, below its recovery point.
-        let path = file_names::log_file(dir.path(), 0);
+        let path = layout::log_file(dir.path(), 0);
         let len = fs::metadata(&path).unwrap().len();
         let f = OpenOptions::new().write(true).open(&path).unwrap();
         f.set_len(len - batch_at(0, 10).len() as u64).unwrap();
@@ -1008,7 +982,7 @@ mod tests {
         // damage: the last batch 40..49 moved to 60..69.
         drop(log);
         write_rp(dir.path(), 50);
-        let path = file_names::log_file(dir.path(), 0);
+        let path = layout::log_file(dir.path(), 0);
         let mut bytes = fs::read(&path).unwrap();
         let last = bytes.len() - batch_at(0, 10).len();
         set_base_offset(&mut bytes[last..], 60);
@@ -1053,8 +1027,8 @@ mod tests {
             damaged[last] ^= 0x01;
             let c = batch_at(12, 3);
             let log0 = [a.clone(), damaged.clone(), c].concat();
-            fs::write(file_names::log_file(dir.path(), 0), log0).unwrap();
-            fs::write(file_names::log_file(dir.path(), 100), b"").unwrap();
+            fs::write(layout::log_file(dir.path(), 0), log0).unwrap();
+            fs::write(layout::log_file(dir.path(), 100), b"").unwrap();
             let repairs = repair_partition(dir.path(), 4096).unwrap();
             let moved = repairs.iter().any(|r| {
                 matches!(
