@@ -79,6 +79,16 @@ pub enum Error {
         pid.map_or_else(String::new, |p| format!(" (pid {p})"))
     )]
     BrokerLocked { path: PathBuf, pid: Option<i32> },
+    /// An operation on one partition's log failed: what was done to which partition
+    /// (`append to orders-0`, `fsync orders-0`), with why as the `source`.
+    #[error("{op} {topic}-{partition}")]
+    Partition {
+        op: &'static str,
+        topic: String,
+        partition: u32,
+        #[source]
+        source: Box<Error>,
+    },
     /// A request that makes no sense (a bad argument): the caller's mistake.
     #[error("{0}")]
     Invalid(String),

@@ -1,0 +1,378 @@
+//! Producing: records in, batches appended to a topic's partition logs, offsets out.
+//!
+//! A [`Producer`] is what every front end drives (the command line's `produce` today): it
+//! takes records ([`Producer::send`]), large records in a buffer of their own
+//! ([`Producer::send_large`]) or whole batches made elsewhere ([`Producer::send_batch`]), and
+//! [`Producer::close`] reports what was written to each partition. Inside, as in Kafka's
+//! producer:
+//!
+//! - the [`Partitioner`] picks each record's partition: the one asked for, else murmur2 of
+//!   its key, else the sticky partition, which moves on round-robin after each batch;
+//! - the record accumulator (`accumulator.rs`) batches records per partition and hands a
+//!   batch to the sender when it is full (up to [`BATCH_SIZE`], never above
+//!   `max.message.bytes` nor `segment.bytes`), when the front end says the input paused
+//!   ([`Producer::hand_over`]), when its linger time passed ([`Producer::poll`]), or when more
+//!   than [`MAX_PENDING`] bytes wait across partitions;
+//! - the sender (`sender.rs`), a thread of its own, finishes each batch (header and CRC),
+//!   compresses it, appends it, fsyncs as `--sync` and `flush.messages` say and starts a
+//!   background fsync when `flush.ms` does, so that the front end encodes the next batch
+//!   meanwhile and a slow disk does not hold up the records behind it. A record of more than
+//!   [`LARGE_RECORD`] bytes goes in a batch of its own, uncompressed, written from the buffer
+//!   that holds it ([`crate::storage::Log::append_parts`]).
+//!
+//! [`RecordReader`] turns input bytes (delimited lines, whole files, JSON lines) into records
+//! for a producer, as Kafka's console producer's record readers do.
+//!
+//! # Invariants
+//! 1. Records of one partition are appended in the order they were sent: a batch, a large
+//!    record or a ready-made batch first hands over what came before it in its partition.
+//! 2. At most [`MAX_PENDING`] bytes of batches under construction, plus [`QUEUE_DEPTH`]
+//!    batches queued for the sender, plus the one it writes: memory stays bounded whatever
+//!    the input.
+//! 3. The sender stops at its first error; the producer sees it at its next hand-over
+//!    ([`Rejected::Failed`]) and [`Producer::close`] returns it (the sender's error first).
+//!    `close` succeeds only once every batch handed over is appended and fsynced.
+//! 4. A record that cannot go in ([`Rejected::TooLarge`], [`Rejected::UnknownPartition`])
+//!    leaves the producer as it was: the caller may skip it and go on.
+//!
+//! # Crash safety
+//! What a crash leaves is the log's business ([`crate::storage::log`]): batches appended
+//! before it, the last one maybe torn and cut at the next open. Nothing counts as written
+//! before `close` returns.
+//!
+//! # Kafka
+//! `KafkaProducer` (`send`, `flush`, `close`), `RecordAccumulator` (`batch.size`,
+//! `linger.ms`), `BuiltInPartitioner` (murmur2, sticky partitioning) and `Sender`.
+//! Differences: no acks and no retries (the log is local), batches never wait for a sender
+//! that is busy (two are queued, then `send` blocks), and without a linger time a batch
+//! waits for the front end's [`Producer::hand_over`], not a timer.
+
+mod accumulator;
+mod partitioner;
+mod reader;
+mod sender;
+
+use std::ops::Range;
+use std::sync::mpsc::{self, sync_channel};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+use crate::format::{BuiltBatch, Compression, Header};
+use crate::storage::log::Truncation;
+use crate::topic::Topic;
+
+use accumulator::RecordAccumulator;
+pub use partitioner::Partitioner;
+pub use reader::{Framing, Invalid, InvalidReason, RecordReader, RecordShape};
+use sender::{Sender, SenderReport};
+
+/// Largest batch the accumulator builds (Kafka's `batch.size`, here 1 MiB): big enough that
+/// bulk input costs one append per MiB, small enough that a batch is quickly encoded.
+pub const BATCH_SIZE: usize = 1 << 20;
+/// Most bytes of batches under construction across partitions before every batch goes to
+/// the sender.
+pub const MAX_PENDING: usize = 8 << 20;
+/// Records of more than this many bytes go in a batch of their own, written straight from
+/// the buffer that holds them: a record of any size is in memory once. Such a batch is not
+/// compressed (readers decompress at most [`crate::format::DECOMPRESS_LIMIT`] a batch).
+pub const LARGE_RECORD: usize = 4 << 20;
+/// Batches handed over that wait for the sender before a hand-over blocks.
+pub const QUEUE_DEPTH: usize = 2;
+
+/// Where a producer reads the time for `linger`: the system's monotonic clock, or a clock a
+/// test moves by hand.
+pub trait Clock: Send {
+    fn now(&self) -> Instant;
+}
+
+/// [`Instant::now`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    #[inline]
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+}
+
+/// One record to produce (Kafka's `ProducerRecord`), borrowing its bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct ProducerRecord<'a> {
+    pub key: Option<&'a [u8]>,
+    pub value: Option<&'a [u8]>,
+    pub headers: &'a [Header<'a>],
+    /// The partition asked for; `None` lets the [`Partitioner`] choose.
+    pub partition: Option<u32>,
+    /// CreateTime in ms since the epoch (-1: none).
+    pub timestamp: i64,
+}
+
+/// A record of more than [`LARGE_RECORD`] bytes, with the buffer that holds its value: it is
+/// written from that buffer, never copied.
+#[derive(Debug)]
+pub struct LargeRecord {
+    pub buf: Vec<u8>,
+    /// Where the value is in `buf`.
+    pub value: Range<usize>,
+    pub key: Option<Vec<u8>>,
+    pub headers: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    pub timestamp: i64,
+}
+
+impl LargeRecord {
+    pub fn value(&self) -> &[u8] {
+        self.buf.get(self.value.clone()).unwrap_or_default()
+    }
+
+    pub fn headers(&self) -> Vec<Header<'_>> {
+        self.headers
+            .iter()
+            .map(|(k, v)| Header {
+                key: k,
+                value: v.as_deref(),
+            })
+            .collect()
+    }
+}
+
+/// Why a record (or batch) did not go in.
+#[derive(Debug, thiserror::Error)]
+pub enum Rejected {
+    /// The record, as a batch of its own, is larger than the topic allows (`config` is
+    /// `max.message.bytes` or `segment.bytes`). The producer is unchanged: skip it or stop.
+    #[error("a record of {size} bytes (as a batch) is larger than {config} ({max})")]
+    TooLarge {
+        size: usize,
+        config: &'static str,
+        max: u32,
+    },
+    /// The partition asked for is not one of the topic's. The producer is unchanged.
+    #[error("partition {partition} does not exist (the topic has {partitions})")]
+    UnknownPartition { partition: u32, partitions: u32 },
+    /// A ready-made batch that is not one whole valid v2 batch. The producer is unchanged.
+    #[error("invalid record batch: {0}")]
+    InvalidBatch(crate::format::DecodeError),
+    /// The producer cannot go on: the sender stopped on an error, which [`Producer::close`]
+    /// returns.
+    #[error(transparent)]
+    Failed(Error),
+}
+
+/// What a producer appended to one partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    pub partition: u32,
+    pub records: u64,
+    pub first_offset: i64,
+    pub last_offset: i64,
+}
+
+/// What [`Producer::close`] reports.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProduceSummary {
+    /// Records and batch bytes appended.
+    pub records: u64,
+    pub bytes: u64,
+    /// Per partition appended to, in partition order.
+    pub appended: Vec<Appended>,
+    /// The partitions whose logs were opened, in order.
+    pub written: Vec<u32>,
+}
+
+/// Called on the sender's thread when opening a partition's log cut a torn or damaged tail
+/// (what a crash left), with the partition and what was cut.
+pub type TruncationHook = Box<dyn FnMut(u32, &Truncation) + Send>;
+
+/// How a [`Producer`] batches and writes.
+pub struct ProducerConfig {
+    /// Codec of the batches written (large records' batches are never compressed).
+    pub compression: Compression,
+    /// fsync every batch right after appending it, before appending the next.
+    pub sync: bool,
+    /// How long a batch may wait for more records before [`Producer::poll`] hands it over
+    /// (Kafka's `linger.ms`); `None`: until [`Producer::hand_over`] or until it is full.
+    pub linger: Option<Duration>,
+    /// Largest batch built (Kafka's `batch.size`), within the topic's limits.
+    pub batch_size: usize,
+    pub on_truncation: Option<TruncationHook>,
+}
+
+impl Default for ProducerConfig {
+    fn default() -> Self {
+        ProducerConfig {
+            compression: Compression::None,
+            sync: false,
+            linger: None,
+            batch_size: BATCH_SIZE,
+            on_truncation: None,
+        }
+    }
+}
+
+/// What the producer hands to the sender thread.
+pub(crate) enum Job {
+    /// A batch to finish (header and CRC, compression) and append. Finished on the sender's
+    /// side, a batch is compressed while the producer encodes the next one.
+    Append {
+        partition: u32,
+        batch: crate::format::BatchBuilder,
+    },
+    /// A whole batch made elsewhere, checked.
+    AppendBuilt { partition: u32, batch: BuiltBatch },
+    /// A record in a batch of its own, written from the buffer that holds it.
+    AppendLarge { partition: u32, record: LargeRecord },
+    /// Append nothing more: fsync every partition written to, then stop.
+    Finish,
+}
+
+type SenderOutcome = (Result<()>, SenderReport);
+
+/// Produces to one topic: see the module doc.
+pub struct Producer<C: Clock = SystemClock> {
+    accumulator: RecordAccumulator<C>,
+    sender: Option<JoinHandle<SenderOutcome>>,
+}
+
+impl Producer<SystemClock> {
+    /// A producer to `topic`, with its sender thread started. Logs are opened as records
+    /// reach their partitions.
+    pub fn new(topic: &Topic, config: ProducerConfig) -> Producer<SystemClock> {
+        Producer::with_clock(topic, config, SystemClock)
+    }
+}
+
+impl<C: Clock> Producer<C> {
+    /// [`Producer::new`] with the clock that `linger` is measured on.
+    pub fn with_clock(topic: &Topic, config: ProducerConfig, clock: C) -> Producer<C> {
+        let (jobs_tx, jobs_rx) = sync_channel::<Job>(QUEUE_DEPTH);
+        let (returned_tx, returned_rx) = mpsc::channel::<Vec<u8>>();
+        let accumulator = RecordAccumulator::new(
+            topic,
+            config.batch_size,
+            config.linger,
+            clock,
+            jobs_tx,
+            returned_rx,
+        );
+        let owned = topic.clone();
+        let mut sender = Sender::new(
+            topic.name.clone(),
+            topic.partitions,
+            move |p| owned.open_log(p),
+            config.sync,
+            config.compression,
+            config.on_truncation,
+        );
+        let handle = std::thread::spawn(move || {
+            let r = sender.run(&jobs_rx, &returned_tx);
+            (r, sender.report())
+        });
+        Producer {
+            accumulator,
+            sender: Some(handle),
+        }
+    }
+
+    /// Adds a record to its partition's batch (see [`Rejected`] for what refuses it).
+    #[inline]
+    pub fn send(&mut self, record: &ProducerRecord<'_>) -> Result<(), Rejected> {
+        self.accumulator.add(record)
+    }
+
+    /// [`Producer::send`] of a record that is only a value, to the sticky partition (no key,
+    /// headers nor partition asked for): while that partition's batch surely has room,
+    /// straight into it, without the general path's checks.
+    #[inline]
+    pub fn send_value(&mut self, value: &[u8], timestamp: i64) -> Result<(), Rejected> {
+        self.accumulator.add_value(value, timestamp)
+    }
+
+    /// Adds a record of more than [`LARGE_RECORD`] bytes in a batch of its own, written from
+    /// `record.buf`; `partition` as in [`ProducerRecord::partition`].
+    pub fn send_large(
+        &mut self,
+        partition: Option<u32>,
+        record: LargeRecord,
+    ) -> Result<(), Rejected> {
+        self.accumulator.add_large(partition, record)
+    }
+
+    /// Appends a whole v2 batch made elsewhere (a Kafka client's Produce request) to
+    /// `partition`, after what was sent to it before. Its bytes are checked first (framing,
+    /// magic, CRC); the log assigns its offsets.
+    pub fn send_batch(&mut self, partition: u32, bytes: Vec<u8>) -> Result<(), Rejected> {
+        let batch = BuiltBatch::from_vec(bytes).map_err(Rejected::InvalidBatch)?;
+        self.accumulator.add_batch(partition, batch)
+    }
+
+    /// Hands every batch under construction to the sender: the input paused, so what came
+    /// so far should reach readers now.
+    pub fn hand_over(&mut self) -> Result<(), Rejected> {
+        self.accumulator.append_all()
+    }
+
+    /// Hands over the batches that have waited `linger` or longer (nothing without a
+    /// linger time).
+    pub fn poll(&mut self) -> Result<(), Rejected> {
+        self.accumulator.append_lingered()
+    }
+
+    /// When the next batch's linger time ends, if one waits.
+    pub fn next_linger_deadline(&self) -> Option<Instant> {
+        self.accumulator.next_linger_deadline()
+    }
+
+    /// Whether the sender thread has stopped (on an error: [`Producer::close`] returns it).
+    pub fn is_stopped(&self) -> bool {
+        self.sender.as_ref().is_none_or(JoinHandle::is_finished)
+    }
+
+    /// Hands over what is pending, waits until the sender has appended and fsynced all of it,
+    /// and reports what was written. The sender's error comes first: a hand-over only sees
+    /// that it stopped.
+    pub fn close(mut self) -> Result<ProduceSummary> {
+        let handed_over = self.accumulator.finish();
+        let Some(handle) = self.sender.take() else {
+            return Err(Error::Internal("the writer thread is gone"));
+        };
+        drop(self);
+        let (written, report) = handle
+            .join()
+            .map_err(|_| Error::Internal("the writer thread panicked"))?;
+        written?;
+        handed_over.map_err(|r| match r {
+            Rejected::Failed(e) => e,
+            other => Error::Invalid(other.to_string()),
+        })?;
+        Ok(report.into_summary())
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod test_clock {
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    /// A clock that moves only when a test says so.
+    #[derive(Debug, Clone)]
+    pub struct ManualClock(Arc<Mutex<Instant>>);
+
+    impl ManualClock {
+        pub fn new() -> ManualClock {
+            ManualClock(Arc::new(Mutex::new(Instant::now())))
+        }
+        pub fn advance(&self, by: Duration) {
+            if let Ok(mut t) = self.0.lock() {
+                *t += by;
+            }
+        }
+    }
+
+    impl super::Clock for ManualClock {
+        fn now(&self) -> Instant {
+            self.0.lock().map_or_else(|_| Instant::now(), |t| *t)
+        }
+    }
+}
