@@ -352,8 +352,34 @@ impl<C: Clock> Producer<C> {
 
 #[cfg(test)]
 pub(crate) mod test_clock {
+    #![allow(clippy::unwrap_used)]
     use std::sync::{Arc, Mutex};
     use std::time::{Duration, Instant};
+
+    use crate::topic::Topic;
+
+    /// (offset, key, value) of every record in partition `p` of `topic`.
+    pub type Stored = (i64, Option<Vec<u8>>, Option<Vec<u8>>);
+
+    pub fn stored(topic: &Topic, p: u32) -> Vec<Stored> {
+        let mut out = Vec::new();
+        let Some(mut reader) = topic.open_reader(p).unwrap() else {
+            return out;
+        };
+        while let Some(found) = reader.next_batch().unwrap() {
+            let batch = found.batch.as_batch().unwrap();
+            let mut scratch = Vec::new();
+            for r in batch.records_in(&mut scratch).unwrap() {
+                let r = r.unwrap();
+                out.push((
+                    batch.offset_of(&r),
+                    r.key.map(<[u8]>::to_vec),
+                    r.value.map(<[u8]>::to_vec),
+                ));
+            }
+        }
+        out
+    }
 
     /// A clock that moves only when a test says so.
     #[derive(Debug, Clone)]
@@ -374,5 +400,158 @@ pub(crate) mod test_clock {
         fn now(&self) -> Instant {
             self.0.lock().map_or_else(|_| Instant::now(), |t| *t)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use std::collections::BTreeMap;
+
+    use super::test_clock::stored;
+    use super::*;
+    use crate::format::BatchBuilder;
+    use crate::topic::Topics;
+
+    fn topic(partitions: u32) -> (tempfile::TempDir, Topic) {
+        let tmp = tempfile::tempdir().unwrap();
+        let t = Topics::new(tmp.path())
+            .create("t", partitions, BTreeMap::new())
+            .unwrap();
+        (tmp, t)
+    }
+
+    fn record<'a>(
+        key: Option<&'a [u8]>,
+        value: &'a [u8],
+        partition: Option<u32>,
+    ) -> ProducerRecord<'a> {
+        ProducerRecord {
+            key,
+            value: Some(value),
+            headers: &[],
+            partition,
+            timestamp: 1_700_000_000_000,
+        }
+    }
+
+    #[test]
+    fn records_in_offsets_out() {
+        let (_tmp, t) = topic(3);
+        let config = ProducerConfig {
+            compression: Compression::Lz4,
+            ..ProducerConfig::default()
+        };
+        let mut p = Producer::new(&t, config);
+        p.send(&record(None, b"a", Some(2))).unwrap();
+        p.send(&record(None, b"b", Some(0))).unwrap();
+        p.hand_over().unwrap();
+        p.send(&record(None, b"c", Some(2))).unwrap();
+        p.send_value(b"d", 0).unwrap();
+        let summary = p.close().unwrap();
+        assert_eq!(summary.records, 4);
+        assert_eq!(summary.written, [0, 1, 2]);
+        let offsets: Vec<(u32, u64, i64, i64)> = summary
+            .appended
+            .iter()
+            .map(|a| (a.partition, a.records, a.first_offset, a.last_offset))
+            .collect();
+        // Keyless "d" went to the sticky partition: 0 at first, 1 after partition 0's batch
+        // was handed over.
+        assert_eq!(offsets, [(0, 1, 0, 0), (1, 1, 0, 0), (2, 2, 0, 1)]);
+        assert_eq!(
+            stored(&t, 2),
+            [
+                (0, None, Some(b"a".to_vec())),
+                (1, None, Some(b"c".to_vec()))
+            ]
+        );
+        assert_eq!(stored(&t, 1), [(0, None, Some(b"d".to_vec()))]);
+    }
+
+    #[test]
+    fn ready_made_batches_are_checked_and_appended_in_order() {
+        let (_tmp, t) = topic(1);
+        let mut p = Producer::new(&t, ProducerConfig::default());
+        p.send(&record(Some(b"k"), b"first", None)).unwrap();
+        let mut b = BatchBuilder::new();
+        b.append(5, Some(b"x"), Some(b"second"), &[]);
+        b.append(6, Some(b"y"), Some(b"third"), &[]);
+        let mut bytes = b.finish();
+        p.send_batch(0, bytes.clone()).unwrap();
+        // A damaged batch and an unknown partition are refused; the producer goes on.
+        let n = bytes.len();
+        bytes[n - 1] ^= 1;
+        assert!(matches!(
+            p.send_batch(0, bytes),
+            Err(Rejected::InvalidBatch(_))
+        ));
+        assert!(matches!(
+            p.send_batch(1, BatchBuilder::new().finish()),
+            Err(Rejected::UnknownPartition { partition: 1, .. })
+        ));
+        let summary = p.close().unwrap();
+        assert_eq!(summary.records, 3);
+        let values: Vec<_> = stored(&t, 0)
+            .into_iter()
+            .map(|r| (r.0, r.2.unwrap()))
+            .collect();
+        assert_eq!(
+            values,
+            [
+                (0, b"first".to_vec()),
+                (1, b"second".to_vec()),
+                (2, b"third".to_vec())
+            ]
+        );
+    }
+
+    #[test]
+    fn a_large_record_is_written_whole_from_its_buffer() {
+        let mut configs = BTreeMap::new();
+        configs.insert("max.message.bytes".to_string(), (16 << 20).to_string());
+        let tmp = tempfile::tempdir().unwrap();
+        let t = Topics::new(tmp.path()).create("t", 1, configs).unwrap();
+        let mut p = Producer::new(&t, ProducerConfig::default());
+        p.send(&record(None, b"before", None)).unwrap();
+        let mut buf = vec![b'v'; LARGE_RECORD + 100];
+        buf[..4].copy_from_slice(b"key:");
+        let len = buf.len();
+        let large = LargeRecord {
+            buf,
+            value: 4..len,
+            key: Some(b"key".to_vec()),
+            headers: Vec::new(),
+            timestamp: 0,
+        };
+        p.send_large(None, large).unwrap();
+        p.send(&record(None, b"after", None)).unwrap();
+        let summary = p.close().unwrap();
+        assert_eq!(summary.records, 3);
+        let got = stored(&t, 0);
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[1].1.as_deref(), Some(&b"key"[..]));
+        assert_eq!(got[1].2.as_ref().map(Vec::len), Some(LARGE_RECORD + 96));
+        assert_eq!(got[2].2.as_deref(), Some(&b"after"[..]));
+    }
+
+    #[test]
+    fn a_record_larger_than_the_topic_allows_is_refused_and_the_rest_goes_on() {
+        let mut configs = BTreeMap::new();
+        configs.insert("max.message.bytes".to_string(), "200".to_string());
+        let tmp = tempfile::tempdir().unwrap();
+        let t = Topics::new(tmp.path()).create("t", 1, configs).unwrap();
+        let mut p = Producer::new(&t, ProducerConfig::default());
+        let r = p.send(&record(None, &[b'x'; 300], None));
+        assert!(matches!(
+            r,
+            Err(Rejected::TooLarge {
+                config: "max.message.bytes",
+                max: 200,
+                ..
+            })
+        ));
+        p.send(&record(None, b"small", None)).unwrap();
+        assert_eq!(p.close().unwrap().records, 1);
     }
 }

@@ -428,3 +428,189 @@ fn produce_one<C: Clock>(
         })
         .map_err(InvalidReason::Rejected)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::produce::ProducerConfig;
+    use crate::produce::test_clock::{Stored, stored};
+    use crate::topic::{Topic, Topics};
+
+    /// What `on_invalid` was told: (input, unit, number, reason).
+    type Told = Vec<(String, &'static str, u64, String)>;
+
+    /// Feeds `chunks` (one input, named "in") through a reader of `shape` and `framing`
+    /// into a new topic of two partitions with `max.message.bytes` 300, skipping invalid
+    /// records; returns what partitions 0 and 1 hold and what was skipped.
+    fn run(
+        shape: RecordShape,
+        framing: Framing,
+        chunks: &[&[u8]],
+    ) -> (Vec<Stored>, Vec<Stored>, Told) {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut configs = BTreeMap::new();
+        configs.insert("max.message.bytes".to_string(), "300".to_string());
+        let topic: Topic = Topics::new(tmp.path()).create("t", 2, configs).unwrap();
+        let mut producer = Producer::new(&topic, ProducerConfig::default());
+        let mut reader = RecordReader::new(shape, framing, 300);
+        let mut told = Told::new();
+        let mut on_invalid = |bad: Invalid<'_>| -> Result<(), Error> {
+            let reason = format!("{:?}", bad.reason);
+            told.push((bad.input.to_string(), bad.unit, bad.number, reason));
+            Ok(())
+        };
+        for c in chunks {
+            reader
+                .push(c, "in", 7, &mut producer, &mut on_invalid)
+                .unwrap();
+        }
+        reader
+            .end_input("in", 7, &mut producer, &mut on_invalid)
+            .unwrap();
+        producer.close().unwrap();
+        (stored(&topic, 0), stored(&topic, 1), told)
+    }
+
+    fn lines() -> Framing {
+        Framing::Delimited(b"\n".to_vec())
+    }
+
+    fn kv(offset: i64, k: Option<&str>, v: Option<&str>) -> Stored {
+        (
+            offset,
+            k.map(|k| k.as_bytes().to_vec()),
+            v.map(|v| v.as_bytes().to_vec()),
+        )
+    }
+
+    #[test]
+    fn plain_lines_across_chunks_are_records_in_order() {
+        let (p0, p1, told) = run(RecordShape::default(), lines(), &[b"one\ntw", b"o\nthree"]);
+        assert_eq!(
+            p0,
+            [
+                kv(0, None, Some("one")),
+                kv(1, None, Some("two")),
+                kv(2, None, Some("three"))
+            ]
+        );
+        assert_eq!((p1, told), (vec![], vec![]));
+    }
+
+    #[test]
+    fn key_separator_null_marker_and_partition_shape_each_record() {
+        let shape = RecordShape {
+            key_separator: Some(b":".to_vec()),
+            null_marker: Some(b"NULL".to_vec()),
+            partition: Some(1),
+            ..RecordShape::default()
+        };
+        let (p0, p1, _) = run(shape, lines(), &[b"a:1\nb:NULL\nNULL:3\nnokey\n"]);
+        assert_eq!(p0, []);
+        assert_eq!(
+            p1,
+            [
+                kv(0, Some("a"), Some("1")),
+                kv(1, Some("b"), None),
+                kv(2, None, Some("3")),
+                kv(3, None, Some("nokey")),
+            ]
+        );
+    }
+
+    #[test]
+    fn invalid_records_are_numbered_in_their_input_and_the_rest_goes_in() {
+        let shape = RecordShape {
+            json: true,
+            ..RecordShape::default()
+        };
+        let long = format!("{{\"value\":\"{}\"}}\n", "x".repeat(400));
+        let input = format!(
+            "{{\"value\":\"a\",\"partition\":1}}\nnot json\n{long}{{\"value\":\"b\",\"partition\":5}}\n{{\"key\":\"k\",\"value\":\"c\",\"partition\":1}}"
+        );
+        let (p0, p1, told) = run(shape, lines(), &[input.as_bytes()]);
+        assert_eq!(p0, []);
+        assert_eq!(p1, [kv(0, None, Some("a")), kv(1, Some("k"), Some("c"))]);
+        let where_: Vec<(u64, &str)> = told.iter().map(|t| (t.2, t.1)).collect();
+        assert_eq!(where_, [(2, "line"), (3, "line"), (4, "line")]);
+        assert!(told[0].3.starts_with("Json("), "{told:?}");
+        assert!(told[1].3.contains("TooLarge"), "{told:?}");
+        assert!(told[2].3.contains("UnknownPartition"), "{told:?}");
+    }
+
+    #[test]
+    fn a_record_without_a_delimiter_within_the_maximum_is_dropped_once() {
+        let framing = Framing::Delimited(b"\0".to_vec());
+        let big = vec![b'x'; 200];
+        // 400 bytes without a delimiter over two chunks: reported once, as record 2.
+        let (p0, _, told) = run(
+            RecordShape::default(),
+            framing,
+            &[b"a\0", &big, &big, b"\0b"],
+        );
+        assert_eq!(p0, [kv(0, None, Some("a")), kv(1, None, Some("b"))]);
+        let where_: Vec<(u64, &str, &str)> =
+            told.iter().map(|t| (t.2, t.1, t.3.as_str())).collect();
+        assert_eq!(where_, [(2, "record", "NoDelimiter { max: 300 }")]);
+    }
+
+    #[test]
+    fn a_raw_input_is_one_record_and_a_too_large_one_is_dropped_whole() {
+        let (p0, _, told) = run(RecordShape::default(), Framing::Raw, &[b"a\nb", b"\nc"]);
+        assert_eq!((p0, told), (vec![kv(0, None, Some("a\nb\nc"))], vec![]));
+        let big = vec![b'x'; 200];
+        let (p0, _, told) = run(RecordShape::default(), Framing::Raw, &[&big, &big]);
+        assert_eq!(p0, []);
+        let where_: Vec<(u64, &str)> = told.iter().map(|t| (t.2, t.3.as_str())).collect();
+        assert_eq!(where_, [(1, "RawTooLarge { max: 300 }")]);
+    }
+
+    #[test]
+    fn a_failed_producer_stops_the_reader_with_its_error() {
+        let tmp = tempfile::tempdir().unwrap();
+        let topic = Topics::new(tmp.path())
+            .create("t", 1, BTreeMap::new())
+            .unwrap();
+        let config = ProducerConfig {
+            batch_size: 150,
+            ..ProducerConfig::default()
+        };
+        let mut producer = Producer::new(&topic, config);
+        // Stop the sender as an error would: every later hand-over fails.
+        producer.accumulator.finish().unwrap();
+        while !producer.is_stopped() {
+            std::thread::yield_now();
+        }
+        let mut reader = RecordReader::new(RecordShape::default(), lines(), 1000);
+        let mut told = 0;
+        let mut on_invalid = |_: Invalid<'_>| -> Result<(), Error> {
+            told += 1;
+            Ok(())
+        };
+        let line = [b'x'; 60];
+        let r = reader.push(
+            &[&line[..], b"\n"].concat(),
+            "in",
+            0,
+            &mut producer,
+            &mut on_invalid,
+        );
+        assert!(r.is_ok(), "one record only goes into a batch");
+        // The second does not fit: its batch is handed over, and that fails.
+        let r = reader.push(
+            &[&line[..], b"\n"].concat(),
+            "in",
+            0,
+            &mut producer,
+            &mut on_invalid,
+        );
+        assert!(
+            matches!(r, Err(Error::Internal("the writer stopped"))),
+            "{r:?}"
+        );
+        assert_eq!(told, 0, "a failure is no invalid record");
+    }
+}
