@@ -7,15 +7,15 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::os::fd::AsFd;
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, sync_channel};
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use super::super::escape::unescape;
 use super::super::mapped::{MappedInput, Window};
 use super::super::timespec::now_ms;
-use super::super::{UsageError, plural};
+use super::super::{Ctx, UsageError, plural};
 use super::ProduceArgs;
 use klog::produce::{
     Framing, Invalid, InvalidReason, Producer, RecordReader, RecordShape, Rejected,
@@ -68,11 +68,62 @@ pub fn shape_of(a: &ProduceArgs) -> Result<(RecordShape, Framing)> {
     Ok((shape, framing))
 }
 
+/// Every input file must be there and readable before anything is created. (Each is opened
+/// again when its turn comes: thousands of --raw files are not all kept open.)
+pub fn check_files(files: &[PathBuf]) -> Result<()> {
+    for f in files.iter().filter(|f| f.as_os_str() != "-") {
+        let file = File::open(f).with_context(|| format!("open {}", f.display()))?;
+        let meta = file
+            .metadata()
+            .with_context(|| format!("stat {}", f.display()))?;
+        if meta.is_dir() {
+            anyhow::bail!("{} is a directory, not an input file", f.display());
+        }
+    }
+    Ok(())
+}
+
+/// The inputs in order (`None`: standard input) and their names in messages.
+pub fn inputs_of(files: &[PathBuf]) -> (Vec<Option<PathBuf>>, Vec<String>) {
+    let inputs: Vec<Option<PathBuf>> = if files.is_empty() {
+        vec![None]
+    } else {
+        files
+            .iter()
+            .map(|f| (f.as_os_str() != "-").then(|| f.clone()))
+            .collect()
+    };
+    let names = inputs
+        .iter()
+        .map(|i| {
+            i.as_ref()
+                .map_or("stdin".into(), |p| p.display().to_string())
+        })
+        .collect();
+    (inputs, names)
+}
+
+/// A progress bar when every input is a file (their total size is known), else a hidden one.
+pub fn progress_bar(ctx: &Ctx, inputs: &[Option<PathBuf>]) -> indicatif::ProgressBar {
+    let total: Option<u64> = inputs
+        .iter()
+        .map(|i| {
+            i.as_ref()
+                .and_then(|p| std::fs::metadata(p).ok())
+                .map(|m| m.len())
+        })
+        .sum();
+    match total {
+        Some(t) => super::super::progress::bytes_bar(ctx, t, "producing", false),
+        None => indicatif::ProgressBar::hidden(),
+    }
+}
+
 /// Bytes read into each buffer the reader thread hands over.
 pub const CHUNK: usize = 1 << 20;
 
 /// Input bytes as the reader thread hands them over.
-pub enum Bytes {
+enum Bytes {
     /// Read into a buffer, which goes back to the reader for reuse.
     Read(Vec<u8>),
     /// A window of a mapped file.
@@ -80,7 +131,7 @@ pub enum Bytes {
 }
 
 /// What the reader thread sends.
-pub enum Input {
+enum Input {
     /// Bytes read, `buf[..len]`.
     Chunk {
         buf: Bytes,
@@ -107,7 +158,7 @@ impl Bytes {
     }
 }
 
-pub fn spawn_reader(
+fn spawn_reader(
     inputs: Vec<Option<PathBuf>>,
     tx: SyncSender<Input>,
     recycle: Receiver<Vec<u8>>,
@@ -189,13 +240,30 @@ pub fn spawn_reader(
 /// The input's chunks as the reader thread sends them, with what the main thread needs to
 /// feed them on.
 pub struct Chunks<'a> {
-    pub rx: Receiver<Input>,
-    pub recycle: SyncSender<Vec<u8>>,
-    pub names: &'a [String],
-    pub bar: &'a indicatif::ProgressBar,
+    rx: Receiver<Input>,
+    recycle: SyncSender<Vec<u8>>,
+    names: &'a [String],
+    bar: &'a indicatif::ProgressBar,
 }
 
-impl Chunks<'_> {
+impl<'a> Chunks<'a> {
+    /// Starts the reader thread over `inputs`, named `names` in messages.
+    pub fn start(
+        inputs: Vec<Option<PathBuf>>,
+        names: &'a [String],
+        bar: &'a indicatif::ProgressBar,
+    ) -> Chunks<'a> {
+        let (tx, rx) = sync_channel::<Input>(4);
+        let (recycle, recycle_rx) = sync_channel::<Vec<u8>>(4);
+        spawn_reader(inputs, tx, recycle_rx);
+        Chunks {
+            rx,
+            recycle,
+            names,
+            bar,
+        }
+    }
+
     /// Feeds every chunk to `reader` until the input ends, the writer stops, or a record
     /// stops the run (the error).
     pub fn feed(

@@ -11,17 +11,15 @@
 
 mod input;
 
-use std::fs::File;
 use std::io::{self, IsTerminal};
 use std::path::PathBuf;
-use std::sync::mpsc::sync_channel;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 use clap::builder::TypedValueParser;
 
 use super::{Ctx, ExitCode, Hint, UsageError, plural};
-use input::{Chunks, Input, invalid_message, shape_of, spawn_reader};
+use input::{Chunks, check_files, inputs_of, invalid_message, progress_bar, shape_of};
 use klog::format::Compression;
 use klog::produce::{Invalid, ProduceSummary, Producer, ProducerConfig, RecordReader};
 use klog::topic::Topic;
@@ -112,75 +110,15 @@ fn codec_parser() -> impl TypedValueParser<Value = Compression> {
 
 pub fn run(ctx: &Ctx, a: ProduceArgs) -> Result<ExitCode> {
     let (shape, framing) = shape_of(&a)?;
-    // Every input file must be there and readable before anything is created. (Each is
-    // opened again when its turn comes: thousands of --raw files are not all kept open.)
-    for f in a.files.iter().filter(|f| f.as_os_str() != "-") {
-        let file = File::open(f).with_context(|| format!("open {}", f.display()))?;
-        let meta = file
-            .metadata()
-            .with_context(|| format!("stat {}", f.display()))?;
-        if meta.is_dir() {
-            anyhow::bail!("{} is a directory, not an input file", f.display());
-        }
-    }
+    check_files(&a.files)?;
     let topic = open_topic(ctx, &a)?;
-    let inputs: Vec<Option<PathBuf>> = if a.files.is_empty() {
-        vec![None]
-    } else {
-        a.files
-            .iter()
-            .map(|f| (f.as_os_str() != "-").then(|| f.clone()))
-            .collect()
-    };
+    let (inputs, names) = inputs_of(&a.files);
     if inputs.iter().any(Option::is_none) && io::stdin().is_terminal() {
         ctx.note("reading records from the terminal, one per line; Ctrl-D ends");
     }
-    let names: Vec<String> = inputs
-        .iter()
-        .map(|i| {
-            i.as_ref()
-                .map_or("stdin".into(), |p| p.display().to_string())
-        })
-        .collect();
-    // A progress bar when every input is a file (their total size is known).
-    let total: Option<u64> = inputs
-        .iter()
-        .map(|i| {
-            i.as_ref()
-                .and_then(|p| std::fs::metadata(p).ok())
-                .map(|m| m.len())
-        })
-        .sum();
-    let bar = match total {
-        Some(t) => super::progress::bytes_bar(ctx, t, "producing", false),
-        None => indicatif::ProgressBar::hidden(),
-    };
-    let (tx, rx) = sync_channel::<Input>(4);
-    let (recycle_tx, recycle_rx) = sync_channel::<Vec<u8>>(4);
-    spawn_reader(inputs, tx, recycle_rx);
-
-    let quiet = ctx.quiet;
-    let config = ProducerConfig {
-        compression: a
-            .compression
-            .or(topic.config.compression_type)
-            .unwrap_or(Compression::None),
-        sync: a.sync,
-        on_truncation: Some(Box::new(move |_, t| {
-            if !quiet {
-                eprintln!(
-                    "klog: recovered {}: removed {} from byte {} ({})",
-                    t.path.display(),
-                    plural(t.removed_bytes, "byte"),
-                    t.position,
-                    std::error::Error::source(&t.reason)
-                        .map_or(t.reason.to_string(), |e| e.to_string())
-                );
-            }
-        })),
-        ..ProducerConfig::default()
-    };
-    let mut producer = Producer::new(&topic, config);
+    let bar = progress_bar(ctx, &inputs);
+    let chunks = Chunks::start(inputs, &names, &bar);
+    let mut producer = Producer::new(&topic, producer_config(ctx, &a, &topic));
     // A delimited record is buffered up to max.message.bytes: a longer one is refused anyway.
     let mut reader = RecordReader::new(shape, framing, topic.config.max_message_bytes as usize);
     let mut skipped = 0u64;
@@ -195,12 +133,6 @@ pub fn run(ctx: &Ctx, a: ProduceArgs) -> Result<ExitCode> {
         } else {
             Err(anyhow::anyhow!(what))
         }
-    };
-    let chunks = Chunks {
-        rx,
-        recycle: recycle_tx,
-        names: &names,
-        bar: &bar,
     };
     let failure = chunks
         .feed(&mut reader, &mut producer, &mut on_invalid)
@@ -226,6 +158,32 @@ pub fn run(ctx: &Ctx, a: ProduceArgs) -> Result<ExitCode> {
         ));
     }
     Ok(ExitCode::Success)
+}
+
+/// The producer's settings: `--compression` (else the topic's `compression.type`), `--sync`,
+/// and a note for each torn tail a partition's recovery cuts.
+fn producer_config(ctx: &Ctx, a: &ProduceArgs, topic: &Topic) -> ProducerConfig {
+    let quiet = ctx.quiet;
+    ProducerConfig {
+        compression: a
+            .compression
+            .or(topic.config.compression_type)
+            .unwrap_or(Compression::None),
+        sync: a.sync,
+        on_truncation: Some(Box::new(move |_, t| {
+            if !quiet {
+                eprintln!(
+                    "klog: recovered {}: removed {} from byte {} ({})",
+                    t.path.display(),
+                    plural(t.removed_bytes, "byte"),
+                    t.position,
+                    std::error::Error::source(&t.reason)
+                        .map_or(t.reason.to_string(), |e| e.to_string())
+                );
+            }
+        })),
+        ..ProducerConfig::default()
+    }
 }
 
 /// The topic to produce to, created if missing (unless `--no-create`), checked against
