@@ -23,6 +23,36 @@
 //! [`RecordReader`] turns input bytes (delimited lines, whole files, JSON lines) into records
 //! for a producer, as Kafka's console producer's record readers do.
 //!
+//! # Example
+//!
+//! ```
+//! use std::collections::BTreeMap;
+//! use klog::produce::{Producer, ProducerConfig, ProducerRecord};
+//! use klog::topic::Topics;
+//!
+//! # fn main() -> klog::Result<()> {
+//! # let tmp = tempfile::tempdir().unwrap();
+//! let topic = Topics::new(tmp.path()).create("greetings", 2, BTreeMap::new())?;
+//! let mut producer = Producer::new(&topic, ProducerConfig::default());
+//! for (key, value) in [("en", "hello"), ("fr", "bonjour"), ("en", "hi")] {
+//!     producer.send(&ProducerRecord {
+//!         key: Some(key.as_bytes()),
+//!         value: Some(value.as_bytes()),
+//!         headers: &[],
+//!         partition: None,
+//!         timestamp: 1_700_000_000_000,
+//!     })?;
+//! }
+//! let summary = producer.close()?;
+//! assert_eq!(summary.records, 3);
+//! // Keyed records go where Kafka's partitioner sends them.
+//! let en = klog::format::partition_for_key(b"en", 2);
+//! let written = summary.appended.iter().find(|a| a.partition == en).unwrap();
+//! assert!(written.records >= 2 && written.first_offset == 0);
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Invariants
 //! 1. Records of one partition are appended in the order they were sent: a batch, a large
 //!    record or a ready-made batch first hands over what came before it in its partition.
@@ -158,6 +188,23 @@ pub enum Rejected {
     /// returns.
     #[error(transparent)]
     Failed(Error),
+}
+
+impl From<Rejected> for Error {
+    /// For callers that stop at any refusal (`producer.send(&r)?`): a record too large is
+    /// [`Error::RecordTooLarge`], the producer's failure its own error, the rest
+    /// [`Error::Invalid`].
+    fn from(r: Rejected) -> Error {
+        match r {
+            Rejected::TooLarge { size, config, max } => Error::RecordTooLarge {
+                size,
+                max: max as usize,
+                config,
+            },
+            Rejected::Failed(e) => e,
+            other => Error::Invalid(other.to_string()),
+        }
+    }
 }
 
 /// What a producer appended to one partition.
