@@ -188,9 +188,13 @@ impl RecordReader {
                 splitter.push(chunk, |piece| {
                     *record_no += 1;
                     let outcome = match piece {
-                        Piece::Record(bytes) if plain => producer
-                            .send_value(bytes, timestamp)
-                            .map_err(InvalidReason::Rejected),
+                        // The common case first, with nothing to settle when it goes in.
+                        Piece::Record(bytes) if plain => {
+                            match producer.send_value(bytes, timestamp) {
+                                Ok(()) => return Ok(()),
+                                Err(r) => Err(InvalidReason::Rejected(r)),
+                            }
+                        }
                         Piece::Record(bytes) => {
                             produce_one(producer, shape, &extra, bytes, timestamp)
                         }
@@ -250,7 +254,7 @@ impl RecordReader {
 
 /// A record's outcome for the caller: a failed producer stops, an invalid record goes to
 /// `on_invalid`.
-#[inline]
+#[inline(always)]
 fn settle<E: From<Error>>(
     outcome: Outcome,
     input: &str,
@@ -260,8 +264,23 @@ fn settle<E: From<Error>>(
 ) -> Result<(), E> {
     match outcome {
         Ok(()) => Ok(()),
-        Err(InvalidReason::Rejected(Rejected::Failed(e))) => Err(e.into()),
-        Err(reason) => on_invalid(Invalid {
+        Err(reason) => settle_invalid(reason, input, unit, number, on_invalid),
+    }
+}
+
+/// [`settle`] of a record that did not go in.
+#[cold]
+#[inline(never)]
+fn settle_invalid<E: From<Error>>(
+    reason: InvalidReason,
+    input: &str,
+    unit: &'static str,
+    number: u64,
+    on_invalid: &mut impl FnMut(Invalid<'_>) -> Result<(), E>,
+) -> Result<(), E> {
+    match reason {
+        InvalidReason::Rejected(Rejected::Failed(e)) => Err(e.into()),
+        reason => on_invalid(Invalid {
             input,
             unit,
             number,
