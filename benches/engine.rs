@@ -16,6 +16,11 @@
 //!   in place). Opening the log and creating the segment are timed; the final fsync (done
 //!   when the log is dropped) and removing the directory are not, so this is the write path
 //!   into the page cache.
+//! - `produce`: the whole [`Producer`] on a new one-partition topic in a temporary
+//!   directory: 1 M keyless records of 100-byte values sent one by one
+//!   ([`Producer::send_value`], as `klog produce` sends lines), batched, appended by the
+//!   writer thread and fsynced by [`Producer::close`], all timed (opening the topic is not).
+//!   Throughput in records/s and value bytes/s.
 //! - `log_read`: a [`LogReader`] over the 1 M records written once in setup, from offset 0,
 //!   decoding every batch (CRC included) and walking every record. The data is in the page
 //!   cache, so this measures the read path, not the disk.
@@ -29,9 +34,10 @@
 //!   and through the positioned reads a reader uses on the active segment ([`FileSource`]).
 //!   The files are in the page cache.
 //!
-//! Run it with `cargo bench --bench engine` (about a minute and a half on a 2-core machine);
+//! Run it with `cargo bench --bench engine` (about two minutes on a 2-core machine);
 //! pick one group with e.g. `cargo bench --bench engine -- log_append`.
 
+use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -39,10 +45,12 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use klog::format::{BatchBuilder, RecordBatch};
 use klog::input::{Piece, Splitter};
+use klog::produce::{Producer, ProducerConfig};
 use klog::storage::index::{
     self, FileSource, OFFSET_ENTRY_SIZE, OffsetIndex, TIME_ENTRY_SIZE, TimeIndex,
 };
 use klog::storage::{Log, LogConfig, LogReader};
+use klog::topic::Topics;
 
 const TIMESTAMP_MS: i64 = 1_700_000_000_000;
 const VALUE_LEN: usize = 100;
@@ -170,6 +178,42 @@ fn log_append(c: &mut Criterion) {
                 let log = write_log(&dir, &mut batch);
                 total += start.elapsed();
                 drop(log);
+            }
+            total
+        })
+    });
+    g.finish();
+}
+
+fn produce(c: &mut Criterion) {
+    let value = value();
+    let mut g = c.benchmark_group("produce");
+    g.sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_secs(2))
+        .measurement_time(Duration::from_secs(10))
+        .throughput(Throughput::ElementsAndBytes {
+            elements: LOG_RECORDS as u64,
+            bytes: (LOG_RECORDS * value.len()) as u64,
+        });
+    g.bench_function("1M_100B_values_appended_and_flushed", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let tmp = tempfile::tempdir().expect("temp dir");
+                let topic = Topics::new(tmp.path())
+                    .create("bench", 1, BTreeMap::new())
+                    .expect("create topic");
+                let start = Instant::now();
+                let mut producer = Producer::new(&topic, ProducerConfig::default());
+                for _ in 0..LOG_RECORDS {
+                    producer
+                        .send_value(black_box(&value), TIMESTAMP_MS)
+                        .expect("send");
+                }
+                let summary = producer.close().expect("close");
+                total += start.elapsed();
+                assert_eq!(summary.records, LOG_RECORDS as u64);
             }
             total
         })
@@ -355,6 +399,7 @@ criterion_group!(
     benches,
     batch_codec,
     log_append,
+    produce,
     log_read,
     line_split,
     index_lookup

@@ -79,6 +79,10 @@ pub enum Error {
         pid.map_or_else(String::new, |p| format!(" (pid {p})"))
     )]
     BrokerLocked { path: PathBuf, pid: Option<i32> },
+    /// An operation on one partition's log failed: what was done to which partition
+    /// (`append to orders-0`, `fsync orders-0`), with why as the `source`.
+    #[error(transparent)]
+    Partition(Box<PartitionError>),
     /// A request that makes no sense (a bad argument): the caller's mistake.
     #[error("{0}")]
     Invalid(String),
@@ -87,7 +91,40 @@ pub enum Error {
     Internal(&'static str),
 }
 
+/// [`Error::Partition`]: `op` failed on partition `partition` of `topic`. Its `source` is
+/// the error itself, so that a caller walking the chain finds that [`Error`] (a full disk,
+/// damage) right after this one.
+#[derive(Debug)]
+pub struct PartitionError {
+    pub op: &'static str,
+    pub topic: String,
+    pub partition: u32,
+    pub source: Error,
+}
+
+impl std::fmt::Display for PartitionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}-{}", self.op, self.topic, self.partition)
+    }
+}
+
+impl std::error::Error for PartitionError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
 impl Error {
+    /// `op` failed on `partition` of `topic` because of `source`.
+    pub fn on_partition(op: &'static str, topic: &str, partition: u32, source: Error) -> Error {
+        Error::Partition(Box::new(PartitionError {
+            op,
+            topic: topic.to_string(),
+            partition,
+            source,
+        }))
+    }
+
     pub(crate) fn io(
         op: &'static str,
         path: impl Into<PathBuf>,

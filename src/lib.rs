@@ -8,10 +8,12 @@
 //! - [`topic`]: topics as sets of partition logs, their configs and metadata.
 //! - [`group`]: consumer groups: committed offsets and partition ownership.
 //! - [`input`]: parsers of records to produce: delimiter framing, escapes, the JSON shape.
+//! - [`produce`]: the producer: partitioner, record accumulator and the sender thread that
+//!   appends, compresses and fsyncs; input bytes to records for it.
 //! - [`render`]: records as text (value, kcat's format tokens, JSON), as `consume` prints them.
 //!
 //! Layering: `format` depends on nothing; `storage` on `format`; `topic` on `storage`; `group`
-//! on `topic`; `input` on nothing; `render` on `format`. The CLI
+//! on `topic`; `input` on nothing; `produce` on `topic` and `input`; `render` on `format`. The CLI
 //! depends on all of them and nothing here depends on the CLI.
 //!
 //! # Example
@@ -55,6 +57,7 @@ pub mod error;
 pub mod format;
 pub mod group;
 pub mod input;
+pub mod produce;
 pub mod render;
 pub mod storage;
 pub mod topic;

@@ -1,6 +1,7 @@
 //! `produce`'s input files read through memory maps instead of `read`: the page cache's own
 //! pages are split into records, with no copy into a buffer first (about a tenth of a second
-//! of system time per GB on Linux, where a page fault maps several file pages at once).
+//! of system time per GB on Linux, where a page fault maps several file pages at once). It
+//! stays in the binary: a library must not install signal handlers.
 //!
 //! A file is mapped a window at a time ([`WINDOW`] bytes, aligned), so the mapped pages that
 //! count in the process's memory stay bounded whatever the input's size. The size is read
@@ -12,6 +13,12 @@
 //! live window, writes one line to stderr and exits with status 1 at once: the batches
 //! already appended stay in the log (they are complete or cut at recovery), but are not
 //! fsynced. Any other `SIGBUS` goes to the handler that was there before (Rust's own).
+//!
+//! The handler is installed once per process, by the first thread that maps a window (a
+//! `OnceLock`), and it reads the action it replaces in the same `sigaction` call that
+//! installs it, so no change made meanwhile is lost. It assumes that nothing else in the
+//! process changes `SIGBUS`'s action afterwards (nothing in klog does): such a change would
+//! silently turn a shrinking input into a crash, or chain to a stale handler.
 //!
 //! Only Linux maps; elsewhere, and for anything but a regular file of at least one window
 //! (pipes, terminals, `/proc` files whose size says nothing), `produce` reads. A pipe on
@@ -159,16 +166,17 @@ mod sigbus {
     pub fn install() {
         PREVIOUS.get_or_init(|| {
             // SAFETY: a zeroed sigaction is a valid "no flags, empty mask" value, and the
-            // handler has the signature SA_SIGINFO asks for. Until `PREVIOUS` is set, the
-            // handler falls back to the default action, which the old one then was.
+            // handler has the signature SA_SIGINFO asks for. One call installs ours and
+            // returns the old action, so nothing set in between is lost. Until `PREVIOUS`
+            // is set (no window is registered before it is), the handler falls back to the
+            // default action.
             unsafe {
                 let mut old: libc::sigaction = std::mem::zeroed();
-                libc::sigaction(libc::SIGBUS, std::ptr::null(), &mut old);
                 let mut action: libc::sigaction = std::mem::zeroed();
                 action.sa_sigaction = on_sigbus as *const () as libc::sighandler_t;
                 action.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
                 libc::sigemptyset(&mut action.sa_mask);
-                libc::sigaction(libc::SIGBUS, &action, std::ptr::null_mut());
+                libc::sigaction(libc::SIGBUS, &action, &mut old);
                 old
             }
         });

@@ -11,7 +11,8 @@ use serde::Serialize;
 use super::json::{write_bytes, write_str};
 use super::output::{escape_bytes, human_bytes, print_table, rfc3339_ms, table, write_escaped};
 use super::{Ctx, ExitCode, UsageError};
-use klog::format::batch::{BatchHeader, RECORD_BATCH_OVERHEAD};
+use klog::format::batch::{BatchHeader, MAGIC_OFFSET, RECORD_BATCH_OVERHEAD, is_v2_magic};
+use klog::format::control::{ControlRecordType, EndTransactionMarker};
 use klog::format::legacy::{self, LegacyMessage};
 use klog::format::{Compression, DECOMPRESS_LIMIT, Record, RecordBatch, TimestampType};
 use klog::format::{group_metadata, producer_snapshot};
@@ -323,20 +324,8 @@ fn start_position(path: &Path, base: i64, offset: Option<i64>) -> u64 {
     index::lookup_offset(&src, n, base, target).map_or(0, |e| e.position as u64)
 }
 
-fn control_type(rec: &Record<'_>) -> Option<(i16, &'static str)> {
-    let k = rec.key?;
-    let t = i16::from_be_bytes([*k.get(2)?, *k.get(3)?]);
-    let name = match t {
-        0 => "ABORT",
-        1 => "COMMIT",
-        2 => "LEADER_CHANGE",
-        3 => "SNAPSHOT_HEADER",
-        4 => "SNAPSHOT_FOOTER",
-        5 => "KRAFT_VERSION",
-        6 => "KRAFT_VOTERS",
-        _ => "UNKNOWN",
-    };
-    Some((t, name))
+fn control_type(rec: &Record<'_>) -> Option<ControlRecordType> {
+    ControlRecordType::parse_key(rec.key?)
 }
 
 fn dump_log(out: &mut impl Write, path: &Path, a: &DumpArgs) -> Result<()> {
@@ -378,9 +367,10 @@ fn dump_log(out: &mut impl Write, path: &Path, a: &DumpArgs) -> Result<()> {
                 break;
             }
             RawAt::Entry { frame, bytes } => {
-                let last = match frame.magic {
-                    2 => BatchHeader::parse(bytes).map_or(i64::MAX, |h| h.last_offset()),
-                    _ => frame.offset,
+                let last = if is_v2_magic(frame.magic) {
+                    BatchHeader::parse(bytes).map_or(i64::MAX, |h| h.last_offset())
+                } else {
+                    frame.offset
                 };
                 if a.offset.is_some_and(|o| last < o) {
                     pos += frame.size as u64;
@@ -393,7 +383,7 @@ fn dump_log(out: &mut impl Write, path: &Path, a: &DumpArgs) -> Result<()> {
                         break;
                     }
                 }
-                if frame.magic == 2 {
+                if is_v2_magic(frame.magic) {
                     dump_batch(out, path, pos, bytes, a, &mut scratch)?;
                 } else {
                     dump_legacy(out, path, pos, bytes, a)?;
@@ -544,8 +534,9 @@ fn dump_batch(
                     }
                     out.write_all(b"]")?;
                     if h.is_control()
-                        && let Some((t, name)) = control_type(&rec)
+                        && let Some(t) = control_type(&rec)
                     {
+                        let (t, name) = (t.id(), t.name());
                         write!(out, ",\"control_type\":{t},\"control\":\"{name}\"")?;
                     }
                     out.write_all(b"}")?;
@@ -594,16 +585,17 @@ fn dump_batch(
             keys.join(","),
         )?;
         if h.is_control() {
-            match control_type(&rec) {
-                Some((_, name @ ("ABORT" | "COMMIT"))) => {
-                    let v = rec.value.unwrap_or(&[]);
-                    let epoch = v
-                        .get(2..6)
-                        .map_or(-1, |e| i32::from_be_bytes([e[0], e[1], e[2], e[3]]));
+            let t = control_type(&rec);
+            match t.and_then(|t| EndTransactionMarker::parse(t, rec.value.unwrap_or(&[]))) {
+                Some(m) => {
+                    let (name, epoch) = (m.control_type.name(), m.coordinator_epoch.unwrap_or(-1));
                     write!(out, " endTxnMarker: {name} coordinatorEpoch: {epoch}")?;
                 }
-                Some((t, name)) => write!(out, " controlType: {name}({t})")?,
-                None => {}
+                None => {
+                    if let Some(t) = t {
+                        write!(out, " controlType: {}({})", t.name(), t.id())?;
+                    }
+                }
             }
         } else {
             key_payload(out, path, a, rec.key, rec.value)?;
@@ -699,7 +691,7 @@ fn dump_legacy(
         .map_or(0, |c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]));
     let decoded = LegacyMessage::decode(bytes);
     let valid = decoded.is_ok();
-    let magic = bytes.get(16).copied().unwrap_or(0) as i8;
+    let magic = bytes.get(MAGIC_OFFSET).copied().unwrap_or(0) as i8;
     let offset = bytes
         .get(..8)
         .map_or(0, |o| i64::from_be_bytes(o.try_into().unwrap_or([0; 8])));

@@ -28,6 +28,7 @@
 //!    batch: the CRC does not cover them.
 
 use super::DecodeError;
+pub use super::compression::Compression;
 use super::record::{self, Header, Record};
 use super::varint::{Cursor, zigzag_encode32, zigzag32};
 
@@ -45,66 +46,51 @@ pub const PRODUCER_EPOCH_OFFSET: usize = PRODUCER_ID_OFFSET + 8;
 pub const BASE_SEQUENCE_OFFSET: usize = PRODUCER_EPOCH_OFFSET + 2;
 pub const RECORDS_COUNT_OFFSET: usize = BASE_SEQUENCE_OFFSET + 4;
 pub const RECORDS_OFFSET: usize = RECORDS_COUNT_OFFSET + 4;
-/// Size of the fixed v2 batch header.
-pub const RECORD_BATCH_OVERHEAD: usize = RECORDS_OFFSET;
+/// Size of the fixed v2 batch header: 61 bytes.
+pub const BATCH_HEADER_LEN: usize = RECORDS_OFFSET;
+/// Kafka's name for [`BATCH_HEADER_LEN`] (`DefaultRecordBatch.RECORD_BATCH_OVERHEAD`).
+pub const RECORD_BATCH_OVERHEAD: usize = BATCH_HEADER_LEN;
+/// The 61 header bytes of a v2 batch, as klog's own encoders handle them: a fixed size, so
+/// that writing a field into them cannot miss.
+pub type HeaderBytes = [u8; BATCH_HEADER_LEN];
 /// Offset + size prefix shared by every log entry format (Kafka's `LOG_OVERHEAD`).
 pub const LOG_OVERHEAD: usize = LENGTH_OFFSET + 4;
 /// Bytes needed to see an entry's magic (Kafka's `HEADER_SIZE_UP_TO_MAGIC`).
 pub const HEADER_SIZE_UP_TO_MAGIC: usize = MAGIC_OFFSET + 1;
 /// Smallest size field any entry format accepts (a v0 message: Kafka's `RECORD_OVERHEAD_V0`).
 pub const MIN_ENTRY_SIZE_FIELD: i32 = 14;
-pub const CURRENT_MAGIC: i8 = 2;
+/// Magic of v0 messages (Kafka 0.8 to 0.9): no timestamp.
+pub const MAGIC_V0: i8 = 0;
+/// Magic of v1 messages (Kafka 0.10): a timestamp per message.
+pub const MAGIC_V1: i8 = 1;
+/// Magic of RecordBatch v2 (Kafka 0.11 on), the only format klog writes.
+pub const MAGIC_V2: i8 = 2;
+/// The magic klog writes: [`MAGIC_V2`].
+pub const CURRENT_MAGIC: i8 = MAGIC_V2;
 
-const _: () = assert!(RECORD_BATCH_OVERHEAD == 61);
-
-const COMPRESSION_MASK: i16 = 0x07;
-const TIMESTAMP_TYPE_MASK: i16 = 0x08;
-const TRANSACTIONAL_MASK: i16 = 0x10;
-const CONTROL_MASK: i16 = 0x20;
-const DELETE_HORIZON_MASK: i16 = 0x40;
-
-/// Compression codec in attribute bits 0-2.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Compression {
-    None,
-    Gzip,
-    Snappy,
-    Lz4,
-    Zstd,
+/// Whether `magic` is one of the legacy message formats (v0 or v1, [`super::legacy`]).
+pub fn is_legacy_magic(magic: i8) -> bool {
+    magic == MAGIC_V0 || magic == MAGIC_V1
 }
 
-impl Compression {
-    pub fn from_id(id: u8) -> Option<Self> {
-        Some(match id {
-            0 => Compression::None,
-            1 => Compression::Gzip,
-            2 => Compression::Snappy,
-            3 => Compression::Lz4,
-            4 => Compression::Zstd,
-            _ => return None,
-        })
-    }
-
-    pub fn id(self) -> u8 {
-        match self {
-            Compression::None => 0,
-            Compression::Gzip => 1,
-            Compression::Snappy => 2,
-            Compression::Lz4 => 3,
-            Compression::Zstd => 4,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Compression::None => "none",
-            Compression::Gzip => "gzip",
-            Compression::Snappy => "snappy",
-            Compression::Lz4 => "lz4",
-            Compression::Zstd => "zstd",
-        }
-    }
+/// Whether `magic` is RecordBatch v2's.
+pub fn is_v2_magic(magic: i8) -> bool {
+    magic == MAGIC_V2
 }
+
+const _: () = assert!(BATCH_HEADER_LEN == 61);
+
+/// Attribute bits 0-2: the codec id ([`Compression::from_id`]). Kafka's
+/// `COMPRESSION_CODEC_MASK`, the same in v0/v1 message attributes.
+pub const COMPRESSION_CODEC_MASK: i16 = 0x07;
+/// Attribute bit 3: set for LogAppendTime ([`TimestampType`]), clear for CreateTime.
+pub const TIMESTAMP_TYPE_MASK: i16 = 0x08;
+/// Attribute bit 4: the batch belongs to a transaction.
+pub const TRANSACTIONAL_FLAG_MASK: i16 = 0x10;
+/// Attribute bit 5: the batch holds one control record ([`super::control`]).
+pub const CONTROL_FLAG_MASK: i16 = 0x20;
+/// Attribute bit 6: the base timestamp is the delete horizon the cleaner set (KIP-534).
+pub const DELETE_HORIZON_FLAG_MASK: i16 = 0x40;
 
 /// Attribute bit 3.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -214,47 +200,66 @@ impl Default for BatchHeader {
 impl BatchHeader {
     /// Parses the 61 header bytes at the start of `buf` (no CRC or magic check).
     pub fn parse(buf: &[u8]) -> Result<BatchHeader, DecodeError> {
-        let mut c = Cursor::new(buf);
-        if c.remaining() < RECORD_BATCH_OVERHEAD {
-            return Err(DecodeError::Truncated {
+        match buf.first_chunk::<BATCH_HEADER_LEN>() {
+            Some(head) => Ok(BatchHeader::read(head)),
+            None => Err(DecodeError::Truncated {
                 at: 0,
-                needed: RECORD_BATCH_OVERHEAD,
+                needed: BATCH_HEADER_LEN,
                 available: buf.len(),
-            });
+            }),
         }
-        Ok(BatchHeader {
-            base_offset: c.i64()?,
-            batch_length: c.i32()?,
-            partition_leader_epoch: c.i32()?,
-            magic: c.i8()?,
-            crc: c.u32()?,
-            attributes: c.i16()?,
-            last_offset_delta: c.i32()?,
-            base_timestamp: c.i64()?,
-            max_timestamp: c.i64()?,
-            producer_id: c.i64()?,
-            producer_epoch: c.i16()?,
-            base_sequence: c.i32()?,
-            records_count: c.i32()?,
-        })
+    }
+
+    /// Reads every field of 61 header bytes (no CRC or magic check): it cannot fail.
+    pub fn read(head: &HeaderBytes) -> BatchHeader {
+        BatchHeader {
+            base_offset: i64::from_be_bytes(field(head, BASE_OFFSET_OFFSET)),
+            batch_length: i32::from_be_bytes(field(head, LENGTH_OFFSET)),
+            partition_leader_epoch: i32::from_be_bytes(field(head, PARTITION_LEADER_EPOCH_OFFSET)),
+            magic: i8::from_be_bytes(field(head, MAGIC_OFFSET)),
+            crc: u32::from_be_bytes(field(head, CRC_OFFSET)),
+            attributes: i16::from_be_bytes(field(head, ATTRIBUTES_OFFSET)),
+            last_offset_delta: i32::from_be_bytes(field(head, LAST_OFFSET_DELTA_OFFSET)),
+            base_timestamp: i64::from_be_bytes(field(head, BASE_TIMESTAMP_OFFSET)),
+            max_timestamp: i64::from_be_bytes(field(head, MAX_TIMESTAMP_OFFSET)),
+            producer_id: i64::from_be_bytes(field(head, PRODUCER_ID_OFFSET)),
+            producer_epoch: i16::from_be_bytes(field(head, PRODUCER_EPOCH_OFFSET)),
+            base_sequence: i32::from_be_bytes(field(head, BASE_SEQUENCE_OFFSET)),
+            records_count: i32::from_be_bytes(field(head, RECORDS_COUNT_OFFSET)),
+        }
     }
 
     /// Writes the 61 header bytes, fields exactly as they are (CRC included).
-    pub fn write(&self, out: &mut [u8; RECORD_BATCH_OVERHEAD]) {
-        let mut w = Writer(out, 0);
-        w.put(&self.base_offset.to_be_bytes());
-        w.put(&self.batch_length.to_be_bytes());
-        w.put(&self.partition_leader_epoch.to_be_bytes());
-        w.put(&self.magic.to_be_bytes());
-        w.put(&self.crc.to_be_bytes());
-        w.put(&self.attributes.to_be_bytes());
-        w.put(&self.last_offset_delta.to_be_bytes());
-        w.put(&self.base_timestamp.to_be_bytes());
-        w.put(&self.max_timestamp.to_be_bytes());
-        w.put(&self.producer_id.to_be_bytes());
-        w.put(&self.producer_epoch.to_be_bytes());
-        w.put(&self.base_sequence.to_be_bytes());
-        w.put(&self.records_count.to_be_bytes());
+    pub fn write(&self, out: &mut HeaderBytes) {
+        put(out, BASE_OFFSET_OFFSET, self.base_offset.to_be_bytes());
+        put(out, LENGTH_OFFSET, self.batch_length.to_be_bytes());
+        put(
+            out,
+            PARTITION_LEADER_EPOCH_OFFSET,
+            self.partition_leader_epoch.to_be_bytes(),
+        );
+        put(out, MAGIC_OFFSET, self.magic.to_be_bytes());
+        put(out, CRC_OFFSET, self.crc.to_be_bytes());
+        put(out, ATTRIBUTES_OFFSET, self.attributes.to_be_bytes());
+        put(
+            out,
+            LAST_OFFSET_DELTA_OFFSET,
+            self.last_offset_delta.to_be_bytes(),
+        );
+        put(
+            out,
+            BASE_TIMESTAMP_OFFSET,
+            self.base_timestamp.to_be_bytes(),
+        );
+        put(out, MAX_TIMESTAMP_OFFSET, self.max_timestamp.to_be_bytes());
+        put(out, PRODUCER_ID_OFFSET, self.producer_id.to_be_bytes());
+        put(
+            out,
+            PRODUCER_EPOCH_OFFSET,
+            self.producer_epoch.to_be_bytes(),
+        );
+        put(out, BASE_SEQUENCE_OFFSET, self.base_sequence.to_be_bytes());
+        put(out, RECORDS_COUNT_OFFSET, self.records_count.to_be_bytes());
     }
 
     pub fn size(&self) -> usize {
@@ -269,7 +274,7 @@ impl BatchHeader {
     }
     /// The codec id in bits 0-2 (5-7 are invalid; see [`Compression::from_id`]).
     pub fn compression_id(&self) -> u8 {
-        (self.attributes & COMPRESSION_MASK) as u8
+        (self.attributes & COMPRESSION_CODEC_MASK) as u8
     }
     pub fn compression(&self) -> Option<Compression> {
         Compression::from_id(self.compression_id())
@@ -292,18 +297,25 @@ impl BatchHeader {
     }
 
     pub fn is_transactional(&self) -> bool {
-        self.attributes & TRANSACTIONAL_MASK != 0
+        self.attributes & TRANSACTIONAL_FLAG_MASK != 0
     }
     pub fn is_control(&self) -> bool {
-        self.attributes & CONTROL_MASK != 0
+        self.attributes & CONTROL_FLAG_MASK != 0
     }
     pub fn has_delete_horizon(&self) -> bool {
-        self.attributes & DELETE_HORIZON_MASK != 0
+        self.attributes & DELETE_HORIZON_FLAG_MASK != 0
     }
     /// The delete horizon set by the log cleaner (KIP-534), if any.
     pub fn delete_horizon_ms(&self) -> Option<i64> {
         self.has_delete_horizon().then_some(self.base_timestamp)
     }
+    /// Marks the header LogAppendTime with `now` as its max timestamp (the CRC is left as
+    /// it was: the caller computes it over the bytes).
+    pub fn set_log_append_time(&mut self, now: i64) {
+        self.attributes |= TIMESTAMP_TYPE_MASK;
+        self.max_timestamp = now;
+    }
+
     /// Sequence number of the last record, wrapping as Kafka does.
     pub fn last_sequence(&self) -> i32 {
         if self.base_sequence < 0 {
@@ -318,14 +330,38 @@ impl BatchHeader {
     }
 }
 
-struct Writer<'a>(&'a mut [u8; RECORD_BATCH_OVERHEAD], usize);
+/// The `N` bytes of the header field at `at` (one of the `*_OFFSET` constants).
+#[inline(always)]
+#[expect(
+    clippy::indexing_slicing,
+    reason = "a field's constant offset and size lie inside the 61-byte array"
+)]
+fn field<const N: usize>(head: &HeaderBytes, at: usize) -> [u8; N] {
+    let mut out = [0u8; N];
+    out.copy_from_slice(&head[at..at + N]);
+    out
+}
 
-impl Writer<'_> {
-    fn put(&mut self, bytes: &[u8]) {
-        if let Some(dst) = self.0.get_mut(self.1..self.1 + bytes.len()) {
-            dst.copy_from_slice(bytes);
-        }
-        self.1 += bytes.len();
+/// Writes the header field at `at` (one of the `*_OFFSET` constants).
+#[inline(always)]
+#[expect(
+    clippy::indexing_slicing,
+    reason = "a field's constant offset and size lie inside the 61-byte array"
+)]
+fn put<const N: usize>(head: &mut HeaderBytes, at: usize, bytes: [u8; N]) {
+    head[at..at + N].copy_from_slice(&bytes);
+}
+
+/// The 61 header bytes at the start of a batch that klog built or checked.
+///
+/// # Panics
+/// If `batch` is shorter than a header: such a buffer is no batch, and writing into it is a
+/// bug in the caller.
+fn head_mut<'a>(batch: &'a mut [u8], what: &str) -> &'a mut HeaderBytes {
+    let len = batch.len();
+    match batch.first_chunk_mut::<BATCH_HEADER_LEN>() {
+        Some(head) => head,
+        None => panic!("{what}: a buffer of {len} bytes is no record batch"),
     }
 }
 
@@ -702,40 +738,59 @@ impl<'a> Records<'a> {
 }
 
 /// Sets the base offset of an encoded batch in place (not covered by the CRC).
+///
+/// # Panics
+/// If `batch` is shorter than the base offset field: no batch.
 pub fn set_base_offset(batch: &mut [u8], base_offset: i64) {
-    if let Some(dst) = batch.get_mut(BASE_OFFSET_OFFSET..BASE_OFFSET_OFFSET + 8) {
-        dst.copy_from_slice(&base_offset.to_be_bytes());
+    let len = batch.len();
+    match batch.first_chunk_mut::<8>() {
+        Some(dst) => *dst = base_offset.to_be_bytes(),
+        None => panic!("set_base_offset: a buffer of {len} bytes is no record batch"),
     }
 }
 
 /// Marks an encoded batch LogAppendTime with `now` as its max timestamp, as a broker does on
 /// append, and recomputes the CRC.
+///
+/// # Panics
+/// If `batch` is shorter than a batch header: no batch.
 pub fn set_log_append_time(batch: &mut [u8], now: i64) {
-    if batch.len() < RECORD_BATCH_OVERHEAD {
-        return;
-    }
-    let mut c = Cursor::at(batch, ATTRIBUTES_OFFSET);
-    let attributes = c.i16().unwrap_or(0) | TIMESTAMP_TYPE_MASK;
-    if let Some(dst) = batch.get_mut(ATTRIBUTES_OFFSET..ATTRIBUTES_OFFSET + 2) {
-        dst.copy_from_slice(&attributes.to_be_bytes());
-    }
-    if let Some(dst) = batch.get_mut(MAX_TIMESTAMP_OFFSET..MAX_TIMESTAMP_OFFSET + 8) {
-        dst.copy_from_slice(&now.to_be_bytes());
-    }
+    let head = head_mut(batch, "set_log_append_time");
+    let mut h = BatchHeader::read(head);
+    h.set_log_append_time(now);
+    h.write(head);
     let crc = compute_crc(batch);
-    if let Some(dst) = batch.get_mut(CRC_OFFSET..CRC_OFFSET + 4) {
-        dst.copy_from_slice(&crc.to_be_bytes());
-    }
+    put(
+        head_mut(batch, "set_log_append_time"),
+        CRC_OFFSET,
+        crc.to_be_bytes(),
+    );
 }
 
 /// Compresses an uncompressed batch's records section with `codec` into `out` (cleared first):
 /// same header fields, the codec in the attributes, and a new length and CRC.
+///
+/// # Panics
+/// If `batch` is shorter than a batch header: no batch. (A batch klog built compresses
+/// through [`BuiltBatch::compress`], whose header is already parsed.)
 pub fn compress_batch(batch: &[u8], codec: Compression, out: &mut Vec<u8>) {
+    let header = match BatchHeader::parse(batch) {
+        Ok(h) => h,
+        Err(e) => panic!("compress_batch of a buffer that is no record batch: {e}"),
+    };
+    compress_records(&header, batch, codec, out);
+}
+
+/// [`compress_batch`] of a batch whose header is `header`, already read from `batch`;
+/// returns the header written into `out`.
+fn compress_records(
+    header: &BatchHeader,
+    batch: &[u8],
+    codec: Compression,
+    out: &mut Vec<u8>,
+) -> BatchHeader {
     out.clear();
-    out.extend_from_slice(batch.get(..RECORD_BATCH_OVERHEAD).unwrap_or(&[]));
-    if out.len() < RECORD_BATCH_OVERHEAD {
-        return;
-    }
+    out.resize(BATCH_HEADER_LEN, 0);
     let mut compressed = Vec::new();
     super::compression::compress(
         codec,
@@ -743,11 +798,9 @@ pub fn compress_batch(batch: &[u8], codec: Compression, out: &mut Vec<u8>) {
         &mut compressed,
     );
     out.extend_from_slice(&compressed);
-    let Ok(mut h) = BatchHeader::parse(out) else {
-        return;
-    };
-    h.attributes = (h.attributes & !COMPRESSION_MASK) | codec.id() as i16;
-    finish_header(out, h);
+    let mut h = *header;
+    h.attributes = (h.attributes & !COMPRESSION_CODEC_MASK) | i16::from(codec.id());
+    finish_header(out, h)
 }
 
 /// Encodes a batch with the given header fields and records, recomputing `batch_length`,
@@ -764,18 +817,19 @@ pub fn encode_batch(header: &BatchHeader, records: &[Record<'_>]) -> Vec<u8> {
     out
 }
 
-fn finish_header(out: &mut [u8], mut h: BatchHeader) {
+/// Writes `h` into the header of `out` with the batch length of `out` and its CRC; returns
+/// the header as written.
+fn finish_header(out: &mut [u8], mut h: BatchHeader) -> BatchHeader {
     h.batch_length = (out.len() - LOG_OVERHEAD) as i32;
     h.crc = 0;
-    let mut head = [0u8; RECORD_BATCH_OVERHEAD];
-    h.write(&mut head);
-    if let Some(dst) = out.get_mut(..RECORD_BATCH_OVERHEAD) {
-        dst.copy_from_slice(&head);
-    }
-    let crc = compute_crc(out);
-    if let Some(dst) = out.get_mut(CRC_OFFSET..CRC_OFFSET + 4) {
-        dst.copy_from_slice(&crc.to_be_bytes());
-    }
+    h.write(head_mut(out, "finish_header"));
+    h.crc = compute_crc(out);
+    put(
+        head_mut(out, "finish_header"),
+        CRC_OFFSET,
+        h.crc.to_be_bytes(),
+    );
+    h
 }
 
 /// A batch of one record, uncompressed, encoded around its value so that the value is never
@@ -817,30 +871,44 @@ impl BatchParts {
         self.head.len() + value.len() + self.tail.len()
     }
 
-    /// [`set_log_append_time`] for a batch in parts (the CRC is computed again over all).
-    pub fn set_log_append_time(&mut self, value: &[u8], now: i64) {
-        if let Ok(mut h) = BatchHeader::parse(&self.head) {
-            h.attributes |= TIMESTAMP_TYPE_MASK;
-            h.max_timestamp = now;
-            self.set_header(&h, value);
+    /// The header, as [`BatchParts::new`] or [`BatchParts::set_header`] wrote it.
+    ///
+    /// # Panics
+    /// If `head` was cut below a batch header (it is a public field).
+    pub fn header(&self) -> BatchHeader {
+        match self.head.first_chunk::<BATCH_HEADER_LEN>() {
+            Some(head) => BatchHeader::read(head),
+            None => panic!("BatchParts::header: a head of {} bytes", self.head.len()),
         }
     }
 
+    /// [`set_log_append_time`] for a batch in parts (the CRC is computed again over all).
+    ///
+    /// # Panics
+    /// As [`BatchParts::header`].
+    pub fn set_log_append_time(&mut self, value: &[u8], now: i64) {
+        let mut h = self.header();
+        h.set_log_append_time(now);
+        self.set_header(&h, value);
+    }
+
     /// Writes `h` (but its CRC) into the head, then the CRC of the whole batch.
+    ///
+    /// # Panics
+    /// As [`BatchParts::header`].
     pub fn set_header(&mut self, h: &BatchHeader, value: &[u8]) {
-        let mut bytes = [0u8; RECORD_BATCH_OVERHEAD];
-        BatchHeader { crc: 0, ..*h }.write(&mut bytes);
-        if let Some(dst) = self.head.get_mut(..RECORD_BATCH_OVERHEAD) {
-            dst.copy_from_slice(&bytes);
-        }
+        let head = head_mut(&mut self.head, "BatchParts::set_header");
+        BatchHeader { crc: 0, ..*h }.write(head);
         let mut crc = crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc32Iscsi);
         crc.update(self.head.get(ATTRIBUTES_OFFSET..).unwrap_or_default());
         crc.update(value);
         crc.update(&self.tail);
         let crc = crc.finalize() as u32;
-        if let Some(dst) = self.head.get_mut(CRC_OFFSET..CRC_OFFSET + 4) {
-            dst.copy_from_slice(&crc.to_be_bytes());
-        }
+        put(
+            head_mut(&mut self.head, "BatchParts::set_header"),
+            CRC_OFFSET,
+            crc.to_be_bytes(),
+        );
     }
 }
 
@@ -965,7 +1033,13 @@ impl BatchBuilder {
     }
 
     /// Finishes the header (base offset 0) and returns the batch bytes.
-    pub fn finish(mut self) -> Vec<u8> {
+    pub fn finish(self) -> Vec<u8> {
+        self.build().into_vec()
+    }
+
+    /// Finishes the header (base offset 0) and returns the batch with it, so that nothing
+    /// after (compression, the log's append) parses it again.
+    pub fn build(mut self) -> BuiltBatch {
         let h = BatchHeader {
             last_offset_delta: (self.count - 1).max(0),
             base_timestamp: self.base_timestamp,
@@ -973,8 +1047,95 @@ impl BatchBuilder {
             records_count: self.count,
             ..BatchHeader::default()
         };
-        finish_header(&mut self.buf, h);
+        let header = finish_header(&mut self.buf, h);
+        BuiltBatch {
+            header,
+            buf: self.buf,
+        }
+    }
+}
+
+/// A whole v2 batch in a buffer of its own, with its header parsed once: built by
+/// [`BatchBuilder::build`], compressed by [`BuiltBatch::compress`], or bytes from elsewhere
+/// checked by [`BuiltBatch::from_vec`]. Its changes ([`BuiltBatch::set_base_offset`],
+/// [`BuiltBatch::set_log_append_time`]) keep header and bytes in agreement.
+///
+/// # Invariants
+/// 1. The buffer is the whole batch: at least [`BATCH_HEADER_LEN`] bytes, exactly
+///    `header.size()` of them.
+/// 2. `header` is what the buffer's first 61 bytes say, CRC included.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuiltBatch {
+    header: BatchHeader,
+    buf: Vec<u8>,
+}
+
+impl BuiltBatch {
+    /// Checks that `buf` is exactly one whole v2 batch (framing, magic, CRC and header fields,
+    /// as [`RecordBatch::decode`]; records are not decoded) and takes it, for batches made
+    /// elsewhere (a Kafka producer's).
+    pub fn from_vec(buf: Vec<u8>) -> Result<BuiltBatch, DecodeError> {
+        let header = RecordBatch::decode(&buf)?.header;
+        if header.size() != buf.len() {
+            return Err(DecodeError::BadRecord {
+                at: header.size(),
+                reason: "bytes after the batch",
+            });
+        }
+        Ok(BuiltBatch { header, buf })
+    }
+
+    pub fn header(&self) -> &BatchHeader {
+        &self.header
+    }
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf
+    }
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+    /// Never true: a batch has a header (for clippy's `len_without_is_empty`).
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+    /// The buffer, to reuse (a [`BatchBuilder::from_vec`]) or keep.
+    pub fn into_vec(self) -> Vec<u8> {
         self.buf
+    }
+
+    fn head_mut(&mut self) -> &mut HeaderBytes {
+        head_mut(&mut self.buf, "BuiltBatch")
+    }
+
+    /// Sets the base offset (not covered by the CRC), as the log does when it appends.
+    pub fn set_base_offset(&mut self, base_offset: i64) {
+        self.header.base_offset = base_offset;
+        put(
+            self.head_mut(),
+            BASE_OFFSET_OFFSET,
+            base_offset.to_be_bytes(),
+        );
+    }
+
+    /// [`set_log_append_time`] of this batch.
+    pub fn set_log_append_time(&mut self, now: i64) {
+        self.header.set_log_append_time(now);
+        let h = BatchHeader {
+            crc: 0,
+            ..self.header
+        };
+        h.write(self.head_mut());
+        self.header.crc = compute_crc(&self.buf);
+        let crc = self.header.crc.to_be_bytes();
+        put(self.head_mut(), CRC_OFFSET, crc);
+    }
+
+    /// This (uncompressed) batch with its records section compressed with `codec`, into
+    /// `out`'s buffer: the same header fields, the codec in the attributes, and a new length
+    /// and CRC ([`compress_batch`] without parsing the header again).
+    pub fn compress(&self, codec: Compression, mut out: Vec<u8>) -> BuiltBatch {
+        let header = compress_records(&self.header, &self.buf, codec, &mut out);
+        BuiltBatch { header, buf: out }
     }
 }
 
@@ -1506,6 +1667,115 @@ mod tests {
                 assert!(e.at() >= RECORDS_OFFSET, "{codec:?}: {e:?}");
             }
         }
+    }
+
+    /// A built batch is the builder's bytes with the header they hold, and stays so through
+    /// every change the produce path makes.
+    #[test]
+    fn built_batches_keep_header_and_bytes_in_agreement() {
+        let build = || {
+            let mut bb = BatchBuilder::new();
+            bb.append(100, Some(b"k"), Some(b"a"), &[]);
+            bb.append(90, None, Some(b"b"), &[]);
+            bb
+        };
+        let bytes = build().finish();
+        let mut built = build().build();
+        let agrees = |b: &BuiltBatch| {
+            let decoded = RecordBatch::decode(b.as_bytes()).unwrap();
+            assert_eq!(&decoded.header, b.header());
+            assert_eq!(b.header().size(), b.len());
+        };
+        assert_eq!(built.as_bytes(), &bytes[..]);
+        agrees(&built);
+        built.set_base_offset(42);
+        agrees(&built);
+        assert_eq!(built.header().base_offset, 42);
+        built.set_log_append_time(5000);
+        agrees(&built);
+        assert_eq!(
+            built.header().timestamp_type(),
+            TimestampType::LogAppendTime
+        );
+        let mut by_slice = bytes.clone();
+        set_base_offset(&mut by_slice, 42);
+        set_log_append_time(&mut by_slice, 5000);
+        assert_eq!(built.as_bytes(), &by_slice[..]);
+        for codec in Compression::ALL {
+            let plain = build().build();
+            let compressed = plain.compress(codec, Vec::new());
+            agrees(&compressed);
+            let mut want = Vec::new();
+            compress_batch(plain.as_bytes(), codec, &mut want);
+            assert_eq!(compressed.as_bytes(), &want[..], "{codec}");
+            assert_eq!(compressed.header().compression(), Some(codec));
+        }
+    }
+
+    #[test]
+    fn batches_from_elsewhere_are_checked_whole() {
+        let ok = BuiltBatch::from_vec(GOLDEN.to_vec()).unwrap();
+        assert_eq!(ok.header().records_count, 2);
+        let mut bad = GOLDEN.to_vec();
+        bad[70] ^= 1;
+        assert!(matches!(
+            BuiltBatch::from_vec(bad),
+            Err(DecodeError::CrcMismatch { .. })
+        ));
+        let mut long = GOLDEN.to_vec();
+        long.push(0);
+        assert!(matches!(
+            BuiltBatch::from_vec(long),
+            Err(DecodeError::BadRecord { at: 79, .. })
+        ));
+        assert!(BuiltBatch::from_vec(GOLDEN[..60].to_vec()).is_err());
+    }
+
+    #[test]
+    #[should_panic(expected = "no record batch")]
+    fn log_append_time_of_a_short_buffer_fails_loudly() {
+        set_log_append_time(&mut [0u8; 60], 1);
+    }
+
+    #[test]
+    #[should_panic(expected = "no record batch")]
+    fn base_offset_of_a_short_buffer_fails_loudly() {
+        set_base_offset(&mut [0u8; 7], 1);
+    }
+
+    #[test]
+    #[should_panic(expected = "no record batch")]
+    fn compressing_a_short_buffer_fails_loudly() {
+        compress_batch(&GOLDEN[..60], Compression::Gzip, &mut Vec::new());
+    }
+
+    #[test]
+    fn header_fields_read_and_write_back_at_their_offsets() {
+        let head: &HeaderBytes = GOLDEN.first_chunk().unwrap();
+        let h = BatchHeader::read(head);
+        assert_eq!(h, BatchHeader::parse(&GOLDEN).unwrap());
+        let mut out = [0u8; BATCH_HEADER_LEN];
+        h.write(&mut out);
+        assert_eq!(&out, head);
+    }
+
+    #[test]
+    fn attribute_bits_are_kafkas() {
+        let with = |attributes| BatchHeader {
+            attributes,
+            ..BatchHeader::default()
+        };
+        assert_eq!(with(0x04).compression(), Some(Compression::Zstd));
+        assert_eq!(with(0x07).compression(), None);
+        assert_eq!(
+            with(TIMESTAMP_TYPE_MASK).timestamp_type(),
+            TimestampType::LogAppendTime
+        );
+        assert!(with(0x10).is_transactional() && !with(0x10).is_control());
+        assert!(with(0x20).is_control() && !with(0x20).is_transactional());
+        assert!(with(0x40).has_delete_horizon());
+        assert!(is_v2_magic(2) && !is_v2_magic(1));
+        assert!(is_legacy_magic(0) && is_legacy_magic(1) && !is_legacy_magic(2));
     }
 
     #[test]

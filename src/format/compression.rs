@@ -64,9 +64,89 @@
 //! * zstd: standard frames only (no dictionaries, no legacy pre-v0.8 formats); written with
 //!   the content size, which Java's streaming writer omits.
 
+use std::fmt;
 use std::io::{self, Read, Write};
+use std::str::FromStr;
 
-use super::{Compression, DecodeError};
+use super::DecodeError;
+
+/// A compression codec, as attribute bits 0-2 of a batch (or of a v0/v1 wrapper message) name
+/// it: the one list of codecs klog knows. Its text form is Kafka's name (`compression.type`,
+/// the producer's `--compression`): [`Compression::NAMES`], in id order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Compression {
+    None,
+    Gzip,
+    Snappy,
+    Lz4,
+    Zstd,
+}
+
+impl Compression {
+    /// Every codec, in id order.
+    pub const ALL: [Compression; 5] = [
+        Compression::None,
+        Compression::Gzip,
+        Compression::Snappy,
+        Compression::Lz4,
+        Compression::Zstd,
+    ];
+
+    /// Kafka's names of [`Compression::ALL`], in the same order (Kafka's `CompressionType`).
+    pub const NAMES: [&'static str; 5] = ["none", "gzip", "snappy", "lz4", "zstd"];
+
+    /// The codec of attribute bits 0-2; `None` for the ids no codec has (5-7).
+    pub fn from_id(id: u8) -> Option<Self> {
+        Compression::ALL.get(usize::from(id)).copied()
+    }
+
+    /// The id in attribute bits 0-2.
+    pub fn id(self) -> u8 {
+        match self {
+            Compression::None => 0,
+            Compression::Gzip => 1,
+            Compression::Snappy => 2,
+            Compression::Lz4 => 3,
+            Compression::Zstd => 4,
+        }
+    }
+
+    /// Kafka's name: `none`, `gzip`, `snappy`, `lz4` or `zstd`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+            Compression::Snappy => "snappy",
+            Compression::Lz4 => "lz4",
+            Compression::Zstd => "zstd",
+        }
+    }
+}
+
+impl fmt::Display for Compression {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A name that is none of [`Compression::NAMES`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown compression codec '{0}': expected none, gzip, snappy, lz4 or zstd")]
+pub struct UnknownCompression(pub String);
+
+impl FromStr for Compression {
+    type Err = UnknownCompression;
+
+    /// Kafka's names, exactly (`CompressionType.forName`): lower case, no spaces. A topic's
+    /// `compression.type` also takes `producer` and `uncompressed`, which are the config's
+    /// words, not codecs: its parser maps those before asking this one.
+    fn from_str(s: &str) -> Result<Compression, UnknownCompression> {
+        Compression::ALL
+            .into_iter()
+            .find(|c| c.name() == s)
+            .ok_or_else(|| UnknownCompression(s.to_string()))
+    }
+}
 
 /// snappy-java's stream magic, the first 8 bytes of the xerial header.
 pub const XERIAL_MAGIC: [u8; 8] = [0x82, b'S', b'N', b'A', b'P', b'P', b'Y', 0];
@@ -121,7 +201,7 @@ impl DecompressOptions {
     /// The options Kafka's reader uses for a batch or wrapper message of this `magic`.
     pub fn for_magic(magic: i8) -> Self {
         DecompressOptions {
-            ignore_header_checksum: magic == 0,
+            ignore_header_checksum: magic == super::batch::MAGIC_V0,
         }
     }
 }
@@ -749,6 +829,30 @@ mod tests {
 
     fn is_corrupt(r: &Result<Vec<u8>, DecodeError>) -> bool {
         matches!(r, Err(DecodeError::Decompress { at: 0, .. }))
+    }
+
+    #[test]
+    fn codec_names_are_kafkas_both_ways() {
+        for (i, (codec, name)) in Compression::ALL
+            .into_iter()
+            .zip(Compression::NAMES)
+            .enumerate()
+        {
+            assert_eq!(codec.id() as usize, i);
+            assert_eq!(Compression::from_id(i as u8), Some(codec));
+            assert_eq!(codec.to_string(), name);
+            assert_eq!(name.parse::<Compression>(), Ok(codec));
+        }
+        assert_eq!(Compression::from_id(5), None);
+        for bad in ["", "GZIP", "uncompressed", "producer", " lz4"] {
+            let e = bad.parse::<Compression>().unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                format!(
+                    "unknown compression codec '{bad}': expected none, gzip, snappy, lz4 or zstd"
+                )
+            );
+        }
     }
 
     #[test]

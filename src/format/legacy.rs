@@ -17,7 +17,10 @@
 //! the absolute offset is `wrapper offset - last inner relative offset + inner relative offset`.
 
 use super::DecodeError;
-use super::batch::{Compression, TimestampType};
+use super::batch::{
+    COMPRESSION_CODEC_MASK, Compression, MAGIC_V0, MAGIC_V1, TIMESTAMP_TYPE_MASK, TimestampType,
+    is_legacy_magic,
+};
 use super::compression::{DecompressOptions, decompress_with};
 use super::varint::Cursor;
 
@@ -78,7 +81,7 @@ impl<'a> LegacyMessage<'a> {
         let mut c = Cursor::at(entry, 12);
         let crc = c.u32()?;
         let magic = c.i8()?;
-        if magic != 0 && magic != 1 {
+        if !is_legacy_magic(magic) {
             return Err(DecodeError::UnsupportedMagic { at: 16, magic });
         }
         let computed = compute_crc(entry);
@@ -98,7 +101,7 @@ impl<'a> LegacyMessage<'a> {
             });
         }
         let attributes = c.i8()?;
-        let timestamp = if magic == 1 { c.i64()? } else { -1 };
+        let timestamp = if magic == MAGIC_V1 { c.i64()? } else { -1 };
         let key = opt_bytes(&mut c, "key length")?;
         let value = opt_bytes(&mut c, "value length")?;
         if c.remaining() != 0 {
@@ -120,7 +123,7 @@ impl<'a> LegacyMessage<'a> {
     }
 
     pub fn compression_id(&self) -> u8 {
-        (self.attributes & 0x07) as u8
+        (i16::from(self.attributes) & COMPRESSION_CODEC_MASK) as u8
     }
 
     pub fn compression(&self) -> Option<Compression> {
@@ -128,8 +131,11 @@ impl<'a> LegacyMessage<'a> {
     }
 
     pub fn timestamp_type(&self) -> Option<TimestampType> {
-        match (self.magic, self.attributes & 0x08 != 0) {
-            (0, _) => None,
+        match (
+            self.magic,
+            i16::from(self.attributes) & TIMESTAMP_TYPE_MASK != 0,
+        ) {
+            (MAGIC_V0, _) => None,
             (_, true) => Some(TimestampType::LogAppendTime),
             (_, false) => Some(TimestampType::CreateTime),
         }
@@ -214,7 +220,7 @@ pub fn records(m: &LegacyMessage<'_>, limit: usize) -> Result<Vec<LegacyRecord>,
             reason: "a compressed wrapper with no inner messages",
         });
     }
-    if m.magic == 1 {
+    if m.magic == MAGIC_V1 {
         // Relative inner offsets (KIP-31): the wrapper's offset is the last inner one.
         let last_rel = out.last().map_or(0, |r| r.offset);
         let shift = m

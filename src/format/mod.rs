@@ -2,11 +2,16 @@
 //!
 //! This module owns the byte layout of RecordBatch v2 (magic 2) and of the records inside it,
 //! and what a reader of Kafka's files meets besides: legacy v0/v1 messages, the compression
-//! codecs, Kafka's murmur2 partitioner, `__consumer_offsets` records and producer state
-//! snapshots. It does no I/O, reads no clock and holds no `unsafe`: everything here takes `&[u8]` and
-//! returns values or a [`DecodeError`] carrying the byte position (relative to the slice it was
-//! given) of what was wrong. The storage layer adds the file name and the slice's position in
-//! the file.
+//! codecs, control records (transaction markers), Kafka's murmur2 partitioner,
+//! `__consumer_offsets` records and producer state snapshots. It does no I/O, reads no clock
+//! and holds no `unsafe`: everything here takes `&[u8]` and returns values or a
+//! [`DecodeError`] carrying the byte position (relative to the slice it was given) of what was
+//! wrong. The storage layer adds the file name and the slice's position in the file.
+//!
+//! Decoders of bytes read from files never panic (the lints below). Encoders of klog's own
+//! buffers either cannot fail (they write into a [`batch::HeaderBytes`], a fixed 61-byte
+//! array) or panic on a buffer that is no batch, which is a bug in the caller: none returns
+//! a partial or unchanged buffer quietly.
 //!
 //! # Invariants
 //! 1. Every multi-byte integer in a batch header is big-endian two's complement.
@@ -22,6 +27,7 @@
 
 pub mod batch;
 pub mod compression;
+pub mod control;
 pub mod error;
 pub mod group_metadata;
 pub mod legacy;
@@ -31,9 +37,10 @@ pub mod record;
 pub mod varint;
 
 pub use batch::{
-    BatchBuilder, BatchHeader, Compression, DECOMPRESS_LIMIT, RECORD_BATCH_OVERHEAD, RecordBatch,
-    TimestampType, peek_entry,
+    BATCH_HEADER_LEN, BatchBuilder, BatchHeader, BuiltBatch, DECOMPRESS_LIMIT,
+    RECORD_BATCH_OVERHEAD, RecordBatch, TimestampType, peek_entry,
 };
+pub use compression::Compression;
 pub use error::DecodeError;
 pub use murmur2::{murmur2, partition_for_key};
 pub use record::{Header, Record};

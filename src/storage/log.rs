@@ -84,7 +84,7 @@ use super::segment::{LogSegment, continues_after_recovery_point};
 use super::verify::remove_repair_leftovers;
 use crate::error::{Error, Result};
 use crate::format::batch::{self as fbatch, BatchParts, RECORD_BATCH_OVERHEAD};
-use crate::format::{BatchHeader, DecodeError, TimestampType};
+use crate::format::{BatchHeader, BuiltBatch, DecodeError, TimestampType};
 
 pub use super::layout::RECOVERY_POINT_FILE;
 
@@ -115,6 +115,24 @@ impl Appendable for Whole<'_> {
     }
     fn write_at(&self, file: &File, pos: u64) -> std::io::Result<()> {
         fp::write_all_at(file, self.0, pos, "append.write")
+    }
+}
+
+impl Appendable for &mut BuiltBatch {
+    fn len(&self) -> usize {
+        BuiltBatch::len(self)
+    }
+    fn header(&self) -> Result<BatchHeader> {
+        Ok(*BuiltBatch::header(self))
+    }
+    fn set_base_offset(&mut self, offset: i64) {
+        BuiltBatch::set_base_offset(self, offset);
+    }
+    fn set_log_append_time(&mut self, now: i64) {
+        BuiltBatch::set_log_append_time(self, now);
+    }
+    fn write_at(&self, file: &File, pos: u64) -> std::io::Result<()> {
+        fp::write_all_at(file, self.as_bytes(), pos, "append.write")
     }
 }
 
@@ -506,6 +524,12 @@ impl Log {
     /// batch's base offset field is overwritten with the offset it gets.
     pub fn append(&mut self, batch: &mut [u8]) -> Result<AppendInfo> {
         self.append_batch(Whole(batch))
+    }
+
+    /// [`Log::append`] of a batch whose header is already parsed ([`BuiltBatch`], as a
+    /// producer builds or checks one): the header is not read from the bytes again.
+    pub fn append_built(&mut self, batch: &mut BuiltBatch) -> Result<AppendInfo> {
+        self.append_batch(batch)
     }
 
     /// [`Log::append`] of a batch built around a value ([`BatchParts`]): the head, the value
