@@ -41,6 +41,7 @@
 pub mod checkpoint;
 pub mod cleaner;
 pub mod config;
+pub mod entries;
 pub mod failpoint;
 pub mod file_names;
 pub mod fs;
@@ -52,6 +53,7 @@ pub mod verify;
 pub mod watch;
 
 pub use config::{CONFIGS, CleanupPolicy, LogConfig};
+pub use entries::{EntryRecords, LogRecord};
 pub use log::{AppendInfo, ConfigSource, Log};
 pub use reader::{
     BatchRef, ChunkReader, Entry, LogReader, PartitionStats, RawAt, SegmentSummary, list_segments,
