@@ -85,6 +85,32 @@ pub enum Error {
     /// A broken internal invariant: a bug in klog.
     #[error("internal error: {0}")]
     Internal(&'static str),
+    /// An error reading or committing one partition for a consumer: names the partition
+    /// (`read t-0`), with the error itself as its source.
+    #[error(transparent)]
+    Partition(PartitionError),
+}
+
+/// What [`Error::Partition`] holds: what was done to which partition, and the error.
+#[derive(Debug)]
+pub struct PartitionError {
+    /// `read`, `commit`.
+    pub op: &'static str,
+    pub topic: String,
+    pub partition: u32,
+    pub source: Box<Error>,
+}
+
+impl std::fmt::Display for PartitionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}-{}", self.op, self.topic, self.partition)
+    }
+}
+
+impl std::error::Error for PartitionError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.source)
+    }
 }
 
 impl Error {
@@ -105,8 +131,29 @@ impl Error {
         }
     }
 
+    /// Wraps an error of one partition of `topic` (see [`Error::Partition`]).
+    pub(crate) fn partition(
+        op: &'static str,
+        topic: &str,
+        partition: u32,
+    ) -> impl FnOnce(Error) -> Error {
+        let topic = topic.to_string();
+        move |source| {
+            Error::Partition(PartitionError {
+                op,
+                topic,
+                partition,
+                source: Box::new(source),
+            })
+        }
+    }
+
     /// True when the error is the disk being full.
     pub fn is_no_space(&self) -> bool {
-        matches!(self, Error::Io { source, .. } if source.raw_os_error() == Some(28))
+        match self {
+            Error::Io { source, .. } => source.raw_os_error() == Some(28),
+            Error::Partition(p) => p.source.is_no_space(),
+            _ => false,
+        }
     }
 }

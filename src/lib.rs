@@ -51,6 +51,7 @@
 //! # }
 //! ```
 
+pub mod consume;
 pub mod error;
 pub mod format;
 pub mod group;
