@@ -34,6 +34,8 @@
 
 mod fetch;
 mod member;
+#[cfg(test)]
+mod tests;
 
 pub use fetch::{Fetched, OffsetReset, PartitionFetch, ResetPolicy, StartSpec, StopSpec};
 pub use member::{GroupMember, MemberOptions};
