@@ -53,10 +53,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::format::DECOMPRESS_LIMIT;
 use crate::format::group_metadata::{OffsetsKey, decode_key, decode_offset_commit};
-use crate::format::legacy;
-use crate::storage::Entry;
 use crate::storage::failpoint as fp;
 use crate::storage::file_names::parse_partition_dir;
 use crate::topic::{Topic, Topics};
@@ -781,21 +778,15 @@ pub fn broker_commits(topics: &Topics) -> Result<BrokerCommits> {
             continue;
         };
         while let Some(b) = reader.next_batch()? {
-            match &b.batch {
-                Entry::Batch(batch) if batch.header.is_control() => {}
-                Entry::Batch(batch) => {
-                    let Ok(records) = batch.records_in(&mut scratch) else {
-                        continue;
-                    };
-                    for r in records.flatten() {
-                        apply(r.key, r.value);
-                    }
-                }
-                Entry::Legacy(m) => {
-                    for r in legacy::records(m, DECOMPRESS_LIMIT).unwrap_or_default() {
-                        apply(r.key.as_deref(), r.value.as_deref());
-                    }
-                }
+            // Control batches (transaction markers) hold no commits.
+            if b.batch.is_control() {
+                continue;
+            }
+            let Ok(records) = b.batch.records_in(&mut scratch) else {
+                continue;
+            };
+            for r in records.flatten() {
+                apply(r.key, r.value);
             }
         }
     }
