@@ -12,7 +12,8 @@
 //!
 //! and in `T-0/` the member slots `.klog-group.G.member-<k>`, each held by one live member, so
 //! that members can count each other. A member's rank among the live slots gives its share of
-//! the partitions ([`fair_share`]: ⌊P/M⌋ or ⌈P/M⌉) and the range it tries first.
+//! the partitions ([`fair_share`]: ⌊P/M⌋ or ⌈P/M⌉) and the range it tries first;
+//! [`crate::consume::GroupMember`] takes and gives back partitions by these rules.
 //!
 //! Lock and member-slot files stay after their members exit (a member that comes back
 //! reuses them); [`delete`] removes them with the offsets, while it holds every one of them.

@@ -3,7 +3,9 @@
 //! A partition is a directory `<topic>-<partition>/` holding segments: `<base>.log` (record
 //! batches back to back), `<base>.index` and `<base>.timeindex`, where `<base>` is the first
 //! offset of the segment as 20 zero-padded digits. [`Log`] appends to the last (active)
-//! segment and rolls to a new one; [`LogReader`] reads from any offset or timestamp.
+//! segment and rolls to a new one; [`LogReader`] reads from any offset or timestamp, and
+//! [`Entry::records_in`] lists the records of what it reads, v2 batches and legacy messages
+//! alike.
 //!
 //! # Invariants
 //! 1. Offsets are increasing across batches and segments (dense as appended; compaction
