@@ -264,21 +264,14 @@ impl<W: Write> Run<'_, W> {
             self.bar.inc(n);
             return Ok(());
         }
-        // No record of an entry smaller than LARGE_FIELD needs its own path.
-        let may_be_large = b.entry().size() > LARGE_FIELD;
-        let (printer, out, partition) = (&mut *self.printer, &mut *self.out, b.partition());
-        let moved = b.take_records(&mut self.scratch, &mut self.left, |rec| {
-            let view = RecordView {
-                offset: rec.offset,
-                timestamp: rec.timestamp,
-                timestamp_type: rec.timestamp_type_name(),
-                key: rec.key,
-                value: rec.value,
-                headers: &rec.headers,
-            };
-            out.record(printer, topic, partition, &view, may_be_large)
-                .map_err(anyhow::Error::from)
-        })?;
+        let moved = records(
+            b,
+            &mut self.scratch,
+            &mut self.left,
+            self.printer,
+            self.out,
+            topic,
+        )?;
         self.bar.inc(moved);
         Ok(())
     }
@@ -303,4 +296,43 @@ impl<W: Write> Run<'_, W> {
             ));
         }
     }
+}
+
+/// Prints the records of one batch that are in range, one at a time (see
+/// [`Fetched::take_records`]); returns how far they moved the position. Out of line, with
+/// the output as arguments of its own, and the closure inlined into the loop of each
+/// format: as fast per record as the loop was before it moved into the library (measured
+/// with callgrind; inlined into `Run::consume`, `--json` took 3 % more instructions).
+#[inline(never)]
+fn records<W: Write>(
+    b: &mut Fetched<'_>,
+    scratch: &mut Vec<u8>,
+    left: &mut u64,
+    printer: &mut Render,
+    out: &mut RecordOut<W>,
+    topic: &str,
+) -> Result<u64> {
+    // No record of an entry smaller than LARGE_FIELD needs its own path.
+    let may_be_large = b.entry().size() > LARGE_FIELD;
+    let partition = b.partition();
+    // The same for every record of the entry.
+    let timestamp_type = b.entry().timestamp_type_name();
+    b.take_records(
+        scratch,
+        left,
+        #[inline(always)]
+        |rec| {
+            debug_assert_eq!(rec.timestamp_type_name(), timestamp_type);
+            let view = RecordView {
+                offset: rec.offset,
+                timestamp: rec.timestamp,
+                timestamp_type,
+                key: rec.key,
+                value: rec.value,
+                headers: &rec.headers,
+            };
+            out.record(printer, topic, partition, &view, may_be_large)
+                .map_err(anyhow::Error::from)
+        },
+    )
 }

@@ -11,6 +11,7 @@
 //! 3. The delivered position never passes the position: it is the position as of the last
 //!    [`PartitionFetch::mark_delivered`], what a group member may commit.
 
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -107,7 +108,7 @@ enum Admit {
 }
 
 /// The moving part of a fetch: the position and where to stop.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 struct Range {
     /// Next offset to hand out.
     next: i64,
@@ -476,7 +477,10 @@ impl<'a> Fetched<'a> {
     /// Hands out the value of every record of an entry [`Fetched::takes_whole`] accepted,
     /// and moves the position past it. Returns how many records there were. On damage, `f`
     /// has seen the records before it and the position has not moved.
-    #[inline(always)]
+    ///
+    /// Out of line: its loop is compiled on its own with `f` inlined into it (inlined into
+    /// `consume`'s larger loop instead, it took 8 % more instructions per record).
+    #[inline(never)]
     pub fn take_values<'s>(
         &mut self,
         scratch: &'s mut Vec<u8>,
@@ -521,19 +525,40 @@ impl<'a> Fetched<'a> {
                 .batch
                 .records_in(scratch)
                 .map_err(|e| self.corrupt(e))?;
-            for rec in records {
-                let rec = rec.map_err(|e| self.corrupt(e))?;
-                match self.range.admit(rec.offset, rec.timestamp) {
-                    Admit::Skip => continue,
-                    Admit::Stop => break,
-                    Admit::Take => {}
-                }
-                f(&rec)?;
-                self.range.next = rec.offset + 1;
-                *left -= 1;
-                if *left == 0 {
-                    break;
-                }
+            // The range in locals through the loop (`f` cannot touch it), written back after.
+            let mut range = *self.range;
+            let mut n = *left;
+            let (dir, base, position) = (self.dir, self.batch.segment_base, self.batch.position);
+            let flow = records.try_for_each_record(
+                #[inline(always)]
+                |rec| {
+                    let rec = match rec {
+                        Ok(r) => r,
+                        Err(e) => {
+                            let e = Error::corrupt(log_file(dir, base), position, e);
+                            return ControlFlow::Break(Err(E::from(e)));
+                        }
+                    };
+                    match range.admit(rec.offset, rec.timestamp) {
+                        Admit::Skip => return ControlFlow::Continue(()),
+                        Admit::Stop => return ControlFlow::Break(Ok(())),
+                        Admit::Take => {}
+                    }
+                    if let Err(e) = f(&rec) {
+                        return ControlFlow::Break(Err(e));
+                    }
+                    range.next = rec.offset + 1;
+                    n -= 1;
+                    if n == 0 {
+                        return ControlFlow::Break(Ok(()));
+                    }
+                    ControlFlow::Continue(())
+                },
+            );
+            *self.range = range;
+            *left = n;
+            if let ControlFlow::Break(Err(e)) = flow {
+                return Err(e);
             }
         }
         let moved = (self.range.next - before).max(0) as u64;

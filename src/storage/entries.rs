@@ -15,10 +15,12 @@
 //! 2. Nothing here reads a file: the entry's bytes are already in memory (see
 //!    [`super::LogReader`]).
 
+use std::ops::ControlFlow;
+
 use super::reader::Entry;
 use crate::format::batch::Records;
 use crate::format::legacy::{self, LegacyRecordRef};
-use crate::format::{DECOMPRESS_LIMIT, DecodeError, Header, RecordBatch, TimestampType};
+use crate::format::{DECOMPRESS_LIMIT, DecodeError, Header, Record, RecordBatch, TimestampType};
 
 /// A record of any entry, as a reader sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +55,9 @@ enum Inner<'s> {
     Batch {
         batch: RecordBatch<'s>,
         records: Records<'s>,
+        /// The batch's, for each record.
+        timestamp_type: Option<TimestampType>,
+        is_control: bool,
     },
     Legacy(std::vec::IntoIter<LegacyRecordRef<'s>>),
 }
@@ -71,6 +76,8 @@ impl<'a> Entry<'a> {
             Entry::Batch(batch) => Inner::Batch {
                 batch: *batch,
                 records: batch.records_in(scratch)?,
+                timestamp_type: Some(batch.header.timestamp_type()),
+                is_control: batch.header.is_control(),
             },
             Entry::Legacy(m) => {
                 Inner::Legacy(legacy::records_in(m, scratch, DECOMPRESS_LIMIT)?.into_iter())
@@ -84,6 +91,21 @@ impl<'a> Entry<'a> {
         matches!(self, Entry::Batch(b) if b.header.is_control())
     }
 
+    /// The timestamp type of every record of the entry (`None`: a magic 0 message, which has
+    /// no timestamp).
+    pub fn timestamp_type(&self) -> Option<TimestampType> {
+        match self {
+            Entry::Batch(b) => Some(b.header.timestamp_type()),
+            Entry::Legacy(m) => m.timestamp_type(),
+        }
+    }
+
+    /// [`LogRecord::timestamp_type_name`] of every record of the entry.
+    pub fn timestamp_type_name(&self) -> &'static str {
+        self.timestamp_type()
+            .map_or("NoTimestampType", TimestampType::name)
+    }
+
     /// Bytes the entry takes in the log.
     pub fn size(&self) -> usize {
         match self {
@@ -93,37 +115,90 @@ impl<'a> Entry<'a> {
     }
 }
 
+/// A record of a v2 batch, resolved against it.
+#[inline(always)]
+fn v2_record<'s>(
+    batch: &RecordBatch<'_>,
+    r: Record<'s>,
+    timestamp_type: Option<TimestampType>,
+    is_control: bool,
+) -> LogRecord<'s> {
+    LogRecord {
+        offset: batch.offset_of(&r),
+        timestamp: batch.timestamp_of(&r),
+        timestamp_type,
+        key: r.key,
+        value: r.value,
+        headers: r.headers,
+        is_control,
+    }
+}
+
+/// A message of a legacy entry.
+#[inline(always)]
+fn legacy_record(r: LegacyRecordRef<'_>) -> LogRecord<'_> {
+    LogRecord {
+        offset: r.offset,
+        timestamp: r.timestamp,
+        timestamp_type: r.timestamp_type,
+        key: r.key,
+        value: r.value,
+        headers: Vec::new(),
+        is_control: false,
+    }
+}
+
 impl<'s> Iterator for EntryRecords<'s> {
     type Item = Result<LogRecord<'s>, DecodeError>;
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         match &mut self.inner {
-            Inner::Batch { batch, records } => Some(records.next()?.map(|r| LogRecord {
-                offset: batch.offset_of(&r),
-                timestamp: batch.timestamp_of(&r),
-                timestamp_type: Some(batch.header.timestamp_type()),
-                key: r.key,
-                value: r.value,
-                headers: r.headers,
-                is_control: batch.header.is_control(),
-            })),
-            Inner::Legacy(records) => records.next().map(|r| {
-                Ok(LogRecord {
-                    offset: r.offset,
-                    timestamp: r.timestamp,
-                    timestamp_type: r.timestamp_type,
-                    key: r.key,
-                    value: r.value,
-                    headers: Vec::new(),
-                    is_control: false,
-                })
-            }),
+            Inner::Batch {
+                batch,
+                records,
+                timestamp_type,
+                is_control,
+            } => Some(
+                records
+                    .next()?
+                    .map(|r| v2_record(batch, r, *timestamp_type, *is_control)),
+            ),
+            Inner::Legacy(records) => records.next().map(|r| Ok(legacy_record(r))),
         }
     }
 }
 
 impl<'s> EntryRecords<'s> {
+    /// Calls `f` with each remaining record (or decode error) in order until it breaks:
+    /// what iterating gives, with the format looked at once per entry rather than once per
+    /// record, for readers that go through every record of every entry (`consume`). Inlined,
+    /// so that `f` is compiled into the loop of each format.
+    #[inline(always)]
+    pub fn try_for_each_record<B>(
+        self,
+        mut f: impl FnMut(Result<LogRecord<'s>, DecodeError>) -> ControlFlow<B>,
+    ) -> ControlFlow<B> {
+        match self.inner {
+            Inner::Batch {
+                batch,
+                records,
+                timestamp_type,
+                is_control,
+            } => {
+                for r in records {
+                    f(r.map(|r| v2_record(&batch, r, timestamp_type, is_control)))?;
+                }
+            }
+            Inner::Legacy(records) => {
+                for r in records {
+                    f(Ok(legacy_record(r)))?;
+                }
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
     /// Calls `f` with the value of each remaining record, in order: what iterating and taking
     /// `record.value` gives, errors included, but for a v2 batch without decoding the other
     /// fields of records that have no headers (see [`Records::try_for_each_value`]).
@@ -225,6 +300,51 @@ mod tests {
                 .unwrap();
             assert_eq!(seen, vec![Some(b"a".to_vec()), None]);
         }
+    }
+
+    /// The internal iteration gives what the iterator gives, and stops where `f` breaks.
+    #[test]
+    fn try_for_each_record_is_the_iteration() {
+        let mut b = BatchBuilder::new();
+        for i in 0..5 {
+            b.append(100 + i, None, Some(format!("v{i}").as_bytes()), &[]);
+        }
+        let bytes = b.finish();
+        let entry = Entry::Batch(RecordBatch::decode(&bytes).unwrap());
+        let mut scratch = Vec::new();
+        let all: Vec<LogRecord<'_>> = entry
+            .records_in(&mut scratch)
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let mut scratch = Vec::new();
+        let mut seen = Vec::new();
+        let flow = entry
+            .records_in(&mut scratch)
+            .unwrap()
+            .try_for_each_record(|r| {
+                let r = r.unwrap();
+                if r.offset == 3 {
+                    return ControlFlow::Break(r.timestamp);
+                }
+                seen.push(r);
+                ControlFlow::Continue(())
+            });
+        assert_eq!(flow, ControlFlow::Break(103));
+        assert_eq!(seen, all[..3]);
+        let plain = legacy_message(7, 1, 0, 5, b"v");
+        let entry = Entry::Legacy(LegacyMessage::decode(&plain).unwrap());
+        let mut n = 0;
+        let flow = entry
+            .records_in(&mut Vec::new())
+            .unwrap()
+            .try_for_each_record(|r| {
+                assert_eq!(r.unwrap().value, Some(&b"v"[..]));
+                n += 1;
+                ControlFlow::<()>::Continue(())
+            });
+        assert_eq!((flow, n), (ControlFlow::Continue(()), 1));
+        assert_eq!(entry.timestamp_type_name(), "CreateTime");
     }
 
     /// A legacy message is one record; a compressed wrapper gives its inner messages with
