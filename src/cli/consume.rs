@@ -2,14 +2,9 @@
 //! the log like `tail -f`.
 //!
 //! The reading is [`klog::consume`]'s (positions, stops, group membership and commits, the
-//! file-system watch of a follower); this module parses the arguments, prints records and
-//! warnings, and ends the run on a signal or a reader gone away (see [`super::stop`]).
-//! Without `--follow`, klog stops at the end offsets it saw when it started and exits 0 (like
-//! `cat`), however fast others keep producing. Partitions are read in turn, a batch at a time.
-//! Output is buffered and flushed whenever klog waits for new records; what was flushed is
-//! what a group member commits. Ctrl-C or SIGTERM flushes what was read and exits 0, and so
-//! does a reader that closes the pipe (`consume -f | head -1`), seen as soon as it happens
-//! rather than at the next write.
+//! watch of a follower): this module parses the arguments, prints records and warnings, and
+//! ends the run on a signal or a reader gone away ([`super::stop`]). Output is flushed
+//! whenever klog waits for new records; what was flushed is what a group member commits.
 
 use std::io::Write;
 use std::time::Instant;
@@ -130,23 +125,21 @@ fn printer(a: &ConsumeArgs) -> Result<Render> {
 pub fn run(ctx: &Ctx, a: ConsumeArgs) -> Result<ExitCode> {
     // Arguments first: nothing is read before they all parse.
     let now = now_ms();
-    let start = match (&a.offset, a.from_beginning) {
-        (Some(s), _) => Some(parse_start(s, now)?),
-        (None, true) => Some(StartSpec::Beginning),
-        (None, false) => None,
+    let spec = FetchSpec {
+        start: match (&a.offset, a.from_beginning) {
+            (Some(s), _) => Some(parse_start(s, now)?),
+            (None, true) => Some(StartSpec::Beginning),
+            (None, false) => None,
+        },
+        stop: a.until.as_deref().map(|s| parse_stop(s, now)).transpose()?,
+        follow: a.follow,
     };
-    let stop = a.until.as_deref().map(|s| parse_stop(s, now)).transpose()?;
-    let mut printer = printer(&a)?;
+    let printer = printer(&a)?;
     if let Some(g) = &a.group {
         group::validate_group_name(g)?;
     }
     let topic = ctx.topics().open(&a.topic)?;
     let partitions = super::partitions_of(&topic, &a.partitions)?;
-    let spec = FetchSpec {
-        start,
-        stop,
-        follow: a.follow,
-    };
     let member = a.group.clone().map(|group| MemberOptions {
         group,
         reset: match a.reset {
@@ -165,18 +158,16 @@ pub fn run(ctx: &Ctx, a: ConsumeArgs) -> Result<ExitCode> {
             ctx.note(format_args!("{e:#}; checking for new records every 100 ms"));
         }
     }
-    // A progress bar for a bounded read into a file or pipe (not for groups: their
-    // partitions come and go).
+    // A progress bar for a bounded read into a file or pipe (not for a group member).
     let bar = if a.until.is_some() && !a.follow && a.group.is_none() {
         super::progress::bar(ctx, consumer.offsets_left(), "consuming", true)
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let mut out = RecordOut::new(std::io::stdout().lock());
     let mut run = Run {
         ctx,
-        printer: &mut printer,
-        out: &mut out,
+        printer,
+        out: RecordOut::new(std::io::stdout().lock()),
         left: a.count.unwrap_or(u64::MAX),
         scratch: Vec::new(),
         bar: &bar,
@@ -184,7 +175,7 @@ pub fn run(ctx: &Ctx, a: ConsumeArgs) -> Result<ExitCode> {
     let result = run.consume(&mut consumer);
     bar.finish_and_clear();
     // Every exit path commits what was written out, and only that.
-    let flushed = out.flush();
+    let flushed = run.out.flush();
     let committed = consumer.close(flushed.is_ok());
     result?;
     flushed?;
@@ -192,19 +183,19 @@ pub fn run(ctx: &Ctx, a: ConsumeArgs) -> Result<ExitCode> {
     Ok(ExitCode::Success)
 }
 
-/// The output side of a consume run.
+/// The output side of a consume run: its renderer and buffer (owned, see [`Run::print`]),
+/// the records left to print (`--count`), the decompressed records of the current batch.
 struct Run<'r, W: Write> {
     ctx: &'r Ctx,
-    printer: &'r mut Render,
-    out: &'r mut RecordOut<W>,
-    /// Records left to print (`--count`).
+    printer: Render,
+    out: RecordOut<W>,
     left: u64,
-    /// Decompressed records of the current batch, reused from batch to batch.
     scratch: Vec<u8>,
     bar: &'r indicatif::ProgressBar,
 }
 
 impl<W: Write> Run<'_, W> {
+    #[inline(always)]
     fn consume(&mut self, c: &mut Consumer) -> Result<()> {
         let started = c.start(Instant::now(), || -> Result<()> { Ok(self.out.flush()?) });
         self.warn(c);
@@ -214,11 +205,9 @@ impl<W: Write> Run<'_, W> {
             c.refresh(Instant::now())?;
             let mut progressed = false;
             for fetch in c.fetches_mut() {
-                if fetch.is_done() || self.left == 0 || stop::requested() {
-                    continue;
-                }
-                // In follow mode a partition directory may appear later.
-                if !fetch.open_if_created()? {
+                // (When following, a partition directory may appear later.)
+                let idle = fetch.is_done() || self.left == 0 || stop::requested();
+                if idle || !fetch.open_if_created()? {
                     continue;
                 }
                 let Some(mut b) = fetch.next_batch()? else {
@@ -245,7 +234,9 @@ impl<W: Write> Run<'_, W> {
         }
     }
 
-    /// Prints the records of one batch that are in range.
+    /// Prints the records of one batch that are in range. Inlined into [`run`], whose frame
+    /// holds the buffer and renderer, with the closure inlined into the loop of each format
+    /// (callgrind: with the output behind references, `--json` took 3 % more instructions).
     #[inline(always)]
     fn print(&mut self, topic: &str, b: &mut Fetched<'_>) -> Result<()> {
         // The common case on its own: values alone, and every record of the batch wanted
@@ -253,7 +244,7 @@ impl<W: Write> Run<'_, W> {
         if let Render::Value {
             key_sep: None,
             null,
-        } = &*self.printer
+        } = &self.printer
             && b.entry().size() <= LARGE_FIELD
             && b.takes_whole(self.left)
         {
@@ -264,13 +255,27 @@ impl<W: Write> Run<'_, W> {
             self.bar.inc(n);
             return Ok(());
         }
-        let moved = records(
-            b,
+        // No record of an entry smaller than LARGE_FIELD needs its own path; the timestamp
+        // type is the entry's.
+        let may_be_large = b.entry().size() > LARGE_FIELD;
+        let timestamp_type = b.entry().timestamp_type_name();
+        let (printer, out, partition) = (&mut self.printer, &mut self.out, b.partition());
+        let moved = b.take_records(
             &mut self.scratch,
             &mut self.left,
-            self.printer,
-            self.out,
-            topic,
+            #[inline(always)]
+            |rec| {
+                let view = RecordView {
+                    offset: rec.offset,
+                    timestamp: rec.timestamp,
+                    timestamp_type,
+                    key: rec.key,
+                    value: rec.value,
+                    headers: &rec.headers,
+                };
+                out.record(printer, topic, partition, &view, may_be_large)
+                    .map_err(anyhow::Error::from)
+            },
         )?;
         self.bar.inc(moved);
         Ok(())
@@ -279,14 +284,10 @@ impl<W: Write> Run<'_, W> {
     /// Tells of the offsets the out-of-range rule moved.
     fn warn(&self, c: &mut Consumer) {
         for r in c.take_resets() {
-            let what = if r.committed {
-                "committed offset"
-            } else {
-                "position"
-            };
             self.ctx.note(format_args!(
-                "warning: group '{}' {what} {} of {}-{} is {}; starting at {} (--reset {})",
+                "warning: group '{}' {} {} of {}-{} is {}; starting at {} (--reset {})",
                 c.member().map_or("", |m| m.group()).escape_debug(),
+                r.what(),
                 r.offset,
                 c.topic().name,
                 r.partition,
@@ -296,43 +297,4 @@ impl<W: Write> Run<'_, W> {
             ));
         }
     }
-}
-
-/// Prints the records of one batch that are in range, one at a time (see
-/// [`Fetched::take_records`]); returns how far they moved the position. Out of line, with
-/// the output as arguments of its own, and the closure inlined into the loop of each
-/// format: as fast per record as the loop was before it moved into the library (measured
-/// with callgrind; inlined into `Run::consume`, `--json` took 3 % more instructions).
-#[inline(never)]
-fn records<W: Write>(
-    b: &mut Fetched<'_>,
-    scratch: &mut Vec<u8>,
-    left: &mut u64,
-    printer: &mut Render,
-    out: &mut RecordOut<W>,
-    topic: &str,
-) -> Result<u64> {
-    // No record of an entry smaller than LARGE_FIELD needs its own path.
-    let may_be_large = b.entry().size() > LARGE_FIELD;
-    let partition = b.partition();
-    // The same for every record of the entry.
-    let timestamp_type = b.entry().timestamp_type_name();
-    b.take_records(
-        scratch,
-        left,
-        #[inline(always)]
-        |rec| {
-            debug_assert_eq!(rec.timestamp_type_name(), timestamp_type);
-            let view = RecordView {
-                offset: rec.offset,
-                timestamp: rec.timestamp,
-                timestamp_type,
-                key: rec.key,
-                value: rec.value,
-                headers: &rec.headers,
-            };
-            out.record(printer, topic, partition, &view, may_be_large)
-                .map_err(anyhow::Error::from)
-        },
-    )
 }

@@ -90,6 +90,15 @@ pub struct OffsetReset {
 }
 
 impl OffsetReset {
+    /// "committed offset" or "position": which offset was outside the log.
+    pub fn what(&self) -> &'static str {
+        if self.committed {
+            "committed offset"
+        } else {
+            "position"
+        }
+    }
+
     /// "below the log start 5", "past the log end 11".
     pub fn why(&self) -> String {
         self.out_of_range
