@@ -1080,76 +1080,7 @@ fn verify(ctx: &Ctx, a: VerifyArgs) -> Result<ExitCode> {
             });
             continue;
         }
-        let status = if before.problems.is_empty() {
-            "ok".to_string()
-        } else {
-            format!(
-                "{} problem{}",
-                before.problems.len(),
-                if before.problems.len() == 1 { "" } else { "s" }
-            )
-        };
-        writeln!(
-            out,
-            "{}: {}, {}, {}, {}: {status}",
-            dir.display(),
-            super::plural(before.segments as u64, "segment"),
-            super::plural_of(before.batches, "batch", "batches"),
-            super::plural(before.records, "record"),
-            human_bytes(before.bytes)
-        )?;
-        for p in &before.problems {
-            writeln!(
-                out,
-                "  {}:{}: {}: {}",
-                p.path.display(),
-                p.position,
-                serde_json::to_value(p.kind)?.as_str().unwrap_or("problem"),
-                p.detail
-            )?;
-        }
-        for r in &repairs {
-            match r {
-                Repair::Removed {
-                    path,
-                    position,
-                    bytes,
-                } => writeln!(
-                    out,
-                    "  repaired: removed {} at {}:{position}",
-                    super::plural(*bytes, "byte"),
-                    path.display()
-                )?,
-                Repair::Moved {
-                    from,
-                    position,
-                    bytes,
-                    to,
-                    first_offset,
-                    last_offset,
-                } => writeln!(
-                    out,
-                    "  repaired: moved {} of valid batches (offsets {first_offset}..={last_offset}) from {}:{position} to {}",
-                    super::plural(*bytes, "byte"),
-                    from.display(),
-                    to.display()
-                )?,
-                Repair::RebuiltIndex { path } => {
-                    writeln!(out, "  repaired: rebuilt {}", path.display())?
-                }
-            }
-        }
-        if let Some(after) = &after {
-            if after.problems.is_empty() {
-                writeln!(out, "  now clean")?;
-            } else {
-                writeln!(
-                    out,
-                    "  still {} after repair",
-                    super::plural(after.problems.len() as u64, "problem")
-                )?;
-            }
-        }
+        print_verify(&mut out, &dir, &before, &repairs, after.as_ref())?;
     }
     bar.finish_and_clear();
     if a.json {
@@ -1163,4 +1094,86 @@ fn verify(ctx: &Ctx, a: VerifyArgs) -> Result<ExitCode> {
         return Ok(ExitCode::Damage);
     }
     Ok(ExitCode::Success)
+}
+
+/// One partition's `segments verify` report in text: counts and status, each problem, each
+/// repair, and what is left after repairs.
+fn print_verify(
+    out: &mut impl Write,
+    dir: &Path,
+    before: &klog::storage::verify::Verification,
+    repairs: &[Repair],
+    after: Option<&klog::storage::verify::Verification>,
+) -> Result<()> {
+    let status = if before.problems.is_empty() {
+        "ok".to_string()
+    } else {
+        format!(
+            "{} problem{}",
+            before.problems.len(),
+            if before.problems.len() == 1 { "" } else { "s" }
+        )
+    };
+    writeln!(
+        out,
+        "{}: {}, {}, {}, {}: {status}",
+        dir.display(),
+        super::plural(before.segments as u64, "segment"),
+        super::plural_of(before.batches, "batch", "batches"),
+        super::plural(before.records, "record"),
+        human_bytes(before.bytes)
+    )?;
+    for p in &before.problems {
+        writeln!(
+            out,
+            "  {}:{}: {}: {}",
+            p.path.display(),
+            p.position,
+            serde_json::to_value(p.kind)?.as_str().unwrap_or("problem"),
+            p.detail
+        )?;
+    }
+    for r in repairs {
+        match r {
+            Repair::Removed {
+                path,
+                position,
+                bytes,
+            } => writeln!(
+                out,
+                "  repaired: removed {} at {}:{position}",
+                super::plural(*bytes, "byte"),
+                path.display()
+            )?,
+            Repair::Moved {
+                from,
+                position,
+                bytes,
+                to,
+                first_offset,
+                last_offset,
+            } => writeln!(
+                out,
+                "  repaired: moved {} of valid batches (offsets {first_offset}..={last_offset}) from {}:{position} to {}",
+                super::plural(*bytes, "byte"),
+                from.display(),
+                to.display()
+            )?,
+            Repair::RebuiltIndex { path } => {
+                writeln!(out, "  repaired: rebuilt {}", path.display())?
+            }
+        }
+    }
+    if let Some(after) = after {
+        if after.problems.is_empty() {
+            writeln!(out, "  now clean")?;
+        } else {
+            writeln!(
+                out,
+                "  still {} after repair",
+                super::plural(after.problems.len() as u64, "problem")
+            )?;
+        }
+    }
+    Ok(())
 }
