@@ -79,27 +79,27 @@ pub enum Error {
         pid.map_or_else(String::new, |p| format!(" (pid {p})"))
     )]
     BrokerLocked { path: PathBuf, pid: Option<i32> },
-    /// An operation on one partition's log failed: what was done to which partition
-    /// (`append to orders-0`, `fsync orders-0`), with why as the `source`.
-    #[error(transparent)]
-    Partition(Box<PartitionError>),
     /// A request that makes no sense (a bad argument): the caller's mistake.
     #[error("{0}")]
     Invalid(String),
     /// A broken internal invariant: a bug in klog.
     #[error("internal error: {0}")]
     Internal(&'static str),
+    /// An operation on one partition failed: what was done to which partition (`read t-0`,
+    /// `append to orders-0`, `commit t-1`), with the error itself as its `source`, so that a
+    /// caller walking the chain finds it (a full disk, damage) right after.
+    #[error(transparent)]
+    Partition(PartitionError),
 }
 
-/// [`Error::Partition`]: `op` failed on partition `partition` of `topic`. Its `source` is
-/// the error itself, so that a caller walking the chain finds that [`Error`] (a full disk,
-/// damage) right after this one.
+/// What [`Error::Partition`] holds: what was done to which partition, and the error.
 #[derive(Debug)]
 pub struct PartitionError {
+    /// `read`, `commit`.
     pub op: &'static str,
     pub topic: String,
     pub partition: u32,
-    pub source: Error,
+    pub source: Box<Error>,
 }
 
 impl std::fmt::Display for PartitionError {
@@ -110,19 +110,19 @@ impl std::fmt::Display for PartitionError {
 
 impl std::error::Error for PartitionError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.source)
+        Some(&*self.source)
     }
 }
 
 impl Error {
     /// `op` failed on `partition` of `topic` because of `source`.
     pub fn on_partition(op: &'static str, topic: &str, partition: u32, source: Error) -> Error {
-        Error::Partition(Box::new(PartitionError {
+        Error::Partition(PartitionError {
             op,
             topic: topic.to_string(),
             partition,
-            source,
-        }))
+            source: Box::new(source),
+        })
     }
 
     pub(crate) fn io(
@@ -142,8 +142,29 @@ impl Error {
         }
     }
 
+    /// Wraps an error of one partition of `topic` (see [`Error::Partition`]).
+    pub(crate) fn partition(
+        op: &'static str,
+        topic: &str,
+        partition: u32,
+    ) -> impl FnOnce(Error) -> Error {
+        let topic = topic.to_string();
+        move |source| {
+            Error::Partition(PartitionError {
+                op,
+                topic,
+                partition,
+                source: Box::new(source),
+            })
+        }
+    }
+
     /// True when the error is the disk being full.
     pub fn is_no_space(&self) -> bool {
-        matches!(self, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::StorageFull)
+        match self {
+            Error::Io { source, .. } => source.kind() == std::io::ErrorKind::StorageFull,
+            Error::Partition(p) => p.source.is_no_space(),
+            _ => false,
+        }
     }
 }

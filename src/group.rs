@@ -12,7 +12,8 @@
 //!
 //! and in `T-0/` the member slots `.klog-group.G.member-<k>`, each held by one live member, so
 //! that members can count each other. A member's rank among the live slots gives its share of
-//! the partitions ([`fair_share`]: ⌊P/M⌋ or ⌈P/M⌉) and the range it tries first.
+//! the partitions ([`fair_share`]: ⌊P/M⌋ or ⌈P/M⌉) and the range it tries first;
+//! [`crate::consume::GroupMember`] takes and gives back partitions by these rules.
 //!
 //! Lock and member-slot files stay after their members exit (a member that comes back
 //! reuses them); [`delete`] removes them with the offsets, while it holds every one of them.
@@ -53,10 +54,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::format::DECOMPRESS_LIMIT;
 use crate::format::group_metadata::{OffsetsKey, decode_key, decode_offset_commit};
-use crate::format::legacy;
-use crate::storage::Entry;
 use crate::storage::clock::now_ms;
 use crate::storage::failpoint as fp;
 use crate::storage::fs as sfs;
@@ -739,21 +737,15 @@ pub fn broker_commits(topics: &Topics) -> Result<BrokerCommits> {
             continue;
         };
         while let Some(b) = reader.next_batch()? {
-            match &b.batch {
-                Entry::Batch(batch) if batch.header.is_control() => {}
-                Entry::Batch(batch) => {
-                    let Ok(records) = batch.records_in(&mut scratch) else {
-                        continue;
-                    };
-                    for r in records.flatten() {
-                        apply(r.key, r.value);
-                    }
-                }
-                Entry::Legacy(m) => {
-                    for r in legacy::records(m, DECOMPRESS_LIMIT).unwrap_or_default() {
-                        apply(r.key.as_deref(), r.value.as_deref());
-                    }
-                }
+            // Control batches (transaction markers) hold no commits.
+            if b.batch.is_control() {
+                continue;
+            }
+            let Ok(records) = b.batch.records_in(&mut scratch) else {
+                continue;
+            };
+            for r in records.flatten() {
+                apply(r.key, r.value);
             }
         }
     }

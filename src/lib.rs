@@ -7,13 +7,17 @@
 //! - [`storage`]: segments, offset and time indexes, the partition [`storage::Log`], recovery.
 //! - [`topic`]: topics as sets of partition logs, their configs and metadata.
 //! - [`group`]: consumer groups: committed offsets and partition ownership.
+//! - [`consume`]: reading a topic for a front end: each partition's fetch state (start and
+//!   stop resolution, position, follow wake-ups) and a group member (fair share, rebalance,
+//!   commits of what was delivered).
 //! - [`input`]: parsers of records to produce: delimiter framing, escapes, the JSON shape.
 //! - [`produce`]: the producer: partitioner, record accumulator and the sender thread that
 //!   appends, compresses and fsyncs; input bytes to records for it.
 //! - [`render`]: records as text (value, kcat's format tokens, JSON), as `consume` prints them.
 //!
 //! Layering: `format` depends on nothing; `storage` on `format`; `topic` on `storage`; `group`
-//! on `topic`; `input` on nothing; `produce` on `topic` and `input`; `render` on `format`. The CLI
+//! on `topic`; `consume` on `group`; `input` on nothing; `produce` on `topic` and `input`;
+//! `render` on `format`. The CLI
 //! depends on all of them and nothing here depends on the CLI.
 //!
 //! # Example
@@ -53,6 +57,7 @@
 //! # }
 //! ```
 
+pub mod consume;
 pub mod error;
 pub mod format;
 pub mod group;

@@ -1,9 +1,10 @@
 //! Records as text: what `klog consume` prints. The value alone (optionally the key and a
 //! separator first), kcat's `--format` tokens, or one JSON object per record.
 //!
-//! Everything here appends to a `Vec<u8>` and does no I/O, so that the formatting cost is
+//! Rendering appends to a `Vec<u8>` and does no I/O, so that the formatting cost is
 //! measured on its own (`cargo bench --bench render`) and the caller writes each
-//! record with one call. It reads records; it never changes anything on disk. A [`Render`]
+//! record with one call; [`RecordOut`] is that buffer in front of a caller's writer, written
+//! out in large writes. It reads records; it never changes anything on disk. A [`Render`]
 //! is used for one stream of records: the JSON one keeps the text that repeats from record to
 //! record ([`JsonParts`]), and prints exactly what a fresh one would.
 //!
@@ -133,6 +134,23 @@ impl Render {
         Render::Json(JsonParts::default())
     }
 
+    /// The value, with `key_sep` the key and the separator first, then `delimiter` (default:
+    /// a newline); `null` stands for an absent key or value. (kcat's `-K` and `-D`.)
+    pub fn text(key_sep: Option<Vec<u8>>, delimiter: Option<Vec<u8>>, null: Vec<u8>) -> Render {
+        match delimiter {
+            // A delimiter other than a newline: the same output as format tokens.
+            Some(d) if d != b"\n" => {
+                let mut tokens = Vec::new();
+                if let Some(sep) = key_sep {
+                    tokens.extend([Token::Key, Token::Lit(sep)]);
+                }
+                tokens.extend([Token::Value, Token::Lit(d)]);
+                Render::Format { tokens, null }
+            }
+            _ => Render::Value { key_sep, null },
+        }
+    }
+
     /// Appends one record to `out`.
     #[inline(always)]
     pub fn render(&mut self, out: &mut Vec<u8>, topic: &str, partition: u32, rec: &RecordView<'_>) {
@@ -215,6 +233,115 @@ impl Render {
                 w.write_all(small.get(v + 4..).unwrap_or_default())
             }
         }
+    }
+}
+
+/// Buffered output that records are rendered into directly (no per-field write calls); it
+/// goes to `inner` in large writes.
+///
+/// A write to `inner` that fails makes every later flush fail too: nothing after it reached
+/// the reader, so what was rendered since must not count as delivered (nor be committed).
+pub struct RecordOut<W: Write> {
+    buf: Vec<u8>,
+    inner: W,
+    failed: Option<io::ErrorKind>,
+}
+
+/// Bytes [`RecordOut`] buffers before it writes them out.
+const OUT_BUF: usize = 256 * 1024;
+
+impl<W: Write> RecordOut<W> {
+    pub fn new(inner: W) -> Self {
+        RecordOut {
+            buf: Vec::with_capacity(OUT_BUF + 4096),
+            inner,
+            failed: None,
+        }
+    }
+
+    /// The buffer, for callers that append rendered records to it themselves (such as
+    /// [`value_line`]); call [`RecordOut::spill_if_full`] after.
+    #[inline(always)]
+    pub fn buffer(&mut self) -> &mut Vec<u8> {
+        &mut self.buf
+    }
+
+    fn spill(&mut self) -> io::Result<()> {
+        if let Some(kind) = self.failed {
+            return Err(kind.into());
+        }
+        let r = self.inner.write_all(&self.buf);
+        self.buf.clear();
+        if let Err(e) = &r {
+            self.failed = Some(e.kind());
+        }
+        r
+    }
+
+    /// Writes the buffer out once it is full.
+    #[inline(always)]
+    pub fn spill_if_full(&mut self) -> io::Result<()> {
+        if self.buf.len() >= OUT_BUF {
+            self.spill()?;
+        }
+        Ok(())
+    }
+
+    /// Renders one record with `printer`: into the buffer, or, when `may_be_large` and its
+    /// key or value is over [`LARGE_FIELD`] bytes, straight to `inner` after what is
+    /// buffered, so that the record is never copied whole (see [`Render::render_to`]).
+    #[inline(always)]
+    pub fn record(
+        &mut self,
+        printer: &mut Render,
+        topic: &str,
+        partition: u32,
+        view: &RecordView<'_>,
+        may_be_large: bool,
+    ) -> io::Result<()> {
+        if may_be_large && is_large(view) {
+            return self.render_large(printer, topic, partition, view);
+        }
+        printer.render(&mut self.buf, topic, partition, view);
+        self.spill_if_full()
+    }
+
+    #[cold]
+    fn render_large(
+        &mut self,
+        printer: &mut Render,
+        topic: &str,
+        partition: u32,
+        view: &RecordView<'_>,
+    ) -> io::Result<()> {
+        self.spill()?;
+        let r = printer.render_to(&mut self.inner, topic, partition, view);
+        if let Err(e) = &r {
+            self.failed = Some(e.kind());
+        }
+        r
+    }
+}
+
+/// Whether a record is too large to render into an output buffer.
+#[inline(always)]
+fn is_large(view: &RecordView<'_>) -> bool {
+    let len = |b: Option<&[u8]>| b.map_or(0, <[u8]>::len);
+    len(view.key) > LARGE_FIELD || len(view.value) > LARGE_FIELD
+}
+
+impl<W: Write> Write for RecordOut<W> {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(b);
+        self.spill_if_full()?;
+        Ok(b.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if !self.buf.is_empty() || self.failed.is_some() {
+            self.spill()?;
+        }
+        self.inner.flush()
     }
 }
 
@@ -847,5 +974,30 @@ mod tests {
         r.render(&mut out, "t", 0, &view(None, Some(b"v"), &[]));
         r.render(&mut out, "t", 0, &view(Some(b"k"), None, &[]));
         assert_eq!(out, b"NULL\tv\nk\tNULL\n");
+    }
+
+    /// A failed write to stdout must not let a later flush succeed: the group would then
+    /// commit records the reader never got (found by `closed_pipe_commits_nothing_unread`).
+    #[test]
+    fn regression_record_out_failure_is_sticky() {
+        struct Closed;
+        impl Write for Closed {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                Err(std::io::ErrorKind::BrokenPipe.into())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut out = RecordOut::new(Closed);
+        out.buf.resize(OUT_BUF, b'x');
+        assert!(out.spill_if_full().is_err());
+        assert!(out.buf.is_empty());
+        assert_eq!(
+            out.flush().map_err(|e| e.kind()),
+            Err(std::io::ErrorKind::BrokenPipe)
+        );
+        out.write_all(b"more").unwrap_or(());
+        assert!(out.flush().is_err());
     }
 }

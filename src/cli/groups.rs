@@ -13,6 +13,7 @@ use super::output::{print_table, table};
 use super::timespec::{now_ms, parse_duration_ms, parse_iso_duration_ms, parse_time};
 use super::{Ctx, ExitCode, Hint, UsageError};
 use klog::group::{self, GroupPartition, OutOfRange, Source};
+use klog::topic::Topic;
 
 #[derive(Debug, Subcommand)]
 pub enum GroupsCommand {
@@ -351,10 +352,19 @@ struct ResetRow {
     new_offset: i64,
 }
 
-fn reset(ctx: &Ctx, a: ResetArgs) -> Result<ExitCode> {
-    group::validate_group_name(&a.group)?;
-    let now = now_ms();
-    // Parse every target before touching anything.
+/// Where `groups reset` moves a group's offsets.
+#[derive(Debug, Clone, Copy)]
+enum ResetTo {
+    Earliest,
+    Latest,
+    Offset(i64),
+    /// The first record at or after this time (ms).
+    Time(i64),
+    ShiftBy(i64),
+}
+
+/// The target of `groups reset`, parsed before anything is touched (`None`: none given).
+fn reset_target(a: &ResetArgs, now: i64) -> Result<Option<ResetTo>> {
     if let Some(o) = a.to_offset
         && o < 0
     {
@@ -384,6 +394,68 @@ fn reset(ctx: &Ctx, a: ResetArgs) -> Result<ExitCode> {
         }
         None => None,
     };
+    Ok(if a.to_earliest {
+        Some(ResetTo::Earliest)
+    } else if a.to_latest {
+        Some(ResetTo::Latest)
+    } else if let Some(o) = a.to_offset {
+        Some(ResetTo::Offset(o))
+    } else if let Some(t) = to_time.or(by_duration) {
+        Some(ResetTo::Time(t))
+    } else {
+        a.shift_by.map(ResetTo::ShiftBy)
+    })
+}
+
+/// The group's committed offset of a partition, and the offset `to` moves it to. Kafka's
+/// kafka-consumer-groups moves an offset outside the log to its nearest end, with a note.
+fn reset_offset(
+    ctx: &Ctx,
+    topic: &Topic,
+    p: u32,
+    group: &str,
+    to: Option<ResetTo>,
+) -> Result<(Option<i64>, i64)> {
+    let (start, end, mut reader) = match topic.open_reader(p)? {
+        Some(mut r) => (r.log_start_offset(), r.log_end_offset()?, Some(r)),
+        None => (0, 0, None),
+    };
+    let old = group::committed(topic, p, group)?.map(|c| c.offset);
+    let Some(to) = to else {
+        return Err(UsageError("give a reset target".into()).into());
+    };
+    let new = match to {
+        ResetTo::Earliest => start,
+        ResetTo::Latest => end,
+        ResetTo::Offset(o) if o > end => {
+            ctx.note(format_args!(
+                "offset {o} is past the log end of {}-{p}: using the log end offset {end}",
+                topic.name
+            ));
+            end
+        }
+        ResetTo::Offset(o) if o < start => {
+            ctx.note(format_args!(
+                "offset {o} is below the log start of {}-{p}: using the log start offset \
+                 {start}",
+                topic.name
+            ));
+            start
+        }
+        ResetTo::Offset(o) => o,
+        ResetTo::Time(t) => match reader.as_mut() {
+            Some(r) => r.offset_for_timestamp(t)?.unwrap_or(end),
+            None => end,
+        },
+        ResetTo::ShiftBy(n) => old.unwrap_or(start).saturating_add(n).clamp(start, end),
+    };
+    Ok((old, new))
+}
+
+fn reset(ctx: &Ctx, a: ResetArgs) -> Result<ExitCode> {
+    group::validate_group_name(&a.group)?;
+    // Parse every target before touching anything.
+    let target = reset_target(&a, now_ms())?;
     let topic = ctx.topics().open(&a.topic)?;
     let partitions = super::partitions_of(&topic, &a.partitions)?;
     let known = group::list_groups(&ctx.topics())?
@@ -409,53 +481,13 @@ fn reset(ctx: &Ctx, a: ResetArgs) -> Result<ExitCode> {
     }
     let mut rows = Vec::new();
     for &p in &partitions {
-        let (start, end, mut reader) = match topic.open_reader(p)? {
-            Some(mut r) => (r.log_start_offset(), r.log_end_offset()?, Some(r)),
-            None => (0, 0, None),
-        };
-        let old = group::committed(&topic, p, &a.group)?.map(|c| c.offset);
-        let mut at_time = |t: i64| -> Result<i64> {
-            Ok(match reader.as_mut() {
-                Some(r) => r.offset_for_timestamp(t)?.unwrap_or(end),
-                None => end,
-            })
-        };
-        let new = if a.to_earliest {
-            start
-        } else if a.to_latest {
-            end
-        } else if let Some(o) = a.to_offset {
-            // Kafka's kafka-consumer-groups moves an offset outside the log to its nearest end,
-            // with a warning.
-            if o > end {
-                ctx.note(format_args!(
-                    "offset {o} is past the log end of {}-{p}: using the log end offset {end}",
-                    topic.name
-                ));
-                end
-            } else if o < start {
-                ctx.note(format_args!(
-                    "offset {o} is below the log start of {}-{p}: using the log start offset \
-                     {start}",
-                    topic.name
-                ));
-                start
-            } else {
-                o
-            }
-        } else if let Some(t) = to_time.or(by_duration) {
-            at_time(t)?
-        } else if let Some(n) = a.shift_by {
-            old.unwrap_or(start).saturating_add(n).clamp(start, end)
-        } else {
-            return Err(UsageError("give a reset target".into()).into());
-        };
+        let (old_offset, new_offset) = reset_offset(ctx, &topic, p, &a.group, target)?;
         rows.push(ResetRow {
             group: a.group.clone(),
             topic: topic.name.clone(),
             partition: p,
-            old_offset: old,
-            new_offset: new,
+            old_offset,
+            new_offset,
         });
     }
     if !a.dry_run {
@@ -468,12 +500,21 @@ fn reset(ctx: &Ctx, a: ResetArgs) -> Result<ExitCode> {
         }
     }
     drop(locks);
+    print_reset(&rows, a.json)?;
+    if a.dry_run {
+        ctx.note("dry run: nothing changed");
+    }
+    Ok(ExitCode::Success)
+}
+
+/// The rows of `groups reset`: a table, or one JSON document.
+fn print_reset(rows: &[ResetRow], json: bool) -> Result<()> {
     let mut out = super::stdout();
-    if a.json {
+    if json {
         super::output::print_json(&mut out, &rows)?;
     } else {
         let mut t = table(&["GROUP", "TOPIC", "PARTITION", "OLD-OFFSET", "NEW-OFFSET"]);
-        for r in &rows {
+        for r in rows {
             t.add_row(vec![
                 r.group.clone(),
                 r.topic.clone(),
@@ -485,10 +526,7 @@ fn reset(ctx: &Ctx, a: ResetArgs) -> Result<ExitCode> {
         print_table(&mut out, &mut t)?;
     }
     out.flush()?;
-    if a.dry_run {
-        ctx.note("dry run: nothing changed");
-    }
-    Ok(ExitCode::Success)
+    Ok(())
 }
 
 fn delete(ctx: &Ctx, a: DeleteArgs) -> Result<ExitCode> {

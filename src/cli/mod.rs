@@ -18,6 +18,7 @@ mod output;
 mod produce;
 mod progress;
 mod segments;
+mod stop;
 mod timespec;
 mod topics;
 mod usage;

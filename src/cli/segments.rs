@@ -11,15 +11,15 @@ use serde::Serialize;
 use super::json::{write_bytes, write_str};
 use super::output::{escape_bytes, human_bytes, print_table, rfc3339_ms, table, write_escaped};
 use super::{Ctx, ExitCode, UsageError};
-use klog::format::batch::{BatchHeader, MAGIC_OFFSET, RECORD_BATCH_OVERHEAD, is_v2_magic};
+use klog::format::batch::{BatchHeader, RECORD_BATCH_OVERHEAD, is_v2_magic};
 use klog::format::control::{ControlRecordType, EndTransactionMarker};
-use klog::format::legacy::{self, LegacyMessage};
-use klog::format::{Compression, DECOMPRESS_LIMIT, Record, RecordBatch, TimestampType};
+use klog::format::legacy::LegacyMessage;
+use klog::format::{Compression, RecordBatch, TimestampType};
 use klog::format::{group_metadata, producer_snapshot};
 use klog::storage::file_names::{self, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX};
 use klog::storage::index::{self, FileSource};
 use klog::storage::verify::{Repair, repair_partition, verify_partition};
-use klog::storage::{ChunkReader, RawAt, list_segments, summarize_segment};
+use klog::storage::{ChunkReader, Entry, LogRecord, RawAt, list_segments, summarize_segment};
 
 #[derive(Debug, Subcommand)]
 pub enum SegmentsCommand {
@@ -324,7 +324,7 @@ fn start_position(path: &Path, base: i64, offset: Option<i64>) -> u64 {
     index::lookup_offset(&src, n, base, target).map_or(0, |e| e.position as u64)
 }
 
-fn control_type(rec: &Record<'_>) -> Option<ControlRecordType> {
+fn control_type(rec: &LogRecord<'_>) -> Option<ControlRecordType> {
     ControlRecordType::parse_key(rec.key?)
 }
 
@@ -340,7 +340,7 @@ fn dump_log(out: &mut impl Write, path: &Path, a: &DumpArgs) -> Result<()> {
         writeln!(out, "Dumping {}", path.display())?;
         writeln!(out, "Log starting offset: {base}")?;
     }
-    let mut scratch = Vec::new();
+    let mut bufs = DumpBufs::default();
     while pos < stop {
         let size = match r.raw_at(pos, len)? {
             RawAt::End | RawAt::Incomplete { .. } => {
@@ -349,11 +349,15 @@ fn dump_log(out: &mut impl Write, path: &Path, a: &DumpArgs) -> Result<()> {
             }
             RawAt::BadFrame(e) => {
                 if a.json {
-                    writeln!(
+                    let file = path.display().to_string();
+                    let error = e.to_string();
+                    json_line(
                         out,
-                        "{{\"file\":{},\"position\":{pos},\"error\":{}}}",
-                        serde_json::to_string(&path.display().to_string())?,
-                        serde_json::to_string(&e.to_string())?
+                        &ErrorJson {
+                            file,
+                            position: pos,
+                            error,
+                        },
                     )?;
                 } else {
                     writeln!(out, "Invalid entry at position {pos}: {e}")?;
@@ -367,10 +371,9 @@ fn dump_log(out: &mut impl Write, path: &Path, a: &DumpArgs) -> Result<()> {
                 break;
             }
             RawAt::Entry { frame, bytes } => {
-                let last = if is_v2_magic(frame.magic) {
-                    BatchHeader::parse(bytes).map_or(i64::MAX, |h| h.last_offset())
-                } else {
-                    frame.offset
+                let last = match frame.magic {
+                    2 => BatchHeader::parse(bytes).map_or(i64::MAX, |h| h.last_offset()),
+                    _ => frame.offset,
                 };
                 if a.offset.is_some_and(|o| last < o) {
                     pos += frame.size as u64;
@@ -384,9 +387,9 @@ fn dump_log(out: &mut impl Write, path: &Path, a: &DumpArgs) -> Result<()> {
                     }
                 }
                 if is_v2_magic(frame.magic) {
-                    dump_batch(out, path, pos, bytes, a, &mut scratch)?;
+                    dump_batch(out, path, pos, bytes, a, &mut bufs)?;
                 } else {
-                    dump_legacy(out, path, pos, bytes, a)?;
+                    dump_legacy(out, path, pos, bytes, a, &mut bufs)?;
                 }
                 frame.size as u64
             }
@@ -408,10 +411,14 @@ fn trailing(out: &mut impl Write, path: &Path, pos: u64, n: u64, json: bool) -> 
         return Ok(());
     }
     if json {
-        writeln!(
+        let file = path.display().to_string();
+        json_line(
             out,
-            "{{\"file\":{},\"position\":{pos},\"invalid_bytes\":{n}}}",
-            serde_json::to_string(&path.display().to_string())?
+            &TrailingJson {
+                file,
+                position: pos,
+                invalid_bytes: n,
+            },
         )?;
     } else {
         writeln!(
@@ -429,7 +436,7 @@ fn dump_batch(
     pos: u64,
     bytes: &[u8],
     a: &DumpArgs,
-    scratch: &mut Vec<u8>,
+    bufs: &mut DumpBufs,
 ) -> Result<()> {
     let Ok(h) = BatchHeader::parse(bytes) else {
         writeln!(
@@ -444,121 +451,87 @@ fn dump_batch(
     let codec = h.compression().map_or("invalid", Compression::name);
     let ts_type = h.timestamp_type().name();
     if a.json {
-        write!(
-            out,
-            "{{\"file\":{},\"position\":{pos},\"base_offset\":{},\"last_offset\":{},\"count\":{},\
-             \"size\":{},\"magic\":2,\"compression\":\"{codec}\",\"crc\":{},\"crc_valid\":{},\
-             \"timestamp_type\":\"{ts_type}\",\"base_timestamp\":{},\"max_timestamp\":{},\
-             \"producer_id\":{},\"producer_epoch\":{},\"base_sequence\":{},\"last_sequence\":{},\
-             \"partition_leader_epoch\":{},\"is_transactional\":{},\"is_control\":{},\
-             \"delete_horizon_ms\":{}",
-            serde_json::to_string(&path.display().to_string())?,
-            h.base_offset,
-            h.last_offset(),
-            h.records_count,
-            h.size(),
-            h.crc,
-            valid,
-            h.base_timestamp,
-            h.max_timestamp,
-            h.producer_id,
-            h.producer_epoch,
-            h.base_sequence,
-            h.last_sequence(),
-            h.partition_leader_epoch,
-            h.is_transactional(),
-            h.is_control(),
-            h.delete_horizon_ms()
-                .map_or_else(|| "null".to_string(), |t| t.to_string()),
-        )?;
-    } else {
-        writeln!(
-            out,
-            "baseOffset: {:<10} lastOffset: {:<10} count: {:<6} position: {:<10} {ts_type}: {:<13} \
-             size: {:<8} magic: 2 compresscodec: {:<6} crc: {:<10} isvalid: {:<5} \
-             baseSequence: {} lastSequence: {} producerId: {} producerEpoch: {} \
-             partitionLeaderEpoch: {} isTransactional: {} isControl: {} deleteHorizonMs: {}",
-            h.base_offset,
-            h.last_offset(),
-            h.records_count,
-            pos,
-            h.max_timestamp,
-            h.size(),
-            codec,
-            h.crc,
-            valid,
-            h.base_sequence,
-            h.last_sequence(),
-            h.producer_id,
-            h.producer_epoch,
-            h.partition_leader_epoch,
-            h.is_transactional(),
-            h.is_control(),
-            h.delete_horizon_ms().map_or_else(
-                || "OptionalLong.empty".to_string(),
-                |t| format!("OptionalLong[{t}]")
-            ),
-        )?;
+        let head = BatchJson {
+            file: path.display().to_string(),
+            position: pos,
+            base_offset: h.base_offset,
+            last_offset: h.last_offset(),
+            count: h.records_count,
+            size: h.size(),
+            magic: 2,
+            compression: codec,
+            crc: h.crc,
+            crc_valid: valid,
+            timestamp_type: ts_type,
+            base_timestamp: h.base_timestamp,
+            max_timestamp: h.max_timestamp,
+            producer_id: h.producer_id,
+            producer_epoch: h.producer_epoch,
+            base_sequence: h.base_sequence,
+            last_sequence: h.last_sequence(),
+            partition_leader_epoch: h.partition_leader_epoch,
+            is_transactional: h.is_transactional(),
+            is_control: h.is_control(),
+            delete_horizon_ms: h.delete_horizon_ms(),
+        };
+        return json_entry(out, &head, decoded.ok().map(Entry::Batch), a, bufs);
     }
-    let batch = decoded.ok().filter(|_| a.records);
-    if a.json {
-        if a.records {
-            out.write_all(b",\"records\":[")?;
-            if let Some(b) = &batch
-                && let Ok(records) = b.records_in(scratch)
-            {
-                for (i, rec) in records.enumerate() {
-                    let Ok(rec) = rec else { break };
-                    if i > 0 {
-                        out.write_all(b",")?;
-                    }
-                    write!(
-                        out,
-                        "{{\"offset\":{},\"timestamp\":{},\"key\":",
-                        b.offset_of(&rec),
-                        b.timestamp_of(&rec)
-                    )?;
-                    write_bytes(out, rec.key)?;
-                    out.write_all(b",\"value\":")?;
-                    write_bytes(out, rec.value)?;
-                    out.write_all(b",\"headers\":[")?;
-                    for (j, hd) in rec.headers.iter().enumerate() {
-                        if j > 0 {
-                            out.write_all(b",")?;
-                        }
-                        out.write_all(b"[")?;
-                        write_str(out, &String::from_utf8_lossy(hd.key))?;
-                        out.write_all(b",")?;
-                        write_bytes(out, hd.value)?;
-                        out.write_all(b"]")?;
-                    }
-                    out.write_all(b"]")?;
-                    if h.is_control()
-                        && let Some(t) = control_type(&rec)
-                    {
-                        let (t, name) = (t.id(), t.name());
-                        write!(out, ",\"control_type\":{t},\"control\":\"{name}\"")?;
-                    }
-                    out.write_all(b"}")?;
-                }
-            }
-            out.write_all(b"]")?;
-        }
-        out.write_all(b"}\n")?;
-        return Ok(());
-    }
-    let Some(b) = batch else {
+    writeln!(
+        out,
+        "baseOffset: {:<10} lastOffset: {:<10} count: {:<6} position: {:<10} {ts_type}: {:<13} \
+         size: {:<8} magic: 2 compresscodec: {:<6} crc: {:<10} isvalid: {:<5} \
+         baseSequence: {} lastSequence: {} producerId: {} producerEpoch: {} \
+         partitionLeaderEpoch: {} isTransactional: {} isControl: {} deleteHorizonMs: {}",
+        h.base_offset,
+        h.last_offset(),
+        h.records_count,
+        pos,
+        h.max_timestamp,
+        h.size(),
+        codec,
+        h.crc,
+        valid,
+        h.base_sequence,
+        h.last_sequence(),
+        h.producer_id,
+        h.producer_epoch,
+        h.partition_leader_epoch,
+        h.is_transactional(),
+        h.is_control(),
+        h.delete_horizon_ms().map_or_else(
+            || "OptionalLong.empty".to_string(),
+            |t| format!("OptionalLong[{t}]")
+        ),
+    )?;
+    let Some(b) = decoded.ok().filter(|_| a.records) else {
         if a.records && !valid {
             writeln!(out, "| (records not shown: the batch is not valid)")?;
         }
         return Ok(());
     };
-    let records = match b.records_in(scratch) {
+    text_records(out, path, pos, &Entry::Batch(b), a, bufs)
+}
+
+/// The records of an entry in `--print-data-log` text, one line each. The lines of a v2
+/// batch's records add the sequence number and header keys, and control records show their
+/// type; damage in a v2 batch's records is shown where it is (a legacy entry whose records
+/// do not decode shows none, as Kafka's tool does).
+fn text_records(
+    out: &mut impl Write,
+    path: &Path,
+    pos: u64,
+    entry: &Entry<'_>,
+    a: &DumpArgs,
+    bufs: &mut DumpBufs,
+) -> Result<()> {
+    let v2 = entry.as_batch().map(|b| b.header);
+    let records = match entry.records_in(&mut bufs.records) {
         Ok(r) => r,
-        Err(e) => {
+        Err(e) if v2.is_some() => {
             writeln!(out, "| (records not readable: {})", e.shifted(pos as usize))?;
             return Ok(());
         }
+        Err(_) => return Ok(()),
     };
     for rec in records {
         let rec = match rec {
@@ -568,22 +541,29 @@ fn dump_batch(
                 break;
             }
         };
+        write!(
+            out,
+            "| offset: {:<10} {}: {:<13} keySize: {:<4} valueSize: {:<6}",
+            rec.offset,
+            rec.timestamp_type_name(),
+            rec.timestamp,
+            rec.key.map_or(-1, |k| k.len() as i64),
+            rec.value.map_or(-1, |v| v.len() as i64),
+        )?;
+        let Some(h) = &v2 else {
+            key_payload(out, path, a, rec.key, rec.value)?;
+            writeln!(out)?;
+            continue;
+        };
+        // Offsets of a valid batch are its base offset plus the record's offset delta.
         let seq = if h.base_sequence < 0 {
             -1
         } else {
-            h.base_sequence.wrapping_add(rec.offset_delta)
+            h.base_sequence
+                .wrapping_add((rec.offset - h.base_offset) as i32)
         };
         let keys: Vec<String> = rec.headers.iter().map(|x| escape_bytes(x.key)).collect();
-        write!(
-            out,
-            "| offset: {:<10} {ts_type}: {:<13} keySize: {:<4} valueSize: {:<6} sequence: {} headerKeys: [{}]",
-            b.offset_of(&rec),
-            b.timestamp_of(&rec),
-            rec.key.map_or(-1, |k| k.len() as i64),
-            rec.value.map_or(-1, |v| v.len() as i64),
-            seq,
-            keys.join(","),
-        )?;
+        write!(out, " sequence: {} headerKeys: [{}]", seq, keys.join(","))?;
         if h.is_control() {
             let t = control_type(&rec);
             match t.and_then(|t| EndTransactionMarker::parse(t, rec.value.unwrap_or(&[]))) {
@@ -602,6 +582,202 @@ fn dump_batch(
         }
         writeln!(out)?;
     }
+    Ok(())
+}
+
+/// Buffers reused from entry to entry of a dump.
+#[derive(Default)]
+struct DumpBufs {
+    /// Decompressed records.
+    records: Vec<u8>,
+    /// A JSON object being written around keys and values.
+    json: Vec<u8>,
+}
+
+/// `segments dump --json`: one object per v2 batch (the field names and their order are a
+/// stable contract), with `records` after them under `--records`.
+#[derive(Serialize)]
+struct BatchJson {
+    file: String,
+    position: u64,
+    base_offset: i64,
+    last_offset: i64,
+    count: i32,
+    size: usize,
+    magic: i8,
+    compression: &'static str,
+    crc: u32,
+    crc_valid: bool,
+    timestamp_type: &'static str,
+    base_timestamp: i64,
+    max_timestamp: i64,
+    producer_id: i64,
+    producer_epoch: i16,
+    base_sequence: i32,
+    last_sequence: i32,
+    partition_leader_epoch: i32,
+    is_transactional: bool,
+    is_control: bool,
+    delete_horizon_ms: Option<i64>,
+}
+
+/// `segments dump --json`: one object per legacy (magic 0 or 1) entry.
+#[derive(Serialize)]
+struct LegacyJson {
+    file: String,
+    position: u64,
+    offset: i64,
+    size: usize,
+    magic: i8,
+    compression: &'static str,
+    crc: u32,
+    crc_valid: bool,
+    timestamp_type: &'static str,
+    timestamp: i64,
+}
+
+/// A record's fields before its key, value and headers, which are written by
+/// [`klog::render::write_json_bytes`] a piece at a time.
+#[derive(Serialize)]
+struct RecordJson {
+    offset: i64,
+    timestamp: i64,
+}
+
+/// After the headers of a control record.
+#[derive(Serialize)]
+struct ControlJson {
+    control_type: i16,
+    control: &'static str,
+}
+
+/// An entry whose framing is bad: the dump of the file stops there.
+#[derive(Serialize)]
+struct ErrorJson {
+    file: String,
+    position: u64,
+    error: String,
+}
+
+/// Bytes at the end of a file that hold no whole entry.
+#[derive(Serialize)]
+struct TrailingJson {
+    file: String,
+    position: u64,
+    invalid_bytes: u64,
+}
+
+/// An offset index entry, checked against the log (`null` without a log).
+#[derive(Serialize)]
+struct IndexJson {
+    file: String,
+    offset: i64,
+    position: u64,
+    matches_log: Option<bool>,
+}
+
+/// A time index entry.
+#[derive(Serialize)]
+struct TimeIndexJson {
+    file: String,
+    timestamp: i64,
+    offset: i64,
+    in_order: bool,
+}
+
+/// Writes `v` as one JSON object and a newline.
+fn json_line(out: &mut impl Write, v: &impl Serialize) -> Result<()> {
+    serde_json::to_writer(&mut *out, v)?;
+    out.write_all(b"\n")?;
+    Ok(())
+}
+
+/// Writes the object `v` without its closing brace, for more fields to follow; `buf` is
+/// scratch space.
+fn json_open(out: &mut impl Write, v: &impl Serialize, buf: &mut Vec<u8>) -> Result<()> {
+    buf.clear();
+    serde_json::to_writer(&mut *buf, v)?;
+    out.write_all(buf.strip_suffix(b"}").unwrap_or(buf))?;
+    Ok(())
+}
+
+/// Writes the fields of the object `v` after others: a comma, then the fields.
+fn json_more(out: &mut impl Write, v: &impl Serialize, buf: &mut Vec<u8>) -> Result<()> {
+    buf.clear();
+    serde_json::to_writer(&mut *buf, v)?;
+    out.write_all(b",")?;
+    let fields = buf.strip_prefix(b"{").and_then(|f| f.strip_suffix(b"}"));
+    out.write_all(fields.unwrap_or_default())?;
+    Ok(())
+}
+
+/// One entry of `--json`: `head`, then under `--records` its records (none when the entry
+/// does not decode; up to the first damaged one), then a newline.
+fn json_entry(
+    out: &mut impl Write,
+    head: &impl Serialize,
+    entry: Option<Entry<'_>>,
+    a: &DumpArgs,
+    bufs: &mut DumpBufs,
+) -> Result<()> {
+    json_open(out, head, &mut bufs.json)?;
+    if a.records {
+        out.write_all(b",\"records\":[")?;
+        if let Some(e) = entry
+            && let Ok(records) = e.records_in(&mut bufs.records)
+        {
+            for (i, rec) in records.enumerate() {
+                let Ok(rec) = rec else { break };
+                if i > 0 {
+                    out.write_all(b",")?;
+                }
+                json_record(out, &rec, &mut bufs.json)?;
+            }
+        }
+        out.write_all(b"]")?;
+    }
+    out.write_all(b"}\n")?;
+    Ok(())
+}
+
+/// One record of `--json --records`: keys and values (and header values) written a piece at
+/// a time, in the JSON bytes shape.
+fn json_record(out: &mut impl Write, rec: &LogRecord<'_>, buf: &mut Vec<u8>) -> Result<()> {
+    let head = RecordJson {
+        offset: rec.offset,
+        timestamp: rec.timestamp,
+    };
+    json_open(out, &head, buf)?;
+    out.write_all(b",\"key\":")?;
+    write_bytes(out, rec.key)?;
+    out.write_all(b",\"value\":")?;
+    write_bytes(out, rec.value)?;
+    out.write_all(b",\"headers\":[")?;
+    for (j, hd) in rec.headers.iter().enumerate() {
+        if j > 0 {
+            out.write_all(b",")?;
+        }
+        out.write_all(b"[")?;
+        write_str(out, &String::from_utf8_lossy(hd.key))?;
+        out.write_all(b",")?;
+        write_bytes(out, hd.value)?;
+        out.write_all(b"]")?;
+    }
+    out.write_all(b"]")?;
+    if rec.is_control
+        && let Some(t) = control_type(rec)
+    {
+        let (control_type, control) = (t.id(), t.name());
+        json_more(
+            out,
+            &ControlJson {
+                control_type,
+                control,
+            },
+            buf,
+        )?;
+    }
+    out.write_all(b"}")?;
     Ok(())
 }
 
@@ -685,13 +861,14 @@ fn dump_legacy(
     pos: u64,
     bytes: &[u8],
     a: &DumpArgs,
+    bufs: &mut DumpBufs,
 ) -> Result<()> {
     let crc_stored = bytes
         .get(12..16)
         .map_or(0, |c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]));
     let decoded = LegacyMessage::decode(bytes);
     let valid = decoded.is_ok();
-    let magic = bytes.get(MAGIC_OFFSET).copied().unwrap_or(0) as i8;
+    let magic = bytes.get(16).copied().unwrap_or(0) as i8;
     let offset = bytes
         .get(..8)
         .map_or(0, |o| i64::from_be_bytes(o.try_into().unwrap_or([0; 8])));
@@ -705,61 +882,30 @@ fn dump_legacy(
         Err(_) => ("NoTimestampType", -1, "unknown"),
     };
     if a.json {
-        write!(
-            out,
-            "{{\"file\":{},\"position\":{pos},\"offset\":{offset},\"size\":{},\"magic\":{magic},\
-             \"compression\":\"{codec}\",\"crc\":{crc_stored},\"crc_valid\":{valid},\
-             \"timestamp_type\":\"{ts_type}\",\"timestamp\":{ts}",
-            serde_json::to_string(&path.display().to_string())?,
-            bytes.len(),
-        )?;
-    } else {
-        writeln!(
-            out,
-            "offset: {offset:<10} position: {pos:<10} {ts_type}: {ts:<13} size: {:<8} magic: {magic} \
-             compresscodec: {codec:<6} crc: {crc_stored:<10} isvalid: {valid}",
-            bytes.len()
-        )?;
+        let head = LegacyJson {
+            file: path.display().to_string(),
+            position: pos,
+            offset,
+            size: bytes.len(),
+            magic,
+            compression: codec,
+            crc: crc_stored,
+            crc_valid: valid,
+            timestamp_type: ts_type,
+            timestamp: ts,
+        };
+        return json_entry(out, &head, decoded.ok().map(Entry::Legacy), a, bufs);
     }
-    let recs = match (&decoded, a.records) {
-        (Ok(m), true) => legacy::records(m, DECOMPRESS_LIMIT).ok(),
-        _ => None,
-    };
-    if a.json {
-        if a.records {
-            out.write_all(b",\"records\":[")?;
-            for (i, r) in recs.iter().flatten().enumerate() {
-                if i > 0 {
-                    out.write_all(b",")?;
-                }
-                write!(
-                    out,
-                    "{{\"offset\":{},\"timestamp\":{},\"key\":",
-                    r.offset, r.timestamp
-                )?;
-                write_bytes(out, r.key.as_deref())?;
-                out.write_all(b",\"value\":")?;
-                write_bytes(out, r.value.as_deref())?;
-                out.write_all(b",\"headers\":[]}")?;
-            }
-            out.write_all(b"]")?;
-        }
-        out.write_all(b"}\n")?;
-        return Ok(());
+    writeln!(
+        out,
+        "offset: {offset:<10} position: {pos:<10} {ts_type}: {ts:<13} size: {:<8} magic: {magic} \
+         compresscodec: {codec:<6} crc: {crc_stored:<10} isvalid: {valid}",
+        bytes.len()
+    )?;
+    match decoded {
+        Ok(m) if a.records => text_records(out, path, pos, &Entry::Legacy(m), a, bufs),
+        _ => Ok(()),
     }
-    for r in recs.iter().flatten() {
-        write!(
-            out,
-            "| offset: {:<10} {ts_type}: {:<13} keySize: {:<4} valueSize: {:<6}",
-            r.offset,
-            r.timestamp,
-            r.key.as_ref().map_or(-1, |k| k.len() as i64),
-            r.value.as_ref().map_or(-1, |v| v.len() as i64),
-        )?;
-        key_payload(out, path, a, r.key.as_deref(), r.value.as_deref())?;
-        writeln!(out)?;
-    }
-    Ok(())
 }
 
 fn dump_index(out: &mut impl Write, path: &Path, json: bool) -> Result<()> {
@@ -786,18 +932,13 @@ fn dump_index(out: &mut impl Write, path: &Path, json: bool) -> Result<()> {
             mismatches += 1;
         }
         if json {
-            writeln!(
-                out,
-                "{{\"file\":{},\"offset\":{},\"position\":{},\"matches_log\":{}}}",
-                serde_json::to_string(&path.display().to_string())?,
-                e.offset,
-                e.position,
-                if log.is_some() {
-                    ok.to_string()
-                } else {
-                    "null".into()
-                }
-            )?;
+            let entry = IndexJson {
+                file: path.display().to_string(),
+                offset: e.offset,
+                position: e.position.into(),
+                matches_log: log.is_some().then_some(ok),
+            };
+            json_line(out, &entry)?;
         } else if ok {
             writeln!(out, "offset: {} position: {}", e.offset, e.position)?;
         } else {
@@ -840,13 +981,13 @@ fn dump_time_index(out: &mut impl Write, path: &Path, json: bool) -> Result<()> 
         let in_order = e.timestamp >= prev;
         prev = prev.max(e.timestamp);
         if json {
-            writeln!(
-                out,
-                "{{\"file\":{},\"timestamp\":{},\"offset\":{},\"in_order\":{in_order}}}",
-                serde_json::to_string(&path.display().to_string())?,
-                e.timestamp,
-                e.offset
-            )?;
+            let entry = TimeIndexJson {
+                file: path.display().to_string(),
+                timestamp: e.timestamp,
+                offset: e.offset,
+                in_order,
+            };
+            json_line(out, &entry)?;
         } else {
             writeln!(
                 out,
@@ -930,76 +1071,7 @@ fn verify(ctx: &Ctx, a: VerifyArgs) -> Result<ExitCode> {
             });
             continue;
         }
-        let status = if before.problems.is_empty() {
-            "ok".to_string()
-        } else {
-            format!(
-                "{} problem{}",
-                before.problems.len(),
-                if before.problems.len() == 1 { "" } else { "s" }
-            )
-        };
-        writeln!(
-            out,
-            "{}: {}, {}, {}, {}: {status}",
-            dir.display(),
-            super::plural(before.segments as u64, "segment"),
-            super::plural_of(before.batches, "batch", "batches"),
-            super::plural(before.records, "record"),
-            human_bytes(before.bytes)
-        )?;
-        for p in &before.problems {
-            writeln!(
-                out,
-                "  {}:{}: {}: {}",
-                p.path.display(),
-                p.position,
-                serde_json::to_value(p.kind)?.as_str().unwrap_or("problem"),
-                p.detail
-            )?;
-        }
-        for r in &repairs {
-            match r {
-                Repair::Removed {
-                    path,
-                    position,
-                    bytes,
-                } => writeln!(
-                    out,
-                    "  repaired: removed {} at {}:{position}",
-                    super::plural(*bytes, "byte"),
-                    path.display()
-                )?,
-                Repair::Moved {
-                    from,
-                    position,
-                    bytes,
-                    to,
-                    first_offset,
-                    last_offset,
-                } => writeln!(
-                    out,
-                    "  repaired: moved {} of valid batches (offsets {first_offset}..={last_offset}) from {}:{position} to {}",
-                    super::plural(*bytes, "byte"),
-                    from.display(),
-                    to.display()
-                )?,
-                Repair::RebuiltIndex { path } => {
-                    writeln!(out, "  repaired: rebuilt {}", path.display())?
-                }
-            }
-        }
-        if let Some(after) = &after {
-            if after.problems.is_empty() {
-                writeln!(out, "  now clean")?;
-            } else {
-                writeln!(
-                    out,
-                    "  still {} after repair",
-                    super::plural(after.problems.len() as u64, "problem")
-                )?;
-            }
-        }
+        print_verify(&mut out, &dir, &before, &repairs, after.as_ref())?;
     }
     bar.finish_and_clear();
     if a.json {
@@ -1013,4 +1085,86 @@ fn verify(ctx: &Ctx, a: VerifyArgs) -> Result<ExitCode> {
         return Ok(ExitCode::Damage);
     }
     Ok(ExitCode::Success)
+}
+
+/// One partition's `segments verify` report in text: counts and status, each problem, each
+/// repair, and what is left after repairs.
+fn print_verify(
+    out: &mut impl Write,
+    dir: &Path,
+    before: &klog::storage::verify::Verification,
+    repairs: &[Repair],
+    after: Option<&klog::storage::verify::Verification>,
+) -> Result<()> {
+    let status = if before.problems.is_empty() {
+        "ok".to_string()
+    } else {
+        format!(
+            "{} problem{}",
+            before.problems.len(),
+            if before.problems.len() == 1 { "" } else { "s" }
+        )
+    };
+    writeln!(
+        out,
+        "{}: {}, {}, {}, {}: {status}",
+        dir.display(),
+        super::plural(before.segments as u64, "segment"),
+        super::plural_of(before.batches, "batch", "batches"),
+        super::plural(before.records, "record"),
+        human_bytes(before.bytes)
+    )?;
+    for p in &before.problems {
+        writeln!(
+            out,
+            "  {}:{}: {}: {}",
+            p.path.display(),
+            p.position,
+            serde_json::to_value(p.kind)?.as_str().unwrap_or("problem"),
+            p.detail
+        )?;
+    }
+    for r in repairs {
+        match r {
+            Repair::Removed {
+                path,
+                position,
+                bytes,
+            } => writeln!(
+                out,
+                "  repaired: removed {} at {}:{position}",
+                super::plural(*bytes, "byte"),
+                path.display()
+            )?,
+            Repair::Moved {
+                from,
+                position,
+                bytes,
+                to,
+                first_offset,
+                last_offset,
+            } => writeln!(
+                out,
+                "  repaired: moved {} of valid batches (offsets {first_offset}..={last_offset}) from {}:{position} to {}",
+                super::plural(*bytes, "byte"),
+                from.display(),
+                to.display()
+            )?,
+            Repair::RebuiltIndex { path } => {
+                writeln!(out, "  repaired: rebuilt {}", path.display())?
+            }
+        }
+    }
+    if let Some(after) = after {
+        if after.problems.is_empty() {
+            writeln!(out, "  now clean")?;
+        } else {
+            writeln!(
+                out,
+                "  still {} after repair",
+                super::plural(after.problems.len() as u64, "problem")
+            )?;
+        }
+    }
+    Ok(())
 }

@@ -1,4 +1,4 @@
-//! Points in time and durations on the command line.
+//! Points in time, durations and offset specs on the command line.
 //!
 //! A time is RFC 3339 (`2024-05-01T12:00:00Z`, any offset, any year up to 9999), a date
 //! (`2024-05-01`, midnight UTC), epoch milliseconds (`1714564800000`), `now`, or relative to
@@ -12,6 +12,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::UsageError;
+use klog::consume::{StartSpec, StopSpec};
 
 pub fn now_ms() -> i64 {
     SystemTime::now()
@@ -161,6 +162,47 @@ pub fn parse_offset_or_time(
         .and_then(|n| i64::try_from(n).ok())
         .map(OffsetOrTime::Offset)
         .ok_or_else(bad)
+}
+
+/// A non-negative offset.
+fn parse_offset_number(s: &str) -> Option<i64> {
+    s.parse::<u64>().ok().and_then(|n| i64::try_from(n).ok())
+}
+
+/// Parses `consume --offset`: beginning, end, an offset N, -N (N before the end), or @TIME.
+pub fn parse_start(spec: &str, now: i64) -> Result<StartSpec, UsageError> {
+    let bad = || {
+        UsageError(format!(
+            "invalid offset '{spec}': expected beginning, end, an offset N, -N, or @TIME"
+        ))
+    };
+    match spec {
+        "beginning" | "earliest" => Ok(StartSpec::Beginning),
+        "end" | "latest" => Ok(StartSpec::End),
+        s if s.starts_with('@') => parse_time(&s[1..], now).map(StartSpec::Time),
+        s => match s.strip_prefix('-') {
+            Some(n) => parse_offset_number(n).map(StartSpec::Last).ok_or_else(bad),
+            None => parse_offset_number(s)
+                .map(StartSpec::Offset)
+                .ok_or_else(bad),
+        },
+    }
+}
+
+/// Parses `consume --until`: end, an offset N, or @TIME.
+pub fn parse_stop(spec: &str, now: i64) -> Result<StopSpec, UsageError> {
+    if matches!(spec, "end" | "latest") {
+        return Ok(StopSpec::End);
+    }
+    let bad = || {
+        UsageError(format!(
+            "invalid --until '{spec}': expected end, an offset N, or @TIME"
+        ))
+    };
+    Ok(match parse_offset_or_time(spec, now, bad)? {
+        OffsetOrTime::Offset(o) => StopSpec::Offset(o),
+        OffsetOrTime::Time(t) => StopSpec::Time(t),
+    })
 }
 
 /// Parses a time, relative times counted from `now` (ms since the epoch).
@@ -338,5 +380,31 @@ mod tests {
         ] {
             assert_eq!(parse_iso_duration_ms(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn start_specs() {
+        let now = 1_000_000;
+        assert_eq!(parse_start("beginning", now).unwrap(), StartSpec::Beginning);
+        assert_eq!(parse_start("end", now).unwrap(), StartSpec::End);
+        assert_eq!(parse_start("42", now).unwrap(), StartSpec::Offset(42));
+        assert_eq!(parse_start("-3", now).unwrap(), StartSpec::Last(3));
+        assert_eq!(parse_start("@-1s", now).unwrap(), StartSpec::Time(999_000));
+        assert_eq!(parse_start("@123", now).unwrap(), StartSpec::Time(123));
+        for bad in [
+            "",
+            "x",
+            "-",
+            "--3",
+            "1.5",
+            "99999999999999999999",
+            "@",
+            "@soon",
+        ] {
+            assert!(parse_start(bad, now).is_err(), "{bad}");
+        }
+        assert_eq!(parse_stop("end", now).unwrap(), StopSpec::End);
+        assert_eq!(parse_stop("7", now).unwrap(), StopSpec::Offset(7));
+        assert!(parse_stop("-7", now).is_err());
     }
 }

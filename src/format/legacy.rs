@@ -152,33 +152,70 @@ pub struct LegacyRecord {
     pub value: Option<Vec<u8>>,
 }
 
+/// [`LegacyRecord`] borrowing its key and value: from the entry itself, or from the buffer
+/// a compressed wrapper was decompressed into (see [`records_in`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LegacyRecordRef<'a> {
+    pub offset: i64,
+    pub timestamp: i64,
+    pub timestamp_type: Option<TimestampType>,
+    pub key: Option<&'a [u8]>,
+    pub value: Option<&'a [u8]>,
+}
+
+impl LegacyRecordRef<'_> {
+    pub fn to_owned(&self) -> LegacyRecord {
+        LegacyRecord {
+            offset: self.offset,
+            timestamp: self.timestamp,
+            timestamp_type: self.timestamp_type,
+            key: self.key.map(<[u8]>::to_vec),
+            value: self.value.map(<[u8]>::to_vec),
+        }
+    }
+}
+
 /// Most inner messages a compressed wrapper may hold.
 const MAX_INNER: usize = 1 << 20;
 
 /// The records of a legacy entry: the message itself, or the inner messages of a compressed
 /// wrapper (decompressed, bounded by `limit` bytes).
 pub fn records(m: &LegacyMessage<'_>, limit: usize) -> Result<Vec<LegacyRecord>, DecodeError> {
+    let mut scratch = Vec::new();
+    Ok(records_in(m, &mut scratch, limit)?
+        .iter()
+        .map(LegacyRecordRef::to_owned)
+        .collect())
+}
+
+/// [`records`] without copying keys and values: a compressed wrapper is decompressed into
+/// `scratch` (bounded by `limit` bytes), and the records borrow from it or from the entry.
+pub fn records_in<'s>(
+    m: &LegacyMessage<'s>,
+    scratch: &'s mut Vec<u8>,
+    limit: usize,
+) -> Result<Vec<LegacyRecordRef<'s>>, DecodeError> {
     let codec = m.compression().ok_or(DecodeError::UnsupportedCompression {
         at: 17,
         codec: m.compression_id(),
     })?;
     if codec == Compression::None {
-        return Ok(vec![LegacyRecord {
+        return Ok(vec![LegacyRecordRef {
             offset: m.offset,
             timestamp: m.timestamp,
             timestamp_type: m.timestamp_type(),
-            key: m.key.map(<[u8]>::to_vec),
-            value: m.value.map(<[u8]>::to_vec),
+            key: m.key,
+            value: m.value,
         }]);
     }
-    let mut inner = Vec::new();
     decompress_with(
         codec,
         m.value.unwrap_or(&[]),
-        &mut inner,
+        scratch,
         limit,
         DecompressOptions::for_magic(m.magic),
     )?;
+    let inner: &'s [u8] = scratch;
     let mut out = Vec::new();
     let mut pos = 0;
     while pos < inner.len() {
@@ -205,12 +242,12 @@ pub fn records(m: &LegacyMessage<'_>, limit: usize) -> Result<Vec<LegacyRecord>,
             Some(TimestampType::LogAppendTime) => m.timestamp,
             _ => im.timestamp,
         };
-        out.push(LegacyRecord {
+        out.push(LegacyRecordRef {
             offset: im.offset,
             timestamp: ts,
             timestamp_type: m.timestamp_type(),
-            key: im.key.map(<[u8]>::to_vec),
-            value: im.value.map(<[u8]>::to_vec),
+            key: im.key,
+            value: im.value,
         });
         pos += im.size;
     }

@@ -3,7 +3,9 @@
 //! A partition is a directory `<topic>-<partition>/` holding segments: `<base>.log` (record
 //! batches back to back), `<base>.index` and `<base>.timeindex`, where `<base>` is the first
 //! offset of the segment as 20 zero-padded digits. [`Log`] appends to the last (active)
-//! segment and rolls to a new one; [`LogReader`] reads from any offset or timestamp.
+//! segment and rolls to a new one; [`LogReader`] reads from any offset or timestamp, and
+//! [`Entry::records_in`] lists the records of what it reads, v2 batches and legacy messages
+//! alike.
 //!
 //! # Invariants
 //! 1. Offsets are increasing across batches and segments (dense as appended; compaction
@@ -45,7 +47,7 @@
 //! ```text
 //! clock  config  watch  failpoint
 //!   → layout → fs → checkpoint → index → file_records → segment
-//!   → reader → cleaner → retention → verify → log
+//!   → reader → entries → cleaner → retention → verify → log
 //! ```
 //!
 //! - [`clock`]: the wall clock in milliseconds. [`config`]: topic configs ([`LogConfig`]).
@@ -58,7 +60,8 @@
 //!   cleaner offset.
 //! - [`index`]: the offset and time indexes. [`file_records`]: a `.log` read entry by entry
 //!   ([`ChunkReader`]), batch validation. [`segment`]: one segment ([`LogSegment`]).
-//! - [`reader`]: [`LogReader`] and partition statistics. [`cleaner`]: compaction and the
+//! - [`reader`]: [`LogReader`] and partition statistics. [`entries`]: the records of a v2
+//!   batch or a legacy message alike, for every reader. [`cleaner`]: compaction and the
 //!   recovery of an interrupted swap. [`retention`]: which segments go. [`verify`]: checking
 //!   and repairing a partition. [`log`]: the writer, [`Log`].
 //!
@@ -72,6 +75,7 @@ pub mod checkpoint;
 pub mod cleaner;
 pub mod clock;
 pub mod config;
+pub mod entries;
 pub mod failpoint;
 pub mod file_records;
 pub mod fs;
@@ -86,6 +90,7 @@ pub mod watch;
 
 pub use clock::now_ms;
 pub use config::{CONFIGS, CleanupPolicy, LogConfig};
+pub use entries::{EntryRecords, LogRecord};
 pub use file_records::{ChunkReader, RawAt};
 /// The names of segment files and partition directories, under the module's former name.
 pub use layout as file_names;

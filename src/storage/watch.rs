@@ -2,7 +2,8 @@
 //! through the `notify` crate) on partition directories.
 //!
 //! The watcher only says "something changed in one of these directories"; readers then look
-//! for new batches themselves. Events are coalesced by the caller draining the channel.
+//! for new batches themselves. Events are coalesced by the caller draining the channel (as
+//! [`crate::consume::Consumer::wait`] does).
 //!
 //! A follower also learns of new partitions this way: the watcher can watch the data directory
 //! itself for the entries a caller names (the topic's metadata, its partition directories),
