@@ -9,9 +9,10 @@
 //! - [`group`]: consumer groups: committed offsets and partition ownership.
 //! - [`input`]: parsers of records to produce: delimiter framing, escapes, the JSON shape.
 //! - [`render`]: records as text (value, kcat's format tokens, JSON), as `consume` prints them.
+//! - [`server`]: the data directory as a Kafka broker (`klog serve`): Kafka's wire protocol.
 //!
 //! Layering: `format` depends on nothing; `storage` on `format`; `topic` on `storage`; `group`
-//! on `topic`; `input` on nothing; `render` on `format`. The CLI
+//! on `topic`; `input` on nothing; `render` on `format`; `server` on `topic`, `group` and `storage`. The CLI
 //! depends on all of them and nothing here depends on the CLI.
 //!
 //! # Example
@@ -56,6 +57,7 @@ pub mod format;
 pub mod group;
 pub mod input;
 pub mod render;
+pub mod server;
 pub mod storage;
 pub mod topic;
 
