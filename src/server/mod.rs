@@ -221,7 +221,7 @@ pub fn parse_host_port(s: &str) -> Result<(String, u16)> {
 }
 
 #[cfg(test)]
-mod tests {
+mod address_tests {
     use super::*;
 
     #[test]
@@ -236,3 +236,6 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

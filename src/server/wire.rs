@@ -257,30 +257,19 @@ mod tests {
         assert_eq!(&out[4..], &expected[..]);
     }
 
+    /// kcat 1.7.1's first request (librdkafka 2.0.2), as captured on a socket: ApiVersions
+    /// v3, correlation id 1, client id "rdkafka", software name and version.
+    const KCAT_API_VERSIONS: &[u8] = b"\x00\x12\x00\x03\x00\x00\x00\x01\x00\x07rdkafka\x00\
+        \x0blibrdkafka\x062.0.2\x00";
+
     #[test]
-    fn api_versions_v3_request_from_librdkafka_decodes() {
-        // kcat 1.7.1's first request, as captured: ApiVersions v3, correlation 1, client
-        // "rdkafka", software name and version.
-        let mut body = BytesMut::new();
-        body.put_u8(9);
-        body.put_slice(b"librdkafka"[..8].as_ref());
-        body.put_u8(6);
-        body.put_slice(b"2.0.2");
-        body.put_u8(0);
-        let mut frame = BytesMut::new();
-        frame.put_i16(18);
-        frame.put_i16(3);
-        frame.put_i32(1);
-        frame.put_i16(7);
-        frame.put_slice(b"rdkafka");
-        frame.put_u8(0);
-        frame.put_slice(&body);
+    fn captured_api_versions_v3_request_of_kcat_decodes() {
         let Parsed::Request {
             header,
             api,
             version,
             body,
-        } = parse_request(frame.freeze())
+        } = parse_request(Bytes::from_static(KCAT_API_VERSIONS))
         else {
             panic!("not parsed");
         };
@@ -289,7 +278,13 @@ mod tests {
         let RequestKind::ApiVersions(r) = body else {
             panic!("wrong body")
         };
-        assert_eq!(r.client_software_name, StrBytes::from_static_str("librdka"));
+        assert_eq!(r.client_software_name, StrBytes::from_static_str("librdkafka"));
+        assert_eq!(r.client_software_version, StrBytes::from_static_str("2.0.2"));
+        // Cut anywhere, it is rejected, never a panic.
+        for n in 0..KCAT_API_VERSIONS.len() - 1 {
+            let cut = Bytes::copy_from_slice(&KCAT_API_VERSIONS[..n]);
+            assert!(matches!(parse_request(cut), Parsed::Reject(_)), "cut at {n}");
+        }
     }
 
     #[test]
