@@ -50,6 +50,9 @@ struct ServerFile {
     producer_id_block_end: i64,
 }
 
+/// A partition: its topic's name and its number.
+type PartitionKey = (String, u32);
+
 /// One partition's writer in the server: its log and its idempotent producers.
 pub struct Writer {
     pub topic: Topic,
@@ -82,7 +85,7 @@ pub struct Broker {
     advertised: (String, u16),
     cluster_id: String,
     events: EventSink,
-    writers: Mutex<HashMap<(String, u32), Arc<Mutex<Writer>>>>,
+    writers: Mutex<HashMap<PartitionKey, Arc<Mutex<Writer>>>>,
     producer_ids: Mutex<ProducerIds>,
     appended: watch::Sender<u64>,
     stop: watch::Sender<bool>,

@@ -161,7 +161,7 @@ async fn connection(
                 body,
             } => {
                 let correlation_id = header.correlation_id;
-                let response = dispatch(broker, &mut fetch_state, header, api, version, body)
+                let response = dispatch(broker, &mut fetch_state, header, api, version, *body)
                     .await
                     .map_err(|e| format!("{api:?} v{version}: {e}"))?;
                 match response {

@@ -141,10 +141,7 @@ fn read_partition(
         }
         c.next = Some(offset);
         let limit = partition_max.min(budget.left);
-        loop {
-            let Some(e) = c.reader.next_batch()? else {
-                break;
-            };
+        while let Some(e) = c.reader.next_batch()? {
             let size = match &e.batch {
                 Entry::Batch(b) => b.header.size(),
                 Entry::Legacy(m) => m.size,

@@ -66,7 +66,7 @@ pub enum Parsed {
         header: RequestHeader,
         api: ApiKey,
         version: i16,
-        body: RequestKind,
+        body: Box<RequestKind>,
     },
     /// ApiVersions at a version above ours: answered with UNSUPPORTED_VERSION, a v0 body.
     ApiVersionsTooNew { correlation_id: i32 },
@@ -120,7 +120,7 @@ pub fn parse_request(mut frame: Bytes) -> Parsed {
             header,
             api,
             version,
-            body,
+            body: Box::new(body),
         },
         Ok(Err(e)) => Parsed::Reject(format!("malformed {api:?} v{version} request: {e}")),
         Err(_) => Parsed::Reject(format!("malformed {api:?} v{version} request")),
@@ -275,7 +275,7 @@ mod tests {
         };
         assert_eq!((api, version, header.correlation_id), (ApiKey::ApiVersions, 3, 1));
         assert_eq!(header.client_id.as_deref(), Some("rdkafka"));
-        let RequestKind::ApiVersions(r) = body else {
+        let RequestKind::ApiVersions(r) = *body else {
             panic!("wrong body")
         };
         assert_eq!(r.client_software_name, StrBytes::from_static_str("librdkafka"));
@@ -285,6 +285,24 @@ mod tests {
             let cut = Bytes::copy_from_slice(&KCAT_API_VERSIONS[..n]);
             assert!(matches!(parse_request(cut), Parsed::Reject(_)), "cut at {n}");
         }
+    }
+
+    /// A ten-byte request announcing 2^31 topics made the decoder ask for 150 GiB up front,
+    /// which aborted the whole server (the vendored crate now refuses such counts).
+    #[test]
+    fn regression_huge_element_counts_are_rejected_without_allocating() {
+        let mut metadata = BytesMut::new();
+        metadata.put_i32(i32::MAX);
+        let frame = request(3, 1, 7, &metadata);
+        assert!(matches!(parse_request(frame), Parsed::Reject(_)));
+        // Produce v9 (flexible): a compact array of 2^32 - 2 topics.
+        let mut produce = BytesMut::new();
+        produce.put_u8(0); // null transactional id
+        produce.put_i16(1);
+        produce.put_i32(1000);
+        produce.put_slice(&[0xff, 0xff, 0xff, 0xff, 0x0f]);
+        let frame = request(0, 9, 8, &produce);
+        assert!(matches!(parse_request(frame), Parsed::Reject(_)));
     }
 
     #[test]
