@@ -205,9 +205,9 @@ async fn dispatch(
     let client = header.client_id.as_deref().unwrap_or("").to_string();
     let r = match body {
         RequestKind::ApiVersions(_) => ResponseKind::ApiVersions(wire::api_versions(0)),
-        RequestKind::Metadata(r) => {
-            ResponseKind::Metadata(blocking(move || super::metadata::metadata(&b, r, version)).await?)
-        }
+        RequestKind::Metadata(r) => ResponseKind::Metadata(
+            blocking(move || super::metadata::metadata(&b, r, version)).await?,
+        ),
         RequestKind::Produce(r) => {
             let acks = r.acks;
             let resp = blocking(move || super::produce::produce(&b, r, version)).await?;

@@ -276,7 +276,11 @@ pub async fn fetch(
         .await
         .map_err(|e| format!("the fetch failed: {e}"))?;
         state = st;
-        let resp = if version < 5 { without_log_start(resp) } else { resp };
+        let resp = if version < 5 {
+            without_log_start(resp)
+        } else {
+            resp
+        };
         if total >= min_bytes
             || any_error
             || broker.stopping()

@@ -318,7 +318,8 @@ fn has_live_member(broker: &Broker, group_id: &str, topics: &[String]) -> bool {
     topics.iter().any(|n| {
         broker.topic(n).ok().flatten().is_some_and(|t| {
             group::live_members(&t, group_id).is_ok_and(|m| m > 0)
-                || (0..t.partitions).any(|p| group::owner(&t, p, group_id).is_ok_and(|o| o.is_some()))
+                || (0..t.partitions)
+                    .any(|p| group::owner(&t, p, group_id).is_ok_and(|o| o.is_some()))
         })
     })
 }
@@ -427,7 +428,11 @@ pub fn delete_groups(
             if group::validate_group_name(&id).is_err() {
                 return r.with_error_code(ResponseError::InvalidGroupId.code());
             }
-            if broker.coordinator().describe(&id).is_some_and(|d| !d.members.is_empty()) {
+            if broker
+                .coordinator()
+                .describe(&id)
+                .is_some_and(|d| !d.members.is_empty())
+            {
                 return r.with_error_code(ResponseError::NonEmptyGroup.code());
             }
             let names = match group::topics_with_files(broker.topics(), &id) {
@@ -458,7 +463,8 @@ pub fn offset_delete(
 ) -> OffsetDeleteResponse {
     let id = req.group_id.to_string();
     if group::validate_group_name(&id).is_err() {
-        return OffsetDeleteResponse::default().with_error_code(ResponseError::InvalidGroupId.code());
+        return OffsetDeleteResponse::default()
+            .with_error_code(ResponseError::InvalidGroupId.code());
     }
     match group::topics_with_files(broker.topics(), &id) {
         Ok(n) if n.is_empty() => {

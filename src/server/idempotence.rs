@@ -262,8 +262,8 @@ mod tests {
     fn the_state_comes_back_from_the_log() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("t-0");
-        let mut log = crate::storage::Log::open(&dir, crate::storage::LogConfig::default())
-            .unwrap();
+        let mut log =
+            crate::storage::Log::open(&dir, crate::storage::LogConfig::default()).unwrap();
         let mut bases = Vec::new();
         for i in 0..3 {
             let mut b = crate::format::BatchBuilder::new();

@@ -126,10 +126,9 @@ pub fn list_offsets(
                     .with_timestamp(-1)
                     .with_offset(-1)
                     .with_leader_epoch(if version >= 4 { 0 } else { -1 });
-                let Some(topic) = topic
-                    .as_ref()
-                    .filter(|tp| p.partition_index >= 0 && (p.partition_index as u32) < tp.partitions)
-                else {
+                let Some(topic) = topic.as_ref().filter(|tp| {
+                    p.partition_index >= 0 && (p.partition_index as u32) < tp.partitions
+                }) else {
                     return resp
                         .with_error_code(ResponseError::UnknownTopicOrPartition.code())
                         .with_leader_epoch(-1);

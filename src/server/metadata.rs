@@ -147,10 +147,7 @@ fn metadata_topic(
         );
     }
     let partitions = broker.config().default_partitions;
-    match broker
-        .topics()
-        .open_or_create(name, partitions)
-    {
+    match broker.topics().open_or_create(name, partitions) {
         Ok((t, created)) => {
             if created {
                 broker.emit(Event::AutoCreated {
@@ -176,8 +173,8 @@ fn brokers(broker: &Broker) -> Vec<MetadataResponseBroker> {
 }
 
 pub fn metadata(broker: &Arc<Broker>, req: MetadataRequest, version: i16) -> MetadataResponse {
-    let auto_create = broker.config().auto_create_topics
-        && (version < 4 || req.allow_auto_topic_creation);
+    let auto_create =
+        broker.config().auto_create_topics && (version < 4 || req.allow_auto_topic_creation);
     let topics = match req.topics {
         None => match broker.topics().list_names() {
             Ok(names) => names
@@ -198,9 +195,7 @@ pub fn metadata(broker: &Arc<Broker>, req: MetadataRequest, version: i16) -> Met
             .map(|t| match t.name {
                 Some(name) => metadata_topic(broker, &name, auto_create, version),
                 None => by_id(broker, t.topic_id).map_or_else(
-                    || {
-                        missing_topic(None, t.topic_id, ResponseError::UnknownTopicId.code())
-                    },
+                    || missing_topic(None, t.topic_id, ResponseError::UnknownTopicId.code()),
                     |topic| describe_topic(broker, &topic, version),
                 ),
             })
@@ -255,7 +250,11 @@ pub fn create_topics(
                     .with_name(t.name.clone())
                     .with_error_code(code)
                     .with_error_message(Some(str_bytes(msg)));
-                if version >= 5 { r.with_configs(None) } else { r }
+                if version >= 5 {
+                    r.with_configs(None)
+                } else {
+                    r
+                }
             };
             let partitions = if t.num_partitions == -1 {
                 broker.config().default_partitions as i32
@@ -271,8 +270,7 @@ pub fn create_topics(
                     ),
                 );
             }
-            if t
-                .assignments
+            if t.assignments
                 .iter()
                 .any(|a| a.broker_ids.iter().any(|b| b.0 != NODE_ID))
             {
@@ -397,7 +395,11 @@ pub fn create_partitions(
                     ),
                 );
             }
-            if t.assignments.iter().flatten().any(|a| a.broker_ids.iter().any(|b| b.0 != NODE_ID)) {
+            if t.assignments
+                .iter()
+                .flatten()
+                .any(|a| a.broker_ids.iter().any(|b| b.0 != NODE_ID))
+            {
                 return fail(
                     ResponseError::InvalidReplicaAssignment.code(),
                     format!("the only broker is {NODE_ID}"),
@@ -532,12 +534,18 @@ fn topic_configs(
         .collect()
 }
 
-fn broker_configs(broker: &Broker, keys: Option<&Vec<StrBytes>>) -> Vec<DescribeConfigsResourceResult> {
+fn broker_configs(
+    broker: &Broker,
+    keys: Option<&Vec<StrBytes>>,
+) -> Vec<DescribeConfigsResourceResult> {
     let c = broker.config();
     let (host, port) = broker.advertised();
     let all = [
         ("advertised.listeners", format!("PLAINTEXT://{host}:{port}")),
-        ("auto.create.topics.enable", c.auto_create_topics.to_string()),
+        (
+            "auto.create.topics.enable",
+            c.auto_create_topics.to_string(),
+        ),
         (
             "group.initial.rebalance.delay.ms",
             c.group_initial_rebalance_delay_ms.to_string(),
@@ -574,9 +582,12 @@ pub fn describe_configs(
             let keys = r.configuration_keys.as_ref();
             match r.resource_type {
                 RESOURCE_TOPIC => match broker.topic(&r.resource_name) {
-                    Ok(Some(t)) => {
-                        result.with_configs(topic_configs(&t, keys, req.include_documentation, version))
-                    }
+                    Ok(Some(t)) => result.with_configs(topic_configs(
+                        &t,
+                        keys,
+                        req.include_documentation,
+                        version,
+                    )),
                     Ok(None) => result
                         .with_error_code(ResponseError::UnknownTopicOrPartition.code())
                         .with_error_message(Some(str_bytes(format!(
@@ -599,7 +610,11 @@ pub fn describe_configs(
 
 /// A list config (`cleanup.policy`) with `value`'s items added or removed.
 fn edit_list(current: &str, value: &str, add: bool) -> String {
-    let mut items: Vec<&str> = current.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+    let mut items: Vec<&str> = current
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
     for v in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         if add {
             if !items.contains(&v) {
@@ -693,7 +708,9 @@ pub fn incremental_alter_configs(
             }
             match broker.topics().alter(&topic.name, None, set, &delete) {
                 Ok(_) => result,
-                Err(e @ Error::Invalid(_)) => fail(ResponseError::InvalidConfig.code(), e.to_string()),
+                Err(e @ Error::Invalid(_)) => {
+                    fail(ResponseError::InvalidConfig.code(), e.to_string())
+                }
                 Err(e) => fail(storage_code(&e), e.to_string()),
             }
         })

@@ -264,8 +264,7 @@ pub fn init_producer_id(
         // No transaction coordinator: a transactional producer cannot work here.
         return fail(ResponseError::TransactionalIdAuthorizationFailed.code());
     }
-    let (id, epoch) = if req.producer_id.0 >= 0 && (0..i16::MAX - 1).contains(&req.producer_epoch)
-    {
+    let (id, epoch) = if req.producer_id.0 >= 0 && (0..i16::MAX - 1).contains(&req.producer_epoch) {
         (req.producer_id.0, req.producer_epoch + 1)
     } else {
         match broker.next_producer_id() {

@@ -77,15 +77,17 @@ fn idempotent_batch(values: &[&[u8]], pid: i64, epoch: i16, seq: i32) -> Bytes {
 }
 
 fn produce_req(topic: &str, partition: i32, records: Bytes) -> ProduceRequest {
-    ProduceRequest::default().with_acks(-1).with_topic_data(vec![
-        TopicProduceData::default()
-            .with_name(name(topic))
-            .with_partition_data(vec![
-                PartitionProduceData::default()
-                    .with_index(partition)
-                    .with_records(Some(records)),
-            ]),
-    ])
+    ProduceRequest::default()
+        .with_acks(-1)
+        .with_topic_data(vec![
+            TopicProduceData::default()
+                .with_name(name(topic))
+                .with_partition_data(vec![
+                    PartitionProduceData::default()
+                        .with_index(partition)
+                        .with_records(Some(records)),
+                ]),
+        ])
 }
 
 fn produce_one(f: &Fixture, version: i16, req: ProduceRequest) -> (i16, i64) {
@@ -102,7 +104,11 @@ fn encode(api: ApiKey, version: i16, r: ResponseKind) {
 }
 
 fn versions(api: ApiKey) -> std::ops::RangeInclusive<i16> {
-    let (_, min, max) = SUPPORTED.iter().copied().find(|(k, _, _)| *k == api).unwrap();
+    let (_, min, max) = SUPPORTED
+        .iter()
+        .copied()
+        .find(|(k, _, _)| *k == api)
+        .unwrap();
     min..=max
 }
 
@@ -147,9 +153,15 @@ fn produce_appends_and_every_version_encodes() {
     // Errors of every kind encode at every version too.
     for v in versions(ApiKey::Produce) {
         let (code, _) = produce_one(&f, v, produce_req("nope", 0, batch(&[b"a"])));
-        assert_eq!(code, kafka_protocol::ResponseError::UnknownTopicOrPartition.code());
+        assert_eq!(
+            code,
+            kafka_protocol::ResponseError::UnknownTopicOrPartition.code()
+        );
         let (code, _) = produce_one(&f, v, produce_req("t", 7, batch(&[b"a"])));
-        assert_eq!(code, kafka_protocol::ResponseError::UnknownTopicOrPartition.code());
+        assert_eq!(
+            code,
+            kafka_protocol::ResponseError::UnknownTopicOrPartition.code()
+        );
         let mut bad = batch(&[b"a"]).to_vec();
         let last = bad.len() - 1;
         bad[last] ^= 1;
@@ -158,7 +170,11 @@ fn produce_appends_and_every_version_encodes() {
     }
     let topic = f.broker.topics().open("t").unwrap();
     let mut r = topic.open_reader(0).unwrap().unwrap();
-    assert_eq!(r.log_end_offset().unwrap(), next, "nothing written by a refused batch");
+    assert_eq!(
+        r.log_end_offset().unwrap(),
+        next,
+        "nothing written by a refused batch"
+    );
 }
 
 #[test]
@@ -171,9 +187,15 @@ fn produce_refuses_what_kafka_refuses_and_writes_nothing() {
     let crc = crate::format::batch::compute_crc(&txn);
     txn[17..21].copy_from_slice(&crc.to_be_bytes());
     let cases: [(Bytes, kafka_protocol::ResponseError); 4] = [
-        (Bytes::from(two), kafka_protocol::ResponseError::InvalidRecord),
+        (
+            Bytes::from(two),
+            kafka_protocol::ResponseError::InvalidRecord,
+        ),
         (huge, kafka_protocol::ResponseError::MessageTooLarge),
-        (Bytes::from(txn), kafka_protocol::ResponseError::InvalidTxnState),
+        (
+            Bytes::from(txn),
+            kafka_protocol::ResponseError::InvalidTxnState,
+        ),
         (
             Bytes::from_static(&[0, 0, 0]),
             kafka_protocol::ResponseError::CorruptMessage,
@@ -185,7 +207,10 @@ fn produce_refuses_what_kafka_refuses_and_writes_nothing() {
     }
     let req = produce_req("t", 0, batch(&[b"a"])).with_acks(2);
     let (code, _) = produce_one(&f, 9, req);
-    assert_eq!(code, kafka_protocol::ResponseError::InvalidRequiredAcks.code());
+    assert_eq!(
+        code,
+        kafka_protocol::ResponseError::InvalidRequiredAcks.code()
+    );
     let topic = f.broker.topics().open("t").unwrap();
     assert_eq!(
         topic
@@ -218,7 +243,12 @@ fn idempotent_retries_are_not_appended_twice() {
     );
     let topic = f.broker.topics().open("t").unwrap();
     assert_eq!(
-        topic.open_reader(1).unwrap().unwrap().log_end_offset().unwrap(),
+        topic
+            .open_reader(1)
+            .unwrap()
+            .unwrap()
+            .log_end_offset()
+            .unwrap(),
         3
     );
     // A producer bumping its epoch (KIP-360) keeps its id.
@@ -260,7 +290,10 @@ fn fetch_returns_whole_batches_within_limits_at_every_version() {
         assert_eq!(i64::from_be_bytes(records[..8].try_into().unwrap()), 3);
         // Limits smaller than a batch still return the first one whole.
         let r = fetch(&f, v, fetch_req("t", 0, 0, 10));
-        assert_eq!(r.responses[0].partitions[0].records.as_ref().unwrap().len(), one);
+        assert_eq!(
+            r.responses[0].partitions[0].records.as_ref().unwrap().len(),
+            one
+        );
         // Out of range, and unknown partitions.
         let r = fetch(&f, v, fetch_req("t", 0, 10, 100));
         assert_eq!(
@@ -274,7 +307,10 @@ fn fetch_returns_whole_batches_within_limits_at_every_version() {
         );
         // At the end: nothing, no error.
         let r = fetch(&f, v, fetch_req("t", 0, 9, 100));
-        assert_eq!(r.responses[0].partitions[0].records.as_ref().unwrap().len(), 0);
+        assert_eq!(
+            r.responses[0].partitions[0].records.as_ref().unwrap().len(),
+            0
+        );
     }
 }
 
@@ -296,7 +332,13 @@ fn a_waiting_fetch_wakes_when_a_batch_lands() {
     produce_one(&f, 9, produce_req("t", 0, batch(&[b"late"])));
     let (r, _) = rt.block_on(waiting).unwrap().unwrap();
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
-    assert!(!r.responses[0].partitions[0].records.as_ref().unwrap().is_empty());
+    assert!(
+        !r.responses[0].partitions[0]
+            .records
+            .as_ref()
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[test]
@@ -358,7 +400,10 @@ fn metadata_lists_and_auto_creates_at_every_version() {
         assert_eq!(r.topics[0].partitions.len(), 2);
         assert_eq!(r.brokers[0].port, 9092);
         if v >= 10 {
-            assert!(!r.topics[0].topic_id.is_nil(), "the id of partition.metadata");
+            assert!(
+                !r.topics[0].topic_id.is_nil(),
+                "the id of partition.metadata"
+            );
         }
     }
     // Auto-creation: v4+ asks, earlier versions always may.
@@ -382,15 +427,10 @@ fn metadata_lists_and_auto_creates_at_every_version() {
         kafka_protocol::ResponseError::InvalidTopicException.code()
     );
     assert!(f.broker.topics().open("new1").is_ok());
-    assert!(
-        f.events
-            .lock()
-            .unwrap()
-            .contains(&Event::AutoCreated {
-                topic: "new1".into(),
-                partitions: 1
-            })
-    );
+    assert!(f.events.lock().unwrap().contains(&Event::AutoCreated {
+        topic: "new1".into(),
+        partitions: 1
+    }));
     // The same id every time, from partition.metadata.
     let a = metadata::metadata(&f.broker, ask("t", true), 12).topics[0].topic_id;
     let b = metadata::metadata(&f.broker, ask("t", true), 12).topics[0].topic_id;
@@ -422,7 +462,11 @@ fn admin_apis_encode_at_every_version_and_change_the_directory() {
                 .with_replication_factor(3),
         ]);
         let r = metadata::create_topics(&f.broker, req, v);
-        encode(ApiKey::CreateTopics, v, ResponseKind::CreateTopics(r.clone()));
+        encode(
+            ApiKey::CreateTopics,
+            v,
+            ResponseKind::CreateTopics(r.clone()),
+        );
         let codes: Vec<i16> = r.topics.iter().map(|t| t.error_code).collect();
         assert_eq!(
             codes,
@@ -521,7 +565,11 @@ fn admin_apis_encode_at_every_version_and_change_the_directory() {
                 ]),
         ]);
         let r = metadata::delete_records(&f.broker, req, v);
-        encode(ApiKey::DeleteRecords, v, ResponseKind::DeleteRecords(r.clone()));
+        encode(
+            ApiKey::DeleteRecords,
+            v,
+            ResponseKind::DeleteRecords(r.clone()),
+        );
         let p = &r.topics[0].partitions;
         assert_eq!((p[0].error_code, p[0].low_watermark), (0, 2 * v as i64 + 1));
         assert_eq!(
@@ -539,7 +587,11 @@ fn admin_apis_encode_at_every_version_and_change_the_directory() {
             DeleteTopicsRequest::default().with_topic_names(vec![name(&topic)])
         };
         let r = metadata::delete_topics(&f.broker, req, v);
-        encode(ApiKey::DeleteTopics, v, ResponseKind::DeleteTopics(r.clone()));
+        encode(
+            ApiKey::DeleteTopics,
+            v,
+            ResponseKind::DeleteTopics(r.clone()),
+        );
         assert_eq!(r.responses[0].error_code, 0, "{r:?}");
         assert!(f.broker.topics().open(&topic).is_err());
     }
@@ -570,16 +622,30 @@ fn simple_commits_share_the_cli_group_files_and_metadata_round_trips() {
             FindCoordinatorRequest::default().with_key(StrBytes::from_static_str("g")),
             v,
         );
-        encode(ApiKey::FindCoordinator, v, ResponseKind::FindCoordinator(r.clone()));
+        encode(
+            ApiKey::FindCoordinator,
+            v,
+            ResponseKind::FindCoordinator(r.clone()),
+        );
         assert_eq!((r.error_code, r.port), (0, 9092));
     }
     for v in versions(ApiKey::OffsetCommit) {
         let r = groups::offset_commit(&f.broker, commit_req("g", 40 + v as i64, Some("meta")), v);
-        encode(ApiKey::OffsetCommit, v, ResponseKind::OffsetCommit(r.clone()));
+        encode(
+            ApiKey::OffsetCommit,
+            v,
+            ResponseKind::OffsetCommit(r.clone()),
+        );
         assert_eq!(r.topics[0].partitions[0].error_code, 0);
     }
     let topic = f.broker.topics().open("t").unwrap();
-    assert_eq!(crate::group::committed(&topic, 1, "g").unwrap().unwrap().offset, 48);
+    assert_eq!(
+        crate::group::committed(&topic, 1, "g")
+            .unwrap()
+            .unwrap()
+            .offset,
+        48
+    );
     for v in versions(ApiKey::OffsetFetch) {
         let topics = if v >= 2 && v % 2 == 0 {
             None
@@ -600,7 +666,10 @@ fn simple_commits_share_the_cli_group_files_and_metadata_round_trips() {
         encode(ApiKey::OffsetFetch, v, ResponseKind::OffsetFetch(r.clone()));
         let parts = &r.topics[0].partitions;
         let p1 = parts.iter().find(|p| p.partition_index == 1).unwrap();
-        assert_eq!((p1.committed_offset, p1.metadata.as_deref()), (48, Some("meta")));
+        assert_eq!(
+            (p1.committed_offset, p1.metadata.as_deref()),
+            (48, Some("meta"))
+        );
         if topics.is_some() {
             assert_eq!(parts[0].committed_offset, -1);
         }
@@ -625,7 +694,13 @@ fn simple_commits_share_the_cli_group_files_and_metadata_round_trips() {
         r.topics[0].partitions[0].error_code,
         kafka_protocol::ResponseError::UnknownMemberId.code()
     );
-    assert_eq!(crate::group::committed(&topic, 1, "g").unwrap().unwrap().offset, 48);
+    assert_eq!(
+        crate::group::committed(&topic, 1, "g")
+            .unwrap()
+            .unwrap()
+            .offset,
+        48
+    );
     for v in versions(ApiKey::ListGroups) {
         let r = groups::list_groups(&f.broker, ListGroupsRequest::default(), v);
         encode(ApiKey::ListGroups, v, ResponseKind::ListGroups(r.clone()));
@@ -640,7 +715,11 @@ fn simple_commits_share_the_cli_group_files_and_metadata_round_trips() {
             ]),
             v,
         );
-        encode(ApiKey::DescribeGroups, v, ResponseKind::DescribeGroups(r.clone()));
+        encode(
+            ApiKey::DescribeGroups,
+            v,
+            ResponseKind::DescribeGroups(r.clone()),
+        );
         assert_eq!(r.groups[0].group_state.as_str(), "Empty");
         assert_eq!(r.groups[1].group_state.as_str(), "Dead");
     }
@@ -658,7 +737,11 @@ fn simple_commits_share_the_cli_group_files_and_metadata_round_trips() {
             ]),
         0,
     );
-    encode(ApiKey::OffsetDelete, 0, ResponseKind::OffsetDelete(r.clone()));
+    encode(
+        ApiKey::OffsetDelete,
+        0,
+        ResponseKind::OffsetDelete(r.clone()),
+    );
     assert_eq!(r.topics[0].partitions[0].error_code, 0);
     assert!(crate::group::committed(&topic, 1, "g").unwrap().is_none());
     groups::offset_commit(&f.broker, commit_req("g", 5, None), 8);
@@ -669,7 +752,11 @@ fn simple_commits_share_the_cli_group_files_and_metadata_round_trips() {
                 .with_groups_names(vec![StrBytes::from_static_str("g").into()]),
             v,
         );
-        encode(ApiKey::DeleteGroups, v, ResponseKind::DeleteGroups(r.clone()));
+        encode(
+            ApiKey::DeleteGroups,
+            v,
+            ResponseKind::DeleteGroups(r.clone()),
+        );
         let want = if v == 0 {
             0
         } else {

@@ -273,17 +273,29 @@ mod tests {
         else {
             panic!("not parsed");
         };
-        assert_eq!((api, version, header.correlation_id), (ApiKey::ApiVersions, 3, 1));
+        assert_eq!(
+            (api, version, header.correlation_id),
+            (ApiKey::ApiVersions, 3, 1)
+        );
         assert_eq!(header.client_id.as_deref(), Some("rdkafka"));
         let RequestKind::ApiVersions(r) = *body else {
             panic!("wrong body")
         };
-        assert_eq!(r.client_software_name, StrBytes::from_static_str("librdkafka"));
-        assert_eq!(r.client_software_version, StrBytes::from_static_str("2.0.2"));
+        assert_eq!(
+            r.client_software_name,
+            StrBytes::from_static_str("librdkafka")
+        );
+        assert_eq!(
+            r.client_software_version,
+            StrBytes::from_static_str("2.0.2")
+        );
         // Cut anywhere, it is rejected, never a panic.
         for n in 0..KCAT_API_VERSIONS.len() - 1 {
             let cut = Bytes::copy_from_slice(&KCAT_API_VERSIONS[..n]);
-            assert!(matches!(parse_request(cut), Parsed::Reject(_)), "cut at {n}");
+            assert!(
+                matches!(parse_request(cut), Parsed::Reject(_)),
+                "cut at {n}"
+            );
         }
     }
 
