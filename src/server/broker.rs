@@ -59,10 +59,18 @@ pub struct Writer {
     pub partition: u32,
     pub log: Log,
     pub producers: ProducerStates,
-    /// Inode of the partition directory when opened (see invariant 1).
-    dir_ino: u64,
     /// Appended to since the last checkpoint sync.
     pub dirty: bool,
+}
+
+/// A writer in the map, with what tells whether it is still the partition's (readable
+/// without waiting for a writer that is busy appending).
+struct Slot {
+    /// Inode of the partition directory when opened (see invariant 1).
+    dir_ino: u64,
+    /// The topic's partition count then.
+    partitions: u32,
+    writer: Arc<Mutex<Writer>>,
 }
 
 #[derive(Debug, Default)]
@@ -85,7 +93,7 @@ pub struct Broker {
     advertised: (String, u16),
     cluster_id: String,
     events: EventSink,
-    writers: Mutex<HashMap<PartitionKey, Arc<Mutex<Writer>>>>,
+    writers: Mutex<HashMap<PartitionKey, Slot>>,
     producer_ids: Mutex<ProducerIds>,
     appended: watch::Sender<u64>,
     stop: watch::Sender<bool>,
@@ -277,16 +285,12 @@ impl Broker {
         let dir = topic.partition_dir(partition);
         let ino = std::fs::metadata(&dir).map(|m| m.ino()).unwrap_or(0);
         let mut writers = lock(&self.writers);
-        if let Some(w) = writers.get(&key) {
-            let same = {
-                let g = lock(w);
-                g.dir_ino == ino && ino != 0 && g.topic.partitions == topic.partitions
-            };
-            if same {
-                return Ok(w.clone());
+        if let Some(slot) = writers.get(&key) {
+            if slot.dir_ino == ino && ino != 0 && slot.partitions == topic.partitions {
+                return Ok(slot.writer.clone());
             }
             if let Some(old) = writers.remove(&key) {
-                let _ = finish_writer(&old);
+                let _ = finish_writer(&old.writer);
             }
         }
         let log = topic.open_log(partition)?;
@@ -297,10 +301,16 @@ impl Broker {
             partition,
             log,
             producers,
-            dir_ino: ino,
             dirty: false,
         }));
-        writers.insert(key, w.clone());
+        writers.insert(
+            key,
+            Slot {
+                dir_ino: ino,
+                partitions: topic.partitions,
+                writer: w.clone(),
+            },
+        );
         Ok(w)
     }
 
@@ -309,8 +319,8 @@ impl Broker {
         let mut writers = lock(&self.writers);
         let keys: Vec<_> = writers.keys().filter(|k| k.0 == topic).cloned().collect();
         for k in keys {
-            if let Some(w) = writers.remove(&k) {
-                let _ = finish_writer(&w);
+            if let Some(slot) = writers.remove(&k) {
+                let _ = finish_writer(&slot.writer);
             }
         }
     }
@@ -318,7 +328,10 @@ impl Broker {
     /// Periodic work: starts the `flush.ms` fsyncs that are due, without waiting on any
     /// writer that is busy.
     pub fn tick(&self) {
-        let writers: Vec<_> = lock(&self.writers).values().cloned().collect();
+        let writers: Vec<_> = lock(&self.writers)
+            .values()
+            .map(|s| s.writer.clone())
+            .collect();
         for w in writers {
             let Ok(mut g) = w.try_lock() else { continue };
             if let Err(e) = g.log.maybe_flush_in_background() {
@@ -355,7 +368,7 @@ impl Broker {
     /// Flushes every writer and brings Kafka's checkpoint files up to date for what was
     /// written: the end of a shutdown.
     pub fn close(&self) -> Result<()> {
-        let writers: Vec<_> = lock(&self.writers).drain().map(|(_, w)| w).collect();
+        let writers: Vec<_> = lock(&self.writers).drain().map(|(_, s)| s.writer).collect();
         let mut first_err = None;
         for w in writers {
             if let Err(e) = finish_writer(&w) {

@@ -66,19 +66,25 @@ fn partition_data(index: i32, code: i16, hw: i64, log_start: i64) -> PartitionDa
         .with_records(Some(Bytes::new()))
 }
 
-/// The raw bytes of an entry the reader returned.
-fn entry_bytes(reader_dir: &std::path::Path, e: &crate::storage::BatchRef<'_>) -> Result<Bytes> {
+/// Appends the raw bytes of an entry the reader returned to `out`.
+fn put_entry(
+    out: &mut BytesMut,
+    reader_dir: &std::path::Path,
+    e: &crate::storage::BatchRef<'_>,
+) -> Result<()> {
     match &e.batch {
-        Entry::Batch(b) => Ok(Bytes::copy_from_slice(b.as_bytes())),
+        Entry::Batch(b) => out.extend_from_slice(b.as_bytes()),
         Entry::Legacy(m) => {
+            // The reader hands out legacy messages decoded: read their bytes again.
             let path = log_file(reader_dir, e.segment_base);
             let f = crate::storage::fs::open_regular(&path)?;
-            let mut buf = vec![0u8; m.size];
-            f.read_exact_at(&mut buf, e.position)
+            let at = out.len();
+            out.resize(at + m.size, 0);
+            f.read_exact_at(&mut out[at..], e.position)
                 .map_err(Error::io("read", &path))?;
-            Ok(Bytes::from(buf))
         }
     }
+    Ok(())
 }
 
 struct Budget {
@@ -152,8 +158,7 @@ fn read_partition(
                 c.next = None;
                 break;
             }
-            let bytes = entry_bytes(&dir, &e)?;
-            out.extend_from_slice(&bytes);
+            put_entry(&mut out, &dir, &e)?;
             budget.first = false;
             c.next = Some(next);
             hw = hw.max(next);
