@@ -21,7 +21,7 @@
 //! returned, so that a consumer reading on pays no index lookup per fetch.
 
 use std::collections::HashMap;
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{FileExt, MetadataExt};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -43,6 +43,9 @@ pub const MAX_WAIT: Duration = Duration::from_secs(30);
 const MAX_CURSORS: usize = 4096;
 
 struct Cursor {
+    /// Inode of the partition directory it reads: a topic deleted and created again under
+    /// the same name gets a new one, and a new reader.
+    dir_ino: u64,
     reader: LogReader,
     /// The offset whose batch the reader's next `next_batch` returns, when known.
     next: Option<i64>,
@@ -108,6 +111,10 @@ fn read_partition(
     let p = index as u32;
     let key = (topic.name.clone(), p);
     let dir = topic.partition_dir(p);
+    let ino = std::fs::metadata(&dir).map_or(0, |m| m.ino());
+    if state.cursors.get(&key).is_some_and(|c| c.dir_ino != ino) {
+        state.cursors.remove(&key);
+    }
     if !state.cursors.contains_key(&key) {
         let Some(reader) = topic.open_reader(p)? else {
             // No directory yet: an empty log.
@@ -122,9 +129,14 @@ fn read_partition(
             state.cursors.clear();
         }
         broker.watch(&dir);
-        state
-            .cursors
-            .insert(key.clone(), Cursor { reader, next: None });
+        state.cursors.insert(
+            key.clone(),
+            Cursor {
+                dir_ino: ino,
+                reader,
+                next: None,
+            },
+        );
     }
     let Some(c) = state.cursors.get_mut(&key) else {
         return Err(Error::Internal("fetch cursor vanished"));

@@ -777,3 +777,54 @@ fn api_versions_lists_every_api_served() {
         );
     }
 }
+
+/// A connection kept reading a partition of a topic deleted and created again under the
+/// same name from the deleted files.
+#[test]
+fn regression_a_topic_created_again_is_read_anew_by_the_same_connection() {
+    let f = fixture();
+    produce_one(&f, 9, produce_req("t", 0, batch(&[b"old", b"old"])));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let state = Box::default();
+    let (r, state) = rt
+        .block_on(fetch::fetch(
+            &f.broker,
+            state,
+            fetch_req("t", 0, 0, 1 << 20),
+            12,
+        ))
+        .unwrap();
+    assert!(
+        !r.responses[0].partitions[0]
+            .records
+            .as_ref()
+            .unwrap()
+            .is_empty()
+    );
+    let del = DeleteTopicsRequest::default().with_topic_names(vec![name("t")]);
+    assert_eq!(
+        metadata::delete_topics(&f.broker, del, 5).responses[0].error_code,
+        0
+    );
+    f.broker
+        .topics()
+        .create("t", 2, Default::default())
+        .unwrap();
+    produce_one(&f, 9, produce_req("t", 0, batch(&[b"new", b"new", b"new"])));
+    // Offset 2: where the connection's reader of the old topic stands.
+    let (r, _) = rt
+        .block_on(fetch::fetch(
+            &f.broker,
+            state,
+            fetch_req("t", 0, 2, 1 << 20),
+            12,
+        ))
+        .unwrap();
+    let p = &r.responses[0].partitions[0];
+    assert_eq!(p.high_watermark, 3);
+    let records = p.records.as_ref().unwrap();
+    assert!(records.windows(3).any(|w| w == b"new"), "{p:?}");
+}
