@@ -2,7 +2,7 @@
 //!
 //! # Invariants
 //! 1. One request at a time per connection, so responses go out in request order; a produce
-//!    with `acks=0` is handled and gets no response.
+//!    with `acks=0` is handled and gets no response (the connection closes if it failed).
 //! 2. A frame's bytes are read as they arrive, the buffer growing with them (never sized up
 //!    front from the size prefix), so a client announcing 100 MiB and sending nothing costs
 //!    nothing; 1 000 idle connections cost a task and a small buffer each.
@@ -212,6 +212,21 @@ async fn dispatch(
             let acks = r.acks;
             let resp = blocking(move || super::produce::produce(&b, r, version)).await?;
             if acks == 0 {
+                // No response: as a Kafka broker, close the connection on an error, so that
+                // the producer notices and refreshes its metadata.
+                let failed = resp
+                    .responses
+                    .iter()
+                    .flat_map(|t| t.partition_responses.iter().map(move |p| (t, p)))
+                    .find(|(_, p)| p.error_code != 0);
+                if let Some((t, p)) = failed {
+                    return Err(format!(
+                        "acks=0 produce to {}-{} failed with error {}",
+                        t.name.as_str(),
+                        p.index,
+                        p.error_code
+                    ));
+                }
                 return Ok(None);
             }
             ResponseKind::Produce(resp)

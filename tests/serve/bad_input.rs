@@ -59,9 +59,13 @@ fn assert_alive(serve: &Serve) {
 
 /// Produce v3 of one batch to partition 0 of `topic`.
 fn produce_v3(topic: &str, records: &[u8]) -> Vec<u8> {
+    produce_v3_acks(topic, records, -1)
+}
+
+fn produce_v3_acks(topic: &str, records: &[u8], acks: i16) -> Vec<u8> {
     let mut b = header(0, 3, 5);
     b.extend_from_slice(&(-1i16).to_be_bytes()); // no transactional id
-    b.extend_from_slice(&(-1i16).to_be_bytes()); // acks
+    b.extend_from_slice(&acks.to_be_bytes());
     b.extend_from_slice(&5000i32.to_be_bytes());
     b.extend_from_slice(&1i32.to_be_bytes());
     b.extend_from_slice(&(topic.len() as i16).to_be_bytes());
@@ -173,6 +177,28 @@ fn bad_frames_close_that_connection_only_and_write_nothing() {
     assert_eq!(api_versions(&mut bystander, 2), 0);
     let stderr = serve.stop();
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn acks_0_gets_no_response_and_a_failure_closes_the_connection() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    klog(&dir, &["topics", "create", "t", "-q"]);
+    let serve = Serve::start(&dir);
+    let mut s = connect(serve.port);
+    for _ in 0..3 {
+        s.write_all(&frame(&produce_v3_acks("t", &one_batch(), 0)))
+            .unwrap();
+    }
+    // The next answer on the connection is the ApiVersions one: none came for the produces.
+    assert_eq!(api_versions(&mut s, 77), 0);
+    assert_eq!(log_end(&dir, "t"), 3);
+    s.write_all(&frame(&produce_v3_acks("nope", &one_batch(), 0)))
+        .unwrap();
+    // Closed by the server (end of stream), not merely silent (a read timeout).
+    let mut byte = [0u8; 1];
+    assert_eq!(s.read(&mut byte).ok(), Some(0), "the connection stays open");
+    serve.stop();
 }
 
 #[test]
