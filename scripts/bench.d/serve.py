@@ -47,7 +47,7 @@ elif mode == "consume":
     t0 = time.time()
     got = 0
     while got < n:
-        got += len(c.consume(100000, 1.0))
+        got += len(c.consume(min(100000, n - got), 1.0))
     print(time.time() - t0)
 elif mode == "latency":
     import threading
