@@ -39,7 +39,6 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 
 use super::broker::Broker;
-use super::produce::storage_code;
 use super::{Event, NODE_ID};
 use crate::group;
 use crate::topic::Topic;
@@ -143,7 +142,7 @@ fn commit_one(
         CommitAuthority::Simple => match group::try_own(topic, partition, group_id) {
             Ok(Some(l)) => Some(l),
             Ok(None) => return ResponseError::UnknownMemberId.code(),
-            Err(e) => return storage_code(&e),
+            Err(e) => return super::error_code(&e),
         },
     };
     match group::commit_with_metadata(topic, partition, group_id, offset, metadata) {
@@ -153,7 +152,7 @@ fn commit_one(
                 what: format!("commit of group '{group_id}' on {}-{partition}", topic.name),
                 reason: super::broker::error_chain(&e),
             });
-            storage_code(&e)
+            super::error_code(&e)
         }
     }
 }
@@ -270,7 +269,7 @@ pub fn offset_fetch(
         None => match group::topics_with_files(broker.topics(), &group_id) {
             Ok(names) => names.into_iter().map(|n| (n, None)).collect(),
             Err(e) => {
-                let code = storage_code(&e);
+                let code = super::error_code(&e);
                 return whole_error(code, OffsetFetchRequest::default());
             }
         },
@@ -289,7 +288,7 @@ pub fn offset_fetch(
                     }
                     match group::committed(t, p as u32, &group_id) {
                         Ok(c) => fetched(p, c, 0),
-                        Err(e) => fetched(p, None, storage_code(&e)),
+                        Err(e) => fetched(p, None, super::error_code(&e)),
                     }
                 })
                 .collect(),
@@ -297,7 +296,7 @@ pub fn offset_fetch(
                 .filter_map(|p| match group::committed(t, p, &group_id) {
                     Ok(Some(c)) => Some(fetched(p as i32, Some(c), 0)),
                     Ok(None) => None,
-                    Err(e) => Some(fetched(p as i32, None, storage_code(&e))),
+                    Err(e) => Some(fetched(p as i32, None, super::error_code(&e))),
                 })
                 .collect(),
         };
@@ -340,7 +339,7 @@ pub fn list_groups(
 ) -> ListGroupsResponse {
     let groups = match group::list_groups(broker.topics()) {
         Ok(g) => g,
-        Err(e) => return ListGroupsResponse::default().with_error_code(storage_code(&e)),
+        Err(e) => return ListGroupsResponse::default().with_error_code(super::error_code(&e)),
     };
     let mut listed: Vec<ListedGroup> = broker.coordinator().list();
     for (g, topics) in groups {
@@ -407,7 +406,7 @@ pub fn describe_groups(
                 Ok(topics) => base
                     .with_group_state(StrBytes::from_static_str(state_of(broker, &id, &topics)))
                     .with_protocol_type(StrBytes::from_static_str("consumer")),
-                Err(e) => base.with_error_code(storage_code(&e)),
+                Err(e) => base.with_error_code(super::error_code(&e)),
             }
         })
         .collect();
@@ -440,7 +439,7 @@ pub fn delete_groups(
                     return r.with_error_code(ResponseError::GroupIdNotFound.code());
                 }
                 Ok(n) => n,
-                Err(e) => return r.with_error_code(storage_code(&e)),
+                Err(e) => return r.with_error_code(super::error_code(&e)),
             };
             let topics: Vec<Topic> = names
                 .iter()
@@ -449,7 +448,7 @@ pub fn delete_groups(
             let _one_at_a_time = broker.commit_lock();
             match group::delete(&topics, &id) {
                 Ok(()) => r,
-                Err(e) => r.with_error_code(storage_code(&e)),
+                Err(e) => r.with_error_code(super::error_code(&e)),
             }
         })
         .collect();
@@ -472,7 +471,7 @@ pub fn offset_delete(
                 .with_error_code(ResponseError::GroupIdNotFound.code());
         }
         Ok(_) => {}
-        Err(e) => return OffsetDeleteResponse::default().with_error_code(storage_code(&e)),
+        Err(e) => return OffsetDeleteResponse::default().with_error_code(super::error_code(&e)),
     }
     let topics = req
         .topics
@@ -490,10 +489,10 @@ pub fn offset_delete(
                             match group::try_own(tp, i as u32, &id) {
                                 Ok(Some(_lock)) => match group::forget(tp, i as u32, &id) {
                                     Ok(()) => 0,
-                                    Err(e) => storage_code(&e),
+                                    Err(e) => super::error_code(&e),
                                 },
                                 Ok(None) => ResponseError::GroupSubscribedToTopic.code(),
-                                Err(e) => storage_code(&e),
+                                Err(e) => super::error_code(&e),
                             }
                         }
                         _ => ResponseError::UnknownTopicOrPartition.code(),

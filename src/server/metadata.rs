@@ -43,7 +43,6 @@ use kafka_protocol::protocol::StrBytes;
 use uuid::Uuid;
 
 use super::broker::{Broker, error_chain};
-use super::produce::storage_code;
 use super::{Event, NODE_ID};
 use crate::Error;
 use crate::storage::{CONFIGS, LogConfig};
@@ -70,16 +69,14 @@ fn parse_topic_id(s: &str) -> Option<Uuid> {
 
 /// The topic's id (invariant 2).
 pub fn topic_id(broker: &Broker, topic: &Topic) -> Uuid {
-    for p in 0..topic.partitions.min(1) {
-        let path = topic.partition_dir(p).join("partition.metadata");
-        if let Ok(text) = std::fs::read_to_string(&path)
-            && let Some(id) = text
-                .lines()
-                .find_map(|l| l.strip_prefix("topic_id:"))
-                .and_then(parse_topic_id)
-        {
-            return id;
-        }
+    let path = topic.partition_dir(0).join("partition.metadata");
+    if let Ok(text) = std::fs::read_to_string(&path)
+        && let Some(id) = text
+            .lines()
+            .find_map(|l| l.strip_prefix("topic_id:"))
+            .and_then(parse_topic_id)
+    {
+        return id;
     }
     broker
         .topics()
@@ -134,7 +131,7 @@ fn metadata_topic(
     match broker.topic(name) {
         Ok(Some(t)) => return describe_topic(broker, &t, version),
         Ok(None) => {}
-        Err(e) => return missing_topic(tn, Uuid::nil(), storage_code(&e)),
+        Err(e) => return missing_topic(tn, Uuid::nil(), super::error_code(&e)),
     }
     if validate_topic_name(name).is_err() {
         return missing_topic(tn, Uuid::nil(), ResponseError::InvalidTopicException.code());
@@ -157,7 +154,7 @@ fn metadata_topic(
             }
             describe_topic(broker, &t, version)
         }
-        Err(e) => missing_topic(tn, Uuid::nil(), storage_code(&e)),
+        Err(e) => missing_topic(tn, Uuid::nil(), super::error_code(&e)),
     }
 }
 
@@ -302,7 +299,7 @@ pub fn create_topics(
                 }
             }
             if let Err(e) = validate_topic_name(&name) {
-                return fail(storage_code(&e), e.to_string());
+                return fail(super::error_code(&e), e.to_string());
             }
             if req.validate_only {
                 return match broker.topic(&name) {
@@ -315,7 +312,7 @@ pub fn create_topics(
             }
             match broker.topics().create(&name, partitions as u32, configs) {
                 Ok(topic) => created(t.name.clone(), topic_id(broker, &topic), partitions),
-                Err(e) => fail(storage_code(&e), e.to_string()),
+                Err(e) => fail(super::error_code(&e), e.to_string()),
             }
         })
         .collect();
@@ -352,7 +349,7 @@ pub fn delete_topics(
             match broker.topics().delete(&name) {
                 Ok(()) => result,
                 Err(e) => result
-                    .with_error_code(storage_code(&e))
+                    .with_error_code(super::error_code(&e))
                     .with_error_message((version >= 5).then(|| str_bytes(e.to_string()))),
             }
         })
@@ -384,7 +381,7 @@ pub fn create_partitions(
                         format!("topic '{}' does not exist", t.name.as_str()),
                     );
                 }
-                Err(e) => return fail(storage_code(&e), e.to_string()),
+                Err(e) => return fail(super::error_code(&e), e.to_string()),
             };
             if t.count <= topic.partitions as i32 {
                 return fail(
@@ -413,7 +410,7 @@ pub fn create_partitions(
                 .alter(&topic.name, Some(t.count as u32), BTreeMap::new(), &[])
             {
                 Ok(_) => result,
-                Err(e) => fail(storage_code(&e), e.to_string()),
+                Err(e) => fail(super::error_code(&e), e.to_string()),
             }
         })
         .collect();
@@ -463,7 +460,7 @@ pub fn delete_records(
                         Err(Error::Invalid(_)) => {
                             r.with_error_code(ResponseError::OffsetOutOfRange.code())
                         }
-                        Err(e) => r.with_error_code(storage_code(&e)),
+                        Err(e) => r.with_error_code(super::error_code(&e)),
                     }
                 })
                 .collect();
@@ -594,7 +591,7 @@ pub fn describe_configs(
                             "topic '{}' does not exist",
                             r.resource_name.as_str()
                         )))),
-                    Err(e) => result.with_error_code(storage_code(&e)),
+                    Err(e) => result.with_error_code(super::error_code(&e)),
                 },
                 RESOURCE_BROKER => result.with_configs(broker_configs(broker, keys)),
                 t => result
@@ -666,7 +663,7 @@ pub fn incremental_alter_configs(
                         format!("topic '{}' does not exist", r.resource_name.as_str()),
                     );
                 }
-                Err(e) => return fail(storage_code(&e), e.to_string()),
+                Err(e) => return fail(super::error_code(&e), e.to_string()),
             };
             let mut set = BTreeMap::new();
             let mut delete = Vec::new();
@@ -711,7 +708,7 @@ pub fn incremental_alter_configs(
                 Err(e @ Error::Invalid(_)) => {
                     fail(ResponseError::InvalidConfig.code(), e.to_string())
                 }
-                Err(e) => fail(storage_code(&e), e.to_string()),
+                Err(e) => fail(super::error_code(&e), e.to_string()),
             }
         })
         .collect();

@@ -22,7 +22,7 @@
 //! # Threads
 //! The runtime is tokio's multi-thread one: connections are tasks, storage work runs on
 //! tokio's blocking pool (segment reads and appends are blocking file I/O under `flock`).
-//! A long-polling fetch waits on [`broker::Broker::wait_for_append`] without holding a thread.
+//! A long-polling fetch waits on [`broker::Broker::appends`] without holding a thread.
 //!
 //! # Invariants
 //! 1. Nothing from a request that is rejected as a whole (a frame over the size cap, one that
@@ -202,6 +202,25 @@ impl Server {
         // the runtime.
         rt.shutdown_timeout(Duration::from_millis(100));
         broker.close()
+    }
+}
+
+/// Kafka's error code for a storage error under a request.
+pub fn error_code(e: &Error) -> i16 {
+    match e {
+        Error::RecordTooLarge { .. } => kafka_protocol::ResponseError::MessageTooLarge.code(),
+        Error::TopicNotFound(_) | Error::PartitionNotFound { .. } => {
+            kafka_protocol::ResponseError::UnknownTopicOrPartition.code()
+        }
+        Error::InvalidTopicName { .. } => {
+            kafka_protocol::ResponseError::InvalidTopicException.code()
+        }
+        Error::TopicExists(_) => kafka_protocol::ResponseError::TopicAlreadyExists.code(),
+        Error::InvalidConfig { .. } => kafka_protocol::ResponseError::InvalidConfig.code(),
+        Error::InvalidGroupName { .. } => kafka_protocol::ResponseError::InvalidGroupId.code(),
+        Error::GroupNotEmpty { .. } => kafka_protocol::ResponseError::NonEmptyGroup.code(),
+        Error::Invalid(_) => kafka_protocol::ResponseError::InvalidRequest.code(),
+        _ => kafka_protocol::ResponseError::KafkaStorageError.code(),
     }
 }
 

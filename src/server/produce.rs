@@ -28,23 +28,6 @@ use crate::Error;
 use crate::format::{BatchHeader, DecodeError, RecordBatch, TimestampType};
 use crate::topic::Topic;
 
-/// Kafka's error code for a storage error under a request.
-pub fn storage_code(e: &Error) -> i16 {
-    match e {
-        Error::RecordTooLarge { .. } => ResponseError::MessageTooLarge.code(),
-        Error::TopicNotFound(_) | Error::PartitionNotFound { .. } => {
-            ResponseError::UnknownTopicOrPartition.code()
-        }
-        Error::InvalidTopicName { .. } => ResponseError::InvalidTopicException.code(),
-        Error::TopicExists(_) => ResponseError::TopicAlreadyExists.code(),
-        Error::InvalidConfig { .. } => ResponseError::InvalidConfig.code(),
-        Error::InvalidGroupName { .. } => ResponseError::InvalidGroupId.code(),
-        Error::GroupNotEmpty { .. } => ResponseError::NonEmptyGroup.code(),
-        Error::Invalid(_) => ResponseError::InvalidRequest.code(),
-        _ => ResponseError::KafkaStorageError.code(),
-    }
-}
-
 /// A refused batch: the error code and a message for the client.
 type Refusal = (i16, String);
 
@@ -153,7 +136,7 @@ fn produce_partition(
         Err((code, msg)) => return partition_error(index, code, Some(msg), version),
     };
     let storage_error = |e: Error| {
-        let code = storage_code(&e);
+        let code = super::error_code(&e);
         if code == ResponseError::KafkaStorageError.code() {
             broker.emit(Event::StorageError {
                 what: format!("produce to {}-{index}", topic.name),
