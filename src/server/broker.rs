@@ -283,19 +283,23 @@ impl Broker {
     pub fn writer(&self, topic: &Topic, partition: u32) -> Result<Arc<Mutex<Writer>>> {
         let key = (topic.name.clone(), partition);
         let dir = topic.partition_dir(partition);
-        let ino = std::fs::metadata(&dir).map(|m| m.ino()).unwrap_or(0);
-        let mut writers = lock(&self.writers);
-        if let Some(slot) = writers.get(&key) {
-            if slot.dir_ino == ino && ino != 0 && slot.partitions == topic.partitions {
-                return Ok(slot.writer.clone());
-            }
-            if let Some(old) = writers.remove(&key) {
-                let _ = finish_writer(&old.writer);
-            }
+        let current = |slot: &Slot| {
+            let ino = std::fs::metadata(&dir).map_or(0, |m| m.ino());
+            slot.dir_ino == ino && ino != 0 && slot.partitions == topic.partitions
+        };
+        if let Some(slot) = lock(&self.writers).get(&key).filter(|s| current(s)) {
+            return Ok(slot.writer.clone());
         }
+        // Opened without holding the map: reading the log back for the producers' state
+        // may take a while, and other partitions' writers are not to wait for it.
         let log = topic.open_log(partition)?;
-        let ino = std::fs::metadata(&dir).map(|m| m.ino()).unwrap_or(0);
+        let dir_ino = std::fs::metadata(&dir).map_or(0, |m| m.ino());
         let producers = ProducerStates::rebuild(&dir)?;
+        let mut writers = lock(&self.writers);
+        if let Some(slot) = writers.get(&key).filter(|s| current(s)) {
+            // Another request opened it meanwhile: that one stays the only writer.
+            return Ok(slot.writer.clone());
+        }
         let w = Arc::new(Mutex::new(Writer {
             topic: topic.clone(),
             partition,
@@ -303,14 +307,18 @@ impl Broker {
             producers,
             dirty: false,
         }));
-        writers.insert(
+        let old = writers.insert(
             key,
             Slot {
-                dir_ino: ino,
+                dir_ino,
                 partitions: topic.partitions,
                 writer: w.clone(),
             },
         );
+        drop(writers);
+        if let Some(old) = old {
+            let _ = finish_writer(&old.writer);
+        }
         Ok(w)
     }
 
