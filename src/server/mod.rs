@@ -7,7 +7,7 @@
 //! - [`connection`]: one task per connection, a request at a time: read a frame, decode it,
 //!   answer it, then read the next one, so responses go out in request order (as a Kafka
 //!   broker mutes a connection until its response is sent). A produce with `acks=0` gets no
-//!   response.
+//!   response; if it failed, its connection closes (the producer's only sign of it).
 //! - [`broker`]: what every connection shares: the topics, one writer per partition (a
 //!   [`crate::storage::Log`] and its producers' idempotence state), the producer-id block,
 //!   and the wake-up that long-polling fetches wait on.
@@ -37,7 +37,8 @@
 //! # Crash safety
 //! The server adds no state of its own to the data directory beyond `klog-server.json` (the
 //! cluster id and the end of the producer-id block handed out, written atomically before any
-//! id of a new block is given out). Appends are the storage layer's: a `kill -9` leaves what
+//! id of a new block is given out); offset commits are [`crate::group`]'s files, as the CLI
+//! writes them. Appends are the storage layer's: a `kill -9` leaves what
 //! `Log` recovery handles. Idempotence state is rebuilt from the tail of each partition's
 //! log when the server first writes to it.
 //!
