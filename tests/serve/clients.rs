@@ -345,3 +345,34 @@ fn kafka_python() {
 fn kafkajs() {
     run(Client::Kafkajs);
 }
+
+/// A Kafka client's commits and `klog consume -g`'s are one set of offsets: each resumes
+/// where the other committed, and the client's metadata string comes back.
+#[test]
+fn commits_are_shared_with_klog_consume_group() {
+    let client = Client::Confluent;
+    if !client.require() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    klog(&dir, &["topics", "create", "c", "--partitions", "2", "-q"]);
+    let input: String = (0..100).map(|i| format!("r{i}\n")).collect();
+    klog_with_input(&dir, &["produce", "c", "-p", "0", "-q"], input);
+    let serve = Serve::start(&dir);
+    let bs = serve.bootstrap();
+    client.run(&["commit", &bs, "etl", "c", "0", "40", "from-kafka"]);
+    // klog's member starts at the client's commit and commits where it stops.
+    let out = klog(&dir, &["consume", "c", "-g", "etl", "-n", "10"]);
+    assert_eq!(out.lines().next(), Some("r40"), "{out}");
+    let got = json_lines(&client.run(&["committed", &bs, "etl", "c", "2"]));
+    assert_eq!(got[0]["offset"], json!(50), "{got:?}");
+    // The client's metadata string round-trips.
+    client.run(&["commit", &bs, "etl", "c", "1", "0", "meta data"]);
+    let got = json_lines(&client.run(&["committed", &bs, "etl", "c", "2"]));
+    assert_eq!(got[1]["metadata"], json!("meta data"), "{got:?}");
+    let described: Value =
+        serde_json::from_str(&klog(&dir, &["groups", "describe", "etl", "--json"])).unwrap();
+    assert_eq!(described[0]["current_offset"], json!(50), "{described}");
+    serve.stop();
+}

@@ -7,6 +7,9 @@ consume TOPIC PARTITIONS N           every record from the beginning, as records
 times TOPIC PARTITIONS TS...         offsets_for_times: {"partition","timestamp","offset"}
 idempotent TOPIC N                   keys k0..kN in order with idempotence; prints each key
                                      acknowledged
+commit GROUP TOPIC PARTITION OFFSET METADATA
+                                     a commit without joining the group
+committed GROUP TOPIC PARTITIONS     {"partition","offset","metadata"} per partition
 """
 
 import json
@@ -96,6 +99,21 @@ def main():
         left = p.flush(120)
         if left:
             sys.exit("%d not delivered" % left)
+    elif cmd == "commit":
+        group, topic, part, offset, meta = args[0], args[1], int(args[2]), int(args[3]), args[4]
+        c = Consumer(dict(base, **{"group.id": group, "enable.auto.commit": False}))
+        tp = TopicPartition(topic, part, offset, meta)
+        for r in c.commit(offsets=[tp], asynchronous=False):
+            if r.error:
+                sys.exit("commit failed: %s" % r.error)
+        c.close()
+    elif cmd == "committed":
+        group, topic, partitions = args[0], args[1], int(args[2])
+        c = Consumer(dict(base, **{"group.id": group}))
+        for tp in c.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=20):
+            print(json.dumps({"partition": tp.partition, "offset": tp.offset,
+                              "metadata": tp.metadata}))
+        c.close()
     else:
         sys.exit("unknown command " + cmd)
 
