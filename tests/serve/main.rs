@@ -4,7 +4,8 @@
 //!
 //! - `harness`: servers (`Serve`), the clients and their scripts (`tests/serve/clients/`).
 //! - `clients`: per client, metadata, produce (every codec it has), consume and ListOffsets
-//!   by time, checked against the CLI on the same directory.
+//!   by time, checked against the CLI on the same directory; a client's offset commits and
+//!   `klog consume -g`'s shared.
 //! - `bad_input`: oversize, negative and garbled frames, unknown keys and versions,
 //!   truncated requests, vanishing clients, 1 000 idle connections, a reader that never
 //!   drains its socket: each ends that connection only, and nothing is written.
