@@ -36,6 +36,7 @@ set edit:completion:arg-completer[klog] = {|@words|
             cand segments 'List, dump, roll and verify segments (klog''s or a Kafka broker''s)'
             cand trim 'Move a topic''s log start offset up (Kafka''s delete-records)'
             cand clean 'Apply retention (retention.ms, retention.bytes) and compaction now'
+            cand serve 'Serve the data directory to Kafka clients (a single-node Kafka broker)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'klog;topics'= {
@@ -437,6 +438,21 @@ set edit:completion:arg-completer[klog] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'klog;serve'= {
+            cand --listen 'Address to listen on (repeatable; port 0 picks a free port)'
+            cand --advertised-listener 'Address given to clients in metadata (default: the first listen address)'
+            cand --auto-create-topics 'Create a missing topic when a client asks for it (Kafka''s auto.create.topics.enable)'
+            cand --default-partitions 'Partitions of a topic created without a count (Kafka''s num.partitions)'
+            cand --group-initial-rebalance-delay-ms 'Delay before a new consumer group''s first rebalance completes'
+            cand --dir 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)'
+            cand --color 'When to use colors (honours NO_COLOR)'
+            cand -q 'Print nothing but data and errors'
+            cand --quiet 'Print nothing but data and errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'klog;help'= {
             cand topics 'Create, list, describe, alter and delete topics'
             cand produce 'Append records from stdin or files to a topic'
@@ -448,6 +464,7 @@ set edit:completion:arg-completer[klog] = {|@words|
             cand segments 'List, dump, roll and verify segments (klog''s or a Kafka broker''s)'
             cand trim 'Move a topic''s log start offset up (Kafka''s delete-records)'
             cand clean 'Apply retention (retention.ms, retention.bytes) and compaction now'
+            cand serve 'Serve the data directory to Kafka clients (a single-node Kafka broker)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'klog;help;topics'= {
@@ -508,6 +525,8 @@ set edit:completion:arg-completer[klog] = {|@words|
         &'klog;help;trim'= {
         }
         &'klog;help;clean'= {
+        }
+        &'klog;help;serve'= {
         }
         &'klog;help;help'= {
         }

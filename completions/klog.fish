@@ -41,6 +41,7 @@ complete -c klog -n "__fish_klog_needs_command" -f -a "__complete-names" -d 'Lis
 complete -c klog -n "__fish_klog_needs_command" -f -a "segments" -d 'List, dump, roll and verify segments (klog\'s or a Kafka broker\'s)'
 complete -c klog -n "__fish_klog_needs_command" -f -a "trim" -d 'Move a topic\'s log start offset up (Kafka\'s delete-records)'
 complete -c klog -n "__fish_klog_needs_command" -f -a "clean" -d 'Apply retention (retention.ms, retention.bytes) and compaction now'
+complete -c klog -n "__fish_klog_needs_command" -f -a "serve" -d 'Serve the data directory to Kafka clients (a single-node Kafka broker)'
 complete -c klog -n "__fish_klog_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c klog -n "__fish_klog_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete help" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
 complete -c klog -n "__fish_klog_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete help" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
@@ -309,17 +310,31 @@ complete -c klog -n "__fish_klog_using_subcommand clean" -l json -d 'Print one J
 complete -c klog -n "__fish_klog_using_subcommand clean" -s q -l quiet -d 'Print nothing but data and errors'
 complete -c klog -n "__fish_klog_using_subcommand clean" -s h -l help -d 'Print help'
 complete -c klog -n "__fish_klog_using_subcommand clean" -s V -l version -d 'Print version'
-complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean help" -f -a "topics" -d 'Create, list, describe, alter and delete topics'
-complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean help" -f -a "produce" -d 'Append records from stdin or files to a topic'
-complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean help" -f -a "consume" -d 'Print a topic\'s records'
-complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean help" -f -a "groups" -d 'List, describe, reset and delete consumer groups'
-complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean help" -f -a "completions" -d 'Print shell completions for bash, zsh, fish, elvish or powershell'
-complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean help" -f -a "man" -d 'Write the man pages to a directory'
-complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean help" -f -a "__complete-names" -d 'List topic or group names for the shell completions'
-complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean help" -f -a "segments" -d 'List, dump, roll and verify segments (klog\'s or a Kafka broker\'s)'
-complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean help" -f -a "trim" -d 'Move a topic\'s log start offset up (Kafka\'s delete-records)'
-complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean help" -f -a "clean" -d 'Apply retention (retention.ms, retention.bytes) and compaction now'
-complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c klog -n "__fish_klog_using_subcommand serve" -l listen -d 'Address to listen on (repeatable; port 0 picks a free port)' -r
+complete -c klog -n "__fish_klog_using_subcommand serve" -l advertised-listener -d 'Address given to clients in metadata (default: the first listen address)' -r
+complete -c klog -n "__fish_klog_using_subcommand serve" -l auto-create-topics -d 'Create a missing topic when a client asks for it (Kafka\'s auto.create.topics.enable)' -r -f -a "true\t''
+false\t''"
+complete -c klog -n "__fish_klog_using_subcommand serve" -l default-partitions -d 'Partitions of a topic created without a count (Kafka\'s num.partitions)' -r
+complete -c klog -n "__fish_klog_using_subcommand serve" -l group-initial-rebalance-delay-ms -d 'Delay before a new consumer group\'s first rebalance completes' -r
+complete -c klog -n "__fish_klog_using_subcommand serve" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
+complete -c klog -n "__fish_klog_using_subcommand serve" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klog -n "__fish_klog_using_subcommand serve" -s q -l quiet -d 'Print nothing but data and errors'
+complete -c klog -n "__fish_klog_using_subcommand serve" -s h -l help -d 'Print help'
+complete -c klog -n "__fish_klog_using_subcommand serve" -s V -l version -d 'Print version'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean serve help" -f -a "topics" -d 'Create, list, describe, alter and delete topics'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean serve help" -f -a "produce" -d 'Append records from stdin or files to a topic'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean serve help" -f -a "consume" -d 'Print a topic\'s records'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean serve help" -f -a "groups" -d 'List, describe, reset and delete consumer groups'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean serve help" -f -a "completions" -d 'Print shell completions for bash, zsh, fish, elvish or powershell'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean serve help" -f -a "man" -d 'Write the man pages to a directory'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean serve help" -f -a "__complete-names" -d 'List topic or group names for the shell completions'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean serve help" -f -a "segments" -d 'List, dump, roll and verify segments (klog\'s or a Kafka broker\'s)'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean serve help" -f -a "trim" -d 'Move a topic\'s log start offset up (Kafka\'s delete-records)'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean serve help" -f -a "clean" -d 'Apply retention (retention.ms, retention.bytes) and compaction now'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean serve help" -f -a "serve" -d 'Serve the data directory to Kafka clients (a single-node Kafka broker)'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean serve help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "create" -d 'Create a topic'
 complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "list" -d 'List topics with their size, record count, retention and cleanup policy'
 complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "describe" -d 'Show a topic\'s partitions (offsets, size, segments, timestamps) and configs'

@@ -163,6 +163,10 @@ pub struct Committed {
     /// The next offset the group will read.
     pub offset: i64,
     pub committed_ms: i64,
+    /// The metadata string a Kafka client committed with the offset (OffsetCommit's
+    /// `metadata`, returned by OffsetFetch), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<String>,
 }
 
 /// The committed offset of `group` for one partition, if any.
@@ -218,6 +222,17 @@ fn sweep_tmp_files(partition_dir: &Path, group: &str) -> Result<()> {
 /// A commit that fails removes its temp file; one killed midway leaves it for the next owner
 /// to sweep.
 pub fn commit(topic: &Topic, partition: u32, group: &str, offset: i64) -> Result<()> {
+    commit_with_metadata(topic, partition, group, offset, None)
+}
+
+/// [`commit`] with a Kafka client's metadata string, stored with the offset.
+pub fn commit_with_metadata(
+    topic: &Topic,
+    partition: u32,
+    group: &str,
+    offset: i64,
+    metadata: Option<&str>,
+) -> Result<()> {
     let dir = topic.partition_dir(partition);
     let path = offset_file(&dir, group);
     let c = Committed {
@@ -226,6 +241,7 @@ pub fn commit(topic: &Topic, partition: u32, group: &str, offset: i64) -> Result
         partition,
         offset,
         committed_ms: now_ms(),
+        metadata: metadata.map(str::to_string),
     };
     let mut text = serde_json::to_vec(&c).unwrap_or_default();
     text.push(b'\n');

@@ -14,10 +14,11 @@
 //! - [`produce`]: the producer: partitioner, record accumulator and the sender thread that
 //!   appends, compresses and fsyncs; input bytes to records for it.
 //! - [`render`]: records as text (value, kcat's format tokens, JSON), as `consume` prints them.
+//! - [`server`]: the data directory as a Kafka broker (`klog serve`): Kafka's wire protocol.
 //!
 //! Layering: `format` depends on nothing; `storage` on `format`; `topic` on `storage`; `group`
 //! on `topic`; `consume` on `group`; `input` on nothing; `produce` on `topic` and `input`;
-//! `render` on `format`. The CLI
+//! `render` on `format`; `server` on `topic`, `group` and `storage`. The CLI
 //! depends on all of them and nothing here depends on the CLI.
 //!
 //! # Example
@@ -64,6 +65,7 @@ pub mod group;
 pub mod input;
 pub mod produce;
 pub mod render;
+pub mod server;
 pub mod storage;
 pub mod topic;
 

@@ -18,6 +18,7 @@ mod output;
 mod produce;
 mod progress;
 mod segments;
+mod serve;
 mod stop;
 mod timespec;
 mod topics;
@@ -128,6 +129,8 @@ pub enum Command {
     Trim(clean::TrimArgs),
     /// Apply retention (retention.ms, retention.bytes) and compaction now
     Clean(clean::CleanArgs),
+    /// Serve the data directory to Kafka clients (a single-node Kafka broker)
+    Serve(serve::ServeArgs),
 }
 
 impl Command {
@@ -140,7 +143,7 @@ impl Command {
                 c,
                 topics::TopicsCommand::List(_) | topics::TopicsCommand::Describe(_)
             ),
-            Command::Produce(_) | Command::Trim(_) => true,
+            Command::Produce(_) | Command::Trim(_) | Command::Serve(_) => true,
             // A group member commits offsets and takes lock files in the partitions.
             Command::Consume(a) => a.group.is_some(),
             Command::Groups(c) => match c {
@@ -425,6 +428,7 @@ pub fn main() -> i32 {
         Command::Segments(c) => segments::run(&ctx, c),
         Command::Trim(a) => clean::trim(&ctx, a),
         Command::Clean(a) => clean::clean(&ctx, a),
+        Command::Serve(a) => serve::run(&ctx, a),
     };
     match result {
         Ok(code) => code as i32,
