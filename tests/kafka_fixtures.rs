@@ -59,8 +59,8 @@ use klog::storage::verify::{
 };
 use klog::storage::{Log, LogConfig, LogReader};
 
-#[path = "support/fixtures.rs"]
-mod support;
+#[path = "common/mod.rs"]
+mod common;
 
 // ---------------------------------------------------------------------------------------------
 // Expectations copied from ../shared/fixtures/kafka/SOURCES.md
@@ -128,9 +128,9 @@ const RONEM_METADATA_BASE: i64 = 1_725_413;
 // ---------------------------------------------------------------------------------------------
 
 /// `../shared/fixtures`, or `None` (after saying so on stderr) when it is not there; under
-/// `CI=true` its absence fails the test (see `support/fixtures.rs`).
+/// `CI=true` its absence fails the test (see `common/fixtures.rs`).
 fn fixtures() -> Option<PathBuf> {
-    support::shared_fixtures()
+    common::fixtures::shared_fixtures()
 }
 
 /// Every file under `root` whose name ends with `suffix`, recursively, sorted.

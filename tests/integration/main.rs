@@ -1,8 +1,9 @@
 //! End-to-end tests of the `klog` binary on private temporary data directories.
 //!
 //! - `util`: the harness (`TestDir`, commands, on-disk readers).
-//! - `fixtures`: where `../shared/fixtures` is, and the rule when it is missing (a skip with
-//!   a note, a failure under `CI=true`).
+//! - `common` (`tests/common/`, shared with the other test binaries): `fixtures`, where
+//!   `../shared/fixtures` is and the rule when it is missing (a skip with a note, a failure
+//!   under `CI=true`); `frames`, the framing of `.log` entries read by hand.
 //! - `global`: `--dir`/`KLOG_DIR`, usage errors, help, version, `-q`.
 //! - `completion`: topic and group names in shell completions (`klog __complete-names` and
 //!   the committed scripts that call it).
@@ -31,11 +32,11 @@
 //! - `segment_tools`: `segments list|dump|roll|verify`, `trim`, `clean` (retention): dumps of
 //!   broker-written and kafka-python fixtures, damage found and repaired, segments deleted.
 
+#[path = "../common/mod.rs"]
+mod common;
 mod completion;
 mod concurrency;
 mod damage;
-#[path = "../support/fixtures.rs"]
-mod fixtures;
 mod full_disk;
 mod global;
 mod groups;
@@ -51,3 +52,5 @@ mod terminal;
 mod times;
 mod topics;
 mod util;
+
+use common::fixtures;
