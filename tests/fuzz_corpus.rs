@@ -527,8 +527,8 @@ fn fixture_section(codec: &str) -> Option<Vec<u8>> {
 
 /// The first batch of a kafka-python fixture, if the fixtures exist.
 fn fixture_batch(codec: &str) -> Option<Vec<u8>> {
-    let path =
-        common::fixtures::shared_fixtures()?.join(format!("kafka-python/{codec}/00000000000000000000.log"));
+    let path = common::fixtures::shared_fixtures()?
+        .join(format!("kafka-python/{codec}/00000000000000000000.log"));
     let data = fs::read(path).ok()?;
     let len = i32::from_be_bytes(data[8..12].try_into().unwrap()) as usize;
     Some(data[..12 + len].to_vec())

@@ -233,7 +233,10 @@ pub fn frames(bytes: &[u8]) -> Vec<Frame> {
     let out = crate::common::frames::frames(bytes);
     let end = out.last().map_or(0, Frame::end);
     let len = crate::common::frames::batch_length_at(bytes, end);
-    assert!(len.is_none_or(|l| l >= 0), "negative batch length at byte {end}");
+    assert!(
+        len.is_none_or(|l| l >= 0),
+        "negative batch length at byte {end}"
+    );
     out
 }
 
