@@ -1,7 +1,6 @@
 //! `produce`'s and `consume`'s own argument errors (bad escapes, offset specs: exit 2,
 //! nothing created or printed) and a topic that does not exist.
 
-
 use crate::util::{TestDir, assert_error, has_meta};
 
 use crate::pipes::*;

@@ -2,7 +2,6 @@
 //! form of `-o`/`-u`, relative times, offsets per partition, `--count`, and kcat's and
 //! kafka-console-consumer's flags.
 
-
 use serde_json::json;
 
 use crate::util::TestDir;

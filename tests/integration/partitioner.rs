@@ -1,7 +1,6 @@
 //! Kafka's partitioner: the test's murmur2 against Kafka's vectors, and keyed records in the
 //! partition murmur2 gives.
 
-
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::json;
