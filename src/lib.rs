@@ -9,7 +9,8 @@
 //! - [`group`]: consumer groups: committed offsets and partition ownership.
 //! - [`consume`]: reading a topic for a front end: each partition's fetch state (start and
 //!   stop resolution, position, follow wake-ups) and a group member (fair share, rebalance,
-//!   commits of what was delivered).
+//!   commits of what was delivered), and owned records a poll at a time for front ends
+//!   that keep them.
 //! - [`input`]: parsers of records to produce: delimiter framing, escapes, the JSON shape.
 //! - [`produce`]: the producer: partitioner, record accumulator and the sender thread that
 //!   appends, compresses and fsyncs; input bytes to records for it.

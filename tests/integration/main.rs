@@ -25,6 +25,8 @@
 //! - `produce_checks`: the topic `produce` creates or checks before writing anything, and
 //!   its `-v` summary.
 //! - `arguments`: `produce`'s and `consume`'s own argument errors, an unknown topic.
+//! - `large_records`: one record far larger than the rest is held in memory once by every
+//!   command that moves it.
 //! - `segments`: rolls, file names, indexes, Kafka's batch format on disk; `trim` checked on
 //!   every partition first; `clean` merging the segments compaction empties.
 //! - `recovery`: torn tails cut at every byte of the last batch.
