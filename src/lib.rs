@@ -2,8 +2,8 @@
 //!
 //! The library is the engine; the `klog` binary is a thin command line over it.
 //!
-//! - [`format`]: pure codecs for Kafka's on-disk formats (RecordBatch v2, legacy messages,
-//!   compression, `__consumer_offsets` records, producer snapshots).
+//! - [`format`](mod@format): pure codecs for Kafka's on-disk formats (RecordBatch v2, legacy
+//!   messages, compression, `__consumer_offsets` records, producer snapshots).
 //! - [`storage`]: segments, offset and time indexes, the partition [`storage::Log`], recovery.
 //! - [`topic`]: topics as sets of partition logs, their configs and metadata.
 //! - [`group`]: consumer groups: committed offsets and partition ownership.
