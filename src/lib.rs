@@ -2,14 +2,15 @@
 //!
 //! The library is the engine; the `klog` binary is a thin command line over it.
 //!
-//! - [`format`]: pure codecs for Kafka's on-disk formats (RecordBatch v2, legacy messages,
-//!   compression, `__consumer_offsets` records, producer snapshots).
+//! - [`format`](mod@format): pure codecs for Kafka's on-disk formats (RecordBatch v2, legacy
+//!   messages, compression, `__consumer_offsets` records, producer snapshots).
 //! - [`storage`]: segments, offset and time indexes, the partition [`storage::Log`], recovery.
 //! - [`topic`]: topics as sets of partition logs, their configs and metadata.
 //! - [`group`]: consumer groups: committed offsets and partition ownership.
 //! - [`consume`]: reading a topic for a front end: each partition's fetch state (start and
 //!   stop resolution, position, follow wake-ups) and a group member (fair share, rebalance,
-//!   commits of what was delivered).
+//!   commits of what was delivered), and owned records a poll at a time for front ends
+//!   that keep them.
 //! - [`input`]: parsers of records to produce: delimiter framing, escapes, the JSON shape.
 //! - [`produce`]: the producer: partitioner, record accumulator and the sender thread that
 //!   appends, compresses and fsyncs; input bytes to records for it.
@@ -23,37 +24,36 @@
 //!
 //! # Example
 //!
-//! Create a topic, append a batch to one of its partitions and read it back:
+//! Create a topic, produce to it and read everything back:
 //!
 //! ```
 //! use std::collections::BTreeMap;
-//! use klog::format::BatchBuilder;
+//! use std::time::Duration;
+//! use klog::consume::{Consumer, FetchSpec};
+//! use klog::produce::{Producer, ProducerConfig, ProducerRecord};
 //! use klog::topic::Topics;
 //!
 //! # fn main() -> klog::Result<()> {
 //! # let tmp = tempfile::tempdir().unwrap();
 //! let topics = Topics::new(tmp.path());
-//! let topic = topics.create("greetings", 1, BTreeMap::new())?;
+//! let topic = topics.create("greetings", 2, BTreeMap::new())?;
 //!
-//! let mut batch = BatchBuilder::new();
-//! batch.append(1_700_000_000_000, Some(b"en"), Some(b"hello"), &[]);
-//! batch.append(1_700_000_000_001, Some(b"fr"), Some(b"bonjour"), &[]);
-//! let mut bytes = batch.finish();
-//! let info = topic.open_log(0)?.append(&mut bytes)?;
-//! assert_eq!((info.base_offset, info.last_offset), (0, 1));
+//! let mut producer = Producer::new(&topic, ProducerConfig::default());
+//! for (key, value) in [("en", "hello"), ("fr", "bonjour")] {
+//!     let (key, value) = (Some(key.as_bytes()), Some(value.as_bytes()));
+//!     let timestamp = 1_700_000_000_000;
+//!     producer.send(&ProducerRecord { key, value, headers: &[], partition: None, timestamp })?;
+//! }
+//! producer.close()?;
 //!
-//! let mut reader = topic.open_reader(0)?.expect("partition directory exists");
-//! reader.seek(1)?;
-//! let found = reader.next_batch()?.expect("one batch");
-//! let batch = found.batch.as_batch().expect("a v2 batch");
-//! let values: Vec<Vec<u8>> = batch
-//!     .records()
-//!     .map_err(|e| klog::Error::Invalid(e.to_string()))?
-//!     .filter_map(|r| r.ok())
-//!     .filter(|r| batch.offset_of(r) >= 1)
-//!     .filter_map(|r| r.value.map(<[u8]>::to_vec))
-//!     .collect();
-//! assert_eq!(values, vec![b"bonjour".to_vec()]);
+//! let partitions = (0..topic.partitions).collect();
+//! let mut consumer = Consumer::new(topics, topic, partitions, true, FetchSpec::default(), None)?;
+//! let mut values = Vec::new();
+//! while !consumer.is_finished() {
+//!     values.extend(consumer.poll(Duration::ZERO)?.into_iter().map(|r| r.value));
+//! }
+//! values.sort();
+//! assert_eq!(values, [Some(b"bonjour".to_vec()), Some(b"hello".to_vec())]);
 //! # Ok(())
 //! # }
 //! ```

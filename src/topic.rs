@@ -151,26 +151,18 @@ pub struct TopicMeta {
     pub deleting: bool,
 }
 
-/// A new random topic id: a version-4 UUID in Kafka's base64url form, without padding.
+/// A new random topic id: a version-4 UUID from the operating system's random source, in
+/// Kafka's base64url form without padding. As Kafka's `Uuid.randomUuid`, never one whose
+/// text starts with `-` (command-line tools would take it for an option).
 pub fn new_topic_id() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let mut bytes = [0u8; 16];
-    for (i, chunk) in bytes.chunks_mut(8).enumerate() {
-        // RandomState is seeded from the OS; mix in time, pid and the chunk number.
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u128(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos()),
-        );
-        h.write_u32(std::process::id());
-        h.write_usize(i);
-        chunk.copy_from_slice(&h.finish().to_be_bytes());
-    }
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
     use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    loop {
+        let id = uuid::Uuid::new_v4();
+        let text = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id.as_bytes());
+        if !text.starts_with('-') {
+            return text;
+        }
+    }
 }
 
 /// Writes Kafka's `partition.metadata` (`version: 0`, `topic_id: …`, no trailing newline)
@@ -852,6 +844,26 @@ impl Topics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A topic id is a version-4 UUID (RFC 4122 variant) in base64url without padding, never
+    /// starting with `-`, and a new one each time.
+    #[test]
+    fn topic_ids_are_random_v4_uuids_in_kafkas_form() {
+        use base64::Engine as _;
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..1000 {
+            let id = new_topic_id();
+            assert_eq!(id.len(), 22, "{id}");
+            assert!(!id.starts_with('-'), "{id}");
+            let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(&id)
+                .unwrap();
+            assert_eq!(bytes.len(), 16);
+            assert_eq!(bytes[6] >> 4, 4, "version 4: {id}");
+            assert_eq!(bytes[8] >> 6, 0b10, "RFC 4122 variant: {id}");
+            assert!(seen.insert(id), "an id came twice");
+        }
+    }
 
     #[test]
     fn topic_names_follow_kafkas_rule() {

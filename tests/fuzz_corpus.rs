@@ -20,8 +20,8 @@
 #[path = "../fuzz/targets.rs"]
 mod targets;
 
-#[path = "support/fixtures.rs"]
-mod support;
+#[path = "common/mod.rs"]
+mod common;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -527,8 +527,8 @@ fn fixture_section(codec: &str) -> Option<Vec<u8>> {
 
 /// The first batch of a kafka-python fixture, if the fixtures exist.
 fn fixture_batch(codec: &str) -> Option<Vec<u8>> {
-    let path =
-        support::shared_fixtures()?.join(format!("kafka-python/{codec}/00000000000000000000.log"));
+    let path = common::fixtures::shared_fixtures()?
+        .join(format!("kafka-python/{codec}/00000000000000000000.log"));
     let data = fs::read(path).ok()?;
     let len = i32::from_be_bytes(data[8..12].try_into().unwrap()) as usize;
     Some(data[..12 + len].to_vec())
@@ -536,7 +536,7 @@ fn fixture_batch(codec: &str) -> Option<Vec<u8>> {
 
 /// A file from `../shared/fixtures/kafka`, if present.
 fn fixture_file(rel: &str) -> Option<Vec<u8>> {
-    fs::read(support::shared_fixtures()?.join("kafka").join(rel)).ok()
+    fs::read(common::fixtures::shared_fixtures()?.join("kafka").join(rel)).ok()
 }
 
 /// Sets a v2 batch's length to its size and recomputes the CRC.

@@ -105,15 +105,10 @@ impl MappedInput {
 pub fn widen_pipe(file: &File) {
     #[cfg(target_os = "linux")]
     {
-        use std::os::fd::AsRawFd;
         use std::os::unix::fs::FileTypeExt;
         if file.metadata().is_ok_and(|m| m.file_type().is_fifo()) {
-            // SAFETY: F_SETPIPE_SZ takes an int and changes nothing but the pipe's capacity;
-            // a failure (a limit lower than 1 MiB) leaves the pipe as it was.
-            #[allow(unsafe_code)]
-            unsafe {
-                libc::fcntl(file.as_raw_fd(), libc::F_SETPIPE_SZ, 1 << 20);
-            }
+            // A failure (a limit lower than 1 MiB) leaves the pipe as it was.
+            let _ = rustix::pipe::fcntl_setpipe_size(file, 1 << 20);
         }
     }
 }

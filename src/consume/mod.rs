@@ -20,6 +20,10 @@
 //! a group member commits. The front end owns its output, the process's signals and its
 //! clock: times are passed in, so that the policy is tested without sleeping.
 //!
+//! A front end that wants records it owns instead calls [`Consumer::poll`] (Kafka's `poll`:
+//! a pass at a time, copied out, the previous poll's records counting as delivered) until
+//! [`Consumer::is_finished`]; it drives the same policy.
+//!
 //! # Invariants
 //! 1. Without following, a consumer stops at the end offsets it saw when it opened each
 //!    partition (or the stop given), however fast others keep producing.
@@ -34,11 +38,13 @@
 
 mod fetch;
 mod member;
+mod poll;
 #[cfg(test)]
 mod tests;
 
 pub use fetch::{Fetched, OffsetReset, PartitionFetch, ResetPolicy, StartSpec, StopSpec};
 pub use member::{GroupMember, MemberOptions};
+pub use poll::ConsumerRecord;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -61,8 +67,9 @@ pub const POLL_EVERY: Duration = Duration::from_millis(100);
 /// How long a follower without a group waits for a wake-up before looking anyway.
 const IDLE_WAIT: Duration = Duration::from_secs(3600);
 
-/// Where reading starts and stops, and whether it follows the log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where reading starts and stops, and whether it follows the log. The default reads from
+/// the beginning (or a group's committed offsets) to the end offsets seen at the start.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FetchSpec {
     /// Where to start; `None`: the beginning, or a group's committed offsets.
     pub start: Option<StartSpec>,
@@ -108,6 +115,8 @@ pub struct Consumer {
     last_commit: Instant,
     last_tick: Instant,
     last_refresh: Instant,
+    /// Where [`Consumer::poll`] is.
+    poll: poll::PollState,
 }
 
 impl Consumer {
@@ -161,6 +170,7 @@ impl Consumer {
             last_commit: now,
             last_tick: now,
             last_refresh: now,
+            poll: poll::PollState::New,
         })
     }
 
@@ -254,6 +264,7 @@ impl Consumer {
         self.last_commit = now;
         self.last_tick = now;
         self.last_refresh = now;
+        self.poll = poll::PollState::Settled;
         match &mut self.member {
             Some(m) => m.rebalance(deliver),
             None => Ok(()),

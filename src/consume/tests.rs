@@ -522,3 +522,117 @@ fn a_follower_picks_up_added_partitions() {
     assert_eq!(fetches.len(), 3);
     assert_eq!(read_all(&mut fetches[2]).len(), 10);
 }
+
+/// Polls until the consumer is finished: every record's partition and offset.
+fn poll_all(c: &mut Consumer) -> Vec<(u32, i64)> {
+    let mut got = Vec::new();
+    while !c.is_finished() {
+        got.extend(
+            c.poll(Duration::ZERO)
+                .unwrap()
+                .iter()
+                .map(|r| (r.partition, r.offset)),
+        );
+    }
+    got
+}
+
+/// `poll` hands out owned records a pass at a time, within the start and stop asked for,
+/// each partition in order, then finishes.
+#[test]
+fn poll_hands_out_owned_records_until_finished() {
+    let (_d, topics, t) = topic(2);
+    ten(&t, 0);
+    append(&t, 1, &[2000]);
+    let mut c = Consumer::new(
+        topics.clone(),
+        t.clone(),
+        vec![0, 1],
+        true,
+        spec(false),
+        None,
+    )
+    .unwrap();
+    let first = c.poll(Duration::ZERO).unwrap();
+    // One entry of each partition: offsets 0 and 1 of partition 0, offset 0 of partition 1.
+    let keys: Vec<_> = first.iter().map(|r| (r.partition, r.offset)).collect();
+    assert_eq!(keys, [(0, 0), (0, 1), (1, 0)]);
+    assert_eq!(first[1].value.as_deref(), Some(&b"v1"[..]));
+    assert_eq!(first[1].timestamp, 1010);
+    assert_eq!(
+        first[1].timestamp_type,
+        Some(crate::format::TimestampType::CreateTime)
+    );
+    assert_eq!(
+        (first[2].key.as_deref(), first[2].value.as_deref()),
+        (None, Some(&b"v0"[..]))
+    );
+    let rest = poll_all(&mut c);
+    assert_eq!(rest, (2..10).map(|o| (0, o)).collect::<Vec<_>>());
+    assert!(c.is_finished());
+    assert!(c.poll(Duration::ZERO).unwrap().is_empty());
+
+    let within = FetchSpec {
+        start: Some(StartSpec::Offset(3)),
+        stop: Some(StopSpec::Offset(7)),
+        follow: false,
+    };
+    let mut c = Consumer::new(topics, t, vec![0], false, within, None).unwrap();
+    assert_eq!(poll_all(&mut c), (3..7).map(|o| (0, o)).collect::<Vec<_>>());
+}
+
+/// A group member polling commits what the previous poll returned, never the records the
+/// last poll returned before the front end came back for more.
+#[test]
+fn poll_counts_the_previous_polls_records_as_delivered() {
+    let (_d, topics, t) = topic(1);
+    ten(&t, 0);
+    let member = || Some(options(ResetPolicy::Earliest));
+    let committed = || group::committed(&t, 0, "g").unwrap().map(|c| c.offset);
+    let mut c = Consumer::new(
+        topics.clone(),
+        t.clone(),
+        vec![0],
+        true,
+        spec(false),
+        member(),
+    )
+    .unwrap();
+    let offsets = |r: Vec<ConsumerRecord>| r.iter().map(|r| r.offset).collect::<Vec<_>>();
+    assert_eq!(offsets(c.poll(Duration::ZERO).unwrap()), [0, 1]);
+    assert_eq!(offsets(c.poll(Duration::ZERO).unwrap()), [2, 3]);
+    c.close(false).unwrap();
+    assert_eq!(
+        committed(),
+        Some(2),
+        "the second poll's records were not delivered"
+    );
+    drop(c);
+
+    let mut c = Consumer::new(topics, t.clone(), vec![0], true, spec(false), member()).unwrap();
+    assert_eq!(
+        poll_all(&mut c),
+        (2..10).map(|o| (0, o)).collect::<Vec<_>>()
+    );
+    c.close(false).unwrap();
+    assert_eq!(
+        committed(),
+        Some(10),
+        "the poll that found the end delivered the rest"
+    );
+}
+
+/// A following consumer's poll returns nothing once its timeout passed (here none), and
+/// the records appended meanwhile on the next poll; it never finishes.
+#[test]
+fn a_following_poll_returns_on_its_timeout() {
+    let (_d, topics, t) = topic(1);
+    let mut c = Consumer::new(topics, t.clone(), vec![0], true, spec(true), None).unwrap();
+    assert!(c.poll(Duration::ZERO).unwrap().is_empty());
+    assert!(!c.is_finished());
+    append(&t, 0, &[1000, 1001]);
+    let got = c.poll(Duration::ZERO).unwrap();
+    assert_eq!(got.iter().map(|r| r.offset).collect::<Vec<_>>(), [0, 1]);
+    assert!(c.poll(Duration::ZERO).unwrap().is_empty());
+    assert!(!c.is_finished());
+}

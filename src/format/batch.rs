@@ -69,11 +69,13 @@ pub const MAGIC_V2: i8 = 2;
 pub const CURRENT_MAGIC: i8 = MAGIC_V2;
 
 /// Whether `magic` is one of the legacy message formats (v0 or v1, [`super::legacy`]).
+#[inline]
 pub fn is_legacy_magic(magic: i8) -> bool {
     magic == MAGIC_V0 || magic == MAGIC_V1
 }
 
 /// Whether `magic` is RecordBatch v2's.
+#[inline]
 pub fn is_v2_magic(magic: i8) -> bool {
     magic == MAGIC_V2
 }

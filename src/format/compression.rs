@@ -56,7 +56,10 @@
 //!   [`decompress_with`] and [`DecompressOptions::for_magic`]. Kafka's Java reader refuses
 //!   linked blocks and stops at the first end mark; this reader accepts both kinds of blocks and
 //!   reads frames until the stream ends. Dictionary frames and the legacy (0x184C2102) format
-//!   are refused: no Kafka writer produces them.
+//!   are refused: no Kafka writer produces them. This is why the lz4 frame is parsed here,
+//!   with only its blocks decoded by `lz4_flex`: `lz4_flex`'s frame reader always checks the
+//!   header checksum (`HeaderChecksumError`), so it cannot read Kafka's magic 0 lz4 messages;
+//!   writing uses its frame writer.
 //! * snappy: like snappy-java, a stream that does not start with the 16-byte xerial header is
 //!   read as one raw snappy block (some non-Java clients write that), a header of version < 1
 //!   is refused, and a header found where a block length is expected starts a concatenated

@@ -127,7 +127,7 @@ use super::layout::{
 };
 use super::segment::LogSegment;
 use crate::error::{Error, Result};
-use crate::format::batch::{Compression, EntryFrame, compress_batch, encode_batch};
+use crate::format::batch::{Compression, EntryFrame, compress_batch, encode_batch, is_v2_magic};
 use crate::format::{BatchHeader, DecodeError, Record, RecordBatch, TimestampType};
 
 /// Most keys the offset map holds in one round: 4 Mi hash buckets of 25 bytes at the
@@ -527,7 +527,7 @@ fn build_offset_map(
         let path = LogSegment::new(dir, s.base).log_path();
         let mut filled = false;
         for_each_entry(&path, |pos, frame, bytes| {
-            if frame.magic != 2 {
+            if !is_v2_magic(frame.magic) {
                 return Ok(true);
             }
             let batch = RecordBatch::decode(bytes).map_err(|e| Error::corrupt(&path, pos, e))?;
@@ -845,7 +845,7 @@ impl Cleaner {
         for s in group {
             let path = LogSegment::new(dir, s.base).log_path();
             for_each_entry(&path, |pos, frame, bytes| {
-                if frame.magic != 2 {
+                if !is_v2_magic(frame.magic) {
                     changed |= empty_last.take().is_some();
                     out.push(bytes, frame.offset, -1)?;
                     return Ok(true);
@@ -931,7 +931,7 @@ fn next_offset_of(seg: LogSegment<'_>) -> Result<i64> {
     let path = &seg.log_path();
     let mut next = seg.base_offset();
     for_each_entry(path, |pos, frame, bytes| {
-        next = if frame.magic == 2 {
+        next = if is_v2_magic(frame.magic) {
             BatchHeader::parse(bytes)
                 .map_err(|e| Error::corrupt(path, pos, e))?
                 .next_offset()

@@ -52,14 +52,16 @@ pub const CONFIGS: &[ConfigDef] = &[
         default: "producer",
         doc: "producer, none, gzip, snappy, lz4 or zstd",
         set: |c, v| {
+            // `producer` and `uncompressed` are the config's words, not codecs.
             c.compression_type = match v.trim() {
                 "producer" => None,
-                "none" | "uncompressed" => Some(Compression::None),
-                "gzip" => Some(Compression::Gzip),
-                "snappy" => Some(Compression::Snappy),
-                "lz4" => Some(Compression::Lz4),
-                "zstd" => Some(Compression::Zstd),
-                _ => return Err("expected producer, none, gzip, snappy, lz4 or zstd".into()),
+                "uncompressed" => Some(Compression::None),
+                codec => match codec.parse() {
+                    Ok(c) => Some(c),
+                    Err(_) => {
+                        return Err("expected producer, none, gzip, snappy, lz4 or zstd".into());
+                    }
+                },
             };
             Ok(())
         },
@@ -387,6 +389,29 @@ mod tests {
         changed.sort();
         changed.dedup();
         assert_eq!(changed.len(), other.len(), "two configs set the same field");
+    }
+
+    /// `compression.type` takes the config's own words and every codec name, and nothing
+    /// else (not a codec name in other case).
+    #[test]
+    fn compression_type_takes_the_configs_words_and_the_codec_names() {
+        let parsed = |v: &str| {
+            let m = BTreeMap::from([("compression.type".to_string(), v.to_string())]);
+            LogConfig::from_overrides(&m).map(|c| c.compression_type)
+        };
+        assert_eq!(parsed("producer").unwrap(), None);
+        assert_eq!(parsed("uncompressed").unwrap(), Some(Compression::None));
+        for codec in Compression::ALL {
+            assert_eq!(parsed(&format!(" {codec} ")).unwrap(), Some(codec));
+        }
+        for bad in ["ZSTD", "lz5", ""] {
+            match parsed(bad).unwrap_err() {
+                Error::InvalidConfig { reason, .. } => {
+                    assert_eq!(reason, "expected producer, none, gzip, snappy, lz4 or zstd")
+                }
+                e => panic!("{e:?}"),
+            }
+        }
     }
 
     /// The reasons, and which value a refusal names (as stored, or trimmed when validated).

@@ -20,9 +20,9 @@ use std::path::{Path, PathBuf};
 
 use super::fs::open_regular;
 use crate::error::{Error, Result};
-use crate::format::batch::{Peek, peek_entry};
+use crate::format::batch::{MAGIC_V1, Peek, is_legacy_magic, is_v2_magic, peek_entry};
 use crate::format::legacy::LegacyMessage;
-use crate::format::{BatchHeader, DECOMPRESS_LIMIT, DecodeError, RecordBatch};
+use crate::format::{BATCH_HEADER_LEN, BatchHeader, DECOMPRESS_LIMIT, DecodeError, RecordBatch};
 
 /// What the bytes at a position of a `.log` hold.
 pub(crate) enum At<'a> {
@@ -108,9 +108,6 @@ impl Drop for ReadBuf {
 }
 
 const CHUNK: usize = 256 * 1024;
-
-/// Bytes of a v2 batch header (up to the records count).
-const BATCH_HEADER_LEN: usize = 61;
 
 impl ReadBuf {
     /// Makes `[pos, pos + len)` available, reading at most up to `file_len`.
@@ -199,7 +196,7 @@ impl ChunkReader {
         if bytes.len() < frame.size {
             return Ok(At::End { needed: frame.size });
         }
-        if frame.magic == 0 || frame.magic == 1 {
+        if is_legacy_magic(frame.magic) {
             return match LegacyMessage::decode(bytes) {
                 Ok(m) => Ok(At::Legacy(m)),
                 Err(e) => Err(Error::corrupt(path, pos, e)),
@@ -324,7 +321,9 @@ impl ChunkReader {
     /// `i64::MAX` as last offset so that [`ChunkReader::at`] gets to report them.
     pub fn peek(&mut self, pos: u64, file_len: u64) -> Result<Option<(u64, i64)>> {
         let path = &self.path;
-        let head = self.buf.fill(&self.file, path, pos, 61, file_len)?;
+        let head = self
+            .buf
+            .fill(&self.file, path, pos, BATCH_HEADER_LEN, file_len)?;
         let frame = match peek_entry(head) {
             Ok(Peek::End) => return Ok(None),
             Ok(Peek::Entry(f)) | Ok(Peek::Incomplete(f)) => f,
@@ -334,8 +333,8 @@ impl ChunkReader {
             return Ok(None);
         }
         let last = match BatchHeader::parse(head) {
-            _ if frame.magic == 0 || frame.magic == 1 => frame.offset,
-            Ok(h) if frame.magic == 2 && h.last_offset_delta >= 0 => h.last_offset(),
+            _ if is_legacy_magic(frame.magic) => frame.offset,
+            Ok(h) if is_v2_magic(frame.magic) && h.last_offset_delta >= 0 => h.last_offset(),
             _ => i64::MAX,
         };
         Ok(Some((frame.size as u64, last)))
@@ -347,11 +346,9 @@ impl ChunkReader {
     /// that only a repair may cut.
     pub(crate) fn crc_holds_at(&mut self, pos: u64, file_len: u64) -> Result<bool> {
         Ok(match self.raw_at(pos, file_len)? {
-            RawAt::Entry { frame, bytes } if frame.magic == crate::format::batch::CURRENT_MAGIC => {
-                BatchHeader::parse(bytes)
-                    .is_ok_and(|h| h.crc == crate::format::batch::compute_crc(bytes))
-            }
-            RawAt::Entry { frame, bytes } if frame.magic == 0 || frame.magic == 1 => bytes
+            RawAt::Entry { frame, bytes } if is_v2_magic(frame.magic) => BatchHeader::parse(bytes)
+                .is_ok_and(|h| h.crc == crate::format::batch::compute_crc(bytes)),
+            RawAt::Entry { frame, bytes } if is_legacy_magic(frame.magic) => bytes
                 .get(12..16)
                 .and_then(|b| b.try_into().ok())
                 .is_some_and(|b: [u8; 4]| {
@@ -386,7 +383,7 @@ impl ChunkReader {
 
     /// Reads the batch header at `pos` without checking the CRC (index checks, timestamps).
     pub fn header_at(&self, pos: u64) -> Option<BatchHeader> {
-        let mut b = [0u8; 61];
+        let mut b = [0u8; BATCH_HEADER_LEN];
         self.file.read_exact_at(&mut b, pos).ok()?;
         BatchHeader::parse(&b).ok()
     }
@@ -666,7 +663,7 @@ pub(crate) fn walk_headers(path: &Path, from: i64) -> Result<HeaderWalk> {
                     w.timestamps(h.first_timestamp().unwrap_or(-1), h.max_timestamp);
                 }
             }
-        } else if frame.magic == 0 || frame.magic == 1 {
+        } else if is_legacy_magic(frame.magic) {
             w.batches += 1;
             w.last_offset = Some(frame.offset);
             // offset 8, size 4, crc 4, magic 1, attributes 1, timestamp 8 (magic 1).
@@ -689,7 +686,7 @@ pub(crate) fn walk_headers(path: &Path, from: i64) -> Result<HeaderWalk> {
                 }
             } else if frame.offset >= from {
                 w.records += 1;
-                if frame.magic == 1
+                if frame.magic == MAGIC_V1
                     && let Some(ts) = head.get(18..26)
                 {
                     let ts = i64::from_be_bytes(ts.try_into().unwrap_or([0xff; 8]));

@@ -236,19 +236,9 @@ impl Drop for TempFile {
 pub fn reserve_blocks(file: &File, offset: u64, len: u64) -> std::io::Result<()> {
     #[cfg(target_os = "linux")]
     {
-        use std::os::fd::AsRawFd;
-        let invalid = |_| std::io::Error::from(std::io::ErrorKind::InvalidInput);
-        let offset = libc::off_t::try_from(offset).map_err(invalid)?;
-        let len = libc::off_t::try_from(len).map_err(invalid)?;
-        // SAFETY: a system call on a descriptor that `file` keeps open; no memory is passed.
-        #[allow(unsafe_code)]
-        let r =
-            unsafe { libc::fallocate(file.as_raw_fd(), libc::FALLOC_FL_KEEP_SIZE, offset, len) };
-        if r == 0 {
-            Ok(())
-        } else {
-            Err(std::io::Error::last_os_error())
-        }
+        use rustix::fs::{FallocateFlags, fallocate};
+        // (rustix refuses an offset or length past `i64::MAX` with EINVAL, as the kernel.)
+        Ok(fallocate(file, FallocateFlags::KEEP_SIZE, offset, len)?)
     }
     #[cfg(not(target_os = "linux"))]
     {

@@ -58,7 +58,7 @@ use super::layout::{self, REPAIRING_SUFFIX, list_segments, with_suffix};
 use super::reader::LogReader;
 use super::segment::LogSegment;
 use crate::error::{Error, Result};
-use crate::format::batch::{CURRENT_MAGIC, RECORD_BATCH_OVERHEAD};
+use crate::format::batch::{RECORD_BATCH_OVERHEAD, is_v2_magic};
 use crate::format::legacy::{self, LegacyMessage};
 use crate::format::{DECOMPRESS_LIMIT, RecordBatch};
 
@@ -184,7 +184,7 @@ fn check_log(
                 );
                 break;
             }
-            RawAt::Entry { frame, bytes } if frame.magic != CURRENT_MAGIC => {
+            RawAt::Entry { frame, bytes } if !is_v2_magic(frame.magic) => {
                 let size = frame.size as u64;
                 match LegacyMessage::decode(bytes) {
                     Err(e) => (
@@ -576,7 +576,7 @@ struct Resume {
 /// `(size, first offset, last offset)` of the well-formed v2 batch at `pos` whose CRC holds.
 fn good_batch_at(r: &mut ChunkReader, pos: u64, len: u64) -> Result<Option<(u64, i64, i64)>> {
     Ok(match r.raw_at(pos, len)? {
-        RawAt::Entry { frame, bytes } if frame.magic == CURRENT_MAGIC => {
+        RawAt::Entry { frame, bytes } if is_v2_magic(frame.magic) => {
             RecordBatch::decode(bytes).ok().map(|b| {
                 (
                     frame.size as u64,

@@ -224,35 +224,19 @@ pub fn file_len(path: &Path) -> u64 {
         .len()
 }
 
-/// The framing of one entry of a `.log` as read by hand: `i64 base_offset, i32 batch_length`
-/// big-endian, entry size `12 + batch_length`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Frame {
-    pub position: u64,
-    pub base_offset: i64,
-    pub size: u64,
-}
+pub use crate::common::frames::Frame;
 
-/// Reads the framing of every entry of a `.log`. Stops at a tail too short for a whole entry,
-/// which the caller can detect by comparing the end of the last frame with the file length.
+/// Reads the framing of every entry of a `.log` ([`crate::common::frames::frames`]). Stops at
+/// a tail too short for a whole entry, which the caller can detect by comparing the end of
+/// the last frame with the file length; an entry with a negative length fails the test.
 pub fn frames(bytes: &[u8]) -> Vec<Frame> {
-    let mut out = Vec::new();
-    let mut pos = 0usize;
-    while pos + 12 <= bytes.len() {
-        let base = i64::from_be_bytes(bytes[pos..pos + 8].try_into().expect("8 bytes"));
-        let len = i32::from_be_bytes(bytes[pos + 8..pos + 12].try_into().expect("4 bytes"));
-        assert!(len >= 0, "negative batch length at byte {pos}");
-        let size = 12 + len as usize;
-        if pos + size > bytes.len() {
-            break;
-        }
-        out.push(Frame {
-            position: pos as u64,
-            base_offset: base,
-            size: size as u64,
-        });
-        pos += size;
-    }
+    let out = crate::common::frames::frames(bytes);
+    let end = out.last().map_or(0, Frame::end);
+    let len = crate::common::frames::batch_length_at(bytes, end);
+    assert!(
+        len.is_none_or(|l| l >= 0),
+        "negative batch length at byte {end}"
+    );
     out
 }
 

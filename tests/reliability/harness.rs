@@ -678,37 +678,7 @@ pub fn segment_file(dir: &Path, base: i64, suffix: &str) -> PathBuf {
     dir.join(format!("{base:020}{suffix}"))
 }
 
-/// The framing of one `.log` entry: position, base offset, whole size.
-#[derive(Debug, Clone, Copy)]
-pub struct Frame {
-    pub position: u64,
-    pub base_offset: i64,
-    pub size: u64,
-}
-
-/// Reads the framing of every whole entry (stops at a torn or impossible one).
-pub fn frames(bytes: &[u8]) -> Vec<Frame> {
-    let mut out = Vec::new();
-    let mut pos = 0usize;
-    while pos + 12 <= bytes.len() {
-        let base = i64::from_be_bytes(bytes[pos..pos + 8].try_into().expect("8"));
-        let len = i32::from_be_bytes(bytes[pos + 8..pos + 12].try_into().expect("4"));
-        if len < 0 {
-            break;
-        }
-        let size = 12 + len as usize;
-        if pos + size > bytes.len() {
-            break;
-        }
-        out.push(Frame {
-            position: pos as u64,
-            base_offset: base,
-            size: size as u64,
-        });
-        pos += size;
-    }
-    out
-}
+pub use crate::common::frames::{Frame, frames};
 
 /// Parses `consume --json` lines into `(partition, offset, key, value)`; a line that is not
 /// such an object is returned as an error.

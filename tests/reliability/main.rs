@@ -16,7 +16,12 @@
 //! moved into a gap of a compacted segment stays undetectable, as it is for Kafka. Bugs that
 //! were fixed are kept as regression tests, named `regression_…` or after what they check
 //! (their doc comments say what the bug was).
+//!
+//! `harness` runs the binary, seeds and summarises; `common` (`tests/common/`, shared with
+//! the other test binaries) reads the framing of `.log` entries by hand.
 
+#[path = "../common/mod.rs"]
+mod common;
 mod concurrency;
 mod corruption;
 mod full_disk;

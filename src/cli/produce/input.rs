@@ -1,7 +1,7 @@
-//! `produce`'s input side: the arguments that shape records, the reader thread that moves
-//! input in chunks of up to 1 MiB through a small bounded channel (so memory stays bounded
-//! whatever the input size; files are mapped where they can be, see [`super::super::mapped`]),
-//! and the main thread's loop that feeds the chunks to the library's [`RecordReader`].
+//! `produce`'s input side: the reader thread that moves input in chunks of up to 1 MiB
+//! through a small bounded channel (so memory stays bounded whatever the input size; files
+//! are mapped where they can be, see [`super::super::mapped`]), and the main thread's loop
+//! that feeds the chunks to the library's [`RecordReader`].
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -10,114 +10,11 @@ use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, sync_channel};
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
-use super::super::escape::unescape;
 use super::super::mapped::{MappedInput, Window};
 use super::super::timespec::now_ms;
-use super::super::{Ctx, UsageError, plural};
-use super::ProduceArgs;
-use klog::produce::{
-    Framing, Invalid, InvalidReason, Producer, RecordReader, RecordShape, Rejected,
-};
-use klog::topic::Topic;
-
-/// The record shape and framing the arguments ask for; everything about the arguments is
-/// checked before any file is touched.
-pub fn shape_of(a: &ProduceArgs) -> Result<(RecordShape, Framing)> {
-    // Everything about the arguments is checked before any file is touched.
-    let esc = |s: &Option<String>, what| s.as_deref().map(|s| unescape(s, what)).transpose();
-    let key_sep = esc(&a.key_separator, "--key-separator")?;
-    if key_sep.as_ref().is_some_and(Vec::is_empty) {
-        return Err(UsageError("--key-separator must not be empty".into()).into());
-    }
-    let null_marker = esc(&a.null_marker, "--null-marker")?;
-    let delimiter = if a.raw {
-        None
-    } else if a.null_delimited {
-        Some(vec![0])
-    } else if let Some(d) = esc(&a.delimiter, "--delimiter")? {
-        if d.is_empty() {
-            return Err(UsageError("--delimiter must not be empty".into()).into());
-        }
-        Some(d)
-    } else {
-        Some(vec![b'\n'])
-    };
-    let mut headers = Vec::new();
-    for h in &a.headers {
-        let Some((k, v)) = h.split_once('=') else {
-            return Err(UsageError(format!("header '{h}' is not NAME=VALUE")).into());
-        };
-        headers.push((k.as_bytes().to_vec(), unescape(v, "--header")?));
-    }
-
-    let framing = match delimiter {
-        Some(d) => Framing::Delimited(d),
-        None => Framing::Raw,
-    };
-    let shape = RecordShape {
-        json: a.json,
-        key_separator: key_sep,
-        key: a.key.as_ref().map(|k| k.as_bytes().to_vec()),
-        null_marker,
-        headers,
-        partition: a.partition,
-        ignore_partition: a.ignore_partition,
-    };
-    Ok((shape, framing))
-}
-
-/// Every input file must be there and readable before anything is created. (Each is opened
-/// again when its turn comes: thousands of --raw files are not all kept open.)
-pub fn check_files(files: &[PathBuf]) -> Result<()> {
-    for f in files.iter().filter(|f| f.as_os_str() != "-") {
-        let file = File::open(f).with_context(|| format!("open {}", f.display()))?;
-        let meta = file
-            .metadata()
-            .with_context(|| format!("stat {}", f.display()))?;
-        if meta.is_dir() {
-            anyhow::bail!("{} is a directory, not an input file", f.display());
-        }
-    }
-    Ok(())
-}
-
-/// The inputs in order (`None`: standard input) and their names in messages.
-pub fn inputs_of(files: &[PathBuf]) -> (Vec<Option<PathBuf>>, Vec<String>) {
-    let inputs: Vec<Option<PathBuf>> = if files.is_empty() {
-        vec![None]
-    } else {
-        files
-            .iter()
-            .map(|f| (f.as_os_str() != "-").then(|| f.clone()))
-            .collect()
-    };
-    let names = inputs
-        .iter()
-        .map(|i| {
-            i.as_ref()
-                .map_or("stdin".into(), |p| p.display().to_string())
-        })
-        .collect();
-    (inputs, names)
-}
-
-/// A progress bar when every input is a file (their total size is known), else a hidden one.
-pub fn progress_bar(ctx: &Ctx, inputs: &[Option<PathBuf>]) -> indicatif::ProgressBar {
-    let total: Option<u64> = inputs
-        .iter()
-        .map(|i| {
-            i.as_ref()
-                .and_then(|p| std::fs::metadata(p).ok())
-                .map(|m| m.len())
-        })
-        .sum();
-    match total {
-        Some(t) => super::super::progress::bytes_bar(ctx, t, "producing", false),
-        None => indicatif::ProgressBar::hidden(),
-    }
-}
+use klog::produce::{Invalid, Producer, RecordReader, Rejected};
 
 /// Bytes read into each buffer the reader thread hands over.
 pub const CHUNK: usize = 1 << 20;
@@ -158,6 +55,9 @@ impl Bytes {
     }
 }
 
+/// The reader thread: each input in turn, mapped where it can be, else read, in chunks of up
+/// to [`CHUNK`], each input's end marked; it stops at the first failure (sent) or when the
+/// main thread is gone.
 fn spawn_reader(
     inputs: Vec<Option<PathBuf>>,
     tx: SyncSender<Input>,
@@ -168,73 +68,95 @@ fn spawn_reader(
             let name = input
                 .as_ref()
                 .map_or("stdin".to_string(), |p| p.display().to_string());
-            let file = match &input {
-                // Standard input is mapped too when it is a regular file (`< file`).
-                None => io::stdin()
-                    .as_fd()
-                    .try_clone_to_owned()
-                    .ok()
-                    .map(File::from),
-                Some(p) => match File::open(p) {
-                    Ok(f) => Some(f),
-                    Err(e) => {
-                        let _ = tx.send(Input::Failed(format!("open {name}"), e));
-                        return;
-                    }
-                },
+            let Some(mut reader) = open_input(input.as_ref(), &name, &tx) else {
+                return;
             };
-            let mut reader: Box<dyn Read> = match file.map(MappedInput::new) {
-                Some(Ok(mut mapped)) => loop {
-                    match mapped.next_window() {
-                        Ok(Some(w)) => {
-                            let len = w.len();
-                            let buf = Bytes::Mapped(w);
-                            if tx.send(Input::Chunk { buf, len }).is_err() {
-                                return;
-                            }
-                        }
-                        Ok(None) => break Box::new(io::empty()),
-                        // Mapping failed (memory, a file system that cannot): read the rest.
-                        Err(_) => match mapped.into_file() {
-                            Ok(f) => break Box::new(f),
-                            Err(e) => {
-                                let _ = tx.send(Input::Failed(format!("read {name}"), e));
-                                return;
-                            }
-                        },
-                    }
-                },
-                Some(Err(f)) if input.is_some() => Box::new(f),
-                Some(Err(f)) => {
-                    super::super::mapped::widen_pipe(&f);
-                    Box::new(io::stdin().lock())
-                }
-                _ => Box::new(io::stdin().lock()),
-            };
-            loop {
-                // Buffers keep their full length from one use to the next, so each is zeroed
-                // once, when first allocated; a few are in flight at a time.
-                let mut buf = recycle.try_recv().unwrap_or_else(|_| vec![0u8; CHUNK]);
-                match reader.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(len) => {
-                        let buf = Bytes::Read(buf);
-                        if tx.send(Input::Chunk { buf, len }).is_err() {
-                            return;
-                        }
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => {
-                        let _ = tx.send(Input::Failed(format!("read {name}"), e));
-                        return;
-                    }
-                }
-            }
-            if tx.send(Input::End).is_err() {
+            if !send_read(&mut *reader, &name, &tx, &recycle) || tx.send(Input::End).is_err() {
                 return;
             }
         }
     })
+}
+
+/// Opens an input (`None`: standard input) and sends the windows of its mapped part; returns
+/// what is left to read (nothing for a file mapped to its end), or `None` to stop.
+fn open_input(
+    input: Option<&PathBuf>,
+    name: &str,
+    tx: &SyncSender<Input>,
+) -> Option<Box<dyn Read>> {
+    let file = match input {
+        // Standard input is mapped too when it is a regular file (`< file`).
+        None => io::stdin()
+            .as_fd()
+            .try_clone_to_owned()
+            .ok()
+            .map(File::from),
+        Some(p) => match File::open(p) {
+            Ok(f) => Some(f),
+            Err(e) => {
+                let _ = tx.send(Input::Failed(format!("open {name}"), e));
+                return None;
+            }
+        },
+    };
+    Some(match file.map(MappedInput::new) {
+        Some(Ok(mut mapped)) => loop {
+            match mapped.next_window() {
+                Ok(Some(w)) => {
+                    let len = w.len();
+                    let buf = Bytes::Mapped(w);
+                    if tx.send(Input::Chunk { buf, len }).is_err() {
+                        return None;
+                    }
+                }
+                Ok(None) => break Box::new(io::empty()),
+                // Mapping failed (memory, a file system that cannot): read the rest.
+                Err(_) => match mapped.into_file() {
+                    Ok(f) => break Box::new(f),
+                    Err(e) => {
+                        let _ = tx.send(Input::Failed(format!("read {name}"), e));
+                        return None;
+                    }
+                },
+            }
+        },
+        Some(Err(f)) if input.is_some() => Box::new(f),
+        Some(Err(f)) => {
+            super::super::mapped::widen_pipe(&f);
+            Box::new(io::stdin().lock())
+        }
+        _ => Box::new(io::stdin().lock()),
+    })
+}
+
+/// Sends what is left of an input in chunks read into buffers the main thread gives back;
+/// false when the run stops (a read failed, sent, or the main thread is gone).
+fn send_read(
+    reader: &mut dyn Read,
+    name: &str,
+    tx: &SyncSender<Input>,
+    recycle: &Receiver<Vec<u8>>,
+) -> bool {
+    loop {
+        // Buffers keep their full length from one use to the next, so each is zeroed once,
+        // when first allocated; a few are in flight at a time.
+        let mut buf = recycle.try_recv().unwrap_or_else(|_| vec![0u8; CHUNK]);
+        match reader.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(len) => {
+                let buf = Bytes::Read(buf);
+                if tx.send(Input::Chunk { buf, len }).is_err() {
+                    return false;
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                let _ = tx.send(Input::Failed(format!("read {name}"), e));
+                return false;
+            }
+        }
+    }
 }
 
 /// The input's chunks as the reader thread sends them, with what the main thread needs to
@@ -327,31 +249,5 @@ fn failed(r: Rejected) -> anyhow::Error {
     match r {
         Rejected::Failed(e) => e.into(),
         other => anyhow::Error::new(other),
-    }
-}
-
-/// What is wrong with a record that did not go in, for `klog: skipped …` or the error.
-pub fn invalid_message(topic: &Topic, reason: &InvalidReason) -> String {
-    let name = &topic.name;
-    match reason {
-        InvalidReason::Rejected(Rejected::TooLarge { size, config, max }) => format!(
-            "a record of {} (as a batch) is larger than {config} ({max}) of topic '{name}'; \
-             raise it with `klog topics alter {name} -c {config}=N`",
-            plural(*size as u64, "byte"),
-        ),
-        InvalidReason::Rejected(Rejected::UnknownPartition {
-            partition,
-            partitions,
-        }) => format!("partition {partition} does not exist (topic '{name}' has {partitions})"),
-        InvalidReason::Rejected(other) => other.to_string(),
-        InvalidReason::Json(e) => e.to_string(),
-        InvalidReason::NoDelimiter { max } => format!(
-            "more than {} without a delimiter: larger than max.message.bytes of topic '{name}'",
-            plural(*max as u64, "byte"),
-        ),
-        InvalidReason::RawTooLarge { max } => format!(
-            "a --raw record of more than {} is larger than max.message.bytes of topic '{name}'",
-            plural(*max as u64, "byte"),
-        ),
     }
 }

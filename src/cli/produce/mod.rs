@@ -1,7 +1,8 @@
 //! `klog produce TOPIC [FILE…]`: records from stdin or files, batched, appended to a topic.
 //!
-//! The command line's part: the arguments, wiring and messages; the input side (the reader
-//! thread, framing options, the feeding loop) is in [`input`]. The main thread feeds chunks
+//! The command line's part: the arguments and wiring here, the record shape, input files
+//! and messages in [`shape`], the input side (the reader thread, the feeding loop) in
+//! [`input`]. The main thread feeds chunks
 //! to the library's [`RecordReader`], which cuts them into records for a [`Producer`];
 //! whenever the input has nothing more ready it hands the batches under construction to the
 //! producer's writer thread (so a trickle such as `tail -f` reaches readers at once). The
@@ -10,6 +11,7 @@
 //! fsynced everything handed to it.
 
 mod input;
+mod shape;
 
 use std::io::{self, IsTerminal};
 use std::path::PathBuf;
@@ -19,10 +21,11 @@ use clap::Args;
 use clap::builder::TypedValueParser;
 
 use super::{Ctx, ExitCode, Hint, UsageError, plural};
-use input::{Chunks, check_files, inputs_of, invalid_message, progress_bar, shape_of};
+use input::Chunks;
 use klog::format::Compression;
 use klog::produce::{Invalid, ProduceSummary, Producer, ProducerConfig, RecordReader};
 use klog::topic::Topic;
+use shape::{check_files, inputs_of, invalid_message, progress_bar, shape_of};
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
