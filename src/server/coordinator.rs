@@ -31,11 +31,14 @@
 //! At SyncGroup the leader's assignment (`ConsumerProtocolAssignment`, versions 0–3) is
 //! decoded and each partition taken; a partition whose lock another process holds (a live
 //! `klog consume -g` member) is dropped from the member's assignment. While the group has CLI
-//! members on a topic, a Kafka member keeps at most its fair share of the topic by the rank
-//! of its slot ([`group::fair_share`]), the rule CLI members follow, so that they find their
-//! share free. The assignment is encoded again at its version, user data kept. A Stable
-//! group is sent into a rebalance when a partition dropped that way frees, or when the
-//! number of CLI members on one of its topics changes.
+//! members on a topic and they hold fewer partitions than their fair shares
+//! ([`group::fair_share`], by the rank of each slot) add up to, the difference is left free
+//! for them, taken from the Kafka members with the most partitions; CLI members take free
+//! partitions up to their share. The assignment is encoded again at its version, user data
+//! kept. A Stable group is sent into a rebalance when a partition dropped because a CLI
+//! member held it frees, or when the number of CLI members on one of its topics changes.
+//! (A CLI member that reads only some partitions, `-p`, may leave a partition kept free for
+//! it unread until the next rebalance.)
 //!
 //! # Invariants
 //! 1. A partition lock the coordinator holds is held for exactly one member of its group,
@@ -777,36 +780,70 @@ impl GroupCoordinator {
                 .insert(t.clone(), slots.len().saturating_sub(ours));
             live.insert(t.clone(), (topic, slots));
         }
-        // What each member may have: the assignment, capped at its fair share where CLI
-        // members share the topic.
+        // What each member may have: its part of the assignment, less the partitions CLI
+        // members hold and, where they hold less than their fair shares add up to, as many
+        // more left free for them (taken from the members with the most).
         let mut wanted: BTreeMap<String, Vec<(String, u32)>> = BTreeMap::new();
-        for (id, (_, a)) in &decoded {
-            let m = &g.members[id];
-            let mut list = Vec::new();
-            for tp in &a.assigned_partitions {
-                let name = tp.topic.to_string();
-                let Some((topic, slots)) = live.get(&name) else {
-                    continue;
-                };
-                let mut parts: Vec<u32> = tp
-                    .partitions
-                    .iter()
-                    .filter_map(|&p| u32::try_from(p).ok())
-                    .filter(|&p| p < topic.partitions)
-                    .collect();
-                if g.foreign.get(&name).copied().unwrap_or(0) > 0 {
-                    let share = match m.slots.get(&name) {
-                        Some(s) => {
-                            let rank = slots.iter().filter(|&&x| x < s.slot).count();
-                            group::fair_share(topic.partitions as usize, slots.len(), rank)
+        for (name, (topic, slots)) in &live {
+            let ours: BTreeSet<usize> = g
+                .members
+                .values()
+                .filter_map(|m| m.slots.get(name).map(|s| s.slot))
+                .collect();
+            let held_by_us = |p: u32| {
+                g.members
+                    .values()
+                    .any(|m| m.locks.contains_key(&(name.clone(), p)))
+            };
+            let cli_held: BTreeSet<u32> = (0..topic.partitions)
+                .filter(|&p| {
+                    !held_by_us(p) && matches!(group::owner(topic, p, group_id), Ok(Some(_)))
+                })
+                .collect();
+            let n = topic.partitions as usize;
+            let cli_share: usize = slots
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| !ours.contains(s))
+                .map(|(rank, _)| group::fair_share(n, slots.len(), rank))
+                .sum();
+            let mut reserve = cli_share.saturating_sub(cli_held.len());
+            let mut lists: Vec<(String, Vec<u32>)> = decoded
+                .iter()
+                .map(|(id, (_, a))| {
+                    let parts = a
+                        .assigned_partitions
+                        .iter()
+                        .filter(|tp| tp.topic.as_str() == name)
+                        .flat_map(|tp| tp.partitions.iter())
+                        .filter_map(|&p| u32::try_from(p).ok())
+                        .filter(|p| *p < topic.partitions);
+                    let mut kept = Vec::new();
+                    for p in parts {
+                        if cli_held.contains(&p) {
+                            g.blocked.push((name.clone(), p));
+                        } else if !kept.contains(&p) {
+                            kept.push(p);
                         }
-                        None => 0,
-                    };
-                    parts.truncate(share);
+                    }
+                    (id.clone(), kept)
+                })
+                .collect();
+            while reserve > 0 {
+                let Some(most) = lists.iter_mut().max_by_key(|(_, l)| l.len()) else {
+                    break;
+                };
+                if most.1.pop().is_none() {
+                    break;
                 }
-                list.extend(parts.into_iter().map(|p| (name.clone(), p)));
+                reserve -= 1;
             }
-            wanted.insert(id.clone(), list);
+            for (id, list) in lists {
+                wanted
+                    .entry(id)
+                    .or_default()
+                    .extend(list.into_iter().map(|p| (name.clone(), p)));
+            }
         }
         // Locks of partitions a member loses go first, so that another member can take them.
         for m in g.members.values_mut() {

@@ -635,3 +635,34 @@ fn responses_encode_at_every_version() {
         }
     }
 }
+
+/// A CLI member holding its share when a Kafka member joins: the Kafka member gets the
+/// others, not the fair share it would have by position in the leader's list (it got
+/// nothing, as it wanted the CLI member's partitions).
+#[test]
+fn a_kafka_member_joining_a_cli_member_gets_the_partitions_left() {
+    let f = Fixture::new(0);
+    let t = f.topic();
+    let cli = group::Member::join(&t, "g").unwrap();
+    let held: Vec<_> = [0, 1]
+        .iter()
+        .map(|&p| group::try_own(&t, p, "g").unwrap().unwrap())
+        .collect();
+    let (a, mut ja) = f.new_member();
+    let generation = answered(&mut ja).generation_id;
+    let s = ready(f.sync(&a, generation, &[(a.as_str(), &[0, 1, 2, 3])]));
+    assert_eq!(parts_of(&s.assignment), [2, 3]);
+    f.advance(SCAN_EVERY_MS);
+    assert_eq!(f.heartbeat(&a, generation), 0, "stable");
+    // The CLI member exits: the Kafka member is told to join again, and gets all.
+    drop((held, cli));
+    f.advance(SCAN_EVERY_MS);
+    assert_eq!(
+        f.heartbeat(&a, generation),
+        ResponseError::RebalanceInProgress.code()
+    );
+    let mut j = waiting(f.join(&a));
+    let generation = answered(&mut j).generation_id;
+    let s = ready(f.sync(&a, generation, &[(a.as_str(), &[0, 1, 2, 3])]));
+    assert_eq!(parts_of(&s.assignment), [0, 1, 2, 3]);
+}
