@@ -666,3 +666,34 @@ fn a_kafka_member_joining_a_cli_member_gets_the_partitions_left() {
     let s = ready(f.sync(&a, generation, &[(a.as_str(), &[0, 1, 2, 3])]));
     assert_eq!(parts_of(&s.assignment), [0, 1, 2, 3]);
 }
+
+/// A member whose connection went away while its join waited is not waited for again: it
+/// expires a session after its last request, and the others go on without it.
+#[test]
+fn a_member_whose_connection_went_away_expires_after_its_session() {
+    let f = Fixture::new(DELAY);
+    let (leader, follower, generation) = stable_pair(&f);
+    let (_c, mut jc) = f.new_member();
+    let mut jl = waiting(f.join(&leader));
+    // The follower joins, then its connection closes before the answer.
+    drop(waiting(f.join(&follower)));
+    let rl = answered(&mut jl);
+    answered(&mut jc);
+    let generation = generation + 1;
+    assert_eq!(rl.generation_id, generation);
+    assert!(rl.members.iter().any(|m| m.member_id.as_str() == follower));
+    // Nobody hears from the follower again: it goes a session later, and the group
+    // rebalances without it.
+    for _ in 0..2 {
+        f.advance(SESSION as u64 / 2);
+        let _ = f.heartbeat(&leader, generation);
+    }
+    assert_eq!(
+        f.heartbeat(&follower, generation),
+        ResponseError::UnknownMemberId.code()
+    );
+    assert_eq!(
+        f.c.state("g").map(|s| s.0),
+        Some(GroupState::PreparingRebalance)
+    );
+}
