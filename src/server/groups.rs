@@ -14,7 +14,9 @@
 //! 2. A commit that names a member or generation goes to the [`Coordinator`]; without one,
 //!    no such member exists (UNKNOWN_MEMBER_ID). A member's commit is written as it is for
 //!    the partitions the coordinator holds the lock of for that member, and as a simple
-//!    commit (invariant 1) for any other.
+//!    commit (invariant 1) for any other. (A SyncGroup may move the lock to another owner
+//!    between the check and the write; the new owner then starts at an offset at or before
+//!    the one written: records are read again, never skipped.)
 //! 3. Group ids klog cannot store (see [`crate::group::validate_group_name`]) get
 //!    INVALID_GROUP_ID before anything is read or written.
 
