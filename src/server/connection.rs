@@ -21,7 +21,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
 use super::broker::Broker;
+use super::coordinator::ClientInfo;
 use super::fetch::FetchState;
+use super::groups::Reply;
 use super::wire::{self, Parsed};
 use super::{Event, SHUTDOWN_GRACE};
 use crate::error::{Error, Result};
@@ -92,7 +94,7 @@ async fn accept_loop(
                     let alive = alive.clone();
                     tokio::spawn(async move {
                         let _alive = alive;
-                        if let Err(reason) = connection(stream, &broker, stop).await {
+                        if let Err(reason) = connection(stream, peer, &broker, stop).await {
                             broker.emit(Event::ConnectionError { peer, reason });
                         }
                     });
@@ -124,6 +126,7 @@ async fn read_frame<R: AsyncRead + Unpin>(rd: &mut R, size: usize) -> std::io::R
 /// `Err` carries the reason worth reporting; a client that just goes away is `Ok`.
 async fn connection(
     stream: TcpStream,
+    peer: std::net::SocketAddr,
     broker: &Arc<Broker>,
     mut stop: watch::Receiver<bool>,
 ) -> std::result::Result<(), String> {
@@ -161,9 +164,10 @@ async fn connection(
                 body,
             } => {
                 let correlation_id = header.correlation_id;
-                let response = dispatch(broker, &mut fetch_state, header, api, version, *body)
-                    .await
-                    .map_err(|e| format!("{api:?} v{version}: {e}"))?;
+                let response =
+                    dispatch(broker, peer, &mut fetch_state, header, api, version, *body)
+                        .await
+                        .map_err(|e| format!("{api:?} v{version}: {e}"))?;
                 match response {
                     Some(r) => Some(
                         wire::encode_response(correlation_id, api, version, &r)
@@ -192,9 +196,21 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| format!("the handler failed: {e}"))
 }
 
+/// The answer of a JoinGroup or SyncGroup, once the group has it; an error when the server
+/// stops first (the connection then closes without an answer, as it would anyway).
+async fn waited<T>(reply: Reply<T>) -> std::result::Result<T, String> {
+    match reply {
+        Reply::Ready(r) => Ok(r),
+        Reply::Wait(rx) => rx
+            .await
+            .map_err(|_| "the server stopped while a group was rebalancing".to_string()),
+    }
+}
+
 /// Answers one decoded request; `None` when it gets no response (`acks=0`).
 async fn dispatch(
     broker: &Arc<Broker>,
+    peer: std::net::SocketAddr,
     fetch_state: &mut Option<Box<FetchState>>,
     header: RequestHeader,
     api: ApiKey,
@@ -246,6 +262,24 @@ async fn dispatch(
         RequestKind::FindCoordinator(r) => {
             ResponseKind::FindCoordinator(super::groups::find_coordinator(broker, r, version))
         }
+        RequestKind::JoinGroup(r) => {
+            let info = ClientInfo {
+                client_id: client.clone(),
+                host: format!("/{}", peer.ip()),
+            };
+            let reply = blocking(move || b.coordinator().join_group(r, version, info)).await?;
+            ResponseKind::JoinGroup(waited(reply).await?)
+        }
+        RequestKind::SyncGroup(r) => {
+            let reply = blocking(move || b.coordinator().sync_group(r, version)).await?;
+            ResponseKind::SyncGroup(waited(reply).await?)
+        }
+        RequestKind::Heartbeat(r) => {
+            ResponseKind::Heartbeat(blocking(move || b.coordinator().heartbeat(r, version)).await?)
+        }
+        RequestKind::LeaveGroup(r) => ResponseKind::LeaveGroup(
+            blocking(move || b.coordinator().leave_group(r, version)).await?,
+        ),
         RequestKind::OffsetCommit(r) => ResponseKind::OffsetCommit(
             blocking(move || super::groups::offset_commit(&b, r, version)).await?,
         ),

@@ -1,5 +1,6 @@
-//! Consumer groups without a coordinator yet: FindCoordinator (this broker), "simple"
-//! offset commits and fetches, and the admin APIs over the offsets that exist.
+//! Consumer groups: FindCoordinator (this broker), offset commits and fetches, the admin
+//! APIs over groups, and the [`Coordinator`] hook behind which the membership protocol
+//! (JoinGroup, SyncGroup, Heartbeat, LeaveGroup: [`super::coordinator`]) runs.
 //!
 //! Offsets live in the files `klog consume -g` uses (see [`crate::group`]), so a Kafka
 //! client's commits and `klog consume -g`'s are one set, and `klog groups` shows both.
@@ -11,7 +12,11 @@
 //!    refuses a simple commit to a group with members. The commit's `metadata` is stored and
 //!    returned by OffsetFetch.
 //! 2. A commit that names a member or generation goes to the [`Coordinator`]; without one,
-//!    no such member exists (UNKNOWN_MEMBER_ID).
+//!    no such member exists (UNKNOWN_MEMBER_ID). A member's commit is written as it is for
+//!    the partitions the coordinator holds the lock of for that member, and as a simple
+//!    commit (invariant 1) for any other. (A SyncGroup may move the lock to another owner
+//!    between the check and the write; the new owner then starts at an offset at or before
+//!    the one written: records are read again, never skipped.)
 //! 3. Group ids klog cannot store (see [`crate::group::validate_group_name`]) get
 //!    INVALID_GROUP_ID before anything is read or written.
 
@@ -32,13 +37,16 @@ use kafka_protocol::messages::offset_fetch_response::{
 };
 use kafka_protocol::messages::{
     DeleteGroupsRequest, DeleteGroupsResponse, DescribeGroupsRequest, DescribeGroupsResponse,
-    FindCoordinatorRequest, FindCoordinatorResponse, ListGroupsRequest, ListGroupsResponse,
-    OffsetCommitRequest, OffsetCommitResponse, OffsetDeleteRequest, OffsetDeleteResponse,
-    OffsetFetchRequest, OffsetFetchResponse, TopicName,
+    FindCoordinatorRequest, FindCoordinatorResponse, HeartbeatRequest, HeartbeatResponse,
+    JoinGroupRequest, JoinGroupResponse, LeaveGroupRequest, LeaveGroupResponse, ListGroupsRequest,
+    ListGroupsResponse, OffsetCommitRequest, OffsetCommitResponse, OffsetDeleteRequest,
+    OffsetDeleteResponse, OffsetFetchRequest, OffsetFetchResponse, SyncGroupRequest,
+    SyncGroupResponse, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 
 use super::broker::Broker;
+use super::coordinator::ClientInfo;
 use super::{Event, NODE_ID};
 use crate::group;
 use crate::topic::Topic;
@@ -52,9 +60,39 @@ pub enum CommitAuthority {
     Member,
 }
 
-/// The consumer-group coordinator, as the offset APIs see it (JoinGroup, SyncGroup,
-/// Heartbeat and LeaveGroup plug in behind it).
+/// An answer now, or one to wait for (a JoinGroup or SyncGroup held until the rebalance
+/// completes). A waiting answer's sender is dropped only if the server stops first.
+pub enum Reply<T> {
+    Ready(T),
+    Wait(tokio::sync::oneshot::Receiver<T>),
+}
+
+/// The consumer-group coordinator: the membership APIs, and what the offset APIs ask it.
 pub trait Coordinator: Send + Sync {
+    /// JoinGroup: answered when the group's rebalance completes (or at once on an error).
+    fn join_group(
+        &self,
+        req: JoinGroupRequest,
+        version: i16,
+        client: ClientInfo,
+    ) -> Reply<JoinGroupResponse>;
+
+    /// SyncGroup: a member's assignment, once the leader has sent it.
+    fn sync_group(&self, req: SyncGroupRequest, version: i16) -> Reply<SyncGroupResponse>;
+
+    fn heartbeat(&self, req: HeartbeatRequest, version: i16) -> HeartbeatResponse;
+
+    fn leave_group(&self, req: LeaveGroupRequest, version: i16) -> LeaveGroupResponse;
+
+    /// Periodic work (timeouts), called every few hundred milliseconds.
+    fn tick(&self);
+
+    /// The server stops: members are dropped and their locks released.
+    fn close(&self);
+
+    /// Whether the coordinator holds `topic`'s `partition` lock of `group` for `member_id`.
+    fn holds(&self, group: &str, member_id: &str, topic: &str, partition: u32) -> bool;
+
     /// Whether a commit from `member_id` in `generation` may go in, and how; the Kafka
     /// error code otherwise (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS).
     fn validate_commit(
@@ -76,6 +114,38 @@ pub trait Coordinator: Send + Sync {
 pub struct NoCoordinator;
 
 impl Coordinator for NoCoordinator {
+    fn join_group(
+        &self,
+        req: JoinGroupRequest,
+        version: i16,
+        _client: ClientInfo,
+    ) -> Reply<JoinGroupResponse> {
+        let r = JoinGroupResponse::default()
+            .with_error_code(ResponseError::CoordinatorNotAvailable.code())
+            .with_member_id(req.member_id);
+        Reply::Ready(if version >= 7 {
+            r.with_protocol_name(None)
+        } else {
+            r
+        })
+    }
+    fn sync_group(&self, _req: SyncGroupRequest, _version: i16) -> Reply<SyncGroupResponse> {
+        Reply::Ready(
+            SyncGroupResponse::default()
+                .with_error_code(ResponseError::CoordinatorNotAvailable.code()),
+        )
+    }
+    fn heartbeat(&self, _req: HeartbeatRequest, _version: i16) -> HeartbeatResponse {
+        HeartbeatResponse::default().with_error_code(ResponseError::CoordinatorNotAvailable.code())
+    }
+    fn leave_group(&self, _req: LeaveGroupRequest, _version: i16) -> LeaveGroupResponse {
+        LeaveGroupResponse::default().with_error_code(ResponseError::CoordinatorNotAvailable.code())
+    }
+    fn tick(&self) {}
+    fn close(&self) {}
+    fn holds(&self, _group: &str, _member_id: &str, _topic: &str, _partition: u32) -> bool {
+        false
+    }
     fn validate_commit(
         &self,
         _group: &str,
@@ -126,20 +196,26 @@ pub fn find_coordinator(
         .with_port(port as i32)
 }
 
-/// Writes one simple commit (invariant 1); the Kafka error code.
+/// Writes one commit (invariants 1 and 2); the Kafka error code.
+#[allow(clippy::too_many_arguments)]
 fn commit_one(
     broker: &Broker,
     topic: &Topic,
     partition: u32,
     group_id: &str,
+    member_id: &str,
     offset: i64,
     metadata: Option<&str>,
     authority: CommitAuthority,
 ) -> i16 {
     let _one_at_a_time = broker.commit_lock();
-    let _lock = match authority {
-        CommitAuthority::Member => None,
-        CommitAuthority::Simple => match group::try_own(topic, partition, group_id) {
+    let held = authority == CommitAuthority::Member
+        && broker
+            .coordinator()
+            .holds(group_id, member_id, &topic.name, partition);
+    let _lock = match held {
+        true => None,
+        false => match group::try_own(topic, partition, group_id) {
             Ok(Some(l)) => Some(l),
             Ok(None) => return ResponseError::UnknownMemberId.code(),
             Err(e) => return super::error_code(&e),
@@ -198,6 +274,7 @@ pub fn offset_commit(
                             tp,
                             p.partition_index as u32,
                             &group_id,
+                            &req.member_id,
                             p.committed_offset,
                             p.committed_metadata.as_deref(),
                             *authority,

@@ -14,6 +14,9 @@
 //! - The handlers, one module per family: [`produce`], [`fetch`], [`list_offsets`],
 //!   [`metadata`] (Metadata, topics, configs, the cluster), [`groups`] (coordinator lookup,
 //!   offsets, groups).
+//! - [`coordinator`]: the consumer-group coordinator (JoinGroup, SyncGroup, Heartbeat,
+//!   LeaveGroup), whose members share groups, partition locks and offsets with
+//!   `klog consume -g`.
 //!
 //! Record data is never decoded and re-encoded: a produced batch is validated (framing, CRC,
 //! magic 2, offsets, `max.message.bytes`) and appended as it is; a fetch returns the
@@ -37,20 +40,21 @@
 //! # Crash safety
 //! The server adds no state of its own to the data directory beyond `klog-server.json` (the
 //! cluster id and the end of the producer-id block handed out, written atomically before any
-//! id of a new block is given out); offset commits are [`crate::group`]'s files, as the CLI
-//! writes them. Appends are the storage layer's: a `kill -9` leaves what
+//! id of a new block is given out); offset commits, member slots and partition locks are
+//! [`crate::group`]'s files, as the CLI writes them (groups' membership lives in memory: the
+//! OS releases the locks of a server that dies). Appends are the storage layer's: a `kill -9` leaves what
 //! `Log` recovery handles. Idempotence state is rebuilt from the tail of each partition's
 //! log when the server first writes to it.
 //!
 //! # Kafka
 //! `SocketServer` (framing, `socket.request.max.bytes`), `KafkaApis` (dispatch), the group
-//! coordinator's offset commits for groups without members ("simple" commits, generation -1),
-//! `ProducerStateManager` (de-duplication). Not here (yet): the consumer-group coordinator's
-//! membership protocol (JoinGroup, SyncGroup, Heartbeat, LeaveGroup; see
-//! [`groups::Coordinator`] for the hook), transactions, ACLs, SASL/TLS, replication.
+//! coordinator (the classic protocol; offset commits of members and "simple" commits,
+//! generation -1), `ProducerStateManager` (de-duplication). Not here (yet): KIP-848's
+//! consumer groups, transactions, ACLs, SASL/TLS, replication.
 
 pub mod broker;
 pub mod connection;
+pub mod coordinator;
 pub mod fetch;
 pub mod groups;
 pub mod idempotence;
@@ -93,7 +97,8 @@ pub struct Config {
     /// Partitions of an auto-created topic, and of a CreateTopics without a count
     /// (`num.partitions`).
     pub default_partitions: u32,
-    /// Kafka's `group.initial.rebalance.delay.ms`, kept for the group coordinator.
+    /// Kafka's `group.initial.rebalance.delay.ms`: how long the first rebalance of a group
+    /// without members waits for more members to join.
     pub group_initial_rebalance_delay_ms: u64,
     /// Largest request frame (`socket.request.max.bytes`).
     pub max_request_bytes: usize,

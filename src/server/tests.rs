@@ -828,3 +828,145 @@ fn regression_a_topic_created_again_is_read_anew_by_the_same_connection() {
     let records = p.records.as_ref().unwrap();
     assert!(records.windows(3).any(|w| w == b"new"), "{p:?}");
 }
+
+/// A group with a Kafka member, through the offset and admin APIs: commits must match its
+/// generation and go in for the partitions it was granted, a CLI member's partition refuses
+/// them, DescribeGroups and ListGroups show the member, DeleteGroups refuses the group.
+#[test]
+fn a_group_with_kafka_members_through_the_offset_and_admin_apis() {
+    use kafka_protocol::messages::consumer_protocol_assignment::TopicPartition as Assigned;
+    use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
+    use kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
+    use kafka_protocol::protocol::Encodable;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut config = Config::new(tmp.path());
+    config.group_initial_rebalance_delay_ms = 0;
+    let broker =
+        Arc::new(Broker::open(config, ("127.0.0.1".into(), 9092), Arc::new(|_| {})).unwrap());
+    broker.topics().create("t", 2, Default::default()).unwrap();
+    let mut sub = bytes::BytesMut::new();
+    bytes::BufMut::put_i16(&mut sub, 0);
+    ConsumerProtocolSubscription::default()
+        .with_topics(vec![StrBytes::from_static_str("t")])
+        .encode(&mut sub, 0)
+        .unwrap();
+    let join = JoinGroupRequest::default()
+        .with_group_id(StrBytes::from_static_str("g").into())
+        .with_session_timeout_ms(10_000)
+        .with_rebalance_timeout_ms(10_000)
+        .with_protocol_type(StrBytes::from_static_str("consumer"))
+        .with_protocols(vec![
+            JoinGroupRequestProtocol::default()
+                .with_name(StrBytes::from_static_str("range"))
+                .with_metadata(sub.freeze()),
+        ]);
+    let client = coordinator::ClientInfo {
+        client_id: "app".into(),
+        host: "/127.0.0.1".into(),
+    };
+    let joined = match broker.coordinator().join_group(join, 3, client) {
+        groups::Reply::Wait(mut rx) => rx.try_recv().expect("joined at once"),
+        groups::Reply::Ready(r) => panic!("{r:?}"),
+    };
+    let (member, generation) = (joined.member_id.clone(), joined.generation_id);
+    let assignment = coordinator::encode_assignment(
+        0,
+        &ConsumerProtocolAssignment::default().with_assigned_partitions(vec![
+            Assigned::default()
+                .with_topic(name("t"))
+                .with_partitions(vec![0, 1]),
+        ]),
+    )
+    .unwrap();
+    let topic = broker.topics().open("t").unwrap();
+    // A CLI member owns partition 1: the Kafka member gets partition 0 only.
+    let cli = crate::group::try_own(&topic, 1, "g").unwrap().unwrap();
+    let synced = match broker.coordinator().sync_group(
+        SyncGroupRequest::default()
+            .with_group_id(StrBytes::from_static_str("g").into())
+            .with_generation_id(generation)
+            .with_member_id(member.clone())
+            .with_assignments(vec![
+                SyncGroupRequestAssignment::default()
+                    .with_member_id(member.clone())
+                    .with_assignment(assignment),
+            ]),
+        3,
+    ) {
+        groups::Reply::Ready(r) => r,
+        groups::Reply::Wait(_) => panic!("the leader's sync waits"),
+    };
+    let (_, granted) = coordinator::decode_assignment(&synced.assignment).unwrap();
+    assert_eq!(granted.assigned_partitions[0].partitions, [0]);
+    let commit = |p: i32, generation: i32| {
+        let mut r = commit_req("g", 7, None)
+            .with_generation_id_or_member_epoch(generation)
+            .with_member_id(member.clone());
+        r.topics[0].partitions[0].partition_index = p;
+        groups::offset_commit(&broker, r, 8).topics[0].partitions[0].error_code
+    };
+    assert_eq!(commit(0, generation), 0);
+    assert_eq!(
+        crate::group::committed(&topic, 0, "g")
+            .unwrap()
+            .unwrap()
+            .offset,
+        7
+    );
+    assert_eq!(
+        commit(0, generation + 1),
+        kafka_protocol::ResponseError::IllegalGeneration.code()
+    );
+    assert_eq!(
+        commit(1, generation),
+        kafka_protocol::ResponseError::UnknownMemberId.code(),
+        "the CLI member's partition"
+    );
+    assert_eq!(crate::group::committed(&topic, 1, "g").unwrap(), None);
+    drop(cli);
+    for v in versions(ApiKey::DescribeGroups) {
+        let r = groups::describe_groups(
+            &broker,
+            DescribeGroupsRequest::default()
+                .with_groups(vec![StrBytes::from_static_str("g").into()]),
+            v,
+        );
+        encode(
+            ApiKey::DescribeGroups,
+            v,
+            ResponseKind::DescribeGroups(r.clone()),
+        );
+        let g = &r.groups[0];
+        assert_eq!(g.group_state.as_str(), "Stable");
+        assert_eq!(g.protocol_data.as_str(), "range");
+        assert_eq!(g.members[0].client_id.as_str(), "app");
+        assert_eq!(g.members[0].member_assignment, synced.assignment);
+    }
+    let listed = groups::list_groups(&broker, ListGroupsRequest::default(), 5);
+    let g = listed
+        .groups
+        .iter()
+        .find(|g| g.group_id.as_str() == "g")
+        .unwrap();
+    assert_eq!(g.group_state.as_str(), "Stable");
+    let deleted = groups::delete_groups(
+        &broker,
+        DeleteGroupsRequest::default()
+            .with_groups_names(vec![StrBytes::from_static_str("g").into()]),
+        2,
+    );
+    assert_eq!(
+        deleted.results[0].error_code,
+        kafka_protocol::ResponseError::NonEmptyGroup.code()
+    );
+    assert_eq!(
+        crate::group::committed(&topic, 0, "g")
+            .unwrap()
+            .unwrap()
+            .offset,
+        7
+    );
+    // Shutting down releases the member's locks.
+    broker.begin_shutdown();
+    assert_eq!(crate::group::owner(&topic, 0, "g").unwrap(), None);
+}

@@ -256,6 +256,7 @@ fn idle_connections_and_a_reader_that_never_drains_block_no_one() {
         assert_eq!(api_versions(s, i as i32), 0);
     }
     let rss = rss_kib(serve.pid());
+    eprintln!("server RSS with 1 000 connections: {} MiB", rss >> 10);
     assert!(
         rss < 100 << 10,
         "server RSS {rss} KiB with 1 000 connections"

@@ -18,6 +18,7 @@ mod clients;
 #[path = "../support/fixtures.rs"]
 #[allow(dead_code)]
 mod fixtures;
+mod groups;
 mod harness;
 mod kill;
 mod long_poll;

@@ -10,13 +10,20 @@ idempotent TOPIC N                   keys k0..kN in order with idempotence; prin
 commit GROUP TOPIC PARTITION OFFSET METADATA
                                      a commit without joining the group
 committed GROUP TOPIC PARTITIONS     {"partition","offset","metadata"} per partition
+group GROUP TOPIC IDLE LIMIT         a member of GROUP subscribed to TOPIC: prints
+                                     {"assigned": [partitions]} at each assignment,
+                                     {"first_ms": ms from joining to the first record}, then
+                                     each record {"partition","offset","value"}, and commits
+                                     after each batch; leaves once IDLE s pass without a
+                                     record after one came, or after LIMIT s
 """
 
 import json
 import sys
 import time
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+from confluent_kafka import (OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer,
+                             TopicPartition)
 from confluent_kafka.admin import AdminClient
 
 from records import dec, enc, line, record
@@ -113,6 +120,37 @@ def main():
         for tp in c.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=20):
             print(json.dumps({"partition": tp.partition, "offset": tp.offset,
                               "metadata": tp.metadata}))
+        c.close()
+    elif cmd == "group":
+        group, topic, idle, limit = args[0], args[1], float(args[2]), float(args[3])
+        start = time.time()
+        c = Consumer(dict(base, **{"group.id": group, "enable.auto.commit": False,
+                                   "auto.offset.reset": "earliest"}))
+
+        def assigned(_consumer, parts):
+            print(json.dumps({"assigned": sorted(p.partition for p in parts)}), flush=True)
+
+        c.subscribe([topic], on_assign=assigned)
+        last = None
+        while True:
+            msgs = c.consume(1000, 0.2)
+            now = time.time()
+            for m in msgs:
+                if m.error():
+                    sys.exit("consume error: %s" % m.error())
+                if last is None:
+                    print(json.dumps({"first_ms": int((now - start) * 1000)}), flush=True)
+                print(json.dumps({"partition": m.partition(), "offset": m.offset(),
+                                  "value": dec(m.value())}), flush=True)
+                last = now
+            if msgs:
+                try:
+                    c.commit(asynchronous=False)
+                except KafkaException as e:
+                    if e.args[0].code() != KafkaError._NO_OFFSET:
+                        sys.exit("commit failed: %s" % e)
+            if (last is not None and now - last > idle) or now - start > limit:
+                break
         c.close()
     else:
         sys.exit("unknown command " + cmd)

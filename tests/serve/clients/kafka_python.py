@@ -1,6 +1,6 @@
 """kafka-python against `klog serve`: python3 kafka_python.py COMMAND BOOTSTRAP ...
 
-The commands of confluent.py (topics, produce, consume, times, idempotent), with
+The commands of confluent.py (topics, produce, consume, times, idempotent, group), with
 kafka-python's codecs: none, gzip, snappy, lz4, zstd.
 """
 
@@ -8,7 +8,7 @@ import json
 import sys
 import time
 
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, TopicPartition
 
 from records import dec, enc, line, record
 
@@ -79,6 +79,39 @@ def main():
                 time.sleep(0.01)
         p.flush(120)
         p.close()
+    elif cmd == "group":
+        group, topic, idle, limit = args[0], args[1], float(args[2]), float(args[3])
+        start = time.time()
+        c = KafkaConsumer(bootstrap_servers=bs, group_id=group, enable_auto_commit=False,
+                          auto_offset_reset="earliest")
+
+        class Listener(ConsumerRebalanceListener):
+            def on_partitions_revoked(self, revoked):
+                pass
+
+            def on_partitions_assigned(self, assigned):
+                print(json.dumps({"assigned": sorted(p.partition for p in assigned)}),
+                      flush=True)
+
+        c.subscribe([topic], listener=Listener())
+        last = None
+        while True:
+            batches = c.poll(timeout_ms=200)
+            now = time.time()
+            got = False
+            for msgs in batches.values():
+                for m in msgs:
+                    if last is None:
+                        print(json.dumps({"first_ms": int((now - start) * 1000)}), flush=True)
+                    print(json.dumps({"partition": m.partition, "offset": m.offset,
+                                      "value": dec(m.value)}), flush=True)
+                    last = now
+                    got = True
+            if got:
+                c.commit()
+            if (last is not None and now - last > idle) or now - start > limit:
+                break
+        c.close()
     else:
         sys.exit("unknown command " + cmd)
 

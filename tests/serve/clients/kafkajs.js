@@ -1,7 +1,8 @@
 // kafkajs against `klog serve`: node kafkajs.js COMMAND BOOTSTRAP ...
 //
 // topics, produce TOPIC N PARTITIONS (codecs: none and gzip, the ones kafkajs has without
-// plugins), consume TOPIC PARTITIONS N, times TOPIC PARTITIONS TS..., as confluent.py.
+// plugins), consume TOPIC PARTITIONS N, times TOPIC PARTITIONS TS..., group GROUP TOPIC IDLE
+// LIMIT, as confluent.py.
 // kafkajs's consumer always joins a group; `consume` drives its fetch path directly
 // (the cluster and broker objects its consumer uses), from offset 0 of each partition.
 'use strict'
@@ -93,6 +94,37 @@ async function main() {
       }
     }
     await admin.disconnect()
+  } else if (cmd === 'group') {
+    const [group, topic, idle, limit] = [args[0], args[1], Number(args[2]), Number(args[3])]
+    const start = Date.now()
+    const consumer = kafka.consumer({ groupId: group })
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      const parts = (e.payload.memberAssignment[topic] || []).slice().sort((a, b) => a - b)
+      console.log(line({ assigned: parts }))
+    })
+    await consumer.connect()
+    await consumer.subscribe({ topics: [topic], fromBeginning: true })
+    let last = null
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ partition, message }) => {
+        const now = Date.now()
+        if (last === null) console.log(line({ first_ms: now - start }))
+        console.log(line({ partition, offset: Number(message.offset), value: dec(message.value) }))
+        last = now
+        await consumer.commitOffsets([{ topic, partition, offset: String(Number(message.offset) + 1) }])
+      },
+    })
+    await new Promise((resolve) => {
+      const timer = setInterval(() => {
+        const now = Date.now()
+        if ((last !== null && now - last > idle * 1000) || now - start > limit * 1000) {
+          clearInterval(timer)
+          resolve()
+        }
+      }, 100)
+    })
+    await consumer.disconnect()
   } else {
     throw new Error(`unknown command ${cmd}`)
   }
