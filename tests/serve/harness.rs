@@ -261,7 +261,7 @@ impl Client {
             return true;
         }
         assert!(
-            !crate::fixtures::in_ci(),
+            !crate::common::fixtures::in_ci(),
             "{} is not installed: under CI=true the tests that drive it fail instead of \
              skipping (scripts/serve-clients installs it)",
             self.name()
