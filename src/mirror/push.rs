@@ -1,0 +1,1 @@
+//! `mirror push`: local topics into a Kafka cluster.
