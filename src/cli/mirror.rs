@@ -74,6 +74,10 @@ pub struct PullArgs {
     /// Print the summary as JSON on stdout
     #[arg(long)]
     pub json: bool,
+    /// Most bytes fetched per partition per request (Kafka's max.partition.fetch.bytes)
+    #[arg(long, value_name = "BYTES", default_value_t = 8 << 20,
+          value_parser = clap::value_parser!(i32).range(1..))]
+    pub max_partition_fetch_bytes: i32,
 }
 
 pub fn run(ctx: &Ctx, c: MirrorCommand) -> Result<ExitCode> {
@@ -162,6 +166,7 @@ fn run_pull(ctx: &Ctx, a: PullArgs) -> Result<ExitCode> {
     opts.truncate_on_divergence = a.truncate_on_divergence;
     opts.verify = a.verify;
     opts.dry_run = a.dry_run;
+    opts.partition_max_bytes = a.max_partition_fetch_bytes;
     let topics = ctx.topics();
     let rt = runtime()?;
     let stop = stop_flag(&rt);

@@ -478,8 +478,9 @@ async fn check_divergence(
         Some(format!("the source's log ends at offset {src_end}"))
     } else {
         match last_local_batch(&dir)? {
-            Some((base, last, bytes)) if base >= src_start => {
-                match source_batch(client, &part.topic, part.partition, base).await? {
+            Some((base, last, bytes)) if last >= src_start => {
+                let at = base.max(src_start);
+                match source_batch(client, &part.topic, part.partition, at).await? {
                     Some((b, l, src)) if b == base && l == last && src[..] == bytes[..] => None,
                     Some((b, l, _)) => Some(format!(
                         "its batch at offset {base} differs (the source has offsets {b} to {l} \
@@ -509,12 +510,12 @@ async fn check_divergence(
     while lo < hi {
         let mid = (lo + hi) / 2;
         let (base, last, crc) = batches[mid];
-        let same = if base < src_start {
+        let same = if last < src_start {
             true
         } else if last >= src_end {
             false
         } else {
-            source_batch(client, &part.topic, part.partition, base)
+            source_batch(client, &part.topic, part.partition, base.max(src_start))
                 .await?
                 .is_some_and(|(b, l, bytes)| {
                     b == base
@@ -919,7 +920,8 @@ async fn verify_last_batch(client: &mut Client, part: &mut Part) -> Result<(), E
     let Some((base, last, bytes)) = last_local_batch(log.dir())? else {
         return Ok(());
     };
-    let src = source_batch(client, &part.topic, part.partition, base).await?;
+    let src_start = offset_at(client, &part.topic, part.partition, -2).await?;
+    let src = source_batch(client, &part.topic, part.partition, base.max(src_start)).await?;
     if src.is_some_and(|(b, l, s)| b == base && l == last && s[..] == bytes[..]) {
         part.summary.verified = true;
         return Ok(());

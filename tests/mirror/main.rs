@@ -1,0 +1,13 @@
+//! `klog mirror` end to end, on loopback only: `klog serve` processes and the peer broker
+//! tansu (installed by `scripts/serve-clients`), each started and killed by its test.
+//!
+//! - `harness`: the servers (guards that kill on drop), `klog` runs, comparing two data
+//!   directories batch by batch.
+//! - `pull`: klog → klog: byte-identical batches (keys, null values, headers, gzip and zstd,
+//!   a compacted topic with offset gaps, a log start above 0) for 1 M records, resume after
+//!   `kill -9`, `-f` following and the source's log start moving, divergence and its repair,
+//!   `--verify`, `--dry-run`, connection refused and a topic deleted mid-pull.
+
+#[allow(dead_code)]
+mod harness;
+mod pull;
