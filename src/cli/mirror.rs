@@ -13,11 +13,14 @@ use indicatif::{MultiProgress, ProgressBar};
 use super::output::human_bytes;
 use super::{Ctx, ExitCode, plural, progress};
 use klog::mirror::pull::{self, PullOptions, PullSummary};
+use klog::mirror::push::{self, PushOptions, PushSummary};
 
 #[derive(Debug, Subcommand)]
 pub enum MirrorCommand {
     /// Copy topics from a Kafka cluster (or a klog serve) here, batch for batch at the same offsets
     Pull(PullArgs),
+    /// Copy local topics into a Kafka cluster, partition for partition, with their groups' offsets
+    Push(PushArgs),
 }
 
 impl MirrorCommand {
@@ -25,6 +28,7 @@ impl MirrorCommand {
     pub fn writes(&self) -> bool {
         match self {
             MirrorCommand::Pull(a) => !a.dry_run,
+            MirrorCommand::Push(a) => !a.dry_run,
         }
     }
 }
@@ -80,9 +84,52 @@ pub struct PullArgs {
     pub max_partition_fetch_bytes: i32,
 }
 
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  klog mirror push --to kafka:9092 --all --groups      # every topic, and the groups' offsets
+  klog mirror push --to kafka:9092 orders -f           # keep pushing what is appended
+  klog mirror push --to kafka:9092 --all --dry-run     # what would be created and sent
+
+Each local partition goes to the same partition number on the cluster. A missing topic is
+created with the local partition count and configs; an existing one with fewer partitions is
+refused. Keys, values, headers and timestamps are kept: batches are sent as they are stored
+(compressed ones too), with an idempotent producer, acks=all.
+
+A checkpoint in each partition directory (.klog-mirror-push.<cluster id>.json) records, once
+the cluster acknowledged, how far the push got and the local to remote offset map: a rerun
+or -f continues where it stopped. Within a run retries never duplicate; after a crash at most
+the batches in flight (one per partition) are sent twice.
+
+--groups commits each local consumer group's offsets on the cluster, translated through the
+offset map, so that the group continues there where it stopped here.")]
+pub struct PushArgs {
+    /// Broker of the cluster to push to (repeatable or comma-separated)
+    #[arg(long, value_name = "HOST:PORT", required = true, value_delimiter = ',')]
+    pub to: Vec<String>,
+    /// Topics to push
+    #[arg(value_name = "TOPIC", required_unless_present = "all")]
+    pub topics: Vec<String>,
+    /// Push every local topic
+    #[arg(long, conflicts_with = "topics")]
+    pub all: bool,
+    /// Keep pushing what is appended until Ctrl-C or SIGTERM
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Commit the local consumer groups' offsets on the cluster, translated
+    #[arg(long)]
+    pub groups: bool,
+    /// Print what would be created and sent; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the summary as JSON on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
 pub fn run(ctx: &Ctx, c: MirrorCommand) -> Result<ExitCode> {
     match c {
         MirrorCommand::Pull(a) => run_pull(ctx, a),
+        MirrorCommand::Push(a) => run_push(ctx, a),
     }
 }
 
@@ -292,6 +339,132 @@ fn print_pull_summary(ctx: &Ctx, s: &PullSummary, json: bool, started: Instant) 
         started.elapsed().as_secs_f64(),
         if verified > 0 {
             format!(", last batches verified in {verified}")
+        } else {
+            String::new()
+        }
+    ));
+    Ok(())
+}
+
+fn run_push(ctx: &Ctx, a: PushArgs) -> Result<ExitCode> {
+    let mut opts = PushOptions::new(a.to);
+    opts.topics = a.topics;
+    opts.all = a.all;
+    opts.follow = a.follow;
+    opts.groups = a.groups;
+    opts.dry_run = a.dry_run;
+    let topics = ctx.topics();
+    let rt = runtime()?;
+    let stop = stop_flag(&rt);
+    let started = Instant::now();
+    let mut bars = Bars::new();
+    let mut sent: HashMap<(String, u32), (i64, u64)> = HashMap::new();
+    let dry_run = opts.dry_run;
+    let result = rt.block_on(push::push(&topics, &opts, stop, &mut |e| match e {
+        push::Event::TopicCreated {
+            topic,
+            partitions,
+            configs,
+        } => {
+            let configs: Vec<String> = configs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            ctx.note(format_args!(
+                "{} topic '{topic}' on the cluster ({}{})",
+                if dry_run { "would create" } else { "created" },
+                plural(partitions as u64, "partition"),
+                if configs.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {}", configs.join(", "))
+                }
+            ));
+        }
+        push::Event::Started {
+            topic,
+            partition,
+            from,
+            end,
+        } => {
+            if dry_run {
+                ctx.note(format_args!(
+                    "would send {topic}-{partition}: offsets {from} to {end}"
+                ));
+            }
+            sent.insert((topic.clone(), partition), (from, 0));
+            bars.start(ctx, &topic, partition, from, end);
+        }
+        push::Event::Sent {
+            topic,
+            partition,
+            next,
+            end,
+            bytes,
+            ..
+        } => {
+            let s = sent.entry((topic.clone(), partition)).or_insert((0, 0));
+            s.1 += bytes;
+            let msg = format!("{} lag {}", human_bytes(s.1), (end - next).max(0));
+            bars.advance(&topic, partition, next - s.0, end - s.0, msg);
+        }
+        push::Event::NewProducerId { producer_id } => ctx.note(format_args!(
+            "the cluster lost the producer's state: going on as producer {producer_id} (the \
+             batches in flight may be written twice)"
+        )),
+        push::Event::GroupCommitted { .. } => {}
+        push::Event::GroupSkipped {
+            group,
+            topic,
+            partition,
+            local,
+            reason,
+        } => ctx.note(format_args!(
+            "warning: group '{group}': offset {local} of {topic}-{partition} not committed: \
+             {reason}"
+        )),
+    }));
+    bars.finish();
+    let summary = result?;
+    print_push_summary(ctx, &summary, a.json, started)?;
+    Ok(ExitCode::Success)
+}
+
+fn print_push_summary(ctx: &Ctx, s: &PushSummary, json: bool, started: Instant) -> Result<()> {
+    if json {
+        let mut out = super::stdout();
+        serde_json::to_writer(&mut out, s)?;
+        std::io::Write::write_all(&mut out, b"\n")?;
+        std::io::Write::flush(&mut out)?;
+        return Ok(());
+    }
+    let topics: std::collections::BTreeSet<&str> =
+        s.partitions.iter().map(|p| p.topic.as_str()).collect();
+    if s.dry_run {
+        let offsets: i64 = s
+            .partitions
+            .iter()
+            .map(|p| p.to_offset - p.from_offset)
+            .sum();
+        ctx.note(format_args!(
+            "would push up to {} from {} of {} to {} (nothing was changed)",
+            plural(offsets.max(0) as u64, "offset"),
+            plural(s.partitions.len() as u64, "partition"),
+            plural(topics.len() as u64, "topic"),
+            s.destination,
+        ));
+        return Ok(());
+    }
+    ctx.note(format_args!(
+        "pushed {} ({}) from {} of {} to {} in {:.1} s{}",
+        plural(s.records(), "record"),
+        human_bytes(s.bytes()),
+        plural(s.partitions.len() as u64, "partition"),
+        plural(topics.len() as u64, "topic"),
+        s.destination,
+        started.elapsed().as_secs_f64(),
+        if s.group_offsets_committed > 0 {
+            format!(
+                ", {} committed",
+                plural(s.group_offsets_committed, "group offset")
+            )
         } else {
             String::new()
         }

@@ -393,7 +393,7 @@ async fn prepare(
 ) -> Result<(), Error> {
     part.max_bytes = opts.partition_max_bytes;
     let src_start = offset_at(client, &part.topic, part.partition, -2).await?;
-    let src_end = offset_at(client, &part.topic, part.partition, -1).await?;
+    let src_end = source_end(client, &part.topic, part.partition, part.end).await?;
     part.target = src_end;
     part.summary.source_end = src_end;
     if part.log.is_some() && part.end > part.local_start {
@@ -601,6 +601,56 @@ async fn offset_at(
     }
 }
 
+/// The source's log end (high watermark) as a fetch at `at` gives it; a ListOffsets for the
+/// latest offset when `at` is out of its range. (A fetch first: tansu 0.6 answers ListOffsets
+/// with the number of batches, not the end offset.)
+async fn source_end(
+    client: &mut Client,
+    topic: &str,
+    partition: u32,
+    at: i64,
+) -> Result<i64, Error> {
+    let leader = client.wait_leader(topic, partition).await?;
+    let probe = Part {
+        topic: topic.to_string(),
+        partition,
+        log: None,
+        end: at,
+        local_start: 0,
+        target: 0,
+        done: false,
+        max_bytes: 1,
+        summary: PartitionSummary::default(),
+    };
+    let r = async {
+        let conn = client.node(leader.node).await?;
+        let v = conn.version(ApiKey::Fetch)?;
+        conn.send(&fetch_request(SHORT_WAIT_MS, &[&probe]), v).await
+    }
+    .await;
+    let hw = match r {
+        Ok(resp) => resp
+            .responses
+            .iter()
+            .flat_map(|t| t.partitions.iter())
+            .find(|p| p.error_code == 0)
+            .map(|p| p.high_watermark),
+        Err(e) if e.is_retriable() => {
+            client.drop_node(leader.node);
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    match hw {
+        Some(hw) if hw >= 0 => Ok(hw),
+        _ => offset_at(client, topic, partition, -1).await,
+    }
+}
+
+/// How long a fetch that should not wait may wait: some brokers (tansu 0.6) hold a fetch with
+/// `max_wait_ms` 0 until data comes.
+const SHORT_WAIT_MS: i32 = 100;
+
 /// After a retriable failure on `node`: drops its connection and refreshes the topic's
 /// metadata. A topic the source no longer has is fatal.
 async fn retry_after(client: &mut Client, node: i32, topic: &str, e: &Error) -> Result<(), Error> {
@@ -675,7 +725,9 @@ async fn source_batch(
         max_bytes: 1 << 20,
         summary: PartitionSummary::default(),
     };
-    let resp = conn.send(&fetch_request(0, &[&probe]), v).await?;
+    let resp = conn
+        .send(&fetch_request(SHORT_WAIT_MS, &[&probe]), v)
+        .await?;
     let Some(p) = resp
         .responses
         .iter()
@@ -718,7 +770,7 @@ async fn fetch_loop(
             let wait = if opts.follow {
                 opts.follow_wait.as_millis() as i32
             } else {
-                0
+                SHORT_WAIT_MS
             };
             let result = fetch_once(client, node, wait, parts, &idx, opts, on_event).await;
             match result {

@@ -79,11 +79,17 @@ pub struct Serve {
 impl Serve {
     /// `klog serve --listen 127.0.0.1:0` on `dir`, once its ready line names the port.
     pub fn start(dir: &Path) -> Serve {
+        Serve::start_on(dir, 0)
+    }
+
+    /// `klog serve --listen 127.0.0.1:PORT` on `dir` (0: a free port).
+    pub fn start_on(dir: &Path, port: u16) -> Serve {
+        let listen = format!("127.0.0.1:{port}");
         let mut child = Command::new(KLOG)
             .env_remove("KLOG_DIR")
             .arg("--dir")
             .arg(dir)
-            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(["serve", "--listen", &listen])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -331,4 +337,49 @@ pub fn wait_until(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
         assert!(start.elapsed() < limit, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Records in every batch of a partition (duplicates included).
+pub fn record_count(dir: &Path, topic: &str, partition: u32) -> i64 {
+    batches(dir, topic, partition)
+        .1
+        .iter()
+        .map(|(_, b)| i32::from_be_bytes([b[57], b[58], b[59], b[60]]) as i64)
+        .sum()
+}
+
+/// A partition's records as stored: (offset, key, value, headers, timestamp).
+pub type Rec = (
+    i64,
+    Option<Vec<u8>>,
+    Option<Vec<u8>>,
+    Vec<(String, Option<Vec<u8>>)>,
+    i64,
+);
+
+pub fn records(dir: &Path, topic: &str, partition: u32) -> Vec<Rec> {
+    let mut out = Vec::new();
+    for (_, bytes) in batches(dir, topic, partition).1 {
+        let batch = klog::format::RecordBatch::decode(&bytes).expect("batch");
+        let mut scratch = Vec::new();
+        for r in batch.records_in(&mut scratch).expect("records") {
+            let r = r.expect("record");
+            out.push((
+                batch.offset_of(&r),
+                r.key.map(<[u8]>::to_vec),
+                r.value.map(<[u8]>::to_vec),
+                r.headers
+                    .iter()
+                    .map(|h| {
+                        (
+                            String::from_utf8_lossy(h.key).into_owned(),
+                            h.value.map(<[u8]>::to_vec),
+                        )
+                    })
+                    .collect(),
+                batch.timestamp_of(&r),
+            ));
+        }
+    }
+    out
 }
