@@ -24,6 +24,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
+
+use crate::format::BatchHeader;
+use crate::format::batch::{CURRENT_MAGIC, Peek, peek_entry};
 use kafka_protocol::ResponseError;
 use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, ApiVersionsResponse, MetadataRequest, MetadataResponse,
@@ -519,34 +522,41 @@ impl Client {
     }
 }
 
-/// A response's partition data as whole batches: `(base offset, last offset, bytes)` for each
-/// complete batch, in order; a partial batch at the end (a fetch size limit cut it) is left
-/// out, as Kafka's clients do.
-pub fn whole_batches(records: &Bytes) -> impl Iterator<Item = (i64, i64, i8, Bytes)> + '_ {
+/// One entry of a fetch response's records, whole: its framing, its last offset (the base
+/// offset for legacy messages) and its bytes, sharing the response's buffer.
+#[derive(Debug, Clone)]
+pub struct FetchedBatch {
+    pub base_offset: i64,
+    pub last_offset: i64,
+    pub magic: i8,
+    /// Records in it (v2 batches; 1 for a legacy message).
+    pub records: i32,
+    pub bytes: Bytes,
+}
+
+/// A response's partition data as whole entries, in order; a partial entry at the end (a
+/// fetch size limit cut it) and anything after a malformed frame are left out, as Kafka's
+/// clients do.
+pub fn whole_batches(records: &Bytes) -> impl Iterator<Item = FetchedBatch> + '_ {
     let mut pos = 0usize;
     std::iter::from_fn(move || {
         let rest = records.get(pos..)?;
-        if rest.len() < 17 {
+        let Ok(Peek::Entry(frame)) = peek_entry(rest) else {
             return None;
-        }
-        let base = (&rest[0..8]).get_i64();
-        let len = (&rest[8..12]).get_i32();
-        if len < 5 {
-            return None;
-        }
-        let size = 12 + len as usize;
-        if rest.len() < size {
-            return None;
-        }
-        let magic = rest[16] as i8;
-        let last = if magic == 2 && rest.len() >= 27 {
-            base + (&rest[23..27]).get_i32() as i64
-        } else {
-            base
         };
-        let batch = records.slice(pos..pos + size);
-        pos += size;
-        Some((base, last, magic, batch))
+        let bytes = records.slice(pos..pos + frame.size);
+        pos += frame.size;
+        let (last_offset, count) = match BatchHeader::parse(&bytes) {
+            Ok(h) if frame.magic == CURRENT_MAGIC => (h.last_offset(), h.records_count),
+            _ => (frame.offset, 1),
+        };
+        Some(FetchedBatch {
+            base_offset: frame.offset,
+            last_offset,
+            magic: frame.magic,
+            records: count,
+            bytes,
+        })
     })
 }
 
@@ -585,11 +595,13 @@ mod tests {
             all.extend_from_slice(&bytes);
         }
         let full = Bytes::from(all.clone());
-        let got: Vec<(i64, i64)> = whole_batches(&full).map(|(b, l, _, _)| (b, l)).collect();
-        assert_eq!(got, [(0, 1), (5, 7)]);
+        let got: Vec<(i64, i64, i32)> = whole_batches(&full)
+            .map(|b| (b.base_offset, b.last_offset, b.records))
+            .collect();
+        assert_eq!(got, [(0, 1, 2), (5, 7, 3)]);
         let cut = Bytes::from(all[..all.len() - 3].to_vec());
-        let got: Vec<(i64, i64)> = whole_batches(&cut).map(|(b, l, _, _)| (b, l)).collect();
-        assert_eq!(got, [(0, 1)]);
+        let got: Vec<i64> = whole_batches(&cut).map(|b| b.base_offset).collect();
+        assert_eq!(got, [0]);
     }
 
     /// A fake broker that answers ApiVersions and then closes: the version chosen is the

@@ -455,10 +455,9 @@ fn last_local_batch(dir: &std::path::Path) -> Result<Option<(i64, i64, Vec<u8>)>
             pos += size;
         }
         if let Some((pos, last)) = last_at
-            && let RawAt::Entry { bytes, .. } = r.raw_at(pos, len)?
+            && let RawAt::Entry { frame, bytes } = r.raw_at(pos, len)?
         {
-            let base = i64::from_be_bytes(bytes[0..8].try_into().unwrap_or_default());
-            return Ok(Some((base, last, bytes.to_vec())));
+            return Ok(Some((frame.offset, last, bytes.to_vec())));
         }
     }
     Ok(None)
@@ -746,8 +745,8 @@ async fn source_batch(
         return Ok(None);
     };
     Ok(whole_batches(records)
-        .find(|(_, last, _, _)| *last >= offset)
-        .map(|(b, l, _, bytes)| (b, l, bytes)))
+        .find(|b| b.last_offset >= offset)
+        .map(|b| (b.base_offset, b.last_offset, b.bytes)))
 }
 
 /// Fetches until every partition reached its target (or, following, until `stop`).
@@ -891,7 +890,8 @@ async fn fetch_once(
             let Some(records) = &pd.records else { continue };
             let mut appended = (0u64, 0u64, 0u64);
             let mut whole = false;
-            for (base, last, magic, bytes) in whole_batches(records) {
+            for fetched in whole_batches(records) {
+                let (base, last, magic) = (fetched.base_offset, fetched.last_offset, fetched.magic);
                 whole = true;
                 if last < part.end {
                     continue;
@@ -924,11 +924,10 @@ async fn fetch_once(
                     ))));
                 }
                 let log = part.log.as_mut().ok_or(Error::Internal("no log"))?;
-                log.append_replica(&bytes).map_err(Error::from)?;
-                let records = i32::from_be_bytes(bytes[57..61].try_into().unwrap_or_default());
+                log.append_replica(&fetched.bytes).map_err(Error::from)?;
                 appended.0 += 1;
-                appended.1 += records.max(0) as u64;
-                appended.2 += bytes.len() as u64;
+                appended.1 += fetched.records.max(0) as u64;
+                appended.2 += fetched.bytes.len() as u64;
                 part.end = last + 1;
             }
             if pd.log_start_offset > part.local_start

@@ -59,7 +59,7 @@ use serde::{Deserialize, Serialize};
 use super::Error;
 use super::client::{Backoff, Client};
 use crate::format::BatchHeader;
-use crate::format::batch::{BATCH_HEADER_LEN, compute_crc};
+use crate::format::batch::{BATCH_HEADER_LEN, TRANSACTIONAL_FLAG_MASK, compute_crc};
 use crate::storage::fs::{ATOMIC, Durability, replace_file};
 use crate::storage::layout::mirror_push_file;
 use crate::storage::{Entry, LogReader};
@@ -519,7 +519,8 @@ fn next_batch(part: &mut Part, producer: Producer) -> Result<Option<(i64, i64, B
         h.producer_id = producer.id;
         h.producer_epoch = producer.epoch;
         h.base_sequence = part.seq;
-        h.attributes &= !0x10; // not transactional: no transaction is open
+        // Not transactional: no transaction is open.
+        h.attributes &= !TRANSACTIONAL_FLAG_MASK;
         let Some(head) = bytes.first_chunk_mut::<BATCH_HEADER_LEN>() else {
             return Err(Error::Internal("short batch"));
         };
