@@ -988,3 +988,116 @@ async fn verify_last_batch(client: &mut Client, part: &mut Part) -> Result<(), E
         detail: format!("its batch at offset {base} differs from the local one"),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::BatchBuilder;
+    use crate::server::{Config, Server};
+
+    /// A `klog serve` of `dir` in a thread, stopped when the returned sender drops.
+    fn serve(dir: &std::path::Path) -> (String, tokio::sync::oneshot::Sender<()>) {
+        let mut config = Config::new(dir);
+        config.listen = vec!["127.0.0.1:0".into()];
+        let server = Server::bind(config, Arc::new(|_| {})).unwrap();
+        let addr = server.local_addrs()[0].to_string();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        std::thread::spawn(move || {
+            let _ = server.run(async move {
+                let _ = rx.await;
+            });
+        });
+        (addr, tx)
+    }
+
+    /// `n` one-record batches with values `tag-i`, into partition 0 of `topic`.
+    fn produce(topics: &Topics, topic: &str, n: usize, tag: &str) {
+        let t = topics
+            .open(topic)
+            .or_else(|_| topics.create(topic, 1, BTreeMap::new()))
+            .unwrap();
+        let mut log = t.open_log(0).unwrap();
+        for i in 0..n {
+            let mut b = BatchBuilder::new();
+            b.append(
+                1_000 + i as i64,
+                None,
+                Some(format!("{tag}-{i}").as_bytes()),
+                &[],
+            );
+            log.append(&mut b.finish()).unwrap();
+        }
+    }
+
+    fn run_pull(
+        dest: &Topics,
+        opts: &PullOptions,
+        events: &mut Vec<Event>,
+    ) -> Result<PullSummary, Error> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        rt.block_on(pull(dest, opts, stop, &mut |e| events.push(e)))
+    }
+
+    /// A pull copies and resumes; a source recreated shorter is a divergence naming the
+    /// partition and both offsets, and truncation cuts back to the last shared batch.
+    #[test]
+    fn pulls_resume_and_divergence_is_named_or_repaired() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (src, dest) = (Topics::new(a.path()), Topics::new(b.path()));
+        produce(&src, "t", 5, "x");
+        let (addr, _stop) = serve(a.path());
+        let mut opts = PullOptions::new(vec![addr.clone()]);
+        opts.topics = vec!["t".into()];
+        let mut events = Vec::new();
+        let s = run_pull(&dest, &opts, &mut events).unwrap();
+        assert_eq!((s.records(), s.batches()), (5, 5));
+        assert!(matches!(
+            events[0],
+            Event::TopicCreated { partitions: 1, .. }
+        ));
+        produce(&src, "t", 2, "y");
+        let s = run_pull(&dest, &opts, &mut events).unwrap();
+        assert_eq!(
+            (s.partitions[0].from_offset, s.partitions[0].to_offset),
+            (5, 7)
+        );
+
+        // The source loses its last four batches and gets two others.
+        src.delete("t").unwrap();
+        produce(&src, "t", 3, "x");
+        produce(&src, "t", 2, "z");
+        let err = run_pull(&dest, &opts, &mut events).unwrap_err();
+        match &err {
+            Error::Diverged {
+                topic,
+                partition,
+                local_end,
+                source_end,
+                ..
+            } => assert_eq!(
+                (topic.as_str(), *partition, *local_end, *source_end),
+                ("t", 0, 7, 5)
+            ),
+            other => panic!("{other}"),
+        }
+        assert!(err.to_string().contains(&addr), "{err}");
+
+        opts.truncate_on_divergence = true;
+        events.clear();
+        let s = run_pull(&dest, &opts, &mut events).unwrap();
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, Event::Truncated { from: 7, to: 3, .. })),
+            "{events:?}"
+        );
+        assert_eq!(
+            (s.partitions[0].from_offset, s.partitions[0].to_offset),
+            (3, 5)
+        );
+    }
+}

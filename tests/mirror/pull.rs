@@ -222,7 +222,8 @@ fn pull_resumes_after_kill_9() {
     assert!(!out.contains("damage"), "{out}");
 }
 
-/// `-f` keeps the copy within a batch of the source while it is produced to; when the
+/// `-f` keeps the copy within a batch of the source while it is produced to, also across a
+/// restart of the source broker; when the
 /// source's log start moves past the local end, the partition starts again there (reported);
 /// SIGTERM ends the pull with its summary.
 #[test]
@@ -231,17 +232,23 @@ fn follow_keeps_up_and_follows_the_log_start() {
     let b = tempfile::tempdir().unwrap();
     klog(a.path(), &["topics", "create", "f"]);
     klog_in(a.path(), &["produce", "f"], "1\n2\n3\n");
-    let serve = Serve::start(a.path());
+    let port = free_port();
+    let mut serve = Serve::start_on(a.path(), port);
     let from = serve.addr();
     let mut pull = spawn_klog(b.path(), &["mirror", "pull", "--from", &from, "f", "-f"]);
-    for round in 0..5 {
+    for round in 0..6 {
+        if round == 3 {
+            // The source broker goes away and comes back: the follower reconnects.
+            serve.guard.kill9();
+            serve = Serve::start_on(a.path(), port);
+        }
         klog_in(
             a.path(),
             &["produce", "f"],
             format!("r{round}\nr{round}b\n"),
         );
         let end = log_end(a.path(), "f", 0);
-        wait_until(Duration::from_secs(20), "the follower to catch up", || {
+        wait_until(Duration::from_secs(30), "the follower to catch up", || {
             log_end(b.path(), "f", 0) == end
         });
     }
@@ -251,7 +258,11 @@ fn follow_keeps_up_and_follows_the_log_start() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("pulled 13 records"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("pulled 15 records"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_same_topic(a.path(), b.path(), "f");
 
     // Retention on the source (a delete-records past the copy's end) while it is stopped.
@@ -261,7 +272,7 @@ fn follow_keeps_up_and_follows_the_log_start() {
     let (_, err) = klog(b.path(), &["mirror", "pull", "--from", &from, "f"]);
     assert!(
         err.contains(&format!(
-            "the source's log start {} is past the local end 13",
+            "the source's log start {} is past the local end 15",
             end - 1
         )),
         "{err}"

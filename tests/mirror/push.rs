@@ -315,3 +315,44 @@ fn push_survives_a_broker_restart_and_a_killed_push() {
         assert_eq!(mine, theirs, "k-{p}: the values in order, duplicates aside");
     }
 }
+
+/// `-f` keeps pushing what is appended locally; SIGTERM ends it with its summary, after
+/// committing the groups' offsets (`--groups`), here on a `klog serve`.
+#[test]
+fn push_follow_keeps_pushing_until_stopped() {
+    let local = tempfile::tempdir().unwrap();
+    let dest = tempfile::tempdir().unwrap();
+    let (l, d) = (local.path(), dest.path());
+    klog(l, &["topics", "create", "f", "--partitions", "2"]);
+    klog_in(l, &["produce", "f", "-p", "0"], "a\n");
+    klog_in(l, &["produce", "f", "-p", "1"], "b\n");
+    let serve = Serve::start(d);
+    let to = serve.addr();
+    let mut push = spawn_klog(l, &["mirror", "push", "--to", &to, "f", "-f", "--groups"]);
+    for round in 0..3 {
+        for p in ["0", "1"] {
+            klog_in(l, &["produce", "f", "-p", p], format!("{round}\n"));
+        }
+        let want = total_records(l, "f", 2);
+        wait_until(Duration::from_secs(30), "the push to keep up", || {
+            Topics::for_reading(d).open("f").is_ok() && total_records(d, "f", 2) == want
+        });
+    }
+    klog(l, &["groups", "reset", "g", "--topic", "f", "--to-latest"]);
+    let out = push.terminate();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("pushed 8 records") && err.contains("2 group offsets committed"),
+        "{err}"
+    );
+    let t = Topics::for_reading(d).open("f").unwrap();
+    for p in 0..2 {
+        let c = klog::group::committed(&t, p, "g").unwrap().unwrap();
+        assert_eq!(
+            c.offset,
+            log_end(l, "f", p),
+            "f-{p}: the group's offset, translated"
+        );
+    }
+}

@@ -27,7 +27,8 @@ or -f continues where it stopped. Within a run retries never duplicate; after a 
 the batches in flight (one per partition) are sent twice.
 
 --groups commits each local consumer group's offsets on the cluster, translated through the
-offset map, so that the group continues there where it stopped here.")]
+offset map, so that the group continues there where it stopped here: once everything is
+pushed (with -f, when the push stops).")]
 pub struct PushArgs {
     /// Broker of the cluster to push to (repeatable or comma-separated)
     #[arg(long, value_name = "HOST:PORT", required = true, value_delimiter = ',')]
