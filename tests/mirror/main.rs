@@ -6,8 +6,8 @@
 //! - `pull`: klog → klog: byte-identical batches (keys, null values, headers, gzip and zstd,
 //!   a compacted topic with offset gaps, a log start above 0) for 1 M records, resume after
 //!   `kill -9`, `-f` following (across a restart of the source) and the source's log start
-//!   moving, divergence and its repair,
-//!   `--verify`, `--dry-run`, connection refused and a topic deleted mid-pull.
+//!   moving, divergence and its repair, `--verify`, `--dry-run`, connection refused and a
+//!   topic deleted mid-pull.
 //! - `push`: to tansu, read back with confluent-kafka (`clients/peer.py`): every record's key,
 //!   value, headers and timestamp; checkpoints; fewer remote partitions refused; `--groups`
 //!   translated; a pull back from tansu. To a `klog serve` killed and restarted mid-push, and
