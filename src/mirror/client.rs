@@ -227,9 +227,16 @@ impl Connection {
             if size < 0 || size as usize > MAX_RESPONSE_BYTES {
                 return Err(std::io::Error::other(format!("response of {size} bytes")));
             }
-            let mut frame = BytesMut::zeroed(size as usize);
-            stream.read_exact(&mut frame).await?;
-            Ok(frame.freeze())
+            // Read into spare capacity: no zeroing of a fetch's megabytes first.
+            let mut frame = Vec::with_capacity(size as usize);
+            let n = (&mut *stream)
+                .take(size as u64)
+                .read_to_end(&mut frame)
+                .await?;
+            if n < size as usize {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            Ok(Bytes::from(frame))
         })
         .await;
         let mut frame: Bytes = match frame {
