@@ -670,7 +670,9 @@ async fn produce_once(
                 || code == ResponseError::OutOfOrderSequenceNumber.code()
                 || code == ResponseError::InvalidProducerEpoch.code()
             {
-                failure.get_or_insert(Failure::NewProducer);
+                if !matches!(failure, Some(Failure::Fatal(_))) {
+                    failure = Some(Failure::NewProducer);
+                }
                 continue;
             } else {
                 let e = Error::Broker {
@@ -679,7 +681,8 @@ async fn produce_once(
                     what: format!("{}-{}", part.topic, part.partition),
                     code,
                 };
-                if failure.is_none() || e.is_retriable() {
+                // A fatal error wins over one worth retrying.
+                if !matches!(failure, Some(Failure::Fatal(_))) {
                     failure = Some(classify(e));
                 }
                 continue;
