@@ -56,7 +56,7 @@ pub struct PullArgs {
     #[arg(long)]
     pub json: bool,
     /// Most bytes fetched per partition per request (Kafka's max.partition.fetch.bytes)
-    #[arg(long, value_name = "BYTES", default_value_t = 8 << 20,
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20,
           value_parser = clap::value_parser!(i32).range(1..))]
     pub max_partition_fetch_bytes: i32,
 }
