@@ -40,6 +40,7 @@ Register-ArgumentCompleter -Native -CommandName 'klog' -ScriptBlock {
             [CompletionResult]::new('trim', 'trim', [CompletionResultType]::ParameterValue, 'Move a topic''s log start offset up (Kafka''s delete-records)')
             [CompletionResult]::new('clean', 'clean', [CompletionResultType]::ParameterValue, 'Apply retention (retention.ms, retention.bytes) and compaction now')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve the data directory to Kafka clients (a single-node Kafka broker)')
+            [CompletionResult]::new('mirror', 'mirror', [CompletionResultType]::ParameterValue, 'Copy topics to or from a Kafka cluster over Kafka''s protocol')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -500,6 +501,73 @@ Register-ArgumentCompleter -Native -CommandName 'klog' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'klog;mirror' {
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (honours NO_COLOR)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but data and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but data and errors')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('pull', 'pull', [CompletionResultType]::ParameterValue, 'Copy topics from a Kafka cluster (or a klog serve) here, batch for batch at the same offsets')
+            [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Copy local topics into a Kafka cluster, partition for partition, with their groups'' offsets')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'klog;mirror;pull' {
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Broker to pull from (repeatable or comma-separated: several bootstrap brokers)')
+            [CompletionResult]::new('--max-partition-fetch-bytes', '--max-partition-fetch-bytes', [CompletionResultType]::ParameterName, 'Most bytes fetched per partition per request (Kafka''s max.partition.fetch.bytes)')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (honours NO_COLOR)')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Pull every topic of the source (not its internal ones)')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Keep following the source until Ctrl-C or SIGTERM')
+            [CompletionResult]::new('--follow', '--follow', [CompletionResultType]::ParameterName, 'Keep following the source until Ctrl-C or SIGTERM')
+            [CompletionResult]::new('--truncate-on-divergence', '--truncate-on-divergence', [CompletionResultType]::ParameterName, 'On divergence, cut the local log back to the last batch the source has too')
+            [CompletionResult]::new('--verify', '--verify', [CompletionResultType]::ParameterName, 'After copying, check each partition''s last batch against the source''s')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print what would be created and copied; change nothing')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the summary as JSON on stdout')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but data and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but data and errors')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'klog;mirror;push' {
+            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'Broker of the cluster to push to (repeatable or comma-separated)')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (honours NO_COLOR)')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Push every local topic')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Keep pushing what is appended until Ctrl-C or SIGTERM')
+            [CompletionResult]::new('--follow', '--follow', [CompletionResultType]::ParameterName, 'Keep pushing what is appended until Ctrl-C or SIGTERM')
+            [CompletionResult]::new('--groups', '--groups', [CompletionResultType]::ParameterName, 'Commit the local consumer groups'' offsets on the cluster, translated')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print what would be created and sent; change nothing')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the summary as JSON on stdout')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but data and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but data and errors')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'klog;mirror;help' {
+            [CompletionResult]::new('pull', 'pull', [CompletionResultType]::ParameterValue, 'Copy topics from a Kafka cluster (or a klog serve) here, batch for batch at the same offsets')
+            [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Copy local topics into a Kafka cluster, partition for partition, with their groups'' offsets')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'klog;mirror;help;pull' {
+            break
+        }
+        'klog;mirror;help;push' {
+            break
+        }
+        'klog;mirror;help;help' {
+            break
+        }
         'klog;help' {
             [CompletionResult]::new('topics', 'topics', [CompletionResultType]::ParameterValue, 'Create, list, describe, alter and delete topics')
             [CompletionResult]::new('produce', 'produce', [CompletionResultType]::ParameterValue, 'Append records from stdin or files to a topic')
@@ -512,6 +580,7 @@ Register-ArgumentCompleter -Native -CommandName 'klog' -ScriptBlock {
             [CompletionResult]::new('trim', 'trim', [CompletionResultType]::ParameterValue, 'Move a topic''s log start offset up (Kafka''s delete-records)')
             [CompletionResult]::new('clean', 'clean', [CompletionResultType]::ParameterValue, 'Apply retention (retention.ms, retention.bytes) and compaction now')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve the data directory to Kafka clients (a single-node Kafka broker)')
+            [CompletionResult]::new('mirror', 'mirror', [CompletionResultType]::ParameterValue, 'Copy topics to or from a Kafka cluster over Kafka''s protocol')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -598,6 +667,17 @@ Register-ArgumentCompleter -Native -CommandName 'klog' -ScriptBlock {
             break
         }
         'klog;help;serve' {
+            break
+        }
+        'klog;help;mirror' {
+            [CompletionResult]::new('pull', 'pull', [CompletionResultType]::ParameterValue, 'Copy topics from a Kafka cluster (or a klog serve) here, batch for batch at the same offsets')
+            [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Copy local topics into a Kafka cluster, partition for partition, with their groups'' offsets')
+            break
+        }
+        'klog;help;mirror;pull' {
+            break
+        }
+        'klog;help;mirror;push' {
             break
         }
         'klog;help;help' {

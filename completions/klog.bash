@@ -37,6 +37,9 @@ _klog() {
             klog,man)
                 cmd="klog__subcmd__man"
                 ;;
+            klog,mirror)
+                cmd="klog__subcmd__mirror"
+                ;;
             klog,produce)
                 cmd="klog__subcmd__produce"
                 ;;
@@ -103,6 +106,9 @@ _klog() {
             klog__subcmd__help,man)
                 cmd="klog__subcmd__help__subcmd__man"
                 ;;
+            klog__subcmd__help,mirror)
+                cmd="klog__subcmd__help__subcmd__mirror"
+                ;;
             klog__subcmd__help,produce)
                 cmd="klog__subcmd__help__subcmd__produce"
                 ;;
@@ -130,6 +136,12 @@ _klog() {
             klog__subcmd__help__subcmd__groups,reset)
                 cmd="klog__subcmd__help__subcmd__groups__subcmd__reset"
                 ;;
+            klog__subcmd__help__subcmd__mirror,pull)
+                cmd="klog__subcmd__help__subcmd__mirror__subcmd__pull"
+                ;;
+            klog__subcmd__help__subcmd__mirror,push)
+                cmd="klog__subcmd__help__subcmd__mirror__subcmd__push"
+                ;;
             klog__subcmd__help__subcmd__segments,dump)
                 cmd="klog__subcmd__help__subcmd__segments__subcmd__dump"
                 ;;
@@ -156,6 +168,24 @@ _klog() {
                 ;;
             klog__subcmd__help__subcmd__topics,list)
                 cmd="klog__subcmd__help__subcmd__topics__subcmd__list"
+                ;;
+            klog__subcmd__mirror,help)
+                cmd="klog__subcmd__mirror__subcmd__help"
+                ;;
+            klog__subcmd__mirror,pull)
+                cmd="klog__subcmd__mirror__subcmd__pull"
+                ;;
+            klog__subcmd__mirror,push)
+                cmd="klog__subcmd__mirror__subcmd__push"
+                ;;
+            klog__subcmd__mirror__subcmd__help,help)
+                cmd="klog__subcmd__mirror__subcmd__help__subcmd__help"
+                ;;
+            klog__subcmd__mirror__subcmd__help,pull)
+                cmd="klog__subcmd__mirror__subcmd__help__subcmd__pull"
+                ;;
+            klog__subcmd__mirror__subcmd__help,push)
+                cmd="klog__subcmd__mirror__subcmd__help__subcmd__push"
                 ;;
             klog__subcmd__segments,dump)
                 cmd="klog__subcmd__segments__subcmd__dump"
@@ -230,7 +260,7 @@ _klog() {
 
     case "${cmd}" in
         klog)
-            opts="-q -h -V --dir --quiet --color --help --version topics produce consume groups completions man __complete-names segments trim clean serve help"
+            opts="-q -h -V --dir --quiet --color --help --version topics produce consume groups completions man __complete-names segments trim clean serve mirror help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -646,7 +676,7 @@ _klog() {
             return 0
             ;;
         klog__subcmd__help)
-            opts="topics produce consume groups completions man __complete-names segments trim clean serve help"
+            opts="topics produce consume groups completions man __complete-names segments trim clean serve mirror help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -802,6 +832,48 @@ _klog() {
         klog__subcmd__help__subcmd__man)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        klog__subcmd__help__subcmd__mirror)
+            opts="pull push"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        klog__subcmd__help__subcmd__mirror__subcmd__pull)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        klog__subcmd__help__subcmd__mirror__subcmd__push)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1016,6 +1088,140 @@ _klog() {
                 return 0
             fi
             case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        klog__subcmd__mirror)
+            opts="-q -h -V --dir --quiet --color --help --version pull push help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        klog__subcmd__mirror__subcmd__help)
+            opts="pull push help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        klog__subcmd__mirror__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        klog__subcmd__mirror__subcmd__help__subcmd__pull)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        klog__subcmd__mirror__subcmd__help__subcmd__push)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        klog__subcmd__mirror__subcmd__pull)
+            opts="-f -q -h -V --from --all --follow --truncate-on-divergence --verify --dry-run --json --max-partition-fetch-bytes --dir --quiet --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-partition-fetch-bytes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        klog__subcmd__mirror__subcmd__push)
+            opts="-f -q -h -V --to --all --follow --groups --dry-run --json --dir --quiet --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -37,6 +37,7 @@ set edit:completion:arg-completer[klog] = {|@words|
             cand trim 'Move a topic''s log start offset up (Kafka''s delete-records)'
             cand clean 'Apply retention (retention.ms, retention.bytes) and compaction now'
             cand serve 'Serve the data directory to Kafka clients (a single-node Kafka broker)'
+            cand mirror 'Copy topics to or from a Kafka cluster over Kafka''s protocol'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'klog;topics'= {
@@ -453,6 +454,66 @@ set edit:completion:arg-completer[klog] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'klog;mirror'= {
+            cand --dir 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)'
+            cand --color 'When to use colors (honours NO_COLOR)'
+            cand -q 'Print nothing but data and errors'
+            cand --quiet 'Print nothing but data and errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand pull 'Copy topics from a Kafka cluster (or a klog serve) here, batch for batch at the same offsets'
+            cand push 'Copy local topics into a Kafka cluster, partition for partition, with their groups'' offsets'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'klog;mirror;pull'= {
+            cand --from 'Broker to pull from (repeatable or comma-separated: several bootstrap brokers)'
+            cand --max-partition-fetch-bytes 'Most bytes fetched per partition per request (Kafka''s max.partition.fetch.bytes)'
+            cand --dir 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)'
+            cand --color 'When to use colors (honours NO_COLOR)'
+            cand --all 'Pull every topic of the source (not its internal ones)'
+            cand -f 'Keep following the source until Ctrl-C or SIGTERM'
+            cand --follow 'Keep following the source until Ctrl-C or SIGTERM'
+            cand --truncate-on-divergence 'On divergence, cut the local log back to the last batch the source has too'
+            cand --verify 'After copying, check each partition''s last batch against the source''s'
+            cand --dry-run 'Print what would be created and copied; change nothing'
+            cand --json 'Print the summary as JSON on stdout'
+            cand -q 'Print nothing but data and errors'
+            cand --quiet 'Print nothing but data and errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'klog;mirror;push'= {
+            cand --to 'Broker of the cluster to push to (repeatable or comma-separated)'
+            cand --dir 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)'
+            cand --color 'When to use colors (honours NO_COLOR)'
+            cand --all 'Push every local topic'
+            cand -f 'Keep pushing what is appended until Ctrl-C or SIGTERM'
+            cand --follow 'Keep pushing what is appended until Ctrl-C or SIGTERM'
+            cand --groups 'Commit the local consumer groups'' offsets on the cluster, translated'
+            cand --dry-run 'Print what would be created and sent; change nothing'
+            cand --json 'Print the summary as JSON on stdout'
+            cand -q 'Print nothing but data and errors'
+            cand --quiet 'Print nothing but data and errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'klog;mirror;help'= {
+            cand pull 'Copy topics from a Kafka cluster (or a klog serve) here, batch for batch at the same offsets'
+            cand push 'Copy local topics into a Kafka cluster, partition for partition, with their groups'' offsets'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'klog;mirror;help;pull'= {
+        }
+        &'klog;mirror;help;push'= {
+        }
+        &'klog;mirror;help;help'= {
+        }
         &'klog;help'= {
             cand topics 'Create, list, describe, alter and delete topics'
             cand produce 'Append records from stdin or files to a topic'
@@ -465,6 +526,7 @@ set edit:completion:arg-completer[klog] = {|@words|
             cand trim 'Move a topic''s log start offset up (Kafka''s delete-records)'
             cand clean 'Apply retention (retention.ms, retention.bytes) and compaction now'
             cand serve 'Serve the data directory to Kafka clients (a single-node Kafka broker)'
+            cand mirror 'Copy topics to or from a Kafka cluster over Kafka''s protocol'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'klog;help;topics'= {
@@ -527,6 +589,14 @@ set edit:completion:arg-completer[klog] = {|@words|
         &'klog;help;clean'= {
         }
         &'klog;help;serve'= {
+        }
+        &'klog;help;mirror'= {
+            cand pull 'Copy topics from a Kafka cluster (or a klog serve) here, batch for batch at the same offsets'
+            cand push 'Copy local topics into a Kafka cluster, partition for partition, with their groups'' offsets'
+        }
+        &'klog;help;mirror;pull'= {
+        }
+        &'klog;help;mirror;push'= {
         }
         &'klog;help;help'= {
         }

@@ -16,10 +16,13 @@
 //!   appends, compresses and fsyncs; input bytes to records for it.
 //! - [`render`]: records as text (value, kcat's format tokens, JSON), as `consume` prints them.
 //! - [`server`]: the data directory as a Kafka broker (`klog serve`): Kafka's wire protocol.
+//! - [`mirror`]: topics copied to and from any Kafka cluster over its wire protocol (`klog
+//!   mirror`): a Kafka client, a follower replica (pull) and an idempotent producer (push).
 //!
 //! Layering: `format` depends on nothing; `storage` on `format`; `topic` on `storage`; `group`
 //! on `topic`; `consume` on `group`; `input` on nothing; `produce` on `topic` and `input`;
-//! `render` on `format`; `server` on `topic`, `group` and `storage`. The CLI
+//! `render` on `format`; `server` on `topic`, `group` and `storage`; `mirror` on `topic`,
+//! `group` and `storage`. The CLI
 //! depends on all of them and nothing here depends on the CLI.
 //!
 //! # Example
@@ -63,6 +66,7 @@ pub mod error;
 pub mod format;
 pub mod group;
 pub mod input;
+pub mod mirror;
 pub mod produce;
 pub mod render;
 pub mod server;

@@ -14,6 +14,7 @@ mod generate;
 mod groups;
 mod json;
 mod mapped;
+mod mirror;
 mod output;
 mod produce;
 mod progress;
@@ -131,6 +132,9 @@ pub enum Command {
     Clean(clean::CleanArgs),
     /// Serve the data directory to Kafka clients (a single-node Kafka broker)
     Serve(serve::ServeArgs),
+    /// Copy topics to or from a Kafka cluster over Kafka's protocol
+    #[command(subcommand)]
+    Mirror(mirror::MirrorCommand),
 }
 
 impl Command {
@@ -157,6 +161,7 @@ impl Command {
                 segments::SegmentsCommand::Verify(a) => a.repair,
             },
             Command::Clean(a) => !a.dry_run,
+            Command::Mirror(c) => c.writes(),
             Command::Completions(_) | Command::Man(_) | Command::CompleteNames(_) => false,
         }
     }
@@ -429,6 +434,7 @@ pub fn main() -> i32 {
         Command::Trim(a) => clean::trim(&ctx, a),
         Command::Clean(a) => clean::clean(&ctx, a),
         Command::Serve(a) => serve::run(&ctx, a),
+        Command::Mirror(c) => mirror::run(&ctx, c),
     };
     match result {
         Ok(code) => code as i32,

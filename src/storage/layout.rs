@@ -27,6 +27,7 @@
 //!     .klog-cleaner-offset               klog's first dirty offset                        checkpoint
 //!     partition.metadata                 Kafka's topic id of the partition                topic
 //!     leader-epoch-checkpoint            Kafka's leader epochs (klog writes none)         checkpoint
+//!     .klog-mirror-push.<D>.json         a push's progress and offset map to cluster D    mirror::push
 //!     klog-group.<G>.json                group G's committed offset                       group
 //!     .klog-group.<G>.lock               held by the member of G that owns the partition  group
 //!     .klog-group.<G>.member-<k>         (in `<topic>-0`) member slot k of group G        group
@@ -193,6 +194,26 @@ pub fn delete_dir_name(pid: u32, partition: u32) -> String {
 /// Whether `name` is a directory a deletion left ([`delete_dir_name`]).
 pub fn is_delete_dir(name: &str) -> bool {
     name.starts_with("klog-") && name.ends_with(DELETE_DIR_SUFFIX)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mirroring
+
+/// `.klog-mirror-push.<D>.json`: how far `klog mirror push` got with the partition towards
+/// destination `D` (a cluster id or address, reduced to `[A-Za-z0-9._-]`), and its local →
+/// remote offset map.
+pub fn mirror_push_file(destination: &str) -> String {
+    let d: String = destination
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!(".klog-mirror-push.{d}.json")
 }
 
 // ---------------------------------------------------------------------------------------------

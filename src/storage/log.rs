@@ -59,8 +59,19 @@
 //!   `segments verify --repair` has cut it. A recovery point left above the log's end (the
 //!   file ends cleanly below it) is lowered to it.
 //!
+//! - Replicated appends ([`Log::append_replica`], for a follower such as `klog mirror pull`):
+//!   a batch keeps its own offsets, so a leader's compaction gaps come along. Since recovery
+//!   and readers take the batches after the recovery point to be contiguous, a batch that
+//!   leaves a gap is appended only after a flush that moves the recovery point to its base
+//!   offset (the rename made durable). A crash leaves what an ordinary append leaves.
+//! - Truncation ([`Log::truncate_to`], [`Log::truncate_fully_and_start_at`], a follower's
+//!   answers to a diverged leader and to a leader whose log start passed its end): segments go
+//!   last first, so a crash leaves a prefix of the old log ending at a batch boundary (or an
+//!   empty log at the old or the new log start); doing it again finishes it.
+//!
 //! # Kafka
-//! `UnifiedLog`/`LocalLog` (append, `maybeRoll`, `roll`, `flush`), `LogSegment` (append,
+//! `UnifiedLog`/`LocalLog` (append, `appendAsFollower`, `truncateTo`,
+//! `truncateFullyAndStartAt`, `maybeRoll`, `roll`, `flush`), `LogSegment` (append,
 //! `shouldRoll`, `recover`) and `LogLoader` (recovery from the recovery point).
 
 use std::fs::{File, OpenOptions};
@@ -96,6 +107,11 @@ trait Appendable {
     fn set_log_append_time(&mut self, now: i64);
     /// Writes the whole batch at `pos` (in one write, or one per part).
     fn write_at(&self, file: &File, pos: u64) -> std::io::Result<()>;
+    /// The offset a replicated batch keeps (`None`: the log assigns it). Constant per type,
+    /// so the appends that assign offsets pay nothing for it.
+    fn replica_base(&self) -> Option<i64> {
+        None
+    }
 }
 
 struct Whole<'a>(&'a mut [u8]);
@@ -133,6 +149,30 @@ impl Appendable for &mut BuiltBatch {
     }
     fn write_at(&self, file: &File, pos: u64) -> std::io::Result<()> {
         fp::write_all_at(file, self.as_bytes(), pos, "append.write")
+    }
+}
+
+/// A batch fetched from a leader, appended as it is at its own offsets
+/// ([`Log::append_replica`]).
+struct Replica<'a> {
+    bytes: &'a [u8],
+    header: BatchHeader,
+}
+
+impl Appendable for Replica<'_> {
+    fn len(&self) -> usize {
+        self.bytes.len()
+    }
+    fn header(&self) -> Result<BatchHeader> {
+        Ok(self.header)
+    }
+    fn set_base_offset(&mut self, _offset: i64) {}
+    fn set_log_append_time(&mut self, _now: i64) {}
+    fn write_at(&self, file: &File, pos: u64) -> std::io::Result<()> {
+        fp::write_all_at(file, self.bytes, pos, "append.write")
+    }
+    fn replica_base(&self) -> Option<i64> {
+        Some(self.header.base_offset)
     }
 }
 
@@ -539,6 +579,157 @@ impl Log {
         self.append_batch(Around { parts, value })
     }
 
+    /// Appends a batch fetched from another log (a leader, as a follower replica does) as it
+    /// is: at its own base offset, which must be at or past the log end offset (a compacted
+    /// leader leaves gaps), with its bytes, CRC and timestamps unchanged. Only a whole v2 batch
+    /// whose framing and CRC hold goes in; nothing is reassigned.
+    pub fn append_replica(&mut self, batch: &[u8]) -> Result<AppendInfo> {
+        let header = BatchHeader::parse(batch).map_err(|e| Error::Invalid(e.to_string()))?;
+        if header.magic != fbatch::CURRENT_MAGIC {
+            return Err(Error::Invalid(format!(
+                "a replicated batch must be a v2 record batch (magic {})",
+                header.magic
+            )));
+        }
+        if header.size() == batch.len() {
+            header.check(fbatch::compute_crc(batch)).map_err(|e| {
+                Error::Invalid(format!("batch at offset {}: {e}", header.base_offset))
+            })?;
+        }
+        self.append_batch(Replica {
+            bytes: batch,
+            header,
+        })
+    }
+
+    /// A replicated batch never goes below the log end offset (offsets are never given twice).
+    fn check_replica_base(&self, base: i64) -> Result<()> {
+        let next = self.active.as_ref().map_or(0, |a| a.next_offset);
+        if base < next {
+            return Err(Error::Invalid(format!(
+                "replicated batch at offset {base} is below the log end offset {next} of {}",
+                self.dir.display()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Before a replicated batch that leaves a gap after the log end: recovery and readers take
+    /// the batches after the recovery point to be contiguous, so everything before the gap is
+    /// flushed and the recovery point moved to the batch's base offset (nothing lies between),
+    /// its rename made durable: after a crash the point is either there or unreadable (no
+    /// check), never an older one that would make the batch look misplaced.
+    fn prepare_offset_gap(&mut self, base: i64) -> Result<()> {
+        let next = self.active.as_ref().map_or(0, |a| a.next_offset);
+        if base == next {
+            return Ok(());
+        }
+        self.flush_locked()?;
+        write_recovery_point(&self.dir, base)?;
+        fsync_dir_at(&self.dir, "atomic.dir_fsync")
+    }
+
+    /// Cuts the log back so that it ends at `offset` (Kafka's `truncateTo`, as a follower does
+    /// when the leader's log diverged): the batches holding `offset` and after go, whole; a
+    /// batch that straddles `offset` goes too. Returns the new log end offset (`offset` or
+    /// below). An `offset` at or below the first segment's base empties the log and starts it
+    /// at `offset` ([`Log::truncate_fully_and_start_at`]).
+    ///
+    /// Crash safety: segments go last first, then the one holding `offset` is cut: a crash
+    /// leaves a prefix of the old log ending at a batch boundary, longer than asked.
+    pub fn truncate_to(&mut self, offset: i64) -> Result<i64> {
+        self.reap_background_flush(true)?;
+        let segments = list_segments(&self.dir)?;
+        if segments.first().is_none_or(|&first| offset <= first) {
+            self.truncate_fully_and_start_at(offset)?;
+            return Ok(offset);
+        }
+        self.locked(|log| {
+            let leo = log.active.as_ref().map_or(0, |a| a.next_offset);
+            if offset >= leo {
+                return Ok(leo);
+            }
+            log.drop_active();
+            let segments = list_segments(&log.dir)?;
+            let Some(&holder) = segments.iter().rev().find(|&&b| b < offset) else {
+                return Err(Error::Internal("no segment below the truncation offset"));
+            };
+            for &b in segments.iter().rev().filter(|&&b| b > holder) {
+                LogSegment::new(&log.dir, b).delete()?;
+            }
+            fsync_dir_at(&log.dir, "retention.dir_fsync")?;
+            let seg = LogSegment::new(&log.dir, holder);
+            let start = seg
+                .lookup_offset(offset - 1, true)
+                .map_or(0, |(_, position)| position);
+            let mut reader = seg.open_reader()?;
+            let file_len = reader.file_len()?;
+            let mut pos = start;
+            while let Some((size, last)) = reader.peek(pos, file_len)? {
+                if last >= offset {
+                    break;
+                }
+                pos += size;
+            }
+            let log_path = seg.log_path();
+            let file = fs::open_options_regular(OpenOptions::new().write(true))
+                .open(&log_path)
+                .map_err(Error::io("open", &log_path))?;
+            fp::set_len(&file, pos, "recovery.truncate")
+                .map_err(Error::io("truncate", &log_path))?;
+            fp::sync_all(&file, "recovery.fsync").map_err(Error::io("fsync", &log_path))?;
+            // The indexes' entries past the cut are dropped when the segment loads again.
+            if read_recovery_point(&log.dir).is_some_and(|rp| rp > offset) {
+                write_recovery_point(&log.dir, offset)?;
+            }
+            if checkpoint::read_cleaner_offset(&log.dir).is_some_and(|c| c > offset) {
+                checkpoint::write_cleaner_offset(&log.dir, offset)?;
+            }
+            log.mark_flushed();
+            log.refresh()?;
+            Ok(log.active.as_ref().map_or(offset, |a| a.next_offset))
+        })
+    }
+
+    /// Empties the log and starts it again at `offset` (Kafka's `truncateFullyAndStartAt`, as
+    /// a follower does when the leader's log start moved past its end): every segment goes,
+    /// the log start offset becomes `offset` and an empty segment starts there.
+    ///
+    /// Crash safety: segments go last first, then the log start is written (durably), then
+    /// the new segment is created. A crash leaves a prefix of the old log, or an empty log at
+    /// the old or the new log start; running it again finishes the job.
+    pub fn truncate_fully_and_start_at(&mut self, offset: i64) -> Result<()> {
+        if offset < 0 {
+            return Err(Error::Invalid(format!(
+                "negative log start offset {offset}"
+            )));
+        }
+        self.reap_background_flush(true)?;
+        self.locked(|log| {
+            log.drop_active();
+            for &b in list_segments(&log.dir)?.iter().rev() {
+                LogSegment::new(&log.dir, b).delete()?;
+            }
+            fsync_dir_at(&log.dir, "retention.dir_fsync")?;
+            write_log_start(&log.dir, offset)?;
+            LogSegment::new(&log.dir, offset).create()?;
+            write_recovery_point(&log.dir, offset)?;
+            if checkpoint::read_cleaner_offset(&log.dir).is_some() {
+                checkpoint::write_cleaner_offset(&log.dir, offset)?;
+            }
+            log.mark_flushed();
+            log.refresh()
+        })
+    }
+
+    /// Forgets the active segment (giving back reserved blocks) before its files change under
+    /// it; the next `refresh` loads what is then on disk.
+    fn drop_active(&mut self) {
+        if let Some(mut a) = self.active.take() {
+            a.release_reserved();
+        }
+    }
+
     fn append_batch(&mut self, mut batch: impl Appendable) -> Result<AppendInfo> {
         let header = batch.header()?;
         if header.size() != batch.len() || batch.len() < RECORD_BATCH_OVERHEAD {
@@ -574,17 +765,28 @@ impl Log {
     ) -> Result<AppendInfo> {
         let now = now_ms();
         let mut max_timestamp = header.max_timestamp;
-        if self.config.message_timestamp_type == TimestampType::LogAppendTime {
+        let replica_base = batch.replica_base();
+        if let Some(base) = replica_base {
+            self.check_replica_base(base)?;
+        } else if self.config.message_timestamp_type == TimestampType::LogAppendTime {
             batch.set_log_append_time(now);
             max_timestamp = now;
         }
-        self.maybe_roll(batch.len() as u64, max_timestamp, header.last_offset_delta)?;
+        self.maybe_roll(
+            batch.len() as u64,
+            max_timestamp,
+            header.last_offset_delta,
+            replica_base,
+        )?;
+        if let Some(base) = replica_base {
+            self.prepare_offset_gap(base)?;
+        }
         let active = self
             .active
             .as_mut()
             .ok_or(Error::Internal("no active segment after refresh"))?;
         active.reserve_ahead(batch.len() as u64, self.config.segment_bytes as u64);
-        let base_offset = active.next_offset;
+        let base_offset = replica_base.unwrap_or(active.next_offset);
         batch.set_base_offset(base_offset);
         let last_offset = base_offset + header.last_offset_delta as i64;
         let position = active.size;
@@ -815,7 +1017,13 @@ impl Log {
         })
     }
 
-    fn maybe_roll(&mut self, size: u64, max_timestamp: i64, last_delta: i32) -> Result<()> {
+    fn maybe_roll(
+        &mut self,
+        size: u64,
+        max_timestamp: i64,
+        last_delta: i32,
+        replica_base: Option<i64>,
+    ) -> Result<()> {
         let Some(a) = &self.active else {
             return Ok(());
         };
@@ -830,7 +1038,8 @@ impl Log {
         let jitter = 0; // segment.jitter.ms: deterministic 0 jitter for a single local writer
         let too_old = a.size > 0 && time_waited > c.segment_ms - jitter;
         let index_full = a.offset_index.is_full() || a.time_index.is_full();
-        let overflow = a.next_offset + last_delta as i64 - a.base_offset > i32::MAX as i64;
+        let first = replica_base.unwrap_or(a.next_offset);
+        let overflow = first + last_delta as i64 - a.base_offset > i32::MAX as i64;
         if full_size || too_old || index_full || overflow {
             self.roll_locked()?;
         }
@@ -1195,5 +1404,151 @@ mod tests {
         );
         jobs.waiting().closed = true;
         assert!(jobs.next().is_none());
+    }
+    /// A batch of `n` records with 100-byte values, at base offset `base` (its CRC holds).
+    fn replica_batch(base: i64, n: usize, ts: i64) -> Vec<u8> {
+        let mut b = crate::format::BatchBuilder::new();
+        for i in 0..n {
+            b.append(ts + i as i64, Some(b"k"), Some(&[b'v'; 100]), &[]);
+        }
+        let mut bytes = b.finish();
+        fbatch::set_base_offset(&mut bytes, base);
+        bytes
+    }
+
+    fn small_segments() -> LogConfig {
+        let mut m = std::collections::BTreeMap::new();
+        m.insert("segment.bytes".to_string(), "2000".to_string());
+        m.insert("index.interval.bytes".to_string(), "300".to_string());
+        m.insert("retention.ms".to_string(), "-1".to_string());
+        LogConfig::from_overrides(&m).unwrap()
+    }
+
+    /// Every batch of the partition, as stored: (base offset, bytes).
+    fn batches(dir: &Path) -> Vec<(i64, Vec<u8>)> {
+        let mut r = super::super::reader::LogReader::open(dir).unwrap();
+        let start = r.log_start_offset();
+        r.seek(start).unwrap();
+        let mut out = Vec::new();
+        while let Some(b) = r.next_batch().unwrap() {
+            let bytes = b.batch.as_batch().unwrap().as_bytes().to_vec();
+            out.push((b.batch.as_batch().unwrap().header.base_offset, bytes));
+        }
+        out
+    }
+
+    /// Replicated batches keep their offsets (gaps too), bytes and timestamps, across rolls
+    /// and a writer that dies without flushing; nothing goes below the log end.
+    #[test]
+    fn replicated_batches_keep_their_offsets_and_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t-0");
+        let mut sent = Vec::new();
+        {
+            let mut log = Log::open(&p, small_segments()).unwrap();
+            for (base, n) in [(0, 3), (3, 2), (10, 4), (14, 1), (40, 5), (45, 2)] {
+                let b = replica_batch(base, n, 1_000 + base);
+                let info = log.append_replica(&b).unwrap();
+                assert_eq!(
+                    (info.base_offset, info.last_offset),
+                    (base, base + n as i64 - 1)
+                );
+                sent.push((base, b));
+            }
+            assert_eq!(log.log_end_offset().unwrap(), 47);
+            // A batch below the log end is refused, whatever its content.
+            let err = log.append_replica(&replica_batch(46, 1, 0)).unwrap_err();
+            assert!(
+                err.to_string().contains("below the log end offset 47"),
+                "{err}"
+            );
+            // A batch whose CRC fails is refused.
+            let mut bad = replica_batch(50, 1, 0);
+            let last = bad.len() - 1;
+            bad[last] ^= 1;
+            assert!(
+                log.append_replica(&bad)
+                    .unwrap_err()
+                    .to_string()
+                    .contains("crc mismatch")
+            );
+            // Gone without a flush, as after kill -9.
+            std::mem::forget(log);
+        }
+        assert!(list_segments(&p).unwrap().len() > 1, "it rolled");
+        assert_eq!(batches(&p), sent);
+        let mut log = Log::open(&p, small_segments()).unwrap();
+        assert_eq!(log.log_end_offset().unwrap(), 47, "recovery cut nothing");
+        let b = replica_batch(60, 1, 5);
+        log.append_replica(&b).unwrap();
+        sent.push((60, b));
+        drop(log);
+        assert_eq!(batches(&p), sent);
+        let report = super::super::verify::verify_partition(&p).unwrap();
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
+    }
+
+    /// Truncation cuts whole batches (one straddling the offset too) across segments, and
+    /// replication goes on from the new end.
+    #[test]
+    fn truncate_to_cuts_whole_batches_from_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t-0");
+        let mut log = Log::open(&p, small_segments()).unwrap();
+        let mut sent = Vec::new();
+        for i in 0..20 {
+            let b = replica_batch(i * 3, 3, i);
+            log.append_replica(&b).unwrap();
+            sent.push((i * 3, b));
+        }
+        assert!(list_segments(&p).unwrap().len() > 3);
+        // 31 is inside the batch 30..=32: it goes, the log ends at 30.
+        assert_eq!(log.truncate_to(31).unwrap(), 30);
+        assert_eq!(log.log_end_offset().unwrap(), 30);
+        assert!(list_segments(&p).unwrap().iter().all(|&b| b <= 30));
+        assert_eq!(batches(&p), sent[..10].to_vec());
+        // Past the end: nothing changes.
+        assert_eq!(log.truncate_to(100).unwrap(), 30);
+        let b = replica_batch(30, 2, 0);
+        log.append_replica(&b).unwrap();
+        drop(log);
+        let mut expected = sent[..10].to_vec();
+        expected.push((30, b));
+        assert_eq!(batches(&p), expected);
+        assert!(read_recovery_point(&p).is_some_and(|rp| rp <= 32));
+        let report = super::super::verify::verify_partition(&p).unwrap();
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
+    }
+
+    /// Starting again at an offset: everything goes, the log start and end are that offset,
+    /// and a replicated batch lands there.
+    #[test]
+    fn truncate_fully_starts_the_log_at_an_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t-0");
+        let mut log = Log::open(&p, small_segments()).unwrap();
+        for i in 0..10 {
+            log.append_replica(&replica_batch(i * 3, 3, i)).unwrap();
+        }
+        log.truncate_fully_and_start_at(500).unwrap();
+        assert_eq!(log.log_end_offset().unwrap(), 500);
+        assert_eq!(log.log_start_offset().unwrap(), 500);
+        assert_eq!(list_segments(&p).unwrap(), vec![500]);
+        let b = replica_batch(500, 2, 7);
+        log.append_replica(&b).unwrap();
+        // And back down (a leader whose whole log diverged).
+        log.truncate_fully_and_start_at(5).unwrap();
+        assert_eq!(log.log_start_offset().unwrap(), 5);
+        assert_eq!(log.log_end_offset().unwrap(), 5);
+        let b = replica_batch(5, 2, 7);
+        log.append_replica(&b).unwrap();
+        drop(log);
+        assert_eq!(batches(&p), vec![(5, b)]);
+        // An offset at or below the first segment's base empties the log too.
+        let mut log = Log::open(&p, small_segments()).unwrap();
+        assert_eq!(log.truncate_to(5).unwrap(), 5);
+        assert_eq!(log.log_end_offset().unwrap(), 5);
+        drop(log);
+        assert!(batches(&p).is_empty());
     }
 }

@@ -9,8 +9,9 @@
 //!
 //! # Invariants
 //! 1. Offsets are increasing across batches and segments (dense as appended; compaction
-//!    leaves gaps); a segment's base offset is ≤ every offset in it and > every offset in
-//!    earlier segments. An offset never changes.
+//!    leaves gaps, and so do a compacted leader's batches appended as a replica); a segment's
+//!    base offset is ≤ every offset in it and > every offset in earlier segments. An offset
+//!    never changes.
 //! 2. Only whole batches are written, each with a single positioned write at the end of the
 //!    active `.log`, by a process holding the partition lock.
 //! 3. Closed segments change only as a whole (compaction writes a replacement aside and
