@@ -1,15 +1,17 @@
 //! `klog topics create|list|describe|alter|delete`.
+//!
+//! `list` and `describe`, which read every partition, have their own files; this module
+//! holds the clap definitions and the subcommands that only change metadata.
 
-use std::io::Write;
+mod describe;
+mod list;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use serde::Serialize;
 
-use super::output::{human_bytes, human_ms, print_table, rfc3339_ms, table};
 use super::{Ctx, ExitCode, parse_configs, plural};
-use klog::storage::{CONFIGS, PartitionStats};
-use klog::topic::{Topic, builtin_configs};
+use klog::storage::PartitionStats;
+use klog::topic::Topic;
 
 #[derive(Debug, Subcommand)]
 pub enum TopicsCommand {
@@ -109,8 +111,8 @@ pub struct DeleteArgs {
 pub fn run(ctx: &Ctx, cmd: TopicsCommand) -> Result<ExitCode> {
     match cmd {
         TopicsCommand::Create(a) => create(ctx, a),
-        TopicsCommand::List(a) => list(ctx, a),
-        TopicsCommand::Describe(a) => describe(ctx, a),
+        TopicsCommand::List(a) => list::list(ctx, a),
+        TopicsCommand::Describe(a) => describe::describe(ctx, a),
         TopicsCommand::Alter(a) => alter(ctx, a),
         TopicsCommand::Delete(a) => delete(ctx, a),
     }
@@ -133,7 +135,8 @@ fn create(ctx: &Ctx, a: CreateArgs) -> Result<ExitCode> {
     }
 }
 
-fn partition_stats(t: &Topic) -> Result<Vec<PartitionStats>> {
+/// The statistics of each of a topic's partitions, in partition order.
+pub(super) fn partition_stats(t: &Topic) -> Result<Vec<PartitionStats>> {
     (0..t.partitions)
         .map(|p| {
             Ok(match t.open_reader(p)? {
@@ -144,196 +147,6 @@ fn partition_stats(t: &Topic) -> Result<Vec<PartitionStats>> {
             })
         })
         .collect()
-}
-
-#[derive(Serialize)]
-struct TopicSummary {
-    name: String,
-    partitions: u32,
-    /// Records there are (not log end - log start: compaction leaves gaps).
-    records: u64,
-    size_bytes: u64,
-    retention_ms: i64,
-    retention_bytes: i64,
-    cleanup_policy: String,
-}
-
-fn cleanup_policy(t: &Topic) -> String {
-    let p = t.config.cleanup_policy;
-    match (p.compact, p.delete) {
-        (true, true) => "compact,delete",
-        (true, false) => "compact",
-        _ => "delete",
-    }
-    .to_string()
-}
-
-/// The RETENTION column: both of a topic's limits, `retention.ms` and `retention.bytes`
-/// (segments go when either is passed), or `unlimited` when it has neither.
-fn retention(ms: i64, bytes: i64) -> String {
-    match (ms >= 0, u64::try_from(bytes)) {
-        (false, Err(_)) => "unlimited".to_string(),
-        (true, Err(_)) => human_ms(ms),
-        (false, Ok(b)) => human_bytes(b),
-        (true, Ok(b)) => format!("{}, {}", human_ms(ms), human_bytes(b)),
-    }
-}
-
-fn list(ctx: &Ctx, a: ListArgs) -> Result<ExitCode> {
-    let topics = ctx.topics();
-    let mut rows = Vec::new();
-    for name in topics.list_names()? {
-        let t = topics.open(&name)?;
-        let stats = partition_stats(&t)?;
-        rows.push(TopicSummary {
-            name: t.name.clone(),
-            partitions: t.partitions,
-            records: stats.iter().map(|s| s.records).sum(),
-            size_bytes: stats.iter().map(|s| s.size_bytes).sum(),
-            retention_ms: t.config.retention_ms,
-            retention_bytes: t.config.retention_bytes,
-            cleanup_policy: cleanup_policy(&t),
-        });
-    }
-    let mut out = super::stdout();
-    if a.json {
-        super::output::print_json(&mut out, &rows)?;
-    } else if rows.is_empty() {
-        ctx.note(format_args!(
-            "no topics in {} (create one with `klog topics create NAME`)",
-            ctx.dir.display()
-        ));
-    } else {
-        let mut t = table(&[
-            "TOPIC",
-            "PARTITIONS",
-            "RECORDS",
-            "SIZE",
-            "RETENTION",
-            "CLEANUP",
-        ]);
-        for r in &rows {
-            t.add_row(vec![
-                r.name.clone(),
-                r.partitions.to_string(),
-                r.records.to_string(),
-                human_bytes(r.size_bytes),
-                retention(r.retention_ms, r.retention_bytes),
-                r.cleanup_policy.clone(),
-            ]);
-        }
-        print_table(&mut out, &mut t)?;
-    }
-    out.flush()?;
-    Ok(ExitCode::Success)
-}
-
-#[derive(Serialize)]
-struct PartitionJson {
-    partition: u32,
-    #[serde(flatten)]
-    stats: PartitionStats,
-}
-
-#[derive(Serialize)]
-struct ConfigJson {
-    name: &'static str,
-    value: String,
-    default: bool,
-    /// `topic` (the topic's own override), `internal` (Kafka's config for its own topics,
-    /// such as `__consumer_offsets`) or `default`.
-    source: &'static str,
-}
-
-#[derive(Serialize)]
-struct DescribeJson {
-    name: String,
-    partitions: Vec<PartitionJson>,
-    configs: Vec<ConfigJson>,
-}
-
-fn describe(ctx: &Ctx, a: DescribeArgs) -> Result<ExitCode> {
-    let t = ctx.topics().open(&a.topic)?;
-    let stats = partition_stats(&t)?;
-    let doc = DescribeJson {
-        name: t.name.clone(),
-        partitions: stats
-            .into_iter()
-            .enumerate()
-            .map(|(p, s)| PartitionJson {
-                partition: p as u32,
-                stats: s,
-            })
-            .collect(),
-        configs: CONFIGS
-            .iter()
-            .map(|c| {
-                let builtin = builtin_configs(&t.name)
-                    .iter()
-                    .find(|(k, _)| *k == c.name)
-                    .map(|(_, v)| v.to_string());
-                let (value, source) = match (t.configs.get(c.name), builtin) {
-                    (Some(v), _) => (v.clone(), "topic"),
-                    (None, Some(v)) => (v, "internal"),
-                    (None, None) => (c.default.to_string(), "default"),
-                };
-                ConfigJson {
-                    name: c.name,
-                    value,
-                    default: source == "default",
-                    source,
-                }
-            })
-            .collect(),
-    };
-    let mut out = super::stdout();
-    if a.json {
-        super::output::print_json(&mut out, &doc)?;
-    } else {
-        writeln!(
-            out,
-            "Topic: {}  Partitions: {}",
-            doc.name,
-            doc.partitions.len()
-        )?;
-        writeln!(out)?;
-        let mut tb = table(&[
-            "PARTITION",
-            "LOG-START",
-            "LOG-END",
-            "RECORDS",
-            "SIZE",
-            "SEGMENTS",
-            "FIRST-TIMESTAMP",
-            "LAST-TIMESTAMP",
-        ]);
-        let ts = |t: Option<i64>| t.map_or_else(|| "-".to_string(), rfc3339_ms);
-        for p in &doc.partitions {
-            tb.add_row(vec![
-                p.partition.to_string(),
-                p.stats.log_start_offset.to_string(),
-                p.stats.log_end_offset.to_string(),
-                p.stats.records.to_string(),
-                human_bytes(p.stats.size_bytes),
-                p.stats.segments.to_string(),
-                ts(p.stats.first_timestamp),
-                ts(p.stats.last_timestamp),
-            ]);
-        }
-        print_table(&mut out, &mut tb)?;
-        writeln!(out)?;
-        let mut tb = table(&["CONFIG", "VALUE", "SOURCE"]);
-        for c in &doc.configs {
-            tb.add_row(vec![
-                c.name.to_string(),
-                c.value.clone(),
-                c.source.to_string(),
-            ]);
-        }
-        print_table(&mut out, &mut tb)?;
-    }
-    out.flush()?;
-    Ok(ExitCode::Success)
 }
 
 fn alter(ctx: &Ctx, a: AlterArgs) -> Result<ExitCode> {
