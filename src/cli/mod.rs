@@ -1,5 +1,9 @@
-//! The command-line interface: clap definitions, the data directory, error reporting and exit
-//! codes. Everything here is binary-only; the engine lives in the library.
+//! The command-line interface: clap definitions, the data directory and exit codes.
+//! Everything here is binary-only; the engine lives in the library.
+//!
+//! One module per command, a directory for those with subcommands (`topics/`, `groups/`,
+//! `segments/`, and `clean/` with `trim`); errors are printed with their hints and exit
+//! status in `report`, and [`Ctx`]'s methods are in `ctx`.
 
 use std::io;
 use std::path::PathBuf;
