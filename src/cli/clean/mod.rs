@@ -1,7 +1,7 @@
 //! `klog trim` (move the log start offset, Kafka's delete-records) and `klog clean` (apply
 //! retention and compaction now).
 //!
-//! `trim` is in [`trim`].
+//! `trim` is in [`trim`](mod@trim).
 
 mod trim;
 

@@ -12,8 +12,8 @@
 //! `klog.1` gets an ENVIRONMENT section (`KLOG_DIR`, `NO_COLOR`) that clap_mangen cannot
 //! generate.
 //!
-//! The completion scripts are here; [`names`] answers `__complete-names`, [`man`] writes the
-//! man pages.
+//! The completion scripts are here; [`names`] answers `__complete-names`, and
+//! [`man`](mod@man) writes the man pages.
 
 mod man;
 mod names;
