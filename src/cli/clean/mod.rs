@@ -70,7 +70,7 @@ pub fn clean(ctx: &Ctx, a: CleanArgs) -> Result<ExitCode> {
     };
     let now = now_ms();
     let mut rows = Vec::new();
-    let work = partitions_of(&topics, names)?;
+    let work = partitions_to_clean(&topics, names)?;
     let bar = super::progress::bar(ctx, work.len() as u64, "cleaning", false);
     for (topic, p) in work {
         bar.set_message(format!("{}-{p}", topic.name));
@@ -83,7 +83,7 @@ pub fn clean(ctx: &Ctx, a: CleanArgs) -> Result<ExitCode> {
 }
 
 /// Every partition of these topics that has a directory.
-fn partitions_of(topics: &Topics, names: Vec<String>) -> Result<Vec<(Topic, u32)>> {
+fn partitions_to_clean(topics: &Topics, names: Vec<String>) -> Result<Vec<(Topic, u32)>> {
     let mut work = Vec::new();
     for name in names {
         let topic = topics.open(&name)?;

@@ -191,3 +191,65 @@ fn expand_tilde(d: &str) -> PathBuf {
         _ => PathBuf::from(d),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::{NameKind, name_position};
+
+    /// What `name_position` says of a command line given as one string (the last word may
+    /// be empty: a new word being typed).
+    fn at(line: &str) -> Option<(NameKind, Option<PathBuf>)> {
+        let mut words: Vec<String> = line.split(' ').map(String::from).collect();
+        if line.ends_with(' ') {
+            words.pop();
+            words.push(String::new());
+        }
+        name_position(&crate::cli::command(), &words)
+    }
+
+    #[test]
+    fn topics_and_groups_by_the_argument_being_typed() {
+        assert_eq!(at("klog consume o"), Some((NameKind::Topics, None)));
+        assert_eq!(at("klog groups describe "), Some((NameKind::Groups, None)));
+        assert_eq!(
+            at("klog consume orders --group "),
+            Some((NameKind::Groups, None))
+        );
+        assert_eq!(
+            at("klog consume orders -g "),
+            Some((NameKind::Groups, None))
+        );
+        // After `--` an option's name is a positional: the topic.
+        assert_eq!(at("klog consume -- -o"), Some((NameKind::Topics, None)));
+        // A short option that takes a value, last in a cluster, takes the next word.
+        assert_eq!(
+            at("klog segments dump -p 1 o"),
+            Some((NameKind::Topics, None))
+        );
+        // A new topic's name, an option's name, and a PATH that looks like one: no names.
+        assert_eq!(at("klog topics create x"), None);
+        assert_eq!(at("klog consume --gr"), None);
+        assert_eq!(at("klog segments dump ./x"), None);
+        assert_eq!(at("klog"), None);
+    }
+
+    #[test]
+    fn the_data_directory_of_the_command_line() {
+        let dir = Some(PathBuf::from("/d"));
+        assert_eq!(
+            at("klog --dir /d consume o"),
+            Some((NameKind::Topics, dir.clone()))
+        );
+        assert_eq!(
+            at("klog --dir=/d consume o"),
+            Some((NameKind::Topics, dir.clone()))
+        );
+        // bash splits `--dir=/d` into three words.
+        assert_eq!(
+            at("klog --dir = /d consume o"),
+            Some((NameKind::Topics, dir))
+        );
+    }
+}
