@@ -13,7 +13,8 @@
 //! within the file-name limit. A Kafka broker's `log.dirs` has no such file: its topics are
 //! discovered from the `<topic>-<n>` directories and get Kafka's defaults, plus the configs a
 //! broker gives its own topics ([`builtin_configs`]: `__consumer_offsets` and
-//! `__transaction_state` are compacted, never deleted by time or size).
+//! `__transaction_state` are compacted, never deleted by time or size). [`config_entries`]
+//! gives each config's value in effect and its source (override, internal or default).
 //!
 //! # Invariants
 //! 1. Topic names follow Kafka's rule (1-249 ASCII letters, digits, `.`, `_`, `-`; not `.` or
