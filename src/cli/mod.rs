@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
+mod args;
 mod clean;
 mod consume;
 mod ctx;
@@ -30,6 +31,8 @@ mod timespec;
 mod topics;
 mod usage;
 
+pub use args::{parse_configs, partitions_of};
+pub use output::{plural, plural_of, stdout};
 pub use report::{FullDisk, did_you_mean, nearest};
 use report::{print_usage_error, report};
 
@@ -301,65 +304,6 @@ pub fn main() -> i32 {
         Ok(code) => code as i32,
         Err(err) => report(&err, Some(&ctx)),
     }
-}
-
-/// `1 batch`, `2 batches`: [`plural`] for a noun whose plural is not the noun and an `s`.
-pub fn plural_of(n: u64, one: &str, many: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {many}")
-    }
-}
-
-/// `1 record`, `2 records`: a count and its noun, singular or plural as the count says.
-pub fn plural(n: u64, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
-}
-
-/// A buffered stdout that turns a closed pipe into a quiet stop.
-pub fn stdout() -> io::BufWriter<io::StdoutLock<'static>> {
-    io::BufWriter::with_capacity(256 * 1024, io::stdout().lock())
-}
-
-/// A topic's partitions, all or the ones asked for (checked).
-pub fn partitions_of(topic: &klog::topic::Topic, asked: &[u32]) -> Result<Vec<u32>> {
-    if asked.is_empty() {
-        return Ok((0..topic.partitions).collect());
-    }
-    for &p in asked {
-        if p >= topic.partitions {
-            return Err(klog::Error::PartitionNotFound {
-                topic: topic.name.clone(),
-                partition: p,
-                partitions: topic.partitions,
-            }
-            .into());
-        }
-    }
-    let mut v = asked.to_vec();
-    v.sort_unstable();
-    v.dedup();
-    Ok(v)
-}
-
-/// Parses `KEY=VALUE` config arguments.
-pub fn parse_configs(items: &[String]) -> Result<std::collections::BTreeMap<String, String>> {
-    let mut out = std::collections::BTreeMap::new();
-    for item in items {
-        let Some((k, v)) = item.split_once('=') else {
-            return Err(UsageError(format!(
-                "config '{item}' is not KEY=VALUE (e.g. -c retention.ms=3600000)"
-            ))
-            .into());
-        };
-        out.insert(k.trim().to_string(), v.to_string());
-    }
-    Ok(out)
 }
 
 #[cfg(test)]
