@@ -13,7 +13,8 @@
 //! within the file-name limit. A Kafka broker's `log.dirs` has no such file: its topics are
 //! discovered from the `<topic>-<n>` directories and get Kafka's defaults, plus the configs a
 //! broker gives its own topics ([`builtin_configs`]: `__consumer_offsets` and
-//! `__transaction_state` are compacted, never deleted by time or size).
+//! `__transaction_state` are compacted, never deleted by time or size). [`config_entries`]
+//! gives each config's value in effect and its source (override, internal or default).
 //!
 //! # Invariants
 //! 1. Topic names follow Kafka's rule (1-249 ASCII letters, digits, `.`, `_`, `-`; not `.` or
@@ -132,6 +133,61 @@ pub fn topic_config(name: &str, configs: &BTreeMap<String, String>) -> Result<Lo
         .collect();
     all.extend(configs.iter().map(|(k, v)| (k.clone(), v.clone())));
     LogConfig::from_overrides(&all)
+}
+
+/// Where a topic's config value comes from, as Kafka's `DescribeConfigs` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigEntrySource {
+    /// The topic's own override (`-c KEY=VALUE`; Kafka's `DYNAMIC_TOPIC_CONFIG`).
+    TopicOverride,
+    /// What a Kafka broker gives its own topics ([`builtin_configs`]).
+    Internal,
+    /// Kafka's default.
+    Default,
+}
+
+impl ConfigEntrySource {
+    /// `topic`, `internal` or `default`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ConfigEntrySource::TopicOverride => "topic",
+            ConfigEntrySource::Internal => "internal",
+            ConfigEntrySource::Default => "default",
+        }
+    }
+}
+
+/// One config of a topic: its value in effect and where that value comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigEntry {
+    pub name: &'static str,
+    pub value: String,
+    pub source: ConfigEntrySource,
+}
+
+/// Every config of [`CONFIGS`](crate::storage::CONFIGS) for topic `name` with overrides `configs`, in `CONFIGS`'
+/// order: the override, else the [`builtin_configs`] value, else Kafka's default (the
+/// precedence of [`topic_config`]).
+pub fn config_entries(name: &str, configs: &BTreeMap<String, String>) -> Vec<ConfigEntry> {
+    crate::storage::CONFIGS
+        .iter()
+        .map(|c| {
+            let builtin = builtin_configs(name)
+                .iter()
+                .find(|(k, _)| *k == c.name)
+                .map(|(_, v)| v.to_string());
+            let (value, source) = match (configs.get(c.name), builtin) {
+                (Some(v), _) => (v.clone(), ConfigEntrySource::TopicOverride),
+                (None, Some(v)) => (v, ConfigEntrySource::Internal),
+                (None, None) => (c.default.to_string(), ConfigEntrySource::Default),
+            };
+            ConfigEntry {
+                name: c.name,
+                value,
+                source,
+            }
+        })
+        .collect()
 }
 
 /// One topic's entry in `klog-topics.json`.
@@ -844,6 +900,39 @@ impl Topics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn config_entries_take_the_override_then_the_internal_value_then_the_default() {
+        let overrides: BTreeMap<String, String> =
+            [("segment.bytes".to_string(), "1024".to_string())].into();
+        let entries = config_entries("__consumer_offsets", &overrides);
+        assert_eq!(entries.len(), crate::storage::CONFIGS.len());
+        assert!(
+            entries
+                .iter()
+                .zip(crate::storage::CONFIGS)
+                .all(|(e, c)| e.name == c.name)
+        );
+        let of = |name: &str| {
+            let e = entries.iter().find(|e| e.name == name).unwrap();
+            (e.value.as_str(), e.source.name())
+        };
+        // An override wins over the value Kafka gives its own topic.
+        assert_eq!(of("segment.bytes"), ("1024", "topic"));
+        assert_eq!(of("cleanup.policy"), ("compact", "internal"));
+        assert_eq!(of("retention.ms"), ("604800000", "default"));
+        // An ordinary topic has no internal values.
+        let plain = config_entries("orders", &BTreeMap::new());
+        assert!(plain.iter().all(|e| e.source == ConfigEntrySource::Default));
+        assert_eq!(
+            plain
+                .iter()
+                .find(|e| e.name == "cleanup.policy")
+                .unwrap()
+                .value,
+            "delete"
+        );
+    }
 
     /// A topic id is a version-4 UUID (RFC 4122 variant) in base64url without padding, never
     /// starting with `-`, and a new one each time.

@@ -1,4 +1,5 @@
-//! Output helpers: tables for people, sizes and timestamps in readable form.
+//! Output helpers: tables for people, sizes, timestamps and counts in readable form, and the
+//! buffered stdout every command writes to.
 
 use comfy_table::{ContentArrangement, Table, presets};
 
@@ -78,6 +79,29 @@ pub fn human_ms(ms: i64) -> String {
         }
     }
     format!("{ms}ms")
+}
+
+/// `1 batch`, `2 batches`: [`plural`] for a noun whose plural is not the noun and an `s`.
+pub fn plural_of(n: u64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// `1 record`, `2 records`: a count and its noun, singular or plural as the count says.
+pub fn plural(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// A buffered stdout that turns a closed pipe into a quiet stop.
+pub fn stdout() -> std::io::BufWriter<std::io::StdoutLock<'static>> {
+    std::io::BufWriter::with_capacity(256 * 1024, std::io::stdout().lock())
 }
 
 #[cfg(test)]
