@@ -23,6 +23,7 @@ mod stop;
 mod timespec;
 mod topics;
 mod usage;
+mod users;
 
 /// Exit statuses, as documented in `--help` and the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +132,9 @@ pub enum Command {
     Clean(clean::CleanArgs),
     /// Serve the data directory to Kafka clients (a single-node Kafka broker)
     Serve(serve::ServeArgs),
+    /// Add, list and delete the SASL users of `klog serve`
+    #[command(subcommand)]
+    Users(users::UsersCommand),
 }
 
 impl Command {
@@ -158,6 +162,7 @@ impl Command {
             },
             Command::Clean(a) => !a.dry_run,
             Command::Completions(_) | Command::Man(_) | Command::CompleteNames(_) => false,
+            Command::Users(c) => !matches!(c, users::UsersCommand::List(_)),
         }
     }
 }
@@ -429,6 +434,7 @@ pub fn main() -> i32 {
         Command::Trim(a) => clean::trim(&ctx, a),
         Command::Clean(a) => clean::clean(&ctx, a),
         Command::Serve(a) => serve::run(&ctx, a),
+        Command::Users(c) => users::run(&ctx, c),
     };
     match result {
         Ok(code) => code as i32,

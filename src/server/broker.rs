@@ -87,6 +87,12 @@ struct Watched {
     dirs: HashSet<PathBuf>,
 }
 
+/// Window of the authentication-failure rate limit.
+pub const AUTH_FAILURE_WINDOW: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Authentication failures reported per [`AUTH_FAILURE_WINDOW`].
+pub const AUTH_FAILURE_BURST: u32 = 10;
+
 /// The shared state of a running server.
 pub struct Broker {
     config: Config,
@@ -102,6 +108,8 @@ pub struct Broker {
     /// Offset commits go one at a time (each takes the partition's group lock briefly).
     commits: Mutex<()>,
     coordinator: Arc<dyn Coordinator>,
+    /// Rate limit of the authentication-failure events.
+    auth_failures: super::sasl::FailureLog,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -181,6 +189,7 @@ impl Broker {
             watched: Mutex::new(Watched::default()),
             commits: Mutex::new(()),
             coordinator,
+            auth_failures: super::sasl::FailureLog::new(AUTH_FAILURE_WINDOW, AUTH_FAILURE_BURST),
         })
     }
 
@@ -213,6 +222,26 @@ impl Broker {
 
     pub fn emit(&self, e: Event) {
         (self.events)(e);
+    }
+
+    /// Reports a failed SASL authentication, at most [`AUTH_FAILURE_BURST`] per
+    /// [`AUTH_FAILURE_WINDOW`] (a password-guessing client does not flood the log).
+    pub fn auth_failed(
+        &self,
+        peer: std::net::SocketAddr,
+        mechanism: &str,
+        user: Option<String>,
+        reason: String,
+    ) {
+        if let Some(suppressed) = self.auth_failures.admit(std::time::Instant::now()) {
+            self.emit(Event::AuthenticationFailed {
+                peer,
+                mechanism: mechanism.to_string(),
+                user,
+                reason,
+                suppressed,
+            });
+        }
     }
 
     /// Holds offset commits off each other while alive.

@@ -11,12 +11,24 @@
 //! 4. Shutdown: listeners stop accepting; a connection between requests, or in the middle of
 //!    receiving one, closes; a request being handled is finished and answered (a waiting
 //!    fetch answers at once with what it has).
+//! 5. On a TLS listener nothing is read as a request before the TLS handshake completes
+//!    (at most [`TLS_HANDSHAKE_TIMEOUT`]). On a SASL listener, until the client has
+//!    authenticated, only ApiVersions, SaslHandshake and SaslAuthenticate are answered:
+//!    any other request closes the connection, before it is handled. A failed
+//!    authentication is answered with SASL_AUTHENTICATION_FAILED, reported (rate-limited)
+//!    with the peer address, and closes the connection.
+//! 6. A plaintext connection reads and writes the socket's halves directly: TLS and SASL
+//!    add nothing per request on it beyond a check of the connection's state.
 
 use std::sync::Arc;
 
-use bytes::BytesMut;
-use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind, ResponseKind};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::messages::{
+    ApiKey, RequestHeader, RequestKind, ResponseKind, SaslAuthenticateRequest,
+    SaslAuthenticateResponse, SaslHandshakeRequest, SaslHandshakeResponse,
+};
+use kafka_protocol::protocol::StrBytes;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
@@ -24,6 +36,8 @@ use super::broker::Broker;
 use super::coordinator::ClientInfo;
 use super::fetch::FetchState;
 use super::groups::Reply;
+use super::listener::Listener;
+use super::sasl::{Exchange, Step};
 use super::wire::{self, Parsed};
 use super::{Event, SHUTDOWN_GRACE};
 use crate::error::{Error, Result};
@@ -31,17 +45,20 @@ use crate::error::{Error, Result};
 /// How often due `flush.ms` fsyncs are started.
 const TICK: std::time::Duration = std::time::Duration::from_millis(100);
 
+/// Longest a client may take to complete its TLS handshake.
+pub const TLS_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Accepts on every listener until `shutdown` completes, then waits (at most
 /// [`SHUTDOWN_GRACE`]) for the connections to finish their requests.
 pub async fn serve(
-    listeners: Vec<std::net::TcpListener>,
+    listeners: Vec<(std::net::TcpListener, Listener)>,
     broker: Arc<Broker>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     // Every connection task holds a sender: when all are gone, `recv` returns None.
     let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
     let mut accepting = Vec::new();
-    for l in listeners {
+    for (l, info) in listeners {
         let addr = l.local_addr().ok();
         let l = TcpListener::from_std(l).map_err(|e| Error::Io {
             op: "listen on",
@@ -50,6 +67,7 @@ pub async fn serve(
         })?;
         accepting.push(tokio::spawn(accept_loop(
             l,
+            Arc::new(info),
             broker.clone(),
             broker.stop_signal(),
             alive_tx.clone(),
@@ -81,6 +99,7 @@ pub async fn serve(
 
 async fn accept_loop(
     listener: TcpListener,
+    info: Arc<Listener>,
     broker: Arc<Broker>,
     mut stop: watch::Receiver<bool>,
     alive: mpsc::Sender<()>,
@@ -92,9 +111,10 @@ async fn accept_loop(
                     let broker = broker.clone();
                     let stop = broker.stop_signal();
                     let alive = alive.clone();
+                    let info = info.clone();
                     tokio::spawn(async move {
                         let _alive = alive;
-                        if let Err(reason) = connection(stream, peer, &broker, stop).await {
+                        if let Err(reason) = accepted_connection(stream, peer, &info, &broker, stop).await {
                             broker.emit(Event::ConnectionError { peer, reason });
                         }
                     });
@@ -122,19 +142,110 @@ async fn read_frame<R: AsyncRead + Unpin>(rd: &mut R, size: usize) -> std::io::R
     Ok(buf)
 }
 
-/// Serves one connection until the client closes it, it is rejected, or the server stops.
-/// `Err` carries the reason worth reporting; a client that just goes away is `Ok`.
-async fn connection(
+/// Completes the TLS handshake of a TLS listener's connection, then serves it.
+async fn accepted_connection(
     stream: TcpStream,
     peer: std::net::SocketAddr,
+    listener: &Listener,
     broker: &Arc<Broker>,
     mut stop: watch::Receiver<bool>,
 ) -> std::result::Result<(), String> {
     let _ = stream.set_nodelay(true);
-    let (rd, mut wr) = stream.into_split();
+    let Some(acceptor) = &listener.tls else {
+        let (rd, wr) = stream.into_split();
+        return connection(rd, wr, peer, listener, broker, stop).await;
+    };
+    let tls = tokio::select! {
+        r = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)) => match r {
+            Ok(Ok(tls)) => tls,
+            Ok(Err(e)) => return Err(format!("TLS handshake failed: {e}")),
+            Err(_) => return Err("TLS handshake timed out".into()),
+        },
+        _ = stop.changed() => return Ok(()),
+    };
+    let (rd, wr) = tokio::io::split(tls);
+    connection(rd, wr, peer, listener, broker, stop).await
+}
+
+/// Where a connection is in SASL authentication.
+enum Auth {
+    /// Not a SASL listener.
+    None,
+    /// A SASL listener, not yet authenticated; the exchange once SaslHandshake chose a
+    /// mechanism, and whether its tokens come raw (SaslHandshake v0) rather than in
+    /// SaslAuthenticate requests.
+    Pending {
+        exchange: Option<Box<Exchange>>,
+        raw: bool,
+    },
+    /// Authenticated as this user (the principal authorization will check).
+    #[allow(dead_code)]
+    User(String),
+}
+
+/// Kafka's message for a failed authentication (the reason stays in the server's log).
+fn auth_failed_message(mechanism: &str) -> String {
+    format!(
+        "Authentication failed during authentication due to invalid credentials with SASL \
+         mechanism {mechanism}"
+    )
+}
+
+/// Runs one step of a SASL exchange on the blocking pool (PBKDF2 for PLAIN), with the users
+/// as the data directory has them now.
+async fn sasl_step(
+    broker: &Arc<Broker>,
+    peer: std::net::SocketAddr,
+    mut exchange: Box<Exchange>,
+    token: Bytes,
+) -> std::result::Result<(Box<Exchange>, Step), String> {
+    let dir = broker.config().dir.clone();
+    let (exchange, step) = blocking(move || {
+        let step = match super::users::Users::load(&dir) {
+            Ok(users) => exchange.step(&token, &users),
+            Err(e) => Step::Failed {
+                user: None,
+                reason: e.to_string(),
+            },
+        };
+        (exchange, step)
+    })
+    .await?;
+    if let Step::Failed { user, reason } = &step {
+        broker.auth_failed(peer, exchange.mechanism(), user.clone(), reason.clone());
+    }
+    Ok((exchange, step))
+}
+
+/// Serves one connection until the client closes it, it is rejected, or the server stops.
+/// `Err` carries the reason worth reporting; a client that just goes away is `Ok`.
+async fn connection<R, W>(
+    rd: R,
+    mut wr: W,
+    peer: std::net::SocketAddr,
+    listener: &Listener,
+    broker: &Arc<Broker>,
+    mut stop: watch::Receiver<bool>,
+) -> std::result::Result<(), String>
+where
+    R: AsyncRead + Unpin + Send,
+    W: AsyncWrite + Unpin + Send,
+{
     let mut rd = BufReader::with_capacity(64 << 10, rd);
     let mut fetch_state = Some(Box::<FetchState>::default());
     let max = broker.config().max_request_bytes;
+    let mut auth = if listener.protocol.sasl() {
+        Auth::Pending {
+            exchange: None,
+            raw: false,
+        }
+    } else {
+        Auth::None
+    };
+    let readvertise = listener.advertised != {
+        let (h, p) = broker.advertised();
+        (h.to_string(), p)
+    };
     loop {
         if *stop.borrow() {
             return Ok(());
@@ -152,6 +263,37 @@ async fn connection(
             },
             _ = stop.changed() => return Ok(()),
         };
+        // After a SaslHandshake v0, the client's tokens come as bare frames.
+        if let Auth::Pending {
+            exchange: exchange @ Some(_),
+            raw: true,
+        } = &mut auth
+        {
+            let ex = exchange.take().unwrap_or_else(|| unreachable!());
+            let mechanism = ex.mechanism();
+            let (ex, step) = sasl_step(broker, peer, ex, frame).await?;
+            let reply = match step {
+                Step::Continue(reply) => {
+                    *exchange = Some(ex);
+                    reply
+                }
+                Step::Done { user, reply } => {
+                    auth = Auth::User(user);
+                    reply
+                }
+                Step::Failed { .. } => {
+                    return Err(format!("{mechanism} authentication failed"));
+                }
+            };
+            let mut out = Vec::with_capacity(4 + reply.len());
+            out.extend_from_slice(&(reply.len() as u32).to_be_bytes());
+            out.extend_from_slice(&reply);
+            if wr.write_all(&out).await.is_err() || wr.flush().await.is_err() {
+                return Ok(());
+            }
+            continue;
+        }
+        let mut close_after = None;
         let out = match wire::parse_request(frame) {
             Parsed::Reject(reason) => return Err(reason),
             Parsed::ApiVersionsTooNew { correlation_id } => {
@@ -164,10 +306,32 @@ async fn connection(
                 body,
             } => {
                 let correlation_id = header.correlation_id;
-                let response =
-                    dispatch(broker, peer, &mut fetch_state, header, api, version, *body)
-                        .await
-                        .map_err(|e| format!("{api:?} v{version}: {e}"))?;
+                let response = match *body {
+                    RequestKind::SaslHandshake(r) => Some(ResponseKind::SaslHandshake(
+                        sasl_handshake(&mut auth, r, version),
+                    )),
+                    RequestKind::SaslAuthenticate(r) => {
+                        let (resp, failure) = sasl_authenticate(broker, peer, &mut auth, r).await?;
+                        close_after = failure;
+                        Some(ResponseKind::SaslAuthenticate(resp))
+                    }
+                    body => {
+                        if matches!(auth, Auth::Pending { .. }) && api != ApiKey::ApiVersions {
+                            return Err(format!(
+                                "{api:?} request before SASL authentication on a {} listener",
+                                listener.protocol.name()
+                            ));
+                        }
+                        let mut r =
+                            dispatch(broker, peer, &mut fetch_state, header, api, version, body)
+                                .await
+                                .map_err(|e| format!("{api:?} v{version}: {e}"))?;
+                        if readvertise && let Some(r) = &mut r {
+                            advertise(r, &listener.advertised);
+                        }
+                        r
+                    }
+                };
                 match response {
                     Some(r) => Some(
                         wire::encode_response(correlation_id, api, version, &r)
@@ -179,10 +343,114 @@ async fn connection(
         };
         if let Some(out) = out {
             // A reader that never drains its socket stalls here: this task only.
-            if wr.write_all(&out).await.is_err() {
+            if wr.write_all(&out).await.is_err() || wr.flush().await.is_err() {
                 return Ok(());
             }
         }
+        if let Some(reason) = close_after {
+            return Err(reason);
+        }
+    }
+}
+
+/// SaslHandshake: picks the mechanism of the connection's exchange.
+fn sasl_handshake(auth: &mut Auth, r: SaslHandshakeRequest, version: i16) -> SaslHandshakeResponse {
+    let mechanisms = super::sasl::MECHANISMS
+        .iter()
+        .map(|m| StrBytes::from_static_str(m))
+        .collect();
+    let resp = SaslHandshakeResponse::default().with_mechanisms(mechanisms);
+    let Auth::Pending { exchange, raw } = auth else {
+        return resp.with_error_code(kafka_protocol::ResponseError::IllegalSaslState.code());
+    };
+    match Exchange::new(r.mechanism.as_str()) {
+        Some(ex) => {
+            *exchange = Some(Box::new(ex));
+            *raw = version == 0;
+            resp
+        }
+        None => {
+            resp.with_error_code(kafka_protocol::ResponseError::UnsupportedSaslMechanism.code())
+        }
+    }
+}
+
+/// SaslAuthenticate: one step of the exchange; with the reason to close the connection
+/// after the response when the authentication failed.
+async fn sasl_authenticate(
+    broker: &Arc<Broker>,
+    peer: std::net::SocketAddr,
+    auth: &mut Auth,
+    r: SaslAuthenticateRequest,
+) -> std::result::Result<(SaslAuthenticateResponse, Option<String>), String> {
+    let resp = SaslAuthenticateResponse::default();
+    let illegal = |why: &str| {
+        (
+            resp.clone()
+                .with_error_code(kafka_protocol::ResponseError::IllegalSaslState.code())
+                .with_error_message(Some(StrBytes::from_string(why.to_string()))),
+            Some(format!("SaslAuthenticate {why}")),
+        )
+    };
+    let Auth::Pending { exchange, raw } = auth else {
+        return Ok(illegal("on a connection that is not authenticating"));
+    };
+    let Some(ex) = exchange.take().filter(|_| !*raw) else {
+        return Ok(illegal("without a SaslHandshake first"));
+    };
+    let mechanism = ex.mechanism();
+    let (ex, step) = sasl_step(broker, peer, ex, r.auth_bytes).await?;
+    Ok(match step {
+        Step::Continue(reply) => {
+            *exchange = Some(ex);
+            (resp.with_auth_bytes(reply.into()), None)
+        }
+        Step::Done { user, reply } => {
+            *auth = Auth::User(user);
+            (
+                resp.with_auth_bytes(reply.into())
+                    .with_session_lifetime_ms(0),
+                None,
+            )
+        }
+        Step::Failed { .. } => (
+            resp.with_error_code(kafka_protocol::ResponseError::SaslAuthenticationFailed.code())
+                .with_error_message(Some(StrBytes::from_string(auth_failed_message(mechanism)))),
+            Some(format!("{mechanism} authentication failed")),
+        ),
+    })
+}
+
+/// Gives the listener's advertised address in the responses that name the broker.
+fn advertise(r: &mut ResponseKind, (host, port): &(String, u16)) {
+    let host = || StrBytes::from_string(host.clone());
+    let port = *port as i32;
+    match r {
+        ResponseKind::Metadata(m) => {
+            for b in &mut m.brokers {
+                b.host = host();
+                b.port = port;
+            }
+        }
+        ResponseKind::FindCoordinator(f) => {
+            if f.port >= 0 {
+                f.host = host();
+                f.port = port;
+            }
+            for c in &mut f.coordinators {
+                if c.port >= 0 {
+                    c.host = host();
+                    c.port = port;
+                }
+            }
+        }
+        ResponseKind::DescribeCluster(d) => {
+            for b in &mut d.brokers {
+                b.host = host();
+                b.port = port;
+            }
+        }
+        _ => {}
     }
 }
 
