@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
+mod acls;
 mod clean;
 mod consume;
 mod escape;
@@ -135,6 +136,9 @@ pub enum Command {
     /// Add, list and delete the SASL users of `klog serve`
     #[command(subcommand)]
     Users(users::UsersCommand),
+    /// Add, list and remove the ACLs `klog serve` checks once users exist
+    #[command(subcommand)]
+    Acls(acls::AclsCommand),
 }
 
 impl Command {
@@ -163,6 +167,7 @@ impl Command {
             Command::Clean(a) => !a.dry_run,
             Command::Completions(_) | Command::Man(_) | Command::CompleteNames(_) => false,
             Command::Users(c) => !matches!(c, users::UsersCommand::List(_)),
+            Command::Acls(c) => !matches!(c, acls::AclsCommand::List(_)),
         }
     }
 }
@@ -435,6 +440,7 @@ pub fn main() -> i32 {
         Command::Clean(a) => clean::clean(&ctx, a),
         Command::Serve(a) => serve::run(&ctx, a),
         Command::Users(c) => users::run(&ctx, c),
+        Command::Acls(c) => acls::run(&ctx, c),
     };
     match result {
         Ok(code) => code as i32,

@@ -25,12 +25,13 @@ A single broker (node 0) with Kafka's wire protocol: produce (idempotent produce
 fetch with long polling, list offsets, metadata, topics and their configs, delete-records,
 and consumer groups shared with `klog consume -g` (the same members, partition locks and
 committed offsets). No replication, no
-transactions, no ACLs.
+transactions.
 
 Listeners take Kafka's security protocols: PLAINTEXT (a bare HOST:PORT), SSL,
 SASL_PLAINTEXT and SASL_SSL, with SASL mechanisms PLAIN, SCRAM-SHA-256 and
-SCRAM-SHA-512 for the users of `klog users`. A listener off loopback must be SASL_SSL
-unless --allow-insecure-listener is given:
+SCRAM-SHA-512 for the users of `klog users`; once a user exists, requests are checked
+against the rules of `klog acls`. A listener off loopback must be SASL_SSL unless
+--allow-insecure-listener is given:
   klog users add alice                          # asks for the password
   klog serve --listen SASL_SSL://0.0.0.0:9093 --tls-cert server.pem --tls-key server.key")]
 pub struct ServeArgs {

@@ -17,8 +17,12 @@
 //!    any other request closes the connection, before it is handled. A failed
 //!    authentication is answered with SASL_AUTHENTICATION_FAILED, reported (rate-limited)
 //!    with the peer address, and closes the connection.
-//! 6. A plaintext connection reads and writes the socket's halves directly: TLS and SASL
-//!    add nothing per request on it beyond a check of the connection's state.
+//! 6. A plaintext connection reads and writes the socket's halves directly: TLS, SASL and
+//!    ACLs add nothing per request on it beyond a check of the connection's state and one
+//!    atomic load (the policy's generation) while no user exists.
+//! 7. Once a user exists, each request is checked against the ACLs for the connection's
+//!    principal (`User:NAME`, or `User:ANONYMOUS` without SASL) before it is handled
+//!    ([`super::authz`]).
 
 use std::sync::Arc;
 
@@ -32,6 +36,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
+use super::acl::Operation;
+use super::authz::{self, Access};
 use super::broker::Broker;
 use super::coordinator::ClientInfo;
 use super::fetch::FetchState;
@@ -178,8 +184,7 @@ enum Auth {
         exchange: Option<Box<Exchange>>,
         raw: bool,
     },
-    /// Authenticated as this user (the principal authorization will check).
-    #[allow(dead_code)]
+    /// Authenticated as this user.
     User(String),
 }
 
@@ -242,6 +247,8 @@ where
     } else {
         Auth::None
     };
+    let mut principal = super::acl::ANONYMOUS.to_string();
+    let mut policy = broker.policy();
     let readvertise = listener.advertised != {
         let (h, p) = broker.advertised();
         (h.to_string(), p)
@@ -278,6 +285,7 @@ where
                     reply
                 }
                 Step::Done { user, reply } => {
+                    principal = format!("User:{user}");
                     auth = Auth::User(user);
                     reply
                 }
@@ -313,6 +321,9 @@ where
                     RequestKind::SaslAuthenticate(r) => {
                         let (resp, failure) = sasl_authenticate(broker, peer, &mut auth, r).await?;
                         close_after = failure;
+                        if let Auth::User(user) = &auth {
+                            principal = format!("User:{user}");
+                        }
                         Some(ResponseKind::SaslAuthenticate(resp))
                     }
                     body => {
@@ -322,10 +333,25 @@ where
                                 listener.protocol.name()
                             ));
                         }
-                        let mut r =
-                            dispatch(broker, peer, &mut fetch_state, header, api, version, body)
-                                .await
-                                .map_err(|e| format!("{api:?} v{version}: {e}"))?;
+                        if broker.policy_generation() != policy.0 {
+                            policy = broker.policy();
+                        }
+                        let access = policy.1.enabled.then(|| Access {
+                            acls: &policy.1.acls,
+                            principal: &principal,
+                        });
+                        let mut r = dispatch(
+                            broker,
+                            peer,
+                            &mut fetch_state,
+                            access,
+                            header,
+                            api,
+                            version,
+                            body,
+                        )
+                        .await
+                        .map_err(|e| format!("{api:?} v{version}: {e}"))?;
                         if readvertise && let Some(r) = &mut r {
                             advertise(r, &listener.advertised);
                         }
@@ -476,10 +502,12 @@ async fn waited<T>(reply: Reply<T>) -> std::result::Result<T, String> {
 }
 
 /// Answers one decoded request; `None` when it gets no response (`acks=0`).
+#[allow(clippy::too_many_arguments)]
 async fn dispatch(
     broker: &Arc<Broker>,
     peer: std::net::SocketAddr,
     fetch_state: &mut Option<Box<FetchState>>,
+    access: Option<Access<'_>>,
     header: RequestHeader,
     api: ApiKey,
     version: i16,
@@ -487,14 +515,67 @@ async fn dispatch(
 ) -> std::result::Result<Option<ResponseKind>, String> {
     let b = broker.clone();
     let client = header.client_id.as_deref().unwrap_or("").to_string();
+    // With authorization on, the APIs without per-resource checks need Alter on the cluster
+    // (see `authz`).
+    if let Some(a) = access {
+        let checked = matches!(
+            api,
+            ApiKey::ApiVersions
+                | ApiKey::Metadata
+                | ApiKey::Produce
+                | ApiKey::Fetch
+                | ApiKey::ListOffsets
+                | ApiKey::InitProducerId
+                | ApiKey::FindCoordinator
+                | ApiKey::JoinGroup
+                | ApiKey::SyncGroup
+                | ApiKey::Heartbeat
+                | ApiKey::LeaveGroup
+                | ApiKey::OffsetCommit
+                | ApiKey::OffsetFetch
+                | ApiKey::CreateTopics
+                | ApiKey::DeleteTopics
+        );
+        if !checked && !a.admin() {
+            return Err(format!(
+                "{} may not use {api:?} (it needs Alter on the cluster)",
+                a.principal
+            ));
+        }
+    }
+    let group_denied = |group: &str, op: Operation| access.is_some_and(|a| !a.group(group, op));
     let r = match body {
         RequestKind::ApiVersions(_) => ResponseKind::ApiVersions(wire::api_versions(0)),
-        RequestKind::Metadata(r) => ResponseKind::Metadata(
-            blocking(move || super::metadata::metadata(&b, r, version)).await?,
-        ),
-        RequestKind::Produce(r) => {
+        RequestKind::Metadata(mut r) => {
+            let Some(a) = access else {
+                return Ok(Some(ResponseKind::Metadata(
+                    blocking(move || super::metadata::metadata(&b, r, version)).await?,
+                )));
+            };
+            // Whether a topic exists is a read of the data directory: on the blocking pool.
+            let (acls, principal) = (a.acls.clone(), a.principal.to_string());
+            ResponseKind::Metadata(
+                blocking(move || {
+                    let a = Access {
+                        acls: &acls,
+                        principal: &principal,
+                    };
+                    let denied =
+                        authz::metadata(a, &mut r, |t| b.topic(t).ok().flatten().is_some());
+                    let mut resp = super::metadata::metadata(&b, r, version);
+                    authz::metadata_response(a, &mut resp, denied);
+                    resp
+                })
+                .await?,
+            )
+        }
+        RequestKind::Produce(mut r) => {
             let acks = r.acks;
-            let resp = blocking(move || super::produce::produce(&b, r, version)).await?;
+            let denied = access.map(|a| authz::produce(a, &mut r));
+            let mut resp = blocking(move || super::produce::produce(&b, r, version)).await?;
+            if let Some(denied) = denied {
+                resp.responses.extend(denied);
+            }
             if acks == 0 {
                 // No response: as a Kafka broker, close the connection on an error, so that
                 // the producer notices and refreshes its metadata.
@@ -515,20 +596,77 @@ async fn dispatch(
             }
             ResponseKind::Produce(resp)
         }
-        RequestKind::Fetch(r) => {
+        RequestKind::Fetch(mut r) => {
+            let denied = access.map(|a| authz::fetch(a, &mut r));
             let state = fetch_state.take().unwrap_or_default();
-            let (resp, state) = super::fetch::fetch(broker, state, r, version).await?;
+            let (mut resp, state) = super::fetch::fetch(broker, state, r, version).await?;
             *fetch_state = Some(state);
+            if let Some(denied) = denied {
+                resp.responses.extend(denied);
+            }
             ResponseKind::Fetch(resp)
         }
-        RequestKind::ListOffsets(r) => ResponseKind::ListOffsets(
-            blocking(move || super::list_offsets::list_offsets(&b, r, version)).await?,
-        ),
+        RequestKind::ListOffsets(mut r) => {
+            let denied = access.map(|a| authz::list_offsets(a, &mut r));
+            let mut resp =
+                blocking(move || super::list_offsets::list_offsets(&b, r, version)).await?;
+            if let Some(denied) = denied {
+                resp.topics.extend(denied);
+            }
+            ResponseKind::ListOffsets(resp)
+        }
+        RequestKind::InitProducerId(_) if access.is_some_and(|a| !a.idempotent_write()) => {
+            ResponseKind::InitProducerId(
+                kafka_protocol::messages::InitProducerIdResponse::default()
+                    .with_error_code(authz::CLUSTER_DENIED)
+                    .with_producer_id((-1).into())
+                    .with_producer_epoch(-1),
+            )
+        }
         RequestKind::InitProducerId(r) => ResponseKind::InitProducerId(
             blocking(move || super::produce::init_producer_id(&b, r, version)).await?,
         ),
         RequestKind::FindCoordinator(r) => {
-            ResponseKind::FindCoordinator(super::groups::find_coordinator(broker, r, version))
+            if access
+                .is_some_and(|a| r.key_type != 0 || !a.group(r.key.as_str(), Operation::Describe))
+            {
+                let resp = kafka_protocol::messages::FindCoordinatorResponse::default()
+                    .with_error_code(authz::GROUP_DENIED)
+                    .with_node_id((-1).into())
+                    .with_port(-1);
+                ResponseKind::FindCoordinator(if version >= 1 {
+                    resp.with_error_message(None)
+                } else {
+                    resp
+                })
+            } else {
+                ResponseKind::FindCoordinator(super::groups::find_coordinator(broker, r, version))
+            }
+        }
+        RequestKind::JoinGroup(r) if group_denied(r.group_id.as_str(), Operation::Read) => {
+            ResponseKind::JoinGroup(
+                kafka_protocol::messages::JoinGroupResponse::default()
+                    .with_error_code(authz::GROUP_DENIED)
+                    .with_generation_id(-1),
+            )
+        }
+        RequestKind::SyncGroup(r) if group_denied(r.group_id.as_str(), Operation::Read) => {
+            ResponseKind::SyncGroup(
+                kafka_protocol::messages::SyncGroupResponse::default()
+                    .with_error_code(authz::GROUP_DENIED),
+            )
+        }
+        RequestKind::Heartbeat(r) if group_denied(r.group_id.as_str(), Operation::Read) => {
+            ResponseKind::Heartbeat(
+                kafka_protocol::messages::HeartbeatResponse::default()
+                    .with_error_code(authz::GROUP_DENIED),
+            )
+        }
+        RequestKind::LeaveGroup(r) if group_denied(r.group_id.as_str(), Operation::Read) => {
+            ResponseKind::LeaveGroup(
+                kafka_protocol::messages::LeaveGroupResponse::default()
+                    .with_error_code(authz::GROUP_DENIED),
+            )
         }
         RequestKind::JoinGroup(r) => {
             let info = ClientInfo {
@@ -548,12 +686,30 @@ async fn dispatch(
         RequestKind::LeaveGroup(r) => ResponseKind::LeaveGroup(
             blocking(move || b.coordinator().leave_group(r, version)).await?,
         ),
-        RequestKind::OffsetCommit(r) => ResponseKind::OffsetCommit(
-            blocking(move || super::groups::offset_commit(&b, r, version)).await?,
-        ),
-        RequestKind::OffsetFetch(r) => ResponseKind::OffsetFetch(
-            blocking(move || super::groups::offset_fetch(&b, r, version)).await?,
-        ),
+        RequestKind::OffsetCommit(mut r) => {
+            let denied = access.map(|a| authz::offset_commit(a, &mut r));
+            let mut resp = blocking(move || super::groups::offset_commit(&b, r, version)).await?;
+            if let Some(denied) = denied {
+                resp.topics.extend(denied);
+            }
+            ResponseKind::OffsetCommit(resp)
+        }
+        RequestKind::OffsetFetch(mut r) => {
+            let Some(a) = access else {
+                return Ok(Some(ResponseKind::OffsetFetch(
+                    blocking(move || super::groups::offset_fetch(&b, r, version)).await?,
+                )));
+            };
+            match authz::offset_fetch(a, &mut r, version) {
+                Err(refused) => ResponseKind::OffsetFetch(refused),
+                Ok(denied) => {
+                    let mut resp =
+                        blocking(move || super::groups::offset_fetch(&b, r, version)).await?;
+                    authz::offset_fetch_response(a, &mut resp, denied);
+                    ResponseKind::OffsetFetch(resp)
+                }
+            }
+        }
         RequestKind::ListGroups(r) => ResponseKind::ListGroups(
             blocking(move || super::groups::list_groups(&b, r, version)).await?,
         ),
@@ -566,12 +722,22 @@ async fn dispatch(
         RequestKind::OffsetDelete(r) => ResponseKind::OffsetDelete(
             blocking(move || super::groups::offset_delete(&b, r, version)).await?,
         ),
-        RequestKind::CreateTopics(r) => ResponseKind::CreateTopics(
-            blocking(move || super::metadata::create_topics(&b, r, version)).await?,
-        ),
-        RequestKind::DeleteTopics(r) => ResponseKind::DeleteTopics(
-            blocking(move || super::metadata::delete_topics(&b, r, version)).await?,
-        ),
+        RequestKind::CreateTopics(mut r) => {
+            let denied = access.map(|a| authz::create_topics(a, &mut r));
+            let mut resp = blocking(move || super::metadata::create_topics(&b, r, version)).await?;
+            if let Some(denied) = denied {
+                resp.topics.extend(denied);
+            }
+            ResponseKind::CreateTopics(resp)
+        }
+        RequestKind::DeleteTopics(mut r) => {
+            let denied = access.map(|a| authz::delete_topics(a, &mut r));
+            let mut resp = blocking(move || super::metadata::delete_topics(&b, r, version)).await?;
+            if let Some(denied) = denied {
+                resp.responses.extend(denied);
+            }
+            ResponseKind::DeleteTopics(resp)
+        }
         RequestKind::CreatePartitions(r) => ResponseKind::CreatePartitions(
             blocking(move || super::metadata::create_partitions(&b, r, version)).await?,
         ),

@@ -8,7 +8,8 @@
 //!   `SASL_PLAINTEXT`, `SASL_SSL`), the TLS configuration, and the refusal of an unprotected
 //!   listener off loopback.
 //! - [`sasl`] (PLAIN, SCRAM-SHA-256/512 exchanges) and [`users`] (`klog-users.json`, SCRAM
-//!   keys only).
+//!   keys only); [`acl`] (`klog-acls.json`, allow rules) and [`authz`] (what each request
+//!   needs), on once a user exists.
 //! - [`connection`]: one task per connection, a request at a time: read a frame, decode it,
 //!   answer it, then read the next one, so responses go out in request order (as a Kafka
 //!   broker mutes a connection until its response is sent). A produce with `acks=0` gets no
@@ -43,12 +44,14 @@
 //! 4. A panic in a handler closes that connection only.
 //! 5. On a SASL listener no request but ApiVersions, SaslHandshake and SaslAuthenticate
 //!    reaches a handler before the connection has authenticated.
+//! 6. Once a user exists, no part of a request that the ACLs do not allow its principal
+//!    reaches a handler (see [`authz`]).
 //!
 //! # Crash safety
 //! The server adds no state of its own to the data directory beyond `klog-server.json` (the
 //! cluster id and the end of the producer-id block handed out, written atomically before any
-//! id of a new block is given out) and reads `klog-users.json` (written by `klog users`,
-//! atomically); offset commits, member slots and partition locks are
+//! id of a new block is given out) and reads `klog-users.json` and `klog-acls.json` (written
+//! atomically by `klog users` and `klog acls`; reread when they change); offset commits, member slots and partition locks are
 //! [`crate::group`]'s files, as the CLI writes them (groups' membership lives in memory: the
 //! OS releases the locks of a server that dies). Appends are the storage layer's: a `kill -9` leaves what
 //! `Log` recovery handles. Idempotence state is rebuilt from the tail of each partition's
@@ -58,10 +61,13 @@
 //! `SocketServer` (framing, `socket.request.max.bytes`), `KafkaApis` (dispatch), the group
 //! coordinator (the classic protocol; offset commits of members and "simple" commits,
 //! generation -1), `ProducerStateManager` (de-duplication), `SaslServerAuthenticator` and
-//! `ScramSaslServer` (KIP-152 framing, and the raw tokens after a SaslHandshake v0). Not
-//! here (yet): KIP-848's consumer groups, transactions, ACLs, quotas, re-authentication
+//! `ScramSaslServer` (KIP-152 framing, and the raw tokens after a SaslHandshake v0). The
+//! ACLs are `AclAuthorizer`'s allow rules. Not here (yet): KIP-848's consumer groups,
+//! transactions, DENY ACLs, quotas, re-authentication
 //! (`session_lifetime_ms` is 0), GSSAPI and OAUTHBEARER, replication.
 
+pub mod acl;
+pub mod authz;
 pub mod broker;
 pub mod connection;
 pub mod coordinator;

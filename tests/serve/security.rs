@@ -601,3 +601,94 @@ mod raw {
         server.stop();
     }
 }
+
+/// kcat as `alice` on a SASL_PLAINTEXT listener of 127.0.0.1.
+fn kcat_as_alice(bs: &str, args: &[&str], input: &str) -> Output {
+    kcat(
+        bs,
+        &[
+            ("security.protocol", "SASL_PLAINTEXT"),
+            ("sasl.mechanisms", "SCRAM-SHA-512"),
+            ("sasl.username", "alice"),
+            ("sasl.password", PASSWORD),
+            ("message.timeout.ms", "5000"),
+        ],
+        args,
+        input,
+    )
+}
+
+#[test]
+fn acls_a_reader_of_a_prefix_reads_it_and_nothing_else() {
+    if !Client::Kcat.require() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for t in ["logs.app", "orders"] {
+        klog(d, &["topics", "create", t]);
+        crate::harness::klog_with_input(d, &["produce", t], format!("{t}-0\n{t}-1\n"));
+    }
+    add_user(d, "alice", PASSWORD);
+    klog(
+        d,
+        &[
+            "acls",
+            "add",
+            "alice",
+            "read",
+            "--topic",
+            "logs.",
+            "--prefixed",
+        ],
+    );
+    assert_eq!(
+        klog(d, &["acls", "list"]),
+        "User:alice\tRead\tTopic\tprefixed\tlogs.\n"
+    );
+    let server = Serve::start_on(d, "SASL_PLAINTEXT://127.0.0.1:0", &[]);
+    let bs = server.bootstrap();
+    // Metadata shows logs.app only.
+    let out = kcat_as_alice(&bs, &["-L"], "");
+    let listing = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(listing.contains("topic \"logs.app\""), "{listing}");
+    assert!(!listing.contains("orders"), "{listing}");
+    // Consumes logs.app.
+    let out = kcat_as_alice(&bs, &["-C", "-t", "logs.app", "-e"], "");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "logs.app-0\nlogs.app-1\n"
+    );
+    // Refused orders.
+    let out = kcat_as_alice(&bs, &["-C", "-t", "orders", "-e"], "");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("orders-0"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("authorization failed"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Cannot produce, to logs.app or elsewhere; cannot create.
+    for t in ["logs.app", "orders", "logs.new"] {
+        let out = kcat_as_alice(&bs, &["-P", "-t", t], "sneaky\n");
+        assert!(!out.status.success(), "produce to {t}");
+    }
+    assert_eq!(values(d, "logs.app"), ["logs.app-0", "logs.app-1"]);
+    assert_eq!(values(d, "orders"), ["orders-0", "orders-1"]);
+    assert!(!topics(d).contains("logs.new"));
+    // Anonymous clients on a plaintext listener get nothing either.
+    let open = Serve::start(d);
+    let out = kcat(&open.bootstrap(), &[], &["-C", "-t", "logs.app", "-e"], "");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("logs.app-0"));
+    open.stop();
+    server.stop();
+}
