@@ -535,6 +535,9 @@ async fn dispatch(
                 | ApiKey::OffsetFetch
                 | ApiKey::CreateTopics
                 | ApiKey::DeleteTopics
+                | ApiKey::DescribeAcls
+                | ApiKey::CreateAcls
+                | ApiKey::DeleteAcls
         );
         if !checked && !a.admin() {
             return Err(format!(
@@ -750,6 +753,24 @@ async fn dispatch(
         RequestKind::IncrementalAlterConfigs(r) => ResponseKind::IncrementalAlterConfigs(
             blocking(move || super::metadata::incremental_alter_configs(&b, r, version)).await?,
         ),
+        RequestKind::DescribeAcls(r) => {
+            let allowed = access.is_none_or(|a| a.cluster(Operation::Describe));
+            ResponseKind::DescribeAcls(
+                blocking(move || super::acl_apis::describe_acls(&b, r, allowed)).await?,
+            )
+        }
+        RequestKind::CreateAcls(r) => {
+            let allowed = access.is_none_or(|a| a.cluster(Operation::Alter));
+            ResponseKind::CreateAcls(
+                blocking(move || super::acl_apis::create_acls(&b, r, allowed)).await?,
+            )
+        }
+        RequestKind::DeleteAcls(r) => {
+            let allowed = access.is_none_or(|a| a.cluster(Operation::Alter));
+            ResponseKind::DeleteAcls(
+                blocking(move || super::acl_apis::delete_acls(&b, r, allowed)).await?,
+            )
+        }
         RequestKind::DescribeCluster(r) => {
             ResponseKind::DescribeCluster(super::metadata::describe_cluster(broker, r, version))
         }

@@ -8,8 +8,8 @@
 //!   `SASL_PLAINTEXT`, `SASL_SSL`), the TLS configuration, and the refusal of an unprotected
 //!   listener off loopback.
 //! - [`sasl`] (PLAIN, SCRAM-SHA-256/512 exchanges) and [`users`] (`klog-users.json`, SCRAM
-//!   keys only); [`acl`] (`klog-acls.json`, allow rules) and [`authz`] (what each request
-//!   needs), on once a user exists.
+//!   keys only); [`acl`] (`klog-acls.json`, allow rules), [`authz`] (what each request
+//!   needs), on once a user exists, and [`acl_apis`] (CreateAcls, DescribeAcls, DeleteAcls).
 //! - [`connection`]: one task per connection, a request at a time: read a frame, decode it,
 //!   answer it, then read the next one, so responses go out in request order (as a Kafka
 //!   broker mutes a connection until its response is sent). A produce with `acks=0` gets no
@@ -67,6 +67,7 @@
 //! (`session_lifetime_ms` is 0), GSSAPI and OAUTHBEARER, replication.
 
 pub mod acl;
+pub mod acl_apis;
 pub mod authz;
 pub mod broker;
 pub mod connection;

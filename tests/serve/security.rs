@@ -692,3 +692,59 @@ fn acls_a_reader_of_a_prefix_reads_it_and_nothing_else() {
     open.stop();
     server.stop();
 }
+
+/// CreateAcls, DescribeAcls and DeleteAcls through confluent-kafka's AdminClient, checked
+/// against `klog acls list`.
+#[test]
+fn acls_through_kafkas_admin_apis() {
+    if !Client::Confluent.require() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = Serve::start(dir.path());
+    let script = r#"
+import sys
+from confluent_kafka.admin import (AdminClient, AclBinding, AclBindingFilter, AclOperation,
+                                   AclPermissionType, ResourcePatternType, ResourceType)
+a = AdminClient({"bootstrap.servers": sys.argv[1]})
+b = AclBinding(ResourceType.TOPIC, "logs.", ResourcePatternType.PREFIXED, "User:alice", "*",
+               AclOperation.READ, AclPermissionType.ALLOW)
+for f in a.create_acls([b]).values():
+    f.result(20)
+deny = AclBinding(ResourceType.TOPIC, "x", ResourcePatternType.LITERAL, "User:alice", "*",
+                  AclOperation.READ, AclPermissionType.DENY)
+try:
+    for f in a.create_acls([deny]).values():
+        f.result(20)
+    sys.exit("a DENY rule was accepted")
+except Exception:
+    pass
+every = AclBindingFilter(ResourceType.ANY, None, ResourcePatternType.ANY, None, None,
+                         AclOperation.ANY, AclPermissionType.ANY)
+print(len(a.describe_acls(every).result(20)))
+if sys.argv[2] == "delete":
+    for f in a.delete_acls([every]).values():
+        print(len(f.result(20)))
+"#;
+    let run = |what: &str| {
+        let out = assert_cmd::Command::new(crate::harness::clients_dir().join("venv/bin/python"))
+            .args(["-c", script, &server.bootstrap(), what])
+            .timeout(CLIENT_TIMEOUT)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(run("keep"), "1\n");
+    assert_eq!(
+        klog(dir.path(), &["acls", "list"]),
+        "User:alice\tRead\tTopic\tprefixed\tlogs.\n"
+    );
+    assert_eq!(run("delete"), "1\n1\n");
+    assert_eq!(klog(dir.path(), &["acls", "list"]), "");
+    server.stop();
+}
