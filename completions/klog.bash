@@ -1708,7 +1708,7 @@ _klog() {
             return 0
             ;;
         klog__subcmd__serve)
-            opts="-q -h -V --listen --advertised-listener --tls-cert --tls-key --tls-client-ca --allow-insecure-listener --auto-create-topics --default-partitions --group-initial-rebalance-delay-ms --dir --quiet --color --help --version"
+            opts="-q -h -V --listen --advertised-listener --tls-cert --tls-key --tls-client-ca --allow-insecure-listener --max-connections --max-connections-per-ip --producer-byte-rate --consumer-byte-rate --auto-create-topics --default-partitions --group-initial-rebalance-delay-ms --dir --quiet --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1731,6 +1731,22 @@ _klog() {
                     return 0
                     ;;
                 --tls-client-ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-connections)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-connections-per-ip)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --producer-byte-rate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --consumer-byte-rate)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -317,6 +317,10 @@ complete -c klog -n "__fish_klog_using_subcommand serve" -l advertised-listener 
 complete -c klog -n "__fish_klog_using_subcommand serve" -l tls-cert -d 'PEM certificate chain of the SSL and SASL_SSL listeners' -r -F
 complete -c klog -n "__fish_klog_using_subcommand serve" -l tls-key -d 'PEM private key of --tls-cert' -r -F
 complete -c klog -n "__fish_klog_using_subcommand serve" -l tls-client-ca -d 'PEM CA certificates: TLS clients must present a certificate it signed (mutual TLS)' -r -F
+complete -c klog -n "__fish_klog_using_subcommand serve" -l max-connections -d 'Connections open at once; more are closed as they come (Kafka\'s max.connections)' -r
+complete -c klog -n "__fish_klog_using_subcommand serve" -l max-connections-per-ip -d 'Connections open at once from one address (Kafka\'s max.connections.per.ip)' -r
+complete -c klog -n "__fish_klog_using_subcommand serve" -l producer-byte-rate -d 'Produce bytes per second per user; more is throttled (Kafka\'s producer_byte_rate)' -r
+complete -c klog -n "__fish_klog_using_subcommand serve" -l consumer-byte-rate -d 'Fetched bytes per second per user; more is throttled (Kafka\'s consumer_byte_rate)' -r
 complete -c klog -n "__fish_klog_using_subcommand serve" -l auto-create-topics -d 'Create a missing topic when a client asks for it (Kafka\'s auto.create.topics.enable)' -r -f -a "true\t''
 false\t''"
 complete -c klog -n "__fish_klog_using_subcommand serve" -l default-partitions -d 'Partitions of a topic created without a count (Kafka\'s num.partitions)' -r

@@ -59,6 +59,18 @@ pub struct ServeArgs {
     /// Allow a listener on an address other than loopback without TLS and SASL
     #[arg(long)]
     pub allow_insecure_listener: bool,
+    /// Connections open at once; more are closed as they come (Kafka's max.connections)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: Option<u32>,
+    /// Connections open at once from one address (Kafka's max.connections.per.ip)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections_per_ip: Option<u32>,
+    /// Produce bytes per second per user; more is throttled (Kafka's producer_byte_rate)
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
+    pub producer_byte_rate: Option<u64>,
+    /// Fetched bytes per second per user; more is throttled (Kafka's consumer_byte_rate)
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
+    pub consumer_byte_rate: Option<u64>,
     /// Create a missing topic when a client asks for it (Kafka's auto.create.topics.enable)
     #[arg(long, value_name = "BOOL", default_value_t = true, action = ArgAction::Set)]
     pub auto_create_topics: bool,
@@ -140,6 +152,14 @@ pub fn run(ctx: &Ctx, a: ServeArgs) -> Result<ExitCode> {
     config.listen = a.listen;
     config.advertised_listeners = a.advertised_listener;
     config.allow_insecure_listener = a.allow_insecure_listener;
+    if let Some(n) = a.max_connections {
+        config.max_connections = n as usize;
+    }
+    if let Some(n) = a.max_connections_per_ip {
+        config.max_connections_per_ip = n as usize;
+    }
+    config.produce_byte_rate = a.producer_byte_rate;
+    config.fetch_byte_rate = a.consumer_byte_rate;
     if let (Some(cert), Some(key)) = (a.tls_cert, a.tls_key) {
         config.tls = Some(TlsFiles {
             cert,

@@ -111,6 +111,9 @@ pub struct Broker {
     coordinator: Arc<dyn Coordinator>,
     /// Rate limit of the authentication-failure events.
     auth_failures: super::sasl::FailureLog,
+    /// Connection limits and byte-rate quotas.
+    connections: Arc<super::quota::Connections>,
+    quotas: super::quota::Quotas,
     /// Whether requests are authorized, and the rules ([`Broker::refresh_policy`]).
     policy: RwLock<Arc<Policy>>,
     /// Bumped at each change of `policy`: a connection rereads it only then.
@@ -198,6 +201,9 @@ impl Broker {
             config.group_initial_rebalance_delay_ms,
             system_clock(),
         ));
+        let connections =
+            super::quota::Connections::new(config.max_connections, config.max_connections_per_ip);
+        let quotas = super::quota::Quotas::new(config.produce_byte_rate, config.fetch_byte_rate);
         Ok(Broker {
             topics: Topics::new(&dir),
             config,
@@ -212,6 +218,8 @@ impl Broker {
             commits: Mutex::new(()),
             coordinator,
             auth_failures: super::sasl::FailureLog::new(AUTH_FAILURE_WINDOW, AUTH_FAILURE_BURST),
+            connections,
+            quotas,
             policy: RwLock::new(Arc::new(Policy::default())),
             policy_generation: AtomicU64::new(0),
             policy_stamp: Mutex::new(None),
@@ -248,6 +256,14 @@ impl Broker {
 
     pub fn emit(&self, e: Event) {
         (self.events)(e);
+    }
+
+    pub fn connections(&self) -> &Arc<super::quota::Connections> {
+        &self.connections
+    }
+
+    pub fn quotas(&self) -> &super::quota::Quotas {
+        &self.quotas
     }
 
     /// The generation of the authorization policy: a connection rereads the policy when it

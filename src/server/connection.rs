@@ -114,12 +114,21 @@ async fn accept_loop(
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
+                    let slot = match broker.connections().admit(peer.ip()) {
+                        Ok(slot) => slot,
+                        Err(reason) => {
+                            drop(stream);
+                            broker.emit(Event::ConnectionError { peer, reason });
+                            continue;
+                        }
+                    };
                     let broker = broker.clone();
                     let stop = broker.stop_signal();
                     let alive = alive.clone();
                     let info = info.clone();
                     tokio::spawn(async move {
                         let _alive = alive;
+                        let _slot = slot;
                         if let Err(reason) = accepted_connection(stream, peer, &info, &broker, stop).await {
                             broker.emit(Event::ConnectionError { peer, reason });
                         }
@@ -302,6 +311,7 @@ where
             continue;
         }
         let mut close_after = None;
+        let mut throttle = std::time::Duration::ZERO;
         let out = match wire::parse_request(frame) {
             Parsed::Reject(reason) => return Err(reason),
             Parsed::ApiVersionsTooNew { correlation_id } => {
@@ -355,6 +365,7 @@ where
                         if readvertise && let Some(r) = &mut r {
                             advertise(r, &listener.advertised);
                         }
+                        throttle = quota_throttle(broker, &principal, api, size, &mut r);
                         r
                     }
                 };
@@ -376,7 +387,51 @@ where
         if let Some(reason) = close_after {
             return Err(reason);
         }
+        // Over its quota: the answer went out, the connection is muted for the throttle time.
+        if !throttle.is_zero() {
+            tokio::select! {
+                _ = tokio::time::sleep(throttle) => {}
+                _ = stop.changed() => return Ok(()),
+            }
+        }
     }
+}
+
+/// Counts a Produce (its request's bytes) or a Fetch (the records answered) against the
+/// principal's quota when there is one; sets the response's `throttle_time_ms` and gives
+/// how long to mute the connection.
+fn quota_throttle(
+    broker: &Broker,
+    principal: &str,
+    api: ApiKey,
+    request_bytes: usize,
+    response: &mut Option<ResponseKind>,
+) -> std::time::Duration {
+    use super::quota::Direction;
+    let quotas = broker.quotas();
+    let (direction, bytes) = match (api, &*response) {
+        (ApiKey::Produce, _) if quotas.limits(Direction::Produce) => {
+            (Direction::Produce, request_bytes as u64)
+        }
+        (ApiKey::Fetch, Some(ResponseKind::Fetch(f))) if quotas.limits(Direction::Fetch) => {
+            let bytes = f
+                .responses
+                .iter()
+                .flat_map(|t| &t.partitions)
+                .map(|p| p.records.as_ref().map_or(0, |r| r.len() as u64))
+                .sum();
+            (Direction::Fetch, bytes)
+        }
+        _ => return std::time::Duration::ZERO,
+    };
+    let wait = quotas.record(principal, direction, bytes, std::time::Instant::now());
+    let ms = wait.as_millis().min(i32::MAX as u128) as i32;
+    match response {
+        Some(ResponseKind::Produce(p)) => p.throttle_time_ms = p.throttle_time_ms.max(ms),
+        Some(ResponseKind::Fetch(f)) => f.throttle_time_ms = f.throttle_time_ms.max(ms),
+        _ => {}
+    }
+    wait
 }
 
 /// SaslHandshake: picks the mechanism of the connection's exchange.

@@ -10,6 +10,8 @@
 //! - [`sasl`] (PLAIN, SCRAM-SHA-256/512 exchanges) and [`users`] (`klog-users.json`, SCRAM
 //!   keys only); [`acl`] (`klog-acls.json`, allow rules), [`authz`] (what each request
 //!   needs), on once a user exists, and [`acl_apis`] (CreateAcls, DescribeAcls, DeleteAcls).
+//! - [`quota`]: connection limits (in all, per address) and produce/fetch byte-rate quotas
+//!   per principal.
 //! - [`connection`]: one task per connection, a request at a time: read a frame, decode it,
 //!   answer it, then read the next one, so responses go out in request order (as a Kafka
 //!   broker mutes a connection until its response is sent). A produce with `acks=0` gets no
@@ -63,7 +65,7 @@
 //! generation -1), `ProducerStateManager` (de-duplication), `SaslServerAuthenticator` and
 //! `ScramSaslServer` (KIP-152 framing, and the raw tokens after a SaslHandshake v0). The
 //! ACLs are `AclAuthorizer`'s allow rules. Not here (yet): KIP-848's consumer groups,
-//! transactions, DENY ACLs, quotas, re-authentication
+//! transactions, DENY ACLs, quotas per client id or set through the API, re-authentication
 //! (`session_lifetime_ms` is 0), GSSAPI and OAUTHBEARER, replication.
 
 pub mod acl;
@@ -79,6 +81,7 @@ pub mod list_offsets;
 pub mod listener;
 pub mod metadata;
 pub mod produce;
+pub mod quota;
 pub mod sasl;
 pub mod users;
 pub mod wire;
@@ -127,6 +130,14 @@ pub struct Config {
     pub group_initial_rebalance_delay_ms: u64,
     /// Largest request frame (`socket.request.max.bytes`).
     pub max_request_bytes: usize,
+    /// Connections open at once (`max.connections`); more are closed when accepted.
+    pub max_connections: usize,
+    /// Connections open at once from one address (`max.connections.per.ip`).
+    pub max_connections_per_ip: usize,
+    /// Produce bytes per second per principal (`producer_byte_rate`; `None`: unlimited).
+    pub produce_byte_rate: Option<u64>,
+    /// Fetch bytes per second per principal (`consumer_byte_rate`; `None`: unlimited).
+    pub fetch_byte_rate: Option<u64>,
 }
 
 impl Config {
@@ -142,6 +153,10 @@ impl Config {
             default_partitions: 1,
             group_initial_rebalance_delay_ms: 3000,
             max_request_bytes: MAX_REQUEST_BYTES,
+            max_connections: usize::MAX,
+            max_connections_per_ip: usize::MAX,
+            produce_byte_rate: None,
+            fetch_byte_rate: None,
         }
     }
 }

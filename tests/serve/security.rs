@@ -89,10 +89,14 @@ fn add_user(dir: &Path, name: &str, password: &str) {
     );
 }
 
-/// A SASL_SSL server on 127.0.0.1 with user `alice`, its certificate `cert` (`server` or
+/// A SASL_SSL server on 127.0.0.1 with user `alice` (allowed everything on topics and
+/// groups), its certificate `cert` (`server` or
 /// `expired`), and more arguments.
 fn secure_server(dir: &Path, pki: &Pki, cert: &str, args: &[&str]) -> Serve {
     add_user(dir, "alice", PASSWORD);
+    // Once a user exists, what no ACL allows is refused: alice may do anything.
+    klog(dir, &["acls", "add", "alice", "all", "--topic", "*"]);
+    klog(dir, &["acls", "add", "alice", "all", "--group", "*"]);
     let (cert, key) = (pki.s(&format!("{cert}.pem")), pki.s(&format!("{cert}.key")));
     let mut all = vec!["--tls-cert", &cert, "--tls-key", &key];
     all.extend_from_slice(args);
@@ -526,6 +530,8 @@ mod raw {
     fn sasl_plaintext_on_loopback_authenticates_both_framings_and_answers_nothing_before() {
         let dir = tempfile::tempdir().unwrap();
         add_user(dir.path(), "alice", PASSWORD);
+        // Once a user exists, creating topics needs a rule.
+        crate::harness::klog(dir.path(), &["acls", "add", "alice", "all", "--topic", "*"]);
         let server = Serve::start_on(dir.path(), "SASL_PLAINTEXT://127.0.0.1:0", &[]);
         // Before authentication: ApiVersions is answered, Metadata closes the connection.
         let mut s = connect(server.port);
@@ -588,6 +594,79 @@ mod raw {
         assert_eq!(names, ["handshake-v0", "kip152"]);
         let log = server.stop();
         assert!(log.contains("before SASL authentication"), "{log}");
+    }
+
+    /// Produce v3 of one batch of `value` to partition 0 of `topic`: its throttle_time_ms.
+    fn produce_v3(s: &mut TcpStream, topic: &str, value: &[u8]) -> i32 {
+        let mut batch = klog::format::BatchBuilder::new();
+        batch.append(1_700_000_000_000, None, Some(value), &[]);
+        let records = batch.finish();
+        let mut b = (-1i16).to_be_bytes().to_vec(); // no transactional id
+        b.extend_from_slice(&(-1i16).to_be_bytes()); // acks
+        b.extend_from_slice(&5000i32.to_be_bytes());
+        b.extend_from_slice(&1i32.to_be_bytes());
+        b.extend(string(topic));
+        b.extend_from_slice(&1i32.to_be_bytes());
+        b.extend_from_slice(&0i32.to_be_bytes());
+        b.extend_from_slice(&(records.len() as i32).to_be_bytes());
+        b.extend_from_slice(&records);
+        request(s, 0, 3, 11, &b);
+        let r = response(s).expect("a Produce response");
+        // Partition error code: after correlation, topic count, name, partition count, index.
+        let at = 4 + 4 + 2 + topic.len() + 4 + 4;
+        assert_eq!(&r[at..at + 2], &[0, 0], "produce error");
+        i32::from_be_bytes(r[r.len() - 4..].try_into().unwrap())
+    }
+
+    #[test]
+    fn a_produce_quota_throttles_with_throttle_time_ms() {
+        let dir = tempfile::tempdir().unwrap();
+        crate::harness::klog(dir.path(), &["topics", "create", "q"]);
+        let server = Serve::start_on(dir.path(), "127.0.0.1:0", &["--producer-byte-rate", "4000"]);
+        let mut s = connect(server.port);
+        let value = vec![b'x'; 3000];
+        // One second's worth is there at first; then 3000 bytes over 4000/s is most of a
+        // second of debt.
+        assert_eq!(produce_v3(&mut s, "q", &value), 0);
+        let throttle = produce_v3(&mut s, "q", &value);
+        assert!((300..=1000).contains(&throttle), "{throttle}");
+        server.stop();
+    }
+
+    #[test]
+    fn connections_over_the_limit_per_address_are_closed() {
+        let dir = tempfile::tempdir().unwrap();
+        let server = Serve::start_on(
+            dir.path(),
+            "127.0.0.1:0",
+            &["--max-connections-per-ip", "2"],
+        );
+        let alive = |s: &mut TcpStream| {
+            request(s, 18, 0, 1, &[]);
+            response(s).is_some()
+        };
+        let mut a = connect(server.port);
+        let mut b = connect(server.port);
+        assert!(alive(&mut a) && alive(&mut b));
+        let mut c = connect(server.port);
+        assert!(!alive(&mut c), "a third connection");
+        drop(a);
+        // The slot comes back once the server sees the close.
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let mut d = connect(server.port);
+            if alive(&mut d) {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the slot never came back"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(alive(&mut b));
+        let log = server.stop();
+        assert!(log.contains("max.connections.per.ip"), "{log}");
     }
 
     #[test]
