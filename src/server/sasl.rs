@@ -13,7 +13,8 @@
 //!    proof, a wrong password and an unknown user all end as [`Step::Failed`]; none panics.
 //! 2. An unknown user gets a server-first message like a known one (a salt derived from
 //!    the name and a secret of the process), so the exchange does not tell whether the user
-//!    exists; it fails at the proof.
+//!    exists; it fails at the proof. A PLAIN login of an unknown user derives keys all the
+//!    same, so that it takes as long as a wrong password.
 //! 3. Keys are compared in constant time.
 //! 4. Channel binding (`p=`) and authorization as another user (`a=` other than the user)
 //!    are refused.
@@ -315,7 +316,16 @@ fn plain(message: &[u8], users: &dyn Credentials) -> Step {
             reply: Vec::new(),
         },
         Some(_) => failed(Some(user), "wrong password"),
-        None => failed(Some(user), "unknown user"),
+        None => {
+            // As long as a known user's check, so that the time does not tell.
+            let _ = Credential::new(
+                Scram::Sha512,
+                password,
+                vec![0; SALT_BYTES],
+                DEFAULT_ITERATIONS,
+            );
+            failed(Some(user), "unknown user")
+        }
     }
 }
 
