@@ -827,3 +827,55 @@ if sys.argv[2] == "delete":
     assert_eq!(klog(dir.path(), &["acls", "list"]), "");
     server.stop();
 }
+
+/// Each listener gives its clients its own advertised address.
+#[test]
+fn advertised_listeners_are_per_listener() {
+    if !Client::Kcat.require() {
+        return;
+    }
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(KLOG)
+        .env_remove("KLOG_DIR")
+        .arg("--dir")
+        .arg(dir.path())
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--listen",
+            "PLAINTEXT://127.0.0.1:0",
+        ])
+        .args(["--advertised-listener", "first.invalid:1111"])
+        .args(["--advertised-listener", "second.invalid:2222"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    // klog: listening on 127.0.0.1:P1, 127.0.0.1:P2
+    let ports: Vec<String> = line
+        .trim()
+        .strip_prefix("klog: listening on ")
+        .unwrap_or_else(|| panic!("{line}"))
+        .split(", ")
+        .map(|a| a.rsplit(':').next().unwrap().to_string())
+        .collect();
+    assert_eq!(ports.len(), 2, "{line}");
+    for (port, advertised) in ports
+        .iter()
+        .zip(["first.invalid:1111", "second.invalid:2222"])
+    {
+        let out = kcat(&format!("127.0.0.1:{port}"), &[], &["-L"], "");
+        let listing = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            listing.contains(&format!("broker 0 at {advertised}")),
+            "{port}: {listing}"
+        );
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
