@@ -41,6 +41,8 @@ Register-ArgumentCompleter -Native -CommandName 'klog' -ScriptBlock {
             [CompletionResult]::new('clean', 'clean', [CompletionResultType]::ParameterValue, 'Apply retention (retention.ms, retention.bytes) and compaction now')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve the data directory to Kafka clients (a single-node Kafka broker)')
             [CompletionResult]::new('mirror', 'mirror', [CompletionResultType]::ParameterValue, 'Copy topics to or from a Kafka cluster over Kafka''s protocol')
+            [CompletionResult]::new('users', 'users', [CompletionResultType]::ParameterValue, 'Add, list and delete the SASL users of `klog serve`')
+            [CompletionResult]::new('acls', 'acls', [CompletionResultType]::ParameterValue, 'Add, list and remove the ACLs `klog serve` checks once users exist')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -486,13 +488,21 @@ Register-ArgumentCompleter -Native -CommandName 'klog' -ScriptBlock {
             break
         }
         'klog;serve' {
-            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address to listen on (repeatable; port 0 picks a free port)')
-            [CompletionResult]::new('--advertised-listener', '--advertised-listener', [CompletionResultType]::ParameterName, 'Address given to clients in metadata (default: the first listen address)')
+            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address to listen on, with an optional security protocol: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL (repeatable; port 0 picks a free port)')
+            [CompletionResult]::new('--advertised-listener', '--advertised-listener', [CompletionResultType]::ParameterName, 'Address given to clients in metadata, one per --listen in the same order (default: the listener''s own address)')
+            [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'PEM certificate chain of the SSL and SASL_SSL listeners')
+            [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'PEM private key of --tls-cert')
+            [CompletionResult]::new('--tls-client-ca', '--tls-client-ca', [CompletionResultType]::ParameterName, 'PEM CA certificates: TLS clients must present a certificate it signed (mutual TLS)')
+            [CompletionResult]::new('--max-connections', '--max-connections', [CompletionResultType]::ParameterName, 'Connections open at once; more are closed as they come (Kafka''s max.connections)')
+            [CompletionResult]::new('--max-connections-per-ip', '--max-connections-per-ip', [CompletionResultType]::ParameterName, 'Connections open at once from one address (Kafka''s max.connections.per.ip)')
+            [CompletionResult]::new('--producer-byte-rate', '--producer-byte-rate', [CompletionResultType]::ParameterName, 'Produce bytes per second per user; more is throttled (Kafka''s producer_byte_rate)')
+            [CompletionResult]::new('--consumer-byte-rate', '--consumer-byte-rate', [CompletionResultType]::ParameterName, 'Fetched bytes per second per user; more is throttled (Kafka''s consumer_byte_rate)')
             [CompletionResult]::new('--auto-create-topics', '--auto-create-topics', [CompletionResultType]::ParameterName, 'Create a missing topic when a client asks for it (Kafka''s auto.create.topics.enable)')
             [CompletionResult]::new('--default-partitions', '--default-partitions', [CompletionResultType]::ParameterName, 'Partitions of a topic created without a count (Kafka''s num.partitions)')
             [CompletionResult]::new('--group-initial-rebalance-delay-ms', '--group-initial-rebalance-delay-ms', [CompletionResultType]::ParameterName, 'Delay before a new consumer group''s first rebalance completes (Kafka''s group.initial.rebalance.delay.ms)')
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (honours NO_COLOR)')
+            [CompletionResult]::new('--allow-insecure-listener', '--allow-insecure-listener', [CompletionResultType]::ParameterName, 'Allow a listener on an address other than loopback without TLS and SASL')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but data and errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but data and errors')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
@@ -568,6 +578,149 @@ Register-ArgumentCompleter -Native -CommandName 'klog' -ScriptBlock {
         'klog;mirror;help;help' {
             break
         }
+        'klog;users' {
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (honours NO_COLOR)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but data and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but data and errors')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add a user, or change its password')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the users and their mechanisms')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete a user')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'klog;users;add' {
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (honours NO_COLOR)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but data and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but data and errors')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'klog;users;list' {
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (honours NO_COLOR)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but data and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but data and errors')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'klog;users;delete' {
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (honours NO_COLOR)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but data and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but data and errors')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'klog;users;help' {
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add a user, or change its password')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the users and their mechanisms')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete a user')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'klog;users;help;add' {
+            break
+        }
+        'klog;users;help;list' {
+            break
+        }
+        'klog;users;help;delete' {
+            break
+        }
+        'klog;users;help;help' {
+            break
+        }
+        'klog;acls' {
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (honours NO_COLOR)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but data and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but data and errors')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Allow a user an operation on a topic, a group or the cluster')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the rules')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a rule')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'klog;acls;add' {
+            [CompletionResult]::new('--topic', '--topic', [CompletionResultType]::ParameterName, 'The topic (a name, `*`, or with --prefixed a prefix)')
+            [CompletionResult]::new('--group', '--group', [CompletionResultType]::ParameterName, 'The consumer group (a name, `*`, or with --prefixed a prefix)')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (honours NO_COLOR)')
+            [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'The cluster (creating topics, the admin APIs, managing ACLs)')
+            [CompletionResult]::new('--prefixed', '--prefixed', [CompletionResultType]::ParameterName, 'The name is a prefix')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but data and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but data and errors')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'klog;acls;list' {
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Only this user''s rules')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (honours NO_COLOR)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but data and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but data and errors')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'klog;acls;remove' {
+            [CompletionResult]::new('--topic', '--topic', [CompletionResultType]::ParameterName, 'The topic (a name, `*`, or with --prefixed a prefix)')
+            [CompletionResult]::new('--group', '--group', [CompletionResultType]::ParameterName, 'The consumer group (a name, `*`, or with --prefixed a prefix)')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (honours NO_COLOR)')
+            [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'The cluster (creating topics, the admin APIs, managing ACLs)')
+            [CompletionResult]::new('--prefixed', '--prefixed', [CompletionResultType]::ParameterName, 'The name is a prefix')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but data and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but data and errors')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'klog;acls;help' {
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Allow a user an operation on a topic, a group or the cluster')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the rules')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a rule')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'klog;acls;help;add' {
+            break
+        }
+        'klog;acls;help;list' {
+            break
+        }
+        'klog;acls;help;remove' {
+            break
+        }
+        'klog;acls;help;help' {
+            break
+        }
         'klog;help' {
             [CompletionResult]::new('topics', 'topics', [CompletionResultType]::ParameterValue, 'Create, list, describe, alter and delete topics')
             [CompletionResult]::new('produce', 'produce', [CompletionResultType]::ParameterValue, 'Append records from stdin or files to a topic')
@@ -581,6 +734,8 @@ Register-ArgumentCompleter -Native -CommandName 'klog' -ScriptBlock {
             [CompletionResult]::new('clean', 'clean', [CompletionResultType]::ParameterValue, 'Apply retention (retention.ms, retention.bytes) and compaction now')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve the data directory to Kafka clients (a single-node Kafka broker)')
             [CompletionResult]::new('mirror', 'mirror', [CompletionResultType]::ParameterValue, 'Copy topics to or from a Kafka cluster over Kafka''s protocol')
+            [CompletionResult]::new('users', 'users', [CompletionResultType]::ParameterValue, 'Add, list and delete the SASL users of `klog serve`')
+            [CompletionResult]::new('acls', 'acls', [CompletionResultType]::ParameterValue, 'Add, list and remove the ACLs `klog serve` checks once users exist')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -678,6 +833,36 @@ Register-ArgumentCompleter -Native -CommandName 'klog' -ScriptBlock {
             break
         }
         'klog;help;mirror;push' {
+            break
+        }
+        'klog;help;users' {
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add a user, or change its password')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the users and their mechanisms')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete a user')
+            break
+        }
+        'klog;help;users;add' {
+            break
+        }
+        'klog;help;users;list' {
+            break
+        }
+        'klog;help;users;delete' {
+            break
+        }
+        'klog;help;acls' {
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Allow a user an operation on a topic, a group or the cluster')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the rules')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a rule')
+            break
+        }
+        'klog;help;acls;add' {
+            break
+        }
+        'klog;help;acls;list' {
+            break
+        }
+        'klog;help;acls;remove' {
             break
         }
         'klog;help;help' {

@@ -38,6 +38,8 @@ set edit:completion:arg-completer[klog] = {|@words|
             cand clean 'Apply retention (retention.ms, retention.bytes) and compaction now'
             cand serve 'Serve the data directory to Kafka clients (a single-node Kafka broker)'
             cand mirror 'Copy topics to or from a Kafka cluster over Kafka''s protocol'
+            cand users 'Add, list and delete the SASL users of `klog serve`'
+            cand acls 'Add, list and remove the ACLs `klog serve` checks once users exist'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'klog;topics'= {
@@ -440,13 +442,21 @@ set edit:completion:arg-completer[klog] = {|@words|
             cand --version 'Print version'
         }
         &'klog;serve'= {
-            cand --listen 'Address to listen on (repeatable; port 0 picks a free port)'
-            cand --advertised-listener 'Address given to clients in metadata (default: the first listen address)'
+            cand --listen 'Address to listen on, with an optional security protocol: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL (repeatable; port 0 picks a free port)'
+            cand --advertised-listener 'Address given to clients in metadata, one per --listen in the same order (default: the listener''s own address)'
+            cand --tls-cert 'PEM certificate chain of the SSL and SASL_SSL listeners'
+            cand --tls-key 'PEM private key of --tls-cert'
+            cand --tls-client-ca 'PEM CA certificates: TLS clients must present a certificate it signed (mutual TLS)'
+            cand --max-connections 'Connections open at once; more are closed as they come (Kafka''s max.connections)'
+            cand --max-connections-per-ip 'Connections open at once from one address (Kafka''s max.connections.per.ip)'
+            cand --producer-byte-rate 'Produce bytes per second per user; more is throttled (Kafka''s producer_byte_rate)'
+            cand --consumer-byte-rate 'Fetched bytes per second per user; more is throttled (Kafka''s consumer_byte_rate)'
             cand --auto-create-topics 'Create a missing topic when a client asks for it (Kafka''s auto.create.topics.enable)'
             cand --default-partitions 'Partitions of a topic created without a count (Kafka''s num.partitions)'
             cand --group-initial-rebalance-delay-ms 'Delay before a new consumer group''s first rebalance completes (Kafka''s group.initial.rebalance.delay.ms)'
             cand --dir 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)'
             cand --color 'When to use colors (honours NO_COLOR)'
+            cand --allow-insecure-listener 'Allow a listener on an address other than loopback without TLS and SASL'
             cand -q 'Print nothing but data and errors'
             cand --quiet 'Print nothing but data and errors'
             cand -h 'Print help'
@@ -514,6 +524,131 @@ set edit:completion:arg-completer[klog] = {|@words|
         }
         &'klog;mirror;help;help'= {
         }
+        &'klog;users'= {
+            cand --dir 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)'
+            cand --color 'When to use colors (honours NO_COLOR)'
+            cand -q 'Print nothing but data and errors'
+            cand --quiet 'Print nothing but data and errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand add 'Add a user, or change its password'
+            cand list 'List the users and their mechanisms'
+            cand delete 'Delete a user'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'klog;users;add'= {
+            cand --dir 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)'
+            cand --color 'When to use colors (honours NO_COLOR)'
+            cand -q 'Print nothing but data and errors'
+            cand --quiet 'Print nothing but data and errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'klog;users;list'= {
+            cand --dir 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)'
+            cand --color 'When to use colors (honours NO_COLOR)'
+            cand -q 'Print nothing but data and errors'
+            cand --quiet 'Print nothing but data and errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'klog;users;delete'= {
+            cand --dir 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)'
+            cand --color 'When to use colors (honours NO_COLOR)'
+            cand -q 'Print nothing but data and errors'
+            cand --quiet 'Print nothing but data and errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'klog;users;help'= {
+            cand add 'Add a user, or change its password'
+            cand list 'List the users and their mechanisms'
+            cand delete 'Delete a user'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'klog;users;help;add'= {
+        }
+        &'klog;users;help;list'= {
+        }
+        &'klog;users;help;delete'= {
+        }
+        &'klog;users;help;help'= {
+        }
+        &'klog;acls'= {
+            cand --dir 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)'
+            cand --color 'When to use colors (honours NO_COLOR)'
+            cand -q 'Print nothing but data and errors'
+            cand --quiet 'Print nothing but data and errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand add 'Allow a user an operation on a topic, a group or the cluster'
+            cand list 'List the rules'
+            cand remove 'Remove a rule'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'klog;acls;add'= {
+            cand --topic 'The topic (a name, `*`, or with --prefixed a prefix)'
+            cand --group 'The consumer group (a name, `*`, or with --prefixed a prefix)'
+            cand --dir 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)'
+            cand --color 'When to use colors (honours NO_COLOR)'
+            cand --cluster 'The cluster (creating topics, the admin APIs, managing ACLs)'
+            cand --prefixed 'The name is a prefix'
+            cand -q 'Print nothing but data and errors'
+            cand --quiet 'Print nothing but data and errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'klog;acls;list'= {
+            cand --user 'Only this user''s rules'
+            cand --dir 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)'
+            cand --color 'When to use colors (honours NO_COLOR)'
+            cand -q 'Print nothing but data and errors'
+            cand --quiet 'Print nothing but data and errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'klog;acls;remove'= {
+            cand --topic 'The topic (a name, `*`, or with --prefixed a prefix)'
+            cand --group 'The consumer group (a name, `*`, or with --prefixed a prefix)'
+            cand --dir 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)'
+            cand --color 'When to use colors (honours NO_COLOR)'
+            cand --cluster 'The cluster (creating topics, the admin APIs, managing ACLs)'
+            cand --prefixed 'The name is a prefix'
+            cand -q 'Print nothing but data and errors'
+            cand --quiet 'Print nothing but data and errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'klog;acls;help'= {
+            cand add 'Allow a user an operation on a topic, a group or the cluster'
+            cand list 'List the rules'
+            cand remove 'Remove a rule'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'klog;acls;help;add'= {
+        }
+        &'klog;acls;help;list'= {
+        }
+        &'klog;acls;help;remove'= {
+        }
+        &'klog;acls;help;help'= {
+        }
         &'klog;help'= {
             cand topics 'Create, list, describe, alter and delete topics'
             cand produce 'Append records from stdin or files to a topic'
@@ -527,6 +662,8 @@ set edit:completion:arg-completer[klog] = {|@words|
             cand clean 'Apply retention (retention.ms, retention.bytes) and compaction now'
             cand serve 'Serve the data directory to Kafka clients (a single-node Kafka broker)'
             cand mirror 'Copy topics to or from a Kafka cluster over Kafka''s protocol'
+            cand users 'Add, list and delete the SASL users of `klog serve`'
+            cand acls 'Add, list and remove the ACLs `klog serve` checks once users exist'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'klog;help;topics'= {
@@ -597,6 +734,28 @@ set edit:completion:arg-completer[klog] = {|@words|
         &'klog;help;mirror;pull'= {
         }
         &'klog;help;mirror;push'= {
+        }
+        &'klog;help;users'= {
+            cand add 'Add a user, or change its password'
+            cand list 'List the users and their mechanisms'
+            cand delete 'Delete a user'
+        }
+        &'klog;help;users;add'= {
+        }
+        &'klog;help;users;list'= {
+        }
+        &'klog;help;users;delete'= {
+        }
+        &'klog;help;acls'= {
+            cand add 'Allow a user an operation on a topic, a group or the cluster'
+            cand list 'List the rules'
+            cand remove 'Remove a rule'
+        }
+        &'klog;help;acls;add'= {
+        }
+        &'klog;help;acls;list'= {
+        }
+        &'klog;help;acls;remove'= {
         }
         &'klog;help;help'= {
         }

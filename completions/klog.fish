@@ -43,6 +43,8 @@ complete -c klog -n "__fish_klog_needs_command" -f -a "trim" -d 'Move a topic\'s
 complete -c klog -n "__fish_klog_needs_command" -f -a "clean" -d 'Apply retention (retention.ms, retention.bytes) and compaction now'
 complete -c klog -n "__fish_klog_needs_command" -f -a "serve" -d 'Serve the data directory to Kafka clients (a single-node Kafka broker)'
 complete -c klog -n "__fish_klog_needs_command" -f -a "mirror" -d 'Copy topics to or from a Kafka cluster over Kafka\'s protocol'
+complete -c klog -n "__fish_klog_needs_command" -f -a "users" -d 'Add, list and delete the SASL users of `klog serve`'
+complete -c klog -n "__fish_klog_needs_command" -f -a "acls" -d 'Add, list and remove the ACLs `klog serve` checks once users exist'
 complete -c klog -n "__fish_klog_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c klog -n "__fish_klog_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete help" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
 complete -c klog -n "__fish_klog_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete help" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
@@ -311,8 +313,15 @@ complete -c klog -n "__fish_klog_using_subcommand clean" -l json -d 'Print one J
 complete -c klog -n "__fish_klog_using_subcommand clean" -s q -l quiet -d 'Print nothing but data and errors'
 complete -c klog -n "__fish_klog_using_subcommand clean" -s h -l help -d 'Print help'
 complete -c klog -n "__fish_klog_using_subcommand clean" -s V -l version -d 'Print version'
-complete -c klog -n "__fish_klog_using_subcommand serve" -l listen -d 'Address to listen on (repeatable; port 0 picks a free port)' -r
-complete -c klog -n "__fish_klog_using_subcommand serve" -l advertised-listener -d 'Address given to clients in metadata (default: the first listen address)' -r
+complete -c klog -n "__fish_klog_using_subcommand serve" -l listen -d 'Address to listen on, with an optional security protocol: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL (repeatable; port 0 picks a free port)' -r
+complete -c klog -n "__fish_klog_using_subcommand serve" -l advertised-listener -d 'Address given to clients in metadata, one per --listen in the same order (default: the listener\'s own address)' -r
+complete -c klog -n "__fish_klog_using_subcommand serve" -l tls-cert -d 'PEM certificate chain of the SSL and SASL_SSL listeners' -r -F
+complete -c klog -n "__fish_klog_using_subcommand serve" -l tls-key -d 'PEM private key of --tls-cert' -r -F
+complete -c klog -n "__fish_klog_using_subcommand serve" -l tls-client-ca -d 'PEM CA certificates: TLS clients must present a certificate it signed (mutual TLS)' -r -F
+complete -c klog -n "__fish_klog_using_subcommand serve" -l max-connections -d 'Connections open at once; more are closed as they come (Kafka\'s max.connections)' -r
+complete -c klog -n "__fish_klog_using_subcommand serve" -l max-connections-per-ip -d 'Connections open at once from one address (Kafka\'s max.connections.per.ip)' -r
+complete -c klog -n "__fish_klog_using_subcommand serve" -l producer-byte-rate -d 'Produce bytes per second per user; more is throttled (Kafka\'s producer_byte_rate)' -r
+complete -c klog -n "__fish_klog_using_subcommand serve" -l consumer-byte-rate -d 'Fetched bytes per second per user; more is throttled (Kafka\'s consumer_byte_rate)' -r
 complete -c klog -n "__fish_klog_using_subcommand serve" -l auto-create-topics -d 'Create a missing topic when a client asks for it (Kafka\'s auto.create.topics.enable)' -r -f -a "true\t''
 false\t''"
 complete -c klog -n "__fish_klog_using_subcommand serve" -l default-partitions -d 'Partitions of a topic created without a count (Kafka\'s num.partitions)' -r
@@ -321,6 +330,7 @@ complete -c klog -n "__fish_klog_using_subcommand serve" -l dir -d 'Data directo
 complete -c klog -n "__fish_klog_using_subcommand serve" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c klog -n "__fish_klog_using_subcommand serve" -l allow-insecure-listener -d 'Allow a listener on an address other than loopback without TLS and SASL'
 complete -c klog -n "__fish_klog_using_subcommand serve" -s q -l quiet -d 'Print nothing but data and errors'
 complete -c klog -n "__fish_klog_using_subcommand serve" -s h -l help -d 'Print help'
 complete -c klog -n "__fish_klog_using_subcommand serve" -s V -l version -d 'Print version'
@@ -365,19 +375,102 @@ complete -c klog -n "__fish_klog_using_subcommand mirror; and __fish_seen_subcom
 complete -c klog -n "__fish_klog_using_subcommand mirror; and __fish_seen_subcommand_from help" -f -a "pull" -d 'Copy topics from a Kafka cluster (or a klog serve) here, batch for batch at the same offsets'
 complete -c klog -n "__fish_klog_using_subcommand mirror; and __fish_seen_subcommand_from help" -f -a "push" -d 'Copy local topics into a Kafka cluster, partition for partition, with their groups\' offsets'
 complete -c klog -n "__fish_klog_using_subcommand mirror; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean serve mirror help" -f -a "topics" -d 'Create, list, describe, alter and delete topics'
-complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean serve mirror help" -f -a "produce" -d 'Append records from stdin or files to a topic'
-complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean serve mirror help" -f -a "consume" -d 'Print a topic\'s records'
-complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean serve mirror help" -f -a "groups" -d 'List, describe, reset and delete consumer groups'
-complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean serve mirror help" -f -a "completions" -d 'Print shell completions for bash, zsh, fish, elvish or powershell'
-complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean serve mirror help" -f -a "man" -d 'Write the man pages to a directory'
-complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean serve mirror help" -f -a "__complete-names" -d 'List topic or group names for the shell completions'
-complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean serve mirror help" -f -a "segments" -d 'List, dump, roll and verify segments (klog\'s or a Kafka broker\'s)'
-complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean serve mirror help" -f -a "trim" -d 'Move a topic\'s log start offset up (Kafka\'s delete-records)'
-complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean serve mirror help" -f -a "clean" -d 'Apply retention (retention.ms, retention.bytes) and compaction now'
-complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean serve mirror help" -f -a "serve" -d 'Serve the data directory to Kafka clients (a single-node Kafka broker)'
-complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean serve mirror help" -f -a "mirror" -d 'Copy topics to or from a Kafka cluster over Kafka\'s protocol'
-complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean serve mirror help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c klog -n "__fish_klog_using_subcommand users; and not __fish_seen_subcommand_from add list delete help" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
+complete -c klog -n "__fish_klog_using_subcommand users; and not __fish_seen_subcommand_from add list delete help" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klog -n "__fish_klog_using_subcommand users; and not __fish_seen_subcommand_from add list delete help" -s q -l quiet -d 'Print nothing but data and errors'
+complete -c klog -n "__fish_klog_using_subcommand users; and not __fish_seen_subcommand_from add list delete help" -s h -l help -d 'Print help'
+complete -c klog -n "__fish_klog_using_subcommand users; and not __fish_seen_subcommand_from add list delete help" -s V -l version -d 'Print version'
+complete -c klog -n "__fish_klog_using_subcommand users; and not __fish_seen_subcommand_from add list delete help" -f -a "add" -d 'Add a user, or change its password'
+complete -c klog -n "__fish_klog_using_subcommand users; and not __fish_seen_subcommand_from add list delete help" -f -a "list" -d 'List the users and their mechanisms'
+complete -c klog -n "__fish_klog_using_subcommand users; and not __fish_seen_subcommand_from add list delete help" -f -a "delete" -d 'Delete a user'
+complete -c klog -n "__fish_klog_using_subcommand users; and not __fish_seen_subcommand_from add list delete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c klog -n "__fish_klog_using_subcommand users; and __fish_seen_subcommand_from add" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
+complete -c klog -n "__fish_klog_using_subcommand users; and __fish_seen_subcommand_from add" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klog -n "__fish_klog_using_subcommand users; and __fish_seen_subcommand_from add" -s q -l quiet -d 'Print nothing but data and errors'
+complete -c klog -n "__fish_klog_using_subcommand users; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
+complete -c klog -n "__fish_klog_using_subcommand users; and __fish_seen_subcommand_from add" -s V -l version -d 'Print version'
+complete -c klog -n "__fish_klog_using_subcommand users; and __fish_seen_subcommand_from list" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
+complete -c klog -n "__fish_klog_using_subcommand users; and __fish_seen_subcommand_from list" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klog -n "__fish_klog_using_subcommand users; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print nothing but data and errors'
+complete -c klog -n "__fish_klog_using_subcommand users; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c klog -n "__fish_klog_using_subcommand users; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c klog -n "__fish_klog_using_subcommand users; and __fish_seen_subcommand_from delete" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
+complete -c klog -n "__fish_klog_using_subcommand users; and __fish_seen_subcommand_from delete" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klog -n "__fish_klog_using_subcommand users; and __fish_seen_subcommand_from delete" -s q -l quiet -d 'Print nothing but data and errors'
+complete -c klog -n "__fish_klog_using_subcommand users; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
+complete -c klog -n "__fish_klog_using_subcommand users; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
+complete -c klog -n "__fish_klog_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "add" -d 'Add a user, or change its password'
+complete -c klog -n "__fish_klog_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the users and their mechanisms'
+complete -c klog -n "__fish_klog_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a user'
+complete -c klog -n "__fish_klog_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c klog -n "__fish_klog_using_subcommand acls; and not __fish_seen_subcommand_from add list remove help" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
+complete -c klog -n "__fish_klog_using_subcommand acls; and not __fish_seen_subcommand_from add list remove help" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klog -n "__fish_klog_using_subcommand acls; and not __fish_seen_subcommand_from add list remove help" -s q -l quiet -d 'Print nothing but data and errors'
+complete -c klog -n "__fish_klog_using_subcommand acls; and not __fish_seen_subcommand_from add list remove help" -s h -l help -d 'Print help'
+complete -c klog -n "__fish_klog_using_subcommand acls; and not __fish_seen_subcommand_from add list remove help" -s V -l version -d 'Print version'
+complete -c klog -n "__fish_klog_using_subcommand acls; and not __fish_seen_subcommand_from add list remove help" -f -a "add" -d 'Allow a user an operation on a topic, a group or the cluster'
+complete -c klog -n "__fish_klog_using_subcommand acls; and not __fish_seen_subcommand_from add list remove help" -f -a "list" -d 'List the rules'
+complete -c klog -n "__fish_klog_using_subcommand acls; and not __fish_seen_subcommand_from add list remove help" -f -a "remove" -d 'Remove a rule'
+complete -c klog -n "__fish_klog_using_subcommand acls; and not __fish_seen_subcommand_from add list remove help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c klog -n "__fish_klog_using_subcommand acls; and __fish_seen_subcommand_from add" -l topic -d 'The topic (a name, `*`, or with --prefixed a prefix)' -r
+complete -c klog -n "__fish_klog_using_subcommand acls; and __fish_seen_subcommand_from add" -l group -d 'The consumer group (a name, `*`, or with --prefixed a prefix)' -r
+complete -c klog -n "__fish_klog_using_subcommand acls; and __fish_seen_subcommand_from add" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
+complete -c klog -n "__fish_klog_using_subcommand acls; and __fish_seen_subcommand_from add" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klog -n "__fish_klog_using_subcommand acls; and __fish_seen_subcommand_from add" -l cluster -d 'The cluster (creating topics, the admin APIs, managing ACLs)'
+complete -c klog -n "__fish_klog_using_subcommand acls; and __fish_seen_subcommand_from add" -l prefixed -d 'The name is a prefix'
+complete -c klog -n "__fish_klog_using_subcommand acls; and __fish_seen_subcommand_from add" -s q -l quiet -d 'Print nothing but data and errors'
+complete -c klog -n "__fish_klog_using_subcommand acls; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
+complete -c klog -n "__fish_klog_using_subcommand acls; and __fish_seen_subcommand_from add" -s V -l version -d 'Print version'
+complete -c klog -n "__fish_klog_using_subcommand acls; and __fish_seen_subcommand_from list" -l user -d 'Only this user\'s rules' -r
+complete -c klog -n "__fish_klog_using_subcommand acls; and __fish_seen_subcommand_from list" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
+complete -c klog -n "__fish_klog_using_subcommand acls; and __fish_seen_subcommand_from list" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klog -n "__fish_klog_using_subcommand acls; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print nothing but data and errors'
+complete -c klog -n "__fish_klog_using_subcommand acls; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c klog -n "__fish_klog_using_subcommand acls; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c klog -n "__fish_klog_using_subcommand acls; and __fish_seen_subcommand_from remove" -l topic -d 'The topic (a name, `*`, or with --prefixed a prefix)' -r
+complete -c klog -n "__fish_klog_using_subcommand acls; and __fish_seen_subcommand_from remove" -l group -d 'The consumer group (a name, `*`, or with --prefixed a prefix)' -r
+complete -c klog -n "__fish_klog_using_subcommand acls; and __fish_seen_subcommand_from remove" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
+complete -c klog -n "__fish_klog_using_subcommand acls; and __fish_seen_subcommand_from remove" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klog -n "__fish_klog_using_subcommand acls; and __fish_seen_subcommand_from remove" -l cluster -d 'The cluster (creating topics, the admin APIs, managing ACLs)'
+complete -c klog -n "__fish_klog_using_subcommand acls; and __fish_seen_subcommand_from remove" -l prefixed -d 'The name is a prefix'
+complete -c klog -n "__fish_klog_using_subcommand acls; and __fish_seen_subcommand_from remove" -s q -l quiet -d 'Print nothing but data and errors'
+complete -c klog -n "__fish_klog_using_subcommand acls; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
+complete -c klog -n "__fish_klog_using_subcommand acls; and __fish_seen_subcommand_from remove" -s V -l version -d 'Print version'
+complete -c klog -n "__fish_klog_using_subcommand acls; and __fish_seen_subcommand_from help" -f -a "add" -d 'Allow a user an operation on a topic, a group or the cluster'
+complete -c klog -n "__fish_klog_using_subcommand acls; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the rules'
+complete -c klog -n "__fish_klog_using_subcommand acls; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove a rule'
+complete -c klog -n "__fish_klog_using_subcommand acls; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean serve mirror users acls help" -f -a "topics" -d 'Create, list, describe, alter and delete topics'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean serve mirror users acls help" -f -a "produce" -d 'Append records from stdin or files to a topic'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean serve mirror users acls help" -f -a "consume" -d 'Print a topic\'s records'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean serve mirror users acls help" -f -a "groups" -d 'List, describe, reset and delete consumer groups'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean serve mirror users acls help" -f -a "completions" -d 'Print shell completions for bash, zsh, fish, elvish or powershell'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean serve mirror users acls help" -f -a "man" -d 'Write the man pages to a directory'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean serve mirror users acls help" -f -a "__complete-names" -d 'List topic or group names for the shell completions'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean serve mirror users acls help" -f -a "segments" -d 'List, dump, roll and verify segments (klog\'s or a Kafka broker\'s)'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean serve mirror users acls help" -f -a "trim" -d 'Move a topic\'s log start offset up (Kafka\'s delete-records)'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean serve mirror users acls help" -f -a "clean" -d 'Apply retention (retention.ms, retention.bytes) and compaction now'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean serve mirror users acls help" -f -a "serve" -d 'Serve the data directory to Kafka clients (a single-node Kafka broker)'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean serve mirror users acls help" -f -a "mirror" -d 'Copy topics to or from a Kafka cluster over Kafka\'s protocol'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean serve mirror users acls help" -f -a "users" -d 'Add, list and delete the SASL users of `klog serve`'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean serve mirror users acls help" -f -a "acls" -d 'Add, list and remove the ACLs `klog serve` checks once users exist'
+complete -c klog -n "__fish_klog_using_subcommand help; and not __fish_seen_subcommand_from topics produce consume groups completions man __complete-names segments trim clean serve mirror users acls help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "create" -d 'Create a topic'
 complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "list" -d 'List topics with their size, record count, retention and cleanup policy'
 complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "describe" -d 'Show a topic\'s partitions (offsets, size, segments, timestamps) and configs'
@@ -393,6 +486,12 @@ complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcomma
 complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from segments" -f -a "verify" -d 'Check every batch, offset and index entry; --repair cuts damage without moving offsets'
 complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from mirror" -f -a "pull" -d 'Copy topics from a Kafka cluster (or a klog serve) here, batch for batch at the same offsets'
 complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from mirror" -f -a "push" -d 'Copy local topics into a Kafka cluster, partition for partition, with their groups\' offsets'
+complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from users" -f -a "add" -d 'Add a user, or change its password'
+complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from users" -f -a "list" -d 'List the users and their mechanisms'
+complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from users" -f -a "delete" -d 'Delete a user'
+complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from acls" -f -a "add" -d 'Allow a user an operation on a topic, a group or the cluster'
+complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from acls" -f -a "list" -d 'List the rules'
+complete -c klog -n "__fish_klog_using_subcommand help; and __fish_seen_subcommand_from acls" -f -a "remove" -d 'Remove a rule'
 
 # Topic and group names come from the data directory of the command line (--dir, else $KLOG_DIR,
 # else the default): `klog __complete-names` says where one is expected and lists them.

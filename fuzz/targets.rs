@@ -43,6 +43,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("produce_json", produce_json),
     ("unescape", unescape),
     ("serve_request", serve_request),
+    ("sasl_scram", sasl_scram),
 ];
 
 pub fn decompress_gzip(data: &[u8]) -> bool {
@@ -862,5 +863,85 @@ pub fn serve_request(data: &[u8]) -> bool {
         }
         (Err(_), Parsed::Reject(_)) => false,
         (d, p) => panic!("the decoders say {d:?}, the server {p:?}"),
+    }
+}
+
+/// The users of the `sasl_scram` target: `alice`, password `pw` (few iterations, so that
+/// each input is cheap).
+struct SaslUsers;
+
+impl klog::server::sasl::Credentials for SaslUsers {
+    fn credential(
+        &self,
+        user: &str,
+        mech: klog::server::sasl::Scram,
+    ) -> Option<klog::server::sasl::Credential> {
+        (user == "alice")
+            .then(|| klog::server::sasl::Credential::new(mech, b"pw", b"salt".to_vec(), 16))
+    }
+}
+
+/// The SASL messages `klog serve` reads before a client is authenticated. The first byte
+/// picks what the rest is: 0 a SCRAM client-first message, 1 a client-final message, 2 a
+/// PLAIN message, 3 a SCRAM-SHA-256 exchange (client-first NUL client-final). A parsed
+/// message is a part of its input as the exchange needs it; PLAIN authenticates only
+/// alice's password; a SCRAM exchange never succeeds without the server's random nonce,
+/// and an exchange never panics. `true` when the message parsed (or, for 2, authenticated;
+/// for 3, the first step was accepted).
+pub fn sasl_scram(data: &[u8]) -> bool {
+    use klog::server::sasl::{Exchange, Step, parse_client_final, parse_client_first};
+    let Some((&kind, rest)) = data.split_first() else {
+        return false;
+    };
+    match kind % 4 {
+        0 => match parse_client_first(rest) {
+            Ok(f) => {
+                assert!(!f.user.is_empty() && !f.client_nonce.is_empty());
+                assert_eq!(format!("{}{}", f.gs2_header, f.bare).as_bytes(), rest);
+                true
+            }
+            Err(_) => false,
+        },
+        1 => match parse_client_final(rest) {
+            Ok(f) => {
+                assert!(rest.starts_with(f.without_proof.as_bytes()));
+                assert!(f.without_proof.contains(&format!("r={}", f.nonce)));
+                true
+            }
+            Err(_) => false,
+        },
+        2 => {
+            let mut ex = Exchange::new("PLAIN").expect("PLAIN is served");
+            match ex.step(rest, &SaslUsers) {
+                Step::Done { user, reply } => {
+                    assert_eq!(user, "alice");
+                    assert!(reply.is_empty());
+                    assert!(
+                        rest == b"\0alice\0pw" || rest == b"alice\0alice\0pw",
+                        "{rest:?}"
+                    );
+                    true
+                }
+                Step::Failed { .. } => false,
+                Step::Continue(_) => panic!("PLAIN has one step"),
+            }
+        }
+        _ => {
+            let (first, fin) = match rest.iter().position(|&b| b == 0) {
+                Some(i) => (&rest[..i], &rest[i + 1..]),
+                None => (rest, &[][..]),
+            };
+            let mut ex = Exchange::new("SCRAM-SHA-256").expect("SCRAM-SHA-256 is served");
+            match ex.step(first, &SaslUsers) {
+                Step::Continue(reply) => {
+                    assert!(reply.starts_with(b"r="));
+                    let second = ex.step(fin, &SaslUsers);
+                    assert!(matches!(second, Step::Failed { .. }), "{second:?}");
+                    true
+                }
+                Step::Failed { .. } => false,
+                Step::Done { .. } => panic!("SCRAM authenticated on its first message"),
+            }
+        }
     }
 }

@@ -370,6 +370,11 @@ fn replay_serve_request() {
 }
 
 #[test]
+fn replay_sasl_scram() {
+    replay_target("sasl_scram");
+}
+
+#[test]
 fn replay_unescape() {
     replay_target("unescape");
 }
@@ -1296,6 +1301,32 @@ fn produce_seeds(add: &mut impl FnMut(&'static str, &str, Vec<u8>)) {
     let cut = request_frame(ApiKey::JoinGroup, 5, join);
     add(t, "err-join-group-cut", cut[..cut.len() - 3].to_vec());
     add(t, "err-no-header", vec![0, 18, 0]);
+
+    let t = "sasl_scram";
+    let with = |kind: u8, m: &[u8]| [&[kind][..], m].concat();
+    add(
+        t,
+        "ok-client-first",
+        with(0, b"n,,n=alice,r=fyko+d2lbbFgONRv9qkxdawL"),
+    );
+    add(
+        t,
+        "ok-client-first-escaped",
+        with(0, b"n,a=a=2Cb,n=a=2Cb,r=x,ext=1"),
+    );
+    add(t, "ok-client-final", with(1, b"c=biws,r=abcdef,p=AAEC"));
+    add(t, "ok-plain", with(2, b"\0alice\0pw"));
+    add(
+        t,
+        "ok-scram-exchange",
+        with(3, b"n,,n=alice,r=abc\0c=biws,r=abcxyz,p=AAAA"),
+    );
+    add(t, "err-channel-binding", with(0, b"p=tls-unique,,n=a,r=x"));
+    add(t, "err-bad-escape", with(0, b"n,,n=a=2Xb,r=x"));
+    add(t, "err-final-without-proof", with(1, b"c=biws,r=abc"));
+    add(t, "err-plain-wrong-password", with(2, b"\0alice\0nope"));
+    add(t, "err-scram-first-garbled", with(3, b"n,,r=abc"));
+    add(t, "err-empty", Vec::new());
 }
 
 /// A request frame without its size prefix: header (client id "fuzz"), then the body.

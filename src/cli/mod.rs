@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
+mod acls;
 mod args;
 mod clean;
 mod consume;
@@ -31,6 +32,7 @@ mod stop;
 mod timespec;
 mod topics;
 mod usage;
+mod users;
 
 pub use args::{parse_configs, partitions_of};
 pub use output::{plural, plural_of, stdout};
@@ -147,6 +149,12 @@ pub enum Command {
     /// Copy topics to or from a Kafka cluster over Kafka's protocol
     #[command(subcommand)]
     Mirror(mirror::MirrorCommand),
+    /// Add, list and delete the SASL users of `klog serve`
+    #[command(subcommand)]
+    Users(users::UsersCommand),
+    /// Add, list and remove the ACLs `klog serve` checks once users exist
+    #[command(subcommand)]
+    Acls(acls::AclsCommand),
 }
 
 impl Command {
@@ -175,6 +183,8 @@ impl Command {
             Command::Clean(a) => !a.dry_run,
             Command::Mirror(c) => c.writes(),
             Command::Completions(_) | Command::Man(_) | Command::CompleteNames(_) => false,
+            Command::Users(c) => !matches!(c, users::UsersCommand::List(_)),
+            Command::Acls(c) => !matches!(c, acls::AclsCommand::List(_)),
         }
     }
 }
@@ -305,6 +315,8 @@ pub fn main() -> i32 {
         Command::Clean(a) => clean::clean(&ctx, a),
         Command::Serve(a) => serve::run(&ctx, a),
         Command::Mirror(c) => mirror::run(&ctx, c),
+        Command::Users(c) => users::run(&ctx, c),
+        Command::Acls(c) => acls::run(&ctx, c),
     };
     match result {
         Ok(code) => code as i32,

@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 use clap::{ArgAction, Args};
 
 use super::{Ctx, ExitCode, UsageError};
+use klog::server::listener::{ListenerSpec, SecurityProtocol, TlsFiles};
 use klog::server::{Config, Event, Server};
 
 #[derive(Debug, Args)]
@@ -24,14 +25,52 @@ A single broker (node 0) with Kafka's wire protocol: produce (idempotent produce
 fetch with long polling, list offsets, metadata, topics and their configs, delete-records,
 and consumer groups shared with `klog consume -g` (the same members, partition locks and
 committed offsets). No replication, no
-transactions, no ACLs, no TLS or SASL: it listens on loopback unless told otherwise.")]
+transactions.
+
+Listeners take Kafka's security protocols: PLAINTEXT (a bare HOST:PORT), SSL,
+SASL_PLAINTEXT and SASL_SSL, with SASL mechanisms PLAIN, SCRAM-SHA-256 and
+SCRAM-SHA-512 for the users of `klog users`; once a user exists, requests are checked
+against the rules of `klog acls`. A listener off loopback must be SASL_SSL unless
+--allow-insecure-listener is given:
+  klog users add alice                          # asks for the password
+  klog serve --listen SASL_SSL://0.0.0.0:9093 --tls-cert server.pem --tls-key server.key")]
 pub struct ServeArgs {
-    /// Address to listen on (repeatable; port 0 picks a free port)
-    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:9092")]
+    /// Address to listen on, with an optional security protocol: PLAINTEXT, SSL,
+    /// SASL_PLAINTEXT or SASL_SSL (repeatable; port 0 picks a free port)
+    #[arg(
+        long,
+        value_name = "[PROTOCOL://]HOST:PORT",
+        default_value = "127.0.0.1:9092"
+    )]
     pub listen: Vec<String>,
-    /// Address given to clients in metadata (default: the first listen address)
+    /// Address given to clients in metadata, one per --listen in the same order (default:
+    /// the listener's own address)
     #[arg(long, value_name = "HOST:PORT")]
-    pub advertised_listener: Option<String>,
+    pub advertised_listener: Vec<String>,
+    /// PEM certificate chain of the SSL and SASL_SSL listeners
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// PEM private key of --tls-cert
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
+    /// PEM CA certificates: TLS clients must present a certificate it signed (mutual TLS)
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_client_ca: Option<std::path::PathBuf>,
+    /// Allow a listener on an address other than loopback without TLS and SASL
+    #[arg(long)]
+    pub allow_insecure_listener: bool,
+    /// Connections open at once; more are closed as they come (Kafka's max.connections)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: Option<u32>,
+    /// Connections open at once from one address (Kafka's max.connections.per.ip)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections_per_ip: Option<u32>,
+    /// Produce bytes per second per user; more is throttled (Kafka's producer_byte_rate)
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
+    pub producer_byte_rate: Option<u64>,
+    /// Fetched bytes per second per user; more is throttled (Kafka's consumer_byte_rate)
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
+    pub consumer_byte_rate: Option<u64>,
     /// Create a missing topic when a client asks for it (Kafka's auto.create.topics.enable)
     #[arg(long, value_name = "BOOL", default_value_t = true, action = ArgAction::Set)]
     pub auto_create_topics: bool,
@@ -75,27 +114,71 @@ fn print_event(quiet: bool, e: Event) {
         Event::ConnectionError { peer, reason } => {
             eprintln!("klog: closed the connection from {peer}: {reason}")
         }
+        Event::AuthenticationFailed {
+            peer,
+            mechanism,
+            user,
+            reason,
+            suppressed,
+        } => {
+            let user = user
+                .map(|u| format!(" as '{}'", u.escape_debug()))
+                .unwrap_or_default();
+            let more = if suppressed > 0 {
+                format!(" ({suppressed} more not shown)")
+            } else {
+                String::new()
+            };
+            eprintln!("klog: authentication failed from {peer}{user} ({mechanism}): {reason}{more}")
+        }
         Event::StorageError { what, reason } => eprintln!("klog: warning: {what}: {reason}"),
         Event::Stopping => eprintln!("klog: stopping: finishing the requests in flight"),
     }
 }
 
 pub fn run(ctx: &Ctx, a: ServeArgs) -> Result<ExitCode> {
-    if let Some(adv) = &a.advertised_listener {
-        klog::server::parse_host_port(adv).map_err(|e| UsageError(e.to_string()))?;
+    for l in a.listen.iter().chain(&a.advertised_listener) {
+        ListenerSpec::parse(l).map_err(|e| UsageError(e.to_string()))?;
+    }
+    if a.advertised_listener.len() > a.listen.len() {
+        return Err(UsageError(format!(
+            "{} --advertised-listener for {} --listen",
+            a.advertised_listener.len(),
+            a.listen.len()
+        ))
+        .into());
     }
     let mut config = Config::new(&ctx.dir);
     config.listen = a.listen;
-    config.advertised_listener = a.advertised_listener;
+    config.advertised_listeners = a.advertised_listener;
+    config.allow_insecure_listener = a.allow_insecure_listener;
+    if let Some(n) = a.max_connections {
+        config.max_connections = n as usize;
+    }
+    if let Some(n) = a.max_connections_per_ip {
+        config.max_connections_per_ip = n as usize;
+    }
+    config.produce_byte_rate = a.producer_byte_rate;
+    config.fetch_byte_rate = a.consumer_byte_rate;
+    if let (Some(cert), Some(key)) = (a.tls_cert, a.tls_key) {
+        config.tls = Some(TlsFiles {
+            cert,
+            key,
+            client_ca: a.tls_client_ca,
+        });
+    }
     config.auto_create_topics = a.auto_create_topics;
     config.default_partitions = a.default_partitions;
     config.group_initial_rebalance_delay_ms = a.group_initial_rebalance_delay_ms;
     let quiet = ctx.quiet;
     let server = Server::bind(config, Arc::new(move |e| print_event(quiet, e)))?;
     let addrs: Vec<String> = server
-        .local_addrs()
+        .listeners()
         .iter()
-        .map(ToString::to_string)
+        .map(|(protocol, addr)| match protocol {
+            SecurityProtocol::Plaintext => addr.to_string(),
+            p => format!("{}://{addr}", p.name()),
+        })
         .collect();
     eprintln!("klog: listening on {}", addrs.join(", "));
     server

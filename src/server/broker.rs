@@ -23,7 +23,8 @@
 use std::collections::{HashMap, HashSet};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
@@ -87,6 +88,12 @@ struct Watched {
     dirs: HashSet<PathBuf>,
 }
 
+/// Window of the authentication-failure rate limit.
+pub const AUTH_FAILURE_WINDOW: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Authentication failures reported per [`AUTH_FAILURE_WINDOW`].
+pub const AUTH_FAILURE_BURST: u32 = 10;
+
 /// The shared state of a running server.
 pub struct Broker {
     config: Config,
@@ -102,6 +109,32 @@ pub struct Broker {
     /// Offset commits go one at a time (each takes the partition's group lock briefly).
     commits: Mutex<()>,
     coordinator: Arc<dyn Coordinator>,
+    /// Rate limit of the authentication-failure events.
+    auth_failures: super::sasl::FailureLog,
+    /// Connection limits and byte-rate quotas.
+    connections: Arc<super::quota::Connections>,
+    quotas: super::quota::Quotas,
+    /// Whether requests are authorized, and the rules ([`Broker::refresh_policy`]).
+    policy: RwLock<Arc<Policy>>,
+    /// Bumped at each change of `policy`: a connection rereads it only then.
+    policy_generation: AtomicU64,
+    /// What the users and ACL files were when `policy` was read.
+    policy_stamp: Mutex<Option<[Option<FileStamp>; 2]>>,
+}
+
+/// Authorization as the data directory's files say: on once a user exists.
+#[derive(Debug, Default)]
+pub struct Policy {
+    pub enabled: bool,
+    pub acls: super::acl::Acls,
+}
+
+/// A file's identity and last change, to notice that it was replaced or written.
+type FileStamp = (u64, i64, i64, u64);
+
+fn stamp(path: &Path) -> Option<FileStamp> {
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.ino(), m.mtime(), m.mtime_nsec(), m.len()))
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -168,6 +201,9 @@ impl Broker {
             config.group_initial_rebalance_delay_ms,
             system_clock(),
         ));
+        let connections =
+            super::quota::Connections::new(config.max_connections, config.max_connections_per_ip);
+        let quotas = super::quota::Quotas::new(config.produce_byte_rate, config.fetch_byte_rate);
         Ok(Broker {
             topics: Topics::new(&dir),
             config,
@@ -181,7 +217,14 @@ impl Broker {
             watched: Mutex::new(Watched::default()),
             commits: Mutex::new(()),
             coordinator,
+            auth_failures: super::sasl::FailureLog::new(AUTH_FAILURE_WINDOW, AUTH_FAILURE_BURST),
+            connections,
+            quotas,
+            policy: RwLock::new(Arc::new(Policy::default())),
+            policy_generation: AtomicU64::new(0),
+            policy_stamp: Mutex::new(None),
         })
+        .inspect(|b| b.refresh_policy())
     }
 
     /// Installs the consumer-group coordinator (before the server runs).
@@ -213,6 +256,83 @@ impl Broker {
 
     pub fn emit(&self, e: Event) {
         (self.events)(e);
+    }
+
+    pub fn connections(&self) -> &Arc<super::quota::Connections> {
+        &self.connections
+    }
+
+    pub fn quotas(&self) -> &super::quota::Quotas {
+        &self.quotas
+    }
+
+    /// The generation of the authorization policy: a connection rereads the policy when it
+    /// changed (one atomic load per request otherwise).
+    pub fn policy_generation(&self) -> u64 {
+        self.policy_generation.load(Ordering::Acquire)
+    }
+
+    /// The authorization policy and its generation.
+    pub fn policy(&self) -> (u64, Arc<Policy>) {
+        let p = self.policy.read().unwrap_or_else(|e| e.into_inner());
+        (self.policy_generation(), p.clone())
+    }
+
+    /// Rereads the users and ACL files if either changed since they were read (at open, at
+    /// each tick, after CreateAcls and DeleteAcls). A users file that cannot be read keeps
+    /// authorization on, with the rules last read (it fails closed).
+    pub fn refresh_policy(&self) {
+        let dir = &self.config.dir;
+        let users_path = super::users::path(dir);
+        let now = [stamp(&users_path), stamp(&super::acl::path(dir))];
+        let mut last = lock(&self.policy_stamp);
+        if last.as_ref() == Some(&now) {
+            return;
+        }
+        let enabled = match super::users::Users::load(dir) {
+            Ok(u) => !u.is_empty(),
+            Err(e) => {
+                self.emit(Event::StorageError {
+                    what: format!("read of {}", users_path.display()),
+                    reason: e.to_string(),
+                });
+                true
+            }
+        };
+        let acls = match super::acl::Acls::load(dir) {
+            Ok(a) => a,
+            Err(e) => {
+                self.emit(Event::StorageError {
+                    what: "read of the ACLs".into(),
+                    reason: e.to_string(),
+                });
+                self.policy().1.acls.clone()
+            }
+        };
+        *self.policy.write().unwrap_or_else(|e| e.into_inner()) =
+            Arc::new(Policy { enabled, acls });
+        self.policy_generation.fetch_add(1, Ordering::Release);
+        *last = Some(now);
+    }
+
+    /// Reports a failed SASL authentication, at most [`AUTH_FAILURE_BURST`] per
+    /// [`AUTH_FAILURE_WINDOW`] (a password-guessing client does not flood the log).
+    pub fn auth_failed(
+        &self,
+        peer: std::net::SocketAddr,
+        mechanism: &str,
+        user: Option<String>,
+        reason: String,
+    ) {
+        if let Some(suppressed) = self.auth_failures.admit(std::time::Instant::now()) {
+            self.emit(Event::AuthenticationFailed {
+                peer,
+                mechanism: mechanism.to_string(),
+                user,
+                reason,
+                suppressed,
+            });
+        }
     }
 
     /// Holds offset commits off each other while alive.
@@ -351,6 +471,7 @@ impl Broker {
     /// due, started without waiting on any writer that is busy.
     pub fn tick(&self) {
         self.coordinator.tick();
+        self.refresh_policy();
         let writers: Vec<_> = lock(&self.writers)
             .values()
             .map(|s| s.writer.clone())

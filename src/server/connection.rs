@@ -11,19 +11,39 @@
 //! 4. Shutdown: listeners stop accepting; a connection between requests, or in the middle of
 //!    receiving one, closes; a request being handled is finished and answered (a waiting
 //!    fetch answers at once with what it has).
+//! 5. On a TLS listener nothing is read as a request before the TLS handshake completes
+//!    (at most [`TLS_HANDSHAKE_TIMEOUT`]). On a SASL listener, until the client has
+//!    authenticated, only ApiVersions, SaslHandshake and SaslAuthenticate are answered:
+//!    any other request closes the connection, before it is handled. A failed
+//!    authentication is answered with SASL_AUTHENTICATION_FAILED, reported (rate-limited)
+//!    with the peer address, and closes the connection.
+//! 6. A plaintext connection reads and writes the socket's halves directly: TLS, SASL and
+//!    ACLs add nothing per request on it beyond a check of the connection's state and one
+//!    atomic load (the policy's generation) while no user exists.
+//! 7. Once a user exists, each request is checked against the ACLs for the connection's
+//!    principal (`User:NAME`, or `User:ANONYMOUS` without SASL) before it is handled
+//!    ([`super::authz`]).
 
 use std::sync::Arc;
 
-use bytes::BytesMut;
-use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind, ResponseKind};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::messages::{
+    ApiKey, RequestHeader, RequestKind, ResponseKind, SaslAuthenticateRequest,
+    SaslAuthenticateResponse, SaslHandshakeRequest, SaslHandshakeResponse,
+};
+use kafka_protocol::protocol::StrBytes;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
+use super::acl::Operation;
+use super::authz::{self, Access};
 use super::broker::Broker;
 use super::coordinator::ClientInfo;
 use super::fetch::FetchState;
 use super::groups::Reply;
+use super::listener::Listener;
+use super::sasl::{Exchange, Step};
 use super::wire::{self, Parsed};
 use super::{Event, SHUTDOWN_GRACE};
 use crate::error::{Error, Result};
@@ -31,17 +51,20 @@ use crate::error::{Error, Result};
 /// How often due `flush.ms` fsyncs are started.
 const TICK: std::time::Duration = std::time::Duration::from_millis(100);
 
+/// Longest a client may take to complete its TLS handshake.
+pub const TLS_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Accepts on every listener until `shutdown` completes, then waits (at most
 /// [`SHUTDOWN_GRACE`]) for the connections to finish their requests.
 pub async fn serve(
-    listeners: Vec<std::net::TcpListener>,
+    listeners: Vec<(std::net::TcpListener, Listener)>,
     broker: Arc<Broker>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     // Every connection task holds a sender: when all are gone, `recv` returns None.
     let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
     let mut accepting = Vec::new();
-    for l in listeners {
+    for (l, info) in listeners {
         let addr = l.local_addr().ok();
         let l = TcpListener::from_std(l).map_err(|e| Error::Io {
             op: "listen on",
@@ -50,6 +73,7 @@ pub async fn serve(
         })?;
         accepting.push(tokio::spawn(accept_loop(
             l,
+            Arc::new(info),
             broker.clone(),
             broker.stop_signal(),
             alive_tx.clone(),
@@ -81,6 +105,7 @@ pub async fn serve(
 
 async fn accept_loop(
     listener: TcpListener,
+    info: Arc<Listener>,
     broker: Arc<Broker>,
     mut stop: watch::Receiver<bool>,
     alive: mpsc::Sender<()>,
@@ -89,12 +114,22 @@ async fn accept_loop(
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
+                    let slot = match broker.connections().admit(peer.ip()) {
+                        Ok(slot) => slot,
+                        Err(reason) => {
+                            drop(stream);
+                            broker.emit(Event::ConnectionError { peer, reason });
+                            continue;
+                        }
+                    };
                     let broker = broker.clone();
                     let stop = broker.stop_signal();
                     let alive = alive.clone();
+                    let info = info.clone();
                     tokio::spawn(async move {
                         let _alive = alive;
-                        if let Err(reason) = connection(stream, peer, &broker, stop).await {
+                        let _slot = slot;
+                        if let Err(reason) = accepted_connection(stream, peer, &info, &broker, stop).await {
                             broker.emit(Event::ConnectionError { peer, reason });
                         }
                     });
@@ -122,19 +157,111 @@ async fn read_frame<R: AsyncRead + Unpin>(rd: &mut R, size: usize) -> std::io::R
     Ok(buf)
 }
 
-/// Serves one connection until the client closes it, it is rejected, or the server stops.
-/// `Err` carries the reason worth reporting; a client that just goes away is `Ok`.
-async fn connection(
+/// Completes the TLS handshake of a TLS listener's connection, then serves it.
+async fn accepted_connection(
     stream: TcpStream,
     peer: std::net::SocketAddr,
+    listener: &Listener,
     broker: &Arc<Broker>,
     mut stop: watch::Receiver<bool>,
 ) -> std::result::Result<(), String> {
     let _ = stream.set_nodelay(true);
-    let (rd, mut wr) = stream.into_split();
+    let Some(acceptor) = &listener.tls else {
+        let (rd, wr) = stream.into_split();
+        return connection(rd, wr, peer, listener, broker, stop).await;
+    };
+    let tls = tokio::select! {
+        r = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)) => match r {
+            Ok(Ok(tls)) => tls,
+            Ok(Err(e)) => return Err(format!("TLS handshake failed: {e}")),
+            Err(_) => return Err("TLS handshake timed out".into()),
+        },
+        _ = stop.changed() => return Ok(()),
+    };
+    let (rd, wr) = tokio::io::split(tls);
+    connection(rd, wr, peer, listener, broker, stop).await
+}
+
+/// Where a connection is in SASL authentication.
+enum Auth {
+    /// Not a SASL listener.
+    None,
+    /// A SASL listener, not yet authenticated; the exchange once SaslHandshake chose a
+    /// mechanism, and whether its tokens come raw (SaslHandshake v0) rather than in
+    /// SaslAuthenticate requests.
+    Pending {
+        exchange: Option<Box<Exchange>>,
+        raw: bool,
+    },
+    /// Authenticated as this user.
+    User(String),
+}
+
+/// Kafka's message for a failed authentication (the reason stays in the server's log).
+fn auth_failed_message(mechanism: &str) -> String {
+    format!(
+        "Authentication failed during authentication due to invalid credentials with SASL \
+         mechanism {mechanism}"
+    )
+}
+
+/// Runs one step of a SASL exchange on the blocking pool (PBKDF2 for PLAIN), with the users
+/// as the data directory has them now.
+async fn sasl_step(
+    broker: &Arc<Broker>,
+    peer: std::net::SocketAddr,
+    mut exchange: Box<Exchange>,
+    token: Bytes,
+) -> std::result::Result<(Box<Exchange>, Step), String> {
+    let dir = broker.config().dir.clone();
+    let (exchange, step) = blocking(move || {
+        let step = match super::users::Users::load(&dir) {
+            Ok(users) => exchange.step(&token, &users),
+            Err(e) => Step::Failed {
+                user: None,
+                reason: e.to_string(),
+            },
+        };
+        (exchange, step)
+    })
+    .await?;
+    if let Step::Failed { user, reason } = &step {
+        broker.auth_failed(peer, exchange.mechanism(), user.clone(), reason.clone());
+    }
+    Ok((exchange, step))
+}
+
+/// Serves one connection until the client closes it, it is rejected, or the server stops.
+/// `Err` carries the reason worth reporting; a client that just goes away is `Ok`.
+async fn connection<R, W>(
+    rd: R,
+    mut wr: W,
+    peer: std::net::SocketAddr,
+    listener: &Listener,
+    broker: &Arc<Broker>,
+    mut stop: watch::Receiver<bool>,
+) -> std::result::Result<(), String>
+where
+    R: AsyncRead + Unpin + Send,
+    W: AsyncWrite + Unpin + Send,
+{
     let mut rd = BufReader::with_capacity(64 << 10, rd);
     let mut fetch_state = Some(Box::<FetchState>::default());
     let max = broker.config().max_request_bytes;
+    let mut auth = if listener.protocol.sasl() {
+        Auth::Pending {
+            exchange: None,
+            raw: false,
+        }
+    } else {
+        Auth::None
+    };
+    let mut principal = super::acl::ANONYMOUS.to_string();
+    let mut policy = broker.policy();
+    let readvertise = listener.advertised != {
+        let (h, p) = broker.advertised();
+        (h.to_string(), p)
+    };
     loop {
         if *stop.borrow() {
             return Ok(());
@@ -152,6 +279,39 @@ async fn connection(
             },
             _ = stop.changed() => return Ok(()),
         };
+        // After a SaslHandshake v0, the client's tokens come as bare frames.
+        if let Auth::Pending {
+            exchange: exchange @ Some(_),
+            raw: true,
+        } = &mut auth
+        {
+            let ex = exchange.take().unwrap_or_else(|| unreachable!());
+            let mechanism = ex.mechanism();
+            let (ex, step) = sasl_step(broker, peer, ex, frame).await?;
+            let reply = match step {
+                Step::Continue(reply) => {
+                    *exchange = Some(ex);
+                    reply
+                }
+                Step::Done { user, reply } => {
+                    principal = format!("User:{user}");
+                    auth = Auth::User(user);
+                    reply
+                }
+                Step::Failed { .. } => {
+                    return Err(format!("{mechanism} authentication failed"));
+                }
+            };
+            let mut out = Vec::with_capacity(4 + reply.len());
+            out.extend_from_slice(&(reply.len() as u32).to_be_bytes());
+            out.extend_from_slice(&reply);
+            if wr.write_all(&out).await.is_err() || wr.flush().await.is_err() {
+                return Ok(());
+            }
+            continue;
+        }
+        let mut close_after = None;
+        let mut throttle = std::time::Duration::ZERO;
         let out = match wire::parse_request(frame) {
             Parsed::Reject(reason) => return Err(reason),
             Parsed::ApiVersionsTooNew { correlation_id } => {
@@ -164,10 +324,51 @@ async fn connection(
                 body,
             } => {
                 let correlation_id = header.correlation_id;
-                let response =
-                    dispatch(broker, peer, &mut fetch_state, header, api, version, *body)
+                let response = match *body {
+                    RequestKind::SaslHandshake(r) => Some(ResponseKind::SaslHandshake(
+                        sasl_handshake(&mut auth, r, version),
+                    )),
+                    RequestKind::SaslAuthenticate(r) => {
+                        let (resp, failure) = sasl_authenticate(broker, peer, &mut auth, r).await?;
+                        close_after = failure;
+                        if let Auth::User(user) = &auth {
+                            principal = format!("User:{user}");
+                        }
+                        Some(ResponseKind::SaslAuthenticate(resp))
+                    }
+                    body => {
+                        if matches!(auth, Auth::Pending { .. }) && api != ApiKey::ApiVersions {
+                            return Err(format!(
+                                "{api:?} request before SASL authentication on a {} listener",
+                                listener.protocol.name()
+                            ));
+                        }
+                        if broker.policy_generation() != policy.0 {
+                            policy = broker.policy();
+                        }
+                        let access = policy.1.enabled.then(|| Access {
+                            acls: &policy.1.acls,
+                            principal: &principal,
+                        });
+                        let mut r = dispatch(
+                            broker,
+                            peer,
+                            &mut fetch_state,
+                            access,
+                            header,
+                            api,
+                            version,
+                            body,
+                        )
                         .await
                         .map_err(|e| format!("{api:?} v{version}: {e}"))?;
+                        if readvertise && let Some(r) = &mut r {
+                            advertise(r, &listener.advertised);
+                        }
+                        throttle = quota_throttle(broker, &principal, api, size, &mut r);
+                        r
+                    }
+                };
                 match response {
                     Some(r) => Some(
                         wire::encode_response(correlation_id, api, version, &r)
@@ -179,10 +380,158 @@ async fn connection(
         };
         if let Some(out) = out {
             // A reader that never drains its socket stalls here: this task only.
-            if wr.write_all(&out).await.is_err() {
+            if wr.write_all(&out).await.is_err() || wr.flush().await.is_err() {
                 return Ok(());
             }
         }
+        if let Some(reason) = close_after {
+            return Err(reason);
+        }
+        // Over its quota: the answer went out, the connection is muted for the throttle time.
+        if !throttle.is_zero() {
+            tokio::select! {
+                _ = tokio::time::sleep(throttle) => {}
+                _ = stop.changed() => return Ok(()),
+            }
+        }
+    }
+}
+
+/// Counts a Produce (its request's bytes) or a Fetch (the records answered) against the
+/// principal's quota when there is one; sets the response's `throttle_time_ms` and gives
+/// how long to mute the connection.
+fn quota_throttle(
+    broker: &Broker,
+    principal: &str,
+    api: ApiKey,
+    request_bytes: usize,
+    response: &mut Option<ResponseKind>,
+) -> std::time::Duration {
+    use super::quota::Direction;
+    let quotas = broker.quotas();
+    let (direction, bytes) = match (api, &*response) {
+        (ApiKey::Produce, _) if quotas.limits(Direction::Produce) => {
+            (Direction::Produce, request_bytes as u64)
+        }
+        (ApiKey::Fetch, Some(ResponseKind::Fetch(f))) if quotas.limits(Direction::Fetch) => {
+            let bytes = f
+                .responses
+                .iter()
+                .flat_map(|t| &t.partitions)
+                .map(|p| p.records.as_ref().map_or(0, |r| r.len() as u64))
+                .sum();
+            (Direction::Fetch, bytes)
+        }
+        _ => return std::time::Duration::ZERO,
+    };
+    let wait = quotas.record(principal, direction, bytes, std::time::Instant::now());
+    let ms = wait.as_millis().min(i32::MAX as u128) as i32;
+    match response {
+        Some(ResponseKind::Produce(p)) => p.throttle_time_ms = p.throttle_time_ms.max(ms),
+        Some(ResponseKind::Fetch(f)) => f.throttle_time_ms = f.throttle_time_ms.max(ms),
+        _ => {}
+    }
+    wait
+}
+
+/// SaslHandshake: picks the mechanism of the connection's exchange.
+fn sasl_handshake(auth: &mut Auth, r: SaslHandshakeRequest, version: i16) -> SaslHandshakeResponse {
+    let mechanisms = super::sasl::MECHANISMS
+        .iter()
+        .map(|m| StrBytes::from_static_str(m))
+        .collect();
+    let resp = SaslHandshakeResponse::default().with_mechanisms(mechanisms);
+    let Auth::Pending { exchange, raw } = auth else {
+        return resp.with_error_code(kafka_protocol::ResponseError::IllegalSaslState.code());
+    };
+    match Exchange::new(r.mechanism.as_str()) {
+        Some(ex) => {
+            *exchange = Some(Box::new(ex));
+            *raw = version == 0;
+            resp
+        }
+        None => {
+            resp.with_error_code(kafka_protocol::ResponseError::UnsupportedSaslMechanism.code())
+        }
+    }
+}
+
+/// SaslAuthenticate: one step of the exchange; with the reason to close the connection
+/// after the response when the authentication failed.
+async fn sasl_authenticate(
+    broker: &Arc<Broker>,
+    peer: std::net::SocketAddr,
+    auth: &mut Auth,
+    r: SaslAuthenticateRequest,
+) -> std::result::Result<(SaslAuthenticateResponse, Option<String>), String> {
+    let resp = SaslAuthenticateResponse::default();
+    let illegal = |why: &str| {
+        (
+            resp.clone()
+                .with_error_code(kafka_protocol::ResponseError::IllegalSaslState.code())
+                .with_error_message(Some(StrBytes::from_string(why.to_string()))),
+            Some(format!("SaslAuthenticate {why}")),
+        )
+    };
+    let Auth::Pending { exchange, raw } = auth else {
+        return Ok(illegal("on a connection that is not authenticating"));
+    };
+    let Some(ex) = exchange.take().filter(|_| !*raw) else {
+        return Ok(illegal("without a SaslHandshake first"));
+    };
+    let mechanism = ex.mechanism();
+    let (ex, step) = sasl_step(broker, peer, ex, r.auth_bytes).await?;
+    Ok(match step {
+        Step::Continue(reply) => {
+            *exchange = Some(ex);
+            (resp.with_auth_bytes(reply.into()), None)
+        }
+        Step::Done { user, reply } => {
+            *auth = Auth::User(user);
+            (
+                resp.with_auth_bytes(reply.into())
+                    .with_session_lifetime_ms(0),
+                None,
+            )
+        }
+        Step::Failed { .. } => (
+            resp.with_error_code(kafka_protocol::ResponseError::SaslAuthenticationFailed.code())
+                .with_error_message(Some(StrBytes::from_string(auth_failed_message(mechanism)))),
+            Some(format!("{mechanism} authentication failed")),
+        ),
+    })
+}
+
+/// Gives the listener's advertised address in the responses that name the broker.
+fn advertise(r: &mut ResponseKind, (host, port): &(String, u16)) {
+    let host = || StrBytes::from_string(host.clone());
+    let port = *port as i32;
+    match r {
+        ResponseKind::Metadata(m) => {
+            for b in &mut m.brokers {
+                b.host = host();
+                b.port = port;
+            }
+        }
+        ResponseKind::FindCoordinator(f) => {
+            if f.port >= 0 {
+                f.host = host();
+                f.port = port;
+            }
+            for c in &mut f.coordinators {
+                if c.port >= 0 {
+                    c.host = host();
+                    c.port = port;
+                }
+            }
+        }
+        ResponseKind::DescribeCluster(d) => {
+            for b in &mut d.brokers {
+                b.host = host();
+                b.port = port;
+            }
+        }
+        _ => {}
     }
 }
 
@@ -208,10 +557,12 @@ async fn waited<T>(reply: Reply<T>) -> std::result::Result<T, String> {
 }
 
 /// Answers one decoded request; `None` when it gets no response (`acks=0`).
+#[allow(clippy::too_many_arguments)]
 async fn dispatch(
     broker: &Arc<Broker>,
     peer: std::net::SocketAddr,
     fetch_state: &mut Option<Box<FetchState>>,
+    access: Option<Access<'_>>,
     header: RequestHeader,
     api: ApiKey,
     version: i16,
@@ -219,14 +570,70 @@ async fn dispatch(
 ) -> std::result::Result<Option<ResponseKind>, String> {
     let b = broker.clone();
     let client = header.client_id.as_deref().unwrap_or("").to_string();
+    // With authorization on, the APIs without per-resource checks need Alter on the cluster
+    // (see `authz`).
+    if let Some(a) = access {
+        let checked = matches!(
+            api,
+            ApiKey::ApiVersions
+                | ApiKey::Metadata
+                | ApiKey::Produce
+                | ApiKey::Fetch
+                | ApiKey::ListOffsets
+                | ApiKey::InitProducerId
+                | ApiKey::FindCoordinator
+                | ApiKey::JoinGroup
+                | ApiKey::SyncGroup
+                | ApiKey::Heartbeat
+                | ApiKey::LeaveGroup
+                | ApiKey::OffsetCommit
+                | ApiKey::OffsetFetch
+                | ApiKey::CreateTopics
+                | ApiKey::DeleteTopics
+                | ApiKey::DescribeAcls
+                | ApiKey::CreateAcls
+                | ApiKey::DeleteAcls
+        );
+        if !checked && !a.admin() {
+            return Err(format!(
+                "{} may not use {api:?} (it needs Alter on the cluster)",
+                a.principal
+            ));
+        }
+    }
+    let group_denied = |group: &str, op: Operation| access.is_some_and(|a| !a.group(group, op));
     let r = match body {
         RequestKind::ApiVersions(_) => ResponseKind::ApiVersions(wire::api_versions(0)),
-        RequestKind::Metadata(r) => ResponseKind::Metadata(
-            blocking(move || super::metadata::metadata(&b, r, version)).await?,
-        ),
-        RequestKind::Produce(r) => {
+        RequestKind::Metadata(mut r) => {
+            let Some(a) = access else {
+                return Ok(Some(ResponseKind::Metadata(
+                    blocking(move || super::metadata::metadata(&b, r, version)).await?,
+                )));
+            };
+            // Whether a topic exists is a read of the data directory: on the blocking pool.
+            let (acls, principal) = (a.acls.clone(), a.principal.to_string());
+            ResponseKind::Metadata(
+                blocking(move || {
+                    let a = Access {
+                        acls: &acls,
+                        principal: &principal,
+                    };
+                    let denied =
+                        authz::metadata(a, &mut r, |t| b.topic(t).ok().flatten().is_some());
+                    let mut resp = super::metadata::metadata(&b, r, version);
+                    authz::metadata_response(a, &mut resp, denied);
+                    resp
+                })
+                .await?,
+            )
+        }
+        RequestKind::Produce(mut r) => {
             let acks = r.acks;
-            let resp = blocking(move || super::produce::produce(&b, r, version)).await?;
+            let denied = access.map(|a| authz::produce(a, &mut r));
+            let mut resp = blocking(move || super::produce::produce(&b, r, version)).await?;
+            if let Some(denied) = denied {
+                resp.responses.extend(denied);
+            }
             if acks == 0 {
                 // No response: as a Kafka broker, close the connection on an error, so that
                 // the producer notices and refreshes its metadata.
@@ -247,20 +654,77 @@ async fn dispatch(
             }
             ResponseKind::Produce(resp)
         }
-        RequestKind::Fetch(r) => {
+        RequestKind::Fetch(mut r) => {
+            let denied = access.map(|a| authz::fetch(a, &mut r));
             let state = fetch_state.take().unwrap_or_default();
-            let (resp, state) = super::fetch::fetch(broker, state, r, version).await?;
+            let (mut resp, state) = super::fetch::fetch(broker, state, r, version).await?;
             *fetch_state = Some(state);
+            if let Some(denied) = denied {
+                resp.responses.extend(denied);
+            }
             ResponseKind::Fetch(resp)
         }
-        RequestKind::ListOffsets(r) => ResponseKind::ListOffsets(
-            blocking(move || super::list_offsets::list_offsets(&b, r, version)).await?,
-        ),
+        RequestKind::ListOffsets(mut r) => {
+            let denied = access.map(|a| authz::list_offsets(a, &mut r));
+            let mut resp =
+                blocking(move || super::list_offsets::list_offsets(&b, r, version)).await?;
+            if let Some(denied) = denied {
+                resp.topics.extend(denied);
+            }
+            ResponseKind::ListOffsets(resp)
+        }
+        RequestKind::InitProducerId(_) if access.is_some_and(|a| !a.idempotent_write()) => {
+            ResponseKind::InitProducerId(
+                kafka_protocol::messages::InitProducerIdResponse::default()
+                    .with_error_code(authz::CLUSTER_DENIED)
+                    .with_producer_id((-1).into())
+                    .with_producer_epoch(-1),
+            )
+        }
         RequestKind::InitProducerId(r) => ResponseKind::InitProducerId(
             blocking(move || super::produce::init_producer_id(&b, r, version)).await?,
         ),
         RequestKind::FindCoordinator(r) => {
-            ResponseKind::FindCoordinator(super::groups::find_coordinator(broker, r, version))
+            if access
+                .is_some_and(|a| r.key_type != 0 || !a.group(r.key.as_str(), Operation::Describe))
+            {
+                let resp = kafka_protocol::messages::FindCoordinatorResponse::default()
+                    .with_error_code(authz::GROUP_DENIED)
+                    .with_node_id((-1).into())
+                    .with_port(-1);
+                ResponseKind::FindCoordinator(if version >= 1 {
+                    resp.with_error_message(None)
+                } else {
+                    resp
+                })
+            } else {
+                ResponseKind::FindCoordinator(super::groups::find_coordinator(broker, r, version))
+            }
+        }
+        RequestKind::JoinGroup(r) if group_denied(r.group_id.as_str(), Operation::Read) => {
+            ResponseKind::JoinGroup(
+                kafka_protocol::messages::JoinGroupResponse::default()
+                    .with_error_code(authz::GROUP_DENIED)
+                    .with_generation_id(-1),
+            )
+        }
+        RequestKind::SyncGroup(r) if group_denied(r.group_id.as_str(), Operation::Read) => {
+            ResponseKind::SyncGroup(
+                kafka_protocol::messages::SyncGroupResponse::default()
+                    .with_error_code(authz::GROUP_DENIED),
+            )
+        }
+        RequestKind::Heartbeat(r) if group_denied(r.group_id.as_str(), Operation::Read) => {
+            ResponseKind::Heartbeat(
+                kafka_protocol::messages::HeartbeatResponse::default()
+                    .with_error_code(authz::GROUP_DENIED),
+            )
+        }
+        RequestKind::LeaveGroup(r) if group_denied(r.group_id.as_str(), Operation::Read) => {
+            ResponseKind::LeaveGroup(
+                kafka_protocol::messages::LeaveGroupResponse::default()
+                    .with_error_code(authz::GROUP_DENIED),
+            )
         }
         RequestKind::JoinGroup(r) => {
             let info = ClientInfo {
@@ -280,12 +744,30 @@ async fn dispatch(
         RequestKind::LeaveGroup(r) => ResponseKind::LeaveGroup(
             blocking(move || b.coordinator().leave_group(r, version)).await?,
         ),
-        RequestKind::OffsetCommit(r) => ResponseKind::OffsetCommit(
-            blocking(move || super::groups::offset_commit(&b, r, version)).await?,
-        ),
-        RequestKind::OffsetFetch(r) => ResponseKind::OffsetFetch(
-            blocking(move || super::groups::offset_fetch(&b, r, version)).await?,
-        ),
+        RequestKind::OffsetCommit(mut r) => {
+            let denied = access.map(|a| authz::offset_commit(a, &mut r));
+            let mut resp = blocking(move || super::groups::offset_commit(&b, r, version)).await?;
+            if let Some(denied) = denied {
+                resp.topics.extend(denied);
+            }
+            ResponseKind::OffsetCommit(resp)
+        }
+        RequestKind::OffsetFetch(mut r) => {
+            let Some(a) = access else {
+                return Ok(Some(ResponseKind::OffsetFetch(
+                    blocking(move || super::groups::offset_fetch(&b, r, version)).await?,
+                )));
+            };
+            match authz::offset_fetch(a, &mut r, version) {
+                Err(refused) => ResponseKind::OffsetFetch(refused),
+                Ok(denied) => {
+                    let mut resp =
+                        blocking(move || super::groups::offset_fetch(&b, r, version)).await?;
+                    authz::offset_fetch_response(a, &mut resp, denied);
+                    ResponseKind::OffsetFetch(resp)
+                }
+            }
+        }
         RequestKind::ListGroups(r) => ResponseKind::ListGroups(
             blocking(move || super::groups::list_groups(&b, r, version)).await?,
         ),
@@ -298,12 +780,22 @@ async fn dispatch(
         RequestKind::OffsetDelete(r) => ResponseKind::OffsetDelete(
             blocking(move || super::groups::offset_delete(&b, r, version)).await?,
         ),
-        RequestKind::CreateTopics(r) => ResponseKind::CreateTopics(
-            blocking(move || super::metadata::create_topics(&b, r, version)).await?,
-        ),
-        RequestKind::DeleteTopics(r) => ResponseKind::DeleteTopics(
-            blocking(move || super::metadata::delete_topics(&b, r, version)).await?,
-        ),
+        RequestKind::CreateTopics(mut r) => {
+            let denied = access.map(|a| authz::create_topics(a, &mut r));
+            let mut resp = blocking(move || super::metadata::create_topics(&b, r, version)).await?;
+            if let Some(denied) = denied {
+                resp.topics.extend(denied);
+            }
+            ResponseKind::CreateTopics(resp)
+        }
+        RequestKind::DeleteTopics(mut r) => {
+            let denied = access.map(|a| authz::delete_topics(a, &mut r));
+            let mut resp = blocking(move || super::metadata::delete_topics(&b, r, version)).await?;
+            if let Some(denied) = denied {
+                resp.responses.extend(denied);
+            }
+            ResponseKind::DeleteTopics(resp)
+        }
         RequestKind::CreatePartitions(r) => ResponseKind::CreatePartitions(
             blocking(move || super::metadata::create_partitions(&b, r, version)).await?,
         ),
@@ -316,6 +808,24 @@ async fn dispatch(
         RequestKind::IncrementalAlterConfigs(r) => ResponseKind::IncrementalAlterConfigs(
             blocking(move || super::metadata::incremental_alter_configs(&b, r, version)).await?,
         ),
+        RequestKind::DescribeAcls(r) => {
+            let allowed = access.is_none_or(|a| a.cluster(Operation::Describe));
+            ResponseKind::DescribeAcls(
+                blocking(move || super::acl_apis::describe_acls(&b, r, allowed)).await?,
+            )
+        }
+        RequestKind::CreateAcls(r) => {
+            let allowed = access.is_none_or(|a| a.cluster(Operation::Alter));
+            ResponseKind::CreateAcls(
+                blocking(move || super::acl_apis::create_acls(&b, r, allowed)).await?,
+            )
+        }
+        RequestKind::DeleteAcls(r) => {
+            let allowed = access.is_none_or(|a| a.cluster(Operation::Alter));
+            ResponseKind::DeleteAcls(
+                blocking(move || super::acl_apis::delete_acls(&b, r, allowed)).await?,
+            )
+        }
         RequestKind::DescribeCluster(r) => {
             ResponseKind::DescribeCluster(super::metadata::describe_cluster(broker, r, version))
         }

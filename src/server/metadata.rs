@@ -537,8 +537,17 @@ fn broker_configs(
 ) -> Vec<DescribeConfigsResourceResult> {
     let c = broker.config();
     let (host, port) = broker.advertised();
+    // The first listener's, with its security protocol.
+    let protocol = c
+        .listen
+        .first()
+        .and_then(|l| super::listener::ListenerSpec::parse(l).ok())
+        .map_or("PLAINTEXT", |l| l.protocol.name());
     let all = [
-        ("advertised.listeners", format!("PLAINTEXT://{host}:{port}")),
+        (
+            "advertised.listeners",
+            format!("{protocol}://{host}:{port}"),
+        ),
         (
             "auto.create.topics.enable",
             c.auto_create_topics.to_string(),

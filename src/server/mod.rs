@@ -4,6 +4,14 @@
 //! # Shape
 //! - [`wire`]: framing (4-byte size prefix, [`MAX_REQUEST_BYTES`]), request and response
 //!   headers, the table of APIs and versions advertised ([`wire::SUPPORTED`]).
+//! - [`listener`]: Kafka's security protocols per listener (`PLAINTEXT`, `SSL`,
+//!   `SASL_PLAINTEXT`, `SASL_SSL`), the TLS configuration, and the refusal of an unprotected
+//!   listener off loopback.
+//! - [`sasl`] (PLAIN, SCRAM-SHA-256/512 exchanges) and [`users`] (`klog-users.json`, SCRAM
+//!   keys only); [`acl`] (`klog-acls.json`, allow rules), [`authz`] (what each request
+//!   needs), on once a user exists, and [`acl_apis`] (CreateAcls, DescribeAcls, DeleteAcls).
+//! - [`quota`]: connection limits (in all, per address) and produce/fetch byte-rate quotas
+//!   per principal.
 //! - [`connection`]: one task per connection, a request at a time: read a frame, decode it,
 //!   answer it, then read the next one, so responses go out in request order (as a Kafka
 //!   broker mutes a connection until its response is sent). A produce with `acks=0` gets no
@@ -36,11 +44,16 @@
 //! 3. A duplicate of one of the last five batches of an idempotent producer on a partition
 //!    is answered with the offsets it got the first time and appended nothing.
 //! 4. A panic in a handler closes that connection only.
+//! 5. On a SASL listener no request but ApiVersions, SaslHandshake and SaslAuthenticate
+//!    reaches a handler before the connection has authenticated.
+//! 6. Once a user exists, no part of a request that the ACLs do not allow its principal
+//!    reaches a handler (see [`authz`]).
 //!
 //! # Crash safety
 //! The server adds no state of its own to the data directory beyond `klog-server.json` (the
 //! cluster id and the end of the producer-id block handed out, written atomically before any
-//! id of a new block is given out); offset commits, member slots and partition locks are
+//! id of a new block is given out) and reads `klog-users.json` and `klog-acls.json` (written
+//! atomically by `klog users` and `klog acls`; reread when they change); offset commits, member slots and partition locks are
 //! [`crate::group`]'s files, as the CLI writes them (groups' membership lives in memory: the
 //! OS releases the locks of a server that dies). Appends are the storage layer's: a `kill -9` leaves what
 //! `Log` recovery handles. Idempotence state is rebuilt from the tail of each partition's
@@ -49,9 +62,15 @@
 //! # Kafka
 //! `SocketServer` (framing, `socket.request.max.bytes`), `KafkaApis` (dispatch), the group
 //! coordinator (the classic protocol; offset commits of members and "simple" commits,
-//! generation -1), `ProducerStateManager` (de-duplication). Not here (yet): KIP-848's
-//! consumer groups, transactions, ACLs, SASL/TLS, replication.
+//! generation -1), `ProducerStateManager` (de-duplication), `SaslServerAuthenticator` and
+//! `ScramSaslServer` (KIP-152 framing, and the raw tokens after a SaslHandshake v0). The
+//! ACLs are `AclAuthorizer`'s allow rules. Not here (yet): KIP-848's consumer groups,
+//! transactions, DENY ACLs, quotas per client id or set through the API, re-authentication
+//! (`session_lifetime_ms` is 0), GSSAPI and OAUTHBEARER, replication.
 
+pub mod acl;
+pub mod acl_apis;
+pub mod authz;
 pub mod broker;
 pub mod connection;
 pub mod coordinator;
@@ -59,8 +78,12 @@ pub mod fetch;
 pub mod groups;
 pub mod idempotence;
 pub mod list_offsets;
+pub mod listener;
 pub mod metadata;
 pub mod produce;
+pub mod quota;
+pub mod sasl;
+pub mod users;
 pub mod wire;
 
 use std::net::{SocketAddr, TcpListener};
@@ -86,11 +109,16 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 pub struct Config {
     /// The data directory.
     pub dir: PathBuf,
-    /// Addresses to listen on (`host:port`; port 0 picks a free one).
+    /// Addresses to listen on (`[PROTOCOL://]host:port`, Kafka's security protocols, a
+    /// bare address is `PLAINTEXT`; port 0 picks a free one).
     pub listen: Vec<String>,
-    /// `host:port` given to clients in Metadata and FindCoordinator; default: the first
-    /// listener's address.
-    pub advertised_listener: Option<String>,
+    /// `[PROTOCOL://]host:port` given to the clients of each listener in Metadata and
+    /// FindCoordinator, in the order of `listen`; default: the listener's own address.
+    pub advertised_listeners: Vec<String>,
+    /// Certificate, key and client CA of the TLS listeners (`SSL`, `SASL_SSL`).
+    pub tls: Option<listener::TlsFiles>,
+    /// Whether a listener off loopback may lack TLS or SASL.
+    pub allow_insecure_listener: bool,
     /// Whether Metadata creates a topic a client asks for that does not exist (Kafka's
     /// `auto.create.topics.enable`).
     pub auto_create_topics: bool,
@@ -102,6 +130,14 @@ pub struct Config {
     pub group_initial_rebalance_delay_ms: u64,
     /// Largest request frame (`socket.request.max.bytes`).
     pub max_request_bytes: usize,
+    /// Connections open at once (`max.connections`); more are closed when accepted.
+    pub max_connections: usize,
+    /// Connections open at once from one address (`max.connections.per.ip`).
+    pub max_connections_per_ip: usize,
+    /// Produce bytes per second per principal (`producer_byte_rate`; `None`: unlimited).
+    pub produce_byte_rate: Option<u64>,
+    /// Fetch bytes per second per principal (`consumer_byte_rate`; `None`: unlimited).
+    pub fetch_byte_rate: Option<u64>,
 }
 
 impl Config {
@@ -110,11 +146,17 @@ impl Config {
         Config {
             dir: dir.into(),
             listen: vec!["127.0.0.1:9092".into()],
-            advertised_listener: None,
+            advertised_listeners: Vec::new(),
+            tls: None,
+            allow_insecure_listener: false,
             auto_create_topics: true,
             default_partitions: 1,
             group_initial_rebalance_delay_ms: 3000,
             max_request_bytes: MAX_REQUEST_BYTES,
+            max_connections: usize::MAX,
+            max_connections_per_ip: usize::MAX,
+            produce_byte_rate: None,
+            fetch_byte_rate: None,
         }
     }
 }
@@ -126,6 +168,15 @@ pub enum Event {
     AutoCreated { topic: String, partitions: u32 },
     /// A connection ended with an error worth knowing (a bad frame, a failed write).
     ConnectionError { peer: SocketAddr, reason: String },
+    /// A SASL authentication failed (rate-limited: `suppressed` failures were not reported
+    /// since the last one that was).
+    AuthenticationFailed {
+        peer: SocketAddr,
+        mechanism: String,
+        user: Option<String>,
+        reason: String,
+        suppressed: u64,
+    },
     /// Storage failed under a request: the error code sent, and why.
     StorageError { what: String, reason: String },
     /// Shutting down: requests in flight are being finished.
@@ -137,36 +188,81 @@ pub type EventSink = Arc<dyn Fn(Event) + Send + Sync>;
 
 /// A bound, not yet running server.
 pub struct Server {
-    listeners: Vec<TcpListener>,
+    listeners: Vec<(TcpListener, listener::Listener)>,
     broker: Arc<Broker>,
 }
 
 impl Server {
-    /// Binds every listen address and opens the data directory. Nothing is accepted until
+    /// Checks the listeners (see [`listener::check_insecure`]), loads the TLS files, binds
+    /// every listen address and opens the data directory. Nothing is accepted until
     /// [`Server::run`].
     pub fn bind(config: Config, events: EventSink) -> Result<Server> {
+        let specs = config
+            .listen
+            .iter()
+            .map(|l| listener::ListenerSpec::parse(l))
+            .collect::<Result<Vec<_>>>()?;
+        listener::check_insecure(&specs, config.allow_insecure_listener)?;
+        if config.advertised_listeners.len() > specs.len() {
+            return Err(Error::Invalid(format!(
+                "{} advertised listeners for {} listeners",
+                config.advertised_listeners.len(),
+                specs.len()
+            )));
+        }
+        let tls = match (&config.tls, specs.iter().find(|s| s.protocol.tls())) {
+            (Some(files), Some(_)) => Some(tokio_rustls::TlsAcceptor::from(
+                listener::server_config(files)?,
+            )),
+            (None, Some(s)) => {
+                return Err(Error::Invalid(format!(
+                    "the listener {}://{} needs --tls-cert and --tls-key",
+                    s.protocol.name(),
+                    s.bind_address()
+                )));
+            }
+            (_, None) => None,
+        };
         let mut listeners = Vec::new();
-        for a in &config.listen {
+        for (i, spec) in specs.iter().enumerate() {
+            let a = spec.bind_address();
             let l = TcpListener::bind(a.as_str()).map_err(|e| Error::Io {
                 op: "listen on",
-                path: PathBuf::from(a),
+                path: PathBuf::from(&a),
                 source: e,
             })?;
             l.set_nonblocking(true).map_err(|e| Error::Io {
                 op: "listen on",
-                path: PathBuf::from(a),
+                path: PathBuf::from(&a),
                 source: e,
             })?;
-            listeners.push(l);
+            let bound = l.local_addr().map_err(|e| Error::Io {
+                op: "listen on",
+                path: PathBuf::from(&a),
+                source: e,
+            })?;
+            let advertised = match config.advertised_listeners.get(i) {
+                Some(adv) => {
+                    let adv = listener::ListenerSpec::parse(adv)?;
+                    (adv.host, adv.port)
+                }
+                None => (bound.ip().to_string(), bound.port()),
+            };
+            let info = listener::Listener {
+                protocol: spec.protocol,
+                advertised,
+                tls: if spec.protocol.tls() {
+                    tls.clone()
+                } else {
+                    None
+                },
+            };
+            listeners.push((l, info));
         }
-        let first = listeners
+        let advertised = listeners
             .first()
-            .and_then(|l| l.local_addr().ok())
+            .map(|(_, info)| info.advertised.clone())
             .ok_or_else(|| Error::Invalid("no address to listen on".into()))?;
-        let advertised = match &config.advertised_listener {
-            Some(a) => parse_host_port(a)?,
-            None => (first.ip().to_string(), first.port()),
-        };
         let broker = Broker::open(config, advertised, events)?;
         Ok(Server {
             listeners,
@@ -178,7 +274,15 @@ impl Server {
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
         self.listeners
             .iter()
-            .filter_map(|l| l.local_addr().ok())
+            .filter_map(|(l, _)| l.local_addr().ok())
+            .collect()
+    }
+
+    /// Each listener's security protocol and bound address (port 0 resolved).
+    pub fn listeners(&self) -> Vec<(listener::SecurityProtocol, SocketAddr)> {
+        self.listeners
+            .iter()
+            .filter_map(|(l, info)| Some((info.protocol, l.local_addr().ok()?)))
             .collect()
     }
 

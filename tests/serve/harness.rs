@@ -33,7 +33,8 @@ impl Serve {
         Serve::start_on(dir, "127.0.0.1:0", &[])
     }
 
-    /// `klog serve --listen LISTEN ARGS…` on `dir`, once its ready line is printed.
+    /// `klog serve --listen LISTEN ARGS…` on `dir`, once its ready line is printed (LISTEN
+    /// on 127.0.0.1, with or without a security protocol).
     pub fn start_on(dir: &Path, listen: &str, args: &[&str]) -> Serve {
         let mut child = Command::new(KLOG)
             .env_remove("KLOG_DIR")
@@ -73,9 +74,14 @@ impl Serve {
             .next()
             .and_then(|p| p.trim().parse().ok())
             .unwrap_or_else(|| panic!("no port in the ready line {line:?}"));
+        // A listener with a security protocol is named with it.
+        let protocol = listen
+            .split_once("://")
+            .map(|(p, _)| format!("{p}://"))
+            .unwrap_or_default();
         assert_eq!(
             line,
-            format!("klog: listening on 127.0.0.1:{port}"),
+            format!("klog: listening on {protocol}127.0.0.1:{port}"),
             "the ready line"
         );
         Serve {

@@ -14,6 +14,11 @@
 //! - `groups`: consumer groups of real clients through the coordinator: two instances split
 //!   a topic, a restarted member resumes at its commit, a client and `klog consume -g` share
 //!   one group, and a group's first record within a few seconds.
+//! - `security`: SASL_SSL with SCRAM and PLAIN through kcat, confluent-kafka and
+//!   kafka-python (certificates made by the test with rcgen); wrong passwords, unknown
+//!   users, plaintext clients on a TLS port, untrusted and expired certificates, mutual TLS:
+//!   each refused with nothing written; the insecure-listener refusal; `klog users`' file
+//!   mode.
 //! - `kill`: `kill -9` of the server under idempotent producers, then a restart: nothing
 //!   acknowledged lost, nothing retried written twice, `segments verify` clean.
 
@@ -25,3 +30,4 @@ mod groups;
 mod harness;
 mod kill;
 mod long_poll;
+mod security;

@@ -1,0 +1,493 @@
+//! Authorization of requests against the ACLs ([`super::acl`]), once users exist.
+//!
+//! Each check runs before the handler: what the principal may not do is taken out of the
+//! request and answered with Kafka's error for it (TOPIC_AUTHORIZATION_FAILED,
+//! GROUP_AUTHORIZATION_FAILED), what remains is handled as usual, and the two are put
+//! together in the response. What Kafka checks, per API:
+//!
+//! | API | needs |
+//! | --- | --- |
+//! | Produce | Write on each topic |
+//! | Fetch | Read on each topic |
+//! | ListOffsets, Metadata | Describe on each topic (Metadata leaves out the topics the principal may not describe; auto-creation needs Create on the topic or the cluster) |
+//! | InitProducerId | Write on some topic |
+//! | FindCoordinator | Describe on the group |
+//! | JoinGroup, SyncGroup, Heartbeat, LeaveGroup | Read on the group |
+//! | OffsetCommit | Read on the group and on each topic |
+//! | OffsetFetch | Describe on the group and on each topic |
+//! | CreateTopics | Create on the topic or the cluster |
+//! | DeleteTopics | Delete on each topic |
+//! | DescribeAcls | Describe on the cluster; CreateAcls, DeleteAcls: Alter on the cluster |
+//!
+//! The other APIs (group and config administration, CreatePartitions, DeleteRecords,
+//! DescribeCluster) need Alter on the cluster ([`admin`]); without it the connection is
+//! closed before the request is handled (a coarser answer than Kafka's per-resource
+//! errors, never a more permissive one).
+
+use kafka_protocol::ResponseError;
+use kafka_protocol::messages::create_topics_response::CreatableTopicResult;
+use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
+use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::list_offsets_response::{
+    ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
+};
+use kafka_protocol::messages::metadata_response::MetadataResponseTopic;
+use kafka_protocol::messages::offset_commit_response::{
+    OffsetCommitResponsePartition, OffsetCommitResponseTopic,
+};
+use kafka_protocol::messages::offset_fetch_response::{
+    OffsetFetchResponsePartition, OffsetFetchResponseTopic,
+};
+use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::{
+    CreateTopicsRequest, DeleteTopicsRequest, FetchRequest, ListOffsetsRequest, MetadataRequest,
+    MetadataResponse, OffsetCommitRequest, OffsetFetchRequest, OffsetFetchResponse, ProduceRequest,
+};
+
+use super::acl::{Acls, CLUSTER_NAME, Operation, ResourceType};
+
+const TOPIC_DENIED: i16 = ResponseError::TopicAuthorizationFailed.code();
+pub const GROUP_DENIED: i16 = ResponseError::GroupAuthorizationFailed.code();
+pub const CLUSTER_DENIED: i16 = ResponseError::ClusterAuthorizationFailed.code();
+
+/// A principal and the rules, for the checks of one request.
+#[derive(Debug, Clone, Copy)]
+pub struct Access<'a> {
+    pub acls: &'a Acls,
+    pub principal: &'a str,
+}
+
+impl Access<'_> {
+    pub fn topic(&self, name: &str, op: Operation) -> bool {
+        self.acls
+            .allows(self.principal, ResourceType::Topic, name, op)
+    }
+
+    pub fn group(&self, name: &str, op: Operation) -> bool {
+        self.acls
+            .allows(self.principal, ResourceType::Group, name, op)
+    }
+
+    pub fn cluster(&self, op: Operation) -> bool {
+        self.acls
+            .allows(self.principal, ResourceType::Cluster, CLUSTER_NAME, op)
+    }
+
+    /// The APIs without per-resource checks: Alter on the cluster.
+    pub fn admin(&self) -> bool {
+        self.cluster(Operation::Alter)
+    }
+
+    /// InitProducerId: Kafka allows it to a principal that may write to some topic.
+    pub fn idempotent_write(&self) -> bool {
+        self.cluster(Operation::All)
+            || self
+                .acls
+                .allows_any(self.principal, ResourceType::Topic, Operation::Write)
+    }
+}
+
+/// Takes the topics the principal may not write out of a Produce; their answers.
+pub fn produce(a: Access, r: &mut ProduceRequest) -> Vec<TopicProduceResponse> {
+    let mut denied = Vec::new();
+    r.topic_data.retain(|t| {
+        if a.topic(t.name.as_str(), Operation::Write) {
+            return true;
+        }
+        denied.push(
+            TopicProduceResponse::default()
+                .with_name(t.name.clone())
+                .with_partition_responses(
+                    t.partition_data
+                        .iter()
+                        .map(|p| {
+                            PartitionProduceResponse::default()
+                                .with_index(p.index)
+                                .with_error_code(TOPIC_DENIED)
+                                .with_base_offset(-1)
+                                .with_log_append_time_ms(-1)
+                                .with_log_start_offset(-1)
+                        })
+                        .collect(),
+                ),
+        );
+        false
+    });
+    denied
+}
+
+/// Takes the topics the principal may not read out of a Fetch; their answers.
+pub fn fetch(a: Access, r: &mut FetchRequest) -> Vec<FetchableTopicResponse> {
+    let mut denied = Vec::new();
+    r.topics.retain(|t| {
+        if a.topic(t.topic.as_str(), Operation::Read) {
+            return true;
+        }
+        denied.push(
+            FetchableTopicResponse::default()
+                .with_topic(t.topic.clone())
+                .with_topic_id(t.topic_id)
+                .with_partitions(
+                    t.partitions
+                        .iter()
+                        .map(|p| {
+                            PartitionData::default()
+                                .with_partition_index(p.partition)
+                                .with_error_code(TOPIC_DENIED)
+                                .with_high_watermark(-1)
+                                .with_last_stable_offset(-1)
+                                .with_log_start_offset(-1)
+                        })
+                        .collect(),
+                ),
+        );
+        false
+    });
+    r.forgotten_topics_data
+        .retain(|t| a.topic(t.topic.as_str(), Operation::Read));
+    denied
+}
+
+/// Takes the topics the principal may not describe out of a ListOffsets; their answers.
+pub fn list_offsets(a: Access, r: &mut ListOffsetsRequest) -> Vec<ListOffsetsTopicResponse> {
+    let mut denied = Vec::new();
+    r.topics.retain(|t| {
+        if a.topic(t.name.as_str(), Operation::Describe) {
+            return true;
+        }
+        denied.push(
+            ListOffsetsTopicResponse::default()
+                .with_name(t.name.clone())
+                .with_partitions(
+                    t.partitions
+                        .iter()
+                        .map(|p| {
+                            ListOffsetsPartitionResponse::default()
+                                .with_partition_index(p.partition_index)
+                                .with_error_code(TOPIC_DENIED)
+                                .with_timestamp(-1)
+                                .with_offset(-1)
+                        })
+                        .collect(),
+                ),
+        );
+        false
+    });
+    denied
+}
+
+/// Takes out of a Metadata the topics the principal may not describe, and those it may
+/// not create that do not exist (`exists`); their answers.
+pub fn metadata(
+    a: Access,
+    r: &mut MetadataRequest,
+    exists: impl Fn(&str) -> bool,
+) -> Vec<MetadataResponseTopic> {
+    let mut denied = Vec::new();
+    let Some(topics) = &mut r.topics else {
+        return denied;
+    };
+    topics.retain(|t| {
+        let Some(name) = &t.name else { return true };
+        let code = if !a.topic(name.as_str(), Operation::Describe) {
+            TOPIC_DENIED
+        } else if !exists(name.as_str())
+            && !a.topic(name.as_str(), Operation::Create)
+            && !a.cluster(Operation::Create)
+        {
+            ResponseError::UnknownTopicOrPartition.code()
+        } else {
+            return true;
+        };
+        denied.push(
+            MetadataResponseTopic::default()
+                .with_name(Some(name.clone()))
+                .with_error_code(code),
+        );
+        false
+    });
+    denied
+}
+
+/// A Metadata response: the topics the principal may not describe left out, the answers
+/// of those taken out of the request added.
+pub fn metadata_response(
+    a: Access,
+    resp: &mut MetadataResponse,
+    denied: Vec<MetadataResponseTopic>,
+) {
+    resp.topics.retain(|t| {
+        t.name
+            .as_ref()
+            .is_some_and(|n| a.topic(n.as_str(), Operation::Describe))
+    });
+    resp.topics.extend(denied);
+}
+
+/// Takes the topics the principal may not read out of an OffsetCommit; their answers.
+pub fn offset_commit(a: Access, r: &mut OffsetCommitRequest) -> Vec<OffsetCommitResponseTopic> {
+    let mut denied = Vec::new();
+    let group_ok = a.group(r.group_id.as_str(), Operation::Read);
+    r.topics.retain(|t| {
+        let code = if !group_ok {
+            GROUP_DENIED
+        } else if !a.topic(t.name.as_str(), Operation::Read) {
+            TOPIC_DENIED
+        } else {
+            return true;
+        };
+        denied.push(
+            OffsetCommitResponseTopic::default()
+                .with_name(t.name.clone())
+                .with_partitions(
+                    t.partitions
+                        .iter()
+                        .map(|p| {
+                            OffsetCommitResponsePartition::default()
+                                .with_partition_index(p.partition_index)
+                                .with_error_code(code)
+                        })
+                        .collect(),
+                ),
+        );
+        false
+    });
+    denied
+}
+
+/// An OffsetFetch: `Err` with the answer when the group may not be described; else the
+/// topics the principal may not describe taken out, with their answers.
+pub fn offset_fetch(
+    a: Access,
+    r: &mut OffsetFetchRequest,
+    version: i16,
+) -> Result<Vec<OffsetFetchResponseTopic>, OffsetFetchResponse> {
+    if !a.group(r.group_id.as_str(), Operation::Describe) {
+        let resp = OffsetFetchResponse::default();
+        return Err(if version >= 2 {
+            resp.with_error_code(GROUP_DENIED)
+        } else {
+            // v0-1 have no top-level error: every partition asked for gets it.
+            resp.with_topics(
+                r.topics
+                    .iter()
+                    .flatten()
+                    .map(|t| {
+                        OffsetFetchResponseTopic::default()
+                            .with_name(t.name.clone())
+                            .with_partitions(
+                                t.partition_indexes
+                                    .iter()
+                                    .map(|&p| {
+                                        OffsetFetchResponsePartition::default()
+                                            .with_partition_index(p)
+                                            .with_committed_offset(-1)
+                                            .with_error_code(GROUP_DENIED)
+                                    })
+                                    .collect(),
+                            )
+                    })
+                    .collect(),
+            )
+        });
+    }
+    let mut denied = Vec::new();
+    if let Some(topics) = &mut r.topics {
+        topics.retain(|t| {
+            if a.topic(t.name.as_str(), Operation::Describe) {
+                return true;
+            }
+            denied.push(
+                OffsetFetchResponseTopic::default()
+                    .with_name(t.name.clone())
+                    .with_partitions(
+                        t.partition_indexes
+                            .iter()
+                            .map(|&p| {
+                                OffsetFetchResponsePartition::default()
+                                    .with_partition_index(p)
+                                    .with_committed_offset(-1)
+                                    .with_error_code(TOPIC_DENIED)
+                            })
+                            .collect(),
+                    ),
+            );
+            false
+        });
+    }
+    Ok(denied)
+}
+
+/// An OffsetFetch response: topics the principal may not describe left out (a fetch of
+/// all the group's offsets), the answers of those taken out of the request added.
+pub fn offset_fetch_response(
+    a: Access,
+    resp: &mut OffsetFetchResponse,
+    denied: Vec<OffsetFetchResponseTopic>,
+) {
+    resp.topics
+        .retain(|t| a.topic(t.name.as_str(), Operation::Describe));
+    resp.topics.extend(denied);
+}
+
+/// Takes the topics the principal may not create out of a CreateTopics; their answers.
+pub fn create_topics(a: Access, r: &mut CreateTopicsRequest) -> Vec<CreatableTopicResult> {
+    let cluster = a.cluster(Operation::Create);
+    let mut denied = Vec::new();
+    r.topics.retain(|t| {
+        if cluster || a.topic(t.name.as_str(), Operation::Create) {
+            return true;
+        }
+        denied.push(
+            CreatableTopicResult::default()
+                .with_name(t.name.clone())
+                .with_error_code(TOPIC_DENIED)
+                .with_num_partitions(-1)
+                .with_replication_factor(-1),
+        );
+        false
+    });
+    denied
+}
+
+/// Takes the topics the principal may not delete out of a DeleteTopics; their answers.
+/// Topics named by id only are refused (klog names topics by name).
+pub fn delete_topics(a: Access, r: &mut DeleteTopicsRequest) -> Vec<DeletableTopicResult> {
+    let mut denied = Vec::new();
+    r.topic_names.retain(|n| {
+        if a.topic(n.as_str(), Operation::Delete) {
+            return true;
+        }
+        denied.push(
+            DeletableTopicResult::default()
+                .with_name(Some(n.clone()))
+                .with_error_code(TOPIC_DENIED),
+        );
+        false
+    });
+    r.topics.retain(|t| {
+        if t.name
+            .as_ref()
+            .is_some_and(|n| a.topic(n.as_str(), Operation::Delete))
+        {
+            return true;
+        }
+        denied.push(
+            DeletableTopicResult::default()
+                .with_name(t.name.clone())
+                .with_topic_id(t.topic_id)
+                .with_error_code(TOPIC_DENIED),
+        );
+        false
+    });
+    denied
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::acl::{PatternType, Rule};
+    use kafka_protocol::messages::TopicName;
+    use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+    use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+    use kafka_protocol::protocol::StrBytes;
+
+    fn acls() -> Acls {
+        Acls {
+            rules: vec![
+                Rule {
+                    principal: "User:alice".into(),
+                    resource: ResourceType::Topic,
+                    pattern: PatternType::Prefixed,
+                    name: "logs.".into(),
+                    operation: Operation::Read,
+                },
+                Rule {
+                    principal: "User:alice".into(),
+                    resource: ResourceType::Group,
+                    pattern: PatternType::Literal,
+                    name: "g".into(),
+                    operation: Operation::Read,
+                },
+            ],
+        }
+    }
+
+    fn name(s: &str) -> TopicName {
+        TopicName(StrBytes::from_string(s.into()))
+    }
+
+    #[test]
+    fn produce_without_write_is_answered_topic_authorization_failed() {
+        let acls = acls();
+        let a = Access {
+            acls: &acls,
+            principal: "User:alice",
+        };
+        let mut r = ProduceRequest::default().with_topic_data(vec![
+            TopicProduceData::default()
+                .with_name(name("logs.app"))
+                .with_partition_data(vec![PartitionProduceData::default().with_index(3)]),
+        ]);
+        let denied = produce(a, &mut r);
+        assert!(r.topic_data.is_empty());
+        assert_eq!(denied.len(), 1);
+        assert_eq!(denied[0].partition_responses[0].index, 3);
+        assert_eq!(denied[0].partition_responses[0].error_code, 29);
+    }
+
+    #[test]
+    fn metadata_hides_what_may_not_be_described_and_creates_nothing_unallowed() {
+        let acls = acls();
+        let a = Access {
+            acls: &acls,
+            principal: "User:alice",
+        };
+        let topic = |n: &str| MetadataRequestTopic::default().with_name(Some(name(n)));
+        let mut r = MetadataRequest::default().with_topics(Some(vec![
+            topic("logs.app"),
+            topic("orders"),
+            topic("logs.new"),
+        ]));
+        let denied = metadata(a, &mut r, |n| n == "logs.app");
+        let kept: Vec<_> = r
+            .topics
+            .unwrap()
+            .iter()
+            .map(|t| t.name.clone().unwrap())
+            .collect();
+        assert_eq!(kept, vec![name("logs.app")]);
+        let codes: Vec<_> = denied
+            .iter()
+            .map(|t| (t.name.clone().unwrap(), t.error_code))
+            .collect();
+        assert_eq!(codes, vec![(name("orders"), 29), (name("logs.new"), 3)]);
+        let mut resp = MetadataResponse::default().with_topics(vec![
+            MetadataResponseTopic::default().with_name(Some(name("logs.app"))),
+            MetadataResponseTopic::default().with_name(Some(name("orders"))),
+        ]);
+        metadata_response(a, &mut resp, vec![]);
+        assert_eq!(resp.topics.len(), 1);
+        assert_eq!(resp.topics[0].name, Some(name("logs.app")));
+    }
+
+    #[test]
+    fn offset_fetch_of_a_group_not_allowed_is_refused_whole() {
+        let acls = acls();
+        let a = Access {
+            acls: &acls,
+            principal: "User:alice",
+        };
+        let mut r = OffsetFetchRequest::default().with_group_id(kafka_protocol::messages::GroupId(
+            StrBytes::from_static_str("other"),
+        ));
+        let resp = offset_fetch(a, &mut r, 3).unwrap_err();
+        assert_eq!(resp.error_code, GROUP_DENIED);
+        let mut r = OffsetFetchRequest::default().with_group_id(kafka_protocol::messages::GroupId(
+            StrBytes::from_static_str("g"),
+        ));
+        assert!(offset_fetch(a, &mut r, 3).unwrap().is_empty());
+        assert!(!a.idempotent_write());
+        assert!(!a.admin());
+    }
+}
