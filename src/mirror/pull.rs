@@ -897,7 +897,9 @@ impl From<Error> for Failure {
 }
 
 /// One fetch from `node` of the partitions `idx`: its response waits for the operations of
-/// the previous one (so that every log is back and in order), then its own start.
+/// the previous one (so that every log is back and in order), then its own start. Operations
+/// already done when the fetch goes out are reported first, so that a following pull's
+/// progress does not wait for a long poll.
 #[allow(clippy::too_many_arguments)]
 async fn fetch_once(
     client: &mut Client,
@@ -909,6 +911,10 @@ async fn fetch_once(
     appending: &mut Option<Appending>,
     on_event: &mut dyn FnMut(Event),
 ) -> Result<(), Failure> {
+    if appending.as_ref().is_some_and(|a| a.task.is_finished()) {
+        // Done already: report them now, not after a long poll.
+        settle(appending, parts, on_event).await?;
+    }
     let first_topic = parts[idx[0]].topic.clone();
     let conn = client
         .node(node)
