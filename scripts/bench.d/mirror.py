@@ -13,12 +13,16 @@ into the page cache before each run). Push (when --tansu names the binary of tan
 peer broker of `scripts/serve-clients`): --push-records records of 100 bytes in one partition
 pushed with `klog mirror push` to a fresh tansu (memory storage), against a confluent-kafka
 producer (linger.ms 5, idempotent) sending the same values to another fresh tansu. Medians of
---reps runs, interleaved. Prints one markdown table. Every server is started and stopped
-here, on loopback; temporary data goes to $BENCH_TMP (default: target/bench-data).
+--reps runs, interleaved. Prints one markdown table: time, MB/s and records/s, and the CPU
+time (user + system) of the client and of the server side of each run (`cat` has no server;
+the producer's client CPU includes Python's start and its reading of the input).
+Every server is started and stopped here, on loopback; temporary data goes to $BENCH_TMP
+(default: target/bench-data).
 """
 
 import argparse
 import os
+import resource
 import re
 import shutil
 import socket
@@ -66,10 +70,27 @@ def run(cmd, **kw):
     subprocess.run(cmd, check=True, **kw)
 
 
-def timed(cmd, **kw):
+def children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def proc_cpu(p):
+    """CPU seconds (user + system) a running child has used so far."""
+    with open("/proc/%d/stat" % p.pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def timed(cmd, server=None, **kw):
+    """(wall seconds, client CPU seconds, server CPU seconds or None) of one run of cmd."""
+    s0 = proc_cpu(server) if server else None
+    c0 = children_cpu()
     t0 = time.perf_counter()
     run(cmd, **kw)
-    return time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    cpu = children_cpu() - c0
+    return wall, cpu, (proc_cpu(server) - s0) if server else None
 
 
 def start_serve(klog, data):
@@ -138,6 +159,19 @@ def warm(files):
                 pass
 
 
+def row(what, nbytes, records, runs):
+    """A table row from (wall, client CPU, server CPU) runs: medians, and the range of walls.
+    MB/s and records/s count the records' values (pull: the segment files' bytes)."""
+    wall = statistics.median(r[0] for r in runs)
+    cpu = statistics.median(r[1] for r in runs)
+    server = [r[2] for r in runs if r[2] is not None]
+    walls = [r[0] for r in runs]
+    return (what, "%.0f MB, %d records" % (nbytes / 1e6, records), "%.2f s" % wall,
+            "%.0f" % (nbytes / 1e6 / wall), "%.0f" % (records / wall / 1000), "%.2f s" % cpu,
+            "%.2f s" % statistics.median(server) if server else "–",
+            "%.2f–%.2f s" % (min(walls), max(walls)))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--klog", required=True)
@@ -171,7 +205,8 @@ def main():
         for r in range(a.reps):
             dst = os.path.join(tmp, "B%d" % r)
             warm(files)
-            pull.append(timed([klog, "--dir", dst, "-q", "mirror", "pull", "--from", addr, "t"]))
+            pull.append(timed([klog, "--dir", dst, "-q", "mirror", "pull", "--from", addr, "t"],
+                              server=serve))
             shutil.rmtree(dst)
             warm(files)
             with open(os.path.join(tmp, "cat.out"), "wb") as out:
@@ -179,12 +214,9 @@ def main():
             os.remove(os.path.join(tmp, "cat.out"))
         stop(serve)
         procs.remove(serve)
-        mb = total / 1e6
         for what, ts in [("`cat` of the segment files into one file", cat),
                          ("`klog mirror pull` from `klog serve` (loopback)", pull)]:
-            m = statistics.median(ts)
-            rows.append((what, "%.0f MB" % mb, "%.2f s" % m, "%.0f MB/s" % (mb / m),
-                         "%.2f–%.2f s" % (min(ts), max(ts))))
+            rows.append(row(what, total, records, ts))
 
         # Push: klog mirror push against a confluent-kafka producer, each to a fresh tansu.
         if a.tansu:
@@ -205,29 +237,26 @@ def main():
                     if fn.startswith(".klog-mirror-push."):
                         os.remove(os.path.join(local, "p-0", fn))
                 push.append(timed([klog, "--dir", local, "-q", "mirror", "push", "--to", taddr,
-                                   "p"]))
+                                   "p"], server=t))
                 stop(t)
                 procs.remove(t)
                 t, taddr = start_tansu(a.tansu)
                 procs.append(t)
+                s0, c0 = proc_cpu(t), children_cpu()
                 out = subprocess.run([a.python, script, taddr, "p", pinp], check=True,
                                      capture_output=True, text=True)
-                conf.append(float(out.stdout.strip()))
+                conf.append((float(out.stdout.strip()), children_cpu() - c0, proc_cpu(t) - s0))
                 stop(t)
                 procs.remove(t)
-            mb = a.push_records * 100 / 1e6
             for what, ts in [("confluent-kafka producer → tansu (values only)", conf),
                              ("`klog mirror push` → tansu", push)]:
-                m = statistics.median(ts)
-                rows.append((what, "%d records" % a.push_records, "%.2f s" % m,
-                             "%.0f k rec/s" % (a.push_records / m / 1000),
-                             "%.2f–%.2f s" % (min(ts), max(ts))))
+                rows.append(row(what, a.push_records * 100, a.push_records, ts))
     finally:
         for p in procs:
             p.kill()
         shutil.rmtree(tmp, ignore_errors=True)
-    print("| what | size | median | rate | runs |")
-    print("|---|---:|---:|---:|---:|")
+    print("| what | data | median | MB/s | k rec/s | CPU client | CPU server | runs |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print("| %s |" % " | ".join(r))
 

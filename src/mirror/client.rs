@@ -33,7 +33,7 @@ use kafka_protocol::messages::{
     RequestHeader, ResponseHeader, TopicName, metadata_request::MetadataRequestTopic,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 use super::Error;
@@ -227,13 +227,20 @@ impl Connection {
             if size < 0 || size as usize > MAX_RESPONSE_BYTES {
                 return Err(std::io::Error::other(format!("response of {size} bytes")));
             }
-            // Read into spare capacity: no zeroing of a fetch's megabytes first.
-            let mut frame = Vec::with_capacity(size as usize);
-            let n = (&mut *stream)
-                .take(size as u64)
+            // Read into spare capacity: no zeroing of a fetch's megabytes first. What the
+            // buffer holds already is taken from it, the rest read from the socket straight
+            // into the frame (through the buffer, its last part would be copied twice).
+            let size = size as usize;
+            let mut frame = Vec::with_capacity(size);
+            let held = stream.buffer().len().min(size);
+            frame.extend_from_slice(&stream.buffer()[..held]);
+            stream.consume(held);
+            stream
+                .get_mut()
+                .take((size - held) as u64)
                 .read_to_end(&mut frame)
                 .await?;
-            if n < size as usize {
+            if frame.len() < size {
                 return Err(std::io::ErrorKind::UnexpectedEof.into());
             }
             Ok(Bytes::from(frame))

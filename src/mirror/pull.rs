@@ -19,11 +19,19 @@
 //! 4. A fetch error that may pass (a leader change, a broker restart, a lost connection) is
 //!    retried after a Metadata refresh with backoff; a topic that no longer exists on the
 //!    source, or any other error, stops the pull with one line naming the broker.
+//! 5. Pipelined: the batches of one fetch response are appended on a blocking thread while
+//!    the next fetch (asked from the ends just past them) is on the wire; that next response
+//!    is gone through only once those appends are done, so at most two responses are held
+//!    (one being appended, one arriving) and a log's operations keep their order. Appended
+//!    batches are written from the response's buffer (no copy), and nothing is flushed per
+//!    batch: the topic's flush policy applies, and the pull flushes every log at its end.
 //!
 //! # Crash safety
 //! Nothing but the local logs: a killed pull leaves at most a torn last batch, which the next
 //! writer's recovery cuts, and the next pull resumes from the log end. Nothing is missing or
-//! doubled: offsets are the source's, and an offset below the log end is never appended.
+//! doubled: offsets are the source's, and an offset below the log end is never appended. A
+//! pull stopped by an error waits for the appends under way first: the local ends it reports
+//! are on disk (in the page cache) when it returns.
 //!
 //! # Kafka
 //! `ReplicaFetcherThread` / `AbstractFetcherThread` (fetch from the leader, append as
@@ -751,12 +759,29 @@ async fn source_batch(
         .map(|b| (b.base_offset, b.last_offset, b.bytes)))
 }
 
-/// Fetches until every partition reached its target (or, following, until `stop`).
+/// Fetches until every partition reached its target (or, following, until `stop`). The
+/// appends of one response run on a blocking thread while the next fetch is on the wire
+/// (invariant 5); whatever way this ends, they are waited for before it returns.
 async fn fetch_loop(
     client: &mut Client,
     opts: &PullOptions,
     parts: &mut [Part],
     stop: &AtomicBool,
+    on_event: &mut dyn FnMut(Event),
+) -> Result<(), Error> {
+    let mut appending = None;
+    let r = fetch_rounds(client, opts, parts, stop, &mut appending, on_event).await;
+    let settled = settle(&mut appending, parts, on_event).await;
+    r?;
+    settled
+}
+
+async fn fetch_rounds(
+    client: &mut Client,
+    opts: &PullOptions,
+    parts: &mut [Part],
+    stop: &AtomicBool,
+    appending: &mut Option<Appending>,
     on_event: &mut dyn FnMut(Event),
 ) -> Result<(), Error> {
     let mut backoff = Backoff::new(opts.retry_for);
@@ -773,7 +798,8 @@ async fn fetch_loop(
             } else {
                 SHORT_WAIT_MS
             };
-            let result = fetch_once(client, node, wait, parts, &idx, opts, on_event).await;
+            let result =
+                fetch_once(client, node, wait, parts, &idx, opts, appending, on_event).await;
             match result {
                 Ok(()) => backoff = Backoff::new(opts.retry_for),
                 Err(Failure::Retry { error, topic }) => {
@@ -788,6 +814,69 @@ async fn fetch_loop(
                 break;
             }
         }
+    }
+    Ok(())
+}
+
+/// What a fetch response leaves to do to a partition's log, in order.
+enum Op {
+    /// [`Log::append_replica`] of one fetched batch.
+    Append(Bytes),
+    /// [`Log::trim`] to the source's log start.
+    Trim(i64),
+}
+
+/// The log operations of one fetch response, running on a blocking thread with the logs
+/// they need (taken out of their partitions until [`settle`] gives them back).
+struct Appending {
+    task: tokio::task::JoinHandle<Result<Vec<(usize, Log)>, Error>>,
+    /// Reported once the operations are done.
+    events: Vec<Event>,
+}
+
+/// Starts the operations planned from one response, if any.
+fn start_appending(jobs: Vec<(usize, Log, Vec<Op>)>, events: Vec<Event>) -> Option<Appending> {
+    if jobs.is_empty() {
+        return None;
+    }
+    let task = tokio::task::spawn_blocking(move || {
+        let mut logs = Vec::with_capacity(jobs.len());
+        for (i, mut log, ops) in jobs {
+            for op in ops {
+                match op {
+                    Op::Append(batch) => {
+                        log.append_replica(&batch)?;
+                    }
+                    Op::Trim(offset) => {
+                        log.trim(offset)?;
+                    }
+                }
+            }
+            logs.push((i, log));
+        }
+        Ok(logs)
+    });
+    Some(Appending { task, events })
+}
+
+/// Waits for the running operations, gives their logs back and reports their events.
+async fn settle(
+    appending: &mut Option<Appending>,
+    parts: &mut [Part],
+    on_event: &mut dyn FnMut(Event),
+) -> Result<(), Error> {
+    let Some(a) = appending.take() else {
+        return Ok(());
+    };
+    let logs = a
+        .task
+        .await
+        .map_err(|_| Error::Internal("the append thread panicked"))??;
+    for (i, log) in logs {
+        parts[i].log = Some(log);
+    }
+    for e in a.events {
+        on_event(e);
     }
     Ok(())
 }
@@ -807,6 +896,11 @@ impl From<Error> for Failure {
     }
 }
 
+/// One fetch from `node` of the partitions `idx`: its response waits for the operations of
+/// the previous one (so that every log is back and in order), then its own start. Operations
+/// already done when the fetch goes out are reported first, so that a following pull's
+/// progress does not wait for a long poll.
+#[allow(clippy::too_many_arguments)]
 async fn fetch_once(
     client: &mut Client,
     node: i32,
@@ -814,19 +908,14 @@ async fn fetch_once(
     parts: &mut [Part],
     idx: &[usize],
     opts: &PullOptions,
+    appending: &mut Option<Appending>,
     on_event: &mut dyn FnMut(Event),
 ) -> Result<(), Failure> {
+    if appending.as_ref().is_some_and(|a| a.task.is_finished()) {
+        // Done already: report them now, not after a long poll.
+        settle(appending, parts, on_event).await?;
+    }
     let first_topic = parts[idx[0]].topic.clone();
-    let retry = |error: Error, topic: &str| {
-        if error.is_retriable() {
-            Failure::Retry {
-                error,
-                topic: topic.to_string(),
-            }
-        } else {
-            Failure::Fatal(error)
-        }
-    };
     let conn = client
         .node(node)
         .await
@@ -838,10 +927,56 @@ async fn fetch_once(
         .send(&req, v)
         .await
         .map_err(|e| retry(e, &first_topic))?;
+    settle(appending, parts, on_event).await?;
     if resp.error_code != 0 {
         let e = conn.fatal("Fetch", resp.error_code, "");
         return Err(retry(e, &first_topic));
     }
+    let (mut jobs, mut events) = (Vec::new(), Vec::new());
+    let r = plan_response(
+        client,
+        &broker,
+        &resp,
+        parts,
+        idx,
+        opts,
+        &mut jobs,
+        &mut events,
+        on_event,
+    )
+    .await;
+    *appending = start_appending(jobs, events);
+    r
+}
+
+/// A failure worth retrying, or a fatal one.
+fn retry(error: Error, topic: &str) -> Failure {
+    if error.is_retriable() {
+        Failure::Retry {
+            error,
+            topic: topic.to_string(),
+        }
+    } else {
+        Failure::Fatal(error)
+    }
+}
+
+/// Goes through a fetch response: moves each partition's end past the batches it brings
+/// and plans their appends (into `jobs`, with the events to report once done); anything
+/// else it calls for (a moved log start, a divergence) is done here and now. Whatever
+/// it returns, `jobs` holds every append planned: the ends were moved past them.
+#[allow(clippy::too_many_arguments)]
+async fn plan_response(
+    client: &mut Client,
+    broker: &str,
+    resp: &kafka_protocol::messages::FetchResponse,
+    parts: &mut [Part],
+    idx: &[usize],
+    opts: &PullOptions,
+    jobs: &mut Vec<(usize, Log, Vec<Op>)>,
+    events: &mut Vec<Event>,
+    on_event: &mut dyn FnMut(Event),
+) -> Result<(), Failure> {
     for t in &resp.responses {
         for pd in &t.partitions {
             let Some(&i) = idx.iter().find(|&&i| {
@@ -880,7 +1015,7 @@ async fn fetch_once(
                 }
                 code => {
                     let e = Error::Broker {
-                        broker: broker.clone(),
+                        broker: broker.to_string(),
                         api: "Fetch".into(),
                         what,
                         code,
@@ -890,8 +1025,10 @@ async fn fetch_once(
             }
             part.summary.source_end = pd.high_watermark;
             let Some(records) = &pd.records else { continue };
+            let mut ops = Vec::new();
             let mut appended = (0u64, 0u64, 0u64);
             let mut whole = false;
+            let mut failure = None;
             for fetched in whole_batches(records) {
                 let (base, last, magic) = (fetched.base_offset, fetched.last_offset, fetched.magic);
                 whole = true;
@@ -899,15 +1036,15 @@ async fn fetch_once(
                     continue;
                 }
                 if base < part.end {
-                    if part.end == part.local_start && part.log.as_ref().is_some() {
+                    if part.end == part.local_start && part.log.is_some() {
                         // A first batch that starts below the log start (the source trimmed
                         // inside it): start the local log at the batch, then trim back up.
                         let log = part.log.as_mut().ok_or(Error::Internal("no log"))?;
                         log.truncate_fully_and_start_at(base).map_err(Error::from)?;
                         part.local_start = base;
                     } else {
-                        return Err(Failure::Fatal(Error::Diverged {
-                            broker: broker.clone(),
+                        failure = Some(Failure::Fatal(Error::Diverged {
+                            broker: broker.to_string(),
                             topic: part.topic.clone(),
                             partition: part.partition,
                             local_end: part.end,
@@ -917,27 +1054,32 @@ async fn fetch_once(
                                  local end"
                             ),
                         }));
+                        break;
                     }
                 }
                 if magic != 2 {
-                    return Err(Failure::Fatal(Error::Invalid(format!(
+                    failure = Some(Failure::Fatal(Error::Invalid(format!(
                         "{what}: the source has a message of format v{magic} at offset {base}: \
                          only v2 record batches can be mirrored"
                     ))));
+                    break;
                 }
-                let log = part.log.as_mut().ok_or(Error::Internal("no log"))?;
-                log.append_replica(&fetched.bytes).map_err(Error::from)?;
                 appended.0 += 1;
                 appended.1 += fetched.records.max(0) as u64;
                 appended.2 += fetched.bytes.len() as u64;
+                ops.push(Op::Append(fetched.bytes));
                 part.end = last + 1;
             }
-            if pd.log_start_offset > part.local_start
+            if failure.is_none()
+                && pd.log_start_offset > part.local_start
                 && pd.log_start_offset <= part.end
-                && let Some(log) = &mut part.log
             {
-                log.trim(pd.log_start_offset).map_err(Error::from)?;
+                ops.push(Op::Trim(pd.log_start_offset));
                 part.local_start = pd.log_start_offset;
+            }
+            if !ops.is_empty() {
+                let log = part.log.take().ok_or(Error::Internal("no log"))?;
+                jobs.push((i, log, ops));
             }
             if !records.is_empty() && !whole {
                 // One batch larger than we asked for: ask for more next time.
@@ -947,7 +1089,7 @@ async fn fetch_once(
                 part.summary.batches += appended.0;
                 part.summary.records += appended.1;
                 part.summary.bytes += appended.2;
-                on_event(Event::Appended {
+                events.push(Event::Appended {
                     topic: part.topic.clone(),
                     partition: part.partition,
                     local_end: part.end,
@@ -955,6 +1097,9 @@ async fn fetch_once(
                     bytes: appended.2,
                     records: appended.1,
                 });
+            }
+            if let Some(f) = failure {
+                return Err(f);
             }
             if !opts.follow
                 && (part.end >= part.target
@@ -1042,6 +1187,50 @@ mod tests {
             .unwrap();
         let stop = Arc::new(AtomicBool::new(false));
         rt.block_on(pull(dest, opts, stop, &mut |e| events.push(e)))
+    }
+
+    /// The `.log` files of partition 0 of `topic`, concatenated.
+    fn log_bytes(topics: &Topics, topic: &str) -> Vec<u8> {
+        let dir = topics.open(topic).unwrap().partition_dir(0);
+        let mut out = Vec::new();
+        for base in list_segments(&dir).unwrap() {
+            out.extend(std::fs::read(crate::storage::layout::log_file(&dir, base)).unwrap());
+        }
+        out
+    }
+
+    /// One batch per fetch (a 1-byte limit), so that every append overlaps the next fetch:
+    /// the copy is byte for byte the source, the progress events come in offset order once
+    /// their batches are appended, and a rerun resumes where the copy ends.
+    #[test]
+    fn pipelined_fetches_copy_every_batch_in_order() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (src, dest) = (Topics::new(a.path()), Topics::new(b.path()));
+        produce(&src, "t", 40, "x");
+        let (addr, _stop) = serve(a.path());
+        let mut opts = PullOptions::new(vec![addr]);
+        opts.topics = vec!["t".into()];
+        opts.partition_max_bytes = 1;
+        let mut events = Vec::new();
+        let s = run_pull(&dest, &opts, &mut events).unwrap();
+        assert_eq!((s.batches(), s.partitions[0].to_offset), (40, 40));
+        assert_eq!(log_bytes(&dest, "t"), log_bytes(&src, "t"));
+        let ends: Vec<i64> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Appended { local_end, .. } => Some(*local_end),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(ends, (1..=40).collect::<Vec<_>>());
+
+        produce(&src, "t", 3, "y");
+        let s = run_pull(&dest, &opts, &mut events).unwrap();
+        assert_eq!(
+            (s.partitions[0].from_offset, s.partitions[0].to_offset),
+            (40, 43)
+        );
+        assert_eq!(log_bytes(&dest, "t"), log_bytes(&src, "t"));
     }
 
     /// A pull copies and resumes; a source recreated shorter is a divergence naming the

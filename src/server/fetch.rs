@@ -16,6 +16,9 @@
 //!    error.
 //! 6. No fetch sessions (KIP-227): every response has session id 0, so clients send full
 //!    fetch requests; a request naming a session gets FETCH_SESSION_ID_NOT_FOUND.
+//! 7. A partition's record bytes are copied once, from the reader into a buffer sized up
+//!    front: as much as its limit lets in (at most [`MAX_RESERVE`]) when the log holds more
+//!    than the first entry, else that entry's size.
 //!
 //! Each connection keeps a reader per partition it fetched, positioned after what it last
 //! returned, so that a consumer reading on pays no index lookup per fetch.
@@ -38,6 +41,9 @@ use crate::storage::{Entry, LogReader};
 
 /// Longest a fetch waits, whatever it asks for.
 pub const MAX_WAIT: Duration = Duration::from_secs(30);
+
+/// Most bytes a partition's response buffer reserves at once (invariant 7).
+const MAX_RESERVE: usize = 8 << 20;
 
 /// Partitions whose reader a connection keeps; past this the cache starts over.
 const MAX_CURSORS: usize = 4096;
@@ -169,6 +175,15 @@ fn read_partition(
                 // Read past, not sent: the next fetch seeks.
                 c.next = None;
                 break;
+            }
+            if out.is_empty() {
+                // Room for what the limit lets in at once when more follows (up to a cap),
+                // not a buffer that grows by doubling, copying what it holds each time.
+                out.reserve(if next < leo {
+                    limit.min(MAX_RESERVE).max(size)
+                } else {
+                    size
+                });
             }
             put_entry(&mut out, &dir, &e)?;
             budget.first = false;
