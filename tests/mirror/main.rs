@@ -13,8 +13,12 @@
 //!   translated; a pull back from tansu. To a `klog serve` killed and restarted mid-push, and
 //!   a push killed with -9: duplicates at most the batches in flight, counted; `-f` with
 //!   `--groups` until SIGTERM.
+//! - `security`: pull and push through `SASL_SSL` (SCRAM-SHA-512) with certificates made in
+//!   the test, by flags and by a `client.properties` file; a wrong password, an untrusted CA
+//!   and a plaintext client on a TLS port refused in one line, with nothing written.
 
 #[allow(dead_code)]
 mod harness;
 mod pull;
 mod push;
+mod security;
