@@ -335,6 +335,13 @@ impl Connection {
                     reason: TLS_ANSWER.into(),
                 });
             }
+            // A TLS alert (a client certificate the broker refused, say) is not retried.
+            Ok(Err(e)) if e.get_ref().is_some_and(|i| i.is::<rustls::Error>()) => {
+                return Err(Error::Tls {
+                    broker: self.broker.clone(),
+                    reason: e.to_string(),
+                });
+            }
             Ok(r) => r.map_err(|e| self.lost(e.to_string()))?,
             Err(_) => return Err(self.lost("no response in time".into())),
         };

@@ -6,9 +6,10 @@
 //!
 //! # Invariants
 //! 1. [`Settings::prepare`] checks everything that can be checked before connecting (a SASL
-//!    protocol has a mechanism, a user and a password; TLS files are readable PEM; no TLS or
-//!    SASL setting is given for a protocol that would not use it) and builds the TLS
-//!    configuration once: each connection only runs its handshake.
+//!    protocol has a mechanism, a user and a password; TLS files are readable PEM) and
+//!    builds the TLS configuration once: each connection only runs its handshake. Settings
+//!    the protocol does not use are ignored, as Kafka's clients do;
+//!    [`Settings::unused_with`] names them, for flags.
 //! 2. Without `--tls-ca`, the server's certificate must chain to Mozilla's roots as
 //!    compiled into `webpki-roots` (no system store or tool is needed); the name checked is
 //!    the broker's host as given.
@@ -243,17 +244,11 @@ impl Settings {
                 password,
             })
         } else {
-            if self.mechanism.is_some() || self.username.is_some() {
-                return invalid("SASL settings (a mechanism or user name) are of no use");
-            }
             None
         };
         let tls = if protocol.tls() {
             Some(self.tls_config()?)
         } else {
-            if self.tls_ca.is_some() || self.tls_cert.is_some() || self.tls_key.is_some() {
-                return invalid("TLS settings (a CA, certificate or key) are of no use");
-            }
             None
         };
         Ok(Security {
@@ -261,6 +256,27 @@ impl Settings {
             tls,
             sasl,
         })
+    }
+
+    /// What of these settings `protocol` would not use (given as flags, that is a mistake
+    /// worth stopping for: a user name without SASL would connect unauthenticated; in a
+    /// `client.properties` file reused as it is, Kafka's clients ignore them, and so does
+    /// [`Settings::prepare`]).
+    pub fn unused_with(&self, protocol: Option<SecurityProtocol>) -> Option<String> {
+        let protocol = protocol.unwrap_or(SecurityProtocol::Plaintext);
+        let what = if !protocol.sasl() && (self.mechanism.is_some() || self.username.is_some()) {
+            "SASL settings (a mechanism or user name)"
+        } else if !protocol.tls()
+            && (self.tls_ca.is_some() || self.tls_cert.is_some() || self.tls_key.is_some())
+        {
+            "TLS settings (a CA, certificate or key)"
+        } else {
+            return None;
+        };
+        Some(format!(
+            "{what} are of no use with --security-protocol {}",
+            protocol.name()
+        ))
     }
 
     fn tls_config(&self) -> Result<Arc<rustls::ClientConfig>, Error> {
@@ -805,14 +821,22 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("--sasl-mechanism"), "{err}");
-        let err = Settings {
-            tls_ca: Some("ca.pem".into()),
+        let ca = Settings {
+            tls_ca: Some("missing-ca.pem".into()),
             ..Settings::default()
+        };
+        assert_eq!(ca.prepare().unwrap().protocol, SecurityProtocol::Plaintext);
+        let err = ca.unused_with(None).unwrap();
+        assert!(err.contains("TLS") && err.contains("PLAINTEXT"), "{err}");
+        assert_eq!(ca.unused_with(Some(SecurityProtocol::Ssl)), None);
+        let err = Settings {
+            protocol: Some(SecurityProtocol::Ssl),
+            ..ca
         }
         .prepare()
         .unwrap_err()
         .to_string();
-        assert!(err.contains("PLAINTEXT"), "{err}");
+        assert!(err.contains("missing-ca.pem"), "{err}");
     }
 
     #[test]

@@ -121,6 +121,9 @@ impl SecurityArgs {
             tls_cert: self.tls_cert.clone(),
             tls_key: self.tls_key.clone(),
         };
+        if let Some(e) = flags.unused_with(flags.protocol.or(file.protocol)) {
+            anyhow::bail!(e);
+        }
         Ok(flags.or(file).prepare()?)
     }
 }
