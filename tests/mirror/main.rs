@@ -15,7 +15,8 @@
 //!   `--groups` until SIGTERM.
 //! - `security`: pull and push through `SASL_SSL` (SCRAM-SHA-512) with certificates made in
 //!   the test, by flags and by a `client.properties` file; a wrong password, an untrusted CA
-//!   and a plaintext client on a TLS port refused in one line, with nothing written.
+//!   and a plaintext client on a TLS port refused in one line, with nothing written; mutual
+//!   TLS with and without the client certificate.
 
 #[allow(dead_code)]
 mod harness;

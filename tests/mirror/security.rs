@@ -12,8 +12,9 @@ use crate::harness::*;
 
 const PASSWORD: &str = "correct horse battery staple";
 
-/// `ca.pem`, `server.pem`/`server.key` (127.0.0.1 and localhost, signed by the CA) and
-/// `other-ca.pem` (a CA that signed nothing here).
+/// `ca.pem`, `server.pem`/`server.key` (127.0.0.1 and localhost, signed by the CA),
+/// `client.pem`/`client.key` (signed by the CA, for mutual TLS) and `other-ca.pem` (a CA
+/// that signed nothing here).
 struct Pki {
     dir: tempfile::TempDir,
 }
@@ -32,12 +33,17 @@ impl Pki {
         };
         let (ca_pem, issuer) = ca("klog test CA");
         write("ca.pem", ca_pem);
-        let key = KeyPair::generate().unwrap();
-        let mut p =
-            CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".into()]).unwrap();
-        p.distinguished_name.push(DnType::CommonName, "server");
-        write("server.pem", p.signed_by(&key, &issuer).unwrap().pem());
-        write("server.key", key.serialize_pem());
+        for name in ["server", "client"] {
+            let key = KeyPair::generate().unwrap();
+            let mut p =
+                CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".into()]).unwrap();
+            p.distinguished_name.push(DnType::CommonName, name);
+            write(
+                &format!("{name}.pem"),
+                p.signed_by(&key, &issuer).unwrap().pem(),
+            );
+            write(&format!("{name}.key"), key.serialize_pem());
+        }
         write("other-ca.pem", ca("nobody's CA").0);
         Pki { dir }
     }
@@ -275,4 +281,48 @@ fn wrong_password_untrusted_ca_and_plaintext_are_refused() {
         "{err}"
     );
     nothing_written(local.path());
+}
+
+#[test]
+fn mutual_tls_needs_the_client_certificate() {
+    let pki = Pki::new();
+    let (src, local) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    fill(src.path());
+    let (cert, key, ca) = (pki.s("server.pem"), pki.s("server.key"), pki.s("ca.pem"));
+    let source = Serve::start_with(
+        src.path(),
+        "SSL://127.0.0.1:0",
+        &[
+            "--tls-cert",
+            &cert,
+            "--tls-key",
+            &key,
+            "--tls-client-ca",
+            &ca,
+        ],
+    );
+    let from = source.addr();
+    let base = [
+        "pull",
+        "--from",
+        &from,
+        "t",
+        "--security-protocol",
+        "SSL",
+        "--tls-ca",
+        &ca,
+    ];
+
+    let err = refused(mirror(local.path(), None, &base));
+    assert!(
+        err.contains(&format!("TLS handshake with {from} failed")),
+        "{err}"
+    );
+    nothing_written(local.path());
+
+    let (ccert, ckey) = (pki.s("client.pem"), pki.s("client.key"));
+    let mut with_cert = base.to_vec();
+    with_cert.extend(["--tls-cert", &ccert, "--tls-key", &ckey]);
+    ok(mirror(local.path(), None, &with_cert));
+    assert!(assert_same_topic(src.path(), local.path(), "t") >= 4);
 }
