@@ -1,7 +1,8 @@
 //! `klog mirror pull` and `push` through `SASL_SSL` listeners of `klog serve`: SCRAM-SHA-512
-//! with certificates made here with rcgen (a CA and the servers' certificate for 127.0.0.1,
-//! and a CA nobody trusts), by flags and by a Kafka `client.properties` file; and the ways in
-//! that must be refused, each in one line naming the broker, with nothing written.
+//! with certificates made here with rcgen (a CA, the servers' and a client's certificate,
+//! and a CA nobody trusts), by flags and by a Kafka `client.properties` file; mutual TLS on
+//! an `SSL` listener; and the ways in that must be refused, each in one line naming the
+//! broker, with nothing written.
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
