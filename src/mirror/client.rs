@@ -306,11 +306,13 @@ impl Connection {
         let size = (out.len() - 4) as i32;
         out[0..4].copy_from_slice(&size.to_be_bytes());
         let stream = &mut self.stream;
-        let plain = !self.tls;
+        // Only a connection's first answer can be a TLS listener's alert (later sizes are
+        // the frames of a broker that spoke Kafka already).
+        let plain_first = !self.tls && correlation == 1;
         let frame = tokio::time::timeout(REQUEST_TIMEOUT + Duration::from_secs(30), async {
             stream.get_mut().write_all(&out).await?;
             let size = stream.read_i32().await?;
-            if plain && looks_like_tls(size) {
+            if plain_first && looks_like_tls(size) {
                 return Err(std::io::Error::other(TLS_ANSWER));
             }
             if size < 0 || size as usize > MAX_RESPONSE_BYTES {

@@ -2,10 +2,9 @@
 //! [`klog::mirror`]'s.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-
-use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
