@@ -13,9 +13,10 @@ use crate::harness::*;
 
 const PASSWORD: &str = "correct horse battery staple";
 
-/// `ca.pem`, `server.pem`/`server.key` (127.0.0.1 and localhost, signed by the CA),
-/// `client.pem`/`client.key` (signed by the CA, for mutual TLS) and `other-ca.pem` (a CA
-/// that signed nothing here).
+/// `ca.pem`, `server.pem`/`server.key` (127.0.0.1, signed by the CA), `client.pem`/
+/// `client.key` (signed by the CA, for mutual TLS), `expired.*` (127.0.0.1, expired in
+/// 2001), `misnamed.*` (for kafka.example.com only) and `other-ca.pem` (a CA that signed
+/// nothing here).
 struct Pki {
     dir: tempfile::TempDir,
 }
@@ -34,11 +35,19 @@ impl Pki {
         };
         let (ca_pem, issuer) = ca("klog test CA");
         write("ca.pem", ca_pem);
-        for name in ["server", "client"] {
+        for (name, host, expired) in [
+            ("server", "127.0.0.1", false),
+            ("client", "127.0.0.1", false),
+            ("expired", "127.0.0.1", true),
+            ("misnamed", "kafka.example.com", false),
+        ] {
             let key = KeyPair::generate().unwrap();
-            let mut p =
-                CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".into()]).unwrap();
+            let mut p = CertificateParams::new(vec![host.to_string()]).unwrap();
             p.distinguished_name.push(DnType::CommonName, name);
+            if expired {
+                p.not_before = rcgen::date_time_ymd(2000, 1, 1);
+                p.not_after = rcgen::date_time_ymd(2001, 1, 1);
+            }
             write(
                 &format!("{name}.pem"),
                 p.signed_by(&key, &issuer).unwrap().pem(),
@@ -209,6 +218,7 @@ fn pull_and_push_through_sasl_ssl_scram() {
     }
 }
 
+/// SCRAM-SHA-512 from a Java client's file, then PLAIN from a librdkafka-style one.
 #[test]
 fn a_client_properties_file_works_the_same() {
     let pki = Pki::new();
@@ -240,6 +250,28 @@ fn a_client_properties_file_works_the_same() {
     ));
     assert_eq!(stderr.matches("bootstrap.servers").count(), 1, "{stderr}");
     assert!(assert_same_topic(src.path(), local.path(), "t") >= 4);
+
+    // PLAIN, inferred from its login module, with the CA as librdkafka names it.
+    let plain = pki.dir.path().join("plain.properties");
+    std::fs::write(
+        &plain,
+        format!(
+            "security.protocol=SASL_SSL\n\
+             sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule \
+             required username=\"alice\" password=\"{PASSWORD}\";\n\
+             ssl.ca.location={}\n",
+            pki.s("ca.pem")
+        ),
+    )
+    .unwrap();
+    let again = tempfile::tempdir().unwrap();
+    let plain = plain.display().to_string();
+    ok(mirror(
+        again.path(),
+        None,
+        &["pull", "--from", &from, "t", "--client-config", &plain],
+    ));
+    assert!(assert_same_topic(src.path(), again.path(), "t") >= 4);
 }
 
 #[test]
@@ -326,4 +358,43 @@ fn mutual_tls_needs_the_client_certificate() {
     with_cert.extend(["--tls-cert", &ccert, "--tls-key", &ckey]);
     ok(mirror(local.path(), None, &with_cert));
     assert!(assert_same_topic(src.path(), local.path(), "t") >= 4);
+}
+
+#[test]
+fn expired_and_misnamed_certificates_are_refused() {
+    let pki = Pki::new();
+    let (src, local) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    fill(src.path());
+    let ca = pki.s("ca.pem");
+    for (cert, why) in [
+        ("expired", "its certificate has expired"),
+        ("misnamed", "not valid for the name '127.0.0.1'"),
+    ] {
+        let (c, k) = (pki.s(&format!("{cert}.pem")), pki.s(&format!("{cert}.key")));
+        let source = Serve::start_with(
+            src.path(),
+            "SSL://127.0.0.1:0",
+            &["--tls-cert", &c, "--tls-key", &k],
+        );
+        let from = source.addr();
+        let err = refused(mirror(
+            local.path(),
+            None,
+            &[
+                "pull",
+                "--from",
+                &from,
+                "t",
+                "--security-protocol",
+                "SSL",
+                "--tls-ca",
+                &ca,
+            ],
+        ));
+        assert!(
+            err.contains(&format!("TLS handshake with {from} failed")) && err.contains(why),
+            "{cert}: {err}"
+        );
+        nothing_written(local.path());
+    }
 }
