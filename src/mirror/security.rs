@@ -139,7 +139,8 @@ impl Settings {
     }
 
     /// Reads a Kafka `client.properties` file: the settings, and the keys klog does not
-    /// use (for one warning). Relative paths in it are relative to the file's directory.
+    /// use (for one warning). Relative paths in it are relative to the working directory,
+    /// as for Kafka's clients.
     pub fn from_file(path: &Path) -> Result<(Settings, Vec<String>), Error> {
         let text = std::fs::read_to_string(path).map_err(|e| {
             Error::Invalid(format!(
@@ -147,19 +148,18 @@ impl Settings {
                 path.display()
             ))
         })?;
-        let base = path.parent().unwrap_or(Path::new(""));
-        Settings::from_properties(&text, base)
+        Settings::from_properties(&text)
             .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))
     }
 
     /// Parses `client.properties` text (Java properties: `key=value`, `key: value` or
     /// `key value`, `#`/`!` comments, a trailing `\` continues a line).
-    pub fn from_properties(text: &str, base: &Path) -> Result<(Settings, Vec<String>), String> {
+    pub fn from_properties(text: &str) -> Result<(Settings, Vec<String>), String> {
         let mut s = Settings::default();
         let mut unknown = Vec::new();
         let mut truststore_type = None;
         let mut truststore = None;
-        let file = |v: &str| base.join(v);
+        let file = |v: &str| PathBuf::from(v);
         for (key, value) in properties(text) {
             let v = value.as_str();
             match key.as_str() {
@@ -213,7 +213,7 @@ impl Settings {
                      -rfc) and give them with ssl.truststore.type=PEM or --tls-ca"
                 ));
             }
-            s.tls_ca = s.tls_ca.or(Some(file(&t)));
+            s.tls_ca = s.tls_ca.or(Some(file(t.as_str())));
         }
         debug_assert!(unknown.iter().all(|k| !KNOWN_KEYS.contains(&k.as_str())));
         Ok((s, unknown))
@@ -766,32 +766,28 @@ mod tests {
             bootstrap.servers=k:9092\n\
             linger.ms 5\n\
             linger.ms=6\n";
-        let (s, unknown) = Settings::from_properties(text, Path::new("/etc/k")).unwrap();
+        let (s, unknown) = Settings::from_properties(text).unwrap();
         assert_eq!(s.protocol, Some(SecurityProtocol::SaslSsl));
         assert_eq!(s.mechanism, Some(Mechanism::Scram(Scram::Sha512)));
         assert_eq!(s.username.as_deref(), Some("alice"));
         assert_eq!(s.password.as_deref(), Some("p\"w;x"));
-        assert_eq!(s.tls_ca, Some(PathBuf::from("/etc/k/ca.pem")));
+        assert_eq!(s.tls_ca, Some(PathBuf::from("ca.pem")));
         assert_eq!(unknown, ["bootstrap.servers", "linger.ms"]);
         assert!(!format!("{s:?}").contains("p\"w"));
     }
 
     #[test]
     fn client_properties_refusals() {
-        let base = Path::new(".");
-        let err =
-            Settings::from_properties("ssl.truststore.location=/x/trust.jks\n", base).unwrap_err();
+        let err = Settings::from_properties("ssl.truststore.location=/x/trust.jks\n").unwrap_err();
         assert!(err.contains("JKS") && err.contains("--tls-ca"), "{err}");
         let err = Settings::from_properties(
             "sasl.jaas.config=com.sun.security.auth.module.Krb5LoginModule required;\n",
-            base,
         )
         .unwrap_err();
         assert!(err.contains("Krb5LoginModule"), "{err}");
         let (s, _) = Settings::from_properties(
             "sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule \
              required username=bob password=x;\n",
-            base,
         )
         .unwrap();
         assert_eq!(s.mechanism, Some(Mechanism::Plain));

@@ -236,8 +236,9 @@ fn a_client_properties_file_works_the_same() {
              sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required \\\n\
              \x20   username=\"alice\" password=\"{PASSWORD}\";\n\
              ssl.truststore.type=PEM\n\
-             ssl.truststore.location=ca.pem\n",
-            source.addr()
+             ssl.truststore.location={}\n",
+            source.addr(),
+            pki.s("ca.pem")
         ),
     )
     .unwrap();
