@@ -346,6 +346,19 @@ complete -c klog -n "__fish_klog_using_subcommand mirror; and not __fish_seen_su
 complete -c klog -n "__fish_klog_using_subcommand mirror; and not __fish_seen_subcommand_from pull push help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c klog -n "__fish_klog_using_subcommand mirror; and __fish_seen_subcommand_from pull" -l from -d 'Broker to pull from (repeatable or comma-separated: several bootstrap brokers)' -r
 complete -c klog -n "__fish_klog_using_subcommand mirror; and __fish_seen_subcommand_from pull" -l max-partition-fetch-bytes -d 'Most bytes fetched per partition per request (Kafka\'s max.partition.fetch.bytes)' -r
+complete -c klog -n "__fish_klog_using_subcommand mirror; and __fish_seen_subcommand_from pull" -l security-protocol -d 'Kafka\'s security.protocol' -r -f -a "PLAINTEXT\t''
+SSL\t''
+SASL_PLAINTEXT\t''
+SASL_SSL\t''"
+complete -c klog -n "__fish_klog_using_subcommand mirror; and __fish_seen_subcommand_from pull" -l sasl-mechanism -d 'SASL mechanism' -r -f -a "PLAIN\t''
+SCRAM-SHA-256\t''
+SCRAM-SHA-512\t''"
+complete -c klog -n "__fish_klog_using_subcommand mirror; and __fish_seen_subcommand_from pull" -l sasl-username -d 'SASL user name (the password: KLOG_SASL_PASSWORD or --sasl-password-file)' -r
+complete -c klog -n "__fish_klog_using_subcommand mirror; and __fish_seen_subcommand_from pull" -l sasl-password-file -d 'File whose first line is the SASL password' -r -F
+complete -c klog -n "__fish_klog_using_subcommand mirror; and __fish_seen_subcommand_from pull" -l tls-ca -d 'PEM CA certificates the brokers\' certificates must chain to [default: Mozilla\'s roots]' -r -F
+complete -c klog -n "__fish_klog_using_subcommand mirror; and __fish_seen_subcommand_from pull" -l tls-cert -d 'PEM client certificate chain, for mutual TLS (with --tls-key)' -r -F
+complete -c klog -n "__fish_klog_using_subcommand mirror; and __fish_seen_subcommand_from pull" -l tls-key -d 'PEM private key of --tls-cert' -r -F
+complete -c klog -n "__fish_klog_using_subcommand mirror; and __fish_seen_subcommand_from pull" -l client-config -d 'Kafka client.properties file (security.protocol, sasl.*, ssl.* as PEM); flags override it' -r -F
 complete -c klog -n "__fish_klog_using_subcommand mirror; and __fish_seen_subcommand_from pull" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
 complete -c klog -n "__fish_klog_using_subcommand mirror; and __fish_seen_subcommand_from pull" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
 always\t''
@@ -360,6 +373,19 @@ complete -c klog -n "__fish_klog_using_subcommand mirror; and __fish_seen_subcom
 complete -c klog -n "__fish_klog_using_subcommand mirror; and __fish_seen_subcommand_from pull" -s h -l help -d 'Print help'
 complete -c klog -n "__fish_klog_using_subcommand mirror; and __fish_seen_subcommand_from pull" -s V -l version -d 'Print version'
 complete -c klog -n "__fish_klog_using_subcommand mirror; and __fish_seen_subcommand_from push" -l to -d 'Broker of the cluster to push to (repeatable or comma-separated)' -r
+complete -c klog -n "__fish_klog_using_subcommand mirror; and __fish_seen_subcommand_from push" -l security-protocol -d 'Kafka\'s security.protocol' -r -f -a "PLAINTEXT\t''
+SSL\t''
+SASL_PLAINTEXT\t''
+SASL_SSL\t''"
+complete -c klog -n "__fish_klog_using_subcommand mirror; and __fish_seen_subcommand_from push" -l sasl-mechanism -d 'SASL mechanism' -r -f -a "PLAIN\t''
+SCRAM-SHA-256\t''
+SCRAM-SHA-512\t''"
+complete -c klog -n "__fish_klog_using_subcommand mirror; and __fish_seen_subcommand_from push" -l sasl-username -d 'SASL user name (the password: KLOG_SASL_PASSWORD or --sasl-password-file)' -r
+complete -c klog -n "__fish_klog_using_subcommand mirror; and __fish_seen_subcommand_from push" -l sasl-password-file -d 'File whose first line is the SASL password' -r -F
+complete -c klog -n "__fish_klog_using_subcommand mirror; and __fish_seen_subcommand_from push" -l tls-ca -d 'PEM CA certificates the brokers\' certificates must chain to [default: Mozilla\'s roots]' -r -F
+complete -c klog -n "__fish_klog_using_subcommand mirror; and __fish_seen_subcommand_from push" -l tls-cert -d 'PEM client certificate chain, for mutual TLS (with --tls-key)' -r -F
+complete -c klog -n "__fish_klog_using_subcommand mirror; and __fish_seen_subcommand_from push" -l tls-key -d 'PEM private key of --tls-cert' -r -F
+complete -c klog -n "__fish_klog_using_subcommand mirror; and __fish_seen_subcommand_from push" -l client-config -d 'Kafka client.properties file (security.protocol, sasl.*, ssl.* as PEM); flags override it' -r -F
 complete -c klog -n "__fish_klog_using_subcommand mirror; and __fish_seen_subcommand_from push" -l dir -d 'Data directory (default: $KLOG_DIR, else the platform data dir, e.g. ~/.local/share/klog)' -r -F
 complete -c klog -n "__fish_klog_using_subcommand mirror; and __fish_seen_subcommand_from push" -l color -d 'When to use colors (honours NO_COLOR)' -r -f -a "auto\t''
 always\t''

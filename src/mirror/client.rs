@@ -12,6 +12,9 @@
 //! 3. Record data stays raw bytes both ways (the crate's `records: Option<Bytes>`): nothing
 //!    here decodes or re-encodes a batch.
 //! 4. A connection that failed is dropped; the next request to that broker connects again.
+//! 5. Every connection has the cluster's [`Security`]: TLS before anything is sent, then
+//!    ApiVersions, then (SASL protocols) SaslHandshake v1 and SaslAuthenticate before any
+//!    other request. A TLS or authentication failure is fatal, not retried.
 //!
 //! # Crash safety
 //! No state: everything is in memory, learned again from the cluster on the next run.
@@ -30,13 +33,15 @@ use crate::format::batch::{CURRENT_MAGIC, Peek, peek_entry};
 use kafka_protocol::ResponseError;
 use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, ApiVersionsResponse, MetadataRequest, MetadataResponse,
-    RequestHeader, ResponseHeader, TopicName, metadata_request::MetadataRequestTopic,
+    RequestHeader, ResponseHeader, SaslAuthenticateRequest, SaslHandshakeRequest, TopicName,
+    metadata_request::MetadataRequestTopic,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 use super::Error;
+use super::security::{Mechanism, Sasl, ScramClient, Security, Stream, looks_like_tls};
 
 /// The versions of each API this client speaks (Kafka 4.1 numbering; see the README for the
 /// Kafka releases they correspond to). Fetch stops at 12 and Produce at 9: later versions
@@ -52,6 +57,8 @@ pub const VERSIONS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::CreateTopics, 2, 7),
     (ApiKey::InitProducerId, 0, 4),
     (ApiKey::DescribeConfigs, 1, 4),
+    (ApiKey::SaslHandshake, 1, 1),
+    (ApiKey::SaslAuthenticate, 0, 2),
 ];
 
 /// Largest response accepted (a fetch asks for far less).
@@ -134,14 +141,17 @@ impl Backoff {
 #[derive(Debug)]
 pub struct Connection {
     broker: String,
-    stream: BufReader<TcpStream>,
+    stream: BufReader<Stream>,
+    /// Whether the stream is TLS (else a TLS record in answer is a misconfiguration).
+    tls: bool,
     versions: HashMap<i16, (i16, i16)>,
     correlation: i32,
 }
 
 impl Connection {
-    /// Connects to `broker` (`host:port`) and asks its API versions.
-    pub async fn connect(broker: &str) -> Result<Connection, Error> {
+    /// Connects to `broker` (`host:port`) with `security` (TLS handshake first), asks its
+    /// API versions and authenticates (SASL).
+    pub async fn connect(broker: &str, security: &Security) -> Result<Connection, Error> {
         let refused = |reason: String| Error::Connect {
             broker: broker.to_string(),
             reason,
@@ -151,8 +161,10 @@ impl Connection {
             .map_err(|_| refused("timed out".into()))?
             .map_err(|e| refused(e.to_string()))?;
         let _ = stream.set_nodelay(true);
+        let stream = security.wrap(broker, stream).await?;
         let mut conn = Connection {
             broker: broker.to_string(),
+            tls: matches!(stream, Stream::Tls(_)),
             stream: BufReader::with_capacity(1 << 20, stream),
             versions: HashMap::new(),
             correlation: 0,
@@ -172,7 +184,80 @@ impl Connection {
             .iter()
             .map(|k| (k.api_key, (k.min_version, k.max_version)))
             .collect();
+        if let Some(sasl) = &security.sasl {
+            conn.authenticate(sasl).await?;
+        }
         Ok(conn)
+    }
+
+    /// SaslHandshake v1, then the mechanism's tokens in SaslAuthenticate requests.
+    async fn authenticate(&mut self, sasl: &Sasl) -> Result<(), Error> {
+        let failed = |broker: &str, reason: String| Error::Auth {
+            broker: broker.to_string(),
+            reason,
+        };
+        let name = sasl.mechanism.name();
+        let v = self.version(ApiKey::SaslHandshake)?;
+        let req = SaslHandshakeRequest::default().with_mechanism(StrBytes::from_static_str(name));
+        let resp = self.send(&req, v).await?;
+        if resp.error_code != 0 {
+            let offered: Vec<&str> = resp.mechanisms.iter().map(|m| m.as_str()).collect();
+            return Err(failed(
+                &self.broker,
+                format!(
+                    "it does not offer {name} (it offers {}): {}",
+                    if offered.is_empty() {
+                        "none".into()
+                    } else {
+                        offered.join(", ")
+                    },
+                    error_name(resp.error_code)
+                ),
+            ));
+        }
+        let v = self.version(ApiKey::SaslAuthenticate)?;
+        match sasl.mechanism {
+            Mechanism::Plain => {
+                let message = [
+                    &b"\0"[..],
+                    sasl.username.as_bytes(),
+                    b"\0",
+                    sasl.password().as_bytes(),
+                ];
+                self.sasl_token(v, message.concat()).await?;
+            }
+            Mechanism::Scram(mech) => {
+                let nonce = super::security::client_nonce().map_err(|e| failed(&self.broker, e))?;
+                let mut scram = ScramClient::new(mech, &sasl.username, nonce);
+                let server_first = self.sasl_token(v, scram.first()).await?;
+                let last = scram
+                    .last(&server_first, sasl.password())
+                    .map_err(|e| failed(&self.broker, e))?;
+                let server_final = self.sasl_token(v, last).await?;
+                scram
+                    .verify(&server_final)
+                    .map_err(|e| failed(&self.broker, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// One SaslAuthenticate request: the broker's token, or its refusal.
+    async fn sasl_token(&mut self, version: i16, token: Vec<u8>) -> Result<Bytes, Error> {
+        let req = SaslAuthenticateRequest::default().with_auth_bytes(Bytes::from(token));
+        let resp = self.send(&req, version).await?;
+        if resp.error_code != 0 {
+            let message = resp.error_message.as_ref().map_or("", |m| m.as_str());
+            return Err(Error::Auth {
+                broker: self.broker.clone(),
+                reason: if message.is_empty() {
+                    error_name(resp.error_code)
+                } else {
+                    format!("{message} ({})", error_name(resp.error_code))
+                },
+            });
+        }
+        Ok(resp.auth_bytes)
     }
 
     /// The broker's address, as given.
@@ -221,9 +306,15 @@ impl Connection {
         let size = (out.len() - 4) as i32;
         out[0..4].copy_from_slice(&size.to_be_bytes());
         let stream = &mut self.stream;
+        // Only a connection's first answer can be a TLS listener's alert (later sizes are
+        // the frames of a broker that spoke Kafka already).
+        let plain_first = !self.tls && correlation == 1;
         let frame = tokio::time::timeout(REQUEST_TIMEOUT + Duration::from_secs(30), async {
             stream.get_mut().write_all(&out).await?;
             let size = stream.read_i32().await?;
+            if plain_first && looks_like_tls(size) {
+                return Err(std::io::Error::other(TLS_ANSWER));
+            }
             if size < 0 || size as usize > MAX_RESPONSE_BYTES {
                 return Err(std::io::Error::other(format!("response of {size} bytes")));
             }
@@ -247,6 +338,19 @@ impl Connection {
         })
         .await;
         let mut frame: Bytes = match frame {
+            Ok(Err(e)) if e.to_string() == TLS_ANSWER => {
+                return Err(Error::Tls {
+                    broker: self.broker.clone(),
+                    reason: TLS_ANSWER.into(),
+                });
+            }
+            // A TLS alert (a client certificate the broker refused, say) is not retried.
+            Ok(Err(e)) if e.get_ref().is_some_and(|i| i.is::<rustls::Error>()) => {
+                return Err(Error::Tls {
+                    broker: self.broker.clone(),
+                    reason: e.to_string(),
+                });
+            }
             Ok(r) => r.map_err(|e| self.lost(e.to_string()))?,
             Err(_) => return Err(self.lost("no response in time".into())),
         };
@@ -294,6 +398,10 @@ impl Connection {
     }
 }
 
+/// Why a plaintext connection failed when a TLS record came back.
+const TLS_ANSWER: &str =
+    "the broker answered with TLS: it is a TLS listener (--security-protocol SSL or SASL_SSL)";
+
 /// A partition's leader, as Metadata gave it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Leader {
@@ -325,12 +433,14 @@ pub struct Client {
     pub controller: Option<i32>,
     /// How long a retriable failure is retried before it is reported.
     pub retry_for: Duration,
+    /// TLS and SASL of every connection.
+    security: Security,
 }
 
 impl Client {
     /// Connects to the first bootstrap broker that answers (each tried in turn) and reads the
     /// cluster's brokers. The error names every broker tried.
-    pub async fn connect(bootstrap: &[String]) -> Result<Client, Error> {
+    pub async fn connect(bootstrap: &[String], security: &Security) -> Result<Client, Error> {
         let mut client = Client {
             bootstrap: bootstrap.to_vec(),
             brokers: HashMap::new(),
@@ -339,6 +449,7 @@ impl Client {
             topics: HashMap::new(),
             controller: None,
             retry_for: Duration::from_secs(30),
+            security: security.clone(),
         };
         client.any = Some(client.connect_any().await?);
         client.refresh(&[]).await?;
@@ -349,9 +460,11 @@ impl Client {
         let mut errors = Vec::new();
         let known: Vec<String> = self.brokers.values().cloned().collect();
         for b in self.bootstrap.iter().chain(known.iter()) {
-            match Connection::connect(b).await {
+            match Connection::connect(b, &self.security).await {
                 Ok(c) => return Ok(c),
-                Err(e @ Error::Unsupported { .. }) => return Err(e),
+                Err(e @ (Error::Unsupported { .. } | Error::Tls { .. } | Error::Auth { .. })) => {
+                    return Err(e);
+                }
                 Err(e) => errors.push(e),
             }
         }
@@ -483,12 +596,18 @@ impl Client {
                     reason: "not in the cluster's metadata".into(),
                 });
             };
-            let c = Connection::connect(&addr).await?;
+            let c = Connection::connect(&addr, &self.security).await?;
             self.conns.insert(node, c);
         }
         self.conns
             .get_mut(&node)
             .ok_or(Error::Internal("no connection"))
+    }
+
+    /// The security of the client's connections (for connections of its own, to a group
+    /// coordinator).
+    pub fn security(&self) -> &Security {
+        &self.security
     }
 
     /// Drops the connection to `node` (after it failed): the next request connects again.
@@ -648,7 +767,9 @@ mod tests {
             out[0..4].copy_from_slice(&n.to_be_bytes());
             s.write_all(&out).await.unwrap();
         });
-        let conn = Connection::connect(&addr).await.unwrap();
+        let conn = Connection::connect(&addr, &Security::default())
+            .await
+            .unwrap();
         server.await.unwrap();
         assert_eq!(conn.version(ApiKey::Fetch).unwrap(), 12);
         let err = conn.version(ApiKey::Produce).unwrap_err().to_string();
@@ -662,7 +783,7 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap().to_string();
         drop(listener);
-        let err = Client::connect(std::slice::from_ref(&addr))
+        let err = Client::connect(std::slice::from_ref(&addr), &Security::default())
             .await
             .unwrap_err()
             .to_string();

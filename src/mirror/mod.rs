@@ -7,6 +7,8 @@
 //! - [`pull`]: a follower replica: fetches from each partition's leader and appends the
 //!   fetched batches byte for byte at the same offsets ([`crate::storage::Log::append_replica`]),
 //!   creating missing topics with the source's partition count and topic configs.
+//! - [`security`]: TLS and SASL (PLAIN, SCRAM) of the client's connections, and Kafka's
+//!   `client.properties` settings for them.
 //! - [`push`]: local topics into a cluster with an idempotent producer, through a checkpoint
 //!   per destination in each partition directory.
 //!
@@ -36,6 +38,7 @@
 pub mod client;
 pub mod pull;
 pub mod push;
+pub mod security;
 
 /// What can stop a mirror: one line each, naming the broker and the partition concerned.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +49,12 @@ pub enum Error {
     /// The connection broke or a response did not come (retriable).
     #[error("lost the connection to {broker}: {reason}")]
     Lost { broker: String, reason: String },
+    /// The TLS handshake failed, or a TLS listener was reached without TLS.
+    #[error("TLS handshake with {broker} failed: {reason}")]
+    Tls { broker: String, reason: String },
+    /// SASL authentication was refused (with the broker's message) or could not be done.
+    #[error("authentication to {broker} failed: {reason}")]
+    Auth { broker: String, reason: String },
     /// The broker answered something that is not Kafka's protocol.
     #[error("{broker} broke the protocol: {reason}")]
     Protocol { broker: String, reason: String },

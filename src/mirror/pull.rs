@@ -65,6 +65,8 @@ use crate::topic::{Topic, Topics};
 pub struct PullOptions {
     /// Bootstrap brokers, `host:port`.
     pub from: Vec<String>,
+    /// TLS and SASL of the connections to the source.
+    pub security: super::security::Security,
     /// Topics to pull; with `all`, every topic of the source but its internal ones.
     pub topics: Vec<String>,
     pub all: bool,
@@ -90,6 +92,7 @@ impl PullOptions {
     pub fn new(from: Vec<String>) -> PullOptions {
         PullOptions {
             from,
+            security: super::security::Security::default(),
             topics: Vec::new(),
             all: false,
             follow: false,
@@ -212,7 +215,7 @@ pub async fn pull(
     stop: Arc<AtomicBool>,
     on_event: &mut dyn FnMut(Event),
 ) -> Result<PullSummary, Error> {
-    let mut client = Client::connect(&opts.from).await?;
+    let mut client = Client::connect(&opts.from, &opts.security).await?;
     client.retry_for = opts.retry_for;
     let source = client.any().await?.broker().to_string();
     let names = source_topics(&mut client, opts).await?;

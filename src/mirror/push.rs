@@ -70,6 +70,8 @@ use crate::topic::{Topic, Topics};
 pub struct PushOptions {
     /// Bootstrap brokers of the destination.
     pub to: Vec<String>,
+    /// TLS and SASL of the connections to the destination.
+    pub security: super::security::Security,
     pub topics: Vec<String>,
     /// Every local topic but internal ones (`__…`).
     pub all: bool,
@@ -88,6 +90,7 @@ impl PushOptions {
     pub fn new(to: Vec<String>) -> PushOptions {
         PushOptions {
             to,
+            security: super::security::Security::default(),
             topics: Vec::new(),
             all: false,
             follow: false,
@@ -262,7 +265,7 @@ pub async fn push(
     stop: Arc<AtomicBool>,
     on_event: &mut dyn FnMut(Event),
 ) -> Result<PushSummary, Error> {
-    let mut client = Client::connect(&opts.to).await?;
+    let mut client = Client::connect(&opts.to, &opts.security).await?;
     client.retry_for = opts.retry_for;
     let broker = client.any().await?.broker().to_string();
     let names = local_topics(topics, opts)?;
@@ -798,7 +801,7 @@ async fn commit_group(
             ));
         }
         let addr = format!("{}:{}", resp.host, resp.port);
-        let mut conn = super::client::Connection::connect(&addr).await?;
+        let mut conn = super::client::Connection::connect(&addr, client.security()).await?;
         let v = conn.version(ApiKey::OffsetCommit)?;
         let mut topics: Vec<OffsetCommitRequestTopic> = Vec::new();
         for (topic, partition, _, remote) in offsets {

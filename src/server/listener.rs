@@ -146,7 +146,8 @@ fn tls_error(path: &Path, what: &str, e: impl std::fmt::Display) -> Error {
     Error::Invalid(format!("cannot {what} {}: {e}", path.display()))
 }
 
-fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
+/// The PEM certificates of a file (at least one); also read by `klog mirror`'s TLS.
+pub(crate) fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
     let certs = CertificateDer::pem_file_iter(path)
         .map_err(|e| tls_error(path, "read the certificates of", e))?
         .collect::<std::result::Result<Vec<_>, _>>()

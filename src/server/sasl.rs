@@ -6,7 +6,8 @@
 //! `SaltedPassword = PBKDF2(password, salt, i)`, `ClientKey = HMAC(SaltedPassword,
 //! "Client Key")`, `StoredKey = H(ClientKey)`, `ServerKey = HMAC(SaltedPassword, "Server
 //! Key")`. Only StoredKey and ServerKey are kept ([`super::users`]); PLAIN checks its
-//! password by deriving the SCRAM-SHA-512 StoredKey from it.
+//! password by deriving the SCRAM-SHA-512 StoredKey from it. The same primitives serve the
+//! client side of `klog mirror` ([`crate::mirror::security`]).
 //!
 //! # Invariants
 //! 1. A message that does not parse, a nonce that is not the one of the exchange, a wrong
@@ -63,7 +64,7 @@ impl Scram {
         Scram::ALL.into_iter().find(|m| m.name() == name)
     }
 
-    fn hmac(self, key: &[u8], data: &[&[u8]]) -> Vec<u8> {
+    pub(crate) fn hmac(self, key: &[u8], data: &[&[u8]]) -> Vec<u8> {
         fn with<D: hmac::EagerHash>(key: &[u8], data: &[&[u8]]) -> Vec<u8>
         where
             hmac::Hmac<D>: KeyInit + Mac,
@@ -82,14 +83,14 @@ impl Scram {
         }
     }
 
-    fn hash(self, data: &[u8]) -> Vec<u8> {
+    pub(crate) fn hash(self, data: &[u8]) -> Vec<u8> {
         match self {
             Scram::Sha256 => sha2::Sha256::digest(data).to_vec(),
             Scram::Sha512 => sha2::Sha512::digest(data).to_vec(),
         }
     }
 
-    fn salted_password(self, password: &[u8], salt: &[u8], iterations: u32) -> Vec<u8> {
+    pub(crate) fn salted_password(self, password: &[u8], salt: &[u8], iterations: u32) -> Vec<u8> {
         match self {
             Scram::Sha256 => {
                 pbkdf2::pbkdf2_hmac_array::<sha2::Sha256, 32>(password, salt, iterations).to_vec()
@@ -132,7 +133,7 @@ impl Credential {
 }
 
 /// Constant-time equality of two byte strings (their lengths are not secret).
-fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

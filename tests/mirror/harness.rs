@@ -84,12 +84,18 @@ impl Serve {
 
     /// `klog serve --listen 127.0.0.1:PORT` on `dir` (0: a free port).
     pub fn start_on(dir: &Path, port: u16) -> Serve {
-        let listen = format!("127.0.0.1:{port}");
+        Serve::start_with(dir, &format!("127.0.0.1:{port}"), &[])
+    }
+
+    /// `klog serve --listen LISTEN ARGS…` on `dir` (`SASL_SSL://127.0.0.1:0` and the TLS
+    /// files, say).
+    pub fn start_with(dir: &Path, listen: &str, args: &[&str]) -> Serve {
         let mut child = Command::new(KLOG)
             .env_remove("KLOG_DIR")
             .arg("--dir")
             .arg(dir)
-            .args(["serve", "--listen", &listen])
+            .args(["serve", "--listen", listen])
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

@@ -13,8 +13,14 @@
 //!   translated; a pull back from tansu. To a `klog serve` killed and restarted mid-push, and
 //!   a push killed with -9: duplicates at most the batches in flight, counted; `-f` with
 //!   `--groups` until SIGTERM.
+//! - `security`: pull and push through `SASL_SSL` (SCRAM-SHA-512) with certificates made in
+//!   the test, by flags and by `client.properties` files (SCRAM and PLAIN); a wrong
+//!   password, an untrusted CA, an expired certificate, one for another name and a
+//!   plaintext client on a TLS port refused in one line, with nothing written; mutual TLS
+//!   with and without the client certificate.
 
 #[allow(dead_code)]
 mod harness;
 mod pull;
 mod push;
+mod security;

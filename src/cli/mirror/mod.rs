@@ -2,11 +2,12 @@
 //! [`klog::mirror`]'s.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Result;
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use indicatif::{MultiProgress, ProgressBar};
 
 use super::output::human_bytes;
@@ -37,6 +38,92 @@ pub fn run(ctx: &Ctx, c: MirrorCommand) -> Result<ExitCode> {
     match c {
         MirrorCommand::Pull(a) => pull::run(ctx, a),
         MirrorCommand::Push(a) => push::run(ctx, a),
+    }
+}
+
+/// The connection's security: flags, and a Kafka `client.properties` file under them.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Security")]
+pub struct SecurityArgs {
+    /// Kafka's security.protocol
+    #[arg(long, value_name = "PROTOCOL",
+          value_parser = ["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"], ignore_case = true)]
+    pub security_protocol: Option<String>,
+    /// SASL mechanism
+    #[arg(long, value_name = "MECHANISM",
+          value_parser = ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"], ignore_case = true)]
+    pub sasl_mechanism: Option<String>,
+    /// SASL user name (the password: KLOG_SASL_PASSWORD or --sasl-password-file)
+    #[arg(long, value_name = "NAME")]
+    pub sasl_username: Option<String>,
+    /// File whose first line is the SASL password
+    #[arg(long, value_name = "FILE")]
+    pub sasl_password_file: Option<PathBuf>,
+    /// PEM CA certificates the brokers' certificates must chain to [default: Mozilla's roots]
+    #[arg(long, value_name = "FILE")]
+    pub tls_ca: Option<PathBuf>,
+    /// PEM client certificate chain, for mutual TLS (with --tls-key)
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Kafka client.properties file (security.protocol, sasl.*, ssl.* as PEM); flags override it
+    #[arg(long, value_name = "FILE")]
+    pub client_config: Option<PathBuf>,
+}
+
+/// The environment variable of the SASL password.
+const PASSWORD_ENV: &str = "KLOG_SASL_PASSWORD";
+
+impl SecurityArgs {
+    /// The checked settings: flags, the environment's password, then the file.
+    fn security(&self, ctx: &Ctx) -> Result<klog::mirror::security::Security> {
+        use klog::mirror::security::{Mechanism, Settings, parse_protocol};
+        let file = match &self.client_config {
+            Some(path) => {
+                let (settings, unknown) = Settings::from_file(path)?;
+                if !unknown.is_empty() {
+                    ctx.note(format_args!(
+                        "warning: {}: keys klog does not use, ignored: {}",
+                        path.display(),
+                        unknown.join(", ")
+                    ));
+                }
+                settings
+            }
+            None => Settings::default(),
+        };
+        let password = match &self.sasl_password_file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    anyhow::anyhow!("cannot read the password file {}: {e}", path.display())
+                })?;
+                Some(text.lines().next().unwrap_or("").to_string())
+            }
+            None => std::env::var(PASSWORD_ENV).ok(),
+        };
+        let flags = Settings {
+            protocol: self
+                .security_protocol
+                .as_deref()
+                .map(parse_protocol)
+                .transpose()?,
+            mechanism: self
+                .sasl_mechanism
+                .as_deref()
+                .map(Mechanism::parse)
+                .transpose()?,
+            username: self.sasl_username.clone(),
+            password,
+            tls_ca: self.tls_ca.clone(),
+            tls_cert: self.tls_cert.clone(),
+            tls_key: self.tls_key.clone(),
+        };
+        if let Some(e) = flags.unused_with(flags.protocol.or(file.protocol)) {
+            anyhow::bail!(e);
+        }
+        Ok(flags.or(file).prepare()?)
     }
 }
 

@@ -5,7 +5,7 @@ use std::time::Instant;
 use anyhow::Result;
 use clap::Args;
 
-use super::{Bars, configs_note, print_json, runtime, stop_flag};
+use super::{Bars, SecurityArgs, configs_note, print_json, runtime, stop_flag};
 use crate::cli::output::human_bytes;
 use crate::cli::{Ctx, ExitCode, plural};
 use klog::mirror::pull::{self, Event, PullOptions, PullSummary};
@@ -59,10 +59,13 @@ pub struct PullArgs {
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20,
           value_parser = clap::value_parser!(i32).range(1..))]
     pub max_partition_fetch_bytes: i32,
+    #[command(flatten)]
+    pub security: SecurityArgs,
 }
 
 pub fn run(ctx: &Ctx, a: PullArgs) -> Result<ExitCode> {
     let mut opts = PullOptions::new(a.from);
+    opts.security = a.security.security(ctx)?;
     opts.topics = a.topics;
     opts.all = a.all;
     opts.follow = a.follow;

@@ -5,7 +5,7 @@ use std::time::Instant;
 use anyhow::Result;
 use clap::Args;
 
-use super::{Bars, configs_note, print_json, runtime, stop_flag};
+use super::{Bars, SecurityArgs, configs_note, print_json, runtime, stop_flag};
 use crate::cli::output::human_bytes;
 use crate::cli::{Ctx, ExitCode, plural};
 use klog::mirror::push::{self, Event, PushOptions, PushSummary};
@@ -51,10 +51,13 @@ pub struct PushArgs {
     /// Print the summary as JSON on stdout
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub security: SecurityArgs,
 }
 
 pub fn run(ctx: &Ctx, a: PushArgs) -> Result<ExitCode> {
     let mut opts = PushOptions::new(a.to);
+    opts.security = a.security.security(ctx)?;
     opts.topics = a.topics;
     opts.all = a.all;
     opts.follow = a.follow;
