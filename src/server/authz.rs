@@ -17,10 +17,11 @@
 //! | OffsetFetch | Describe on the group and on each topic |
 //! | CreateTopics | Create on the topic or the cluster |
 //! | DeleteTopics | Delete on each topic |
+//! | DescribeConfigs | Describe on each topic (a denied topic's configs are left out of the answer, its error is TOPIC_AUTHORIZATION_FAILED), Describe on the cluster for the broker's |
 //! | DescribeAcls | Describe on the cluster; CreateAcls, DeleteAcls: Alter on the cluster |
 //!
-//! The other APIs (group and config administration, CreatePartitions, DeleteRecords,
-//! DescribeCluster) need Alter on the cluster ([`admin`]); without it the connection is
+//! The other APIs (group administration, IncrementalAlterConfigs, CreatePartitions,
+//! DeleteRecords, DescribeCluster) need Alter on the cluster ([`admin`]); without it the connection is
 //! closed before the request is handled (a coarser answer than Kafka's per-resource
 //! errors, never a more permissive one).
 
@@ -40,12 +41,15 @@ use kafka_protocol::messages::offset_fetch_response::{
 };
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
 use kafka_protocol::messages::{
-    CreateTopicsRequest, DeleteTopicsRequest, FetchRequest, ListOffsetsRequest, MetadataRequest,
-    MetadataResponse, OffsetCommitRequest, OffsetFetchRequest, OffsetFetchResponse, ProduceRequest,
+    CreateTopicsRequest, DeleteTopicsRequest, DescribeConfigsResponse, FetchRequest,
+    ListOffsetsRequest, MetadataRequest, MetadataResponse, OffsetCommitRequest, OffsetFetchRequest,
+    OffsetFetchResponse, ProduceRequest,
 };
 
 use super::acl::{Acls, CLUSTER_NAME, Operation, ResourceType};
 
+/// DescribeConfigs' resource type of a topic (the broker's is 4).
+const RESOURCE_TOPIC: i8 = 2;
 const TOPIC_DENIED: i16 = ResponseError::TopicAuthorizationFailed.code();
 pub const GROUP_DENIED: i16 = ResponseError::GroupAuthorizationFailed.code();
 pub const CLUSTER_DENIED: i16 = ResponseError::ClusterAuthorizationFailed.code();
@@ -84,6 +88,26 @@ impl Access<'_> {
             || self
                 .acls
                 .allows_any(self.principal, ResourceType::Topic, Operation::Write)
+    }
+}
+
+/// DescribeConfigs, answered in full first: every resource the principal may not describe
+/// loses its configs and gets Kafka's authorization error (a topic's whether it exists or
+/// not, so the answer says nothing of it).
+pub fn describe_configs_response(a: Access<'_>, resp: &mut DescribeConfigsResponse) {
+    for r in &mut resp.results {
+        let (allowed, code) = match r.resource_type {
+            RESOURCE_TOPIC => (
+                a.topic(r.resource_name.as_str(), Operation::Describe),
+                TOPIC_DENIED,
+            ),
+            _ => (a.cluster(Operation::Describe), CLUSTER_DENIED),
+        };
+        if !allowed {
+            r.error_code = code;
+            r.error_message = None;
+            r.configs.clear();
+        }
     }
 }
 
@@ -415,6 +439,37 @@ mod tests {
 
     fn name(s: &str) -> TopicName {
         TopicName(StrBytes::from_string(s.into()))
+    }
+
+    #[test]
+    fn describe_configs_answers_only_what_the_principal_may_describe() {
+        use kafka_protocol::messages::describe_configs_response::{
+            DescribeConfigsResourceResult, DescribeConfigsResult,
+        };
+        let acls = acls();
+        let a = Access {
+            acls: &acls,
+            principal: "User:alice",
+        };
+        let result = |kind: i8, n: &str| {
+            DescribeConfigsResult::default()
+                .with_resource_type(kind)
+                .with_resource_name(StrBytes::from_string(n.into()))
+                .with_configs(vec![DescribeConfigsResourceResult::default()])
+        };
+        let mut resp = DescribeConfigsResponse::default().with_results(vec![
+            result(RESOURCE_TOPIC, "logs.app"),
+            result(RESOURCE_TOPIC, "orders"),
+            result(4, "0"),
+        ]);
+        describe_configs_response(a, &mut resp);
+        let got: Vec<(i16, usize)> = resp
+            .results
+            .iter()
+            .map(|r| (r.error_code, r.configs.len()))
+            .collect();
+        // Read on the prefix allows Describe of logs.app; orders and the broker are denied.
+        assert_eq!(got, [(0, 1), (TOPIC_DENIED, 0), (CLUSTER_DENIED, 0)]);
     }
 
     #[test]

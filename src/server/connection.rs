@@ -590,6 +590,7 @@ async fn dispatch(
                 | ApiKey::OffsetFetch
                 | ApiKey::CreateTopics
                 | ApiKey::DeleteTopics
+                | ApiKey::DescribeConfigs
                 | ApiKey::DescribeAcls
                 | ApiKey::CreateAcls
                 | ApiKey::DeleteAcls
@@ -802,9 +803,14 @@ async fn dispatch(
         RequestKind::DeleteRecords(r) => ResponseKind::DeleteRecords(
             blocking(move || super::metadata::delete_records(&b, r, version)).await?,
         ),
-        RequestKind::DescribeConfigs(r) => ResponseKind::DescribeConfigs(
-            blocking(move || super::metadata::describe_configs(&b, r, version)).await?,
-        ),
+        RequestKind::DescribeConfigs(r) => {
+            let mut resp =
+                blocking(move || super::metadata::describe_configs(&b, r, version)).await?;
+            if let Some(a) = access {
+                authz::describe_configs_response(a, &mut resp);
+            }
+            ResponseKind::DescribeConfigs(resp)
+        }
         RequestKind::IncrementalAlterConfigs(r) => ResponseKind::IncrementalAlterConfigs(
             blocking(move || super::metadata::incremental_alter_configs(&b, r, version)).await?,
         ),
