@@ -18,17 +18,32 @@
 //! | CreateTopics | Create on the topic or the cluster |
 //! | DeleteTopics | Delete on each topic |
 //! | DescribeConfigs | Describe on each topic (a denied topic's configs are left out of the answer, its error is TOPIC_AUTHORIZATION_FAILED), Describe on the cluster for the broker's |
+//! | ListGroups | the groups the principal may describe (all of them with Describe on the cluster) |
+//! | DescribeGroups | Describe on each group |
+//! | DeleteGroups | Delete on each group |
+//! | OffsetDelete | Delete on the group, Read on each topic |
+//! | CreatePartitions | Alter on each topic |
+//! | DeleteRecords | Delete on each topic |
+//! | IncrementalAlterConfigs | Alter on each topic, Alter on the cluster for the broker's configs |
+//! | DescribeCluster | Describe on the cluster (CLUSTER_AUTHORIZATION_FAILED) |
 //! | DescribeAcls | Describe on the cluster; CreateAcls, DeleteAcls: Alter on the cluster |
 //!
-//! The other APIs (group administration, IncrementalAlterConfigs, CreatePartitions,
-//! DeleteRecords, DescribeCluster) need Alter on the cluster ([`admin`]); without it the connection is
-//! closed before the request is handled (a coarser answer than Kafka's per-resource
-//! errors, never a more permissive one).
+//! Read, Write, Delete and Alter each imply Describe, as in Kafka. An API served without a
+//! check of its own (none today) would need Alter on the cluster ([`Access::admin`]), and
+//! without it the connection is closed before the request is handled: never more
+//! permissive than Kafka.
 
 use kafka_protocol::ResponseError;
+use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
 use kafka_protocol::messages::create_topics_response::CreatableTopicResult;
+use kafka_protocol::messages::delete_groups_response::DeletableGroupResult;
+use kafka_protocol::messages::delete_records_response::{
+    DeleteRecordsPartitionResult, DeleteRecordsTopicResult,
+};
 use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
+use kafka_protocol::messages::describe_groups_response::DescribedGroup;
 use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsResourceResponse;
 use kafka_protocol::messages::list_offsets_response::{
     ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
 };
@@ -36,13 +51,18 @@ use kafka_protocol::messages::metadata_response::MetadataResponseTopic;
 use kafka_protocol::messages::offset_commit_response::{
     OffsetCommitResponsePartition, OffsetCommitResponseTopic,
 };
+use kafka_protocol::messages::offset_delete_response::{
+    OffsetDeleteResponsePartition, OffsetDeleteResponseTopic,
+};
 use kafka_protocol::messages::offset_fetch_response::{
     OffsetFetchResponsePartition, OffsetFetchResponseTopic,
 };
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
 use kafka_protocol::messages::{
-    CreateTopicsRequest, DeleteTopicsRequest, DescribeConfigsResponse, FetchRequest,
-    ListOffsetsRequest, MetadataRequest, MetadataResponse, OffsetCommitRequest, OffsetFetchRequest,
+    CreatePartitionsRequest, CreateTopicsRequest, DeleteGroupsRequest, DeleteRecordsRequest,
+    DeleteTopicsRequest, DescribeConfigsResponse, DescribeGroupsResponse, FetchRequest,
+    IncrementalAlterConfigsRequest, ListGroupsResponse, ListOffsetsRequest, MetadataRequest,
+    MetadataResponse, OffsetCommitRequest, OffsetDeleteRequest, OffsetFetchRequest,
     OffsetFetchResponse, ProduceRequest,
 };
 
@@ -109,6 +129,157 @@ pub fn describe_configs_response(a: Access<'_>, resp: &mut DescribeConfigsRespon
             r.configs.clear();
         }
     }
+}
+
+/// The group-administration and topic-administration APIs, checked per resource as Kafka
+/// does: ListGroups shows the groups the principal may describe, DescribeGroups answers a
+/// denied group with GROUP_AUTHORIZATION_FAILED, DeleteGroups and OffsetDelete need Delete
+/// on the group (OffsetDelete also Read on each topic), CreatePartitions and
+/// IncrementalAlterConfigs need Alter on the topic (the broker's configs Alter on the
+/// cluster), DeleteRecords Delete on the topic, DescribeCluster Describe on the cluster.
+/// Each `take_*` removes what is denied from the request before it is handled and returns
+/// the answers to put back into the response.
+pub fn list_groups_response(a: Access<'_>, resp: &mut ListGroupsResponse) {
+    if !a.cluster(Operation::Describe) {
+        resp.groups
+            .retain(|g| a.group(g.group_id.as_str(), Operation::Describe));
+    }
+}
+
+pub fn describe_groups_response(a: Access<'_>, resp: &mut DescribeGroupsResponse) {
+    for g in &mut resp.groups {
+        if !a.group(g.group_id.as_str(), Operation::Describe) {
+            *g = DescribedGroup::default()
+                .with_group_id(g.group_id.clone())
+                .with_error_code(GROUP_DENIED);
+        }
+    }
+}
+
+pub fn take_delete_groups(
+    a: Access<'_>,
+    req: &mut DeleteGroupsRequest,
+) -> Vec<DeletableGroupResult> {
+    let mut denied = Vec::new();
+    req.groups_names.retain(|g| {
+        let ok = a.group(g.as_str(), Operation::Delete);
+        if !ok {
+            denied.push(
+                DeletableGroupResult::default()
+                    .with_group_id(g.clone())
+                    .with_error_code(GROUP_DENIED),
+            );
+        }
+        ok
+    });
+    denied
+}
+
+/// OffsetDelete: `Err(code)` when the group is denied (nothing is handled), else the
+/// topics taken out for want of Read.
+pub fn take_offset_delete(
+    a: Access<'_>,
+    req: &mut OffsetDeleteRequest,
+) -> Result<Vec<OffsetDeleteResponseTopic>, i16> {
+    if !a.group(req.group_id.as_str(), Operation::Delete) {
+        return Err(GROUP_DENIED);
+    }
+    let mut denied = Vec::new();
+    req.topics.retain(|t| {
+        let ok = a.topic(t.name.as_str(), Operation::Read);
+        if !ok {
+            denied.push(
+                OffsetDeleteResponseTopic::default()
+                    .with_name(t.name.clone())
+                    .with_partitions(
+                        t.partitions
+                            .iter()
+                            .map(|p| {
+                                OffsetDeleteResponsePartition::default()
+                                    .with_partition_index(p.partition_index)
+                                    .with_error_code(TOPIC_DENIED)
+                            })
+                            .collect(),
+                    ),
+            );
+        }
+        ok
+    });
+    Ok(denied)
+}
+
+pub fn take_create_partitions(
+    a: Access<'_>,
+    req: &mut CreatePartitionsRequest,
+) -> Vec<CreatePartitionsTopicResult> {
+    let mut denied = Vec::new();
+    req.topics.retain(|t| {
+        let ok = a.topic(t.name.as_str(), Operation::Alter);
+        if !ok {
+            denied.push(
+                CreatePartitionsTopicResult::default()
+                    .with_name(t.name.clone())
+                    .with_error_code(TOPIC_DENIED),
+            );
+        }
+        ok
+    });
+    denied
+}
+
+pub fn take_delete_records(
+    a: Access<'_>,
+    req: &mut DeleteRecordsRequest,
+) -> Vec<DeleteRecordsTopicResult> {
+    let mut denied = Vec::new();
+    req.topics.retain(|t| {
+        let ok = a.topic(t.name.as_str(), Operation::Delete);
+        if !ok {
+            denied.push(
+                DeleteRecordsTopicResult::default()
+                    .with_name(t.name.clone())
+                    .with_partitions(
+                        t.partitions
+                            .iter()
+                            .map(|p| {
+                                DeleteRecordsPartitionResult::default()
+                                    .with_partition_index(p.partition_index)
+                                    .with_low_watermark(-1)
+                                    .with_error_code(TOPIC_DENIED)
+                            })
+                            .collect(),
+                    ),
+            );
+        }
+        ok
+    });
+    denied
+}
+
+pub fn take_alter_configs(
+    a: Access<'_>,
+    req: &mut IncrementalAlterConfigsRequest,
+) -> Vec<AlterConfigsResourceResponse> {
+    let mut denied = Vec::new();
+    req.resources.retain(|r| {
+        let (ok, code) = match r.resource_type {
+            RESOURCE_TOPIC => (
+                a.topic(r.resource_name.as_str(), Operation::Alter),
+                TOPIC_DENIED,
+            ),
+            _ => (a.cluster(Operation::Alter), CLUSTER_DENIED),
+        };
+        if !ok {
+            denied.push(
+                AlterConfigsResourceResponse::default()
+                    .with_resource_type(r.resource_type)
+                    .with_resource_name(r.resource_name.clone())
+                    .with_error_code(code),
+            );
+        }
+        ok
+    });
+    denied
 }
 
 /// Takes the topics the principal may not write out of a Produce; their answers.
@@ -470,6 +641,61 @@ mod tests {
             .collect();
         // Read on the prefix allows Describe of logs.app; orders and the broker are denied.
         assert_eq!(got, [(0, 1), (TOPIC_DENIED, 0), (CLUSTER_DENIED, 0)]);
+    }
+
+    #[test]
+    fn group_and_topic_administration_is_checked_per_resource() {
+        use kafka_protocol::messages::GroupId;
+        use kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
+        let acls = Acls {
+            rules: vec![Rule {
+                principal: "User:alice".into(),
+                resource: ResourceType::Group,
+                pattern: PatternType::Literal,
+                name: "mine".into(),
+                operation: Operation::Delete,
+            }],
+        };
+        let a = Access {
+            acls: &acls,
+            principal: "User:alice",
+        };
+        let group = |g: &str| GroupId(StrBytes::from_string(g.into()));
+        let mut req =
+            DeleteGroupsRequest::default().with_groups_names(vec![group("mine"), group("theirs")]);
+        let denied = take_delete_groups(a, &mut req);
+        assert_eq!(req.groups_names, [group("mine")]);
+        assert_eq!(denied.len(), 1);
+        assert_eq!(
+            (denied[0].group_id.as_str(), denied[0].error_code),
+            ("theirs", GROUP_DENIED)
+        );
+
+        let mut resp = DescribeGroupsResponse::default().with_groups(vec![
+            DescribedGroup::default().with_group_id(group("mine")),
+            DescribedGroup::default()
+                .with_group_id(group("theirs"))
+                .with_group_state(StrBytes::from_static_str("Stable")),
+        ]);
+        describe_groups_response(a, &mut resp);
+        let got: Vec<(&str, i16, &str)> = resp
+            .groups
+            .iter()
+            .map(|g| (g.group_id.as_str(), g.error_code, g.group_state.as_str()))
+            .collect();
+        // Delete on "mine" implies Describe; "theirs" says nothing of its state.
+        assert_eq!(got, [("mine", 0, ""), ("theirs", GROUP_DENIED, "")]);
+
+        let mut req = CreatePartitionsRequest::default().with_topics(vec![
+            CreatePartitionsTopic::default().with_name(name("orders")),
+        ]);
+        let denied = take_create_partitions(a, &mut req);
+        assert!(req.topics.is_empty());
+        assert_eq!(denied[0].error_code, TOPIC_DENIED);
+        assert_eq!(
+            take_offset_delete(a, &mut OffsetDeleteRequest::default()),
+            Err(GROUP_DENIED)
+        );
     }
 
     #[test]

@@ -591,6 +591,14 @@ async fn dispatch(
                 | ApiKey::CreateTopics
                 | ApiKey::DeleteTopics
                 | ApiKey::DescribeConfigs
+                | ApiKey::ListGroups
+                | ApiKey::DescribeGroups
+                | ApiKey::DeleteGroups
+                | ApiKey::OffsetDelete
+                | ApiKey::CreatePartitions
+                | ApiKey::DeleteRecords
+                | ApiKey::IncrementalAlterConfigs
+                | ApiKey::DescribeCluster
                 | ApiKey::DescribeAcls
                 | ApiKey::CreateAcls
                 | ApiKey::DeleteAcls
@@ -769,18 +777,41 @@ async fn dispatch(
                 }
             }
         }
-        RequestKind::ListGroups(r) => ResponseKind::ListGroups(
-            blocking(move || super::groups::list_groups(&b, r, version)).await?,
-        ),
-        RequestKind::DescribeGroups(r) => ResponseKind::DescribeGroups(
-            blocking(move || super::groups::describe_groups(&b, r, version)).await?,
-        ),
-        RequestKind::DeleteGroups(r) => ResponseKind::DeleteGroups(
-            blocking(move || super::groups::delete_groups(&b, r, version)).await?,
-        ),
-        RequestKind::OffsetDelete(r) => ResponseKind::OffsetDelete(
-            blocking(move || super::groups::offset_delete(&b, r, version)).await?,
-        ),
+        RequestKind::ListGroups(r) => {
+            let mut resp = blocking(move || super::groups::list_groups(&b, r, version)).await?;
+            if let Some(a) = access {
+                authz::list_groups_response(a, &mut resp);
+            }
+            ResponseKind::ListGroups(resp)
+        }
+        RequestKind::DescribeGroups(r) => {
+            let mut resp = blocking(move || super::groups::describe_groups(&b, r, version)).await?;
+            if let Some(a) = access {
+                authz::describe_groups_response(a, &mut resp);
+            }
+            ResponseKind::DescribeGroups(resp)
+        }
+        RequestKind::DeleteGroups(mut r) => {
+            let denied = access.map(|a| authz::take_delete_groups(a, &mut r));
+            let mut resp = blocking(move || super::groups::delete_groups(&b, r, version)).await?;
+            resp.results.extend(denied.unwrap_or_default());
+            ResponseKind::DeleteGroups(resp)
+        }
+        RequestKind::OffsetDelete(mut r) => {
+            match access.map(|a| authz::take_offset_delete(a, &mut r)) {
+                Some(Err(code)) => ResponseKind::OffsetDelete(
+                    kafka_protocol::messages::OffsetDeleteResponse::default().with_error_code(code),
+                ),
+                denied => {
+                    let mut resp =
+                        blocking(move || super::groups::offset_delete(&b, r, version)).await?;
+                    if let Some(Ok(denied)) = denied {
+                        resp.topics.extend(denied);
+                    }
+                    ResponseKind::OffsetDelete(resp)
+                }
+            }
+        }
         RequestKind::CreateTopics(mut r) => {
             let denied = access.map(|a| authz::create_topics(a, &mut r));
             let mut resp = blocking(move || super::metadata::create_topics(&b, r, version)).await?;
@@ -797,12 +828,20 @@ async fn dispatch(
             }
             ResponseKind::DeleteTopics(resp)
         }
-        RequestKind::CreatePartitions(r) => ResponseKind::CreatePartitions(
-            blocking(move || super::metadata::create_partitions(&b, r, version)).await?,
-        ),
-        RequestKind::DeleteRecords(r) => ResponseKind::DeleteRecords(
-            blocking(move || super::metadata::delete_records(&b, r, version)).await?,
-        ),
+        RequestKind::CreatePartitions(mut r) => {
+            let denied = access.map(|a| authz::take_create_partitions(a, &mut r));
+            let mut resp =
+                blocking(move || super::metadata::create_partitions(&b, r, version)).await?;
+            resp.results.extend(denied.unwrap_or_default());
+            ResponseKind::CreatePartitions(resp)
+        }
+        RequestKind::DeleteRecords(mut r) => {
+            let denied = access.map(|a| authz::take_delete_records(a, &mut r));
+            let mut resp =
+                blocking(move || super::metadata::delete_records(&b, r, version)).await?;
+            resp.topics.extend(denied.unwrap_or_default());
+            ResponseKind::DeleteRecords(resp)
+        }
         RequestKind::DescribeConfigs(r) => {
             let mut resp =
                 blocking(move || super::metadata::describe_configs(&b, r, version)).await?;
@@ -811,9 +850,14 @@ async fn dispatch(
             }
             ResponseKind::DescribeConfigs(resp)
         }
-        RequestKind::IncrementalAlterConfigs(r) => ResponseKind::IncrementalAlterConfigs(
-            blocking(move || super::metadata::incremental_alter_configs(&b, r, version)).await?,
-        ),
+        RequestKind::IncrementalAlterConfigs(mut r) => {
+            let denied = access.map(|a| authz::take_alter_configs(a, &mut r));
+            let mut resp =
+                blocking(move || super::metadata::incremental_alter_configs(&b, r, version))
+                    .await?;
+            resp.responses.extend(denied.unwrap_or_default());
+            ResponseKind::IncrementalAlterConfigs(resp)
+        }
         RequestKind::DescribeAcls(r) => {
             let allowed = access.is_none_or(|a| a.cluster(Operation::Describe));
             ResponseKind::DescribeAcls(
@@ -833,7 +877,12 @@ async fn dispatch(
             )
         }
         RequestKind::DescribeCluster(r) => {
-            ResponseKind::DescribeCluster(super::metadata::describe_cluster(broker, r, version))
+            let mut resp = super::metadata::describe_cluster(broker, r, version);
+            if access.is_some_and(|a| !a.cluster(Operation::Describe)) {
+                resp = kafka_protocol::messages::DescribeClusterResponse::default()
+                    .with_error_code(authz::CLUSTER_DENIED);
+            }
+            ResponseKind::DescribeCluster(resp)
         }
         // `wire::SUPPORTED` lets nothing else through.
         _ => return Err(format!("{api:?} is not served (client '{client}')")),
