@@ -181,7 +181,21 @@ fn pull_copies_every_batch_byte_for_byte() {
 fn pull_resumes_after_kill_9() {
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();
-    klog(a.path(), &["topics", "create", "t", "--partitions", "2"]);
+    // Batches of at most 4 KiB (about 200 records), fetched one at a time: the pull needs
+    // hundreds of round trips per partition, and the source is frozen (SIGSTOP) before the
+    // pull is killed, so the kill always lands mid-way.
+    klog(
+        a.path(),
+        &[
+            "topics",
+            "create",
+            "t",
+            "--partitions",
+            "2",
+            "-c",
+            "max.message.bytes=4096",
+        ],
+    );
     klog_in(
         a.path(),
         &["produce", "t", "-K", ":"],
@@ -190,7 +204,6 @@ fn pull_resumes_after_kill_9() {
     let serve = Serve::start(a.path());
     let total = log_end(a.path(), "t", 0) + log_end(a.path(), "t", 1);
     let from = serve.addr();
-    // Small fetches, so that the pull is still running when it is killed.
     let args = [
         "mirror",
         "pull",
@@ -206,7 +219,17 @@ fn pull_resumes_after_kill_9() {
         "the pull to copy something",
         || log_end(b.path(), "t", 0) + log_end(b.path(), "t", 1) > 1000,
     );
+    let signal = |sig: &str| {
+        let pid = serve.guard.pid().to_string();
+        let status = std::process::Command::new("kill")
+            .args([sig, &pid])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill {sig} {pid}");
+    };
+    signal("-STOP");
     pull.kill9();
+    signal("-CONT");
     let copied = log_end(b.path(), "t", 0) + log_end(b.path(), "t", 1);
     assert!(copied < total, "killed mid-way ({copied} of {total})");
     let s = pull_json(b.path(), &["--from", &from, "t"]);
