@@ -37,12 +37,14 @@ use kafka_protocol::ResponseError;
 use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
 use kafka_protocol::messages::create_topics_response::CreatableTopicResult;
 use kafka_protocol::messages::delete_groups_response::DeletableGroupResult;
+use kafka_protocol::messages::delete_records_request::DeleteRecordsPartition;
 use kafka_protocol::messages::delete_records_response::{
     DeleteRecordsPartitionResult, DeleteRecordsTopicResult,
 };
 use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
 use kafka_protocol::messages::describe_groups_response::DescribedGroup;
 use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::incremental_alter_configs_request::AlterConfigsResource;
 use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsResourceResponse;
 use kafka_protocol::messages::list_offsets_response::{
     ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
@@ -51,6 +53,7 @@ use kafka_protocol::messages::metadata_response::MetadataResponseTopic;
 use kafka_protocol::messages::offset_commit_response::{
     OffsetCommitResponsePartition, OffsetCommitResponseTopic,
 };
+use kafka_protocol::messages::offset_delete_request::OffsetDeleteRequestPartition;
 use kafka_protocol::messages::offset_delete_response::{
     OffsetDeleteResponsePartition, OffsetDeleteResponseTopic,
 };
@@ -131,6 +134,24 @@ pub fn describe_configs_response(a: Access<'_>, resp: &mut DescribeConfigsRespon
     }
 }
 
+/// Takes the items `allowed` refuses out of `items`, in order, and returns `answer` of each:
+/// the shape of every per-resource check below.
+fn take_denied<T, R>(
+    items: &mut Vec<T>,
+    allowed: impl Fn(&T) -> bool,
+    answer: impl Fn(&T) -> R,
+) -> Vec<R> {
+    let mut denied = Vec::new();
+    items.retain(|t| {
+        let ok = allowed(t);
+        if !ok {
+            denied.push(answer(t));
+        }
+        ok
+    });
+    denied
+}
+
 /// The group-administration and topic-administration APIs, checked per resource as Kafka
 /// does: ListGroups shows the groups the principal may describe, DescribeGroups answers a
 /// denied group with GROUP_AUTHORIZATION_FAILED, DeleteGroups and OffsetDelete need Delete
@@ -160,19 +181,15 @@ pub fn take_delete_groups(
     a: Access<'_>,
     req: &mut DeleteGroupsRequest,
 ) -> Vec<DeletableGroupResult> {
-    let mut denied = Vec::new();
-    req.groups_names.retain(|g| {
-        let ok = a.group(g.as_str(), Operation::Delete);
-        if !ok {
-            denied.push(
-                DeletableGroupResult::default()
-                    .with_group_id(g.clone())
-                    .with_error_code(GROUP_DENIED),
-            );
-        }
-        ok
-    });
-    denied
+    take_denied(
+        &mut req.groups_names,
+        |g| a.group(g.as_str(), Operation::Delete),
+        |g| {
+            DeletableGroupResult::default()
+                .with_group_id(g.clone())
+                .with_error_code(GROUP_DENIED)
+        },
+    )
 }
 
 /// OffsetDelete: `Err(code)` when the group is denied (nothing is handled), else the
@@ -184,112 +201,87 @@ pub fn take_offset_delete(
     if !a.group(req.group_id.as_str(), Operation::Delete) {
         return Err(GROUP_DENIED);
     }
-    let mut denied = Vec::new();
-    req.topics.retain(|t| {
-        let ok = a.topic(t.name.as_str(), Operation::Read);
-        if !ok {
-            denied.push(
-                OffsetDeleteResponseTopic::default()
-                    .with_name(t.name.clone())
-                    .with_partitions(
-                        t.partitions
-                            .iter()
-                            .map(|p| {
-                                OffsetDeleteResponsePartition::default()
-                                    .with_partition_index(p.partition_index)
-                                    .with_error_code(TOPIC_DENIED)
-                            })
-                            .collect(),
-                    ),
-            );
-        }
-        ok
-    });
-    Ok(denied)
+    Ok(take_denied(
+        &mut req.topics,
+        |t| a.topic(t.name.as_str(), Operation::Read),
+        |t| {
+            let partition = |p: &OffsetDeleteRequestPartition| {
+                OffsetDeleteResponsePartition::default()
+                    .with_partition_index(p.partition_index)
+                    .with_error_code(TOPIC_DENIED)
+            };
+            OffsetDeleteResponseTopic::default()
+                .with_name(t.name.clone())
+                .with_partitions(t.partitions.iter().map(partition).collect())
+        },
+    ))
 }
 
 pub fn take_create_partitions(
     a: Access<'_>,
     req: &mut CreatePartitionsRequest,
 ) -> Vec<CreatePartitionsTopicResult> {
-    let mut denied = Vec::new();
-    req.topics.retain(|t| {
-        let ok = a.topic(t.name.as_str(), Operation::Alter);
-        if !ok {
-            denied.push(
-                CreatePartitionsTopicResult::default()
-                    .with_name(t.name.clone())
-                    .with_error_code(TOPIC_DENIED),
-            );
-        }
-        ok
-    });
-    denied
+    take_denied(
+        &mut req.topics,
+        |t| a.topic(t.name.as_str(), Operation::Alter),
+        |t| {
+            CreatePartitionsTopicResult::default()
+                .with_name(t.name.clone())
+                .with_error_code(TOPIC_DENIED)
+        },
+    )
 }
 
 pub fn take_delete_records(
     a: Access<'_>,
     req: &mut DeleteRecordsRequest,
 ) -> Vec<DeleteRecordsTopicResult> {
-    let mut denied = Vec::new();
-    req.topics.retain(|t| {
-        let ok = a.topic(t.name.as_str(), Operation::Delete);
-        if !ok {
-            denied.push(
-                DeleteRecordsTopicResult::default()
-                    .with_name(t.name.clone())
-                    .with_partitions(
-                        t.partitions
-                            .iter()
-                            .map(|p| {
-                                DeleteRecordsPartitionResult::default()
-                                    .with_partition_index(p.partition_index)
-                                    .with_low_watermark(-1)
-                                    .with_error_code(TOPIC_DENIED)
-                            })
-                            .collect(),
-                    ),
-            );
-        }
-        ok
-    });
-    denied
+    take_denied(
+        &mut req.topics,
+        |t| a.topic(t.name.as_str(), Operation::Delete),
+        |t| {
+            let partition = |p: &DeleteRecordsPartition| {
+                DeleteRecordsPartitionResult::default()
+                    .with_partition_index(p.partition_index)
+                    .with_low_watermark(-1)
+                    .with_error_code(TOPIC_DENIED)
+            };
+            DeleteRecordsTopicResult::default()
+                .with_name(t.name.clone())
+                .with_partitions(t.partitions.iter().map(partition).collect())
+        },
+    )
 }
 
 pub fn take_alter_configs(
     a: Access<'_>,
     req: &mut IncrementalAlterConfigsRequest,
 ) -> Vec<AlterConfigsResourceResponse> {
-    let mut denied = Vec::new();
-    req.resources.retain(|r| {
-        let (ok, code) = match r.resource_type {
-            RESOURCE_TOPIC => (
-                a.topic(r.resource_name.as_str(), Operation::Alter),
-                TOPIC_DENIED,
-            ),
-            _ => (a.cluster(Operation::Alter), CLUSTER_DENIED),
-        };
-        if !ok {
-            denied.push(
-                AlterConfigsResourceResponse::default()
-                    .with_resource_type(r.resource_type)
-                    .with_resource_name(r.resource_name.clone())
-                    .with_error_code(code),
-            );
-        }
-        ok
-    });
-    denied
+    let check = |r: &AlterConfigsResource| match r.resource_type {
+        RESOURCE_TOPIC => (
+            a.topic(r.resource_name.as_str(), Operation::Alter),
+            TOPIC_DENIED,
+        ),
+        _ => (a.cluster(Operation::Alter), CLUSTER_DENIED),
+    };
+    take_denied(
+        &mut req.resources,
+        |r| check(r).0,
+        |r| {
+            AlterConfigsResourceResponse::default()
+                .with_resource_type(r.resource_type)
+                .with_resource_name(r.resource_name.clone())
+                .with_error_code(check(r).1)
+        },
+    )
 }
 
 /// Takes the topics the principal may not write out of a Produce; their answers.
 pub fn produce(a: Access, r: &mut ProduceRequest) -> Vec<TopicProduceResponse> {
-    let mut denied = Vec::new();
-    r.topic_data.retain(|t| {
-        if a.topic(t.name.as_str(), Operation::Write) {
-            return true;
-        }
-        denied.push(
+    take_denied(
+        &mut r.topic_data,
+        |t| a.topic(t.name.as_str(), Operation::Write),
+        |t| {
             TopicProduceResponse::default()
                 .with_name(t.name.clone())
                 .with_partition_responses(
@@ -304,21 +296,17 @@ pub fn produce(a: Access, r: &mut ProduceRequest) -> Vec<TopicProduceResponse> {
                                 .with_log_start_offset(-1)
                         })
                         .collect(),
-                ),
-        );
-        false
-    });
-    denied
+                )
+        },
+    )
 }
 
 /// Takes the topics the principal may not read out of a Fetch; their answers.
 pub fn fetch(a: Access, r: &mut FetchRequest) -> Vec<FetchableTopicResponse> {
-    let mut denied = Vec::new();
-    r.topics.retain(|t| {
-        if a.topic(t.topic.as_str(), Operation::Read) {
-            return true;
-        }
-        denied.push(
+    let denied = take_denied(
+        &mut r.topics,
+        |t| a.topic(t.topic.as_str(), Operation::Read),
+        |t| {
             FetchableTopicResponse::default()
                 .with_topic(t.topic.clone())
                 .with_topic_id(t.topic_id)
@@ -334,10 +322,9 @@ pub fn fetch(a: Access, r: &mut FetchRequest) -> Vec<FetchableTopicResponse> {
                                 .with_log_start_offset(-1)
                         })
                         .collect(),
-                ),
-        );
-        false
-    });
+                )
+        },
+    );
     r.forgotten_topics_data
         .retain(|t| a.topic(t.topic.as_str(), Operation::Read));
     denied
@@ -345,12 +332,10 @@ pub fn fetch(a: Access, r: &mut FetchRequest) -> Vec<FetchableTopicResponse> {
 
 /// Takes the topics the principal may not describe out of a ListOffsets; their answers.
 pub fn list_offsets(a: Access, r: &mut ListOffsetsRequest) -> Vec<ListOffsetsTopicResponse> {
-    let mut denied = Vec::new();
-    r.topics.retain(|t| {
-        if a.topic(t.name.as_str(), Operation::Describe) {
-            return true;
-        }
-        denied.push(
+    take_denied(
+        &mut r.topics,
+        |t| a.topic(t.name.as_str(), Operation::Describe),
+        |t| {
             ListOffsetsTopicResponse::default()
                 .with_name(t.name.clone())
                 .with_partitions(
@@ -364,11 +349,9 @@ pub fn list_offsets(a: Access, r: &mut ListOffsetsRequest) -> Vec<ListOffsetsTop
                                 .with_offset(-1)
                         })
                         .collect(),
-                ),
-        );
-        false
-    });
-    denied
+                )
+        },
+    )
 }
 
 /// Takes out of a Metadata the topics the principal may not describe, and those it may
@@ -528,21 +511,17 @@ pub fn offset_fetch_response(
 /// Takes the topics the principal may not create out of a CreateTopics; their answers.
 pub fn create_topics(a: Access, r: &mut CreateTopicsRequest) -> Vec<CreatableTopicResult> {
     let cluster = a.cluster(Operation::Create);
-    let mut denied = Vec::new();
-    r.topics.retain(|t| {
-        if cluster || a.topic(t.name.as_str(), Operation::Create) {
-            return true;
-        }
-        denied.push(
+    take_denied(
+        &mut r.topics,
+        |t| cluster || a.topic(t.name.as_str(), Operation::Create),
+        |t| {
             CreatableTopicResult::default()
                 .with_name(t.name.clone())
                 .with_error_code(TOPIC_DENIED)
                 .with_num_partitions(-1)
-                .with_replication_factor(-1),
-        );
-        false
-    });
-    denied
+                .with_replication_factor(-1)
+        },
+    )
 }
 
 /// Takes the topics the principal may not delete out of a DeleteTopics; their answers.
