@@ -2,12 +2,14 @@
 """`klog serve` against Kafka clients, and against a peer broker, side by side in one run.
 
     python3 scripts/bench.d/serve.py --klog target/release/klog [--tansu PATH] [--records N]
-                                     [--python target/serve-clients/venv/bin/python]
+                                     [--python target/serve-clients/venv/bin/python] [--no-kcat]
 
 For each broker (klog serve on a fresh temporary directory; tansu 0.6 with memory storage,
 found in the venv `scripts/serve-clients` makes unless --tansu names its binary or "none"):
 confluent-kafka producer and consumer (assign, from the beginning) on one partition with
-100-byte and 1 KB records; the CPU time of the client (GNU time) and of the server over each
+100-byte and 1 KB records, then kcat (librdkafka in C, whose client costs far less per record
+than Python's: these rows show what the server sustains) producing from a file and consuming
+to /dev/null; the CPU time of the client (GNU time) and of the server over each
 (its /proc counters, the ones GNU time reads, in the same run; GNU time's total for the whole
 server run closes each broker's rows); produce-to-fetch latency with a long-polling consumer
 (p50, p99 of 1 000 records sent one at a time); a group's first record (a fresh group
@@ -201,6 +203,55 @@ def client(python, script, *args):
     return out.split(), float(u) + float(s_)
 
 
+def kcat(mode, bs, topic, n, data):
+    """Runs kcat under GNU time: its wall and CPU seconds. `data` is the file produced from
+    (one record per line)."""
+    timing = tempfile.mktemp(prefix="klog-bench-time-")
+    argv = ["/usr/bin/time", "-f", "%U %S", "-o", timing, "kcat", "-b", bs, "-t", topic, "-p",
+            "0", "-q", "-X", "linger.ms=5"]
+    if mode == "produce":
+        argv += ["-P"]
+        stdin, stdout = open(data, "rb"), subprocess.DEVNULL
+    else:
+        argv += ["-C", "-o", "beginning", "-c", str(n), "-e", "-f", "%o\\n"]
+        stdin, stdout = subprocess.DEVNULL, subprocess.PIPE
+    t0 = time.time()
+    out = subprocess.run(argv, stdin=stdin, stdout=stdout, check=True).stdout
+    secs = time.time() - t0
+    if mode == "consume":
+        last = out.rsplit(b"\n", 2)[-2] if out.count(b"\n") else b"-1"
+        if out.count(b"\n") != n or int(last) != n - 1:
+            sys.exit("kcat read %d records (last offset %s) of %d" % (out.count(b"\n"),
+                                                                     last.decode(), n))
+    else:
+        stdin.close()
+    with open(timing) as f:
+        u, s_ = f.read().split()[-2:]
+    os.unlink(timing)
+    return secs, float(u) + float(s_)
+
+
+def kcat_rows(server, python, records, tmp):
+    bs = "127.0.0.1:%d" % server.port
+    rows = []
+    for size in (100, 1000):
+        data = os.path.join(tmp, "lines-%d" % size)
+        if not os.path.exists(data):
+            with open(data, "wb") as f:
+                f.write((b"x" * size + b"\n") * records)
+        topic = "kcat-%d" % size
+        create_topic(python, bs, topic)
+        for mode in ("produce", "consume"):
+            s0 = cpu_seconds(server.pid)
+            secs, ccpu = kcat(mode, bs, topic, records, data)
+            scpu = cpu_seconds(server.pid) - s0
+            rows.append((server.name, "kcat %s %d B" % (mode, size),
+                         "%.0f k rec/s" % (records / secs / 1e3),
+                         "%.0f MB/s" % (records * size / secs / 1e6),
+                         "%.2f / %.2f" % (scpu, ccpu)))
+    return rows
+
+
 def create_topic(python, bs, topic):
     subprocess.run([python, "-c", (
         "from confluent_kafka.admin import AdminClient, NewTopic;"
@@ -270,7 +321,11 @@ def main():
     ap.add_argument("--tansu", help="the tansu binary; 'none' to leave it out")
     ap.add_argument("--records", type=int, default=1000000)
     ap.add_argument("--python", default="target/serve-clients/venv/bin/python")
+    ap.add_argument("--no-kcat", dest="kcat", action="store_false",
+                    help="leave out the kcat rows")
     a = ap.parse_args()
+    if a.kcat and not shutil.which("kcat"):
+        sys.exit("kcat is not installed (scripts/serve-clients installs it); or --no-kcat")
     tmp = tempfile.mkdtemp(prefix="klog-bench-serve-")
     script = os.path.join(tmp, "client.py")
     with open(script, "w") as f:
@@ -283,6 +338,8 @@ def main():
         s = start_klog(a.klog, os.path.join(tmp, "data"))
         try:
             rows += bench(s, a.python, script, a.records)
+            if a.kcat:
+                rows += kcat_rows(s, a.python, a.records, tmp)
         finally:
             s.stop()
         rows.append(whole_run(s))
@@ -296,6 +353,8 @@ def main():
             s = start_tansu(tansu)
             try:
                 rows += bench(s, a.python, script, a.records)
+                if a.kcat:
+                    rows += kcat_rows(s, a.python, a.records, tmp)
             finally:
                 s.stop()
             rows.append(whole_run(s))

@@ -41,6 +41,7 @@ use super::authz::{self, Access};
 use super::broker::Broker;
 use super::coordinator::ClientInfo;
 use super::fetch::FetchState;
+use super::fetch_frame::{self, Part, Socket, Spliced};
 use super::groups::Reply;
 use super::listener::Listener;
 use super::sasl::{Exchange, Step};
@@ -243,7 +244,7 @@ async fn connection<R, W>(
 ) -> std::result::Result<(), String>
 where
     R: AsyncRead + Unpin + Send,
-    W: AsyncWrite + Unpin + Send,
+    W: AsyncWrite + Socket + Unpin + Send,
 {
     let mut rd = BufReader::with_capacity(64 << 10, rd);
     let mut fetch_state = Some(Box::<FetchState>::default());
@@ -312,11 +313,12 @@ where
         }
         let mut close_after = None;
         let mut throttle = std::time::Duration::ZERO;
+        let mut files = Spliced::new();
         let out = match wire::parse_request(frame) {
             Parsed::Reject(reason) => return Err(reason),
-            Parsed::ApiVersionsTooNew { correlation_id } => {
-                Some(wire::api_versions_too_new(correlation_id))
-            }
+            Parsed::ApiVersionsTooNew { correlation_id } => Some(vec![Part::Bytes(
+                wire::api_versions_too_new(correlation_id).freeze(),
+            )]),
             Parsed::Request {
                 header,
                 api,
@@ -354,6 +356,7 @@ where
                             broker,
                             peer,
                             &mut fetch_state,
+                            &mut files,
                             access,
                             header,
                             api,
@@ -365,23 +368,34 @@ where
                         if readvertise && let Some(r) = &mut r {
                             advertise(r, &listener.advertised);
                         }
-                        throttle = quota_throttle(broker, &principal, api, size, &mut r);
+                        let in_files = files.iter().map(|(_, f)| f.len).sum();
+                        throttle = quota_throttle(broker, &principal, api, size, in_files, &mut r);
                         r
                     }
                 };
                 match response {
-                    Some(r) => Some(
-                        wire::encode_response(correlation_id, api, version, &r)
-                            .map_err(|e| format!("cannot encode the {api:?} response: {e}"))?,
+                    Some(ResponseKind::Fetch(r)) if !files.is_empty() => Some(
+                        fetch_frame::encode(correlation_id, version, &r, files)
+                            .map_err(|e| format!("cannot encode the Fetch response: {e}"))?,
                     ),
+                    Some(r) => Some(vec![Part::Bytes(
+                        wire::encode_response(correlation_id, api, version, &r)
+                            .map_err(|e| format!("cannot encode the {api:?} response: {e}"))?
+                            .freeze(),
+                    )]),
                     None => None,
                 }
             }
         };
-        if let Some(out) = out {
+        if let Some(parts) = out {
             // A reader that never drains its socket stalls here: this task only.
-            if wr.write_all(&out).await.is_err() || wr.flush().await.is_err() {
-                return Ok(());
+            match fetch_frame::write_parts(&mut wr, parts).await {
+                Ok(()) => {}
+                // A file range that came up short: the frame cannot be completed.
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    return Err(e.to_string());
+                }
+                Err(_) => return Ok(()),
             }
         }
         if let Some(reason) = close_after {
@@ -397,7 +411,8 @@ where
     }
 }
 
-/// Counts a Produce (its request's bytes) or a Fetch (the records answered) against the
+/// Counts a Produce (its request's bytes) or a Fetch (the records answered, `file_bytes` of
+/// them sent from the files) against the
 /// principal's quota when there is one; sets the response's `throttle_time_ms` and gives
 /// how long to mute the connection.
 fn quota_throttle(
@@ -405,6 +420,7 @@ fn quota_throttle(
     principal: &str,
     api: ApiKey,
     request_bytes: usize,
+    file_bytes: u64,
     response: &mut Option<ResponseKind>,
 ) -> std::time::Duration {
     use super::quota::Direction;
@@ -419,8 +435,8 @@ fn quota_throttle(
                 .iter()
                 .flat_map(|t| &t.partitions)
                 .map(|p| p.records.as_ref().map_or(0, |r| r.len() as u64))
-                .sum();
-            (Direction::Fetch, bytes)
+                .sum::<u64>();
+            (Direction::Fetch, bytes + file_bytes)
         }
         _ => return std::time::Duration::ZERO,
     };
@@ -556,12 +572,14 @@ async fn waited<T>(reply: Reply<T>) -> std::result::Result<T, String> {
     }
 }
 
-/// Answers one decoded request; `None` when it gets no response (`acks=0`).
+/// Answers one decoded request; `None` when it gets no response (`acks=0`). A Fetch
+/// response's records that stay in the segment files go to `files`.
 #[allow(clippy::too_many_arguments)]
 async fn dispatch(
     broker: &Arc<Broker>,
     peer: std::net::SocketAddr,
     fetch_state: &mut Option<Box<FetchState>>,
+    files: &mut Spliced,
     access: Option<Access<'_>>,
     header: RequestHeader,
     api: ApiKey,
@@ -666,7 +684,9 @@ async fn dispatch(
         RequestKind::Fetch(mut r) => {
             let denied = access.map(|a| authz::fetch(a, &mut r));
             let state = fetch_state.take().unwrap_or_default();
-            let (mut resp, state) = super::fetch::fetch(broker, state, r, version).await?;
+            let (mut resp, in_files, state) =
+                super::fetch::fetch(broker, state, r, version).await?;
+            *files = in_files;
             *fetch_state = Some(state);
             if let Some(denied) = denied {
                 resp.responses.extend(denied);

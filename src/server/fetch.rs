@@ -16,9 +16,11 @@
 //!    error.
 //! 6. No fetch sessions (KIP-227): every response has session id 0, so clients send full
 //!    fetch requests; a request naming a session gets FETCH_SESSION_ID_NOT_FOUND.
-//! 7. A partition's record bytes are copied once, from the reader into a buffer sized up
-//!    front: as much as its limit lets in (at most [`MAX_RESERVE`]) when the log holds more
-//!    than the first entry, else that entry's size.
+//! 7. Every entry sent was read and checked by the log reader (framing, CRC, offsets): a
+//!    damaged batch is reported with its file and position, never sent. A partition whose
+//!    records come to at most [`INLINE_MAX`] bytes copies them into the response, once;
+//!    a larger one hands them over as ranges of the files the reader read
+//!    ([`FileRecords`]), which the connection sends with `sendfile` ([`super::fetch_frame`]).
 //!
 //! Each connection keeps a reader per partition it fetched, positioned after what it last
 //! returned, so that a consumer reading on pays no index lookup per fetch.
@@ -35,15 +37,13 @@ use kafka_protocol::messages::{FetchRequest, FetchResponse};
 
 use super::Event;
 use super::broker::{Broker, error_chain};
+use super::fetch_frame::{FileRecords, INLINE_MAX, Spliced};
 use crate::error::{Error, Result};
 use crate::storage::file_names::log_file;
 use crate::storage::{Entry, LogReader};
 
 /// Longest a fetch waits, whatever it asks for.
 pub const MAX_WAIT: Duration = Duration::from_secs(30);
-
-/// Most bytes a partition's response buffer reserves at once (invariant 7).
-const MAX_RESERVE: usize = 8 << 20;
 
 /// Partitions whose reader a connection keeps; past this the cache starts over.
 const MAX_CURSORS: usize = 4096;
@@ -103,7 +103,8 @@ struct Budget {
     first: bool,
 }
 
-/// Reads one partition from `offset`.
+/// Reads one partition from `offset`: its answer, and its records when they stay in the
+/// files (invariant 7).
 #[allow(clippy::too_many_arguments)]
 fn read_partition(
     broker: &Arc<Broker>,
@@ -113,7 +114,7 @@ fn read_partition(
     offset: i64,
     partition_max: usize,
     budget: &mut Budget,
-) -> Result<PartitionData> {
+) -> Result<(PartitionData, Option<FileRecords>)> {
     let p = index as u32;
     let key = (topic.name.clone(), p);
     let dir = topic.partition_dir(p);
@@ -129,7 +130,7 @@ fn read_partition(
             } else {
                 ResponseError::OffsetOutOfRange.code()
             };
-            return Ok(partition_data(index, code, 0, 0));
+            return Ok((partition_data(index, code, 0, 0), None));
         };
         if state.cursors.len() >= MAX_CURSORS {
             state.cursors.clear();
@@ -150,15 +151,14 @@ fn read_partition(
     let leo = c.reader.log_end_offset()?;
     let log_start = c.reader.log_start_offset();
     if offset < log_start || offset > leo {
-        return Ok(partition_data(
-            index,
-            ResponseError::OffsetOutOfRange.code(),
-            leo,
-            log_start,
-        ));
+        let code = ResponseError::OffsetOutOfRange.code();
+        return Ok((partition_data(index, code, leo, log_start), None));
     }
     let mut hw = leo;
-    let mut out = BytesMut::new();
+    // The entries, copied while they fit in INLINE_MAX, and where they are in the files.
+    let mut inline = BytesMut::new();
+    let mut files = FileRecords::default();
+    let mut total = 0;
     if offset < leo {
         if c.next != Some(offset) {
             c.reader.seek(offset)?;
@@ -171,50 +171,68 @@ fn read_partition(
                 Entry::Legacy(m) => m.size,
             };
             let next = e.batch.next_offset();
-            if !(budget.first || out.len() + size <= limit) {
+            if !(budget.first || total + size <= limit) {
                 // Read past, not sent: the next fetch seeks.
                 c.next = None;
                 break;
             }
-            if out.is_empty() {
-                // Room for what the limit lets in at once when more follows (up to a cap),
-                // not a buffer that grows by doubling, copying what it holds each time.
-                out.reserve(if next < leo {
-                    limit.min(MAX_RESERVE).max(size)
-                } else {
-                    size
-                });
+            let position = e.position;
+            if total + size <= INLINE_MAX {
+                if inline.is_empty() {
+                    inline.reserve(if next < leo {
+                        limit.min(INLINE_MAX).max(size)
+                    } else {
+                        size
+                    });
+                }
+                put_entry(&mut inline, &dir, &e)?;
             }
-            put_entry(&mut out, &dir, &e)?;
+            let Some((file, path)) = c.reader.current_file() else {
+                return Err(Error::Internal("fetch reader without a file"));
+            };
+            files.push(file, path, position, size as u64);
+            total += size;
             budget.first = false;
             c.next = Some(next);
             hw = hw.max(next);
-            if out.len() >= limit {
+            if total >= limit {
                 break;
             }
         }
-        budget.left = budget.left.saturating_sub(out.len());
+        budget.left = budget.left.saturating_sub(total);
     }
-    Ok(partition_data(index, 0, hw, log_start).with_records(Some(out.freeze())))
+    let data = partition_data(index, 0, hw, log_start);
+    Ok(if total <= INLINE_MAX {
+        (data.with_records(Some(inline.freeze())), None)
+    } else {
+        (data, Some(files))
+    })
 }
 
-/// One pass over every partition of the request: the response, and the record bytes in it.
-fn read_all(
-    broker: &Arc<Broker>,
-    state: &mut FetchState,
-    req: &FetchRequest,
-) -> (FetchResponse, usize, bool) {
+/// One pass over every partition of the request.
+struct Pass {
+    resp: FetchResponse,
+    /// The records that stay in the files, and where they go in `resp`.
+    files: Spliced,
+    /// Record bytes in all.
+    total: usize,
+    any_error: bool,
+}
+
+/// One pass over every partition of the request.
+fn read_all(broker: &Arc<Broker>, state: &mut FetchState, req: &FetchRequest) -> Pass {
     let mut budget = Budget {
         left: req.max_bytes.max(0) as usize,
         first: true,
     };
     let mut total = 0;
     let mut any_error = false;
+    let mut files = Spliced::new();
     let mut responses = Vec::with_capacity(req.topics.len());
-    for t in &req.topics {
+    for (ti, t) in req.topics.iter().enumerate() {
         let topic = broker.topic(&t.topic).ok().flatten();
         let mut partitions = Vec::with_capacity(t.partitions.len());
-        for fp in &t.partitions {
+        for (pi, fp) in t.partitions.iter().enumerate() {
             let data = match &topic {
                 Some(topic) if fp.partition >= 0 && (fp.partition as u32) < topic.partitions => {
                     match read_partition(
@@ -226,7 +244,12 @@ fn read_all(
                         fp.partition_max_bytes.max(0) as usize,
                         &mut budget,
                     ) {
-                        Ok(d) => d,
+                        Ok((d, None)) => d,
+                        Ok((d, Some(f))) => {
+                            total += f.len as usize;
+                            files.push(((ti, pi), f));
+                            d
+                        }
                         Err(e) => {
                             broker.emit(Event::StorageError {
                                 what: format!("fetch from {}-{}", t.topic.as_str(), fp.partition),
@@ -262,11 +285,12 @@ fn read_all(
                 .with_partitions(partitions),
         );
     }
-    (
-        FetchResponse::default().with_responses(responses),
+    Pass {
+        resp: FetchResponse::default().with_responses(responses),
+        files,
         total,
         any_error,
-    )
+    }
 }
 
 /// Fetch v4 has no log start offset: it stays at its default.
@@ -279,18 +303,19 @@ fn without_log_start(mut resp: FetchResponse) -> FetchResponse {
     resp
 }
 
-/// Answers a Fetch request, waiting as invariant 5 says.
+/// Answers a Fetch request, waiting as invariant 5 says: the response, and the records of
+/// it that stay in the files.
 pub async fn fetch(
     broker: &Arc<Broker>,
     mut state: Box<FetchState>,
     req: FetchRequest,
     version: i16,
-) -> std::result::Result<(FetchResponse, Box<FetchState>), String> {
+) -> std::result::Result<(FetchResponse, Spliced, Box<FetchState>), String> {
     if version >= 7 && (req.session_id != 0 || req.session_epoch > 0) {
         let resp = FetchResponse::default()
             .with_error_code(ResponseError::FetchSessionIdNotFound.code())
             .with_session_id(0);
-        return Ok((resp, state));
+        return Ok((resp, Spliced::new(), state));
     }
     let wait = Duration::from_millis(req.max_wait_ms.max(0) as u64).min(MAX_WAIT);
     let deadline = tokio::time::Instant::now() + wait;
@@ -301,24 +326,24 @@ pub async fn fetch(
     loop {
         appends.borrow_and_update();
         let (b, r) = (broker.clone(), req.clone());
-        let (resp, total, any_error, st) = tokio::task::spawn_blocking(move || {
-            let (resp, total, any_error) = read_all(&b, &mut state, &r);
-            (resp, total, any_error, state)
+        let (pass, st) = tokio::task::spawn_blocking(move || {
+            let pass = read_all(&b, &mut state, &r);
+            (pass, state)
         })
         .await
         .map_err(|e| format!("the fetch failed: {e}"))?;
         state = st;
-        let resp = if version < 5 {
-            without_log_start(resp)
-        } else {
-            resp
-        };
-        if total >= min_bytes
-            || any_error
+        if pass.total >= min_bytes
+            || pass.any_error
             || broker.stopping()
             || tokio::time::Instant::now() >= deadline
         {
-            return Ok((resp, state));
+            let resp = if version < 5 {
+                without_log_start(pass.resp)
+            } else {
+                pass.resp
+            };
+            return Ok((resp, pass.files, state));
         }
         tokio::select! {
             _ = appends.changed() => {}

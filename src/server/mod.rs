@@ -19,7 +19,8 @@
 //! - [`broker`]: what every connection shares: the topics, one writer per partition (a
 //!   [`crate::storage::Log`] and its producers' idempotence state), the producer-id block,
 //!   and the wake-up that long-polling fetches wait on.
-//! - The handlers, one module per family: [`produce`], [`fetch`], [`list_offsets`],
+//! - The handlers, one module per family: [`produce`], [`fetch`] (whose large answers
+//!   [`fetch_frame`] sends from the segment files with `sendfile`), [`list_offsets`],
 //!   [`metadata`] (Metadata, topics, configs, the cluster), [`groups`] (coordinator lookup,
 //!   offsets, groups).
 //! - [`coordinator`]: the consumer-group coordinator (JoinGroup, SyncGroup, Heartbeat,
@@ -75,6 +76,7 @@ pub mod broker;
 pub mod connection;
 pub mod coordinator;
 pub mod fetch;
+pub mod fetch_frame;
 pub mod groups;
 pub mod idempotence;
 pub mod list_offsets;

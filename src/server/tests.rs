@@ -134,9 +134,10 @@ fn fetch(f: &Fixture, version: i16, req: FetchRequest) -> FetchResponse {
         .enable_all()
         .build()
         .unwrap();
-    let (r, _) = rt
+    let (mut r, files, _) = rt
         .block_on(fetch::fetch(&f.broker, Box::default(), req, version))
         .unwrap();
+    super::fetch_frame::inline_records(&mut r, files).unwrap();
     encode(ApiKey::Fetch, version, ResponseKind::Fetch(r.clone()));
     r
 }
@@ -330,7 +331,7 @@ fn a_waiting_fetch_wakes_when_a_batch_lands() {
     std::thread::sleep(std::time::Duration::from_millis(100));
     assert!(!waiting.is_finished());
     produce_one(&f, 9, produce_req("t", 0, batch(&[b"late"])));
-    let (r, _) = rt.block_on(waiting).unwrap().unwrap();
+    let (r, _, _) = rt.block_on(waiting).unwrap().unwrap();
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
     assert!(
         !r.responses[0].partitions[0]
@@ -789,7 +790,7 @@ fn regression_a_topic_created_again_is_read_anew_by_the_same_connection() {
         .build()
         .unwrap();
     let state = Box::default();
-    let (r, state) = rt
+    let (r, _, state) = rt
         .block_on(fetch::fetch(
             &f.broker,
             state,
@@ -815,7 +816,7 @@ fn regression_a_topic_created_again_is_read_anew_by_the_same_connection() {
         .unwrap();
     produce_one(&f, 9, produce_req("t", 0, batch(&[b"new", b"new", b"new"])));
     // Offset 2: where the connection's reader of the old topic stands.
-    let (r, _) = rt
+    let (r, _, _) = rt
         .block_on(fetch::fetch(
             &f.broker,
             state,

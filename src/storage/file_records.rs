@@ -63,7 +63,9 @@ pub enum RawAt<'a> {
 /// Reads a `.log` file in large chunks, handing out whole batches.
 #[derive(Debug)]
 pub struct ChunkReader {
-    pub(crate) file: File,
+    /// Shared, so that the bytes handed out can be sent from the file later (the server's
+    /// Fetch responses) even after the reader moved on.
+    pub(crate) file: std::sync::Arc<File>,
     pub(crate) path: PathBuf,
     buf: ReadBuf,
 }
@@ -157,7 +159,7 @@ impl ChunkReader {
 
     pub fn new(file: File, path: &Path) -> ChunkReader {
         ChunkReader {
-            file,
+            file: std::sync::Arc::new(file),
             path: path.to_path_buf(),
             buf: ReadBuf::default(),
         }

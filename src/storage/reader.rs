@@ -195,6 +195,15 @@ impl LogReader {
         &self.segments
     }
 
+    /// The file the last batch handed out was read from, and its path: the batches handed
+    /// out are its bytes at their positions, which never change (a segment replaced or
+    /// deleted meanwhile stays readable through this handle).
+    pub fn current_file(&self) -> Option<(&std::sync::Arc<File>, &Path)> {
+        self.cur
+            .as_ref()
+            .map(|c| (&c.reader.file, c.reader.path.as_path()))
+    }
+
     /// First offset of the log (the first segment's base offset).
     pub fn log_start_offset(&self) -> i64 {
         checkpoint::log_start_offset(&self.dir, &self.segments)
