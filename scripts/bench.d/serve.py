@@ -2,21 +2,24 @@
 """`klog serve` against Kafka clients, and against a peer broker, side by side in one run.
 
     python3 scripts/bench.d/serve.py --klog target/release/klog [--tansu PATH] [--records N]
-                                     [--python target/serve-clients/venv/bin/python] [--no-kcat]
+                                     [--reps N] [--python target/serve-clients/venv/bin/python]
+                                     [--no-kcat]
 
-For each broker (klog serve on a fresh temporary directory; tansu 0.6 with memory storage,
-found in the venv `scripts/serve-clients` makes unless --tansu names its binary or "none"):
-confluent-kafka producer and consumer (assign, from the beginning) on one partition with
-100-byte and 1 KB records, then kcat (librdkafka in C, whose client costs far less per record
-than Python's: these rows show what the server sustains) producing from a file and consuming
-to /dev/null; the CPU time of the client (GNU time) and of the server over each
-(its /proc counters, the ones GNU time reads, in the same run; GNU time's total for the whole
-server run closes each broker's rows); produce-to-fetch latency with a long-polling consumer
-(p50, p99 of 1 000 records sent one at a time); a group's first record (a fresh group
-subscribing to a topic with one record: time from subscribe to the record, with each
-broker's defaults, and for klog also with --group-initial-rebalance-delay-ms 0); and the
-server's RSS with 1 000 open connections. Prints one markdown table. Every server is started
-and stopped here, on loopback.
+Brokers: klog serve on a fresh temporary directory, and tansu 0.6 with memory storage (found
+in the venv `scripts/serve-clients` makes unless --tansu names its binary or "none"), both
+running throughout. Throughput: confluent-kafka producer and consumer (assign, from the
+beginning) on one partition with 100-byte and 1 KB records, each row run --reps times (3) against
+every broker in turn, interleaved, the median run shown with the range; then kcat (librdkafka
+in C, whose client costs far less per record than Python's: these rows show what the server
+sustains) producing 1 M lines from a file and consuming them to /dev/null. Each throughput row
+has the CPU time of the client (GNU time) and of the server (its /proc counters, the ones GNU
+time reads) over the same run; GNU time's total for each whole server run closes the table.
+Then, per broker: produce-to-fetch latency with a long-polling consumer (p50, p99 of 1 000
+records sent one at a time); a group's first record (a fresh group subscribing to a topic with
+one record: time from subscribe to the record, with each broker's defaults, and for klog also
+with --group-initial-rebalance-delay-ms 0); the server's RSS with 1 000 open connections, and
+how much they added.
+Prints one markdown table. Every server is started and stopped here, on loopback.
 """
 
 import argparse
@@ -28,6 +31,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 CLIENT = r'''
@@ -127,6 +131,10 @@ class Server:
                                      stderr=subprocess.PIPE, text=True)
         self.port = ready(self.proc)
         self.pid = self.server_pid()
+        # The server's later lines: kept (a pipe nobody reads would stall the server once
+        # full), shown if a client fails.
+        self.lines = []
+        threading.Thread(target=lambda: self.lines.extend(self.proc.stderr), daemon=True).start()
 
     def server_pid(self):
         deadline = time.time() + 10
@@ -169,7 +177,7 @@ def start_klog(klog, data, *extra):
         return int(m.group(1))
 
     name = "klog serve" + "".join(" " + e for e in extra)
-    return Server(name, [klog, "--dir", data, "serve", "--listen", "127.0.0.1:0", "-q"]
+    return Server(name, [klog, "--dir", data, "serve", "--listen", "127.0.0.1:0"]
                   + list(extra), ready)
 
 
@@ -203,7 +211,7 @@ def client(python, script, *args):
     return out.split(), float(u) + float(s_)
 
 
-def kcat(mode, bs, topic, n, data):
+def kcat(server, mode, bs, topic, n, data):
     """Runs kcat under GNU time: its wall and CPU seconds. `data` is the file produced from
     (one record per line)."""
     timing = tempfile.mktemp(prefix="klog-bench-time-")
@@ -216,8 +224,12 @@ def kcat(mode, bs, topic, n, data):
         argv += ["-C", "-o", "beginning", "-c", str(n), "-e", "-f", "%o\\n"]
         stdin, stdout = subprocess.DEVNULL, subprocess.PIPE
     t0 = time.time()
-    out = subprocess.run(argv, stdin=stdin, stdout=stdout, check=True).stdout
+    run = subprocess.run(argv, stdin=stdin, stdout=stdout)
     secs = time.time() - t0
+    if run.returncode != 0:
+        sys.exit("kcat %s against %s failed; the server said:\n%s"
+                 % (mode, server.name, "".join(server.lines[-20:])))
+    out = run.stdout
     if mode == "consume":
         last = out.rsplit(b"\n", 2)[-2] if out.count(b"\n") else b"-1"
         if out.count(b"\n") != n or int(last) != n - 1:
@@ -231,8 +243,16 @@ def kcat(mode, bs, topic, n, data):
     return secs, float(u) + float(s_)
 
 
-def kcat_rows(server, python, records, tmp):
+def kcat_rows(server, python, records, tmp, reps):
     bs = "127.0.0.1:%d" % server.port
+    # A broker librdkafka 2.0 cannot talk to (tansu 0.6 writes tagged fields in its
+    # ApiVersions v3 response that it cannot parse) gets one row saying so.
+    probe = subprocess.run(["kcat", "-b", bs, "-L", "-m", "5"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        why = [l.split("/bootstrap: ", 1)[1].split(": probably")[0].split(" (after")[0]
+               for l in probe.stderr.splitlines() if "|FAIL|" in l and "/bootstrap: " in l]
+        why = why[0] if why else "exit status %d" % probe.returncode
+        return [(server.name, "kcat", "cannot connect: %s" % why, "", "", "")]
     rows = []
     for size in (100, 1000):
         data = os.path.join(tmp, "lines-%d" % size)
@@ -242,14 +262,23 @@ def kcat_rows(server, python, records, tmp):
         topic = "kcat-%d" % size
         create_topic(python, bs, topic)
         for mode in ("produce", "consume"):
-            s0 = cpu_seconds(server.pid)
-            secs, ccpu = kcat(mode, bs, topic, records, data)
-            scpu = cpu_seconds(server.pid) - s0
-            rows.append((server.name, "kcat %s %d B" % (mode, size),
-                         "%.0f k rec/s" % (records / secs / 1e3),
-                         "%.0f MB/s" % (records * size / secs / 1e6),
-                         "%.2f / %.2f" % (scpu, ccpu)))
+            runs = []
+            for _ in range(reps):
+                s0 = cpu_seconds(server.pid)
+                secs, ccpu = kcat(server, mode, bs, topic, records, data)
+                runs.append((secs, cpu_seconds(server.pid) - s0, ccpu))
+            rows.append(row(server.name, "kcat %s %d B" % (mode, size), records, size, runs))
     return rows
+
+
+def row(name, what, n, size, runs):
+    """A throughput row from (seconds, server CPU, client CPU) runs: the median run, and
+    the range of rates."""
+    runs = sorted(runs)
+    secs, scpu, ccpu = runs[len(runs) // 2]
+    return (name, what, "%.0f k rec/s" % (n / secs / 1e3), "%.0f MB/s" % (n * size / secs / 1e6),
+            "%.2f / %.2f" % (scpu, ccpu),
+            "%.0f–%.0f k" % (n / runs[-1][0] / 1e3, n / runs[0][0] / 1e3))
 
 
 def create_topic(python, bs, topic):
@@ -260,29 +289,44 @@ def create_topic(python, bs, topic):
         check=True)
 
 
-def bench(server, python, script, records):
-    bs = "127.0.0.1:%d" % server.port
-    pid = server.pid
+def throughput(servers, python, script, records, reps):
+    """The confluent-kafka rows: each one run `reps` times against every server in turn
+    (interleaved, so that a slow minute of the machine weighs on every broker alike)."""
     rows = []
     for size, n in ((100, records), (1000, max(records // 10, 1000))):
         topic = "bench-%d" % size
-        create_topic(python, bs, topic)
+        for s in servers:
+            create_topic(python, "127.0.0.1:%d" % s.port, topic)
         for mode in ("produce", "consume"):
-            s0 = cpu_seconds(pid)
-            out, ccpu = client(python, script, mode, bs, topic, n, size)
-            scpu = cpu_seconds(pid) - s0
-            secs = float(out[0])
-            rows.append((server.name, "%s %d B" % (mode, size), "%.0f k rec/s" % (n / secs / 1e3),
-                         "%.0f MB/s" % (n * size / secs / 1e6),
-                         "%.2f / %.2f" % (scpu, ccpu)))
+            runs = {s.name: [] for s in servers}
+            for _ in range(reps):
+                for s in servers:
+                    s0 = cpu_seconds(s.pid)
+                    out, ccpu = client(python, script, mode, "127.0.0.1:%d" % s.port, topic, n,
+                                       size)
+                    runs[s.name].append((float(out[0]), cpu_seconds(s.pid) - s0, ccpu))
+            rows += [row(s.name, "%s %d B" % (mode, size), n, size, runs[s.name])
+                     for s in servers]
+    return rows
+
+
+def others(server, python, script):
+    """Latency, a group's first record, and RSS with 1 000 connections."""
+    bs = "127.0.0.1:%d" % server.port
+    rows = []
     create_topic(python, bs, "latency")
     out, _ = client(python, script, "latency", bs, "latency", 1000, 0)
     rows.append((server.name, "produce-to-fetch latency", "p50 %.2f ms" % float(out[0]),
-                 "p99 %.2f ms" % float(out[1]), ""))
+                 "p99 %.2f ms" % float(out[1]), "", ""))
     rows.append(first_record(server, python, script))
+    # The RSS before counts what the server holds of the data (all of it, for a broker that
+    # keeps it in memory); the growth is the connections' cost.
+    before = rss_mib(server.pid)
     conns = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(1000)]
     time.sleep(0.5)
-    rows.append((server.name, "RSS with 1 000 connections", "%.0f MiB" % rss_mib(pid), "", ""))
+    rss = rss_mib(server.pid)
+    rows.append((server.name, "RSS with 1 000 connections", "%.0f MiB" % rss,
+                 "+%.0f MiB for them" % (rss - before), "", ""))
     for c in conns:
         c.close()
     return rows
@@ -293,15 +337,15 @@ def first_record(server, python, script):
     create_topic(python, bs, "first")
     client(python, script, "one", bs, "first", 1, 1)
     out, _ = client(python, script, "group", bs, "first", 1, 1)
-    return (server.name, "a group's first record", "%.2f s" % float(out[0]), "", "")
+    return (server.name, "a group's first record", "%.2f s" % float(out[0]), "", "", "")
 
 
 def whole_run(server):
     cpu, rss = server.cpu()
     if cpu is None:
-        return (server.name, "whole run (GNU time)", "", "", "")
+        return (server.name, "whole run (GNU time)", "", "", "", "")
     return (server.name, "whole run (GNU time)", "peak RSS %.0f MiB" % rss, "",
-            "%.2f / –" % cpu)
+            "%.2f / –" % cpu, "")
 
 
 def default_tansu(python):
@@ -320,6 +364,8 @@ def main():
     ap.add_argument("--klog", default="target/release/klog")
     ap.add_argument("--tansu", help="the tansu binary; 'none' to leave it out")
     ap.add_argument("--records", type=int, default=1000000)
+    ap.add_argument("--reps", type=int, default=3,
+                    help="runs of each throughput row (the median is shown)")
     ap.add_argument("--python", default="target/serve-clients/venv/bin/python")
     ap.add_argument("--no-kcat", dest="kcat", action="store_false",
                     help="leave out the kcat rows")
@@ -334,36 +380,35 @@ def main():
     if tansu == "none":
         tansu = None
     rows = []
+    servers = []
     try:
-        s = start_klog(a.klog, os.path.join(tmp, "data"))
-        try:
-            rows += bench(s, a.python, script, a.records)
-            if a.kcat:
-                rows += kcat_rows(s, a.python, a.records, tmp)
-        finally:
+        servers.append(start_klog(a.klog, os.path.join(tmp, "data")))
+        if tansu:
+            servers.append(start_tansu(tansu))
+        rows += throughput(servers, a.python, script, a.records, a.reps)
+        if a.kcat:
+            for s in servers:
+                rows += kcat_rows(s, a.python, a.records, tmp, a.reps)
+        for s in servers:
+            rows += others(s, a.python, script)
+        stopped, servers = servers, []
+        for s in stopped:
             s.stop()
-        rows.append(whole_run(s))
+        rows += [whole_run(s) for s in stopped]
         s = start_klog(a.klog, os.path.join(tmp, "data0"), "--group-initial-rebalance-delay-ms",
                        "0")
         try:
             rows.append(first_record(s, a.python, script))
         finally:
             s.stop()
-        if tansu:
-            s = start_tansu(tansu)
-            try:
-                rows += bench(s, a.python, script, a.records)
-                if a.kcat:
-                    rows += kcat_rows(s, a.python, a.records, tmp)
-            finally:
-                s.stop()
-            rows.append(whole_run(s))
     finally:
+        for s in servers:
+            s.stop()
         shutil.rmtree(tmp, ignore_errors=True)
-    print("| broker | what | rate | throughput | CPU s server / client |")
-    print("|---|---|---|---|---|")
+    print("| broker | what | rate | throughput | CPU s server / client | rates of the %d runs |"
+          % a.reps)
+    print("|---|---|---|---|---|---|")
     for r in rows:
         print("| " + " | ".join(r) + " |")
-
 
 main()

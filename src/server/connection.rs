@@ -412,9 +412,8 @@ where
 }
 
 /// Counts a Produce (its request's bytes) or a Fetch (the records answered, `file_bytes` of
-/// them sent from the files) against the
-/// principal's quota when there is one; sets the response's `throttle_time_ms` and gives
-/// how long to mute the connection.
+/// them sent from the files) against the principal's quota when there is one; sets the
+/// response's `throttle_time_ms` and gives how long to mute the connection.
 fn quota_throttle(
     broker: &Broker,
     principal: &str,

@@ -165,7 +165,20 @@ fn read_partition(
         }
         c.next = Some(offset);
         let limit = partition_max.min(budget.left);
-        while let Some(e) = c.reader.next_batch()? {
+        loop {
+            // After an entry of this partition (the reader stands right after it, with no
+            // batch below the fetch offset left to skip), one that cannot fit is not read
+            // (whole: up to 1 MiB or more): the reader stays before it, where the next fetch
+            // goes on without a seek.
+            if total > 0
+                && let Some(size) = c.reader.next_entry_size()?
+                && total + size as usize > limit
+            {
+                break;
+            }
+            let Some(e) = c.reader.next_batch()? else {
+                break;
+            };
             let size = match &e.batch {
                 Entry::Batch(b) => b.header.size(),
                 Entry::Legacy(m) => m.size,

@@ -315,6 +315,58 @@ fn fetch_returns_whole_batches_within_limits_at_every_version() {
     }
 }
 
+/// A partition answering more than `fetch_frame::INLINE_MAX` bytes hands its records over
+/// as file ranges (which make the same bytes as the batches); a batch that does not fit is
+/// left for the next fetch of the same connection, which goes on from it.
+#[test]
+fn large_answers_stay_in_the_files_and_the_next_fetch_goes_on() {
+    let f = fixture();
+    let value = vec![7u8; 40_000];
+    let one = batch(&[&value]);
+    for _ in 0..5 {
+        produce_one(&f, 9, produce_req("t", 0, one.clone()));
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut state: Box<fetch::FetchState> = Box::default();
+    // (first offset, batches answered, whether from the files)
+    for (offset, batches, in_files) in [(0, 2, true), (2, 2, true), (4, 1, false)] {
+        let (mut r, files, st) = rt
+            .block_on(fetch::fetch(
+                &f.broker,
+                state,
+                fetch_req("t", 0, offset, 100_000),
+                12,
+            ))
+            .unwrap();
+        state = st;
+        assert_eq!(!files.is_empty(), in_files, "at {offset}");
+        if in_files {
+            assert_eq!(files[0].0, (0, 0));
+            assert_eq!(files[0].1.len as usize, batches * one.len());
+            assert_eq!(
+                files[0].1.ranges.len(),
+                1,
+                "contiguous batches make one range"
+            );
+        }
+        super::fetch_frame::inline_records(&mut r, files).unwrap();
+        let p = &r.responses[0].partitions[0];
+        assert_eq!(p.high_watermark, 5);
+        let records = p.records.as_ref().unwrap();
+        assert_eq!(records.len(), batches * one.len(), "at {offset}");
+        for (i, b) in records.chunks(one.len()).enumerate() {
+            assert_eq!(
+                i64::from_be_bytes(b[..8].try_into().unwrap()),
+                offset + i as i64
+            );
+            assert_eq!(&b[12..], &one[12..], "the batch as produced");
+        }
+    }
+}
+
 #[test]
 fn a_waiting_fetch_wakes_when_a_batch_lands() {
     let f = fixture();

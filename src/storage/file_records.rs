@@ -383,6 +383,29 @@ impl ChunkReader {
             .filter(|h| h.magic == crate::format::batch::CURRENT_MAGIC))
     }
 
+    /// The size of the entry at `pos` (its 12-byte prefix: offset and length, the same for
+    /// batches and legacy messages), from the read buffer when it holds the prefix, else with
+    /// a 12-byte read: never reading the entry itself. `None` when the file ends before the
+    /// prefix, or the length is not an entry's.
+    pub fn entry_size_at(&mut self, pos: u64, file_len: u64) -> Result<Option<u64>> {
+        const PREFIX: usize = 12;
+        if pos + PREFIX as u64 > file_len {
+            return Ok(None);
+        }
+        let b = &self.buf;
+        let mut prefix = [0u8; PREFIX];
+        if b.pos <= pos && pos + PREFIX as u64 <= b.pos + b.filled as u64 {
+            let from = (pos - b.pos) as usize;
+            prefix.copy_from_slice(&b.data[from..from + PREFIX]);
+        } else {
+            self.file
+                .read_exact_at(&mut prefix, pos)
+                .map_err(Error::io("read", &self.path))?;
+        }
+        let len = i32::from_be_bytes([prefix[8], prefix[9], prefix[10], prefix[11]]);
+        Ok((len > 0).then_some(PREFIX as u64 + len as u64))
+    }
+
     /// Reads the batch header at `pos` without checking the CRC (index checks, timestamps).
     pub fn header_at(&self, pos: u64) -> Option<BatchHeader> {
         let mut b = [0u8; BATCH_HEADER_LEN];

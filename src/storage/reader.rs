@@ -576,6 +576,18 @@ impl LogReader {
         Ok(None)
     }
 
+    /// The size of the entry the next [`LogReader::next_batch`] would return, when it is the
+    /// next one in the current segment and the file holds its length prefix; read from that
+    /// prefix alone (nothing is checked: the entry may still turn out damaged or incomplete).
+    /// `None` when it cannot be told without reading on. For a caller deciding whether the
+    /// next entry fits before it reads it whole.
+    pub fn next_entry_size(&mut self) -> Result<Option<u64>> {
+        let Some(cur) = self.cur.as_mut() else {
+            return Ok(None);
+        };
+        cur.reader.entry_size_at(cur.pos, cur.file_len)
+    }
+
     /// The next batch at or after the sought offset, or `None` at the current end of the log.
     /// Call again later to see batches appended since.
     ///
@@ -759,6 +771,30 @@ pub(super) mod tests {
             out.push(b.batch.as_batch().unwrap().header.base_offset);
         }
         out
+    }
+
+    /// `next_entry_size` tells the size of the batch `next_batch` returns next, within a
+    /// segment, and nothing at a segment's end or before the first read.
+    #[test]
+    fn next_entry_size_is_the_next_batch_s() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = Log::open(dir.path(), LogConfig::default()).unwrap();
+        append_rolling(&mut log, 0, 12);
+        let mut r = LogReader::open(dir.path()).unwrap();
+        assert_eq!(r.next_entry_size().unwrap(), None, "before the first read");
+        let mut sizes = Vec::new();
+        let mut told = Vec::new();
+        while let Some(b) = r.next_batch().unwrap() {
+            sizes.push(b.batch.as_batch().unwrap().header.size() as u64);
+            told.push(r.next_entry_size().unwrap());
+        }
+        assert_eq!(sizes.len(), 12);
+        for i in 0..11 {
+            // Offset 9 ends the first segment: what follows is in the next one.
+            let expected = (i != 9).then_some(sizes[i + 1]);
+            assert_eq!(told[i], expected, "after offset {i}");
+        }
+        assert_eq!(told[11], None, "at the end of the log");
     }
 
     /// The checkpoint entries of a partition: the recovery point capped at the log end
