@@ -11,7 +11,8 @@ running throughout. Throughput: confluent-kafka producer and consumer (assign, f
 beginning) on one partition with 100-byte and 1 KB records, each row run --reps times (3) against
 every broker in turn, interleaved, the median run shown with the range; then kcat (librdkafka
 in C, whose client costs far less per record than Python's: these rows show what the server
-sustains) producing 1 M lines from a file and consuming them to /dev/null. Each throughput row
+sustains) producing 1 M lines from a file and consuming them to /dev/null, into a topic of
+its own per run (deleted after it). Each throughput row
 has the CPU time of the client (GNU time) and of the server (its /proc counters, the ones GNU
 time reads) over the same run; GNU time's total for each whole server run closes the table.
 Then, per broker: produce-to-fetch latency with a long-polling consumer (p50, p99 of 1 000
@@ -259,15 +260,20 @@ def kcat_rows(server, python, records, tmp, reps):
         if not os.path.exists(data):
             with open(data, "wb") as f:
                 f.write((b"x" * size + b"\n") * records)
-        topic = "kcat-%d" % size
-        create_topic(python, bs, topic)
-        for mode in ("produce", "consume"):
-            runs = []
-            for _ in range(reps):
+        runs = {"produce": [], "consume": []}
+        for rep in range(reps):
+            # A topic per run, deleted after it: the runs do not pile up gigabytes of dirty
+            # pages for the disk to take while the next one runs.
+            topic = "kcat-%d-%d" % (size, rep)
+            create_topic(python, bs, topic)
+            for mode in ("produce", "consume"):
                 s0 = cpu_seconds(server.pid)
                 secs, ccpu = kcat(server, mode, bs, topic, records, data)
-                runs.append((secs, cpu_seconds(server.pid) - s0, ccpu))
-            rows.append(row(server.name, "kcat %s %d B" % (mode, size), records, size, runs))
+                runs[mode].append((secs, cpu_seconds(server.pid) - s0, ccpu))
+            delete_topic(python, bs, topic)
+        for mode in ("produce", "consume"):
+            rows.append(row(server.name, "kcat %s %d B" % (mode, size), records, size,
+                            runs[mode]))
     return rows
 
 
@@ -279,6 +285,13 @@ def row(name, what, n, size, runs):
     return (name, what, "%.0f k rec/s" % (n / secs / 1e3), "%.0f MB/s" % (n * size / secs / 1e6),
             "%.2f / %.2f" % (scpu, ccpu),
             "%.0f–%.0f k" % (n / runs[-1][0] / 1e3, n / runs[0][0] / 1e3))
+
+
+def delete_topic(python, bs, topic):
+    subprocess.run([python, "-c", (
+        "from confluent_kafka.admin import AdminClient;"
+        "a = AdminClient({'bootstrap.servers': '%s'});"
+        "[f.result() for f in a.delete_topics(['%s']).values()]") % (bs, topic)], check=True)
 
 
 def create_topic(python, bs, topic):
