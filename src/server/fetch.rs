@@ -23,7 +23,9 @@
 //!    ([`FileRecords`]), which the connection sends with `sendfile` ([`super::fetch_frame`]).
 //!
 //! Each connection keeps a reader per partition it fetched, positioned after what it last
-//! returned, so that a consumer reading on pays no index lookup per fetch.
+//! returned, so that a consumer reading on pays no index lookup per fetch, and remembering
+//! the log end offset while the last segment file is unchanged
+//! ([`LogReader::log_end_offset_memo`]).
 
 use std::collections::HashMap;
 use std::os::unix::fs::{FileExt, MetadataExt};
@@ -148,7 +150,11 @@ fn read_partition(
     let Some(c) = state.cursors.get_mut(&key) else {
         return Err(Error::Internal("fetch cursor vanished"));
     };
-    let leo = c.reader.log_end_offset()?;
+    let mut leo = c.reader.log_end_offset_memo()?;
+    if offset > leo {
+        // Never out of range on a remembered end that may lag.
+        leo = c.reader.log_end_offset()?;
+    }
     let log_start = c.reader.log_start_offset();
     if offset < log_start || offset > leo {
         let code = ResponseError::OffsetOutOfRange.code();

@@ -173,6 +173,20 @@ pub struct LogReader {
     recovery_point: Option<i64>,
     /// Re-reading under the partition lock to confirm an anomaly: a second one is damage.
     confirming: bool,
+    /// What [`LogReader::log_end_offset_memo`] last computed, and from what: the last
+    /// segment's base offset, device, inode, length and modification time.
+    leo_memo: Option<(LastSegment, i64)>,
+}
+
+/// The identity and state of a partition's last segment file: while none of it changes,
+/// nothing was appended, cut or rolled, and the log end offset is what it was.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct LastSegment {
+    base: i64,
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime: (i64, i64),
 }
 
 impl LogReader {
@@ -188,6 +202,7 @@ impl LogReader {
             prev_next: None,
             recovery_point: None,
             confirming: false,
+            leo_memo: None,
         })
     }
 
@@ -220,6 +235,40 @@ impl LogReader {
         let start = self.active_index_lookup(base, i64::MAX);
         let rp = checkpoint::recovery_point(&self.dir);
         scan_tail(seg, &mut r, start, |_, _| {})?.end_offset(&mut r, base, rp)
+    }
+
+    /// [`LogReader::log_end_offset`], remembered while the last segment file keeps its base
+    /// offset, inode, length and modification time (a directory listing and a `stat`, where
+    /// finding the end reads the segment's index and tail). The offset may lag an append
+    /// made within the file's timestamp granularity that left its length as it was (a torn
+    /// tail cut and written anew to the same length): a caller that must not answer with a
+    /// stale end (an offset above it being out of range) asks [`LogReader::log_end_offset`].
+    pub fn log_end_offset_memo(&mut self) -> Result<i64> {
+        use std::os::unix::fs::MetadataExt;
+        self.refresh_segments()?;
+        let Some(&base) = self.segments.last() else {
+            self.leo_memo = None;
+            return Ok(0);
+        };
+        let last = std::fs::metadata(LogSegment::new(&self.dir, base).log_path())
+            .ok()
+            .map(|m| LastSegment {
+                base,
+                dev: m.dev(),
+                ino: m.ino(),
+                len: m.len(),
+                mtime: (m.mtime(), m.mtime_nsec()),
+            });
+        if let (Some(now), Some((then, leo))) = (last, self.leo_memo)
+            && now == then
+        {
+            return Ok(leo);
+        }
+        // Looked at before the end is found: an append in between changes it, and the next
+        // call finds the end again.
+        let leo = self.log_end_offset()?;
+        self.leo_memo = last.map(|l| (l, leo));
+        Ok(leo)
     }
 
     /// Offsets, sizes and timestamps of the partition.
@@ -771,6 +820,49 @@ pub(super) mod tests {
             out.push(b.batch.as_batch().unwrap().header.base_offset);
         }
         out
+    }
+
+    /// The remembered log end offset follows appends, rolls and truncations by a writer the
+    /// reader knows nothing of, and a topic's last segment replaced under the same name.
+    #[test]
+    fn log_end_offset_memo_follows_every_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = Log::open(dir.path(), LogConfig::default()).unwrap();
+        let mut r = LogReader::open(dir.path()).unwrap();
+        assert_eq!(r.log_end_offset_memo().unwrap(), 0);
+        append_rolling(&mut log, 0, 5);
+        assert_eq!(r.log_end_offset_memo().unwrap(), 5);
+        assert_eq!(r.log_end_offset_memo().unwrap(), 5, "unchanged");
+        append_rolling(&mut log, 5, 13);
+        assert_eq!(
+            r.log_end_offset_memo().unwrap(),
+            13,
+            "appended across a roll"
+        );
+        log.roll().unwrap();
+        assert_eq!(
+            r.log_end_offset_memo().unwrap(),
+            13,
+            "an empty last segment"
+        );
+        append_rolling(&mut log, 13, 14);
+        assert_eq!(r.log_end_offset_memo().unwrap(), 14);
+        log.truncate_to(11).unwrap();
+        assert_eq!(r.log_end_offset_memo().unwrap(), 11, "truncated");
+        log.trim(10).unwrap();
+        assert_eq!(r.log_end_offset_memo().unwrap(), 11, "trimmed at the start");
+        drop(log);
+        // The partition written anew: a fresh log with fewer offsets.
+        std::fs::remove_dir_all(dir.path()).unwrap();
+        std::fs::create_dir(dir.path()).unwrap();
+        let mut log = Log::open(dir.path(), LogConfig::default()).unwrap();
+        append_rolling(&mut log, 0, 3);
+        assert_eq!(
+            r.log_end_offset_memo().unwrap(),
+            3,
+            "a new log in its place"
+        );
+        assert_eq!(r.log_end_offset().unwrap(), 3);
     }
 
     /// `next_entry_size` tells the size of the batch `next_batch` returns next, within a
