@@ -5,22 +5,26 @@
                                      [--reps N] [--python target/serve-clients/venv/bin/python]
                                      [--no-kcat]
 
-Brokers: klog serve on a fresh temporary directory, and tansu 0.6 with memory storage (found
-in the venv `scripts/serve-clients` makes unless --tansu names its binary or "none"), both
-running throughout. Throughput: confluent-kafka producer and consumer (assign, from the
-beginning) on one partition with 100-byte and 1 KB records, each row run --reps times (3) against
-every broker in turn, interleaved, the median run shown with the range; then kcat (librdkafka
-in C, whose client costs far less per record than Python's: these rows show what the server
-sustains) producing 1 M lines from a file and consuming them to /dev/null, into a topic of
-its own per run (deleted after it). Each throughput row
-has the CPU time of the client (GNU time) and of the server (its /proc counters, the ones GNU
-time reads) over the same run; GNU time's total for each whole server run closes the table.
+Brokers: klog serve on a fresh temporary directory, and tansu 0.6 with memory storage
+(found in the venv `scripts/serve-clients` makes unless --tansu names its binary or "none"),
+both running throughout.
+
+Throughput: confluent-kafka producer and consumer (assign, from the beginning) on one
+partition, --records records of 100 bytes and a tenth as many of 1 KB; each row runs --reps
+times (3) against every broker in turn, interleaved, and shows the median run and the range.
+Then kcat (librdkafka in C, whose client costs far less per record than Python's: these rows
+show what the server sustains) produces --records lines (at most 1 M) of either size from a
+file and consumes them to /dev/null, into a topic of its own per run (deleted after it).
+Each throughput row has the CPU time of the client (GNU time) and of the server (its /proc
+counters, the ones GNU time reads) over the same run; GNU time's total for each whole server
+run closes the table.
+
 Then, per broker: produce-to-fetch latency with a long-polling consumer (p50, p99 of 1 000
-records sent one at a time); a group's first record (a fresh group subscribing to a topic with
-one record: time from subscribe to the record, with each broker's defaults, and for klog also
-with --group-initial-rebalance-delay-ms 0); the server's RSS with 1 000 open connections, and
-how much they added.
-Prints one markdown table. Every server is started and stopped here, on loopback.
+records sent one at a time); a group's first record (a fresh group subscribing to a topic
+with one record: time from subscribe to the record, with each broker's defaults, and for
+klog also with --group-initial-rebalance-delay-ms 0); the server's RSS with 1 000 open
+connections, and how much they added. Prints one markdown table. Every server is started and
+stopped here, on loopback.
 """
 
 import argparse
@@ -400,8 +404,9 @@ def main():
             servers.append(start_tansu(tansu))
         rows += throughput(servers, a.python, script, a.records, a.reps)
         if a.kcat:
+            # At most 1 M records: 1 GB of 1 KB lines per run.
             for s in servers:
-                rows += kcat_rows(s, a.python, a.records, tmp, a.reps)
+                rows += kcat_rows(s, a.python, min(a.records, 1000000), tmp, a.reps)
         for s in servers:
             rows += others(s, a.python, script)
         stopped, servers = servers, []
