@@ -19,8 +19,6 @@
 //! 2. The file is replaced atomically (mode 0600, like the users file), under the data
 //!    directory's lock; a crash leaves the old rules or the new ones.
 
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -278,25 +276,9 @@ impl Acls {
 
     /// Writes the rules to `dir`'s file, atomically (mode 0600).
     pub fn save(&self, dir: &Path) -> Result<()> {
-        let path = path(dir);
-        let tmp = dir.join(format!(".{ACLS_FILE}.tmp"));
         let mut text = serde_json::to_vec_pretty(self).unwrap_or_default();
         text.push(b'\n');
-        let _ = std::fs::remove_file(&tmp);
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(Error::io("create", &tmp))?;
-        f.write_all(&text)
-            .and_then(|()| f.sync_all())
-            .map_err(Error::io("write", &tmp))?;
-        drop(f);
-        std::fs::rename(&tmp, &path).map_err(Error::io("rename", &tmp))?;
-        std::fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(Error::io("fsync", dir))
+        crate::storage::fs::replace_private_file(&path(dir), &text)
     }
 
     /// Reads, changes and writes the rules of `dir` under the directory's lock.

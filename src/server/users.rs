@@ -17,8 +17,7 @@
 //!    old one, under the data directory's lock: a crash leaves the old file or the new one.
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
@@ -134,25 +133,9 @@ impl Users {
 
     /// Writes the users to `dir`'s file (mode 0600), atomically.
     pub fn save(&self, dir: &Path) -> Result<()> {
-        let path = path(dir);
-        let tmp = dir.join(format!(".{USERS_FILE}.tmp"));
         let mut text = serde_json::to_vec_pretty(&self.file).unwrap_or_default();
         text.push(b'\n');
-        let _ = std::fs::remove_file(&tmp);
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(Error::io("create", &tmp))?;
-        f.write_all(&text)
-            .and_then(|()| f.sync_all())
-            .map_err(Error::io("write", &tmp))?;
-        drop(f);
-        std::fs::rename(&tmp, &path).map_err(Error::io("rename", &tmp))?;
-        std::fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(Error::io("fsync", dir))
+        crate::storage::fs::replace_private_file(&path(dir), &text)
     }
 
     /// Reads, changes and writes the users of `dir` under the directory's lock.

@@ -126,6 +126,22 @@ pub fn replace_file(
     durability: Durability,
     points: &ReplacePoints,
 ) -> Result<()> {
+    replace(path, contents, durability, points, None)
+}
+
+/// [`replace_file`], durably, for a file only its owner may read (mode 0600 from the moment
+/// its temp file exists: users' keys, access rules).
+pub fn replace_private_file(path: &Path, contents: &[u8]) -> Result<()> {
+    replace(path, contents, Durability::Durable, &ATOMIC, Some(0o600))
+}
+
+fn replace(
+    path: &Path,
+    contents: &[u8],
+    durability: Durability,
+    points: &ReplacePoints,
+    mode: Option<u32>,
+) -> Result<()> {
     let fsync = match durability {
         Durability::Durable | Durability::Synced => points.fsync,
         Durability::Unsynced => None,
@@ -141,12 +157,19 @@ pub fn replace_file(
     );
     let temp = TempFile::claim(path);
     let tmp = temp.path.as_path();
-    let mut f = fp::open(
-        OpenOptions::new().write(true).create(true).truncate(true),
-        tmp,
-        points.create,
-    )
-    .map_err(Error::io("create", tmp))?;
+    let mut opts = OpenOptions::new();
+    opts.write(true);
+    match mode {
+        None => opts.create(true).truncate(true),
+        Some(mode) => {
+            use std::os::unix::fs::OpenOptionsExt;
+            // A new file, so that the mode holds: the name is this process's alone (see
+            // `TempFile`), and one a killed run of the same pid left goes first.
+            let _ = std::fs::remove_file(tmp);
+            opts.create_new(true).mode(mode)
+        }
+    };
+    let mut f = fp::open(&opts, tmp, points.create).map_err(Error::io("create", tmp))?;
     let done = fp::write_all(&mut f, contents, points.write)
         .map_err(Error::io("write", tmp))
         .and_then(|()| {
@@ -414,6 +437,26 @@ impl Drop for DirLock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A private file is 0600 from its temp file on, replaces a file anyone could read, and
+    /// is not held up by a temp file a killed run of the same pid left (readable by all).
+    #[test]
+    fn private_files_are_owner_only_from_the_start() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secrets.json");
+        std::fs::write(&path, b"old").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let leftover = layout::temp_file(&path, std::process::id(), 0);
+        std::fs::write(&leftover, b"stale").unwrap();
+        std::fs::set_permissions(&leftover, std::fs::Permissions::from_mode(0o644)).unwrap();
+        replace_private_file(&path, b"new").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"new");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 1, "no temp file left");
+    }
 
     /// What each durability promises after a power loss, under the fail-point layer's model:
     /// `Durable` keeps the new content, `Synced` and `Unsynced` may bring the old one back,
